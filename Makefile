@@ -1,0 +1,46 @@
+# Hallmark. `make dev` runs the whole thing on a fresh machine; `make test`
+# is what CI runs (.ci/run).
+export GOTOOLCHAIN := local
+GO    ?= go
+BIN   ?= bin
+
+.PHONY: all build dev test unit e2e bench generate check-generate lint fuzz
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/hallmark ./cmd/hallmarkd
+
+## dev: build the tools (once), start the dev stack, build the example, serve until Ctrl-C.
+dev: build
+	$(BIN)/hallmark dev up
+
+## test: lint, generated-code check, unit tests with -race, then e2e against the real stack.
+test: lint check-generate unit e2e
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+e2e: build
+	$(GO) test -tags e2e -count=1 -timeout 45m -v ./e2e/...
+
+## bench: gateway overhead against BuildKit driven directly, on the real stack.
+bench: build
+	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 5x -timeout 45m ./e2e/...
+
+generate:
+	scripts/gotool buf generate
+
+check-generate: generate
+	@git diff --exit-code -- proto || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- proto)" || (git status --porcelain -- proto; echo "generated code is not committed" >&2; exit 1)
+
+lint:
+	scripts/gotool buf lint
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzExtractTar -fuzztime 30s ./builder/
+	$(GO) test -run '^$$' -fuzz FuzzInspectDockerfile -fuzztime 30s ./builder/

@@ -1,0 +1,78 @@
+package hallmark
+
+import "time"
+
+// Identity is a verified caller: the claims of an OIDC ID token that the
+// gateway checked against a trusted issuer.
+type Identity struct {
+	// Issuer is the token's "iss" claim.
+	Issuer string
+	// Subject is the token's "sub" claim.
+	Subject string
+	// Claims holds every claim of the token, for authorization rules and
+	// provenance. It never holds the token itself.
+	Claims map[string]any
+}
+
+// GitSource is a build context that BuildKit fetches from git.
+type GitSource struct {
+	URL    string
+	Commit string
+	Subdir string
+}
+
+// Secret is a build secret, exposed only as a BuildKit secret mount.
+type Secret struct {
+	ID    string
+	Value []byte
+}
+
+// String hides the value so that a secret never reaches a log by accident.
+func (s Secret) String() string { return "secret(" + s.ID + ")" }
+
+// BuildRequest is one build, validated by the server.
+type BuildRequest struct {
+	// ID is the gateway's id for the build; BuildKit sees it as the build ref.
+	ID string
+	// Requester is the verified caller.
+	Requester Identity
+	// ContextDigest names an uploaded context; exactly one of ContextDigest
+	// and Git is set.
+	ContextDigest Digest
+	Git           *GitSource
+	// Dockerfile is the path of the Dockerfile inside the context.
+	Dockerfile string
+	// DockerfileInline, when set, is the Dockerfile's content.
+	DockerfileInline []byte
+	// Repository is "registry/repository", the one repository of all Tags.
+	Repository string
+	// Tags are full references "registry/repository:tag".
+	Tags      []string
+	BuildArgs map[string]string
+	Platforms []string
+	Target    string
+	Secrets   []Secret
+	Labels    map[string]string
+	NoCache   bool
+}
+
+// ResolvedBase is a base image reference pinned to a digest.
+type ResolvedBase struct {
+	// Ref is the reference as written in FROM, after ARG expansion.
+	Ref string
+	// Pinned is "registry/repository@sha256:<hex>".
+	Pinned string
+	Digest Digest
+}
+
+// BuildResult is the outcome of a successful build.
+type BuildResult struct {
+	ID         string
+	Digest     Digest
+	Repository string
+	Tags       []string
+	Pinned     string
+	Bases      []ResolvedBase
+	Started    time.Time
+	Finished   time.Time
+}

@@ -1,0 +1,162 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"time"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+)
+
+// maxDockerfileBytes bounds a Dockerfile, inline or in the context.
+const maxDockerfileBytes = 1 << 20
+
+// Build runs req: it reads and inspects the Dockerfile, pins every base image
+// to a digest, waits for a free slot, solves with BuildKit and pushes the
+// image by digest. emit receives the build's events; an error from it stops
+// the build. It does not move any tag: see MoveTags.
+func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit func(hallmark.Event) error) (hallmark.BuildResult, error) {
+	if req.Git != nil {
+		return hallmark.BuildResult{}, fmt.Errorf("%w: git sources are not supported by this gateway yet; upload the context", hallmark.ErrInvalid)
+	}
+	work, err := os.MkdirTemp(b.opts.workDir, "build-")
+	if err != nil {
+		return hallmark.BuildResult{}, fmt.Errorf("create build dir: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	in, err := b.prepareInputs(ctx, req, work)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
+	info, err := InspectDockerfile(in.dockerfile, req.BuildArgs, req.Target)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
+	bases, err := b.resolver.ResolveAll(ctx, info.Bases)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
+
+	// Position: builds waiting ahead, plus one if every slot is busy.
+	pos := b.waiting.Add(1) - 1
+	if b.running.Load() >= b.opts.maxParallel {
+		pos++
+	}
+	b.observeQueue()
+	if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: int(pos), Bases: bases}}); err != nil {
+		b.waiting.Add(-1)
+		b.observeQueue()
+		return hallmark.BuildResult{}, err
+	}
+	err = b.sem.Acquire(ctx, 1)
+	b.waiting.Add(-1)
+	if err != nil {
+		b.observeQueue()
+		return hallmark.BuildResult{}, fmt.Errorf("%w: left the queue: %w", hallmark.ErrCanceled, context.Cause(ctx))
+	}
+	b.running.Add(1)
+	b.observeQueue()
+	defer func() {
+		b.running.Add(-1)
+		b.sem.Release(1)
+		b.observeQueue()
+	}()
+
+	started := time.Now().UTC()
+	dgst, err := b.solve(ctx, req, in, bases, emit)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
+	return hallmark.BuildResult{
+		ID:         req.ID,
+		Digest:     dgst,
+		Repository: req.Repository,
+		Tags:       req.Tags,
+		Pinned:     req.Repository + "@" + dgst.String(),
+		Bases:      bases,
+		Started:    started,
+	}, nil
+}
+
+// inputs are a build's local directories and its Dockerfile.
+type inputs struct {
+	contextDir    string
+	dockerfileDir string
+	dockerfileKey string // file name inside dockerfileDir
+	dockerfile    []byte
+}
+
+func (b *Builder) prepareInputs(ctx context.Context, req hallmark.BuildRequest, work string) (inputs, error) {
+	in := inputs{contextDir: filepath.Join(work, "context")}
+	if err := os.Mkdir(in.contextDir, 0o700); err != nil {
+		return in, fmt.Errorf("create context dir: %w", err)
+	}
+	if err := b.contexts.Extract(ctx, req.ContextDigest, in.contextDir); err != nil {
+		return in, fmt.Errorf("extract context %s: %w", req.ContextDigest, err)
+	}
+	if len(req.DockerfileInline) > 0 {
+		if len(req.DockerfileInline) > maxDockerfileBytes {
+			return in, fmt.Errorf("%w: inline dockerfile is %d bytes, the limit is %d", hallmark.ErrTooLarge, len(req.DockerfileInline), maxDockerfileBytes)
+		}
+		in.dockerfileDir = filepath.Join(work, "dockerfile")
+		in.dockerfileKey = "Dockerfile"
+		in.dockerfile = req.DockerfileInline
+		if err := os.Mkdir(in.dockerfileDir, 0o700); err != nil {
+			return in, fmt.Errorf("create dockerfile dir: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(in.dockerfileDir, in.dockerfileKey), in.dockerfile, 0o600); err != nil {
+			return in, fmt.Errorf("write dockerfile: %w", err)
+		}
+		return in, nil
+	}
+	rel := path.Clean("/" + filepath.ToSlash(req.Dockerfile))[1:]
+	if rel == "" {
+		rel = "Dockerfile"
+	}
+	data, err := readInRoot(in.contextDir, rel)
+	if err != nil {
+		return in, err
+	}
+	in.dockerfile = data
+	in.dockerfileDir = filepath.Join(in.contextDir, filepath.FromSlash(path.Dir(rel)))
+	in.dockerfileKey = path.Base(rel)
+	return in, nil
+}
+
+// readInRoot reads rel inside root without following links out of it.
+func readInRoot(root, rel string) ([]byte, error) {
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("open context: %w", err)
+	}
+	defer r.Close()
+	f, err := r.Open(filepath.FromSlash(rel))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: dockerfile %q not found in the build context", hallmark.ErrInvalid, rel)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: open dockerfile %q: %v", hallmark.ErrInvalid, rel, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("stat dockerfile: %w", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: dockerfile %q is not a regular file", hallmark.ErrInvalid, rel)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxDockerfileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read dockerfile: %w", err)
+	}
+	if len(data) > maxDockerfileBytes {
+		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, maxDockerfileBytes)
+	}
+	return data, nil
+}

@@ -1,0 +1,325 @@
+package builder
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"github.com/distribution/reference"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hallmark-dev/hallmark"
+)
+
+// maxParallelResolves bounds the registry requests of one ResolveAll.
+const maxParallelResolves = 8
+
+// Resolver pins image references to the digests they point at in their
+// registries. It is safe for concurrent use.
+type Resolver struct {
+	keychain  authn.Keychain
+	insecure  map[string]bool
+	transport http.RoundTripper
+}
+
+type resolverOptions struct {
+	keychain  authn.Keychain
+	insecure  []string
+	transport http.RoundTripper
+}
+
+// ResolverOption configures a Resolver.
+type ResolverOption func(*resolverOptions) error
+
+// WithKeychain sets where registry credentials come from.
+// The default is authn.DefaultKeychain (the Docker config of the process).
+func WithKeychain(k authn.Keychain) ResolverOption {
+	return func(o *resolverOptions) error {
+		if k == nil {
+			return fmt.Errorf("%w: keychain is nil", hallmark.ErrInvalid)
+		}
+		o.keychain = k
+		return nil
+	}
+}
+
+// WithResolverInsecureRegistries names registries ("host" or "host:port")
+// spoken to over plain HTTP. Registries on localhost, loopback and private
+// addresses already are, by go-containerregistry's own rule.
+// The default is none.
+func WithResolverInsecureRegistries(hosts ...string) ResolverOption {
+	return func(o *resolverOptions) error {
+		o.insecure = append(o.insecure, hosts...)
+		return nil
+	}
+}
+
+// WithResolverTransport sets the HTTP transport used to reach registries.
+// The default is remote.DefaultTransport.
+func WithResolverTransport(t http.RoundTripper) ResolverOption {
+	return func(o *resolverOptions) error {
+		if t == nil {
+			return fmt.Errorf("%w: transport is nil", hallmark.ErrInvalid)
+		}
+		o.transport = t
+		return nil
+	}
+}
+
+// NewResolver returns a Resolver.
+func NewResolver(opts ...ResolverOption) (*Resolver, error) {
+	o := resolverOptions{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	r := &Resolver{keychain: o.keychain, transport: o.transport, insecure: map[string]bool{}}
+	for _, h := range o.insecure {
+		reg, err := name.NewRegistry(h)
+		if err != nil {
+			return nil, fmt.Errorf("%w: insecure registry %q: %v", hallmark.ErrInvalid, h, err)
+		}
+		r.insecure[reg.RegistryStr()] = true
+	}
+	return r, nil
+}
+
+// Resolve returns the digest ref points at: the manifest or, for a
+// multi-platform image, the index (BuildKit picks the platform). A ref
+// already pinned by digest is checked to exist. Errors wrap
+// hallmark.ErrInvalid for a malformed ref, hallmark.ErrNotFound for a
+// missing image, hallmark.ErrPermissionDenied when the registry refuses
+// access and hallmark.ErrUnavailable when it cannot be reached.
+func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBase, error) {
+	parsed, err := r.parse(ref)
+	if err != nil {
+		return hallmark.ResolvedBase{}, err
+	}
+	opts := []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(r.keychain),
+		remote.WithTransport(r.transport),
+	}
+	var dgst v1.Hash
+	desc, err := remote.Head(parsed, opts...)
+	if err == nil {
+		dgst = desc.Digest
+	} else if fallbackToGet(err) {
+		// Some registries answer HEAD poorly (no digest header, 405);
+		// GET also gives an error body naming the cause.
+		full, gerr := remote.Get(parsed, opts...)
+		if gerr != nil {
+			return hallmark.ResolvedBase{}, classify(ref, parsed, gerr)
+		}
+		dgst = full.Digest
+	} else {
+		return hallmark.ResolvedBase{}, classify(ref, parsed, err)
+	}
+	if d, ok := parsed.(name.Digest); ok && dgst.String() != d.DigestStr() {
+		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: registry %s answered with digest %s", ref, parsed.Context().RegistryStr(), dgst)
+	}
+	hd, err := hallmark.ParseDigest(dgst.String())
+	if err != nil {
+		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: %w", ref, err)
+	}
+	return hallmark.ResolvedBase{Ref: ref, Pinned: parsed.Context().Name() + "@" + hd.String(), Digest: hd}, nil
+}
+
+func (r *Resolver) parse(ref string) (name.Reference, error) {
+	parsed, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("resolve base %q: %w: %v", truncate(ref, 200), hallmark.ErrInvalid, err)
+	}
+	if r.insecure[parsed.Context().RegistryStr()] {
+		return name.ParseReference(ref, name.Insecure)
+	}
+	return parsed, nil
+}
+
+// fallbackToGet reports whether a failed HEAD is worth a GET: not when the
+// registry could not be reached or refused access.
+func fallbackToGet(err error) bool {
+	var te *transport.Error
+	if !errors.As(err, &te) {
+		return false
+	}
+	switch te.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests:
+		return false
+	}
+	return te.StatusCode < 500
+}
+
+// classify wraps an error from resolving ref in the sentinel error for its
+// cause, naming the ref and registry.
+func classify(ref string, parsed name.Reference, err error) error {
+	reg := parsed.Context().RegistryStr()
+	switch class := registryClass(err); class {
+	case hallmark.ErrNotFound:
+		return fmt.Errorf("resolve base %q: %w: base image %q not found in registry %s", ref, class, ref, reg)
+	case hallmark.ErrPermissionDenied:
+		return fmt.Errorf("resolve base %q: %w: registry %s refused access to %s (the repository does not exist or needs credentials)", ref, class, reg, parsed.Context().RepositoryStr())
+	case nil:
+		return fmt.Errorf("resolve base %q: registry %s: %w", ref, reg, err)
+	default:
+		return fmt.Errorf("resolve base %q: %w: registry %s: %w", ref, class, reg, err)
+	}
+}
+
+// registryError wraps an error from a go-containerregistry call in the
+// sentinel error for its cause, if it has a known one.
+func registryError(err error) error {
+	if class := registryClass(err); class != nil {
+		return fmt.Errorf("%w: %w", class, err)
+	}
+	return err
+}
+
+// registryClass returns the sentinel error for the cause of a registry
+// error, or nil.
+func registryClass(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return hallmark.ErrCanceled
+	}
+	var te *transport.Error
+	if errors.As(err, &te) {
+		switch {
+		case te.StatusCode == http.StatusNotFound ||
+			hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
+			return hallmark.ErrNotFound
+		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
+			hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
+			return hallmark.ErrPermissionDenied
+		case te.StatusCode == http.StatusTooManyRequests || te.StatusCode == http.StatusRequestTimeout || te.StatusCode >= 500 ||
+			hasCode(te, transport.TooManyRequestsErrorCode, transport.UnavailableErrorCode):
+			return hallmark.ErrUnavailable
+		}
+		return nil
+	}
+	if unreachable(err) {
+		return hallmark.ErrUnavailable
+	}
+	return nil
+}
+
+func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
+	for _, d := range te.Errors {
+		for _, c := range codes {
+			if d.Code == c {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// unreachable reports network failures: refused connections, DNS, TLS,
+// timeouts and dropped connections.
+func unreachable(err error) bool {
+	var (
+		ne  net.Error
+		ue  *url.Error
+		dns *net.DNSError
+		ope *net.OpError
+		ca  x509.UnknownAuthorityError
+		hn  x509.HostnameError
+		ci  x509.CertificateInvalidError
+	)
+	return errors.As(err, &ne) || errors.As(err, &ue) || errors.As(err, &dns) || errors.As(err, &ope) ||
+		errors.As(err, &ca) || errors.As(err, &hn) || errors.As(err, &ci) ||
+		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// ResolveAll resolves refs in parallel and returns one result per distinct
+// ref, in the order of refs. The first error stops the rest.
+func (r *Resolver) ResolveAll(ctx context.Context, refs []string) ([]hallmark.ResolvedBase, error) {
+	var uniq []string
+	seen := map[string]bool{}
+	for _, ref := range refs {
+		if !seen[ref] {
+			seen[ref] = true
+			uniq = append(uniq, ref)
+		}
+	}
+	out := make([]hallmark.ResolvedBase, len(uniq))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxParallelResolves)
+	for i, ref := range uniq {
+		g.Go(func() error {
+			rb, err := r.Resolve(gctx, ref)
+			out[i] = rb
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// NamedContexts returns dockerfile-frontend attributes that make BuildKit
+// build every base from its pinned digest without rewriting the
+// Dockerfile: "context:<name>" = "docker-image://<pinned>". The frontend
+// looks a base up under the familiar form of its normalized name, without
+// a ":latest" tag (dockerui.Client.NamedContext), so "alpine",
+// "alpine:latest" and "docker.io/library/alpine" all use the key
+// "context:alpine". Refs BuildKit cannot parse are left out; of refs with
+// the same key the first wins.
+//
+// A named context also replaces a Dockerfile stage of the same name;
+// InspectDockerfile rejects Dockerfiles where that could happen.
+func NamedContexts(bases []hallmark.ResolvedBase) map[string]string {
+	attrs := make(map[string]string, len(bases))
+	for _, b := range bases {
+		k, err := contextName(b.Ref)
+		if err != nil {
+			continue
+		}
+		if _, dup := attrs["context:"+k]; !dup {
+			attrs["context:"+k] = "docker-image://" + b.Pinned
+		}
+	}
+	return attrs
+}
+
+// normalizeName returns ref the way BuildKit's dockerfile frontend names an
+// image source: fully qualified, with ":latest" when it has neither tag nor
+// digest ("docker.io/library/alpine:latest").
+func normalizeName(ref string) (string, error) {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "", err
+	}
+	return reference.TagNameOnly(named).String(), nil
+}
+
+// contextName returns the name under which BuildKit's dockerfile frontend
+// looks up a named context for the base image ref. dockerfile2llb first
+// normalizes the base (resolveBaseImage: TagNameOnly(ParseNormalizedNamed))
+// and dockerui.Client.NamedContext then reduces it to
+// TrimSuffix(FamiliarString(ParseNormalizedNamed(name)), ":latest").
+func contextName(ref string) (string, error) {
+	n, err := normalizeName(ref)
+	if err != nil {
+		return "", err
+	}
+	named, err := reference.ParseNormalizedNamed(n)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(reference.FamiliarString(named), ":latest"), nil
+}

@@ -1,0 +1,247 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/distribution/reference"
+	"github.com/docker/cli/cli/config/types"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/exporter/containerimage/exptypes"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/session/auth/authprovider"
+	"github.com/moby/buildkit/session/secrets/secretsprovider"
+	spb "github.com/moby/buildkit/sourcepolicy/pb"
+	"github.com/moby/buildkit/util/grpcerrors"
+	"github.com/tonistiigi/fsutil"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+)
+
+// solve runs the build in BuildKit and returns the pushed image's digest.
+func (b *Builder) solve(ctx context.Context, req hallmark.BuildRequest, in inputs, bases []hallmark.ResolvedBase, emit func(hallmark.Event) error) (hallmark.Digest, error) {
+	c, err := b.connect(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+
+	contextFS, err := fsutil.NewFS(in.contextDir)
+	if err != nil {
+		return "", fmt.Errorf("open context dir: %w", err)
+	}
+	dockerfileFS, err := fsutil.NewFS(in.dockerfileDir)
+	if err != nil {
+		return "", fmt.Errorf("open dockerfile dir: %w", err)
+	}
+	repo, err := name.NewRepository(req.Repository)
+	if err != nil {
+		return "", fmt.Errorf("%w: repository %q: %v", hallmark.ErrInvalid, req.Repository, err)
+	}
+	export := map[string]string{
+		"name":           repo.Name(),
+		"push":           "true",
+		"push-by-digest": "true",
+		"oci-mediatypes": "true",
+	}
+	if b.isInsecure(repo.RegistryStr()) {
+		export["registry.insecure"] = "true"
+	}
+	opt := client.SolveOpt{
+		Ref:           req.ID,
+		Frontend:      "dockerfile.v0",
+		FrontendAttrs: frontendAttrs(req, in),
+		LocalMounts:   map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
+		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: export}},
+		SourcePolicy:  pinPolicy(bases),
+		Session: []session.Attachable{
+			secretsprovider.FromMap(secretMap(req.Secrets)),
+			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
+				AuthConfigProvider: b.authConfig,
+			}),
+		},
+	}
+
+	ch := make(chan *client.SolveStatus)
+	var resp *client.SolveResponse
+	eg, egctx := errgroup.WithContext(ctx)
+	eg.Go(func() error {
+		var err error
+		resp, err = c.Solve(egctx, nil, opt, ch) // Solve closes ch.
+		return err
+	})
+	eg.Go(func() error {
+		var emitErr error
+		for st := range ch { // drain even after an emit error, so Solve never blocks
+			if emitErr == nil {
+				emitErr = emit(hallmark.Event{Status: convertStatus(st)})
+			}
+		}
+		return emitErr
+	})
+	if err := eg.Wait(); err != nil {
+		return "", b.classify(ctx, err)
+	}
+	d, err := hallmark.ParseDigest(resp.ExporterResponse[exptypes.ExporterImageDigestKey])
+	if err != nil {
+		return "", fmt.Errorf("read pushed digest from buildkit: %w", err)
+	}
+	return d, nil
+}
+
+// connect dials BuildKit and checks that it answers, so that a daemon that is
+// down fails fast as unavailable instead of hanging.
+func (b *Builder) connect(ctx context.Context) (*client.Client, error) {
+	c, err := client.New(ctx, b.addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: connect to buildkit at %s: %v", hallmark.ErrUnavailable, b.addr, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, b.opts.pingTimeout)
+	defer cancel()
+	if _, err := c.ListWorkers(pctx); err != nil {
+		c.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
+		}
+		return nil, fmt.Errorf("%w: buildkit at %s did not answer within %s: %v", hallmark.ErrUnavailable, b.addr, b.opts.pingTimeout, grpcerrors.Code(err))
+	}
+	return c, nil
+}
+
+// classify turns a BuildKit error into a hallmark error class.
+func (b *Builder) classify(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
+	}
+	msg := err.Error()
+	switch {
+	case grpcerrors.Code(err) == codes.Unavailable:
+		return fmt.Errorf("%w: buildkit at %s: %s", hallmark.ErrUnavailable, b.addr, msg)
+	case strings.Contains(msg, "source denied by policy"):
+		return fmt.Errorf("%w: the build uses an image that is not a FROM base and so was not pinned (COPY --from or RUN --mount from an image, or a # syntax= frontend): %s", hallmark.ErrInvalid, msg)
+	case strings.Contains(msg, "failed to push") || strings.Contains(msg, "push "):
+		return fmt.Errorf("%w: push image: %s", hallmark.ErrUnavailable, msg)
+	}
+	return fmt.Errorf("%w: %s", hallmark.ErrBuildFailed, msg)
+}
+
+// frontendAttrs are the dockerfile.v0 frontend's options for req.
+func frontendAttrs(req hallmark.BuildRequest, in inputs) map[string]string {
+	attrs := map[string]string{"filename": in.dockerfileKey}
+	if req.Target != "" {
+		attrs["target"] = req.Target
+	}
+	if len(req.Platforms) > 0 {
+		attrs["platform"] = strings.Join(req.Platforms, ",")
+	}
+	if req.NoCache {
+		attrs["no-cache"] = ""
+	}
+	for k, v := range req.BuildArgs {
+		attrs["build-arg:"+k] = v
+	}
+	for k, v := range req.Labels {
+		attrs["label:"+k] = v
+	}
+	return attrs
+}
+
+// pinPolicy is a BuildKit source policy that denies every image, then, for
+// each resolved base, rewrites the reference to its digest and allows the
+// result. Rules are evaluated in order and the last ALLOW/DENY match wins;
+// CONVERT re-evaluates the rewritten reference.
+func pinPolicy(bases []hallmark.ResolvedBase) *spb.Policy {
+	p := &spb.Policy{Version: 1, Rules: []*spb.Rule{{
+		Action:   spb.PolicyAction_DENY,
+		Selector: &spb.Selector{Identifier: "docker-image://*", MatchType: spb.MatchType_WILDCARD},
+	}}}
+	for _, base := range bases {
+		from, to := sourceIdentifiers(base)
+		p.Rules = append(p.Rules,
+			&spb.Rule{
+				Action:   spb.PolicyAction_CONVERT,
+				Selector: &spb.Selector{Identifier: from, MatchType: spb.MatchType_EXACT},
+				Updates:  &spb.Update{Identifier: to},
+			},
+			&spb.Rule{
+				Action:   spb.PolicyAction_ALLOW,
+				Selector: &spb.Selector{Identifier: to, MatchType: spb.MatchType_EXACT},
+			})
+	}
+	return p
+}
+
+// sourceIdentifiers gives the identifier BuildKit uses for base.Ref (the
+// docker-normalized reference, "docker-image://docker.io/library/alpine:3.20")
+// and the pinned one it is rewritten to (same name and tag, plus the digest).
+func sourceIdentifiers(base hallmark.ResolvedBase) (from, to string) {
+	norm := normalizeRef(base.Ref)
+	pinned := norm
+	if i := strings.Index(pinned, "@"); i >= 0 {
+		pinned = pinned[:i]
+	}
+	return "docker-image://" + norm, "docker-image://" + pinned + "@" + base.Digest.String()
+}
+
+func secretMap(secrets []hallmark.Secret) map[string][]byte {
+	m := make(map[string][]byte, len(secrets))
+	for _, s := range secrets {
+		m[s.ID] = s.Value
+	}
+	return m
+}
+
+// authConfig serves the configured registry credentials to BuildKit.
+func (b *Builder) authConfig(_ context.Context, host string, _ []string, _ authprovider.ExpireCachedAuthCheck) (types.AuthConfig, error) {
+	if host == authprovider.DockerHubRegistryHost {
+		host = "index.docker.io"
+	}
+	a, ok := b.opts.registries[host]
+	if !ok {
+		return types.AuthConfig{}, nil
+	}
+	return types.AuthConfig{ServerAddress: host, Username: a.Username, Password: a.Password}, nil
+}
+
+// convertStatus copies BuildKit's progress into the domain type.
+func convertStatus(st *client.SolveStatus) *hallmark.SolveStatus {
+	out := &hallmark.SolveStatus{}
+	for _, v := range st.Vertexes {
+		inputs := make([]string, len(v.Inputs))
+		for i, in := range v.Inputs {
+			inputs[i] = in.String()
+		}
+		out.Vertexes = append(out.Vertexes, hallmark.Vertex{
+			Digest: v.Digest.String(), Inputs: inputs, Name: v.Name, Cached: v.Cached,
+			Started: v.Started, Completed: v.Completed, Error: v.Error,
+		})
+	}
+	for _, s := range st.Statuses {
+		out.Statuses = append(out.Statuses, hallmark.VertexStatus{
+			ID: s.ID, Vertex: s.Vertex.String(), Name: s.Name, Current: s.Current, Total: s.Total,
+			Timestamp: s.Timestamp, Started: s.Started, Completed: s.Completed,
+		})
+	}
+	for _, l := range st.Logs {
+		out.Logs = append(out.Logs, hallmark.VertexLog{Vertex: l.Vertex.String(), Timestamp: l.Timestamp, Stream: l.Stream, Data: l.Data})
+	}
+	for _, w := range st.Warnings {
+		out.Warnings = append(out.Warnings, hallmark.VertexWarning{Vertex: w.Vertex.String(), Level: w.Level, Short: w.Short, Detail: w.Detail, URL: w.URL})
+	}
+	return out
+}
+
+// normalizeRef gives a reference in the form BuildKit's dockerfile frontend
+// writes into its source ops: docker-normalized, ":latest" added when a bare
+// name has neither tag nor digest.
+func normalizeRef(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ref
+	}
+	return reference.TagNameOnly(named).String()
+}

@@ -1,0 +1,475 @@
+package builder
+
+import (
+	"archive/tar"
+	"bufio"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hallmark-dev/hallmark"
+)
+
+// Default extraction limits.
+const (
+	DefaultMaxEntries = 100_000
+	DefaultMaxBytes   = 2 << 30
+)
+
+// maxSymlinkHops bounds symlink resolution, like the kernel's ELOOP limit.
+const maxSymlinkHops = 40
+
+// ExtractLimits bounds what an extracted archive may create.
+type ExtractLimits struct {
+	// MaxEntries is the most tar entries accepted. Zero means
+	// DefaultMaxEntries.
+	MaxEntries int
+	// MaxBytes is the most uncompressed bytes accepted, counting the tar
+	// stream and the file contents written. Zero means DefaultMaxBytes.
+	MaxBytes int64
+}
+
+func (l ExtractLimits) withDefaults() ExtractLimits {
+	if l.MaxEntries <= 0 {
+		l.MaxEntries = DefaultMaxEntries
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	return l
+}
+
+// ExtractTar extracts a plain or gzip-compressed tar stream into dest,
+// creating dest if needed. Every file operation goes through an os.Root on
+// dest, so nothing is written outside it. Entries with absolute or escaping
+// paths, symlinks whose target is absolute or resolves outside dest,
+// hardlinks to anything but regular files, device and fifo entries, and
+// entries whose parent path goes through a symlink are rejected with an
+// error wrapping hallmark.ErrInvalid; exceeding limits gives
+// hallmark.ErrTooLarge. File modes are kept (permission bits only) and so are
+// modification times; ownership is not. On error dest may hold a partial
+// extraction, which the caller removes.
+func ExtractTar(ctx context.Context, r io.Reader, dest string, limits ExtractLimits) error {
+	limits = limits.withDefaults()
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return fmt.Errorf("create extraction directory: %w", err)
+	}
+	root, err := os.OpenRoot(dest)
+	if err != nil {
+		return fmt.Errorf("open extraction directory: %w", err)
+	}
+	defer root.Close()
+
+	br := bufio.NewReader(r)
+	var src io.Reader = br
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("%w: read gzip header: %v", hallmark.ErrInvalid, err)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	x := &extractor{
+		ctx:     ctx,
+		root:    root,
+		limits:  limits,
+		written: &byteBudget{limit: limits.MaxBytes},
+		dirs:    map[string]bool{".": true},
+	}
+	stream := &budgetReader{ctx: ctx, r: src, budget: &byteBudget{limit: limits.MaxBytes}}
+	return x.run(tar.NewReader(stream))
+}
+
+// byteBudget counts uncompressed bytes against a limit.
+type byteBudget struct {
+	limit, used int64
+}
+
+func (b *byteBudget) add(n int64) error {
+	b.used += n
+	if b.used > b.limit {
+		return fmt.Errorf("%w: archive expands to more than the limit of %d bytes", hallmark.ErrTooLarge, b.limit)
+	}
+	return nil
+}
+
+// budgetReader charges everything read to a budget and stops on cancel.
+type budgetReader struct {
+	ctx    context.Context
+	r      io.Reader
+	budget *byteBudget
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	if err := b.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := b.r.Read(p)
+	if berr := b.budget.add(int64(n)); berr != nil {
+		return n, berr
+	}
+	return n, err
+}
+
+type dirMeta struct {
+	name  string
+	mode  fs.FileMode
+	mtime time.Time
+}
+
+type extractor struct {
+	ctx      context.Context
+	root     *os.Root
+	limits   ExtractLimits
+	written  *byteBudget // file contents; sparse files expand beyond the stream
+	dirs     map[string]bool // known real directories, never replaced later
+	dirMetas []dirMeta
+	symlinks []string
+}
+
+func (x *extractor) run(tr *tar.Reader) error {
+	for entries := 0; ; entries++ {
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return readErr(err)
+		}
+		if entries >= x.limits.MaxEntries {
+			return fmt.Errorf("%w: archive has more than the limit of %d entries", hallmark.ErrTooLarge, x.limits.MaxEntries)
+		}
+		if err := x.entry(tr, hdr); err != nil {
+			return err
+		}
+	}
+	if err := x.checkSymlinks(); err != nil {
+		return err
+	}
+	// Directory modes and times last, deepest first, so that writing their
+	// contents neither fails on a read-only mode nor bumps the mtime.
+	for _, d := range slices.Backward(x.dirMetas) {
+		if err := x.root.Chmod(d.name, d.mode); err != nil {
+			return fmt.Errorf("set mode of %q: %w", d.name, err)
+		}
+		if err := x.root.Chtimes(d.name, d.mtime, d.mtime); err != nil {
+			return fmt.Errorf("set time of %q: %w", d.name, err)
+		}
+	}
+	return nil
+}
+
+// readErr classifies an error from the tar or gzip reader.
+func readErr(err error) error {
+	if errors.Is(err, hallmark.ErrTooLarge) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("read archive: %w", err)
+	}
+	return fmt.Errorf("%w: read archive: %v", hallmark.ErrInvalid, err)
+}
+
+func invalidEntry(name, format string, args ...any) error {
+	return fmt.Errorf("%w: tar entry %q: %s", hallmark.ErrInvalid, truncate(name, 200), fmt.Sprintf(format, args...))
+}
+
+// cleanName turns an archive path into a clean, slash-separated path
+// relative to the root, or rejects it.
+func cleanName(name string) (string, error) {
+	if name == "" {
+		return "", invalidEntry(name, "empty name")
+	}
+	if strings.ContainsRune(name, 0) {
+		return "", invalidEntry(name, "name contains NUL")
+	}
+	if strings.HasPrefix(name, "/") {
+		return "", invalidEntry(name, "absolute path")
+	}
+	clean := path.Clean(name)
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return "", invalidEntry(name, "path escapes the extraction directory")
+	}
+	return clean, nil
+}
+
+func (x *extractor) entry(tr *tar.Reader, hdr *tar.Header) error {
+	if hdr.Typeflag == tar.TypeXGlobalHeader {
+		return nil
+	}
+	name, err := cleanName(hdr.Name)
+	if err != nil {
+		return err
+	}
+	mode := fs.FileMode(hdr.Mode) & fs.ModePerm
+	if name == "." {
+		if hdr.Typeflag != tar.TypeDir {
+			return invalidEntry(hdr.Name, "names the extraction directory")
+		}
+		return nil // the root's own mode and time stay as they are
+	}
+	if err := x.mkdirParents(hdr.Name, name); err != nil {
+		return err
+	}
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		return x.dir(hdr, name, mode)
+	case tar.TypeReg, tar.TypeGNUSparse:
+		return x.file(tr, hdr, name, mode)
+	case tar.TypeSymlink:
+		return x.symlink(hdr, name)
+	case tar.TypeLink:
+		return x.hardlink(hdr, name)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		return invalidEntry(hdr.Name, "device and fifo entries are not allowed")
+	default:
+		return invalidEntry(hdr.Name, "unsupported entry type %q", string(hdr.Typeflag))
+	}
+}
+
+// mkdirParents makes sure every parent of name is a real directory, creating
+// missing ones. A parent that is a symlink is rejected: writing through a
+// link would make the archive's layout differ from its names.
+func (x *extractor) mkdirParents(orig, name string) error {
+	parts := strings.Split(name, "/")
+	for i := 1; i < len(parts); i++ {
+		p := strings.Join(parts[:i], "/")
+		if x.dirs[p] {
+			continue
+		}
+		fi, err := x.root.Lstat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if err := x.root.Mkdir(p, 0o755); err != nil {
+				return fmt.Errorf("create directory %q: %w", p, err)
+			}
+		case err != nil:
+			return fmt.Errorf("inspect %q: %w", p, err)
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return invalidEntry(orig, "parent %q is a symlink", p)
+		case !fi.IsDir():
+			return invalidEntry(orig, "parent %q is not a directory", p)
+		}
+		x.dirs[p] = true
+	}
+	return nil
+}
+
+// clearPath removes whatever non-directory is at name so that a new entry
+// can take its place, as tar does when an archive repeats a name.
+func (x *extractor) clearPath(orig, name string) error {
+	fi, err := x.root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("inspect %q: %w", name, err)
+	}
+	if fi.IsDir() {
+		return invalidEntry(orig, "would replace a directory")
+	}
+	if err := x.root.Remove(name); err != nil {
+		return fmt.Errorf("replace %q: %w", name, err)
+	}
+	return nil
+}
+
+func (x *extractor) dir(hdr *tar.Header, name string, mode fs.FileMode) error {
+	if !x.dirs[name] {
+		fi, err := x.root.Lstat(name)
+		switch {
+		case err == nil && fi.IsDir():
+		case err == nil || errors.Is(err, fs.ErrNotExist):
+			if err == nil {
+				if err := x.root.Remove(name); err != nil {
+					return fmt.Errorf("replace %q: %w", name, err)
+				}
+			}
+			if err := x.root.Mkdir(name, 0o755); err != nil {
+				return fmt.Errorf("create directory %q: %w", name, err)
+			}
+		default:
+			return fmt.Errorf("inspect %q: %w", name, err)
+		}
+		x.dirs[name] = true
+	}
+	x.dirMetas = append(x.dirMetas, dirMeta{name: name, mode: mode, mtime: hdr.ModTime})
+	return nil
+}
+
+func (x *extractor) file(tr *tar.Reader, hdr *tar.Header, name string, mode fs.FileMode) error {
+	if x.dirs[name] {
+		return invalidEntry(hdr.Name, "would replace a directory")
+	}
+	if err := x.clearPath(hdr.Name, name); err != nil {
+		return err
+	}
+	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %q: %w", name, err)
+	}
+	_, err = io.Copy(f, &budgetReader{ctx: x.ctx, r: tr, budget: x.written})
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("write %q: %w", name, readErr(err))
+	}
+	if err := x.root.Chtimes(name, hdr.ModTime, hdr.ModTime); err != nil {
+		return fmt.Errorf("set time of %q: %w", name, err)
+	}
+	return nil
+}
+
+func (x *extractor) symlink(hdr *tar.Header, name string) error {
+	target := hdr.Linkname
+	switch {
+	case target == "":
+		return invalidEntry(hdr.Name, "symlink has no target")
+	case strings.ContainsRune(target, 0):
+		return invalidEntry(hdr.Name, "symlink target contains NUL")
+	case strings.HasPrefix(target, "/"):
+		return invalidEntry(hdr.Name, "symlink target %q is absolute", truncate(target, 200))
+	}
+	if t := path.Join(path.Dir(name), target); t == ".." || strings.HasPrefix(t, "../") {
+		return invalidEntry(hdr.Name, "symlink target %q escapes the extraction directory", truncate(target, 200))
+	}
+	if x.dirs[name] {
+		return invalidEntry(hdr.Name, "would replace a directory")
+	}
+	if err := x.clearPath(hdr.Name, name); err != nil {
+		return err
+	}
+	if err := x.root.Symlink(target, name); err != nil {
+		return fmt.Errorf("create symlink %q: %w", name, err)
+	}
+	x.symlinks = append(x.symlinks, name)
+	return nil
+}
+
+func (x *extractor) hardlink(hdr *tar.Header, name string) error {
+	old, err := cleanName(hdr.Linkname)
+	if err != nil {
+		return invalidEntry(hdr.Name, "hardlink target %q is not a path inside the archive", truncate(hdr.Linkname, 200))
+	}
+	// The target must be a regular file reached through real directories:
+	// a hardlinked symlink would resolve relative to a different directory.
+	if err := x.mkdirParents(hdr.Name, old); err != nil {
+		return err
+	}
+	fi, err := x.root.Lstat(old)
+	if err != nil || !fi.Mode().IsRegular() {
+		return invalidEntry(hdr.Name, "hardlink target %q is not a regular file extracted earlier", truncate(hdr.Linkname, 200))
+	}
+	if old == name {
+		return nil
+	}
+	if x.dirs[name] {
+		return invalidEntry(hdr.Name, "would replace a directory")
+	}
+	if err := x.clearPath(hdr.Name, name); err != nil {
+		return err
+	}
+	if err := x.root.Link(old, name); err != nil {
+		return fmt.Errorf("create hardlink %q: %w", name, err)
+	}
+	return nil
+}
+
+// checkSymlinks resolves every extracted symlink against the final tree
+// and rejects any whose resolution would leave the root: a relative target
+// can escape through other links even when it looks local on its own.
+func (x *extractor) checkSymlinks() error {
+	var first error
+	for _, name := range x.symlinks {
+		fi, err := x.root.Lstat(name)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			continue // replaced by a later entry
+		}
+		hops := 0
+		dir := strings.Split(path.Dir(name), "/")
+		if dir[0] == "." {
+			dir = nil
+		}
+		target, err := x.root.Readlink(name)
+		if err != nil {
+			return fmt.Errorf("read symlink %q: %w", name, err)
+		}
+		if _, err := x.resolve(dir, target, &hops); err != nil {
+			// Leave no bad link behind for whoever looks at dest next.
+			if rerr := x.root.Remove(name); rerr != nil {
+				return fmt.Errorf("remove unsafe symlink %q: %w", name, rerr)
+			}
+			if first == nil {
+				first = invalidEntry(name, "symlink target %q %v", truncate(target, 200), err)
+			}
+		}
+	}
+	return first
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+var errEscapes = errors.New("escapes the extraction directory")
+
+// resolve follows rel from the directory dir (path components below the
+// root) the way the kernel would, following symlinks found in the tree and
+// treating missing components lexically. It fails if the walk leaves the
+// root at any point.
+func (x *extractor) resolve(dir []string, rel string, hops *int) ([]string, error) {
+	if strings.HasPrefix(rel, "/") {
+		return nil, errEscapes
+	}
+	cur := slices.Clone(dir)
+	for c := range strings.SplitSeq(rel, "/") {
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if len(cur) == 0 {
+				return nil, errEscapes
+			}
+			cur = cur[:len(cur)-1]
+			continue
+		}
+		p := strings.Join(append(slices.Clone(cur), c), "/")
+		fi, err := x.root.Lstat(p)
+		if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			cur = append(cur, c)
+			continue
+		}
+		*hops++
+		if *hops > maxSymlinkHops {
+			return nil, errors.New("has too many levels of symlinks")
+		}
+		t, err := x.root.Readlink(p)
+		if err != nil {
+			return nil, fmt.Errorf("cannot be read: %w", err)
+		}
+		if cur, err = x.resolve(cur, t, hops); err != nil {
+			return nil, err
+		}
+	}
+	return cur, nil
+}

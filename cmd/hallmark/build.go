@@ -1,0 +1,540 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"connectrpc.com/connect"
+	"github.com/containerd/platforms"
+	"github.com/docker/go-units"
+	"github.com/spf13/cobra"
+
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+)
+
+// buildFlags are the flags of `hallmark build`, named as docker buildx names
+// them.
+type buildFlags struct {
+	gateway      string
+	file         string
+	tags         []string
+	buildArgs    []string
+	platforms    []string
+	secrets      []string
+	target       string
+	labels       []string
+	noCache      bool
+	metadataFile string
+	iidFile      string
+	progress     string
+	quiet        bool
+	push         bool
+	tokenFile    string
+}
+
+// buildEnv is what a build touches outside its flags; tests replace it.
+type buildEnv struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+	stack  stackLoader
+}
+
+// newBuildCmd returns `hallmark build`.
+func newBuildCmd() *cobra.Command {
+	f := &buildFlags{}
+	cmd := &cobra.Command{
+		Use:   "build [flags] CONTEXT_DIR",
+		Short: "Build, attest and push an image through the Hallmark gateway",
+		Long: `Build an image from CONTEXT_DIR through the Hallmark gateway, which pins
+every base image, builds with BuildKit, attests, pushes by digest and only then
+moves the tags. Flags follow docker buildx build. On success the image pinned
+by digest is the only line printed to stdout; progress goes to stderr.
+
+The gateway is --gateway, else $HALLMARK_GATEWAY, else the running dev stack.
+The token is read from --token-file, else $HALLMARK_TOKEN, else fetched from
+the running dev stack's issuer.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SilenceUsage = true
+			cmd.SilenceErrors = true
+			ctx := cmd.Context()
+			env := buildEnv{
+				stdin:  cmd.InOrStdin(),
+				stdout: cmd.OutOrStdout(),
+				stderr: cmd.ErrOrStderr(),
+				getenv: os.Getenv,
+				stack:  loadDevStack,
+			}
+			err := runBuild(ctx, f, args[0], env)
+			if err == nil {
+				return nil
+			}
+			// main's context is cancelled by SIGINT and SIGTERM; the
+			// cancel has already ended the stream, so the gateway
+			// cancels the BuildKit build.
+			code := 1
+			if ctx.Err() != nil {
+				err, code = errors.New("interrupted"), 130
+			}
+			fmt.Fprintf(env.stderr, "hallmark build: %v\n", err)
+			return exitError{code: code}
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.gateway, "gateway", "", "gateway URL, http:// or https:// (default $HALLMARK_GATEWAY, else the dev stack)")
+	fl.StringVarP(&f.file, "file", "f", "", `name of the Dockerfile, "-" for stdin (default "CONTEXT_DIR/Dockerfile")`)
+	fl.StringArrayVarP(&f.tags, "tag", "t", nil, `image reference to publish, "registry/repository:tag" (at least one)`)
+	fl.StringArrayVar(&f.buildArgs, "build-arg", nil, "build-time variable K=V; a bare K takes its value from the environment")
+	fl.StringArrayVar(&f.platforms, "platform", nil, "target platforms, repeated or comma-separated")
+	fl.StringArrayVar(&f.secrets, "secret", nil, `secret to expose to the build: "id=X,src=FILE" or "id=X,env=VAR"`)
+	fl.StringVar(&f.target, "target", "", "build stage to build")
+	fl.StringArrayVar(&f.labels, "label", nil, "image label K=V")
+	fl.BoolVar(&f.noCache, "no-cache", false, "do not use cache when building the image")
+	fl.StringVar(&f.metadataFile, "metadata-file", "", "write build result metadata to a file")
+	fl.StringVar(&f.iidFile, "iidfile", "", "write the image digest to a file")
+	fl.StringVar(&f.progress, "progress", "auto", "progress output: "+strings.Join(progressModes, ", "))
+	fl.BoolVarP(&f.quiet, "quiet", "q", false, "suppress the build output (same as --progress quiet)")
+	fl.BoolVar(&f.push, "push", false, "accepted for docker compatibility; Hallmark always pushes")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the OIDC token, re-read for every call (default $HALLMARK_TOKEN, else the dev stack)")
+	_ = fl.MarkHidden("push")
+	return cmd
+}
+
+// runBuild checks every input, uploads the context, runs the build and
+// reports the result.
+func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEnv) error {
+	mode := f.progress
+	if f.quiet {
+		mode = "quiet"
+	}
+	if !slices.Contains(progressModes, mode) {
+		return fmt.Errorf("parse --progress: unknown mode %q, want one of %s", mode, strings.Join(progressModes, ", "))
+	}
+	if contextDir == "-" || strings.Contains(contextDir, "://") {
+		return fmt.Errorf("open context %q: only a local directory is supported", contextDir)
+	}
+	req, df, err := f.request(contextDir, env)
+	if err != nil {
+		return err
+	}
+	prog, err := newProgress(env.stderr, mode)
+	if err != nil {
+		return err
+	}
+	bc, err := newBuildContext(contextDir, df, env.stderr)
+	if err != nil {
+		return err
+	}
+	gateway, err := resolveGateway(f.gateway, env.getenv, env.stack)
+	if err != nil {
+		return err
+	}
+	tokens := newTokenSource(f.tokenFile, env.getenv, env.stack)
+	// Fail on a missing token before the (possibly long) archive pass.
+	if _, err := tokens(ctx); err != nil {
+		return err
+	}
+	chatty := mode != "quiet" && mode != "rawjson"
+	info := func(format string, args ...any) {
+		if chatty {
+			fmt.Fprintf(env.stderr, format, args...)
+		}
+	}
+
+	dgst, size, err := bc.digest()
+	if err != nil {
+		return err
+	}
+	info("#0 uploading context %s %s", units.HumanSize(float64(size)), shortDigest(dgst))
+	cl := newClient(gateway)
+	up, err := upload(ctx, cl, tokens, bc, dgst)
+	if err != nil {
+		info(" error\n")
+		return fmt.Errorf("upload context: %w", err)
+	}
+	if up.GetExisted() {
+		info(" (cached)\n")
+	} else {
+		info(" done\n")
+	}
+
+	req.Source = &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: dgst}
+	res, err := build(ctx, cl, tokens, req, prog, info)
+	if err != nil {
+		return err
+	}
+	return report(res, req, f, env.stdout)
+}
+
+// build runs the Build stream, showing its progress, and returns the result.
+// The display is drained before build returns, so a failing step's output is
+// on screen before the error.
+func build(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildRequest, prog *progress, info func(string, ...any)) (*hallmarkv1.BuildResult, error) {
+	tok, err := tokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := connect.NewRequest(req)
+	r.Header().Set("Authorization", bearer(tok))
+	stream, err := cl.Build(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer stream.Close()
+	var result *hallmarkv1.BuildResult
+	for stream.Receive() {
+		switch ev := stream.Msg().GetEvent().(type) {
+		case *hallmarkv1.BuildResponse_Accepted:
+			if !prog.started() {
+				printAccepted(ev.Accepted, info)
+			}
+		case *hallmarkv1.BuildResponse_Status:
+			prog.update(ev.Status)
+		case *hallmarkv1.BuildResponse_Result:
+			result = ev.Result
+		}
+	}
+	perr := prog.finish()
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	if perr != nil {
+		return nil, fmt.Errorf("show progress: %w", perr)
+	}
+	if result == nil || result.GetDigest() == "" {
+		return nil, errors.New("read build result: the gateway ended the build without a result")
+	}
+	return result, nil
+}
+
+func printAccepted(a *hallmarkv1.BuildAccepted, info func(string, ...any)) {
+	info("#0 build %s accepted\n", a.GetBuildId())
+	if n := a.GetQueuePosition(); n > 0 {
+		info("#0 waiting for a build slot, %d ahead\n", n)
+	}
+	for _, b := range a.GetBases() {
+		info("#0 pinned %s to %s\n", b.GetRef(), b.GetPinned())
+	}
+}
+
+func shortDigest(d string) string {
+	if alg, hex, ok := strings.Cut(d, ":"); ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
+
+// maxDockerfileBytes bounds an inline Dockerfile, as the gateway does.
+const maxDockerfileBytes = 1 << 20
+
+// maxSecretBytes bounds one secret, as the gateway does.
+const maxSecretBytes = 512 << 10
+
+// request checks the flags and turns them into a BuildRequest without a
+// source, before any network call.
+func (f *buildFlags) request(contextDir string, env buildEnv) (*hallmarkv1.BuildRequest, dockerfileSpec, error) {
+	var df dockerfileSpec
+	if len(f.tags) == 0 {
+		return nil, df, errors.New("parse --tag: at least one -t registry/repository:tag is required")
+	}
+	for _, t := range f.tags {
+		if t == "" || strings.ContainsFunc(t, unicode.IsSpace) {
+			return nil, df, fmt.Errorf("parse --tag %q: want registry/repository:tag", t)
+		}
+	}
+	args, err := parseBuildArgs(f.buildArgs, env.getenv)
+	if err != nil {
+		return nil, df, err
+	}
+	labels, err := parseLabels(f.labels)
+	if err != nil {
+		return nil, df, err
+	}
+	platforms, err := parsePlatforms(f.platforms)
+	if err != nil {
+		return nil, df, err
+	}
+	secrets, err := parseSecrets(f.secrets, env.getenv)
+	if err != nil {
+		return nil, df, err
+	}
+	df, err = findDockerfile(f.file, contextDir, env.stdin)
+	if err != nil {
+		return nil, df, err
+	}
+	return &hallmarkv1.BuildRequest{
+		Dockerfile:       df.rel,
+		DockerfileInline: df.inline,
+		Tags:             f.tags,
+		BuildArgs:        args,
+		Platforms:        platforms,
+		Target:           f.target,
+		Secrets:          secrets,
+		Labels:           labels,
+		NoCache:          f.noCache,
+	}, df, nil
+}
+
+// findDockerfile locates the Dockerfile: file ("" for CONTEXT_DIR/Dockerfile,
+// "-" for stdin). One inside the context is named by its path; one outside is
+// sent inline.
+func findDockerfile(file, contextDir string, stdin io.Reader) (dockerfileSpec, error) {
+	if file == "-" {
+		data, err := readBounded(stdin, maxDockerfileBytes)
+		if err != nil {
+			return dockerfileSpec{}, fmt.Errorf("read Dockerfile from stdin: %w", err)
+		}
+		return dockerfileSpec{inline: data}, nil
+	}
+	if file == "" {
+		file = filepath.Join(contextDir, "Dockerfile")
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return dockerfileSpec{}, fmt.Errorf("find Dockerfile: %w", err)
+	}
+	if fi.IsDir() {
+		return dockerfileSpec{}, fmt.Errorf("find Dockerfile: %s is a directory", file)
+	}
+	if rel, ok := relInside(contextDir, file); ok {
+		return dockerfileSpec{path: file, rel: rel}, nil
+	}
+	fh, err := os.Open(file)
+	if err != nil {
+		return dockerfileSpec{}, fmt.Errorf("read Dockerfile: %w", err)
+	}
+	defer fh.Close()
+	data, err := readBounded(fh, maxDockerfileBytes)
+	if err != nil {
+		return dockerfileSpec{}, fmt.Errorf("read Dockerfile %s: %w", file, err)
+	}
+	return dockerfileSpec{path: file, inline: data}, nil
+}
+
+// readBounded reads r whole, failing beyond limit bytes.
+func readBounded(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %s", units.BytesSize(float64(limit)))
+	}
+	return data, nil
+}
+
+// argName is a valid build argument or label key.
+var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
+
+// parseBuildArgs parses K=V pairs; a bare K takes its value from the
+// environment and is skipped when unset, as docker does.
+func parseBuildArgs(in []string, getenv func(string) string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range in {
+		k, v, ok := strings.Cut(a, "=")
+		if !argName.MatchString(k) {
+			return nil, fmt.Errorf("parse --build-arg %q: %q is not a valid argument name", a, k)
+		}
+		if !ok {
+			if v = getenv(k); v == "" {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// parseLabels parses K=V pairs; a bare K is an empty label.
+func parseLabels(in []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, l := range in {
+		k, v, _ := strings.Cut(l, "=")
+		if k == "" || strings.ContainsFunc(k, unicode.IsSpace) {
+			return nil, fmt.Errorf("parse --label %q: want KEY=VALUE", l)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// parsePlatforms splits repeated and comma-separated platforms and checks
+// each.
+func parsePlatforms(in []string) ([]string, error) {
+	var out []string
+	for _, p := range in {
+		for _, s := range strings.Split(p, ",") {
+			s = strings.TrimSpace(s)
+			if s == "" {
+				continue
+			}
+			if _, err := platforms.Parse(s); err != nil {
+				return nil, fmt.Errorf("parse --platform %q: %w", s, err)
+			}
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	return out, nil
+}
+
+// parseSecrets parses buildx secret specs and reads their values. Errors
+// name the secret, its file or variable, never its value.
+func parseSecrets(in []string, getenv func(string) string) ([]*hallmarkv1.Secret, error) {
+	var out []*hallmarkv1.Secret
+	seen := map[string]bool{}
+	for _, spec := range in {
+		s, err := parseSecret(spec, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("parse --secret %q: %w", spec, err)
+		}
+		if seen[s.GetId()] {
+			return nil, fmt.Errorf("parse --secret %q: duplicate id %q", spec, s.GetId())
+		}
+		seen[s.GetId()] = true
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func parseSecret(spec string, getenv func(string) string) (*hallmarkv1.Secret, error) {
+	fields, err := csv.NewReader(strings.NewReader(spec)).Read()
+	if err != nil {
+		return nil, fmt.Errorf("read fields: %w", err)
+	}
+	var typ, id, src, envName string
+	for _, field := range fields {
+		k, v, ok := strings.Cut(field, "=")
+		if !ok {
+			return nil, fmt.Errorf("field %q is not key=value", field)
+		}
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "type":
+			if v != "file" && v != "env" {
+				return nil, fmt.Errorf("unsupported type %q, want file or env", v)
+			}
+			typ = v
+		case "id":
+			id = v
+		case "src", "source":
+			src = v
+		case "env":
+			envName = v
+		default:
+			return nil, fmt.Errorf("unknown key %q", k)
+		}
+	}
+	if id == "" {
+		return nil, errors.New("id is required")
+	}
+	switch {
+	case typ == "env" && envName == "":
+		envName, src = src, ""
+		if envName == "" {
+			envName = id
+		}
+	case typ == "file" && envName != "":
+		return nil, errors.New("env is not allowed with type=file")
+	case typ == "file" && src == "":
+		return nil, errors.New("src=FILE is required with type=file")
+	}
+	if src != "" && envName != "" {
+		return nil, errors.New("give src or env, not both")
+	}
+	if src == "" && envName == "" {
+		if getenv(id) == "" {
+			return nil, errors.New("src=FILE or env=VAR is required")
+		}
+		envName = id
+	}
+	var value []byte
+	if src != "" {
+		fh, err := os.Open(src)
+		if err != nil {
+			return nil, fmt.Errorf("read secret file: %w", err)
+		}
+		defer fh.Close()
+		if value, err = readBounded(fh, maxSecretBytes); err != nil {
+			return nil, fmt.Errorf("read secret file %s: %w", src, err)
+		}
+	} else {
+		v := getenv(envName)
+		if v == "" {
+			return nil, fmt.Errorf("environment variable %s is not set", envName)
+		}
+		if len(v) > maxSecretBytes {
+			return nil, fmt.Errorf("environment variable %s is larger than %s", envName, units.BytesSize(maxSecretBytes))
+		}
+		value = []byte(v)
+	}
+	return &hallmarkv1.Secret{Id: id, Value: value}, nil
+}
+
+// metadata is what --metadata-file holds: buildx's keys, then Hallmark's.
+type metadata struct {
+	BuildRef  string         `json:"buildx.build.ref"`
+	Digest    string         `json:"containerimage.digest"`
+	ImageName string         `json:"image.name"`
+	BuildID   string         `json:"hallmark.build.id"`
+	Pinned    string         `json:"hallmark.image.pinned"`
+	Bases     []baseMetadata `json:"hallmark.bases"`
+}
+
+type baseMetadata struct {
+	Ref    string `json:"ref"`
+	Pinned string `json:"pinned"`
+	Digest string `json:"digest"`
+}
+
+// report prints the pinned image to stdout and writes the files asked for.
+func report(res *hallmarkv1.BuildResult, req *hallmarkv1.BuildRequest, f *buildFlags, stdout io.Writer) error {
+	pinned := res.GetPinned()
+	if pinned == "" {
+		pinned = res.GetImageName() + "@" + res.GetDigest()
+	}
+	fmt.Fprintln(stdout, pinned)
+	if f.metadataFile != "" {
+		tags := res.GetTags()
+		if len(tags) == 0 {
+			tags = req.GetTags()
+		}
+		bases := []baseMetadata{}
+		for _, b := range res.GetBases() {
+			bases = append(bases, baseMetadata{Ref: b.GetRef(), Pinned: b.GetPinned(), Digest: b.GetDigest()})
+		}
+		data, err := json.MarshalIndent(metadata{
+			BuildRef:  res.GetBuildId(),
+			Digest:    res.GetDigest(),
+			ImageName: strings.Join(tags, ","),
+			BuildID:   res.GetBuildId(),
+			Pinned:    pinned,
+			Bases:     bases,
+		}, "", "  ")
+		if err != nil {
+			return fmt.Errorf("encode metadata: %w", err)
+		}
+		if err := os.WriteFile(f.metadataFile, append(data, '\n'), 0o644); err != nil {
+			return fmt.Errorf("write metadata file: %w", err)
+		}
+	}
+	if f.iidFile != "" {
+		if err := os.WriteFile(f.iidFile, []byte(res.GetDigest()), 0o644); err != nil {
+			return fmt.Errorf("write iidfile: %w", err)
+		}
+	}
+	return nil
+}

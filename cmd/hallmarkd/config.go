@@ -1,0 +1,209 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/hallmark-dev/hallmark/server"
+)
+
+// Config is hallmarkd's configuration file (YAML). Every field has a default
+// that runs against the dev stack (`hallmark dev up`).
+type Config struct {
+	// Listen is the address the API listens on. Default 127.0.0.1:7433.
+	Listen string `json:"listen"`
+	// TLS serves HTTPS when both files are set; otherwise HTTP/2 cleartext
+	// (h2c), for local development only.
+	TLS TLSConfig `json:"tls"`
+	// BuildKit names the daemon that runs builds.
+	BuildKit BuildKitConfig `json:"buildkit"`
+	// Registries lists registry hosts that need credentials or plain HTTP.
+	Registries []RegistryConfig `json:"registries"`
+	// Auth says whose tokens are accepted and who may push where.
+	Auth AuthConfig `json:"auth"`
+	// DataDir holds uploaded contexts and build scratch space.
+	DataDir string `json:"dataDir"`
+	// Limits bound what callers can make the gateway hold.
+	Limits LimitsConfig `json:"limits"`
+	// Log configures logging.
+	Log LogConfig `json:"log"`
+}
+
+// TLSConfig names a certificate and key in PEM files.
+type TLSConfig struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+}
+
+// BuildKitConfig names a BuildKit daemon.
+type BuildKitConfig struct {
+	// Address is unix:///path or tcp://host:port.
+	Address string `json:"address"`
+	// MaxParallel is how many builds run at once; the rest queue. Default 2.
+	MaxParallel int `json:"maxParallel"`
+}
+
+// RegistryConfig is one registry host.
+type RegistryConfig struct {
+	// Host is "host[:port]" as it appears in image references.
+	Host string `json:"host"`
+	// Insecure speaks plain HTTP to this host.
+	Insecure bool `json:"insecure"`
+	// Username for basic or token auth.
+	Username string `json:"username"`
+	// PasswordFile holds the password; re-read at start. Passwords are never
+	// written inline in the config.
+	PasswordFile string `json:"passwordFile"`
+}
+
+// AuthConfig lists trusted token issuers and authorization rules.
+type AuthConfig struct {
+	Issuers []server.IssuerConfig `json:"issuers"`
+	Rules   []server.Rule         `json:"rules"`
+}
+
+// LimitsConfig bounds inputs.
+type LimitsConfig struct {
+	// MaxContextBytes bounds one uploaded context archive. Default 512 MiB.
+	MaxContextBytes int64 `json:"maxContextBytes"`
+	// MaxMessageBytes bounds one API message. Default 4 MiB.
+	MaxMessageBytes int `json:"maxMessageBytes"`
+	// BuildTimeout bounds one build, queue time included. Default 1h.
+	BuildTimeout Duration `json:"buildTimeout"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `json:"level"`
+	// Format is json or text. Default json.
+	Format string `json:"format"`
+}
+
+// Duration is a time.Duration written as "90s" or "1h".
+type Duration time.Duration
+
+// UnmarshalJSON parses a Go duration string.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration like 90s or 1h", s)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Dev stack addresses, shared with `hallmark dev` (internal/devstack).
+const (
+	devListen   = "127.0.0.1:7433"
+	devRegistry = "127.0.0.1:7434"
+	devIssuer   = "http://127.0.0.1:7435"
+	devAudience = "hallmark"
+)
+
+func defaultConfig() Config {
+	home, _ := os.UserCacheDir()
+	return Config{
+		Listen:     devListen,
+		BuildKit:   BuildKitConfig{Address: "unix://" + home + "/hallmark/dev/buildkitd.sock", MaxParallel: 2},
+		Registries: []RegistryConfig{{Host: devRegistry, Insecure: true}},
+		Auth: AuthConfig{
+			Issuers: []server.IssuerConfig{{URL: devIssuer, Audience: devAudience}},
+			Rules:   []server.Rule{{Issuer: devIssuer, Repositories: []string{devRegistry + "/**"}}},
+		},
+		DataDir: home + "/hallmark/gateway",
+		Limits:  LimitsConfig{MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour)},
+		Log:     LogConfig{Level: "info", Format: "json"},
+	}
+}
+
+// loadConfig reads path over the defaults. Unknown fields are errors, so a
+// typo never silently falls back to a default.
+func loadConfig(path string) (Config, error) {
+	c := defaultConfig()
+	if path == "" {
+		return c, c.validate()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	// Lists replace the defaults rather than merging into them.
+	c.Registries, c.Auth.Issuers, c.Auth.Rules = nil, nil, nil
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		return c, fmt.Errorf("parse config %s: %w", path, err)
+	}
+	if err := c.validate(); err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("listen", "%q is not host:port", c.Listen)
+	}
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		bad("tls", "set both certFile and keyFile, or neither")
+	}
+	if u, err := url.Parse(c.BuildKit.Address); err != nil || (u.Scheme != "unix" && u.Scheme != "tcp") {
+		bad("buildkit.address", "%q is not unix:///path or tcp://host:port", c.BuildKit.Address)
+	}
+	if c.BuildKit.MaxParallel < 1 || c.BuildKit.MaxParallel > 64 {
+		bad("buildkit.maxParallel", "%d is not between 1 and 64", c.BuildKit.MaxParallel)
+	}
+	for i, r := range c.Registries {
+		if r.Host == "" || strings.ContainsAny(r.Host, "/ ") {
+			bad(fmt.Sprintf("registries[%d].host", i), "%q is not host[:port]", r.Host)
+		}
+		if (r.Username == "") != (r.PasswordFile == "") {
+			bad(fmt.Sprintf("registries[%d]", i), "set both username and passwordFile, or neither")
+		}
+	}
+	if len(c.Auth.Issuers) == 0 {
+		bad("auth.issuers", "at least one trusted issuer is required")
+	}
+	for i, is := range c.Auth.Issuers {
+		if u, err := url.Parse(is.URL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad(fmt.Sprintf("auth.issuers[%d].url", i), "%q is not an http(s) URL", is.URL)
+		}
+		if is.Audience == "" {
+			bad(fmt.Sprintf("auth.issuers[%d].audience", i), "is required")
+		}
+	}
+	if c.DataDir == "" {
+		bad("dataDir", "is required")
+	}
+	if c.Limits.MaxContextBytes < 1<<10 {
+		bad("limits.maxContextBytes", "%d is below 1 KiB", c.Limits.MaxContextBytes)
+	}
+	if c.Limits.MaxMessageBytes < 1<<20 {
+		bad("limits.maxMessageBytes", "%d is below 1 MiB", c.Limits.MaxMessageBytes)
+	}
+	if c.Limits.BuildTimeout < Duration(time.Minute) {
+		bad("limits.buildTimeout", "%s is below 1m", time.Duration(c.Limits.BuildTimeout))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "%q is not json or text", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,163 @@
+// Command hallmarkd is the Hallmark gateway: it serves the build API over
+// HTTP/2, runs builds on BuildKit and pushes the images to their registry.
+//
+//	hallmarkd [--config hallmarkd.yaml]
+//
+// Without a config file it runs against the dev stack (`hallmark dev up`).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/server"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "hallmarkd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("hallmarkd", flag.ContinueOnError)
+	configPath := fs.String("config", os.Getenv("HALLMARKD_CONFIG"), "path of the YAML config file (default: built-in dev stack settings)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg.Log)
+	if *configPath == "" {
+		log.Warn("no config file given: running with the built-in dev stack settings", "listen", cfg.Listen, "buildkit", cfg.BuildKit.Address)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h, err := wire(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, cfg, log, h)
+}
+
+func newLogger(c LogConfig) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(c.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "text" {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// wire builds the gateway from its config.
+func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics, err := server.NewMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	auths := map[string]builder.RegistryAuth{}
+	var insecure []string
+	for i, r := range cfg.Registries {
+		if r.Insecure {
+			insecure = append(insecure, r.Host)
+		}
+		if r.Username != "" {
+			pw, err := os.ReadFile(r.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("registries[%d].passwordFile: %w", i, err)
+			}
+			auths[r.Host] = builder.RegistryAuth{Username: r.Username, Password: strings.TrimSpace(string(pw))}
+		}
+	}
+	contexts, err := builder.NewContextStore(filepath.Join(cfg.DataDir, "contexts"), builder.WithMaxContextBytes(cfg.Limits.MaxContextBytes))
+	if err != nil {
+		return nil, fmt.Errorf("dataDir: %w", err)
+	}
+	b, err := builder.New(cfg.BuildKit.Address, contexts,
+		builder.WithLogger(log),
+		builder.WithMaxParallel(cfg.BuildKit.MaxParallel),
+		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
+		builder.WithRegistryAuth(auths),
+		builder.WithInsecureRegistries(insecure...),
+		builder.WithQueueObserver(metrics.ObserveQueue),
+	)
+	if err != nil {
+		return nil, err
+	}
+	authn, err := server.NewAuthenticator(ctx, cfg.Auth.Issuers)
+	if err != nil {
+		return nil, fmt.Errorf("auth.issuers: %w", err)
+	}
+	authz, err := server.NewAuthorizer(cfg.Auth.Rules)
+	if err != nil {
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	s, err := server.New(b, contexts, authn, authz,
+		server.WithLogger(log),
+		server.WithMetrics(metrics, reg),
+		server.WithMaxMessageBytes(cfg.Limits.MaxMessageBytes),
+		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return s.Handler(), nil
+}
+
+// serve runs the HTTP/2 server until ctx ends, then drains for up to 30s.
+func serve(ctx context.Context, cfg Config, log *slog.Logger, h http.Handler) error {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		Protocols:         new(http.Protocols),
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetHTTP2(true)
+	errc := make(chan error, 1)
+	if cfg.TLS.CertFile != "" {
+		log.Info("serving", "addr", ln.Addr().String(), "tls", true)
+		go func() { errc <- srv.ServeTLS(ln, cfg.TLS.CertFile, cfg.TLS.KeyFile) }()
+	} else {
+		srv.Protocols.SetUnencryptedHTTP2(true)
+		log.Info("serving", "addr", ln.Addr().String(), "tls", false, "h2c", true)
+		go func() { errc <- srv.Serve(ln) }()
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,36 @@
+package hallmark
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Digest is a content digest in OCI form, "sha256:<64 lowercase hex>".
+type Digest string
+
+// ParseDigest validates s as a sha256 digest.
+func ParseDigest(s string) (Digest, error) {
+	hex, ok := strings.CutPrefix(s, "sha256:")
+	if !ok || len(hex) != 64 {
+		return "", fmt.Errorf("%w: digest %q is not sha256:<64 hex>", ErrInvalid, truncate(s, 80))
+	}
+	for _, c := range hex {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return "", fmt.Errorf("%w: digest %q is not sha256:<64 lowercase hex>", ErrInvalid, truncate(s, 80))
+		}
+	}
+	return Digest(s), nil
+}
+
+// Hex returns the digest without its algorithm prefix.
+func (d Digest) Hex() string { return strings.TrimPrefix(string(d), "sha256:") }
+
+// String returns the digest as "sha256:<hex>".
+func (d Digest) String() string { return string(d) }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

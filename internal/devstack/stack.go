@@ -1,0 +1,332 @@
+package devstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Config says where and how to start a stack.
+type Config struct {
+	// Dir holds the stack's data: registry storage, BuildKit's cache, logs,
+	// and the state file. Reusing a Dir keeps caches warm.
+	Dir string
+	// GatewayAddr, RegistryAddr and IssuerAddr are loopback "host:port"
+	// addresses; port 0 picks a free one (e2e tests).
+	GatewayAddr, RegistryAddr, IssuerAddr string
+	// Hallmarkd is the gateway binary to run.
+	Hallmarkd string
+	// Repo is the Hallmark checkout whose tools/ modules pin the tools.
+	Repo string
+	// Progress receives one line per slow step. Nil discards.
+	Progress io.Writer
+	// BuildKitRoot is BuildKit's state and cache directory. The default is
+	// Dir/buildkit; tests point several stacks at one warm cache.
+	BuildKitRoot string
+	// MaxContextBytes is the gateway's context size limit. The default is
+	// the gateway's own.
+	MaxContextBytes int64
+}
+
+// Stack is a running dev stack. Close stops it.
+type Stack struct {
+	State
+	cfg    Config
+	issuer *Issuer
+	procs  []*proc
+	closed sync.Once
+	stopIs func()
+}
+
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+}
+
+// Start builds what is missing, starts every component and waits until each
+// answers. On error everything started so far is stopped.
+func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	for _, sub := range []string{"logs", "registry"} {
+		if err := os.MkdirAll(filepath.Join(cfg.Dir, sub), 0o700); err != nil {
+			return nil, fmt.Errorf("create stack dir: %w", err)
+		}
+	}
+	if cfg.BuildKitRoot == "" {
+		cfg.BuildKitRoot = filepath.Join(cfg.Dir, "buildkit")
+	}
+	s := &Stack{cfg: cfg, State: State{PID: os.Getpid(), Dir: cfg.Dir}}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := EnsurePackages(ctx, cfg.Progress); err != nil {
+		return nil, err
+	}
+	buildkitd, err := Tool(ctx, cfg.Repo, "buildkit", "buildkitd", cfg.Progress)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.startIssuer(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startRegistry(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startBuildKit(ctx, buildkitd); err != nil {
+		return nil, err
+	}
+	if err := s.pushImages(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startGateway(ctx); err != nil {
+		return nil, err
+	}
+	if err := writeState(cfg.Dir, s.State); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops every component, newest first, and removes the state file.
+func (s *Stack) Close() error {
+	var errs []error
+	s.closed.Do(func() {
+		for i := len(s.procs) - 1; i >= 0; i-- {
+			if err := s.procs[i].stop(15 * time.Second); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if s.stopIs != nil {
+			s.stopIs()
+		}
+		if st, err := LoadState(s.cfg.Dir); err == nil && st.PID == os.Getpid() || errors.Is(err, ErrNotRunning) {
+			os.Remove(StatePath(s.cfg.Dir))
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// OIDC is the stack's OIDC issuer, for minting tokens in tests.
+func (s *Stack) OIDC() *Issuer { return s.issuer }
+
+// Exited returns a channel that receives the first component that exits.
+func (s *Stack) Exited() <-chan string {
+	ch := make(chan string, 1)
+	for _, p := range s.procs {
+		go func() {
+			<-p.done
+			select {
+			case ch <- p.name:
+			default:
+			}
+		}()
+	}
+	return ch
+}
+
+func (s *Stack) startIssuer(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.IssuerAddr)
+	if err != nil {
+		return fmt.Errorf("listen for the OIDC issuer on %s: %w", s.cfg.IssuerAddr, err)
+	}
+	is, err := NewIssuer(WithURL("http://" + ln.Addr().String()))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: is.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	s.issuer, s.State.Issuer = is, is.URL()
+	s.stopIs = func() { srv.Close() }
+	return nil
+}
+
+// freeAddr resolves port 0 to a free port, for programs that cannot report
+// the port they bound.
+func freeAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("address %q: %w", addr, err)
+	}
+	if port != "0" {
+		return addr, nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (s *Stack) startRegistry(ctx context.Context) error {
+	addr, err := freeAddr(s.cfg.RegistryAddr)
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(s.cfg.Dir, "registry.yml")
+	conf := fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\nlog:\n  level: warn\n",
+		filepath.Join(s.cfg.Dir, "registry"), addr)
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+		return err
+	}
+	if err := s.spawn(ctx, "registry", "docker-registry", "serve", cfgPath); err != nil {
+		return err
+	}
+	s.Registry = addr
+	return s.waitHTTP(ctx, "registry", "http://"+addr+"/v2/")
+}
+
+func (s *Stack) startBuildKit(ctx context.Context, bin string) error {
+	sock := filepath.Join(s.cfg.Dir, "buildkitd.sock")
+	conf := fmt.Sprintf("[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"\n  gc = true\n  gckeepstorage = \"10GB\"\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n  insecure = true\n", s.Registry)
+	cfgPath := filepath.Join(s.cfg.Dir, "buildkitd.toml")
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+		return err
+	}
+	os.Remove(sock)
+	if err := s.spawn(ctx, "buildkitd", bin, "--root", s.cfg.BuildKitRoot, "--addr", "unix://"+sock,
+		"--config", cfgPath, "--oci-worker-net=host", "--group", strconv.Itoa(os.Getgid())); err != nil {
+		return err
+	}
+	s.BuildKit = "unix://" + sock
+	return s.waitFor(ctx, "buildkitd", func(ctx context.Context) error { return pingBuildKit(ctx, s.BuildKit) })
+}
+
+func (s *Stack) startGateway(ctx context.Context) error {
+	addr, err := freeAddr(s.cfg.GatewayAddr)
+	if err != nil {
+		return err
+	}
+	conf := fmt.Sprintf(`listen: %q
+buildkit:
+  address: %q
+registries:
+  - host: %q
+    insecure: true
+auth:
+  issuers:
+    - url: %q
+      audience: %q
+  rules:
+    - issuer: %q
+      repositories: [%q]
+dataDir: %q
+log:
+  level: debug
+`, addr, s.BuildKit, s.Registry, s.State.Issuer, Audience, s.State.Issuer, s.Registry+"/**", filepath.Join(s.cfg.Dir, "gateway"))
+	if s.cfg.MaxContextBytes > 0 {
+		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
+	}
+	cfgPath := filepath.Join(s.cfg.Dir, "hallmarkd.yaml")
+	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+		return err
+	}
+	if err := s.spawn(ctx, "hallmarkd", s.cfg.Hallmarkd, "--config", cfgPath); err != nil {
+		return err
+	}
+	s.Gateway = "http://" + addr
+	return s.waitHTTP(ctx, "hallmarkd", s.Gateway+"/metrics")
+}
+
+// spawn starts a component with its output in logs/<name>.log. Components
+// get SIGTERM if this process dies.
+func (s *Stack) spawn(ctx context.Context, name, bin string, args ...string) error {
+	logf, err := os.OpenFile(filepath.Join(s.cfg.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	s.procs = append(s.procs, p)
+	fmt.Fprintf(s.cfg.Progress, "devstack: started %s (pid %d, log %s)\n", name, cmd.Process.Pid, logf.Name())
+	return nil
+}
+
+func (p *proc) stop(grace time.Duration) error {
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(grace):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("%s did not stop within %s; killed", p.name, grace)
+	}
+}
+
+func (s *Stack) waitHTTP(ctx context.Context, name, url string) error {
+	return s.waitFor(ctx, name, func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s answered %s", url, resp.Status)
+		}
+		return nil
+	})
+}
+
+// waitFor polls ready until it succeeds, the component exits, or 60s pass.
+func (s *Stack) waitFor(ctx context.Context, name string, ready func(context.Context) error) error {
+	p := s.procs[len(s.procs)-1]
+	deadline := time.Now().Add(60 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := ready(rctx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("%s exited before it was ready (%v); see %s", name, p.err, filepath.Join(s.cfg.Dir, "logs", name+".log"))
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after 60s: %w; see %s", name, err, filepath.Join(s.cfg.Dir, "logs", name+".log"))
+		}
+	}
+}

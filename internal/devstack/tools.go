@@ -1,0 +1,156 @@
+package devstack
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ToolsDir is where built tools are cached:
+// ${XDG_CACHE_HOME:-~/.cache}/hallmark/tools.
+func ToolsDir() (string, error) {
+	c, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("find cache dir: %w", err)
+	}
+	return filepath.Join(c, "hallmark", "tools"), nil
+}
+
+// RepoRoot finds the Hallmark checkout that holds the tools modules: $HALLMARK_REPO,
+// or the first parent of the working directory whose go.mod is Hallmark's.
+func RepoRoot() (string, error) {
+	if r := os.Getenv("HALLMARK_REPO"); r != "" {
+		return r, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(data, []byte("module github.com/hallmark-dev/hallmark\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("find the hallmark checkout: run inside it or set HALLMARK_REPO (the dev stack builds its tools from the modules under tools/)")
+		}
+		dir = parent
+	}
+}
+
+// Tool returns the path of a tool built from the module tools/<mod> of the
+// checkout at repo, building it once into the tool cache if needed. The cache
+// key is a hash of the module's go.mod and go.sum, so a version bump rebuilds.
+// scripts/gotool uses the same layout.
+func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (string, error) {
+	dir := filepath.Join(repo, "tools", mod)
+	h := sha256.New()
+	for _, f := range []string{"go.mod", "go.sum"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return "", fmt.Errorf("read tools module %s: %w", mod, err)
+		}
+		h.Write(data)
+	}
+	cache, err := ToolsDir()
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(cache, mod+"-"+hex.EncodeToString(h.Sum(nil))[:12], name)
+	if _, err := os.Stat(bin); err == nil {
+		return bin, nil
+	}
+	pkg, err := toolPackage(ctx, dir, name)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(progress, "devstack: building %s (once; minutes on a cold machine) into %s\n", pkg, filepath.Dir(bin))
+	start := time.Now()
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin+".tmp", pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, out)
+	}
+	if err := os.Rename(bin+".tmp", bin); err != nil {
+		return "", err
+	}
+	fmt.Fprintf(progress, "devstack: built %s in %s\n", name, time.Since(start).Round(time.Second))
+	return bin, nil
+}
+
+func toolPackage(ctx context.Context, dir, name string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-f", "{{.ImportPath}}", "tool")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("list tools of %s: %w", dir, err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if strings.HasSuffix(p, "/"+name) {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("tools module %s has no tool %q", dir, name)
+}
+
+// debianPackages maps programs the stack needs to the Debian packages that
+// provide them.
+var debianPackages = map[string]string{
+	"runc":            "runc",
+	"docker-registry": "docker-registry",
+	"/bin/busybox":    "busybox-static",
+}
+
+// EnsurePackages installs, with apt-get, the Debian packages of the programs
+// the stack needs that are missing. It needs root when anything is missing.
+func EnsurePackages(ctx context.Context, progress io.Writer) error {
+	var missing []string
+	for prog, pkg := range debianPackages {
+		if strings.HasPrefix(prog, "/") {
+			if _, err := os.Stat(prog); err == nil {
+				continue
+			}
+		} else if _, err := exec.LookPath(prog); err == nil {
+			continue
+		}
+		missing = append(missing, pkg)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("install the Debian packages %s (apt-get install %s) or run as root", strings.Join(missing, ", "), strings.Join(missing, " "))
+	}
+	fmt.Fprintf(progress, "devstack: installing Debian packages %s\n", strings.Join(missing, " "))
+	install := func() error {
+		cmd := exec.CommandContext(ctx, "apt-get", append([]string{"install", "-y", "--no-install-recommends"}, missing...)...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			return fmt.Errorf("apt-get install %s: %w\n%s", strings.Join(missing, " "), err, out)
+		}
+		return nil
+	}
+	if err := install(); err != nil {
+		if out, uerr := exec.CommandContext(ctx, "apt-get", "update").CombinedOutput(); uerr != nil {
+			return fmt.Errorf("apt-get update: %w\n%s", uerr, out)
+		}
+		return install()
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package server
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+)
+
+func tsp(t *time.Time) *timestamppb.Timestamp {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+func bases(in []hallmark.ResolvedBase) []*hallmarkv1.ResolvedBase {
+	out := make([]*hallmarkv1.ResolvedBase, len(in))
+	for i, b := range in {
+		out[i] = &hallmarkv1.ResolvedBase{Ref: b.Ref, Pinned: b.Pinned, Digest: b.Digest.String()}
+	}
+	return out
+}
+
+func eventProto(e hallmark.Event) *hallmarkv1.BuildResponse {
+	switch {
+	case e.Accepted != nil:
+		return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Accepted{Accepted: &hallmarkv1.BuildAccepted{
+			BuildId: e.Accepted.ID, QueuePosition: int32(e.Accepted.QueuePosition), Bases: bases(e.Accepted.Bases),
+		}}}
+	case e.Status != nil:
+		return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Status{Status: statusProto(e.Status)}}
+	}
+	return nil
+}
+
+func statusProto(s *hallmark.SolveStatus) *hallmarkv1.SolveStatus {
+	out := &hallmarkv1.SolveStatus{}
+	for _, v := range s.Vertexes {
+		out.Vertexes = append(out.Vertexes, &hallmarkv1.Vertex{
+			Digest: v.Digest, Inputs: v.Inputs, Name: v.Name, Cached: v.Cached,
+			Started: tsp(v.Started), Completed: tsp(v.Completed), Error: v.Error,
+		})
+	}
+	for _, st := range s.Statuses {
+		out.Statuses = append(out.Statuses, &hallmarkv1.VertexStatus{
+			Id: st.ID, Vertex: st.Vertex, Name: st.Name, Current: st.Current, Total: st.Total,
+			Timestamp: tsp(&st.Timestamp), Started: tsp(st.Started), Completed: tsp(st.Completed),
+		})
+	}
+	for _, l := range s.Logs {
+		out.Logs = append(out.Logs, &hallmarkv1.VertexLog{Vertex: l.Vertex, Timestamp: tsp(&l.Timestamp), Stream: int32(l.Stream), Msg: l.Data})
+	}
+	for _, w := range s.Warnings {
+		out.Warnings = append(out.Warnings, &hallmarkv1.VertexWarning{Vertex: w.Vertex, Level: int64(w.Level), Short: w.Short, Detail: w.Detail, Url: w.URL})
+	}
+	return out
+}
+
+func resultProto(r hallmark.BuildResult) *hallmarkv1.BuildResponse {
+	return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Result{Result: &hallmarkv1.BuildResult{
+		BuildId: r.ID, Digest: r.Digest.String(), ImageName: r.Repository, Tags: r.Tags, Pinned: r.Pinned,
+		Bases: bases(r.Bases), Started: tsp(&r.Started), Finished: tsp(&r.Finished),
+	}}}
+}

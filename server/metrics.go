@@ -1,0 +1,53 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the gateway's Prometheus metrics.
+type Metrics struct {
+	started  prometheus.Counter
+	finished *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	queued   prometheus.Gauge
+	running  prometheus.Gauge
+	uploaded prometheus.Counter
+}
+
+// NewMetrics registers the gateway's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	m := &Metrics{
+		started: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hallmark_builds_started_total", Help: "Builds accepted by the gateway.",
+		}),
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hallmark_builds_finished_total", Help: "Builds that ended, by result (succeeded, failed, canceled) and Connect code.",
+		}, []string{"result", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hallmark_build_duration_seconds",
+			Help:    "Wall time of builds from acceptance to result, by result.",
+			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12),
+		}, []string{"result"}),
+		queued: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hallmark_build_queue_depth", Help: "Builds waiting for a free BuildKit slot.",
+		}),
+		running: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hallmark_builds_running", Help: "Builds running in BuildKit.",
+		}),
+		uploaded: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hallmark_context_upload_bytes_total", Help: "Bytes of build context received.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.started, m.finished, m.duration, m.queued, m.running, m.uploaded} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// ObserveQueue records the number of waiting and running builds.
+func (m *Metrics) ObserveQueue(waiting, running int64) {
+	m.queued.Set(float64(waiting))
+	m.running.Set(float64(running))
+}

@@ -1,0 +1,111 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"connectrpc.com/grpchealth"
+	"connectrpc.com/grpcreflect"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+)
+
+// Server serves Hallmark's API.
+type Server struct {
+	builder  Builder
+	contexts ContextStore
+	authn    *Authenticator
+	authz    *Authorizer
+	log      *slog.Logger
+	metrics  *Metrics
+	gatherer prometheus.Gatherer
+	maxMsg   int
+	timeout  time.Duration
+}
+
+// Option configures a Server.
+type Option func(*Server) error
+
+// WithLogger sets the logger; records logged during a request carry its
+// request_id. The default discards logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Server) error {
+		s.log = slog.New(requestIDHandler{l.Handler()})
+		return nil
+	}
+}
+
+// WithMetrics sets the metrics and the gatherer served at /metrics. The
+// default is a private registry.
+func WithMetrics(m *Metrics, g prometheus.Gatherer) Option {
+	return func(s *Server) error { s.metrics, s.gatherer = m, g; return nil }
+}
+
+// WithMaxMessageBytes bounds every request message. The default is 4 MiB,
+// enough for a 1 MiB inline Dockerfile plus secrets and upload chunks.
+func WithMaxMessageBytes(n int) Option {
+	return func(s *Server) error {
+		if n < 1<<20 {
+			return errors.New("max message bytes must be at least 1 MiB")
+		}
+		s.maxMsg = n
+		return nil
+	}
+}
+
+// WithBuildTimeout bounds one build, queue time included. The default is 1h.
+func WithBuildTimeout(d time.Duration) Option {
+	return func(s *Server) error {
+		if d <= 0 {
+			return errors.New("build timeout must be positive")
+		}
+		s.timeout = d
+		return nil
+	}
+}
+
+// New returns a Server.
+func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authorizer, opts ...Option) (*Server, error) {
+	if b == nil || contexts == nil || authn == nil || authz == nil {
+		return nil, errors.New("builder, context store, authenticator and authorizer are required")
+	}
+	s := &Server{builder: b, contexts: contexts, authn: authn, authz: authz, log: slog.New(slog.DiscardHandler), maxMsg: 4 << 20, timeout: time.Hour}
+	for _, opt := range opts {
+		if err := opt(s); err != nil {
+			return nil, err
+		}
+	}
+	if s.metrics == nil {
+		reg := prometheus.NewRegistry()
+		m, err := NewMetrics(reg)
+		if err != nil {
+			return nil, err
+		}
+		s.metrics, s.gatherer = m, reg
+	}
+	return s, nil
+}
+
+// Handler returns the HTTP handler: the Connect/gRPC/gRPC-Web API, gRPC
+// health (grpc.health.v1) and server reflection (v1 and v1alpha), and
+// Prometheus metrics at /metrics. Serve it over HTTP/2 (TLS or h2c).
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	opts := []connect.HandlerOption{
+		connect.WithInterceptors(s.authn.Interceptor()),
+		connect.WithReadMaxBytes(s.maxMsg),
+	}
+	mux.Handle(hallmarkv1connect.NewBuildServiceHandler(&buildService{s: s}, opts...))
+	checker := grpchealth.NewStaticChecker(hallmarkv1connect.BuildServiceName)
+	mux.Handle(grpchealth.NewHandler(checker))
+	reflector := grpcreflect.NewStaticReflector(hallmarkv1connect.BuildServiceName)
+	mux.Handle(grpcreflect.NewHandlerV1(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	return withRequestID(mux)
+}
