@@ -494,7 +494,7 @@ func (e *argEnv) set(k, v string) {
 }
 
 func (e *argEnv) Get(k string) (string, bool) { v, ok := e.vals[k]; return v, ok }
-func (e *argEnv) Keys() []string             { return e.keys }
+func (e *argEnv) Keys() []string              { return e.keys }
 
 type emptyEnv struct{}
 

@@ -57,4 +57,3 @@ func (b *Builder) nameOptions(ref string) []name.Option {
 	}
 	return nil
 }
-

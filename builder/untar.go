@@ -130,32 +130,19 @@ type extractor struct {
 	ctx      context.Context
 	root     *os.Root
 	limits   ExtractLimits
-	written  *byteBudget // file contents; sparse files expand beyond the stream
+	written  *byteBudget     // file contents; sparse files expand beyond the stream
 	dirs     map[string]bool // known real directories, never replaced later
 	dirMetas []dirMeta
 	symlinks []string
 }
 
 func (x *extractor) run(tr *tar.Reader) error {
-	for entries := 0; ; entries++ {
-		if err := x.ctx.Err(); err != nil {
-			return err
-		}
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return readErr(err)
-		}
-		if entries >= x.limits.MaxEntries {
-			return fmt.Errorf("%w: archive has more than the limit of %d entries", hallmark.ErrTooLarge, x.limits.MaxEntries)
-		}
-		if err := x.entry(tr, hdr); err != nil {
-			return err
-		}
+	err := x.entries(tr)
+	// Check links also after a failure, so that no unsafe one survives.
+	if lerr := x.checkSymlinks(); err == nil {
+		err = lerr
 	}
-	if err := x.checkSymlinks(); err != nil {
+	if err != nil {
 		return err
 	}
 	// Directory modes and times last, deepest first, so that writing their
@@ -169,6 +156,27 @@ func (x *extractor) run(tr *tar.Reader) error {
 		}
 	}
 	return nil
+}
+
+func (x *extractor) entries(tr *tar.Reader) error {
+	for n := 0; ; n++ {
+		if err := x.ctx.Err(); err != nil {
+			return err
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return readErr(err)
+		}
+		if n >= x.limits.MaxEntries {
+			return fmt.Errorf("%w: archive has more than the limit of %d entries", hallmark.ErrTooLarge, x.limits.MaxEntries)
+		}
+		if err := x.entry(tr, hdr); err != nil {
+			return err
+		}
+	}
 }
 
 // readErr classifies an error from the tar or gzip reader.

@@ -30,10 +30,14 @@ type ent struct {
 	mode             int64
 }
 
-func file(name, body string) ent       { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o644} }
-func dir(name string) ent              { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
-func symlink(name, target string) ent  { return ent{name: name, link: target, typ: tar.TypeSymlink, mode: 0o777} }
-func hardlink(name, target string) ent { return ent{name: name, link: target, typ: tar.TypeLink, mode: 0o644} }
+func file(name, body string) ent { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o644} }
+func dir(name string) ent        { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
+func symlink(name, target string) ent {
+	return ent{name: name, link: target, typ: tar.TypeSymlink, mode: 0o777}
+}
+func hardlink(name, target string) ent {
+	return ent{name: name, link: target, typ: tar.TypeLink, mode: 0o644}
+}
 
 func tarball(t testing.TB, entries ...ent) []byte {
 	t.Helper()
@@ -138,7 +142,7 @@ func TestExtractTarGolden(t *testing.T) {
 		file("src/main.go", "package main\n"),
 		ent{name: "bin/run.sh", body: "#!/bin/sh\n", typ: tar.TypeReg, mode: 0o4755}, // setuid dropped
 		dir("bin/"), // after its file: created implicitly, its time set last
-		ent{name: "ro/", typ: tar.TypeDir, mode: 0o555},                               // applied after its contents
+		ent{name: "ro/", typ: tar.TypeDir, mode: 0o555}, // applied after its contents
 		file("ro/inside", "x"),
 		symlink("src/link", "main.go"),
 		symlink("up", "src/../bin/run.sh"),

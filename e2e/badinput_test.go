@@ -47,8 +47,10 @@ func TestBadInput(t *testing.T) {
 			contains: "leaves the context",
 		},
 		{
-			name:     "syntax error names the line",
-			mutate:   func(r *hallmarkv1.BuildRequest) { r.DockerfileInline = []byte("FROM " + base + "\nRUN echo ok\nFROBNICATE now\n") },
+			name: "syntax error names the line",
+			mutate: func(r *hallmarkv1.BuildRequest) {
+				r.DockerfileInline = []byte("FROM " + base + "\nRUN echo ok\nFROBNICATE now\n")
+			},
 			code:     connect.CodeInvalidArgument,
 			contains: "line 3",
 		},
@@ -59,8 +61,10 @@ func TestBadInput(t *testing.T) {
 			contains: "FROM",
 		},
 		{
-			name:     "base image does not exist",
-			mutate:   func(r *hallmarkv1.BuildRequest) { r.DockerfileInline = []byte("FROM " + st.Registry + "/nope/missing:v1\n") },
+			name: "base image does not exist",
+			mutate: func(r *hallmarkv1.BuildRequest) {
+				r.DockerfileInline = []byte("FROM " + st.Registry + "/nope/missing:v1\n")
+			},
 			code:     connect.CodeNotFound,
 			contains: "nope/missing",
 		},
@@ -90,8 +94,10 @@ func TestBadInput(t *testing.T) {
 			contains: "link",
 		},
 		{
-			name:     "RUN step fails",
-			mutate:   func(r *hallmarkv1.BuildRequest) { r.DockerfileInline = []byte("FROM " + st.GolangImage + "\nRUN exit 3\n") },
+			name: "RUN step fails",
+			mutate: func(r *hallmarkv1.BuildRequest) {
+				r.DockerfileInline = []byte("FROM " + st.GolangImage + "\nRUN exit 3\n")
+			},
 			code:     connect.CodeFailedPrecondition,
 			contains: "exit code: 3",
 		},

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	controlapi "github.com/moby/buildkit/api/services/control"
+	bkclient "github.com/moby/buildkit/client"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -38,10 +40,17 @@ func TestCancel(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until the RUN step has started, then hang up.
+	var buildID string
 	for stream.Receive() {
+		if a := stream.Msg().GetAccepted(); a != nil {
+			buildID = a.GetBuildId()
+		}
 		if strings.Contains(logText(stream.Msg()), "start-") {
 			break
 		}
+	}
+	if buildID == "" {
+		t.Fatalf("no accepted event before the RUN step (stream error %v)", stream.Err())
 	}
 	start := time.Now()
 	cancel()
@@ -50,6 +59,20 @@ func TestCancel(t *testing.T) {
 	for metric(t, st.Gateway, `hallmark_builds_finished_total{code="canceled",result="canceled"}`) <= before {
 		if time.Now().After(deadline) {
 			t.Fatal("the gateway did not record the build as canceled within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// BuildKit itself must have stopped the build, not just the gateway.
+	for {
+		rec := buildKitRecord(t, buildID)
+		if rec != nil && rec.GetCompletedAt() != nil {
+			if rec.GetError() == nil || !strings.Contains(rec.GetError().GetMessage(), "cancel") {
+				t.Errorf("BuildKit finished build %s with error %v, want a cancellation", buildID, rec.GetError())
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("BuildKit still runs build %s 30s after the client hung up", buildID)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -102,5 +125,31 @@ func TestHealthAndReflection(t *testing.T) {
 	}
 	if !slices.Contains(names, "hallmark.v1.BuildService") {
 		t.Errorf("reflection lists %v, want hallmark.v1.BuildService", names)
+	}
+}
+
+// buildKitRecord asks BuildKit for its history record of the build ref, or nil.
+func buildKitRecord(t *testing.T, ref string) *controlapi.BuildHistoryRecord {
+	t.Helper()
+	c, err := bkclient.New(t.Context(), env.stack.BuildKit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	hs, err := c.ControlClient().ListenBuildHistory(ctx, &controlapi.BuildHistoryRequest{Ref: ref, EarlyExit: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec *controlapi.BuildHistoryRecord
+	for {
+		ev, err := hs.Recv()
+		if err != nil {
+			return rec
+		}
+		if ev.GetRecord().GetRef() == ref {
+			rec = ev.GetRecord()
+		}
 	}
 }

@@ -708,7 +708,7 @@ func (a *Authenticator) callError(ctx context.Context, procedure string, err err
 		code = connect.CodeUnavailable
 	}
 	a.opts.log.InfoContext(ctx, "reject call", "procedure", procedure, "code", code.String(), "error", err)
-	ce := connect.NewError(code, err)
+	ce := publicError(code, err)
 	if code == connect.CodeUnauthenticated {
 		ce.Meta().Set("WWW-Authenticate", `Bearer realm="hallmark"`)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -28,7 +29,27 @@ func connectError(ctx context.Context, log *slog.Logger, err error) error {
 		return connect.NewError(connect.CodeInternal, errors.New("internal error; the gateway logged the cause under request id "+RequestID(ctx)))
 	}
 	log.InfoContext(ctx, "request failed", "code", code.String(), "error", err)
-	return connect.NewError(code, err)
+	return publicError(code, err)
+}
+
+// sentinels are the error classes whose text publicError drops, since the
+// Connect code already says it.
+var sentinels = []error{
+	hallmark.ErrInvalid, hallmark.ErrNotFound, hallmark.ErrTooLarge, hallmark.ErrUnauthenticated,
+	hallmark.ErrPermissionDenied, hallmark.ErrUnavailable, hallmark.ErrBuildFailed, hallmark.ErrCanceled,
+}
+
+// publicError is the error a caller sees: code plus err's message without a
+// leading sentinel ("invalid input: "), which would repeat the code.
+func publicError(code connect.Code, err error) *connect.Error {
+	msg := err.Error()
+	for _, s := range sentinels {
+		if rest, ok := strings.CutPrefix(msg, s.Error()+": "); ok {
+			msg = rest
+			break
+		}
+	}
+	return connect.NewError(code, errors.New(msg))
 }
 
 func classify(err error) (connect.Code, bool) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -45,11 +44,16 @@ type buildFlags struct {
 
 // buildEnv is what a build touches outside its flags; tests replace it.
 type buildEnv struct {
-	stdin  io.Reader
-	stdout io.Writer
-	stderr io.Writer
-	getenv func(string) string
-	stack  stackLoader
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
+	lookupEnv func(string) (string, bool)
+	stack     stackLoader
+}
+
+func (e buildEnv) getenv(k string) string {
+	v, _ := e.lookupEnv(k)
+	return v
 }
 
 // newBuildCmd returns `hallmark build`.
@@ -72,11 +76,11 @@ the running dev stack's issuer.`,
 			cmd.SilenceErrors = true
 			ctx := cmd.Context()
 			env := buildEnv{
-				stdin:  cmd.InOrStdin(),
-				stdout: cmd.OutOrStdout(),
-				stderr: cmd.ErrOrStderr(),
-				getenv: os.Getenv,
-				stack:  loadDevStack,
+				stdin:     cmd.InOrStdin(),
+				stdout:    cmd.OutOrStdout(),
+				stderr:    cmd.ErrOrStderr(),
+				lookupEnv: os.LookupEnv,
+				stack:     loadDevStack,
 			}
 			err := runBuild(ctx, f, args[0], env)
 			if err == nil {
@@ -158,7 +162,7 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 	if err != nil {
 		return err
 	}
-	info("#0 uploading context %s %s", units.HumanSize(float64(size)), shortDigest(dgst))
+	info("#0 uploading context %s %s", units.HumanSizeWithPrecision(float64(size), 3), shortDigest(dgst))
 	cl := newClient(gateway)
 	up, err := upload(ctx, cl, tokens, bc, dgst)
 	if err != nil {
@@ -237,9 +241,6 @@ func shortDigest(d string) string {
 	return d
 }
 
-// maxDockerfileBytes bounds an inline Dockerfile, as the gateway does.
-const maxDockerfileBytes = 1 << 20
-
 // maxSecretBytes bounds one secret, as the gateway does.
 const maxSecretBytes = 512 << 10
 
@@ -255,7 +256,7 @@ func (f *buildFlags) request(contextDir string, env buildEnv) (*hallmarkv1.Build
 			return nil, df, fmt.Errorf("parse --tag %q: want registry/repository:tag", t)
 		}
 	}
-	args, err := parseBuildArgs(f.buildArgs, env.getenv)
+	args, err := parseBuildArgs(f.buildArgs, env.lookupEnv)
 	if err != nil {
 		return nil, df, err
 	}
@@ -288,60 +289,12 @@ func (f *buildFlags) request(contextDir string, env buildEnv) (*hallmarkv1.Build
 	}, df, nil
 }
 
-// findDockerfile locates the Dockerfile: file ("" for CONTEXT_DIR/Dockerfile,
-// "-" for stdin). One inside the context is named by its path; one outside is
-// sent inline.
-func findDockerfile(file, contextDir string, stdin io.Reader) (dockerfileSpec, error) {
-	if file == "-" {
-		data, err := readBounded(stdin, maxDockerfileBytes)
-		if err != nil {
-			return dockerfileSpec{}, fmt.Errorf("read Dockerfile from stdin: %w", err)
-		}
-		return dockerfileSpec{inline: data}, nil
-	}
-	if file == "" {
-		file = filepath.Join(contextDir, "Dockerfile")
-	}
-	fi, err := os.Stat(file)
-	if err != nil {
-		return dockerfileSpec{}, fmt.Errorf("find Dockerfile: %w", err)
-	}
-	if fi.IsDir() {
-		return dockerfileSpec{}, fmt.Errorf("find Dockerfile: %s is a directory", file)
-	}
-	if rel, ok := relInside(contextDir, file); ok {
-		return dockerfileSpec{path: file, rel: rel}, nil
-	}
-	fh, err := os.Open(file)
-	if err != nil {
-		return dockerfileSpec{}, fmt.Errorf("read Dockerfile: %w", err)
-	}
-	defer fh.Close()
-	data, err := readBounded(fh, maxDockerfileBytes)
-	if err != nil {
-		return dockerfileSpec{}, fmt.Errorf("read Dockerfile %s: %w", file, err)
-	}
-	return dockerfileSpec{path: file, inline: data}, nil
-}
-
-// readBounded reads r whole, failing beyond limit bytes.
-func readBounded(r io.Reader, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("larger than %s", units.BytesSize(float64(limit)))
-	}
-	return data, nil
-}
-
 // argName is a valid build argument or label key.
 var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
 
 // parseBuildArgs parses K=V pairs; a bare K takes its value from the
 // environment and is skipped when unset, as docker does.
-func parseBuildArgs(in []string, getenv func(string) string) (map[string]string, error) {
+func parseBuildArgs(in []string, lookupEnv func(string) (string, bool)) (map[string]string, error) {
 	out := map[string]string{}
 	for _, a := range in {
 		k, v, ok := strings.Cut(a, "=")
@@ -349,7 +302,7 @@ func parseBuildArgs(in []string, getenv func(string) string) (map[string]string,
 			return nil, fmt.Errorf("parse --build-arg %q: %q is not a valid argument name", a, k)
 		}
 		if !ok {
-			if v = getenv(k); v == "" {
+			if v, ok = lookupEnv(k); !ok {
 				continue
 			}
 		}
@@ -474,7 +427,7 @@ func parseSecret(spec string, getenv func(string) string) (*hallmarkv1.Secret, e
 	} else {
 		v := getenv(envName)
 		if v == "" {
-			return nil, fmt.Errorf("environment variable %s is not set", envName)
+			return nil, fmt.Errorf("environment variable %s is empty or not set", envName)
 		}
 		if len(v) > maxSecretBytes {
 			return nil, fmt.Errorf("environment variable %s is larger than %s", envName, units.BytesSize(maxSecretBytes))

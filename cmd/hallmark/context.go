@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docker/go-units"
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 )
@@ -27,6 +28,9 @@ type buildContext struct {
 	pm   *patternmatcher.PatternMatcher // nil when nothing is ignored
 	warn io.Writer                      // where skipped special files are reported
 }
+
+// maxDockerfileBytes bounds an inline Dockerfile, as the gateway does.
+const maxDockerfileBytes = 1 << 20
 
 // dockerfileSpec says where the Dockerfile is.
 type dockerfileSpec struct {
@@ -276,12 +280,63 @@ func fileKind(m fs.FileMode) string {
 	}
 }
 
+// findDockerfile locates the Dockerfile: file ("" for CONTEXT_DIR/Dockerfile,
+// "-" for stdin). One inside the context is named by its path; one outside is
+// sent inline.
+func findDockerfile(file, contextDir string, stdin io.Reader) (dockerfileSpec, error) {
+	if file == "-" {
+		data, err := readBounded(stdin, maxDockerfileBytes)
+		if err != nil {
+			return dockerfileSpec{}, fmt.Errorf("read Dockerfile from stdin: %w", err)
+		}
+		return dockerfileSpec{inline: data}, nil
+	}
+	if file == "" {
+		file = filepath.Join(contextDir, "Dockerfile")
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return dockerfileSpec{}, fmt.Errorf("find Dockerfile: %w", err)
+	}
+	if fi.IsDir() {
+		return dockerfileSpec{}, fmt.Errorf("find Dockerfile: %s is a directory", file)
+	}
+	if rel, ok := relInside(contextDir, file); ok {
+		return dockerfileSpec{path: file, rel: rel}, nil
+	}
+	fh, err := os.Open(file)
+	if err != nil {
+		return dockerfileSpec{}, fmt.Errorf("read Dockerfile: %w", err)
+	}
+	defer fh.Close()
+	data, err := readBounded(fh, maxDockerfileBytes)
+	if err != nil {
+		return dockerfileSpec{}, fmt.Errorf("read Dockerfile %s: %w", file, err)
+	}
+	return dockerfileSpec{path: file, inline: data}, nil
+}
+
+// readBounded reads r whole, failing beyond limit bytes.
+func readBounded(r io.Reader, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("larger than %s", units.BytesSize(float64(limit)))
+	}
+	return data, nil
+}
+
 // relInside returns target's slash-separated path relative to dir, or
 // ok=false when target lies outside dir. Both are resolved through symlinks
 // of their parent directories.
 func relInside(dir, target string) (string, bool) {
-	d, err := filepath.EvalSymlinks(dir)
+	d, err := filepath.Abs(dir)
 	if err != nil {
+		return "", false
+	}
+	if d, err = filepath.EvalSymlinks(d); err != nil {
 		return "", false
 	}
 	t, err := filepath.Abs(target)
@@ -290,10 +345,6 @@ func relInside(dir, target string) (string, bool) {
 	}
 	if parent, err := filepath.EvalSymlinks(filepath.Dir(t)); err == nil {
 		t = filepath.Join(parent, filepath.Base(t))
-	}
-	d, err = filepath.Abs(d)
-	if err != nil {
-		return "", false
 	}
 	rel, err := filepath.Rel(d, t)
 	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {

@@ -53,6 +53,9 @@ func RepoRoot() (string, error) {
 // key is a hash of the module's go.mod and go.sum, so a version bump rebuilds.
 // scripts/gotool uses the same layout.
 func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (string, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
 	dir := filepath.Join(repo, "tools", mod)
 	h := sha256.New()
 	for _, f := range []string{"go.mod", "go.sum"} {

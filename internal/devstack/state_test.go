@@ -1,0 +1,52 @@
+package devstack
+
+import (
+	"errors"
+	"os"
+	"testing"
+)
+
+func TestStateRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadState(dir); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("LoadState of an empty dir = %v, want ErrNotRunning", err)
+	}
+	want := State{PID: os.Getpid(), Gateway: "http://127.0.0.1:1", Registry: "127.0.0.1:2", BaseImage: "r/b@sha256:00"}
+	if err := writeState(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadState(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Fatalf("LoadState = %+v, want %+v", got, want)
+	}
+	// A state whose supervisor is gone is stale.
+	want.PID = 1 << 30
+	if err := writeState(dir, want); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadState(dir); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("LoadState with a dead pid = %v, want ErrNotRunning", err)
+	}
+}
+
+func TestEnvHasTheDocumentedKeys(t *testing.T) {
+	keys := map[string]bool{}
+	for _, kv := range (State{}).Env() {
+		keys[kv[0]] = true
+	}
+	for _, k := range []string{"HALLMARK_GATEWAY", "HALLMARK_REGISTRY", "HALLMARK_BASE_IMAGE"} {
+		if !keys[k] {
+			t.Errorf("Env lacks %s", k)
+		}
+	}
+}
+
+func TestDefaultDirHonoursEnv(t *testing.T) {
+	t.Setenv("HALLMARK_DEV_DIR", "/x/y")
+	if d, _ := DefaultDir(); d != "/x/y" {
+		t.Fatalf("DefaultDir = %q", d)
+	}
+}
