@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/moby/buildkit/client"
+
 	hallmark "github.com/hallmark-dev/hallmark"
 )
 
@@ -21,16 +23,18 @@ const maxDockerfileBytes = 1 << 20
 // image by digest. emit receives the build's events; an error from it stops
 // the build. It does not move any tag: see MoveTags.
 func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit func(hallmark.Event) error) (hallmark.BuildResult, error) {
-	if req.Git != nil {
-		return hallmark.BuildResult{}, fmt.Errorf("%w: git sources are not supported by this gateway yet; upload the context", hallmark.ErrInvalid)
+	c, err := b.connect(ctx)
+	if err != nil {
+		return hallmark.BuildResult{}, err
 	}
+	defer c.Close()
 	work, err := os.MkdirTemp(b.opts.workDir, "build-")
 	if err != nil {
 		return hallmark.BuildResult{}, fmt.Errorf("create build dir: %w", err)
 	}
 	defer os.RemoveAll(work)
 
-	in, err := b.prepareInputs(ctx, req, work)
+	in, err := b.prepareInputs(ctx, c, req, work)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -69,7 +73,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}()
 
 	started := time.Now().UTC()
-	dgst, err := b.solve(ctx, req, in, bases, emit)
+	dgst, err := b.solve(ctx, c, req, in, bases, emit)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -84,21 +88,25 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}, nil
 }
 
-// inputs are a build's local directories and its Dockerfile.
+// inputs are a build's local directories and its Dockerfile. For a git
+// source, contextDir is empty: BuildKit fetches the context itself.
 type inputs struct {
 	contextDir    string
 	dockerfileDir string
-	dockerfileKey string // file name inside dockerfileDir
+	dockerfileKey string // path inside dockerfileDir, or inside the git context
 	dockerfile    []byte
 }
 
-func (b *Builder) prepareInputs(ctx context.Context, req hallmark.BuildRequest, work string) (inputs, error) {
-	in := inputs{contextDir: filepath.Join(work, "context")}
-	if err := os.Mkdir(in.contextDir, 0o700); err != nil {
-		return in, fmt.Errorf("create context dir: %w", err)
-	}
-	if err := b.contexts.Extract(ctx, req.ContextDigest, in.contextDir); err != nil {
-		return in, fmt.Errorf("extract context %s: %w", req.ContextDigest, err)
+func (b *Builder) prepareInputs(ctx context.Context, c *client.Client, req hallmark.BuildRequest, work string) (inputs, error) {
+	var in inputs
+	if req.Git == nil {
+		in.contextDir = filepath.Join(work, "context")
+		if err := os.Mkdir(in.contextDir, 0o700); err != nil {
+			return in, fmt.Errorf("create context dir: %w", err)
+		}
+		if err := b.contexts.Extract(ctx, req.ContextDigest, in.contextDir); err != nil {
+			return in, fmt.Errorf("extract context %s: %w", req.ContextDigest, err)
+		}
 	}
 	if len(req.DockerfileInline) > 0 {
 		if len(req.DockerfileInline) > maxDockerfileBytes {
@@ -115,9 +123,11 @@ func (b *Builder) prepareInputs(ctx context.Context, req hallmark.BuildRequest, 
 		}
 		return in, nil
 	}
-	rel := path.Clean("/" + filepath.ToSlash(req.Dockerfile))[1:]
-	if rel == "" {
-		rel = "Dockerfile"
+	rel := gitDockerfilePath(filepath.ToSlash(req.Dockerfile))
+	if req.Git != nil {
+		data, err := b.readGitDockerfile(ctx, c, req.Git, rel)
+		in.dockerfile, in.dockerfileKey = data, rel
+		return in, err
 	}
 	data, err := readInRoot(in.contextDir, rel)
 	if err != nil {

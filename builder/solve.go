@@ -23,20 +23,10 @@ import (
 )
 
 // solve runs the build in BuildKit and returns the pushed image's digest.
-func (b *Builder) solve(ctx context.Context, req hallmark.BuildRequest, in inputs, bases []hallmark.ResolvedBase, emit func(hallmark.Event) error) (hallmark.Digest, error) {
-	c, err := b.connect(ctx)
+func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.BuildRequest, in inputs, bases []hallmark.ResolvedBase, emit func(hallmark.Event) error) (hallmark.Digest, error) {
+	mounts, err := localMounts(in)
 	if err != nil {
 		return "", err
-	}
-	defer c.Close()
-
-	contextFS, err := fsutil.NewFS(in.contextDir)
-	if err != nil {
-		return "", fmt.Errorf("open context dir: %w", err)
-	}
-	dockerfileFS, err := fsutil.NewFS(in.dockerfileDir)
-	if err != nil {
-		return "", fmt.Errorf("open dockerfile dir: %w", err)
 	}
 	repo, err := name.NewRepository(req.Repository)
 	if err != nil {
@@ -55,7 +45,7 @@ func (b *Builder) solve(ctx context.Context, req hallmark.BuildRequest, in input
 		Ref:           req.ID,
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: frontendAttrs(req, in),
-		LocalMounts:   map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
+		LocalMounts:   mounts,
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: export}},
 		SourcePolicy:  pinPolicy(bases),
 		Session: []session.Attachable{
@@ -91,6 +81,24 @@ func (b *Builder) solve(ctx context.Context, req hallmark.BuildRequest, in input
 		return "", fmt.Errorf("read pushed digest from buildkit: %w", err)
 	}
 	return d, nil
+}
+
+// localMounts are the directories BuildKit reads through the session: the
+// context (unless BuildKit fetches it from git) and the Dockerfile's
+// directory (unless it comes from git too).
+func localMounts(in inputs) (map[string]fsutil.FS, error) {
+	m := map[string]fsutil.FS{}
+	for name, dir := range map[string]string{"context": in.contextDir, "dockerfile": in.dockerfileDir} {
+		if dir == "" {
+			continue
+		}
+		fs, err := fsutil.NewFS(dir)
+		if err != nil {
+			return nil, fmt.Errorf("open %s dir: %w", name, err)
+		}
+		m[name] = fs
+	}
+	return m, nil
 }
 
 // connect dials BuildKit and checks that it answers, so that a daemon that is
@@ -132,6 +140,12 @@ func (b *Builder) classify(ctx context.Context, err error) error {
 // frontendAttrs are the dockerfile.v0 frontend's options for req.
 func frontendAttrs(req hallmark.BuildRequest, in inputs) map[string]string {
 	attrs := map[string]string{"filename": in.dockerfileKey}
+	if req.Git != nil {
+		attrs["context"] = gitContext(req.Git)
+		if in.dockerfileDir == "" {
+			attrs["dockerfile"] = gitContext(req.Git) // read the Dockerfile from the same commit
+		}
+	}
 	if req.Target != "" {
 		attrs["target"] = req.Target
 	}

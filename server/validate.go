@@ -32,6 +32,9 @@ var (
 	targetRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,127}$`)
 	secretIDRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
 	commitRE   = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+	// gitURLRE accepts http:// too: the full commit id, which BuildKit
+	// checks, pins the content whatever the transport.
+	gitURLRE = regexp.MustCompile(`^(https?://[^\s#?]+|git@[A-Za-z0-9.-]+:[^\s#?]+)$`)
 )
 
 func invalid(field, format string, args ...any) error {
@@ -51,14 +54,17 @@ func buildRequest(in *hallmarkv1.BuildRequest) (hallmark.BuildRequest, error) {
 		out.ContextDigest = d
 	case *hallmarkv1.BuildRequest_Git:
 		g := src.Git
-		if !strings.HasPrefix(g.GetUrl(), "https://") && !strings.HasPrefix(g.GetUrl(), "git@") || len(g.GetUrl()) > maxPathBytes {
-			return out, invalid("git.url", "must be an https:// or git@host:path URL")
+		if !gitURLRE.MatchString(g.GetUrl()) || len(g.GetUrl()) > maxPathBytes {
+			return out, invalid("git.url", "%q is not an https://, http:// or git@host:path URL without a fragment", clip(g.GetUrl()))
 		}
 		if !commitRE.MatchString(g.GetCommit()) {
 			return out, invalid("git.commit", "must be a full lowercase hex commit id, not a branch or tag")
 		}
 		if err := checkPath("git.subdir", g.GetSubdir()); err != nil {
 			return out, err
+		}
+		if strings.ContainsAny(g.GetSubdir(), ":#?") {
+			return out, invalid("git.subdir", "%q may not contain ':', '#' or '?'", clip(g.GetSubdir()))
 		}
 		out.Git = &hallmark.GitSource{URL: g.GetUrl(), Commit: g.GetCommit(), Subdir: g.GetSubdir()}
 	default:

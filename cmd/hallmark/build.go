@@ -127,18 +127,18 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 	if !slices.Contains(progressModes, mode) {
 		return fmt.Errorf("parse --progress: unknown mode %q, want one of %s", mode, strings.Join(progressModes, ", "))
 	}
-	if contextDir == "-" || strings.Contains(contextDir, "://") {
-		return fmt.Errorf("open context %q: only a local directory is supported", contextDir)
+	git, isGit, err := parseGitContext(contextDir)
+	if err != nil {
+		return err
 	}
-	req, df, err := f.request(contextDir, env)
+	if contextDir == "-" || (!isGit && strings.Contains(contextDir, "://")) {
+		return fmt.Errorf("open context %q: want a local directory or a git URL with a commit, URL#<40-hex commit>[:subdir]", contextDir)
+	}
+	req, df, err := f.request(contextDir, isGit, env)
 	if err != nil {
 		return err
 	}
 	prog, err := newProgress(env.stderr, mode)
-	if err != nil {
-		return err
-	}
-	bc, err := newBuildContext(contextDir, df, env.stderr)
 	if err != nil {
 		return err
 	}
@@ -157,13 +157,26 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 			fmt.Fprintf(env.stderr, format, args...)
 		}
 	}
+	cl := newClient(gateway)
+	if isGit {
+		info("#0 BuildKit fetches %s at %s\n", git.GetUrl(), git.GetCommit())
+		req.Source = &hallmarkv1.BuildRequest_Git{Git: git}
+		res, err := build(ctx, cl, tokens, req, prog, info)
+		if err != nil {
+			return err
+		}
+		return report(res, req, f, env.stdout)
+	}
 
+	bc, err := newBuildContext(contextDir, df, env.stderr)
+	if err != nil {
+		return err
+	}
 	dgst, size, err := bc.digest()
 	if err != nil {
 		return err
 	}
 	info("#0 uploading context %s %s", units.HumanSizeWithPrecision(float64(size), 3), shortDigest(dgst))
-	cl := newClient(gateway)
 	up, err := upload(ctx, cl, tokens, bc, dgst)
 	if err != nil {
 		info(" error\n")
@@ -246,7 +259,7 @@ const maxSecretBytes = 512 << 10
 
 // request checks the flags and turns them into a BuildRequest without a
 // source, before any network call.
-func (f *buildFlags) request(contextDir string, env buildEnv) (*hallmarkv1.BuildRequest, dockerfileSpec, error) {
+func (f *buildFlags) request(contextDir string, isGit bool, env buildEnv) (*hallmarkv1.BuildRequest, dockerfileSpec, error) {
 	var df dockerfileSpec
 	if len(f.tags) == 0 {
 		return nil, df, errors.New("parse --tag: at least one -t registry/repository:tag is required")
@@ -272,7 +285,11 @@ func (f *buildFlags) request(contextDir string, env buildEnv) (*hallmarkv1.Build
 	if err != nil {
 		return nil, df, err
 	}
-	df, err = findDockerfile(f.file, contextDir, env.stdin)
+	if isGit {
+		df, err = gitDockerfile(f.file, env.stdin)
+	} else {
+		df, err = findDockerfile(f.file, contextDir, env.stdin)
+	}
 	if err != nil {
 		return nil, df, err
 	}

@@ -218,7 +218,7 @@ func TestRequestValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, _, err := tt.flags.request(ctxDir, env)
+			_, _, err := tt.flags.request(ctxDir, false, env)
 			checkErr(t, err, tt.wantErr)
 		})
 	}

@@ -87,11 +87,13 @@ func upload(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens
 	stream := cl.UploadContext(ctx)
 	stream.RequestHeader().Set("Authorization", bearer(tok))
 
+	again := *bc
+	again.warn = nil // warnings were shown by the digest pass
 	pr, pw := io.Pipe()
 	written := make(chan struct{})
 	go func() {
 		defer close(written)
-		pw.CloseWithError(bc.writeTar(pw))
+		pw.CloseWithError(again.writeTar(pw))
 	}()
 	defer func() {
 		pr.Close() // stops the writer if we end early

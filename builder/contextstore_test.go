@@ -1,0 +1,235 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hallmark-dev/hallmark"
+)
+
+func digestOf(b []byte) hallmark.Digest {
+	sum := sha256.Sum256(b)
+	return hallmark.Digest("sha256:" + hex.EncodeToString(sum[:]))
+}
+
+func newStore(t *testing.T, opts ...ContextStoreOption) (*ContextStore, string) {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := NewContextStore(dir, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir
+}
+
+func TestContextStorePut(t *testing.T) {
+	content := []byte("some context bytes")
+	d := digestOf(content)
+	other := digestOf([]byte("other"))
+	tests := []struct {
+		name     string
+		expected hallmark.Digest
+		max      int64
+		want     error
+		msg      string
+	}{
+		{name: "no expected digest"},
+		{name: "matching digest", expected: d},
+		{name: "mismatch", expected: other, want: hallmark.ErrInvalid, msg: "not the expected " + string(other)},
+		{name: "malformed expected", expected: "md5:abc", want: hallmark.ErrInvalid, msg: "not sha256"},
+		{name: "too large", max: 5, want: hallmark.ErrTooLarge, msg: "limit of 5 bytes"},
+		{name: "exactly the limit", max: int64(len(content))},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var opts []ContextStoreOption
+			if tc.max > 0 {
+				opts = append(opts, WithMaxContextBytes(tc.max))
+			}
+			s, dir := newStore(t, opts...)
+			got, size, existed, err := s.Put(t.Context(), bytes.NewReader(content), tc.expected)
+			if tc.want != nil {
+				if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
+					t.Fatalf("Put() error = %v, want %v containing %q", err, tc.want, tc.msg)
+				}
+				if s.Has(d) {
+					t.Error("rejected content was stored")
+				}
+				assertEmptyDir(t, filepath.Join(dir, "tmp"))
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != d || size != int64(len(content)) || existed {
+				t.Fatalf("Put() = %s, %d, %v; want %s, %d, false", got, size, existed, d, len(content))
+			}
+			if !s.Has(d) {
+				t.Fatal("Has() = false after Put")
+			}
+			rc, err := s.Open(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rc.Close()
+			if b, _ := io.ReadAll(rc); !bytes.Equal(b, content) {
+				t.Fatalf("Open() read %q", b)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "sha256", d.Hex())); err != nil {
+				t.Fatalf("archive not at dir/sha256/<hex>: %v", err)
+			}
+			assertEmptyDir(t, filepath.Join(dir, "tmp"))
+
+			// Putting it again is idempotent.
+			got, size, existed, err = s.Put(t.Context(), bytes.NewReader(content), tc.expected)
+			if err != nil || got != d || size != int64(len(content)) || !existed {
+				t.Fatalf("second Put() = %s, %d, %v, %v; want existed", got, size, existed, err)
+			}
+		})
+	}
+}
+
+func assertEmptyDir(t *testing.T, dir string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 0 {
+		t.Fatalf("%s holds %d leftover files", dir, len(entries))
+	}
+}
+
+func TestContextStoreConcurrentPut(t *testing.T) {
+	s, _ := newStore(t)
+	content := bytes.Repeat([]byte("concurrent "), 10000)
+	const n = 8
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		created int
+		errs    []error
+	)
+	for range n {
+		wg.Go(func() {
+			d, _, existed, err := s.Put(t.Context(), bytes.NewReader(content), "")
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || d != digestOf(content) {
+				errs = append(errs, err)
+			}
+			if !existed {
+				created++
+			}
+		})
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatalf("concurrent Put errors: %v", errs)
+	}
+	if created != 1 {
+		t.Fatalf("%d Puts created the archive, want exactly 1", created)
+	}
+}
+
+func TestContextStoreMissing(t *testing.T) {
+	s, _ := newStore(t)
+	d := digestOf([]byte("never stored"))
+	if s.Has(d) {
+		t.Error("Has() = true for a missing digest")
+	}
+	if s.Has("sha256:../../etc") {
+		t.Error("Has() = true for a malformed digest")
+	}
+	if _, err := s.Open(d); !errors.Is(err, hallmark.ErrNotFound) {
+		t.Errorf("Open() = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Open("sha256:../../etc/passwd"); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("Open(malformed) = %v, want ErrInvalid", err)
+	}
+	if err := s.Extract(t.Context(), d, t.TempDir()); !errors.Is(err, hallmark.ErrNotFound) {
+		t.Errorf("Extract() = %v, want ErrNotFound", err)
+	}
+}
+
+func TestContextStoreCanceled(t *testing.T) {
+	s, dir := newStore(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, _, _, err := s.Put(ctx, strings.NewReader("x"), ""); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Put() = %v, want context.Canceled", err)
+	}
+	assertEmptyDir(t, filepath.Join(dir, "tmp"))
+}
+
+func TestContextStoreExtract(t *testing.T) {
+	archive := gzipped(t, tarball(t, dir("app/"), file("app/Dockerfile", "FROM scratch\n")))
+	s, dir := newStore(t)
+	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := filepath.Join(t.TempDir(), "ctx")
+	if err := s.Extract(t.Context(), d, dest); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "app", "Dockerfile")); err != nil || string(b) != "FROM scratch\n" {
+		t.Fatalf("extracted Dockerfile = %q, %v", b, err)
+	}
+
+	// A stored archive changed on disk is caught.
+	p := filepath.Join(dir, "sha256", d.Hex())
+	if err := os.Chmod(p, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte("trailing junk"))
+	f.Close()
+	err = s.Extract(t.Context(), d, filepath.Join(t.TempDir(), "ctx"))
+	if err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Fatalf("Extract() of a changed archive = %v, want corrupt", err)
+	}
+}
+
+func TestContextStoreExtractLimits(t *testing.T) {
+	archive := tarball(t, file("a", ""), file("b", ""))
+	s, _ := newStore(t, WithExtractLimits(ExtractLimits{MaxEntries: 1}))
+	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Extract(t.Context(), d, t.TempDir()); !errors.Is(err, hallmark.ErrTooLarge) {
+		t.Fatalf("Extract() = %v, want ErrTooLarge", err)
+	}
+}
+
+func TestNewContextStoreOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		dir  string
+		opts []ContextStoreOption
+	}{
+		{"empty dir", "", nil},
+		{"zero max", t.TempDir(), []ContextStoreOption{WithMaxContextBytes(0)}},
+		{"negative limits", t.TempDir(), []ContextStoreOption{WithExtractLimits(ExtractLimits{MaxBytes: -1})}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewContextStore(tc.dir, tc.opts...); !errors.Is(err, hallmark.ErrInvalid) {
+				t.Fatalf("NewContextStore() = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
