@@ -75,4 +75,24 @@ type BuildResult struct {
 	Bases      []ResolvedBase
 	Started    time.Time
 	Finished   time.Time
+	// Solved is when BuildKit finished and the image was pushed by digest.
+	Solved time.Time
+	// BuildKit describes the daemon that ran the build.
+	BuildKit BuildKitInfo
+	// Frontend is the BuildKit frontend, e.g. "dockerfile.v0".
+	Frontend string
+	// DockerfileDigest is the sha256 of the Dockerfile as built.
+	DockerfileDigest Digest
+	// Warnings are the frontend's warnings about the Dockerfile.
+	Warnings []string
+	// Attestations are the signed statements published for the image.
+	Attestations []Attestation
+}
+
+// BuildKitInfo describes a BuildKit daemon.
+type BuildKitInfo struct {
+	// Version is the daemon's version, e.g. "v0.34.2".
+	Version string
+	// Revision is its source revision, if known.
+	Revision string
 }

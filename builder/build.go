@@ -2,6 +2,8 @@ package builder
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -73,18 +75,32 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}()
 
 	started := time.Now().UTC()
-	dgst, err := b.solve(ctx, c, req, in, bases, emit)
+	var warnings []string
+	collect := func(e hallmark.Event) error {
+		if e.Status != nil {
+			for _, w := range e.Status.Warnings {
+				warnings = append(warnings, string(w.Short))
+			}
+		}
+		return emit(e)
+	}
+	dgst, err := b.solve(ctx, c, req, in, bases, collect)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	return hallmark.BuildResult{
-		ID:         req.ID,
-		Digest:     dgst,
-		Repository: req.Repository,
-		Tags:       req.Tags,
-		Pinned:     req.Repository + "@" + dgst.String(),
-		Bases:      bases,
-		Started:    started,
+		ID:               req.ID,
+		Digest:           dgst,
+		Repository:       req.Repository,
+		Tags:             req.Tags,
+		Pinned:           req.Repository + "@" + dgst.String(),
+		Bases:            bases,
+		Started:          started,
+		Solved:           time.Now().UTC(),
+		BuildKit:         b.buildKitInfo(ctx, c),
+		Frontend:         frontend,
+		DockerfileDigest: sha256Digest(in.dockerfile),
+		Warnings:         warnings,
 	}, nil
 }
 
@@ -169,4 +185,24 @@ func readInRoot(root, rel string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, maxDockerfileBytes)
 	}
 	return data, nil
+}
+
+// frontend is the BuildKit frontend every build uses: the Dockerfile
+// frontend built into buildkitd (never one pulled from a registry).
+const frontend = "dockerfile.v0"
+
+func sha256Digest(data []byte) hallmark.Digest {
+	sum := sha256.Sum256(data)
+	return hallmark.Digest("sha256:" + hex.EncodeToString(sum[:]))
+}
+
+// buildKitInfo asks the daemon for its version; a daemon too old to answer
+// gives an empty version rather than failing the build.
+func (b *Builder) buildKitInfo(ctx context.Context, c *client.Client) hallmark.BuildKitInfo {
+	info, err := c.Info(ctx)
+	if err != nil {
+		b.opts.logger.WarnContext(ctx, "read buildkit version", "error", err)
+		return hallmark.BuildKitInfo{}
+	}
+	return hallmark.BuildKitInfo{Version: info.BuildkitVersion.Version, Revision: info.BuildkitVersion.Revision}
 }

@@ -62,7 +62,14 @@ type Stage struct {
 	// --mount from= and ONBUILD triggers inherited from its base stage.
 	Images []string
 
-	deps []int // stages this one reads from, besides BaseStage
+	deps []stageDep // stages this one reads from, besides BaseStage
+}
+
+// stageDep is a COPY --from or RUN --mount from= naming a stage.
+type stageDep struct {
+	stage int
+	line  int
+	from  string
 }
 
 type inspectOptions struct {
@@ -122,6 +129,17 @@ func InspectDockerfile(src []byte, buildArgs map[string]string, target string, o
 			return nil, err
 		}
 	}
+	// The parsers come from outside this module; never let a bug in them
+	// take the gateway down.
+	defer func() {
+		if r := recover(); r != nil {
+			info, err = nil, fmt.Errorf("%w: dockerfile could not be parsed: %v", hallmark.ErrInvalid, r)
+		}
+	}()
+	return inspectDockerfile(src, buildArgs, target, o)
+}
+
+func inspectDockerfile(src []byte, buildArgs map[string]string, target string, o inspectOptions) (*DockerfileInfo, error) {
 	if len(src) > MaxDockerfileBytes {
 		return nil, fmt.Errorf("%w: dockerfile is %d bytes, the limit is %d", hallmark.ErrTooLarge, len(src), MaxDockerfileBytes)
 	}
@@ -131,13 +149,6 @@ func InspectDockerfile(src []byte, buildArgs map[string]string, target string, o
 	if len(bytes.TrimSpace(src)) == 0 {
 		return nil, fmt.Errorf("%w: dockerfile is empty", hallmark.ErrInvalid)
 	}
-	// The parsers come from outside this module; never let a bug in them
-	// take the gateway down.
-	defer func() {
-		if r := recover(); r != nil {
-			info, err = nil, fmt.Errorf("%w: dockerfile could not be parsed: %v", hallmark.ErrInvalid, r)
-		}
-	}()
 	globals, err := defaultArgs(o, buildArgs, target)
 	if err != nil {
 		return nil, err
@@ -213,6 +224,9 @@ func inspect(src []byte, globals *argEnv, buildArgs map[string]string, target st
 		info.Target = t
 	}
 	info.markReachable(info.Target)
+	if err := info.checkOrder(); err != nil {
+		return nil, err
+	}
 	return info, info.collectBases()
 }
 
@@ -270,7 +284,7 @@ func (info *DockerfileInfo) addSources(i int, cmds []instructions.Command, lex *
 				if n < 0 || n >= len(info.Stages) {
 					return lineErr(c.Location(), "COPY --from=%d: there is no stage %d", n, n)
 				}
-				info.Stages[i].deps = append(info.Stages[i].deps, n)
+				info.Stages[i].deps = append(info.Stages[i].deps, stageDep{n, startLine(c.Location()), c.From})
 				continue
 			}
 			froms = []string{c.From}
@@ -283,7 +297,7 @@ func (info *DockerfileInfo) addSources(i int, cmds []instructions.Command, lex *
 		}
 		for _, from := range froms {
 			if s, ok := byName[strings.ToLower(from)]; ok {
-				info.Stages[i].deps = append(info.Stages[i].deps, s)
+				info.Stages[i].deps = append(info.Stages[i].deps, stageDep{s, startLine(cmd.Location()), from})
 				continue
 			}
 			if from == scratch {
@@ -358,10 +372,30 @@ func (info *DockerfileInfo) checkCycles() error {
 
 func (info *DockerfileInfo) edges(i int) []int {
 	s := info.Stages[i]
+	var out []int
 	if s.BaseStage >= 0 {
-		return append([]int{s.BaseStage}, s.deps...)
+		out = append(out, s.BaseStage)
 	}
-	return s.deps
+	for _, d := range s.deps {
+		out = append(out, d.stage)
+	}
+	return out
+}
+
+// checkOrder rejects reachable stages that read from themselves or a later
+// stage, which BuildKit cannot build ("needs to be defined before").
+func (info *DockerfileInfo) checkOrder() error {
+	for i, s := range info.Stages {
+		if !s.Reachable {
+			continue
+		}
+		for _, d := range s.deps {
+			if d.stage >= i {
+				return fmt.Errorf("%w: dockerfile line %d: --from=%s names stage %s, which is not defined before this one", hallmark.ErrInvalid, d.line, truncate(d.from, 80), info.stageName(d.stage))
+			}
+		}
+	}
+	return nil
 }
 
 func (info *DockerfileInfo) markReachable(i int) {

@@ -43,7 +43,7 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 	}
 	opt := client.SolveOpt{
 		Ref:           req.ID,
-		Frontend:      "dockerfile.v0",
+		Frontend:      frontend,
 		FrontendAttrs: frontendAttrs(req, in),
 		LocalMounts:   mounts,
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: export}},

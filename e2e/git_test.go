@@ -57,7 +57,7 @@ func gitServer(t *testing.T, files map[string]string) (url, commit string) {
 func TestBuildFromGit(t *testing.T) {
 	st := env.stack.State
 	url, commit := gitServer(t, map[string]string{
-		"app/Dockerfile": "ARG BASE\nFROM ${BASE}\nCOPY message.txt /etc/message.txt\nUSER 65532\n",
+		"app/Dockerfile":  "ARG BASE\nFROM ${BASE}\nCOPY message.txt /etc/message.txt\nUSER 65532\n",
 		"app/message.txt": "from git\n",
 	})
 	tag := st.Registry + "/e2e/git:v1"

@@ -20,6 +20,12 @@ type Builder interface {
 	MoveTags(ctx context.Context, repository string, digest hallmark.Digest, tags []string) error
 }
 
+// Attester signs and publishes the attestations of a built image. logf
+// reports progress lines to the caller.
+type Attester interface {
+	Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(format string, args ...any)) ([]hallmark.Attestation, error)
+}
+
 // ContextStore holds uploaded build contexts by digest.
 type ContextStore interface {
 	Put(ctx context.Context, r io.Reader, expected hallmark.Digest) (hallmark.Digest, int64, bool, error)
@@ -111,7 +117,7 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	in.Requester = id
 	log := s.log.With("build_id", in.ID, "repository", in.Repository, "subject", id.Subject)
 
-	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, fmt.Errorf("build took longer than the gateway's limit of %s", s.timeout))
+	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, fmt.Errorf("build took longer than the gateway's limit of %s: %w", s.timeout, context.DeadlineExceeded))
 	defer cancel()
 	start := time.Now()
 	s.metrics.started.Inc()
@@ -119,18 +125,17 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	res, err := h.run(ctx, in, stream)
 	result, code := "succeeded", "ok"
 	if err != nil {
-		result, code = "failed", "unknown"
-		if c, ok := classify(err); ok {
-			code = c.String()
-			if c == connect.CodeCanceled {
-				result = "canceled"
-			}
+		// Label the metrics with the code the caller gets.
+		err = connectError(ctx, log, err)
+		result, code = "failed", connect.CodeOf(err).String()
+		if connect.CodeOf(err) == connect.CodeCanceled {
+			result = "canceled"
 		}
 	}
 	s.metrics.finished.WithLabelValues(result, code).Inc()
 	s.metrics.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
 	if err != nil {
-		return connectError(ctx, log, err)
+		return err
 	}
 	log.InfoContext(ctx, "build finished", "digest", res.Digest, "seconds", time.Since(start).Seconds())
 	return nil
@@ -153,7 +158,22 @@ func (h *buildService) run(ctx context.Context, in hallmark.BuildRequest, stream
 	if err != nil {
 		return res, err
 	}
-	if err := h.s.builder.MoveTags(ctx, res.Repository, res.Digest, res.Tags); err != nil {
+	if h.s.attester != nil {
+		step := newStep(emit, "[hallmark] attest: SPDX SBOM and SLSA provenance, keyless-signed, published as referrers")
+		if err := step.start(); err != nil {
+			return res, err
+		}
+		atts, err := h.s.attester.Attest(ctx, in, res, step.log)
+		if err := step.done(err); err != nil {
+			return res, err
+		}
+		if err != nil {
+			return res, fmt.Errorf("attest %s: %w", res.Pinned, err)
+		}
+		res.Attestations = atts
+	}
+	// The authorized request, not the builder's echo of it, names the tags.
+	if err := h.s.builder.MoveTags(ctx, in.Repository, res.Digest, in.Tags); err != nil {
 		return res, fmt.Errorf("move tags: %w", err)
 	}
 	res.Finished = time.Now().UTC()

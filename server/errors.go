@@ -68,10 +68,12 @@ func classify(err error) (connect.Code, bool) {
 		return connect.CodeUnavailable, true
 	case errors.Is(err, hallmark.ErrBuildFailed):
 		return connect.CodeFailedPrecondition, true
+	case errors.Is(err, context.DeadlineExceeded):
+		// Before ErrCanceled: work stopped by a deadline (the gateway's build
+		// timeout or the caller's) wraps both.
+		return connect.CodeDeadlineExceeded, true
 	case errors.Is(err, hallmark.ErrCanceled), errors.Is(err, context.Canceled):
 		return connect.CodeCanceled, true
-	case errors.Is(err, context.DeadlineExceeded):
-		return connect.CodeDeadlineExceeded, true
 	}
 	return connect.CodeUnknown, false
 }

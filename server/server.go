@@ -18,6 +18,7 @@ import (
 // Server serves Hallmark's API.
 type Server struct {
 	builder  Builder
+	attester Attester
 	contexts ContextStore
 	authn    *Authenticator
 	authz    *Authorizer
@@ -35,6 +36,9 @@ type Option func(*Server) error
 // request_id. The default discards logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) error {
+		if l == nil {
+			return errors.New("logger is nil")
+		}
 		s.log = slog.New(requestIDHandler{l.Handler()})
 		return nil
 	}
@@ -56,6 +60,13 @@ func WithMaxMessageBytes(n int) Option {
 		s.maxMsg = n
 		return nil
 	}
+}
+
+// WithAttester sets the attester that signs and publishes each image's
+// attestations before its tags move. The default is none: images are
+// published unattested, which only tests and the bare builder should do.
+func WithAttester(a Attester) Option {
+	return func(s *Server) error { s.attester = a; return nil }
 }
 
 // WithBuildTimeout bounds one build, queue time included. The default is 1h.

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,12 +94,13 @@ type LogConfig struct {
 // Duration is a time.Duration written as "90s" or "1h".
 type Duration time.Duration
 
-// UnmarshalJSON parses a Go duration string.
+// UnmarshalJSON parses a Go duration string. Its error is a
+// *json.UnmarshalTypeError, to which the decoder adds the field's path.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	s := strings.Trim(string(b), `"`)
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("%q is not a duration like 90s or 1h", s)
+		return &json.UnmarshalTypeError{Value: fmt.Sprintf("%q (want a duration like 90s or 1h)", s), Type: reflect.TypeFor[Duration]()}
 	}
 	*d = Duration(v)
 	return nil
@@ -139,12 +144,66 @@ func loadConfig(path string) (Config, error) {
 	// Lists replace the defaults rather than merging into them.
 	c.Registries, c.Auth.Issuers, c.Auth.Rules = nil, nil, nil
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		if field := unknownField(data); field != "" {
+			return c, fmt.Errorf("parse config %s: %s: unknown field", path, field)
+		}
 		return c, fmt.Errorf("parse config %s: %w", path, err)
 	}
 	if err := c.validate(); err != nil {
 		return c, fmt.Errorf("config %s: %w", path, err)
 	}
 	return c, nil
+}
+
+// unknownField returns the path, such as "buildkit.maxParalel", of the
+// first key in the YAML document data that names no field of Config, or "".
+// The decoder's own error names only the key.
+func unknownField(data []byte) string {
+	var doc any
+	if yaml.Unmarshal(data, &doc) != nil {
+		return ""
+	}
+	return unknownFieldIn(doc, reflect.TypeFor[Config](), "")
+}
+
+func unknownFieldIn(v any, t reflect.Type, path string) string {
+	switch t.Kind() {
+	case reflect.Struct:
+		m, _ := v.(map[string]any)
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			p := k
+			if path != "" {
+				p = path + "." + k
+			}
+			f, ok := fieldByJSONName(t, k)
+			if !ok {
+				return p
+			}
+			if u := unknownFieldIn(m[k], f.Type, p); u != "" {
+				return u
+			}
+		}
+	case reflect.Slice:
+		l, _ := v.([]any)
+		for i, e := range l {
+			if u := unknownFieldIn(e, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); u != "" {
+				return u
+			}
+		}
+	}
+	return ""
+}
+
+// fieldByJSONName finds a field the way encoding/json does: by its json
+// name, ignoring case.
+func fieldByJSONName(t reflect.Type, key string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); f.IsExported() && strings.EqualFold(name, key) {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
 }
 
 func (c Config) validate() error {

@@ -3,21 +3,302 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/hallmark-dev/hallmark/server"
 )
 
-func TestProbe(t *testing.T) {
-	for _, y := range []string{
-		"buildkit:\n  maxParalel: 2\n",
-		"limits:\n  buildTimeout: 5x\n",
-		"limits:\n  buildTimeout: 3600\n",
-		"buildkit:\n  maxParallel: two\n",
-		"auth:\n  issuers:\n  - url: http:///x\n    audience: a\n",
-		"registries:\n- host: r.example.com\nauth:\n  issuers:\n  - url: http://127.0.0.1:1\n    audience: a\n",
-	} {
-		p := filepath.Join(t.TempDir(), "c.yaml")
-		os.WriteFile(p, []byte(y), 0o600)
-		c, err := loadConfig(p)
-		t.Logf("%q -> %v\n%+v", y, err, c.Registries)
+// issuers is the smallest auth section a config file needs.
+const issuers = `
+auth:
+  issuers:
+  - url: https://token.actions.githubusercontent.com
+    audience: hallmark
+`
+
+func writeConfig(t *testing.T, yaml string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "hallmarkd.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultConfig(t *testing.T) {
+	c, err := loadConfig("")
+	if err != nil {
+		t.Fatalf("loadConfig(\"\"): %v", err)
+	}
+	if err := defaultConfig().validate(); err != nil {
+		t.Errorf("default config does not validate: %v", err)
+	}
+	if c.Listen != devListen || c.BuildKit.MaxParallel != 2 || !strings.HasPrefix(c.BuildKit.Address, "unix://") ||
+		c.Limits.MaxContextBytes != 512<<20 || c.Limits.MaxMessageBytes != 4<<20 || time.Duration(c.Limits.BuildTimeout) != time.Hour ||
+		c.Log != (LogConfig{Level: "info", Format: "json"}) || c.TLS != (TLSConfig{}) || c.DataDir == "" {
+		t.Errorf("default config = %+v", c)
+	}
+	if !slices.Equal(c.Registries, []RegistryConfig{{Host: devRegistry, Insecure: true}}) {
+		t.Errorf("default registries = %+v", c.Registries)
+	}
+	if !slices.Equal(c.Auth.Issuers, []server.IssuerConfig{{URL: devIssuer, Audience: devAudience}}) {
+		t.Errorf("default issuers = %+v", c.Auth.Issuers)
+	}
+	if len(c.Auth.Rules) != 1 || c.Auth.Rules[0].Issuer != devIssuer || !slices.Equal(c.Auth.Rules[0].Repositories, []string{devRegistry + "/**"}) {
+		t.Errorf("default rules = %+v", c.Auth.Rules)
+	}
+	// The default rules are usable as they are.
+	if _, err := server.NewAuthorizer(c.Auth.Rules); err != nil {
+		t.Errorf("default rules: %v", err)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	p := writeConfig(t, `
+listen: 0.0.0.0:8443
+tls:
+  certFile: /etc/hallmark/tls.crt
+  keyFile: /etc/hallmark/tls.key
+buildkit:
+  address: tcp://buildkitd.hallmark.svc:1234
+  maxParallel: 8
+registries:
+- host: registry.example.com
+  username: hallmark
+  passwordFile: /etc/hallmark/registry-password
+- host: 10.0.0.5:5000
+  insecure: true
+auth:
+  issuers:
+  - url: https://token.actions.githubusercontent.com
+    audience: hallmark
+  - url: https://gitlab.example.com
+    audience: hallmark-gitlab
+  rules:
+  - issuer: https://token.actions.githubusercontent.com
+    subject: "repo:acme/*:ref:refs/heads/main"
+    claims:
+      repository_owner: acme
+    repositories:
+    - registry.example.com/acme/**
+dataDir: /var/lib/hallmark
+limits:
+  maxContextBytes: 1048576
+  maxMessageBytes: 8388608
+  buildTimeout: 1h30m
+log:
+  level: debug
+  format: text
+`)
+	c, err := loadConfig(p)
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	want := Config{
+		Listen:   "0.0.0.0:8443",
+		TLS:      TLSConfig{CertFile: "/etc/hallmark/tls.crt", KeyFile: "/etc/hallmark/tls.key"},
+		BuildKit: BuildKitConfig{Address: "tcp://buildkitd.hallmark.svc:1234", MaxParallel: 8},
+		Registries: []RegistryConfig{
+			{Host: "registry.example.com", Username: "hallmark", PasswordFile: "/etc/hallmark/registry-password"},
+			{Host: "10.0.0.5:5000", Insecure: true},
+		},
+		DataDir: "/var/lib/hallmark",
+		Limits:  LimitsConfig{MaxContextBytes: 1 << 20, MaxMessageBytes: 8 << 20, BuildTimeout: Duration(90 * time.Minute)},
+		Log:     LogConfig{Level: "debug", Format: "text"},
+	}
+	if c.Listen != want.Listen || c.TLS != want.TLS || c.BuildKit != want.BuildKit || !slices.Equal(c.Registries, want.Registries) ||
+		c.DataDir != want.DataDir || c.Limits != want.Limits || c.Log != want.Log {
+		t.Errorf("loadConfig =\n%+v\nwant\n%+v", c, want)
+	}
+	wantIssuers := []server.IssuerConfig{
+		{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"},
+		{URL: "https://gitlab.example.com", Audience: "hallmark-gitlab"},
+	}
+	if !slices.Equal(c.Auth.Issuers, wantIssuers) {
+		t.Errorf("issuers = %+v, want %+v", c.Auth.Issuers, wantIssuers)
+	}
+	if len(c.Auth.Rules) != 1 || c.Auth.Rules[0].Subject != "repo:acme/*:ref:refs/heads/main" ||
+		c.Auth.Rules[0].Claims["repository_owner"] != "acme" || !slices.Equal(c.Auth.Rules[0].Repositories, []string{"registry.example.com/acme/**"}) {
+		t.Errorf("rules = %+v", c.Auth.Rules)
+	}
+}
+
+func TestLoadConfigListsReplaceDefaults(t *testing.T) {
+	tests := []struct {
+		name           string
+		yaml           string
+		wantRegistries []RegistryConfig
+		wantIssuers    []server.IssuerConfig
+		wantRules      int
+	}{
+		{
+			// The default registry is insecure; a listed one must not inherit that.
+			name:           "one registry",
+			yaml:           "registries:\n- host: registry.example.com\n" + issuers,
+			wantRegistries: []RegistryConfig{{Host: "registry.example.com"}},
+			wantIssuers:    []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+		},
+		{
+			name:        "empty registries",
+			yaml:        "registries: []\n" + issuers,
+			wantIssuers: []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+		},
+		{
+			// A file never inherits the dev stack's issuer, rules or registry.
+			name:        "no lists",
+			yaml:        issuers,
+			wantIssuers: []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+		},
+		{
+			name:        "rules",
+			yaml:        issuers + "  rules:\n  - issuer: https://token.actions.githubusercontent.com\n    repositories: [r.example.com/a/*]\n  - issuer: https://token.actions.githubusercontent.com\n    repositories: [r.example.com/b/*]\n",
+			wantIssuers: []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+			wantRules:   2,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadConfig(writeConfig(t, tt.yaml))
+			if err != nil {
+				t.Fatalf("loadConfig: %v", err)
+			}
+			if !slices.Equal(c.Registries, tt.wantRegistries) {
+				t.Errorf("registries = %+v, want %+v", c.Registries, tt.wantRegistries)
+			}
+			if !slices.Equal(c.Auth.Issuers, tt.wantIssuers) {
+				t.Errorf("issuers = %+v, want %+v", c.Auth.Issuers, tt.wantIssuers)
+			}
+			if len(c.Auth.Rules) != tt.wantRules {
+				t.Errorf("rules = %+v, want %d", c.Auth.Rules, tt.wantRules)
+			}
+			// Scalars not in the file keep their defaults.
+			d := defaultConfig()
+			if c.Listen != d.Listen || c.BuildKit != d.BuildKit || c.DataDir != d.DataDir || c.Limits != d.Limits || c.Log != d.Log {
+				t.Errorf("scalars = %+v, want the defaults", c)
+			}
+		})
+	}
+}
+
+func TestLoadConfigMistakes(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		// want are parts of the error; the first names the field path.
+		want []string
+	}{
+		{name: "unknown top-level field", yaml: "listn: 127.0.0.1:1\n" + issuers, want: []string{"listn: unknown field"}},
+		{name: "unknown nested field", yaml: "buildkit:\n  maxParalel: 2\n" + issuers, want: []string{"buildkit.maxParalel: unknown field"}},
+		{name: "unknown field in a list", yaml: "registries:\n- host: r.example.com\n- host: s.example.com\n  insecur: true\n" + issuers, want: []string{"registries[1].insecur: unknown field"}},
+		{name: "unknown field in an issuer", yaml: issuers + "    audiences: [x]\n", want: []string{"auth.issuers[0].audiences: unknown field"}},
+		{name: "listen without port", yaml: "listen: 127.0.0.1\n" + issuers, want: []string{"listen: ", `"127.0.0.1"`}},
+		{name: "empty listen", yaml: "listen: \"\"\n" + issuers, want: []string{"listen: "}},
+		{name: "tls cert only", yaml: "tls:\n  certFile: /c.pem\n" + issuers, want: []string{"tls: ", "both"}},
+		{name: "tls key only", yaml: "tls:\n  keyFile: /k.pem\n" + issuers, want: []string{"tls: "}},
+		{name: "buildkit http address", yaml: "buildkit:\n  address: http://buildkitd:1234\n" + issuers, want: []string{"buildkit.address: "}},
+		{name: "buildkit path without scheme", yaml: "buildkit:\n  address: /run/buildkit/buildkitd.sock\n" + issuers, want: []string{"buildkit.address: "}},
+		{name: "maxParallel 0", yaml: "buildkit:\n  maxParallel: 0\n" + issuers, want: []string{"buildkit.maxParallel: ", "0 is not between 1 and 64"}},
+		{name: "maxParallel 65", yaml: "buildkit:\n  maxParallel: 65\n" + issuers, want: []string{"buildkit.maxParallel: "}},
+		{name: "maxParallel not a number", yaml: "buildkit:\n  maxParallel: two\n" + issuers, want: []string{"buildkit.maxParallel"}},
+		{name: "registry username without passwordFile", yaml: "registries:\n- host: r.example.com\n  username: ci\n" + issuers, want: []string{"registries[0]: ", "passwordFile"}},
+		{name: "registry passwordFile without username", yaml: "registries:\n- host: r.example.com\n- host: s.example.com\n  passwordFile: /p\n" + issuers, want: []string{"registries[1]: "}},
+		{name: "registry without host", yaml: "registries:\n- insecure: true\n" + issuers, want: []string{"registries[0].host: "}},
+		{name: "registry host with path", yaml: "registries:\n- host: r.example.com/team\n" + issuers, want: []string{"registries[0].host: "}},
+		{name: "no auth", yaml: "listen: 127.0.0.1:1\n", want: []string{"auth.issuers: ", "at least one"}},
+		{name: "no issuers", yaml: "auth:\n  issuers: []\n", want: []string{"auth.issuers: "}},
+		{name: "issuer http URL without host", yaml: "auth:\n  issuers:\n  - url: http:///issuer\n    audience: a\n", want: []string{"auth.issuers[0].url: "}},
+		{name: "issuer URL without scheme", yaml: issuers + "  - url: issuer.example.com\n    audience: a\n", want: []string{"auth.issuers[1].url: "}},
+		{name: "issuer ftp URL", yaml: "auth:\n  issuers:\n  - url: ftp://issuer.example.com\n    audience: a\n", want: []string{"auth.issuers[0].url: "}},
+		{name: "issuer without audience", yaml: "auth:\n  issuers:\n  - url: https://issuer.example.com\n", want: []string{"auth.issuers[0].audience: "}},
+		{name: "empty dataDir", yaml: "dataDir: \"\"\n" + issuers, want: []string{"dataDir: "}},
+		{name: "tiny context limit", yaml: "limits:\n  maxContextBytes: 100\n" + issuers, want: []string{"limits.maxContextBytes: "}},
+		{name: "tiny message limit", yaml: "limits:\n  maxMessageBytes: 1000\n" + issuers, want: []string{"limits.maxMessageBytes: "}},
+		{name: "short build timeout", yaml: "limits:\n  buildTimeout: 30s\n" + issuers, want: []string{"limits.buildTimeout: ", "30s is below 1m"}},
+		{name: "bad duration", yaml: "limits:\n  buildTimeout: 5x\n" + issuers, want: []string{"limits.buildTimeout", `"5x"`, "90s or 1h"}},
+		{name: "duration without unit", yaml: "limits:\n  buildTimeout: 3600\n" + issuers, want: []string{"limits.buildTimeout", `"3600"`}},
+		{name: "bad log level", yaml: "log:\n  level: verbose\n" + issuers, want: []string{"log.level: ", `"verbose"`}},
+		{name: "bad log format", yaml: "log:\n  format: xml\n" + issuers, want: []string{"log.format: "}},
+		{name: "not YAML", yaml: "listen: [\n", want: []string{"parse config"}},
+		{name: "every mistake is reported", yaml: "listen: x\nlog:\n  level: loud\n" + issuers, want: []string{"listen: ", "log.level: "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeConfig(t, tt.yaml)
+			_, err := loadConfig(p)
+			if err == nil {
+				t.Fatal("loadConfig succeeded")
+			}
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("error %q does not name the file", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+
+	t.Run("missing file", func(t *testing.T) {
+		_, err := loadConfig(filepath.Join(t.TempDir(), "nope.yaml"))
+		if err == nil || !strings.Contains(err.Error(), "read config") {
+			t.Errorf("loadConfig error = %v, want a read error", err)
+		}
+	})
+}
+
+func TestDurationUnmarshalJSON(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    time.Duration
+		wantErr bool
+	}{
+		{in: `"90s"`, want: 90 * time.Second},
+		{in: `"1h"`, want: time.Hour},
+		{in: `"1h30m"`, want: 90 * time.Minute},
+		{in: `"250ms"`, want: 250 * time.Millisecond},
+		{in: `"0s"`, want: 0},
+		{in: `""`, wantErr: true},
+		{in: `"5x"`, wantErr: true},
+		{in: `"1 h"`, wantErr: true},
+		{in: `3600`, wantErr: true},
+		{in: `true`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			var d Duration
+			err := d.UnmarshalJSON([]byte(tt.in))
+			if tt.wantErr {
+				if err == nil {
+					t.Errorf("UnmarshalJSON(%s) = %v, want an error", tt.in, time.Duration(d))
+				}
+				return
+			}
+			if err != nil || time.Duration(d) != tt.want {
+				t.Errorf("UnmarshalJSON(%s) = %v, %v; want %v", tt.in, time.Duration(d), err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUnknownField(t *testing.T) {
+	tests := []struct {
+		yaml string
+		want string
+	}{
+		{yaml: "listen: x\n", want: ""},
+		{yaml: "Listen: x\n", want: ""}, // encoding/json matches names without case
+		{yaml: "auth:\n  rules:\n  - issuer: x\n    claims:\n      anything: y\n", want: ""},
+		{yaml: "auth:\n  rules:\n  - issuer: x\n    repos: [y]\n", want: "auth.rules[0].repos"},
+		{yaml: "limits:\n  buildTimeout: 1h\n  zz: 1\n  aa: 2\n", want: "limits.aa"},
+		{yaml: "not: [valid\n", want: ""},
+	}
+	for _, tt := range tests {
+		if got := unknownField([]byte(tt.yaml)); got != tt.want {
+			t.Errorf("unknownField(%q) = %q, want %q", tt.yaml, got, tt.want)
+		}
 	}
 }

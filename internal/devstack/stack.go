@@ -46,6 +46,7 @@ type Stack struct {
 	procs  []*proc
 	closed sync.Once
 	stopIs func()
+	done   chan struct{}
 }
 
 type proc struct {
@@ -69,7 +70,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.BuildKitRoot == "" {
 		cfg.BuildKitRoot = filepath.Join(cfg.Dir, "buildkit")
 	}
-	s := &Stack{cfg: cfg, State: State{PID: os.Getpid(), Dir: cfg.Dir}}
+	s := &Stack{cfg: cfg, State: State{PID: os.Getpid(), Dir: cfg.Dir}, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -91,6 +92,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startBuildKit(ctx, buildkitd); err != nil {
 		return nil, err
 	}
+	if err := s.startSigstore(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.refreshSigningToken(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.pushImages(ctx); err != nil {
 		return nil, err
 	}
@@ -107,6 +114,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 func (s *Stack) Close() error {
 	var errs []error
 	s.closed.Do(func() {
+		close(s.done)
 		for i := len(s.procs) - 1; i >= 0; i-- {
 			if err := s.procs[i].stop(15 * time.Second); err != nil {
 				errs = append(errs, err)

@@ -44,6 +44,16 @@ type State struct {
 	GolangImage string `json:"golangImage"`
 	// Dir is the stack's data directory.
 	Dir string `json:"dir"`
+	// Fulcio, Rekor and TSA are the base URLs of the Sigstore services.
+	Fulcio string `json:"fulcio"`
+	Rekor  string `json:"rekor"`
+	TSA    string `json:"tsa"`
+	// TrustedRoot and SigningConfig are the sigstore-go files describing
+	// exactly this stack's Sigstore instances.
+	TrustedRoot   string `json:"trustedRoot"`
+	SigningConfig string `json:"signingConfig"`
+	// SigningToken is the file holding the gateway's signing token.
+	SigningToken string `json:"signingToken"`
 }
 
 // Env returns the stack as KEY=VALUE pairs for `export`.
@@ -55,6 +65,10 @@ func (s State) Env() [][2]string {
 		{"HALLMARK_GOLANG_IMAGE", s.GolangImage},
 		{"HALLMARK_OIDC_ISSUER", s.Issuer},
 		{"HALLMARK_BUILDKIT", s.BuildKit},
+		{"HALLMARK_TRUSTED_ROOT", s.TrustedRoot},
+		{"HALLMARK_SIGNING_CONFIG", s.SigningConfig},
+		{"HALLMARK_SIGNER_IDENTITY", BuilderID},
+		{"HALLMARK_SIGNER_ISSUER", s.Issuer},
 	}
 }
 

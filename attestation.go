@@ -1,0 +1,41 @@
+package hallmark
+
+import "time"
+
+// Exact identifiers of the formats Hallmark writes and reads.
+const (
+	// StatementTypeV1 is the in-toto Statement v1 type.
+	StatementTypeV1 = "https://in-toto.io/Statement/v1"
+	// PayloadTypeInToto is the DSSE payload type of in-toto statements.
+	PayloadTypeInToto = "application/vnd.in-toto+json"
+	// PredicateSLSAProvenanceV1 is SLSA Provenance v1.
+	PredicateSLSAProvenanceV1 = "https://slsa.dev/provenance/v1"
+	// PredicateSPDX is an SPDX document (Hallmark writes SPDX 2.3 JSON).
+	PredicateSPDX = "https://spdx.dev/Document"
+	// PredicateVSA is the SLSA Verification Summary Attestation v1.
+	PredicateVSA = "https://slsa.dev/verification_summary/v1"
+	// MediaTypeBundleV03 is the Sigstore bundle v0.3 media type, also the
+	// artifact type of the OCI referrer that carries one.
+	MediaTypeBundleV03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
+)
+
+// Attestation is a signed statement about an image, published next to it
+// in the registry as an OCI referrer.
+type Attestation struct {
+	// PredicateType is the statement's predicate type, e.g.
+	// PredicateSLSAProvenanceV1.
+	PredicateType string
+	// Digest is the digest of the referrer manifest that carries the bundle.
+	Digest Digest
+	// BundleDigest is the sha256 of the bundle JSON (the referrer's layer).
+	BundleDigest Digest
+	// SignerIdentity and SignerIssuer are the signing certificate's subject
+	// alternative name and OIDC issuer.
+	SignerIdentity string
+	SignerIssuer   string
+	// LogIndex is the transparency log index of the entry, or -1 if the
+	// bundle has none.
+	LogIndex int64
+	// Timestamp is the signed RFC 3161 time, if the bundle has one.
+	Timestamp time.Time
+}

@@ -1,0 +1,393 @@
+package builder
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/hallmark-dev/hallmark"
+)
+
+// anonymous is a keychain with no credentials, so tests never read the
+// Docker config of whoever runs them.
+var anonymous = authn.NewMultiKeychain()
+
+// testRegistry is an in-process registry holding an image and an index.
+type testRegistry struct {
+	host     string // "127.0.0.1:port"
+	image    v1.Hash
+	index    v1.Hash
+	imageRef string // host/hallmark/static:v1
+	indexRef string // host/hallmark/multi:v1
+}
+
+// startRegistry serves go-containerregistry's registry, wrapped by wrap if
+// not nil, and pushes an image and an index to it.
+func startRegistry(t *testing.T, wrap func(http.Handler) http.Handler) *testRegistry {
+	t.Helper()
+	var h http.Handler = registry.New(registry.Logger(discardLogger()))
+	push := h
+	if wrap != nil {
+		h = wrap(h)
+	}
+	// Push through the unwrapped handler, so a wrapper that refuses
+	// access does not stop the setup.
+	pushSrv := httptest.NewServer(push)
+	t.Cleanup(pushSrv.Close)
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	r := &testRegistry{host: strings.TrimPrefix(srv.URL, "http://")}
+	pushHost := strings.TrimPrefix(pushSrv.URL, "http://")
+	img, err := random.Image(256, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := random.Index(256, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.image, err = img.Digest(); err != nil {
+		t.Fatal(err)
+	}
+	if r.index, err = idx.Digest(); err != nil {
+		t.Fatal(err)
+	}
+	imgTag, _ := name.NewTag(pushHost + "/hallmark/static:v1")
+	idxTag, _ := name.NewTag(pushHost + "/hallmark/multi:v1")
+	if err := remote.Write(imgTag, img, remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(idxTag, idx, remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	// Both servers share the registry's in-memory state through push.
+	r.imageRef = r.host + "/hallmark/static:v1"
+	r.indexRef = r.host + "/hallmark/multi:v1"
+	return r
+}
+
+func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+func newTestResolver(t *testing.T, opts ...ResolverOption) *Resolver {
+	t.Helper()
+	r, err := NewResolver(append([]ResolverOption{WithKeychain(anonymous)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestResolve(t *testing.T) {
+	reg := startRegistry(t, nil)
+	res := newTestResolver(t)
+	tests := []struct {
+		name, ref string
+		want      v1.Hash
+		pinned    string
+	}{
+		{"image tag", reg.imageRef, reg.image, reg.host + "/hallmark/static@" + reg.image.String()},
+		{"index stays an index", reg.indexRef, reg.index, reg.host + "/hallmark/multi@" + reg.index.String()},
+		{"pinned image", reg.host + "/hallmark/static@" + reg.image.String(), reg.image, reg.host + "/hallmark/static@" + reg.image.String()},
+		{"tag and digest", reg.host + "/hallmark/multi:v1@" + reg.index.String(), reg.index, reg.host + "/hallmark/multi@" + reg.index.String()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := res.Resolve(t.Context(), tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := hallmark.ResolvedBase{Ref: tc.ref, Pinned: tc.pinned, Digest: hallmark.Digest(tc.want.String())}
+			if got != want {
+				t.Fatalf("Resolve() = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	reg := startRegistry(t, nil)
+	res := newTestResolver(t)
+	missingDigest := "sha256:" + strings.Repeat("0", 64)
+
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedHost := closed.Addr().String()
+	closed.Close()
+
+	tests := []struct {
+		name, ref string
+		want      error
+		msg       string
+	}{
+		{"missing tag", reg.host + "/hallmark/static:nope", hallmark.ErrNotFound,
+			fmt.Sprintf("base image %q not found in registry %s", reg.host+"/hallmark/static:nope", reg.host)},
+		{"missing repository", reg.host + "/nobody/nothing:v1", hallmark.ErrNotFound, "not found in registry"},
+		{"missing digest", reg.host + "/hallmark/static@" + missingDigest, hallmark.ErrNotFound, "not found in registry"},
+		{"closed port", closedHost + "/hallmark/static:v1", hallmark.ErrUnavailable, "registry " + closedHost},
+		{"bad reference", "UPPER/Case:v1", hallmark.ErrInvalid, `resolve base "UPPER/Case:v1"`},
+		{"empty reference", "", hallmark.ErrInvalid, "resolve base"},
+		{"bad digest", "alpine@sha256:xyz", hallmark.ErrInvalid, "resolve base"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := res.Resolve(t.Context(), tc.ref)
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("Resolve() = %v, want %v", err, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q does not contain %q", err, tc.msg)
+			}
+		})
+	}
+}
+
+func TestResolveCanceled(t *testing.T) {
+	reg := startRegistry(t, nil)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := newTestResolver(t).Resolve(ctx, reg.imageRef)
+	if !errors.Is(err, hallmark.ErrCanceled) {
+		t.Fatalf("Resolve() = %v, want ErrCanceled", err)
+	}
+}
+
+// testKeychain serves one username and password for every registry.
+type testKeychain struct{ user, pass string }
+
+func (k testKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
+	return &authn.Basic{Username: k.user, Password: k.pass}, nil
+}
+
+func TestResolveAuth(t *testing.T) {
+	basicAuth := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "s3cret" {
+				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg := startRegistry(t, basicAuth)
+
+	_, err := newTestResolver(t).Resolve(t.Context(), reg.imageRef)
+	if !errors.Is(err, hallmark.ErrPermissionDenied) {
+		t.Fatalf("Resolve() without credentials = %v, want ErrPermissionDenied", err)
+	}
+	if !strings.Contains(err.Error(), "refused access to hallmark/static") {
+		t.Errorf("error %q does not name the repository", err)
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("error %q leaks the password", err)
+	}
+
+	got, err := newTestResolver(t, WithKeychain(testKeychain{"ci", "s3cret"})).Resolve(t.Context(), reg.imageRef)
+	if err != nil {
+		t.Fatalf("Resolve() with credentials: %v", err)
+	}
+	if got.Digest.String() != reg.image.String() {
+		t.Fatalf("Resolve() digest = %s, want %s", got.Digest, reg.image)
+	}
+
+	wrong, err := newTestResolver(t, WithKeychain(testKeychain{"ci", "wrong"})).Resolve(t.Context(), reg.imageRef)
+	if !errors.Is(err, hallmark.ErrPermissionDenied) {
+		t.Fatalf("Resolve() with wrong credentials = %+v, %v; want ErrPermissionDenied", wrong, err)
+	}
+}
+
+func TestResolveForbidden(t *testing.T) {
+	forbid := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/manifests/") {
+				http.Error(w, `{"errors":[{"code":"DENIED","message":"no"}]}`, http.StatusForbidden)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg := startRegistry(t, forbid)
+	if _, err := newTestResolver(t).Resolve(t.Context(), reg.imageRef); !errors.Is(err, hallmark.ErrPermissionDenied) {
+		t.Fatalf("Resolve() = %v, want ErrPermissionDenied", err)
+	}
+}
+
+func TestResolveFallsBackToGet(t *testing.T) {
+	var heads, gets atomic.Int32
+	noHead := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if strings.Contains(r.URL.Path, "/manifests/") {
+				if r.Method == http.MethodHead {
+					heads.Add(1)
+					w.WriteHeader(http.StatusMethodNotAllowed)
+					return
+				}
+				gets.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	reg := startRegistry(t, noHead)
+	got, err := newTestResolver(t).Resolve(t.Context(), reg.indexRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Digest.String() != reg.index.String() {
+		t.Fatalf("Resolve() digest = %s, want %s", got.Digest, reg.index)
+	}
+	if heads.Load() != 1 || gets.Load() != 1 {
+		t.Errorf("HEAD %d, GET %d times; want one each", heads.Load(), gets.Load())
+	}
+}
+
+func TestResolveInsecureRegistry(t *testing.T) {
+	reg := startRegistry(t, nil)
+	// A name that is not loopback, so only WithResolverInsecureRegistries
+	// makes it plain HTTP; the transport dials the test server for it.
+	const host = "registry.test:5000"
+	dialer := &net.Dialer{}
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return dialer.DialContext(ctx, network, reg.host)
+	}}
+	t.Cleanup(tr.CloseIdleConnections)
+	ref := host + "/hallmark/static:v1"
+
+	_, err := newTestResolver(t, WithResolverTransport(tr)).Resolve(t.Context(), ref)
+	if !errors.Is(err, hallmark.ErrUnavailable) {
+		t.Fatalf("Resolve() over HTTPS of a plain-HTTP registry = %v, want ErrUnavailable", err)
+	}
+	got, err := newTestResolver(t, WithResolverTransport(tr), WithResolverInsecureRegistries(host)).Resolve(t.Context(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := host + "/hallmark/static@" + reg.image.String(); got.Pinned != want {
+		t.Fatalf("Pinned = %q, want %q", got.Pinned, want)
+	}
+}
+
+func TestNewResolverOptions(t *testing.T) {
+	for _, opt := range []ResolverOption{WithKeychain(nil), WithResolverTransport(nil), WithResolverInsecureRegistries("bad host/x")} {
+		if _, err := NewResolver(opt); !errors.Is(err, hallmark.ErrInvalid) {
+			t.Errorf("NewResolver() = %v, want ErrInvalid", err)
+		}
+	}
+}
+
+func TestResolveAll(t *testing.T) {
+	reg := startRegistry(t, nil)
+	res := newTestResolver(t)
+	got, err := res.ResolveAll(t.Context(), []string{reg.indexRef, reg.imageRef, reg.indexRef})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].Ref != reg.indexRef || got[1].Ref != reg.imageRef ||
+		got[0].Digest.String() != reg.index.String() || got[1].Digest.String() != reg.image.String() {
+		t.Fatalf("ResolveAll() = %+v", got)
+	}
+	if none, err := res.ResolveAll(t.Context(), nil); err != nil || len(none) != 0 {
+		t.Fatalf("ResolveAll(nil) = %v, %v", none, err)
+	}
+	_, err = res.ResolveAll(t.Context(), []string{reg.imageRef, reg.host + "/hallmark/gone:v1"})
+	if !errors.Is(err, hallmark.ErrNotFound) || !strings.Contains(err.Error(), "gone") {
+		t.Fatalf("ResolveAll() with a missing image = %v, want ErrNotFound naming it", err)
+	}
+}
+
+func TestRegistryClass(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want error
+	}{
+		{"404", &transport.Error{StatusCode: 404}, hallmark.ErrNotFound},
+		{"manifest unknown", &transport.Error{StatusCode: 400, Errors: []transport.Diagnostic{{Code: transport.ManifestUnknownErrorCode}}}, hallmark.ErrNotFound},
+		{"name unknown", &transport.Error{StatusCode: 400, Errors: []transport.Diagnostic{{Code: transport.NameUnknownErrorCode}}}, hallmark.ErrNotFound},
+		{"401", &transport.Error{StatusCode: 401}, hallmark.ErrPermissionDenied},
+		{"403", &transport.Error{StatusCode: 403}, hallmark.ErrPermissionDenied},
+		{"denied", &transport.Error{StatusCode: 400, Errors: []transport.Diagnostic{{Code: transport.DeniedErrorCode}}}, hallmark.ErrPermissionDenied},
+		{"429", &transport.Error{StatusCode: 429}, hallmark.ErrUnavailable},
+		{"503", &transport.Error{StatusCode: 503}, hallmark.ErrUnavailable},
+		{"400", &transport.Error{StatusCode: 400}, nil},
+		{"timeout", fmt.Errorf("get: %w", context.DeadlineExceeded), hallmark.ErrUnavailable},
+		{"dns", &net.DNSError{Err: "no such host", Name: "x"}, hallmark.ErrUnavailable},
+		{"canceled", fmt.Errorf("get: %w", context.Canceled), hallmark.ErrCanceled},
+		{"other", errors.New("manifest digest mismatch"), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := registryClass(tc.err); got != tc.want {
+				t.Fatalf("registryClass(%v) = %v, want %v", tc.err, got, tc.want)
+			}
+			wrapped := registryError(tc.err)
+			if !errors.Is(wrapped, tc.err) || (tc.want != nil && !errors.Is(wrapped, tc.want)) {
+				t.Fatalf("registryError(%v) = %v", tc.err, wrapped)
+			}
+		})
+	}
+}
+
+func TestNamedContexts(t *testing.T) {
+	const d = "sha256:1111111111111111111111111111111111111111111111111111111111111111"
+	tests := []struct {
+		ref, key string // key "" means left out
+	}{
+		{"alpine", "context:alpine"},
+		{"alpine:latest", "context:alpine"},
+		{"library/alpine", "context:alpine"},
+		{"docker.io/library/alpine", "context:alpine"},
+		{"index.docker.io/library/alpine:latest", "context:alpine"},
+		{"alpine:3.20", "context:alpine:3.20"},
+		{"docker.io/library/alpine:3.20", "context:alpine:3.20"},
+		{"myorg/app:v1", "context:myorg/app:v1"},
+		{"ghcr.io/org/img:v1", "context:ghcr.io/org/img:v1"},
+		{"localhost:5000/hallmark/static", "context:localhost:5000/hallmark/static"},
+		{"localhost:5000/hallmark/static:latest", "context:localhost:5000/hallmark/static"},
+		{"alpine@" + d, "context:alpine@" + d},
+		{"alpine:3.20@" + d, "context:alpine:3.20@" + d},
+		{"alpine:latest@" + d, "context:alpine:latest@" + d},
+		{"Alpine", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.ref, func(t *testing.T) {
+			base := hallmark.ResolvedBase{Ref: tc.ref, Pinned: "index.docker.io/library/x@" + d, Digest: d}
+			got := NamedContexts([]hallmark.ResolvedBase{base})
+			if tc.key == "" {
+				if len(got) != 0 {
+					t.Fatalf("NamedContexts() = %v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[tc.key] != "docker-image://index.docker.io/library/x@"+d {
+				t.Fatalf("NamedContexts() = %v, want key %q", got, tc.key)
+			}
+		})
+	}
+
+	// Of refs with the same key, the first wins.
+	got := NamedContexts([]hallmark.ResolvedBase{
+		{Ref: "alpine", Pinned: "first"},
+		{Ref: "docker.io/library/alpine:latest", Pinned: "second"},
+	})
+	if len(got) != 1 || got["context:alpine"] != "docker-image://first" {
+		t.Fatalf("NamedContexts() = %v", got)
+	}
+}

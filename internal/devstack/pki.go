@@ -1,0 +1,202 @@
+package devstack
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// pki is the dev stack's long-lived signing material: the Fulcio root CA,
+// the TSA chain and the Rekor log key. It is made once per stack directory
+// and reused, so that images signed by an earlier run still verify.
+type pki struct {
+	dir string
+
+	fulcioCert *x509.Certificate
+	tsaChain   []*x509.Certificate // leaf, root
+	rekorKey   *ecdsa.PrivateKey
+}
+
+func (p *pki) path(name string) string { return filepath.Join(p.dir, name) }
+
+// loadPKI reads the material in dir, creating what is missing.
+func loadPKI(dir string) (*pki, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create pki dir: %w", err)
+	}
+	p := &pki{dir: dir}
+	if _, err := os.Stat(p.path("fulcio-root.pem")); errors.Is(err, os.ErrNotExist) {
+		if err := p.create(); err != nil {
+			return nil, fmt.Errorf("create dev pki: %w", err)
+		}
+	}
+	var err error
+	if p.fulcioCert, err = readCert(p.path("fulcio-root.pem")); err != nil {
+		return nil, err
+	}
+	leaf, err := readCert(p.path("tsa-leaf.pem"))
+	if err != nil {
+		return nil, err
+	}
+	root, err := readCert(p.path("tsa-root.pem"))
+	if err != nil {
+		return nil, err
+	}
+	p.tsaChain = []*x509.Certificate{leaf, root}
+	key, err := readKey(p.path("rekor-key.pem"))
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := key.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, errors.New("rekor key is not ECDSA")
+	}
+	p.rekorKey = ek
+	return p, nil
+}
+
+func (p *pki) create() error {
+	now := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	// Fulcio: a self-signed root that issues code-signing certificates.
+	fkey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	fcert, err := selfSigned(fkey, pkix.Name{Organization: []string{"hallmark-dev"}, CommonName: "hallmark dev fulcio root"}, now, nil)
+	if err != nil {
+		return err
+	}
+	// TSA: a root and a leaf with the critical timeStamping EKU.
+	troot, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	trootCert, err := selfSigned(troot, pkix.Name{Organization: []string{"hallmark-dev"}, CommonName: "hallmark dev tsa root"}, now, nil)
+	if err != nil {
+		return err
+	}
+	tleaf, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	leafTmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               pkix.Name{Organization: []string{"hallmark-dev"}, CommonName: "hallmark dev tsa"},
+		NotBefore:             now,
+		NotAfter:              now.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+		BasicConstraintsValid: true,
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, trootCert, &tleaf.PublicKey, troot)
+	if err != nil {
+		return err
+	}
+	// The timeStamping EKU must be critical (RFC 3161 2.3).
+	leafCert, err := x509.ParseCertificate(leafDER)
+	if err != nil {
+		return err
+	}
+	leafDER, err = markEKUCritical(leafCert, trootCert, &tleaf.PublicKey, troot)
+	if err != nil {
+		return err
+	}
+	rkey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{
+		"fulcio-root.pem": pemCert(fcert.Raw),
+		"tsa-root.pem":    pemCert(trootCert.Raw),
+		"tsa-leaf.pem":    pemCert(leafDER),
+		"tsa-chain.pem":   append(pemCert(leafDER), pemCert(trootCert.Raw)...),
+	} {
+		if err := os.WriteFile(p.path(name), data, 0o644); err != nil {
+			return err
+		}
+	}
+	for name, key := range map[string]crypto.PrivateKey{"fulcio-key.pem": fkey, "tsa-key.pem": tleaf, "rekor-key.pem": rkey} {
+		der, err := x509.MarshalPKCS8PrivateKey(key)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(p.path(name), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func markEKUCritical(cert, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) ([]byte, error) {
+	tmpl := *cert
+	tmpl.ExtKeyUsage = nil
+	tmpl.ExtraExtensions = nil
+	for _, ext := range cert.Extensions {
+		if ext.Id.Equal([]int{2, 5, 29, 37}) {
+			ext.Critical = true
+			tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, ext)
+		}
+	}
+	return x509.CreateCertificate(rand.Reader, &tmpl, parent, pub, signer)
+}
+
+func selfSigned(key *ecdsa.PrivateKey, subject pkix.Name, notBefore time.Time, eku []x509.ExtKeyUsage) (*x509.Certificate, error) {
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial(),
+		Subject:               subject,
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.AddDate(10, 0, 0),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		ExtKeyUsage:           eku,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParseCertificate(der)
+}
+
+func serial() *big.Int {
+	n, _ := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
+	return n
+}
+
+func pemCert(der []byte) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+func readCert(path string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read dev pki: %w", err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return nil, fmt.Errorf("read dev pki %s: no PEM block", path)
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+func readKey(path string) (crypto.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read dev pki: %w", err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		return nil, fmt.Errorf("read dev pki %s: no PEM block", path)
+	}
+	return x509.ParsePKCS8PrivateKey(b.Bytes)
+}
