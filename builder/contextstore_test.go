@@ -172,7 +172,7 @@ func TestContextStoreCanceled(t *testing.T) {
 }
 
 func TestContextStoreExtract(t *testing.T) {
-	archive := gzipped(t, tarball(t, dir("app/"), file("app/Dockerfile", "FROM scratch\n")))
+	archive := gzipped(t, tarball(t, tarDir("app/"), tarFile("app/Dockerfile", "FROM scratch\n")))
 	s, dir := newStore(t)
 	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
 	if err != nil {
@@ -204,7 +204,7 @@ func TestContextStoreExtract(t *testing.T) {
 }
 
 func TestContextStoreExtractLimits(t *testing.T) {
-	archive := tarball(t, file("a", ""), file("b", ""))
+	archive := tarball(t, tarFile("a", ""), tarFile("b", ""))
 	s, _ := newStore(t, WithExtractLimits(ExtractLimits{MaxEntries: 1}))
 	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
 	if err != nil {

@@ -172,6 +172,11 @@ func inspect(src []byte, globals *argEnv, buildArgs map[string]string, target st
 	if len(stages) == 0 {
 		return nil, fmt.Errorf("%w: dockerfile has no FROM instruction", hallmark.ErrInvalid)
 	}
+	// Without a target BuildKit builds the last stage and names it in
+	// TARGETSTAGE.
+	if _, set := buildArgs["TARGETSTAGE"]; !set && target == "" && stages[len(stages)-1].Name != "" {
+		globals.set("TARGETSTAGE", stages[len(stages)-1].Name)
+	}
 	lex := shell.NewLex(res.EscapeToken)
 	for _, a := range metaArgs {
 		for _, kv := range a.Args {

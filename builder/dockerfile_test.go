@@ -49,6 +49,8 @@ var inspectCases = []inspectCase{
 	{name: "unreachable stage copies from later", dockerfile: "FROM alpine AS a\nCOPY --from=b /x /x\nFROM busybox AS b\n", bases: []string{"busybox"}},
 	{name: "escape directive", dockerfile: "# escape=`\nFROM alpine\nRUN echo `\n  hi\n", bases: []string{"alpine"}},
 	{name: "registry with port", dockerfile: "FROM localhost:5000/hallmark/static:v1\n", bases: []string{"localhost:5000/hallmark/static:v1"}},
+	{name: "target stage arg", dockerfile: "FROM alpine:$TARGETSTAGE AS edge\n", bases: []string{"alpine:edge"}},
+	{name: "target stage arg, target", dockerfile: "FROM alpine:$TARGETSTAGE AS edge\nFROM busybox:$TARGETSTAGE AS musl\n", target: "edge", bases: []string{"alpine:edge"}},
 	{name: "heredoc", dockerfile: "FROM alpine\nRUN <<EOF\necho FROM evil\nEOF\n", bases: []string{"alpine"}},
 }
 

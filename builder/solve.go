@@ -130,7 +130,7 @@ func (b *Builder) classify(ctx context.Context, err error) error {
 	case grpcerrors.Code(err) == codes.Unavailable:
 		return fmt.Errorf("%w: buildkit at %s: %s", hallmark.ErrUnavailable, b.addr, msg)
 	case strings.Contains(msg, "source denied by policy"):
-		return fmt.Errorf("%w: the build uses an image that is not a FROM base and so was not pinned (COPY --from or RUN --mount from an image, or a # syntax= frontend): %s", hallmark.ErrInvalid, msg)
+		return fmt.Errorf("%w: the build pulls an image the gateway did not pin (a # syntax= frontend, or an ONBUILD of a base image): %s", hallmark.ErrInvalid, msg)
 	case strings.Contains(msg, "failed to push") || strings.Contains(msg, "push "):
 		return fmt.Errorf("%w: push image: %s", hallmark.ErrUnavailable, msg)
 	}

@@ -30,12 +30,17 @@ type ent struct {
 	mode             int64
 }
 
-func file(name, body string) ent { return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o644} }
-func dir(name string) ent        { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
-func symlink(name, target string) ent {
+func tarFile(name, body string) ent {
+	return ent{name: name, body: body, typ: tar.TypeReg, mode: 0o644}
+}
+
+func tarDir(name string) ent { return ent{name: name, typ: tar.TypeDir, mode: 0o755} }
+
+func tarSymlink(name, target string) ent {
 	return ent{name: name, link: target, typ: tar.TypeSymlink, mode: 0o777}
 }
-func hardlink(name, target string) ent {
+
+func tarHardlink(name, target string) ent {
 	return ent{name: name, link: target, typ: tar.TypeLink, mode: 0o644}
 }
 
@@ -138,20 +143,20 @@ func golden(t *testing.T, name, got string) {
 
 func TestExtractTarGolden(t *testing.T) {
 	archive := tarball(t,
-		dir("src/"),
-		file("src/main.go", "package main\n"),
+		tarDir("src/"),
+		tarFile("src/main.go", "package main\n"),
 		ent{name: "bin/run.sh", body: "#!/bin/sh\n", typ: tar.TypeReg, mode: 0o4755}, // setuid dropped
-		dir("bin/"), // after its file: created implicitly, its time set last
+		tarDir("bin/"), // after its file: created implicitly, its time set last
 		ent{name: "ro/", typ: tar.TypeDir, mode: 0o555}, // applied after its contents
-		file("ro/inside", "x"),
-		symlink("src/link", "main.go"),
-		symlink("up", "src/../bin/run.sh"),
-		hardlink("src/hard", "src/main.go"),
-		file("a/../b.txt", "cleaned"),
-		file("dup", "first"),
-		file("dup", "second"),
-		symlink("replaced", "src"),
-		file("replaced", "file now"),
+		tarFile("ro/inside", "x"),
+		tarSymlink("src/link", "main.go"),
+		tarSymlink("up", "src/../bin/run.sh"),
+		tarHardlink("src/hard", "src/main.go"),
+		tarFile("a/../b.txt", "cleaned"),
+		tarFile("dup", "first"),
+		tarFile("dup", "second"),
+		tarSymlink("replaced", "src"),
+		tarFile("replaced", "file now"),
 		ent{name: "./", typ: tar.TypeDir, mode: 0o700},
 		ent{name: "glob", typ: tar.TypeXGlobalHeader},
 	)
@@ -182,30 +187,30 @@ func TestExtractTarRejects(t *testing.T) {
 		want    error
 		msg     string
 	}{
-		{"absolute path", []ent{file("/etc/passwd", "x")}, ExtractLimits{}, hallmark.ErrInvalid, `"/etc/passwd": absolute path`},
-		{"dotdot", []ent{file("../evil", "x")}, ExtractLimits{}, hallmark.ErrInvalid, `"../evil": path escapes`},
-		{"nested dotdot", []ent{file("a/../../evil", "x")}, ExtractLimits{}, hallmark.ErrInvalid, "path escapes"},
-		{"absolute symlink", []ent{symlink("l", "/etc")}, ExtractLimits{}, hallmark.ErrInvalid, `"l": symlink target "/etc" is absolute`},
-		{"escaping symlink", []ent{symlink("a/l", "../../etc")}, ExtractLimits{}, hallmark.ErrInvalid, "escapes"},
-		{"empty symlink", []ent{symlink("l", "")}, ExtractLimits{}, hallmark.ErrInvalid, "no target"},
+		{"absolute path", []ent{tarFile("/etc/passwd", "x")}, ExtractLimits{}, hallmark.ErrInvalid, `"/etc/passwd": absolute path`},
+		{"dotdot", []ent{tarFile("../evil", "x")}, ExtractLimits{}, hallmark.ErrInvalid, `"../evil": path escapes`},
+		{"nested dotdot", []ent{tarFile("a/../../evil", "x")}, ExtractLimits{}, hallmark.ErrInvalid, "path escapes"},
+		{"absolute symlink", []ent{tarSymlink("l", "/etc")}, ExtractLimits{}, hallmark.ErrInvalid, `"l": symlink target "/etc" is absolute`},
+		{"escaping symlink", []ent{tarSymlink("a/l", "../../etc")}, ExtractLimits{}, hallmark.ErrInvalid, "escapes"},
+		{"empty symlink", []ent{tarSymlink("l", "")}, ExtractLimits{}, hallmark.ErrInvalid, "no target"},
 		{"symlink chain escape", []ent{
-			dir("a/"), symlink("a/up", ".."), symlink("a/up2", "up/.."),
+			tarDir("a/"), tarSymlink("a/up", ".."), tarSymlink("a/up2", "up/.."),
 		}, ExtractLimits{}, hallmark.ErrInvalid, `"a/up2": symlink target "up/.." escapes`},
-		{"symlink loop", []ent{symlink("x", "y"), symlink("y", "x")}, ExtractLimits{}, hallmark.ErrInvalid, "too many levels"},
+		{"symlink loop", []ent{tarSymlink("x", "y"), tarSymlink("y", "x")}, ExtractLimits{}, hallmark.ErrInvalid, "too many levels"},
 		{"write through symlink", []ent{
-			dir("sub/"), symlink("link", "sub"), file("link/f", "x"),
+			tarDir("sub/"), tarSymlink("link", "sub"), tarFile("link/f", "x"),
 		}, ExtractLimits{}, hallmark.ErrInvalid, `"link/f": parent "link" is a symlink`},
-		{"file as parent", []ent{file("f", "x"), file("f/g", "y")}, ExtractLimits{}, hallmark.ErrInvalid, "not a directory"},
-		{"file replaces dir", []ent{dir("d/"), file("d", "x")}, ExtractLimits{}, hallmark.ErrInvalid, "would replace a directory"},
-		{"hardlink escape", []ent{hardlink("h", "../../etc/passwd")}, ExtractLimits{}, hallmark.ErrInvalid, "hardlink target"},
-		{"hardlink absolute", []ent{hardlink("h", "/etc/passwd")}, ExtractLimits{}, hallmark.ErrInvalid, "hardlink target"},
-		{"hardlink to symlink", []ent{dir("a/b/"), symlink("a/b/l", "../x"), hardlink("l2", "a/b/l")}, ExtractLimits{}, hallmark.ErrInvalid, "not a regular file"},
-		{"hardlink to missing", []ent{hardlink("h", "nothing")}, ExtractLimits{}, hallmark.ErrInvalid, "not a regular file"},
+		{"file as parent", []ent{tarFile("f", "x"), tarFile("f/g", "y")}, ExtractLimits{}, hallmark.ErrInvalid, "not a directory"},
+		{"file replaces dir", []ent{tarDir("d/"), tarFile("d", "x")}, ExtractLimits{}, hallmark.ErrInvalid, "would replace a directory"},
+		{"hardlink escape", []ent{tarHardlink("h", "../../etc/passwd")}, ExtractLimits{}, hallmark.ErrInvalid, "hardlink target"},
+		{"hardlink absolute", []ent{tarHardlink("h", "/etc/passwd")}, ExtractLimits{}, hallmark.ErrInvalid, "hardlink target"},
+		{"hardlink to symlink", []ent{tarDir("a/b/"), tarSymlink("a/b/l", "../x"), tarHardlink("l2", "a/b/l")}, ExtractLimits{}, hallmark.ErrInvalid, "not a regular file"},
+		{"hardlink to missing", []ent{tarHardlink("h", "nothing")}, ExtractLimits{}, hallmark.ErrInvalid, "not a regular file"},
 		{"char device", []ent{{name: "null", typ: tar.TypeChar, mode: 0o666}}, ExtractLimits{}, hallmark.ErrInvalid, `"null": device and fifo`},
 		{"block device", []ent{{name: "sda", typ: tar.TypeBlock, mode: 0o666}}, ExtractLimits{}, hallmark.ErrInvalid, "device and fifo"},
 		{"fifo", []ent{{name: "p", typ: tar.TypeFifo, mode: 0o666}}, ExtractLimits{}, hallmark.ErrInvalid, "device and fifo"},
-		{"too many entries", []ent{file("a", ""), file("b", ""), file("c", "")}, ExtractLimits{MaxEntries: 2}, hallmark.ErrTooLarge, "limit of 2 entries"},
-		{"too many bytes", []ent{file("a", big), file("b", big)}, ExtractLimits{MaxBytes: 6000}, hallmark.ErrTooLarge, "limit of 6000 bytes"},
+		{"too many entries", []ent{tarFile("a", ""), tarFile("b", ""), tarFile("c", "")}, ExtractLimits{MaxEntries: 2}, hallmark.ErrTooLarge, "limit of 2 entries"},
+		{"too many bytes", []ent{tarFile("a", big), tarFile("b", big)}, ExtractLimits{MaxBytes: 6000}, hallmark.ErrTooLarge, "limit of 6000 bytes"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,7 +241,7 @@ func TestExtractTarGzipBomb(t *testing.T) {
 }
 
 func TestExtractTarMalformed(t *testing.T) {
-	valid := tarball(t, file("a", strings.Repeat("y", 2000)))
+	valid := tarball(t, tarFile("a", strings.Repeat("y", 2000)))
 	tests := []struct {
 		name string
 		data []byte
@@ -269,7 +274,7 @@ func TestExtractTarEmpty(t *testing.T) {
 func TestExtractTarCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := ExtractTar(ctx, bytes.NewReader(tarball(t, file("a", "b"))), t.TempDir(), ExtractLimits{})
+	err := ExtractTar(ctx, bytes.NewReader(tarball(t, tarFile("a", "b"))), t.TempDir(), ExtractLimits{})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("ExtractTar() = %v, want context.Canceled", err)
 	}
@@ -324,14 +329,14 @@ func assertLinksInside(t testing.TB, dest string) {
 
 func FuzzExtractTar(f *testing.F) {
 	seeds := [][]ent{
-		{file("a", "b"), dir("d/"), file("d/e", "f")},
-		{dir("a/"), symlink("a/up", ".."), symlink("a/up2", "up/..")},
-		{dir("sub/"), symlink("link", "sub"), file("link/f", "x")},
-		{symlink("l", "/etc"), file("../x", "y")},
-		{dir("a/b/"), symlink("a/b/l", "../x"), hardlink("l2", "a/b/l")},
-		{symlink("x", "y"), symlink("y", "x"), hardlink("h", "x")},
-		{symlink("d", "."), symlink("d/e", "..")},
-		{file("f", "x"), symlink("f", "../f"), dir("f/")},
+		{tarFile("a", "b"), tarDir("d/"), tarFile("d/e", "f")},
+		{tarDir("a/"), tarSymlink("a/up", ".."), tarSymlink("a/up2", "up/..")},
+		{tarDir("sub/"), tarSymlink("link", "sub"), tarFile("link/f", "x")},
+		{tarSymlink("l", "/etc"), tarFile("../x", "y")},
+		{tarDir("a/b/"), tarSymlink("a/b/l", "../x"), tarHardlink("l2", "a/b/l")},
+		{tarSymlink("x", "y"), tarSymlink("y", "x"), tarHardlink("h", "x")},
+		{tarSymlink("d", "."), tarSymlink("d/e", "..")},
+		{tarFile("f", "x"), tarSymlink("f", "../f"), tarDir("f/")},
 	}
 	for _, s := range seeds {
 		f.Add(tarball(f, s...))

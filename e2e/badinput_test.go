@@ -17,6 +17,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/hallmark-dev/hallmark/internal/devstack"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 )
 
@@ -246,8 +247,10 @@ registries: [{host: %q, insecure: true}, {host: %q, insecure: true}]
 auth:
   issuers: [{url: %q, audience: hallmark}]
   rules: [{issuer: %q, repositories: [%q]}]
+signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q}
 dataDir: %q
-`, addr, buildkit, registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, registry+"/**", dir)
+`, addr, buildkit, registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, registry+"/**",
+		env.stack.TrustedRoot, env.stack.SigningConfig, env.stack.SigningToken, devstack.BuilderID, dir)
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -46,6 +46,15 @@ func (c *credentialCache) fresh() *credential {
 	return c.cur
 }
 
+// forget drops the cached credential if it holds kp.
+func (c *credentialCache) forget(kp *sign.EphemeralKeypair) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.cur != nil && c.cur.keypair == kp {
+		c.cur = nil
+	}
+}
+
 func (c *credentialCache) store(cr *credential) {
 	if c.maxAge <= 0 {
 		return
@@ -60,6 +69,7 @@ func (c *credentialCache) store(cr *credential) {
 // asks Fulcio and, with reuse on, caches the result.
 type certificateProvider struct {
 	fulcio sign.CertificateProvider
+	url    string
 	tokens TokenSource
 	cache  *credentialCache
 	now    func() time.Time
@@ -90,7 +100,7 @@ func (p *certificateProvider) GetCertificate(ctx context.Context, kp sign.Keypai
 	p.fetched = true
 	der, err := p.fulcio.GetCertificate(ctx, kp, &sign.CertificateProviderOptions{IDToken: token})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("get certificate from fulcio %s: %w", p.url, err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {

@@ -118,8 +118,9 @@ func WithRetries(n uint) Option {
 }
 
 // WithHTTPTransport sets the transport for requests to Fulcio, the timestamp
-// authorities and Rekor v2 logs, e.g. one with a private CA or a proxy. The
-// default is http.DefaultTransport.
+// authorities and Rekor v2 logs, e.g. one with a private CA or a proxy
+// (Rekor v1 logs, if a signing config selects one, use sigstore-go's own
+// client). The default is http.DefaultTransport.
 func WithHTTPTransport(rt http.RoundTripper) Option {
 	return func(o *options) error {
 		if rt == nil {

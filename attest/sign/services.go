@@ -74,7 +74,8 @@ type observer struct {
 	url     string
 
 	mu      sync.Mutex
-	failure string
+	failed  bool
+	failure string // empty when the call ran out of time
 }
 
 var _ http.RoundTripper = (*observer)(nil)
@@ -82,25 +83,32 @@ var _ http.RoundTripper = (*observer)(nil)
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := o.base.RoundTrip(req.WithContext(o.ctx))
 	switch {
+	case err != nil && o.ctx.Err() != nil:
+		o.fail("") // the call's deadline or cancellation, not the service
 	case err != nil:
 		o.fail(err.Error())
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
 		o.fail("answered " + resp.Status)
+	default:
+		o.set(false, "") // a retry got through
 	}
 	return resp, err
 }
 
-func (o *observer) fail(what string) {
+func (o *observer) fail(what string) { o.set(true, what) }
+
+func (o *observer) set(failed bool, what string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.failure = what
+	o.failed, o.failure = failed, what
 }
 
-// unavailable returns why the service looked unavailable, or "".
-func (o *observer) unavailable() string {
+// unavailable reports whether the service looked unavailable, and why; an
+// empty why means it did not answer before the call's context ended.
+func (o *observer) unavailable() (bool, string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	return o.failure
+	return o.failed, o.failure
 }
 
 // maxRekorResponse bounds a Rekor v2 answer (an entry with its inclusion
@@ -143,7 +151,7 @@ func (c *rekorV2Client) Add(ctx context.Context, entry any) (*protorekor.Transpa
 	if err != nil {
 		return nil, fmt.Errorf("post rekor v2 entry: %w", err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxRekorResponse+1))
 	if err != nil {
 		return nil, fmt.Errorf("read rekor v2 answer: %w", err)

@@ -141,7 +141,7 @@ func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
 		return o
 	}
 
-	keypair, reused := s.keypair()
+	keypair := s.keypair()
 	if keypair == nil {
 		var err error
 		keypair, err = sign.NewEphemeralKeypair(&sign.EphemeralKeypairOptions{Algorithm: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256})
@@ -156,6 +156,7 @@ func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
 			Retries:   s.opts.retries,
 			Transport: observe("fulcio", svc.fulcio.URL),
 		}),
+		url:    svc.fulcio.URL,
 		tokens: s.tokens,
 		cache:  s.cache,
 		now:    s.opts.now,
@@ -182,10 +183,10 @@ func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign statement: %w", s.classify(callCtx, ctx, err, observers, provider.token))
 	}
-	if reused {
-		s.opts.logger.DebugContext(ctx, "reused signing certificate")
-	} else if provider.fetched {
+	if provider.fetched {
 		s.opts.logger.DebugContext(ctx, "got signing certificate", "fulcio", svc.fulcio.URL)
+	} else {
+		s.opts.logger.DebugContext(ctx, "reused signing certificate")
 	}
 
 	b, err := protojson.Marshal(pb)
@@ -194,6 +195,7 @@ func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
 	}
 	signed, err := s.verify(b, statement, subjectDigest, len(svc.tsas), svc.tlogs)
 	if err != nil {
+		s.cache.forget(keypair) // never sign again with a certificate that did not verify
 		return nil, fmt.Errorf("sign statement: verify new bundle: %w", err)
 	}
 	signed.PredicateType = predicateType
@@ -208,12 +210,12 @@ func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
 }
 
 // keypair returns the cached key if certificate reuse is on and its
-// certificate is fresh.
-func (s *Signer) keypair() (*sign.EphemeralKeypair, bool) {
+// certificate is fresh, else nil.
+func (s *Signer) keypair() *sign.EphemeralKeypair {
 	if cr := s.cache.fresh(); cr != nil {
-		return cr.keypair, true
+		return cr.keypair
 	}
-	return nil, false
+	return nil
 }
 
 // classify turns an error of sign.Bundle into one that says which service
@@ -223,13 +225,18 @@ func (s *Signer) classify(callCtx, ctx context.Context, err error, observers []*
 	if callCtx.Err() != nil {
 		return fmt.Errorf("%w: %w", hallmark.ErrCanceled, err)
 	}
+	for _, o := range observers {
+		failed, why := o.unavailable()
+		switch {
+		case !failed:
+		case why == "":
+			return fmt.Errorf("%w: %s %s gave no answer within %v: %w", hallmark.ErrUnavailable, o.service, o.url, s.opts.timeout, err)
+		default:
+			return fmt.Errorf("%w: %s %s %s: %w", hallmark.ErrUnavailable, o.service, o.url, redactString(why, token), err)
+		}
+	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w: no answer within %v: %w", hallmark.ErrUnavailable, s.opts.timeout, err)
-	}
-	for _, o := range observers {
-		if why := o.unavailable(); why != "" {
-			return fmt.Errorf("%w: %s %s %s: %w", hallmark.ErrUnavailable, o.service, o.url, redact(errors.New(why), token), err)
-		}
 	}
 	return err
 }

@@ -52,7 +52,7 @@ func (f fileTokenSource) Token(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read token file: %w", err)
 	}
-	defer file.Close()
+	defer func() { _ = file.Close() }()
 	b, err := io.ReadAll(io.LimitReader(file, MaxTokenSize+1))
 	if err != nil {
 		return "", fmt.Errorf("read token file %s: %w", f.path, err)
@@ -113,17 +113,21 @@ func redact(err error, token string) error {
 	if err == nil || token == "" {
 		return err
 	}
-	secrets := []string{token}
-	if i := strings.LastIndexByte(token, '.'); i >= 0 && len(token)-i > 16 {
-		secrets = append(secrets, token[i+1:])
-	}
 	msg := err.Error()
-	redacted := msg
-	for _, s := range secrets {
-		redacted = strings.ReplaceAll(redacted, s, "[token redacted]")
+	if redacted := redactString(msg, token); redacted != msg {
+		return errors.New(redacted)
 	}
-	if redacted == msg {
-		return err
+	return err
+}
+
+// redactString removes the token, and its signature part, from s.
+func redactString(s, token string) string {
+	if token == "" {
+		return s
 	}
-	return errors.New(redacted)
+	s = strings.ReplaceAll(s, token, "[token redacted]")
+	if i := strings.LastIndexByte(token, '.'); i >= 0 && len(token)-i > 16 {
+		s = strings.ReplaceAll(s, token[i+1:], "[token redacted]")
+	}
+	return s
 }

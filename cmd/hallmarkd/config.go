@@ -32,12 +32,31 @@ type Config struct {
 	Registries []RegistryConfig `json:"registries"`
 	// Auth says whose tokens are accepted and who may push where.
 	Auth AuthConfig `json:"auth"`
+	// Signing says how the gateway signs the attestations of every image.
+	Signing SigningConfig `json:"signing"`
 	// DataDir holds uploaded contexts and build scratch space.
 	DataDir string `json:"dataDir"`
 	// Limits bound what callers can make the gateway hold.
 	Limits LimitsConfig `json:"limits"`
 	// Log configures logging.
 	Log LogConfig `json:"log"`
+}
+
+// SigningConfig is the gateway's keyless signing setup. The gateway signs as
+// itself (it is the build platform); callers' identities go into provenance.
+type SigningConfig struct {
+	// TrustedRoot and SigningConfig are sigstore-go files: the public-good
+	// instance's, a private Sigstore's, or the dev stack's.
+	TrustedRoot   string `json:"trustedRoot"`
+	SigningConfig string `json:"signingConfig"`
+	// TokenFile holds the gateway's OIDC token for Fulcio, re-read before
+	// each signing (e.g. a Kubernetes projected service-account token).
+	TokenFile string `json:"tokenFile"`
+	// BuilderID is the SLSA builder id written into provenance.
+	BuilderID string `json:"builderID"`
+	// Disabled turns attestation off: images are published unattested.
+	// Dangerous: only for trying the builder without a Sigstore.
+	Disabled bool `json:"disabledUnsafe"`
 }
 
 // TLSConfig names a certificate and key in PEM files.
@@ -112,6 +131,8 @@ const (
 	devRegistry = "127.0.0.1:7434"
 	devIssuer   = "http://127.0.0.1:7435"
 	devAudience = "hallmark"
+	// devBuilderID matches internal/devstack.BuilderID.
+	devBuilderID = "https://hallmark.dev/builders/dev"
 )
 
 func defaultConfig() Config {
@@ -123,6 +144,12 @@ func defaultConfig() Config {
 		Auth: AuthConfig{
 			Issuers: []server.IssuerConfig{{URL: devIssuer, Audience: devAudience}},
 			Rules:   []server.Rule{{Issuer: devIssuer, Repositories: []string{devRegistry + "/**"}}},
+		},
+		Signing: SigningConfig{
+			TrustedRoot:   home + "/hallmark/dev/trusted_root.json",
+			SigningConfig: home + "/hallmark/dev/signing_config.json",
+			TokenFile:     home + "/hallmark/dev/signing-token",
+			BuilderID:     devBuilderID,
 		},
 		DataDir: home + "/hallmark/gateway",
 		Limits:  LimitsConfig{MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour)},
@@ -240,6 +267,16 @@ func (c Config) validate() error {
 		}
 		if is.Audience == "" {
 			bad(fmt.Sprintf("auth.issuers[%d].audience", i), "is required")
+		}
+	}
+	if !c.Signing.Disabled {
+		for field, v := range map[string]string{"trustedRoot": c.Signing.TrustedRoot, "signingConfig": c.Signing.SigningConfig, "tokenFile": c.Signing.TokenFile} {
+			if v == "" {
+				bad("signing."+field, "is required (or set signing.disabledUnsafe)")
+			}
+		}
+		if u, err := url.Parse(c.Signing.BuilderID); err != nil || u.Scheme == "" || u.Host == "" {
+			bad("signing.builderID", "%q is not an absolute URI", c.Signing.BuilderID)
 		}
 	}
 	if c.DataDir == "" {

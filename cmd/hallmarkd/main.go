@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -24,6 +25,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/hallmark-dev/hallmark/attest"
+	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/server"
 )
@@ -113,16 +119,56 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, erro
 	if err != nil {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	s, err := server.New(b, contexts, authn, authz,
-		server.WithLogger(log),
+	srvOpts := []server.Option{server.WithLogger(log)}
+	if cfg.Signing.Disabled {
+		log.Warn("signing.disabledUnsafe is set: images are published without attestations")
+	} else {
+		a, err := newAttester(cfg, log, keychain(auths), insecure)
+		if err != nil {
+			return nil, err
+		}
+		srvOpts = append(srvOpts, server.WithAttester(a))
+	}
+	s, err := server.New(b, contexts, authn, authz, append(srvOpts,
 		server.WithMetrics(metrics, reg),
 		server.WithMaxMessageBytes(cfg.Limits.MaxMessageBytes),
 		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),
-	)
+	)...)
 	if err != nil {
 		return nil, err
 	}
 	return s.Handler(), nil
+}
+
+// newAttester builds the signer and attester from the signing config.
+func newAttester(cfg Config, log *slog.Logger, kc keychain, insecure []string) (*attest.Attester, error) {
+	sc, err := root.NewSigningConfigFromPath(cfg.Signing.SigningConfig)
+	if err != nil {
+		return nil, fmt.Errorf("signing.signingConfig: %w", err)
+	}
+	tr, err := root.NewTrustedRootFromPath(cfg.Signing.TrustedRoot)
+	if err != nil {
+		return nil, fmt.Errorf("signing.trustedRoot: %w", err)
+	}
+	signer, err := sign.New(sc, tr, sign.FileTokenSource(cfg.Signing.TokenFile), sign.WithLogger(log))
+	if err != nil {
+		return nil, fmt.Errorf("signing: %w", err)
+	}
+	return attest.New(signer,
+		attest.WithBuilderID(cfg.Signing.BuilderID),
+		attest.WithHallmarkVersion(version()),
+		attest.WithLogger(log),
+		attest.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
+		attest.WithInsecureRegistries(insecure...),
+	)
+}
+
+// version is the gateway's module version, from the build info.
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }
 
 // serve runs the HTTP/2 server until ctx ends, then drains for up to 30s.

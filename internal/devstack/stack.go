@@ -235,10 +235,16 @@ auth:
   rules:
     - issuer: %q
       repositories: [%q]
+signing:
+  trustedRoot: %q
+  signingConfig: %q
+  tokenFile: %q
+  builderID: %q
 dataDir: %q
 log:
   level: debug
-`, addr, s.BuildKit, s.Registry, s.State.Issuer, Audience, s.State.Issuer, s.Registry+"/**", filepath.Join(s.cfg.Dir, "gateway"))
+`, addr, s.BuildKit, s.Registry, s.State.Issuer, Audience, s.State.Issuer, s.Registry+"/**",
+		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, filepath.Join(s.cfg.Dir, "gateway"))
 	if s.cfg.MaxContextBytes > 0 {
 		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
 	}

@@ -58,6 +58,9 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	}
 	dir := filepath.Join(repo, "tools", mod)
 	h := sha256.New()
+	if mod == "buildkit" {
+		h.Write([]byte(toolRecipe))
+	}
 	for _, f := range []string{"go.mod", "go.sum"} {
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
@@ -82,7 +85,11 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin+".tmp", pkg)
+	ldflags, err := versionFlags(dir, mod)
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin+".tmp", pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -93,6 +100,29 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	}
 	fmt.Fprintf(progress, "devstack: built %s in %s\n", name, time.Since(start).Round(time.Second))
 	return bin, nil
+}
+
+// toolRecipe versions how BuildKit is built (version stamping); bumping it
+// rebuilds the cached buildkitd and buildctl.
+const toolRecipe = "recipe 2: buildkit version stamped\n"
+
+// versionFlags stamps the module version into tools that report it, so
+// BuildKit's Info (and so provenance) names the real release.
+func versionFlags(dir, mod string) (string, error) {
+	if mod != "buildkit" {
+		return "", nil
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "github.com/moby/buildkit" {
+			return "-X github.com/moby/buildkit/version.Version=" + f[1], nil
+		}
+	}
+	return "", fmt.Errorf("tools/%s/go.mod does not require github.com/moby/buildkit", mod)
 }
 
 func toolPackage(ctx context.Context, dir, name string) (string, error) {

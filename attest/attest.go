@@ -1,0 +1,214 @@
+package attest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/intoto"
+	"github.com/hallmark-dev/hallmark/attest/provenance"
+	"github.com/hallmark-dev/hallmark/attest/publish"
+	"github.com/hallmark-dev/hallmark/attest/sbom"
+	"github.com/hallmark-dev/hallmark/attest/sign"
+)
+
+// Signer signs an in-toto statement into a Sigstore bundle.
+type Signer interface {
+	Sign(ctx context.Context, statement []byte) (*sign.Signed, error)
+}
+
+var _ Signer = (*sign.Signer)(nil)
+
+// Attester produces, signs and publishes the attestations of built images.
+type Attester struct {
+	signer Signer
+	opts   options
+}
+
+// Option configures an Attester.
+type Option func(*options) error
+
+type options struct {
+	builderID string
+	version   string
+	logger    *slog.Logger
+	remote    []remote.Option
+	insecure  map[string]bool
+}
+
+// WithBuilderID sets the SLSA builder id written into provenance. It must
+// be an absolute URI. The default is "https://hallmark.dev/builders/default".
+func WithBuilderID(id string) Option {
+	return func(o *options) error { o.builderID = id; return nil }
+}
+
+// WithHallmarkVersion sets the gateway version recorded in provenance and
+// SBOMs. The default is "devel".
+func WithHallmarkVersion(v string) Option {
+	return func(o *options) error { o.version = v; return nil }
+}
+
+// WithLogger sets the logger. The default discards logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("logger is nil")
+		}
+		o.logger = l
+		return nil
+	}
+}
+
+// WithRemoteOptions sets options (authentication, transport) for registry
+// calls. The default is anonymous access.
+func WithRemoteOptions(opts ...remote.Option) Option {
+	return func(o *options) error { o.remote = append(o.remote, opts...); return nil }
+}
+
+// WithInsecureRegistries names registry hosts spoken to over plain HTTP.
+// The default is none.
+func WithInsecureRegistries(hosts ...string) Option {
+	return func(o *options) error {
+		for _, h := range hosts {
+			o.insecure[h] = true
+		}
+		return nil
+	}
+}
+
+// New returns an Attester that signs with signer.
+func New(signer Signer, opts ...Option) (*Attester, error) {
+	o := options{
+		builderID: "https://hallmark.dev/builders/default",
+		version:   "devel",
+		logger:    slog.New(slog.DiscardHandler),
+		insecure:  map[string]bool{},
+	}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	if signer == nil {
+		return nil, errors.New("signer is nil")
+	}
+	return &Attester{signer: signer, opts: o}, nil
+}
+
+// Attest writes the SBOM and provenance of the image res describes, signs
+// both, and publishes them as referrers of the image. logf receives progress
+// lines for the caller. Any failure fails the whole attestation.
+func (a *Attester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	ref, err := a.digestRef(res.Repository, res.Digest)
+	if err != nil {
+		return nil, err
+	}
+	ropts := append([]remote.Option{remote.WithContext(ctx)}, a.opts.remote...)
+	start := time.Now()
+	img, err := a.image(ref, ropts)
+	if err != nil {
+		return nil, err
+	}
+
+	statements := make([][]byte, 2)
+	var pkgs int
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		doc, err := sbom.Generate(gctx, img, sbom.WithImageName(res.Repository), sbom.WithToolVersion(a.opts.version), sbom.WithLogger(a.opts.logger))
+		if err != nil {
+			return fmt.Errorf("generate sbom: %w", err)
+		}
+		data, err := doc.JSON()
+		if err != nil {
+			return fmt.Errorf("encode sbom: %w", err)
+		}
+		pkgs = len(doc.Packages())
+		statements[0], err = intoto.Statement(res.Repository, res.Digest, hallmark.PredicateSPDX, data)
+		return err
+	})
+	g.Go(func() error {
+		pred, err := provenance.Predicate(provenance.Build{Request: req, Result: res, BuilderID: a.opts.builderID, HallmarkVersion: a.opts.version})
+		if err != nil {
+			return fmt.Errorf("write provenance: %w", err)
+		}
+		statements[1], err = intoto.Statement(res.Repository, res.Digest, hallmark.PredicateSLSAProvenanceV1, pred)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	logf("described %s: SBOM with %d packages, SLSA provenance (%s)", ref.DigestStr(), pkgs, time.Since(start).Round(time.Millisecond))
+
+	atts := make([]hallmark.Attestation, len(statements))
+	g, gctx = errgroup.WithContext(ctx)
+	for i, st := range statements {
+		g.Go(func() error {
+			signed, err := a.signer.Sign(gctx, st)
+			if err != nil {
+				return err
+			}
+			d, err := publish.Publish(gctx, ref, signed.Bundle, signed.PredicateType, append([]remote.Option{remote.WithContext(gctx)}, a.opts.remote...)...)
+			if err != nil {
+				return fmt.Errorf("publish %s bundle: %w", signed.PredicateType, err)
+			}
+			atts[i] = signed.Attestation(d)
+			logf("signed %s as %s (log index %d), published %s", signed.PredicateType, signed.SignerIdentity, signed.LogIndex, d)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	a.opts.logger.InfoContext(ctx, "attested", "image", ref.String(), "attestations", len(atts), "seconds", time.Since(start).Seconds())
+	return atts, nil
+}
+
+func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error) {
+	var nopts []name.Option
+	if r, err := name.NewRepository(repo); err == nil && a.opts.insecure[r.RegistryStr()] {
+		nopts = append(nopts, name.Insecure)
+	}
+	ref, err := name.NewDigest(repo+"@"+d.String(), nopts...)
+	if err != nil {
+		return name.Digest{}, fmt.Errorf("%w: image %s@%s: %v", hallmark.ErrInvalid, repo, d, err)
+	}
+	return ref, nil
+}
+
+// image fetches the built image. For an index (a multi-platform build) it
+// describes the first platform image; per-platform attestations are a
+// later step.
+func (a *Attester) image(ref name.Digest, ropts []remote.Option) (v1.Image, error) {
+	desc, err := remote.Get(ref, ropts...)
+	if err != nil {
+		return nil, fmt.Errorf("%w: fetch %s: %v", hallmark.ErrUnavailable, ref, err)
+	}
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return nil, fmt.Errorf("read index %s: %w", ref, err)
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("read index %s: %w", ref, err)
+		}
+		for _, child := range m.Manifests {
+			if child.MediaType.IsImage() {
+				return idx.Image(child.Digest)
+			}
+		}
+		return nil, fmt.Errorf("%w: index %s has no image", hallmark.ErrInvalid, ref)
+	}
+	return desc.Image()
+}

@@ -1,0 +1,497 @@
+package publish_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/publish"
+)
+
+// emptyDigest is the digest of "{}", the OCI empty descriptor.
+const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+// testRegistry is go-containerregistry's in-process registry, counting
+// requests.
+type testRegistry struct {
+	host      string
+	requests  atomic.Int64
+	manifests atomic.Int64 // manifest PUTs
+}
+
+func newRegistry(t *testing.T, referrers bool) *testRegistry {
+	t.Helper()
+	r := &testRegistry{}
+	h := registry.New(registry.WithReferrersSupport(referrers))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.requests.Add(1)
+		if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") {
+			r.manifests.Add(1)
+		}
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.host = strings.TrimPrefix(srv.URL, "http://")
+	return r
+}
+
+// pushImage pushes a random image and returns it by digest with its
+// descriptor.
+func (r *testRegistry) pushImage(t *testing.T, repo string) (name.Digest, v1.Descriptor) {
+	t.Helper()
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := name.NewTag(r.host + "/" + repo + ":latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(tag, img, remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	h, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := img.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tag.Context().Digest(h.String()), v1.Descriptor{MediaType: mt, Digest: h, Size: size}
+}
+
+func testBundle(t *testing.T, payload string) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"mediaType":            hallmark.MediaTypeBundleV03,
+		"verificationMaterial": map[string]any{},
+		"dsseEnvelope": map[string]any{
+			"payload":     []byte(payload),
+			"payloadType": hallmark.PayloadTypeInToto,
+			"signatures":  []any{},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+var modes = []struct {
+	name      string
+	referrers bool
+}{
+	{"referrers api", true},
+	{"tag fallback", false},
+}
+
+// TestPublishManifest checks the referrer manifest field by field against
+// what cosign v3 writes, and the fallback tag.
+func TestPublishManifest(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			reg := newRegistry(t, mode.referrers)
+			subject, subjectDesc := reg.pushImage(t, "app")
+			bundle := testBundle(t, `{"_type":"https://in-toto.io/Statement/v1"}`)
+			before := time.Now().UTC().Truncate(time.Second)
+
+			d, err := publish.Publish(t.Context(), subject, bundle, hallmark.PredicateSLSAProvenanceV1)
+			if err != nil {
+				t.Fatalf("Publish: %v", err)
+			}
+			ref := subject.Context().Digest(string(d))
+			got, err := remote.Get(ref, remote.WithContext(t.Context()))
+			if err != nil {
+				t.Fatalf("get referrer manifest: %v", err)
+			}
+			if sha(got.Manifest) != string(d) || got.MediaType != types.OCIManifestSchema1 {
+				t.Fatalf("referrer %s is %s with media type %s", d, sha(got.Manifest), got.MediaType)
+			}
+
+			var fields map[string]json.RawMessage
+			if err := json.Unmarshal(got.Manifest, &fields); err != nil {
+				t.Fatal(err)
+			}
+			wantKeys := []string{"annotations", "artifactType", "config", "layers", "mediaType", "schemaVersion", "subject"}
+			if keys := slices.Sorted(maps.Keys(fields)); !slices.Equal(keys, wantKeys) {
+				t.Errorf("manifest keys = %v, want %v", keys, wantKeys)
+			}
+			type desc struct {
+				MediaType    string            `json:"mediaType"`
+				Digest       string            `json:"digest"`
+				Size         int64             `json:"size"`
+				ArtifactType string            `json:"artifactType"`
+				Data         []byte            `json:"data"`
+				Annotations  map[string]string `json:"annotations"`
+			}
+			var m struct {
+				SchemaVersion int               `json:"schemaVersion"`
+				MediaType     string            `json:"mediaType"`
+				ArtifactType  string            `json:"artifactType"`
+				Config        desc              `json:"config"`
+				Layers        []desc            `json:"layers"`
+				Subject       desc              `json:"subject"`
+				Annotations   map[string]string `json:"annotations"`
+			}
+			if err := json.Unmarshal(got.Manifest, &m); err != nil {
+				t.Fatal(err)
+			}
+			checks := []struct {
+				field     string
+				got, want any
+			}{
+				{"schemaVersion", m.SchemaVersion, 2},
+				{"mediaType", m.MediaType, "application/vnd.oci.image.manifest.v1+json"},
+				{"artifactType", m.ArtifactType, "application/vnd.dev.sigstore.bundle.v0.3+json"},
+				{"config", m.Config, desc{MediaType: "application/vnd.oci.empty.v1+json", Digest: emptyDigest, Size: 2, ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json"}},
+				{"len(layers)", len(m.Layers), 1},
+				{"layers[0]", m.Layers[0], desc{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Digest: sha(bundle), Size: int64(len(bundle))}},
+				{"subject", m.Subject, desc{MediaType: string(subjectDesc.MediaType), Digest: subject.DigestStr(), Size: subjectDesc.Size}},
+				{"len(annotations)", len(m.Annotations), 3},
+				{"annotations[content]", m.Annotations["dev.sigstore.bundle.content"], "dsse-envelope"},
+				{"annotations[predicateType]", m.Annotations["dev.sigstore.bundle.predicateType"], hallmark.PredicateSLSAProvenanceV1},
+			}
+			for _, c := range checks {
+				if fmt.Sprint(c.got) != fmt.Sprint(c.want) {
+					t.Errorf("%s = %+v, want %+v", c.field, c.got, c.want)
+				}
+			}
+			created, err := time.Parse(time.RFC3339, m.Annotations["org.opencontainers.image.created"])
+			if err != nil || !strings.HasSuffix(m.Annotations["org.opencontainers.image.created"], "Z") || created.Before(before) || created.After(time.Now().Add(time.Second)) {
+				t.Errorf("created = %q, want RFC 3339 UTC around now (%v)", m.Annotations["org.opencontainers.image.created"], err)
+			}
+
+			for digest, want := range map[string][]byte{emptyDigest: []byte("{}"), sha(bundle): bundle} {
+				l, err := remote.Layer(subject.Context().Digest(digest), remote.WithContext(t.Context()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				rc, err := l.Compressed()
+				if err != nil {
+					t.Fatalf("blob %s: %v", digest, err)
+				}
+				b := make([]byte, len(want)+1)
+				n, _ := rc.Read(b)
+				_ = rc.Close()
+				if string(b[:n]) != string(want) {
+					t.Errorf("blob %s = %q, want %q", digest, b[:n], want)
+				}
+			}
+
+			checkFallbackTag(t, subject, d, mode.referrers, m.Annotations)
+
+			refs, err := publish.List(t.Context(), subject)
+			if err != nil {
+				t.Fatalf("List: %v", err)
+			}
+			if len(refs) != 1 {
+				t.Fatalf("List found %d referrers, want 1", len(refs))
+			}
+			r := refs[0]
+			if r.Digest != d || r.Ref.String() != ref.String() || r.ArtifactType != publish.ArtifactType ||
+				r.PredicateType != hallmark.PredicateSLSAProvenanceV1 || r.BundleDigest != hallmark.Digest(sha(bundle)) ||
+				r.BundleSize != int64(len(bundle)) || r.BundleMediaType != hallmark.MediaTypeBundleV03 || !r.Created.Equal(created) ||
+				!maps.Equal(r.Annotations, m.Annotations) {
+				t.Errorf("List()[0] = %+v", r)
+			}
+			b, err := publish.Fetch(t.Context(), r)
+			if err != nil || string(b) != string(bundle) {
+				t.Fatalf("Fetch = %q, %v; want the bundle", b, err)
+			}
+		})
+	}
+}
+
+// checkFallbackTag checks that the sha256-<hex> tag lists the referrer when
+// the registry has no referrers API, and does not exist when it has one.
+func checkFallbackTag(t *testing.T, subject name.Digest, referrer hallmark.Digest, api bool, annotations map[string]string) {
+	t.Helper()
+	tag := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
+	got, err := remote.Get(tag, remote.WithContext(t.Context()))
+	if api {
+		var terr *transport.Error
+		if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
+			t.Errorf("fallback tag %s with the referrers API: %v, want 404", tag, err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("fallback tag %s: %v", tag, err)
+	}
+	if got.MediaType != types.OCIImageIndex {
+		t.Fatalf("fallback tag media type %s", got.MediaType)
+	}
+	im, err := v1.ParseIndexManifest(strings.NewReader(string(got.Manifest)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(im.Manifests) != 1 {
+		t.Fatalf("fallback index has %d entries, want 1", len(im.Manifests))
+	}
+	e := im.Manifests[0]
+	if e.Digest.String() != string(referrer) || e.MediaType != types.OCIManifestSchema1 ||
+		e.ArtifactType != publish.ArtifactType || !maps.Equal(e.Annotations, annotations) {
+		t.Errorf("fallback index entry = %+v", e)
+	}
+}
+
+func TestPublishIdempotent(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			reg := newRegistry(t, mode.referrers)
+			subject, _ := reg.pushImage(t, "app")
+			sbom := testBundle(t, "sbom")
+			prov := testBundle(t, "provenance")
+
+			first, err := publish.Publish(t.Context(), subject, sbom, hallmark.PredicateSPDX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			puts := reg.manifests.Load()
+			again, err := publish.Publish(t.Context(), subject, sbom, hallmark.PredicateSPDX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again != first || reg.manifests.Load() != puts {
+				t.Fatalf("second Publish = %s with %d more manifest PUTs, want %s and none", again, reg.manifests.Load()-puts, first)
+			}
+			second, err := publish.Publish(t.Context(), subject, prov, hallmark.PredicateSLSAProvenanceV1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if second == first {
+				t.Fatal("a different bundle got the same referrer")
+			}
+			refs, err := publish.List(t.Context(), subject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]hallmark.Digest{}
+			for _, r := range refs {
+				got[r.PredicateType] = r.Digest
+			}
+			want := map[string]hallmark.Digest{hallmark.PredicateSPDX: first, hallmark.PredicateSLSAProvenanceV1: second}
+			if len(refs) != 2 || !maps.Equal(got, want) {
+				t.Fatalf("List = %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestPublishMissingSubject(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			reg := newRegistry(t, mode.referrers)
+			reg.pushImage(t, "app") // the repository exists, the digest does not
+			missing, err := name.NewDigest(reg.host + "/app@sha256:" + strings.Repeat("0", 64))
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := publish.Publish(t.Context(), missing, testBundle(t, "x"), hallmark.PredicateSPDX)
+			if !errors.Is(err, hallmark.ErrNotFound) || d != "" {
+				t.Fatalf("Publish = %q, %v; want ErrNotFound", d, err)
+			}
+			if !strings.Contains(err.Error(), missing.DigestStr()) || !strings.Contains(err.Error(), "subject") {
+				t.Errorf("error %q does not name the missing subject", err)
+			}
+			t.Log(err)
+			refs, err := publish.List(t.Context(), missing)
+			if err != nil || len(refs) != 0 {
+				t.Errorf("List of a missing subject = %v, %v; want none", refs, err)
+			}
+		})
+	}
+}
+
+func TestPublishRejects(t *testing.T) {
+	reg := newRegistry(t, true)
+	subject, _ := reg.pushImage(t, "app")
+	before := reg.requests.Load()
+	tests := []struct {
+		name          string
+		bundle        string
+		predicateType string
+		want          error
+	}{
+		{"no predicate type", string(testBundle(t, "x")), "", hallmark.ErrInvalid},
+		{"not json", "{", hallmark.PredicateSPDX, hallmark.ErrInvalid},
+		{"bundle v0.2", `{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=0.2","dsseEnvelope":{}}`, hallmark.PredicateSPDX, hallmark.ErrInvalid},
+		{"message signature", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","messageSignature":{}}`, hallmark.PredicateSPDX, hallmark.ErrInvalid},
+		{"too large", strings.Repeat(" ", publish.MaxBundleSize+1), hallmark.PredicateSPDX, hallmark.ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := publish.Publish(t.Context(), subject, []byte(tt.bundle), tt.predicateType)
+			if !errors.Is(err, tt.want) || d != "" {
+				t.Fatalf("Publish = %q, %v; want %v", d, err, tt.want)
+			}
+		})
+	}
+	if n := reg.requests.Load() - before; n != 0 {
+		t.Errorf("rejected bundles made %d registry requests", n)
+	}
+}
+
+// TestListSkipsOtherReferrers pushes referrers that are not Sigstore bundle
+// referrers of the subject next to one that is.
+func TestListSkipsOtherReferrers(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			reg := newRegistry(t, mode.referrers)
+			subject, subjectDesc := reg.pushImage(t, "app")
+			want, err := publish.Publish(t.Context(), subject, testBundle(t, "x"), hallmark.PredicateSPDX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			others := []struct {
+				artifactType string
+				layers       []string
+			}{
+				{"application/spdx+json", []string{"application/spdx+json"}},                 // another artifact type
+				{publish.ArtifactType, []string{publish.ArtifactType, publish.ArtifactType}}, // two layers
+				{"", []string{"application/vnd.oci.image.layer.v1.tar+gzip"}},                // an image
+			}
+			for i, o := range others {
+				pushReferrer(t, subject, subjectDesc, o.artifactType, o.layers, i)
+			}
+			idx, err := remote.Referrers(subject, remote.WithContext(t.Context()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im, err := idx.IndexManifest(); err != nil || len(im.Manifests) != 1+len(others) {
+				t.Fatalf("registry lists %v referrers (%v), want %d", im, err, 1+len(others))
+			}
+			refs, err := publish.List(t.Context(), subject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(refs) != 1 || refs[0].Digest != want {
+				t.Fatalf("List = %+v, want only %s", refs, want)
+			}
+		})
+	}
+}
+
+func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, artifactType string, layerTypes []string, seed int) {
+	t.Helper()
+	repo := subject.Context()
+	config := static.NewLayer([]byte("{}"), publish.MediaTypeEmpty)
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: publish.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
+		Subject:       &subjectDesc,
+		ArtifactType:  artifactType,
+	}
+	layers := []v1.Layer{config}
+	for i, lt := range layerTypes {
+		content := fmt.Appendf(nil, "layer %d/%d", seed, i)
+		l := static.NewLayer(content, types.MediaType(lt))
+		layers = append(layers, l)
+		h, err := v1.NewHash(sha(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.MediaType(lt), Digest: h, Size: int64(len(content))})
+	}
+	for _, l := range layers {
+		if err := remote.WriteLayer(repo, l, remote.WithContext(t.Context())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(repo.Digest(sha(raw)), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type rawManifest []byte
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+func TestFetchRejects(t *testing.T) {
+	reg := newRegistry(t, true)
+	subject, _ := reg.pushImage(t, "app")
+	bundle := testBundle(t, "x")
+	if _, err := publish.Publish(t.Context(), subject, bundle, hallmark.PredicateSPDX); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := publish.List(t.Context(), subject)
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("List = %v, %v", refs, err)
+	}
+	good := refs[0]
+	tests := []struct {
+		name   string
+		modify func(*publish.Referrer)
+		want   error
+	}{
+		{"declared too large", func(r *publish.Referrer) { r.BundleSize = publish.MaxBundleSize + 1 }, hallmark.ErrTooLarge},
+		{"size mismatch", func(r *publish.Referrer) { r.BundleSize-- }, hallmark.ErrInvalid},
+		{"missing blob", func(r *publish.Referrer) { r.BundleDigest = hallmark.Digest("sha256:" + strings.Repeat("1", 64)) }, hallmark.ErrNotFound},
+		{"bad digest", func(r *publish.Referrer) { r.BundleDigest = "md5:x" }, hallmark.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := good
+			tt.modify(&r)
+			b, err := publish.Fetch(t.Context(), r)
+			if !errors.Is(err, tt.want) || b != nil {
+				t.Fatalf("Fetch = %d bytes, %v; want %v", len(b), err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRegistryUnavailable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	host := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	subject, err := name.NewDigest(host + "/app@sha256:" + strings.Repeat("2", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRetry := remote.WithRetryBackoff(remote.Backoff{Steps: 1})
+	_, err = publish.Publish(t.Context(), subject, testBundle(t, "x"), hallmark.PredicateSPDX, noRetry)
+	if !errors.Is(err, hallmark.ErrUnavailable) {
+		t.Errorf("Publish error = %v, want ErrUnavailable", err)
+	}
+	t.Log(err)
+	if _, err := publish.List(t.Context(), subject, noRetry); !errors.Is(err, hallmark.ErrUnavailable) {
+		t.Errorf("List error = %v, want ErrUnavailable", err)
+	}
+}

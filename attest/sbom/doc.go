@@ -1,0 +1,31 @@
+// Package sbom describes what an image contains as an SPDX 2.3 document,
+// the predicate of Hallmark's https://spdx.dev/Document attestations.
+//
+// Generate reads the layers of a go-containerregistry v1.Image from the top
+// down, applying OCI whiteouts (.wh.<name> and .wh..wh..opq), and reads only
+// the files of the final filesystem that a cataloger needs:
+//
+//   - dpkg: /var/lib/dpkg/status (installed packages only) and the
+//     per-package files of distroless images, /var/lib/dpkg/status.d/*;
+//     purl pkg:deb/<os id>/<name>@<version>?arch=…&distro=<id>-<version id>.
+//   - apk (Alpine, Wolfi): /lib/apk/db/installed and /usr/lib/apk/db/installed;
+//     purl pkg:apk/<os id>/<name>@<version>?arch=….
+//   - rpm: rpmdb.sqlite, Packages.db (NDB) and Packages (Berkeley DB) under
+//     /var/lib/rpm, /usr/lib/sysimage/rpm and /usr/share/rpm;
+//     purl pkg:rpm/<os id>/<name>@<version>-<release>?arch=…&epoch=….
+//   - Go: every executable ELF file with Go build information (Go 1.18 or
+//     later): its main module, every dependency module (replacements applied)
+//     and the standard library as pkg:golang/stdlib@<go version>.
+//
+// The OS id and version come from /etc/os-release (or /usr/lib/os-release).
+// The image is the root package (pkg:oci/…), which the document DESCRIBES
+// and which CONTAINS every other package. Each package carries an
+// annotation naming the layer (diffID) and file that evidenced it.
+//
+// The image is untrusted input: layers, files, executables and the JSON
+// document are bounded by options, symbolic links are never followed, and a
+// damaged database yields a partial result stated in the document's
+// warnings instead of an error or a crash. Parse reads a document back, and
+// WithBaseSBOM reuses a base image's verified SBOM so that only the layers
+// a build added are read.
+package sbom

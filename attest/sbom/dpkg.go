@@ -1,0 +1,132 @@
+package sbom
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/package-url/packageurl-go"
+)
+
+// maxLineBytes bounds one line of a package database; longer lines end the
+// parse with an error and the packages read so far.
+const maxLineBytes = 1 << 20
+
+// dpkgPackage is one paragraph of a dpkg status file.
+type dpkgPackage struct {
+	Name          string
+	Version       string
+	Arch          string
+	Source        string // source package name, if different from Name
+	SourceVersion string // source version, if different from Version
+	Status        string
+}
+
+// installed reports whether the Status field says the package is unpacked
+// and configured ("install ok installed", also "hold ok installed"). The
+// per-package files of distroless images (status.d) carry no Status; their
+// packages are installed by construction.
+func (p *dpkgPackage) installed() bool {
+	if p.Status == "" {
+		return true
+	}
+	f := strings.Fields(p.Status)
+	return len(f) == 3 && f[1] == "ok" && f[2] == "installed"
+}
+
+// parseDpkgStatus reads the paragraphs of a dpkg status file (the whole
+// /var/lib/dpkg/status, or one file of a distroless status.d) and returns
+// the installed packages. Lines that are not "Field: value" or a
+// continuation are skipped; the first such line is reported as an error
+// alongside every package that could be read.
+func parseDpkgStatus(r io.Reader) ([]dpkgPackage, error) {
+	var (
+		pkgs    []dpkgPackage
+		cur     dpkgPackage
+		badLine int
+		n       int
+	)
+	flush := func() {
+		if cur.Name != "" && cur.Version != "" && cur.installed() {
+			pkgs = append(pkgs, cur)
+		}
+		cur = dpkgPackage{}
+	}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
+	for sc.Scan() {
+		n++
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
+			flush()
+			continue
+		}
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // continuation of a multi-line field; none is needed
+		}
+		key, val, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			if badLine == 0 {
+				badLine = n
+			}
+			continue
+		}
+		v := string(bytes.TrimSpace(val))
+		switch string(key) {
+		case "Package":
+			cur.Name = v
+		case "Version":
+			cur.Version = v
+		case "Architecture":
+			cur.Arch = v
+		case "Status":
+			cur.Status = v
+		case "Source":
+			// "Source: glibc" or "Source: glibc (2.36-9+deb12u4)"
+			name, ver, _ := strings.Cut(v, " ")
+			cur.Source = name
+			cur.SourceVersion = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(ver), "("), ")")
+		}
+	}
+	flush()
+	if err := sc.Err(); err != nil {
+		return pkgs, fmt.Errorf("parse dpkg status: line %d: %w", n+1, err)
+	}
+	if badLine != 0 {
+		return pkgs, fmt.Errorf("parse dpkg status: line %d: not a field", badLine)
+	}
+	return pkgs, nil
+}
+
+// purl is pkg:deb/<os id>/<name>@<version>?arch=…&distro=…&upstream=….
+func (p *dpkgPackage) purl(rel *osRelease) string {
+	ns := "debian"
+	if rel != nil && rel.ID != "" {
+		ns = rel.ID
+	}
+	var q packageurl.Qualifiers
+	if p.Arch != "" {
+		q = append(q, packageurl.Qualifier{Key: "arch", Value: p.Arch})
+	}
+	if d := rel.distro(); d != "" {
+		q = append(q, packageurl.Qualifier{Key: "distro", Value: d})
+	}
+	if up := upstream(p.Name, p.Version, p.Source, p.SourceVersion); up != "" {
+		q = append(q, packageurl.Qualifier{Key: "upstream", Value: up})
+	}
+	return packageurl.NewPackageURL(packageurl.TypeDebian, ns, p.Name, p.Version, q, "").ToString()
+}
+
+// upstream is the purl "upstream" qualifier for a source package: "", the
+// source name, or "name@version" when the versions differ too.
+func upstream(name, version, src, srcVersion string) string {
+	if src == "" || src == name && (srcVersion == "" || srcVersion == version) {
+		return ""
+	}
+	if srcVersion == "" || srcVersion == version {
+		return src
+	}
+	return src + "@" + srcVersion
+}

@@ -1,0 +1,106 @@
+package sbom
+
+import (
+	"archive/tar"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Fixture images, built from real files: this host's Debian 12 dpkg status,
+// a distroless-style status.d made from it, a realistic apk database, RPM
+// databases in the three formats, and a Go executable built by the test.
+
+// debianLayers are a Debian 12 root: os-release as a link to
+// /usr/lib/os-release (as on Debian), the dpkg status, and a Go binary.
+func debianLayers(t testing.TB) []v1.Layer {
+	return []v1.Layer{
+		layer(t,
+			dir("etc"),
+			entry{name: "etc/os-release", typ: tar.TypeSymlink, link: "../usr/lib/os-release"},
+			dir("usr"), dir("usr/lib"),
+			file("usr/lib/os-release", testdata(t, "debian12/os-release")),
+			dir("var"), dir("var/lib"), dir("var/lib/dpkg"),
+			file("var/lib/dpkg/status", testdata(t, "debian12/status.gz")),
+		),
+		layer(t,
+			dir("usr/local/bin"),
+			exe("usr/local/bin/hello", readFile(t, helloBinary(t))),
+			file("usr/local/bin/README", []byte("not a binary\n")),
+		),
+	}
+}
+
+// distrolessLayers are a distroless-style root with status.d files.
+func distrolessLayers(t testing.TB) []v1.Layer {
+	entries := []entry{
+		dir("etc"),
+		entry{name: "etc/os-release", typ: tar.TypeSymlink, link: "../usr/lib/os-release"},
+		file("usr/lib/os-release", testdata(t, "debian12/os-release")),
+	}
+	names, err := filepath.Glob("testdata/distroless/status.d/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		entries = append(entries, file("var/lib/dpkg/status.d/"+filepath.Base(n), readFile(t, n)))
+		entries = append(entries, file("var/lib/dpkg/status.d/"+filepath.Base(n)+".md5sums", []byte("d41d8cd98f00b204e9800998ecf8427e  usr/share/doc/x\n")))
+	}
+	return []v1.Layer{layer(t, entries...)}
+}
+
+// alpineLayers are an Alpine 3.20 root.
+func alpineLayers(t testing.TB) []v1.Layer {
+	return []v1.Layer{
+		layer(t, file("etc/os-release", testdata(t, "alpine/os-release"))),
+		layer(t, dir("lib"), dir("lib/apk"), dir("lib/apk/db"), file("lib/apk/db/installed", testdata(t, "alpine/installed"))),
+	}
+}
+
+// rpmLayers hold one RPM database of each format at the three places rpm
+// keeps them.
+func rpmLayers(t testing.TB) []v1.Layer {
+	return []v1.Layer{
+		layer(t, file("etc/os-release", []byte("ID=\"rhel\"\nVERSION_ID=\"8.8\"\n"))),
+		layer(t,
+			file("var/lib/rpm/rpmdb.sqlite", testdata(t, "rpm/rpmdb.sqlite.gz")),
+			file("usr/lib/sysimage/rpm/Packages.db", testdata(t, "rpm/sle15-bci-Packages.db.gz")),
+			file("usr/share/rpm/Packages", testdata(t, "rpm/el8-libuuid-Packages.gz")),
+		)}
+}
+
+// fillerLayer is ordinary content: many small files and a few non-Go
+// executables, which the catalogers must skip quickly.
+func fillerLayer(t testing.TB) v1.Layer {
+	var entries []entry
+	for i := range 2000 {
+		entries = append(entries, file(filepath.Join("usr/share/doc", itoa3(i/100), itoa3(i)+".txt"), []byte("some documentation text\n")))
+	}
+	for _, p := range []string{"/usr/bin/dpkg", "/usr/bin/gzip", "/usr/bin/tar"} {
+		if b, err := os.ReadFile(p); err == nil {
+			entries = append(entries, exe("usr/bin/"+filepath.Base(p), b))
+		}
+	}
+	return layer(t, entries...)
+}
+
+func itoa3(i int) string {
+	return string([]byte{byte('0' + i/100%10), byte('0' + i/10%10), byte('0' + i%10)})
+}
+
+// fixtureImages are the images the golden, benchmark and syft comparison
+// tests use, by name.
+func fixtureImages(t testing.TB) map[string]v1.Image {
+	all := slices.Concat(debianLayers(t), alpineLayers(t)[1:], rpmLayers(t)[1:], []v1.Layer{fillerLayer(t)})
+	return map[string]v1.Image{
+		"debian":     image(t, debianLayers(t)...),
+		"distroless": image(t, distrolessLayers(t)...),
+		"alpine":     image(t, alpineLayers(t)...),
+		"rpm":        image(t, rpmLayers(t)...),
+		"all":        image(t, all...),
+	}
+}

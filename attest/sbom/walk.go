@@ -1,0 +1,305 @@
+package sbom
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/hallmark-dev/hallmark"
+)
+
+// The walk reads layers from the top (last) to the bottom (first). An entry
+// is part of the final filesystem unless a layer above it shadows it, so
+// every file is decided the first time its path is seen and only visible
+// files of interest are ever read; everything else is skipped in the stream.
+
+// mark records what a layer above says about a path, for the layers below.
+type mark uint8
+
+const (
+	markDir      mark = iota + 1 // a directory: hides a lower non-directory at the same path
+	markOpaque                   // .wh..wh..opq: also hides everything below the directory
+	markFile                     // a non-directory: hides the path and everything below it
+	markWhiteout                 // .wh.<name>: hides the path and everything below it
+)
+
+// shadow holds the marks of the layers walked so far.
+type shadow map[string]mark
+
+// hides reports whether an entry at the cleaned absolute path p in a lower
+// layer is hidden by the layers already walked.
+func (s shadow) hides(p string, isDir bool) bool {
+	if m, ok := s[p]; ok && (m >= markFile || !isDir) {
+		return true
+	}
+	for i := strings.LastIndexByte(p, '/'); i > 0; i = strings.LastIndexByte(p[:i], '/') {
+		if s[p[:i]] >= markOpaque {
+			return true
+		}
+	}
+	return false
+}
+
+// add records m for p, keeping the stronger mark.
+func (s shadow) add(p string, m mark) {
+	if s[p] < m {
+		s[p] = m
+	}
+}
+
+// evidence is where a package was found.
+type evidence struct {
+	layer hallmark.Digest // diffID
+	path  string
+}
+
+// catalog is what the walk found.
+type catalog struct {
+	osRelease    *osRelease // /etc/os-release
+	osReleaseUsr *osRelease // /usr/lib/os-release, often the target of the former
+	dpkg         []dbFile[dpkgPackage]
+	apk          []dbFile[apkPackage]
+	rpm          []dbFile[rpmPackage]
+	golang       []goBinary
+	warnings     []string
+	shadow       shadow // marks of every walked layer
+}
+
+// dbFile is the content of one package database file.
+type dbFile[T any] struct {
+	ev   evidence
+	pkgs []T
+}
+
+// fileKind says which cataloger reads a path.
+type fileKind uint8
+
+const (
+	kindNone fileKind = iota
+	kindOSRelease
+	kindOSReleaseUsr
+	kindDpkg
+	kindApk
+	kindRPM
+)
+
+// classify maps a cleaned absolute path to the cataloger that reads it.
+func classify(p string) fileKind {
+	switch p {
+	case "/etc/os-release":
+		return kindOSRelease
+	case "/usr/lib/os-release":
+		return kindOSReleaseUsr
+	case "/var/lib/dpkg/status":
+		return kindDpkg
+	case "/lib/apk/db/installed", "/usr/lib/apk/db/installed":
+		return kindApk
+	}
+	dir, base := path.Split(p)
+	switch dir {
+	case "/var/lib/dpkg/status.d/":
+		if base != "" && !strings.HasSuffix(base, ".md5sums") {
+			return kindDpkg
+		}
+	case "/var/lib/rpm/", "/usr/lib/sysimage/rpm/", "/usr/share/rpm/":
+		if base == "Packages" || base == "Packages.db" || base == "rpmdb.sqlite" {
+			return kindRPM
+		}
+	}
+	return kindNone
+}
+
+// walker walks the layers of one image.
+type walker struct {
+	o       *options
+	entries int
+	cat     catalog
+}
+
+// walk reads layers[from:] top-down and returns what it found.
+func walk(ctx context.Context, o *options, layers []v1.Layer, from int) (*catalog, error) {
+	w := &walker{o: o, cat: catalog{shadow: shadow{}}}
+	for i := len(layers) - 1; i >= from; i-- {
+		if err := w.layer(ctx, layers[i], i == from); err != nil {
+			return nil, fmt.Errorf("read layer %d: %w", i, err)
+		}
+	}
+	return &w.cat, nil
+}
+
+// layer reads one layer; last says that no layer below it will be walked,
+// so its marks need not be kept unless a base SBOM is reused.
+func (w *walker) layer(ctx context.Context, l v1.Layer, last bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	d, err := l.DiffID()
+	if err != nil {
+		return fmt.Errorf("read diffID: %w", err)
+	}
+	diffID := hallmark.Digest(d.String())
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("open layer %s: %w", diffID, err)
+	}
+	defer rc.Close()
+	src := &layerReader{r: rc, left: w.o.maxLayerBytes}
+	tr := tar.NewReader(src)
+	pending := shadow{}
+	found := map[string]func(){} // path → how to record it; a later duplicate wins
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read tar of layer %s: %w", diffID, err)
+		}
+		if w.entries++; w.entries > w.o.maxEntries {
+			return fmt.Errorf("%w: more than %d tar entries", hallmark.ErrTooLarge, w.o.maxEntries)
+		}
+		if w.entries%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		p := path.Clean("/" + hdr.Name)
+		if p == "/" {
+			continue
+		}
+		dir, base := path.Split(p)
+		if strings.HasPrefix(base, ".wh.") {
+			switch {
+			case base == ".wh..wh..opq":
+				pending.add(path.Clean(dir), markOpaque)
+			case strings.HasPrefix(base, ".wh..wh."):
+				// aufs metadata (.wh..wh.plnk, .wh..wh.aufs): not part of the filesystem.
+			default:
+				pending.add(dir+base[len(".wh."):], markWhiteout)
+			}
+			continue
+		}
+		isDir := hdr.Typeflag == tar.TypeDir
+		if !last || w.o.base != nil {
+			if isDir {
+				pending.add(p, markDir)
+			} else {
+				pending.add(p, markFile)
+			}
+		}
+		if hdr.Typeflag != tar.TypeReg || w.cat.shadow.hides(p, isDir) {
+			continue
+		}
+		ev := evidence{layer: diffID, path: p}
+		record, err := w.read(ctx, tr, hdr, ev)
+		if err != nil {
+			if src.err != nil { // the layer stream itself failed
+				return fmt.Errorf("read %s in layer %s: %w", p, diffID, src.err)
+			}
+			w.warn("read %s in layer %s: %v", p, diffID, err)
+		}
+		if record != nil {
+			found[p] = record
+		}
+	}
+	for _, record := range found {
+		record()
+	}
+	for p, m := range pending {
+		w.cat.shadow.add(p, m)
+	}
+	return nil
+}
+
+// read runs the cataloger for one visible regular file. It returns a
+// function that records the result, or nil if the file is of no interest.
+// A partial result comes with an error.
+func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evidence) (func(), error) {
+	kind := classify(ev.path)
+	if kind == kindNone {
+		if hdr.Mode&0o111 == 0 || hdr.Size < elfMinSize {
+			return nil, nil
+		}
+		if hdr.Size > w.o.maxBinaryBytes {
+			w.warn("skip executable %s in layer %s: %d bytes is over the %d-byte limit", ev.path, ev.layer, hdr.Size, w.o.maxBinaryBytes)
+			return nil, nil
+		}
+		info, err := readGoBuildInfo(r, hdr.Size)
+		if info == nil {
+			if errors.Is(err, errNotGo) {
+				err = nil
+			}
+			return nil, err
+		}
+		return func() { w.cat.golang = append(w.cat.golang, goBinary{ev: ev, info: info}) }, nil
+	}
+	limit := w.o.maxFileBytes
+	if kind == kindOSRelease || kind == kindOSReleaseUsr {
+		limit = min(limit, maxOSReleaseBytes)
+	}
+	if hdr.Size > limit {
+		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit", hallmark.ErrTooLarge, hdr.Size, limit)
+	}
+	r = io.LimitReader(r, hdr.Size)
+	switch kind {
+	case kindOSRelease, kindOSReleaseUsr:
+		rel, err := parseOSRelease(r)
+		if err != nil {
+			return nil, err
+		}
+		if kind == kindOSRelease {
+			return func() { w.cat.osRelease = rel }, nil
+		}
+		return func() { w.cat.osReleaseUsr = rel }, nil
+	case kindDpkg:
+		pkgs, err := parseDpkgStatus(r)
+		return func() { w.cat.dpkg = append(w.cat.dpkg, dbFile[dpkgPackage]{ev, pkgs}) }, err
+	case kindApk:
+		pkgs, err := parseApkInstalled(r)
+		return func() { w.cat.apk = append(w.cat.apk, dbFile[apkPackage]{ev, pkgs}) }, err
+	case kindRPM:
+		pkgs, err := readRPMDB(ctx, r, hdr.Size, w.o.tempDir)
+		return func() { w.cat.rpm = append(w.cat.rpm, dbFile[rpmPackage]{ev, pkgs}) }, err
+	}
+	return nil, nil
+}
+
+func (w *walker) warn(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	w.o.logger.Warn("sbom: " + msg)
+	w.cat.warnings = append(w.cat.warnings, msg)
+}
+
+// layerReader bounds the uncompressed bytes of a layer and remembers the
+// stream's own errors, so that a cataloger's parse error (a warning) can be
+// told apart from a failing layer (an error).
+type layerReader struct {
+	r    io.Reader
+	left int64
+	err  error
+}
+
+func (l *layerReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
+	if l.left <= 0 {
+		l.err = fmt.Errorf("%w: layer is over the uncompressed size limit", hallmark.ErrTooLarge)
+		return 0, l.err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if err != nil && !errors.Is(err, io.EOF) {
+		l.err = err
+	}
+	return n, err
+}
