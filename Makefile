@@ -16,7 +16,11 @@ dev: build
 	$(BIN)/hallmark dev up
 
 ## test: lint, generated-code check, unit tests with -race, then e2e against the real stack.
-test: lint check-generate unit e2e
+test: deps lint check-generate unit e2e
+
+## deps: the Debian packages the stack and tests use (runc, docker-registry, busybox-static), installed if missing.
+deps: build
+	$(BIN)/hallmark dev deps
 
 unit:
 	$(GO) test -race -count=1 ./...
@@ -37,6 +41,7 @@ check-generate: generate
 
 lint:
 	scripts/gotool buf lint
+	scripts/gotool golangci-lint run ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...

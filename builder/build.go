@@ -167,7 +167,7 @@ func readInRoot(root, rel string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: dockerfile %q not found in the build context", hallmark.ErrInvalid, rel)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: open dockerfile %q: %v", hallmark.ErrInvalid, rel, err)
+		return nil, fmt.Errorf("%w: open dockerfile %q: %w", hallmark.ErrInvalid, rel, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()

@@ -2,11 +2,9 @@ package builder
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"sync/atomic"
 	"time"
@@ -18,14 +16,13 @@ import (
 // Builder runs builds on one BuildKit daemon, at most a configured number at
 // a time; the others wait in a first-come, first-served queue.
 type Builder struct {
-	addr      string
-	contexts  *ContextStore
-	resolver  *Resolver
-	sem       *semaphore.Weighted
-	waiting   atomic.Int64
-	running   atomic.Int64
-	opts      options
-	dialCheck func(ctx context.Context) error
+	addr     string
+	contexts *ContextStore
+	resolver *Resolver
+	sem      *semaphore.Weighted
+	waiting  atomic.Int64
+	running  atomic.Int64
+	opts     options
 }
 
 // Option configures a Builder.
@@ -37,7 +34,6 @@ type options struct {
 	workDir     string
 	registries  map[string]RegistryAuth
 	insecure    []string
-	transport   http.RoundTripper
 	pingTimeout time.Duration
 	onQueue     func(waiting, running int64)
 }

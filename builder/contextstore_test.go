@@ -195,7 +195,9 @@ func TestContextStoreExtract(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Write([]byte("trailing junk"))
+	if _, err := f.Write([]byte("trailing junk")); err != nil {
+		t.Fatal(err)
+	}
 	f.Close()
 	err = s.Extract(t.Context(), d, filepath.Join(t.TempDir(), "ctx"))
 	if err == nil || !strings.Contains(err.Error(), "corrupt") {

@@ -478,7 +478,7 @@ func defaultArgs(o inspectOptions, buildArgs map[string]string, target string) (
 	if o.buildPlatform != "" {
 		p, err := platforms.Parse(o.buildPlatform)
 		if err != nil {
-			return nil, fmt.Errorf("%w: build platform %q: %v", hallmark.ErrInvalid, o.buildPlatform, err)
+			return nil, fmt.Errorf("%w: build platform %q: %w", hallmark.ErrInvalid, o.buildPlatform, err)
 		}
 		bp = p
 	}
@@ -486,7 +486,7 @@ func defaultArgs(o inspectOptions, buildArgs map[string]string, target string) (
 	if o.targetPlatform != "" {
 		p, err := platforms.Parse(o.targetPlatform)
 		if err != nil {
-			return nil, fmt.Errorf("%w: target platform %q: %v", hallmark.ErrInvalid, o.targetPlatform, err)
+			return nil, fmt.Errorf("%w: target platform %q: %w", hallmark.ErrInvalid, o.targetPlatform, err)
 		}
 		tp = p
 	}
@@ -555,7 +555,11 @@ func lineErr(loc []parser.Range, format string, args ...any) error {
 func dockerfileErr(err error) error {
 	var le *parser.LocationError
 	if errors.As(err, &le) && len(le.Locations) > 0 && len(le.Locations[0]) > 0 {
-		return fmt.Errorf("%w: dockerfile line %d: %s", hallmark.ErrInvalid, le.Locations[0][0].Start.Line, le.Error())
+		msg := le.Error()
+		if strings.Contains(msg, "no build stage in current context") {
+			msg = "an instruction comes before the first FROM (only ARG may precede FROM)"
+		}
+		return fmt.Errorf("%w: dockerfile line %d: %s", hallmark.ErrInvalid, le.Locations[0][0].Start.Line, msg)
 	}
 	return fmt.Errorf("%w: dockerfile: %v", hallmark.ErrInvalid, err)
 }

@@ -167,12 +167,13 @@ func fallbackToGet(err error) bool {
 // cause, naming the ref and registry.
 func classify(ref string, parsed name.Reference, err error) error {
 	reg := parsed.Context().RegistryStr()
-	switch class := registryClass(err); class {
-	case hallmark.ErrNotFound:
+	class := registryClass(err)
+	switch {
+	case errors.Is(class, hallmark.ErrNotFound):
 		return fmt.Errorf("resolve base %q: %w: base image %q not found in registry %s", ref, class, ref, reg)
-	case hallmark.ErrPermissionDenied:
+	case errors.Is(class, hallmark.ErrPermissionDenied):
 		return fmt.Errorf("resolve base %q: %w: registry %s refused access to %s (the repository does not exist or needs credentials)", ref, class, reg, parsed.Context().RepositoryStr())
-	case nil:
+	case class == nil:
 		return fmt.Errorf("resolve base %q: registry %s: %w", ref, reg, err)
 	default:
 		return fmt.Errorf("resolve base %q: %w: registry %s: %w", ref, class, reg, err)

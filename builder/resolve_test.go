@@ -41,7 +41,7 @@ type testRegistry struct {
 // not nil, and pushes an image and an index to it.
 func startRegistry(t *testing.T, wrap func(http.Handler) http.Handler) *testRegistry {
 	t.Helper()
-	var h http.Handler = registry.New(registry.Logger(discardLogger()))
+	h := registry.New(registry.Logger(discardLogger()))
 	push := h
 	if wrap != nil {
 		h = wrap(h)
@@ -334,7 +334,7 @@ func TestRegistryClass(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := registryClass(tc.err); got != tc.want {
+			if got := registryClass(tc.err); !errors.Is(got, tc.want) || (got == nil) != (tc.want == nil) {
 				t.Fatalf("registryClass(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 			wrapped := registryError(tc.err)

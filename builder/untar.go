@@ -377,7 +377,7 @@ func (x *extractor) hardlink(hdr *tar.Header, name string) error {
 		return invalidEntry(hdr.Name, "hardlink target %q is not a path inside the archive", truncate(hdr.Linkname, 200))
 	}
 	// The target must be a regular file reached through real directories:
-	// a hardlinked symlink would resolve relative to a different directory.
+	// a hard link to a symlink would resolve relative to a different directory.
 	if err := x.mkdirParents(hdr.Name, old); err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func TestExtractTarGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, "extract.golden", listTree(t, dest))
-			t.Cleanup(func() { os.Chmod(filepath.Join(dest, "ro"), 0o755) })
+			t.Cleanup(func() { _ = os.Chmod(filepath.Join(dest, "ro"), 0o755) })
 		})
 	}
 }
@@ -355,9 +355,9 @@ func FuzzExtractTar(f *testing.F) {
 		}
 		assertLinksInside(t, dest)
 		// Let TempDir clean up whatever modes the archive set.
-		filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
+		_ = filepath.WalkDir(dest, func(p string, d fs.DirEntry, err error) error {
 			if err == nil && d.IsDir() {
-				os.Chmod(p, 0o755)
+				_ = os.Chmod(p, 0o755)
 			}
 			return nil
 		})

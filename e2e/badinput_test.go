@@ -235,10 +235,24 @@ func TestPushFailure(t *testing.T) {
 	}
 }
 
+// gatewayOpts configure a second hallmarkd for one test.
+type gatewayOpts struct {
+	buildkit      string
+	registry      string // pushes are allowed here
+	signingConfig string // default: the stack's
+}
+
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
 // issuer, allowing pushes to registry, and returns its URL.
 func startGateway(t *testing.T, buildkit, registry string) string {
+	return startGatewayWith(t, gatewayOpts{buildkit: buildkit, registry: registry})
+}
+
+func startGatewayWith(t *testing.T, o gatewayOpts) string {
 	t.Helper()
+	if o.signingConfig == "" {
+		o.signingConfig = env.stack.SigningConfig
+	}
 	dir := t.TempDir()
 	addr := freePort(t)
 	conf := fmt.Sprintf(`listen: %q
@@ -249,8 +263,8 @@ auth:
   rules: [{issuer: %q, repositories: [%q]}]
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q}
 dataDir: %q
-`, addr, buildkit, registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, registry+"/**",
-		env.stack.TrustedRoot, env.stack.SigningConfig, env.stack.SigningToken, devstack.BuilderID, dir)
+`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, o.registry+"/**",
+		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, dir)
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -29,7 +29,7 @@ func BenchmarkGatewayOverhead(b *testing.B) {
 	dir := filepath.Join(env.repo, "examples", "hello")
 	args := []string{"GOLANG_IMAGE=" + st.GolangImage, "BASE_IMAGE=" + st.BaseImage}
 	gateway := func() {
-		_, stderr, err := hallmark(b, "build", "--progress", "quiet", "-t", st.Registry+"/bench/hello:gw",
+		_, stderr, err := runCLI(b, "build", "--progress", "quiet", "-t", st.Registry+"/bench/hello:gw",
 			"--build-arg", args[0], "--build-arg", args[1], dir)
 		if err != nil {
 			b.Fatalf("hallmark build: %v\n%s", err, stderr)

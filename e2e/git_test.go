@@ -61,7 +61,7 @@ func TestBuildFromGit(t *testing.T) {
 		"app/message.txt": "from git\n",
 	})
 	tag := st.Registry + "/e2e/git:v1"
-	stdout, stderr, err := hallmark(t, "build", "--progress", "plain", "-t", tag,
+	stdout, stderr, err := runCLI(t, "build", "--progress", "plain", "-t", tag,
 		"--build-arg", "BASE="+st.BaseImage, url+"#"+commit+":app")
 	if err != nil {
 		t.Fatalf("hallmark build: %v\n%s", err, stderr)
@@ -79,7 +79,7 @@ func TestBuildFromGit(t *testing.T) {
 	}
 
 	t.Run("unknown commit", func(t *testing.T) {
-		_, stderr, err := hallmark(t, "build", "--progress", "plain", "-t", st.Registry+"/e2e/git:nope",
+		_, stderr, err := runCLI(t, "build", "--progress", "plain", "-t", st.Registry+"/e2e/git:nope",
 			url+"#"+strings.Repeat("0", 40))
 		if err == nil {
 			t.Fatal("build of a commit that does not exist succeeded")
@@ -89,7 +89,7 @@ func TestBuildFromGit(t *testing.T) {
 		}
 	})
 	t.Run("branch instead of commit", func(t *testing.T) {
-		_, stderr, err := hallmark(t, "build", "-t", st.Registry+"/e2e/git:branch", url+"#main")
+		_, stderr, err := runCLI(t, "build", "-t", st.Registry+"/e2e/git:branch", url+"#main")
 		if err == nil || !strings.Contains(stderr, "full commit id") {
 			t.Fatalf("err = %v, stderr:\n%s", err, stderr)
 		}

@@ -11,8 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +22,7 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -202,4 +205,20 @@ func metric(t testing.TB, gateway, sample string) float64 {
 		}
 	}
 	return 0
+}
+
+func buildRequest(contextDigest, tag string) *hallmarkv1.BuildRequest {
+	return &hallmarkv1.BuildRequest{
+		Source: &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: contextDigest},
+		Tags:   []string{tag},
+	}
+}
+
+// referrersRegistry serves go-containerregistry's in-process registry, which
+// implements the OCI referrers API, on loopback and returns its host:port.
+func referrersRegistry(t testing.TB) string {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://")
 }

@@ -143,7 +143,7 @@ func authed(tok string) hallmarkv1connect.BuildServiceClient {
 }
 
 // hallmark runs the CLI and returns stdout and stderr.
-func hallmark(t testing.TB, args ...string) (stdout, stderr string, err error) {
+func runCLI(t testing.TB, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
 	cmd := exec.CommandContext(context.Background(), filepath.Join(env.bin, "hallmark"), args...)
 	cmd.Env = append(os.Environ(), "HALLMARK_DEV_DIR="+env.stack.Dir, "HALLMARK_GATEWAY="+env.stack.Gateway)

@@ -223,7 +223,7 @@ func Parse(predicate []byte) (*Provenance, error) {
 	dec.DisallowUnknownFields()
 	var p Provenance
 	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("parse provenance: %w: %v", hallmark.ErrInvalid, err)
+		return nil, fmt.Errorf("parse provenance: %w: %w", hallmark.ErrInvalid, err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse provenance: %w: data after the predicate", hallmark.ErrInvalid)

@@ -16,7 +16,7 @@ import (
 
 // debianLayers are a Debian 12 root: os-release as a link to
 // /usr/lib/os-release (as on Debian), the dpkg status, and a Go binary.
-func debianLayers(t testing.TB) []v1.Layer {
+func debianLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	return []v1.Layer{
 		layer(t,
 			dir("etc"),
@@ -35,7 +35,7 @@ func debianLayers(t testing.TB) []v1.Layer {
 }
 
 // distrolessLayers are a distroless-style root with status.d files.
-func distrolessLayers(t testing.TB) []v1.Layer {
+func distrolessLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	entries := []entry{
 		dir("etc"),
 		entry{name: "etc/os-release", typ: tar.TypeSymlink, link: "../usr/lib/os-release"},
@@ -54,7 +54,7 @@ func distrolessLayers(t testing.TB) []v1.Layer {
 }
 
 // alpineLayers are an Alpine 3.20 root.
-func alpineLayers(t testing.TB) []v1.Layer {
+func alpineLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	return []v1.Layer{
 		layer(t, file("etc/os-release", testdata(t, "alpine/os-release"))),
 		layer(t, dir("lib"), dir("lib/apk"), dir("lib/apk/db"), file("lib/apk/db/installed", testdata(t, "alpine/installed"))),
@@ -63,7 +63,7 @@ func alpineLayers(t testing.TB) []v1.Layer {
 
 // rpmLayers hold one RPM database of each format at the three places rpm
 // keeps them.
-func rpmLayers(t testing.TB) []v1.Layer {
+func rpmLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	return []v1.Layer{
 		layer(t, file("etc/os-release", []byte("ID=\"rhel\"\nVERSION_ID=\"8.8\"\n"))),
 		layer(t,
@@ -75,7 +75,7 @@ func rpmLayers(t testing.TB) []v1.Layer {
 
 // fillerLayer is ordinary content: many small files and a few non-Go
 // executables, which the catalogers must skip quickly.
-func fillerLayer(t testing.TB) v1.Layer {
+func fillerLayer(t testing.TB, layer layerFunc) v1.Layer {
 	var entries []entry
 	for i := range 2000 {
 		entries = append(entries, file(filepath.Join("usr/share/doc", itoa3(i/100), itoa3(i)+".txt"), []byte("some documentation text\n")))
@@ -92,15 +92,16 @@ func itoa3(i int) string {
 	return string([]byte{byte('0' + i/100%10), byte('0' + i/10%10), byte('0' + i%10)})
 }
 
-// fixtureImages are the images the golden, benchmark and syft comparison
-// tests use, by name.
+// fixtureImages are the images the benchmark, the syft comparison and
+// other tests use, by name, with gzip-compressed layers as registries serve
+// them (golden files use plainLayer).
 func fixtureImages(t testing.TB) map[string]v1.Image {
-	all := slices.Concat(debianLayers(t), alpineLayers(t)[1:], rpmLayers(t)[1:], []v1.Layer{fillerLayer(t)})
+	all := slices.Concat(debianLayers(t, layer), alpineLayers(t, layer)[1:], rpmLayers(t, layer)[1:], []v1.Layer{fillerLayer(t, layer)})
 	return map[string]v1.Image{
-		"debian":     image(t, debianLayers(t)...),
-		"distroless": image(t, distrolessLayers(t)...),
-		"alpine":     image(t, alpineLayers(t)...),
-		"rpm":        image(t, rpmLayers(t)...),
+		"debian":     image(t, debianLayers(t, layer)...),
+		"distroless": image(t, distrolessLayers(t, layer)...),
+		"alpine":     image(t, alpineLayers(t, layer)...),
+		"rpm":        image(t, rpmLayers(t, layer)...),
 		"all":        image(t, all...),
 	}
 }

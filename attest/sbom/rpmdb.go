@@ -119,6 +119,7 @@ func ndbBlobs(r io.ReaderAt, size int64, yield func([]byte) bool) error {
 	if _, err := r.ReadAt(slots, ndbHeaderSize); err != nil {
 		return fmt.Errorf("read ndb slots: %w", err)
 	}
+	var read int64 // blobs do not overlap: together they fit in the file
 	for s := 0; s+16 <= len(slots); s += 16 {
 		if le.Uint32(slots[s:]) != ndbSlotMagic {
 			return fmt.Errorf("ndb slot %d has a bad magic", s/16)
@@ -139,7 +140,7 @@ func ndbBlobs(r io.ReaderAt, size int64, yield func([]byte) bool) error {
 		if le.Uint32(bh[0:]) != ndbBlobMagic || le.Uint32(bh[4:]) != pkg {
 			return fmt.Errorf("ndb blob of package %d has a bad header", pkg)
 		}
-		if n > maxRPMHeaderBytes || off+ndbBlobHeaderLen+n > size {
+		if read += ndbBlobHeaderLen + n; n > maxRPMHeaderBytes || off+ndbBlobHeaderLen+n > size || read > size {
 			return fmt.Errorf("ndb blob of package %d has a length of %d bytes", pkg, n)
 		}
 		b := make([]byte, n)
@@ -193,6 +194,7 @@ func bdbBlobs(r io.ReaderAt, size int64, yield func([]byte) bool) error {
 	pages := min(int64(bo.Uint32(meta[32:]))+1, size/pageSize) // last page number, clamped to the file
 	page := make([]byte, pageSize)
 	over := make([]byte, pageSize)
+	used := make([]bool, pages) // overflow pages already read: each belongs to one item
 	for n := int64(1); n < pages; n++ {
 		if _, err := r.ReadAt(page, n*pageSize); err != nil {
 			return fmt.Errorf("read bdb page %d: %w", n, err)
@@ -220,22 +222,21 @@ func bdbBlobs(r io.ReaderAt, size int64, yield func([]byte) bool) error {
 			if total > maxRPMHeaderBytes || total > size {
 				return fmt.Errorf("bdb item on page %d has a length of %d bytes", n, total)
 			}
-			b := make([]byte, 0, total)
-			seen := map[int64]bool{}
+			var b []byte
 			for next != 0 && int64(len(b)) < total {
-				if next >= pages || seen[next] {
+				if next >= pages || used[next] {
 					return fmt.Errorf("bdb overflow chain from page %d is broken", n)
 				}
-				seen[next] = true
+				used[next] = true
 				if _, err := r.ReadAt(over, next*pageSize); err != nil {
 					return fmt.Errorf("read bdb page %d: %w", next, err)
 				}
-				used := int64(bo.Uint16(over[22:])) // for overflow pages, the bytes in use
-				if over[25] != bdbPageOverflow || bdbPageHeaderSize+used > pageSize {
+				inUse := int64(bo.Uint16(over[22:])) // for overflow pages, the bytes in use
+				if over[25] != bdbPageOverflow || bdbPageHeaderSize+inUse > pageSize {
 					return fmt.Errorf("bdb page %d is not a valid overflow page", next)
 				}
-				used = min(used, total-int64(len(b)))
-				b = append(b, over[bdbPageHeaderSize:bdbPageHeaderSize+used]...)
+				inUse = min(inUse, total-int64(len(b)))
+				b = append(b, over[bdbPageHeaderSize:bdbPageHeaderSize+inUse]...)
 				next = int64(bo.Uint32(over[16:]))
 			}
 			if int64(len(b)) != total {

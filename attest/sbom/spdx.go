@@ -81,7 +81,7 @@ func (d *Document) build(m docMeta, maxBytes int64) error {
 
 func encode(doc *v2_3.Document) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := spdxjson.Write(doc, &buf); err != nil {
+	if err := spdxjson.Write(doc, &buf, spdxjson.EscapeHTML(false)); err != nil {
 		return nil, fmt.Errorf("encode sbom: %w", err)
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
@@ -212,22 +212,38 @@ func purlRef(purl string) *v2_3.PackageExternalReference {
 	}
 }
 
-// ociPURL is pkg:oci/<last path segment>@sha256:<hex>?repository_url=<repo>
-// for an image named "registry/path[:tag][@digest]".
+// ociPURL is pkg:oci/<last path segment>@sha256%3A<hex>?repository_url=<repo>
+// for an image named "registry/path[:tag][@digest]", in the form of the
+// purl specification's oci examples (and cosign and syft): the colon of the
+// digest encoded, the slashes of repository_url not.
 func ociPURL(imageName string, digest hallmark.Digest) string {
 	repo, _, _ := strings.Cut(imageName, "@")
 	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
 		repo = repo[:i]
 	}
-	name := repo[strings.LastIndexByte(repo, '/')+1:]
-	var q packageurl.Qualifiers
-	if repo != "" {
-		q = append(q, packageurl.Qualifier{Key: "repository_url", Value: repo})
-	}
+	name := strings.ToLower(repo[strings.LastIndexByte(repo, '/')+1:])
 	if name == "" {
 		name = "image"
 	}
-	return packageurl.NewPackageURL(packageurl.TypeOCI, "", strings.ToLower(name), digest.String(), q, "").ToString()
+	purl := "pkg:oci/" + purlEscape(name, "") + "@sha256%3A" + digest.Hex()
+	if repo != "" {
+		purl += "?repository_url=" + purlEscape(repo, "/:")
+	}
+	return purl
+}
+
+// purlEscape percent-encodes s except unreserved characters and keep.
+func purlEscape(s, keep string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~"+keep, c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return b.String()
 }
 
 // packageID is a stable SPDX element id (without "SPDXRef-") for p:

@@ -70,7 +70,13 @@ Running it again reuses the stack that is already running.`,
 			return nil
 		},
 	}
-	dev.AddCommand(up, serve, down, env, newDevTokenCmd(f))
+	deps := &cobra.Command{
+		Use:   "deps",
+		Short: "Install the Debian packages the stack needs (runc, docker-registry, busybox-static) if missing",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return devstack.EnsurePackages(cmd.Context(), os.Stderr) },
+	}
+	dev.AddCommand(up, serve, down, env, deps, newDevTokenCmd(f))
 	return dev
 }
 

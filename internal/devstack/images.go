@@ -73,7 +73,7 @@ func (o *imageOptions) readCABundle() ([]byte, error) {
 		return nil, nil
 	}
 	b, err := os.ReadFile(o.caBundle)
-	if err != nil && !(errors.Is(err, fs.ErrNotExist) && !o.caBundleSet) {
+	if err != nil && (!errors.Is(err, fs.ErrNotExist) || o.caBundleSet) {
 		return nil, fmt.Errorf("read ca bundle: %w", err)
 	}
 	return b, nil

@@ -372,7 +372,8 @@ func TestIssuerServe(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("Serve = %v, want nil after cancel", err)
 	}
-	if _, err := http.Get(wantURL + "/jwks"); err == nil {
+	if resp, err := http.Get(wantURL + "/jwks"); err == nil {
+		resp.Body.Close()
 		t.Error("issuer still serves after Serve returned")
 	}
 }

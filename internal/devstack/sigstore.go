@@ -38,7 +38,7 @@ func (s *Stack) startSigstore(ctx context.Context) error {
 		return err
 	}
 	bins := map[string]string{}
-	for mod, name := range map[string]string{"fulcio": "fulcio", "rekor": "posix", "tsa": "timestamp-server"} {
+	for mod, name := range map[string]string{"fulcio": "fulcio", "rekor": "posix", "tsa": "hallmark-tsa"} {
 		if bins[mod], err = Tool(ctx, s.cfg.Repo, mod, name, s.cfg.Progress); err != nil {
 			return err
 		}
@@ -61,9 +61,10 @@ func (s *Stack) startTSA(ctx context.Context, bin string, p *pki) error {
 		return err
 	}
 	host, port := splitAddr(addr)
-	if err := s.spawn(ctx, "tsa", bin, "serve", "--host", host, "--port", port,
-		"--timestamp-signer", "file", "--file-signer-key-path", p.path("tsa-key.pem"),
-		"--certificate-chain-path", p.path("tsa-chain.pem"), "--disable-ntp-monitoring"); err != nil {
+	// hallmark-tsa is timestamp-server's API without its fixed :2112 metrics
+	// listener (see tools/tsa/cmd/hallmark-tsa).
+	if err := s.spawn(ctx, "tsa", bin, "--host", host, "--port", port,
+		"--file-signer-key-path", p.path("tsa-key.pem"), "--certificate-chain-path", p.path("tsa-chain.pem")); err != nil {
 		return err
 	}
 	s.TSA = "http://" + addr
@@ -104,8 +105,8 @@ func (s *Stack) startRekor(ctx context.Context, bin string, p *pki) error {
 func (s *Stack) startFulcio(ctx context.Context, bin string, p *pki) error {
 	conf := map[string]any{
 		"OIDCIssuers": map[string]any{
-			s.State.Issuer: map[string]any{
-				"IssuerURL":  s.State.Issuer,
+			s.Issuer: map[string]any{
+				"IssuerURL":  s.Issuer,
 				"ClientID":   SigningAudience,
 				"Type":       "ci-provider",
 				"CIProvider": "hallmark",
@@ -205,7 +206,7 @@ func (s *Stack) writeSigstoreFiles(p *pki) error {
 	sc := &prototrustroot.SigningConfig{
 		MediaType:       root.SigningConfigMediaType02,
 		CaUrls:          []*prototrustroot.Service{service(s.Fulcio, 1)},
-		OidcUrls:        []*prototrustroot.Service{service(s.State.Issuer, 1)},
+		OidcUrls:        []*prototrustroot.Service{service(s.Issuer, 1)},
 		RekorTlogUrls:   []*prototrustroot.Service{service(s.Rekor, 2)},
 		RekorTlogConfig: &prototrustroot.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY},
 		TsaUrls:         []*prototrustroot.Service{service(s.TSA+"/api/v1/timestamp", 1)},

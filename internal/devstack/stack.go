@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -159,8 +160,8 @@ func (s *Stack) startIssuer(ctx context.Context) error {
 		return err
 	}
 	srv := &http.Server{Handler: is.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	s.issuer, s.State.Issuer = is, is.URL()
+	go func() { _ = srv.Serve(ln) }()
+	s.issuer, s.Issuer = is, is.URL()
 	s.stopIs = func() { srv.Close() }
 	return nil
 }
@@ -243,7 +244,7 @@ signing:
 dataDir: %q
 log:
   level: debug
-`, addr, s.BuildKit, s.Registry, s.State.Issuer, Audience, s.State.Issuer, s.Registry+"/**",
+`, addr, s.BuildKit, s.Registry, s.Issuer, Audience, s.Issuer, s.Registry+"/**",
 		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, filepath.Join(s.cfg.Dir, "gateway"))
 	if s.cfg.MaxContextBytes > 0 {
 		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
@@ -334,7 +335,8 @@ func (s *Stack) waitFor(ctx context.Context, name string, ready func(context.Con
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before it was ready (%v); see %s", name, p.err, filepath.Join(s.cfg.Dir, "logs", name+".log"))
+			logPath := filepath.Join(s.cfg.Dir, "logs", name+".log")
+			return fmt.Errorf("%s exited before it was ready (%v); the end of %s:\n%s", name, p.err, logPath, tail(logPath, 15))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
@@ -343,4 +345,17 @@ func (s *Stack) waitFor(ctx context.Context, name string, ready func(context.Con
 			return fmt.Errorf("%s not ready after 60s: %w; see %s", name, err, filepath.Join(s.cfg.Dir, "logs", name+".log"))
 		}
 	}
+}
+
+// tail returns the last n lines of the file at path.
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }

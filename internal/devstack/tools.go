@@ -68,6 +68,17 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 		}
 		h.Write(data)
 	}
+	// A wrapper command of our own (tools/<mod>/cmd/<name>) is part of the key.
+	local := filepath.Join(dir, "cmd", name)
+	if srcs, _ := filepath.Glob(filepath.Join(local, "*.go")); len(srcs) > 0 {
+		for _, src := range srcs {
+			data, err := os.ReadFile(src)
+			if err != nil {
+				return "", err
+			}
+			h.Write(data)
+		}
+	}
 	cache, err := ToolsDir()
 	if err != nil {
 		return "", err
@@ -76,9 +87,11 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	if _, err := os.Stat(bin); err == nil {
 		return bin, nil
 	}
-	pkg, err := toolPackage(ctx, dir, name)
-	if err != nil {
-		return "", err
+	pkg := "./cmd/" + name
+	if _, err := os.Stat(local); err != nil {
+		if pkg, err = toolPackage(ctx, dir, name); err != nil {
+			return "", err
+		}
 	}
 	fmt.Fprintf(progress, "devstack: building %s (once; minutes on a cold machine) into %s\n", pkg, filepath.Dir(bin))
 	start := time.Now()

@@ -1,0 +1,104 @@
+package sbom
+
+import (
+	"bytes"
+	"testing"
+)
+
+// The fuzz tests feed untrusted bytes to every parser. None may panic, hang
+// or return a package without a name and version.
+
+func FuzzDpkgStatus(f *testing.F) {
+	f.Add(testdata(f, "debian12/status.gz")[:8192])
+	f.Add(readFile(f, "testdata/distroless/status.d/libc6"))
+	f.Add([]byte("Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\n"))
+	f.Add([]byte("Package:\nVersion:\n\n \n\t\n:\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parseDpkgStatus(bytes.NewReader(b))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" || !p.installed() {
+				t.Fatalf("package %+v", p)
+			}
+			_ = p.purl(&osRelease{ID: "debian", VersionID: "12"})
+		}
+	})
+}
+
+func FuzzApkInstalled(f *testing.F) {
+	f.Add(testdata(f, "alpine/installed"))
+	f.Add([]byte("P:a\nV:1\n\nP:b\r\nV:2\r\n"))
+	f.Add([]byte("P\n:\nV:\n\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parseApkInstalled(bytes.NewReader(b))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" {
+				t.Fatalf("package %+v", p)
+			}
+			_ = p.purl(nil)
+			_ = validLicenseExpression(p.License)
+		}
+	})
+}
+
+func FuzzRPMHeader(f *testing.F) {
+	f.Add([]byte{0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 3, 232, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0, 0, 1, 'a', 0})
+	f.Add(bytes.Repeat([]byte{0xff}, 64))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := parseRPMHeader(b)
+		if err == nil && (p.Name == "" || p.Version == "") {
+			t.Fatalf("package %+v", p)
+		}
+	})
+}
+
+// FuzzRPMDB runs the NDB and Berkeley DB readers and the header parser over
+// the same bytes.
+func FuzzRPMDB(f *testing.F) {
+	f.Add(testdata(f, "rpm/el8-libuuid-Packages.gz"))
+	f.Add(craftNDB(100))
+	f.Add(testdata(f, "rpm/sle15-bci-Packages.db.gz")[:16384])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		yield := func(blob []byte) bool {
+			_, _ = parseRPMHeader(blob)
+			return true
+		}
+		if len(b) >= 16 {
+			_ = ndbBlobs(r, int64(len(b)), yield)
+			if isBDBHash(b[12:16]) || len(b) >= 512 {
+				_ = bdbBlobs(r, int64(len(b)), yield)
+			}
+		}
+	})
+}
+
+func FuzzGoBuildInfo(f *testing.F) {
+	hello := readFile(f, helloBinary(f))
+	f.Add(hello[:4096])
+	f.Add(append(bytes.Clone(hello[:64]), goBuildInfoMagic...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		info, err := readGoBuildInfo(bytes.NewReader(b), int64(len(b)))
+		if (info == nil) == (err == nil) {
+			t.Fatalf("info %v and error %v", info, err)
+		}
+	})
+}
+
+// FuzzLayer runs Generate over an image of one layer of arbitrary bytes.
+func FuzzLayer(f *testing.F) {
+	f.Add(tarBytes(f, statusD("a", "1"), whiteout("var/lib/dpkg/status.d/.wh.b"), file("lib/apk/db/installed", []byte("P:a\nV:1\n"))))
+	f.Add(tarBytes(f, dir("x"), whiteout("x/.wh..wh..opq"), file("etc/os-release", []byte("ID=alpine\n"))))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := tarballLayer(b)
+		if err != nil {
+			t.Skip()
+		}
+		doc, err := Generate(t.Context(), image(t, l), WithMaxLayerBytes(1<<20), WithMaxEntries(1000), WithCreated(fixedTime), WithTempDir(t.TempDir()))
+		if err != nil {
+			return
+		}
+		if _, err := doc.JSON(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -1,0 +1,228 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/intoto"
+	"github.com/hallmark-dev/hallmark/attest/provenance"
+	"github.com/hallmark-dev/hallmark/attest/publish"
+	"github.com/hallmark-dev/hallmark/internal/devstack"
+)
+
+// verifiedStatements lists the Sigstore bundles attached to image (a
+// repo@sha256 reference), verifies each with sigstore-go against the
+// stack's trusted root and the gateway's identity, and returns the
+// statements by predicate type.
+func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedStatement {
+	t.Helper()
+	ref, err := name.NewDigest(image, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := publish.List(t.Context(), ref)
+	if err != nil {
+		t.Fatalf("list referrers of %s: %v", image, err)
+	}
+	tr, err := root.NewTrustedRootFromPath(env.stack.TrustedRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := verify.NewVerifier(tr, verify.WithTransparencyLog(1), verify.WithSignedTimestamps(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := verify.NewShortCertificateIdentity(env.stack.State.Issuer, "", devstack.BuilderID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, err := hallmark.ParseDigest(ref.DigestStr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]*intoto.ParsedStatement{}
+	for _, r := range refs {
+		data, err := publish.Fetch(t.Context(), r)
+		if err != nil {
+			t.Fatalf("fetch bundle %s: %v", r.Digest, err)
+		}
+		var b bundle.Bundle
+		if err := b.UnmarshalJSON(data); err != nil {
+			t.Fatalf("parse bundle %s: %v", r.Digest, err)
+		}
+		if _, err := v.Verify(&b, verify.NewPolicy(verify.WithoutArtifactUnsafe(), verify.WithCertificateIdentity(id))); err != nil {
+			t.Fatalf("verify bundle %s: %v", r.Digest, err)
+		}
+		env, err := b.Envelope()
+		if err != nil {
+			t.Fatal(err)
+		}
+		payload, err := base64.StdEncoding.DecodeString(env.RawEnvelope().Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := intoto.Parse(payload, 16<<20)
+		if err != nil {
+			t.Fatalf("parse statement: %v", err)
+		}
+		if !st.HasSubjectDigest(digest) {
+			t.Errorf("statement %s has subjects %v, not the image %s", st.PredicateType, st.Subjects, digest)
+		}
+		if r.PredicateType != st.PredicateType {
+			t.Errorf("referrer annotation says %s, the statement %s", r.PredicateType, st.PredicateType)
+		}
+		out[st.PredicateType] = st
+	}
+	return out
+}
+
+// TestAttestations checks that a built image carries a verified SBOM and
+// verified provenance that say what the build did.
+func TestAttestations(t *testing.T) {
+	st := env.stack.State
+	tag := st.Registry + "/e2e/attested:v1"
+	stdout, stderr, err := runCLI(t, "build", "--progress", "plain", "-t", tag,
+		"--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
+		filepath.Join(env.repo, "examples", "hello"))
+	if err != nil {
+		t.Fatalf("hallmark build: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "[hallmark] attest") {
+		t.Errorf("progress does not show the attest step:\n%s", stderr)
+	}
+	pinned := strings.TrimSpace(stdout)
+	statements := verifiedStatements(t, pinned)
+	prov, sbom := statements[hallmark.PredicateSLSAProvenanceV1], statements[hallmark.PredicateSPDX]
+	if prov == nil || sbom == nil {
+		t.Fatalf("want SBOM and provenance, got %v", keys(statements))
+	}
+
+	p, err := provenance.Parse(prov.Predicate)
+	if err != nil {
+		t.Fatalf("parse provenance: %v", err)
+	}
+	if p.RunDetails.Builder.ID != devstack.BuilderID {
+		t.Errorf("builder id = %q", p.RunDetails.Builder.ID)
+	}
+	if p.BuildDefinition.ExternalParameters.Requester.Subject != "dev-ci" {
+		t.Errorf("requester = %+v, want the CLI's dev token subject", p.BuildDefinition.ExternalParameters.Requester)
+	}
+	deps, _ := json.Marshal(p.BuildDefinition.ResolvedDependencies)
+	for _, base := range []string{st.BaseImage, st.GolangImage} {
+		hex := base[strings.Index(base, "sha256:")+len("sha256:"):]
+		if !strings.Contains(string(deps), hex) {
+			t.Errorf("resolvedDependencies lack base %s: %s", base, deps)
+		}
+	}
+
+	var doc struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []struct {
+			Name string `json:"name"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(sbom.Predicate, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range doc.Packages {
+		names = append(names, p.Name)
+	}
+	if doc.SPDXVersion != "SPDX-2.3" || !strings.Contains(strings.Join(names, " "), "stdlib") {
+		t.Errorf("SBOM %s lists %v; want SPDX-2.3 with the Go stdlib of the hello binary", doc.SPDXVersion, names)
+	}
+
+	t.Run("cosign verifies", func(t *testing.T) {
+		cosign, err := devstack.Tool(t.Context(), env.repo, "cosign", "cosign", os.Stderr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, typ := range []string{"slsaprovenance1", "spdxjson"} {
+			cmd := exec.CommandContext(t.Context(), cosign, "verify-attestation", "--type", typ,
+				"--certificate-identity", devstack.BuilderID, "--certificate-oidc-issuer", st.Issuer,
+				"--trusted-root", st.TrustedRoot, "--allow-http-registry",
+				// The dev Fulcio has no CT log, so its certificates carry no SCTs.
+				"--insecure-ignore-sct", tag)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("cosign verify-attestation --type %s: %v\n%s", typ, err, out)
+			}
+		}
+	})
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestSigningFailureMovesNoTag runs a gateway whose Fulcio is unreachable:
+// the image is built and pushed by digest, but attestation fails, so the
+// build fails and the tag never appears.
+func TestSigningFailureMovesNoTag(t *testing.T) {
+	st := env.stack.State
+	data, err := os.ReadFile(st.SigningConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(t.TempDir(), "signing_config.json")
+	if err := os.WriteFile(broken, []byte(strings.ReplaceAll(string(data), st.Fulcio, "http://127.0.0.1:9")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	gw := startGatewayWith(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, signingConfig: broken})
+	c := hallmarkv1connectClient(gw, token(t, "e2e-nosign"))
+	tag := st.Registry + "/e2e/unsigned:v1"
+	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + st.BaseImage + "\nUSER 65532\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = build(t.Context(), c, buildRequest(dgst, tag))
+	if err == nil || !strings.Contains(err.Error(), "fulcio") {
+		t.Fatalf("error = %v, want a failure naming fulcio", err)
+	}
+	if _, err := remoteImage(t, tag); err == nil {
+		t.Errorf("tag %s exists although signing failed", tag)
+	}
+}
+
+// TestReferrersAPIRegistry builds into a registry with the OCI referrers API
+// (go-containerregistry's), where attestations are found without the tag
+// fallback that Debian's registry needs.
+func TestReferrersAPIRegistry(t *testing.T) {
+	st := env.stack.State
+	reg := referrersRegistry(t)
+	gw := startGatewayWith(t, gatewayOpts{buildkit: st.BuildKit, registry: reg})
+	c := hallmarkv1connectClient(gw, token(t, "e2e-referrers"))
+	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + st.BaseImage + "\nUSER 65532\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := build(context.Background(), c, buildRequest(dgst, reg+"/e2e/api:v1"))
+	if err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	statements := verifiedStatements(t, res.GetPinned())
+	if len(statements) != 2 {
+		t.Fatalf("found %v through the referrers API, want SBOM and provenance", keys(statements))
+	}
+	fallback := reg + "/e2e/api:sha256-" + strings.TrimPrefix(res.GetDigest(), "sha256:")
+	if _, err := remoteImage(t, fallback); err == nil {
+		t.Errorf("fallback tag %s exists on a registry with the referrers API", fallback)
+	}
+}
