@@ -13,11 +13,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/attest/intoto"
 	"github.com/hallmark-dev/hallmark/attest/provenance"
 	"github.com/hallmark-dev/hallmark/attest/publish"
 	"github.com/hallmark-dev/hallmark/attest/sbom"
 	"github.com/hallmark-dev/hallmark/attest/sign"
+	"github.com/hallmark-dev/hallmark/internal/intoto"
 )
 
 // Signer signs an in-toto statement into a Sigstore bundle.
@@ -181,7 +181,7 @@ func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error
 	}
 	ref, err := name.NewDigest(repo+"@"+d.String(), nopts...)
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("%w: image %s@%s: %v", hallmark.ErrInvalid, repo, d, err)
+		return name.Digest{}, fmt.Errorf("%w: image %s@%s: %w", hallmark.ErrInvalid, repo, d, err)
 	}
 	return ref, nil
 }
@@ -192,7 +192,7 @@ func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error
 func (a *Attester) image(ref name.Digest, ropts []remote.Option) (v1.Image, error) {
 	desc, err := remote.Get(ref, ropts...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fetch %s: %v", hallmark.ErrUnavailable, ref, err)
+		return nil, fmt.Errorf("%w: fetch %s: %w", hallmark.ErrUnavailable, ref, err)
 	}
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()

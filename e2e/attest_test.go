@@ -18,10 +18,10 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/attest/intoto"
 	"github.com/hallmark-dev/hallmark/attest/provenance"
-	"github.com/hallmark-dev/hallmark/attest/publish"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
+	"github.com/hallmark-dev/hallmark/internal/intoto"
+	hverify "github.com/hallmark-dev/hallmark/verify"
 )
 
 // verifiedStatements lists the Sigstore bundles attached to image (a
@@ -34,7 +34,7 @@ func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedSta
 	if err != nil {
 		t.Fatal(err)
 	}
-	refs, err := publish.List(t.Context(), ref)
+	refs, err := hverify.List(t.Context(), ref)
 	if err != nil {
 		t.Fatalf("list referrers of %s: %v", image, err)
 	}
@@ -56,7 +56,7 @@ func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedSta
 	}
 	out := map[string]*intoto.ParsedStatement{}
 	for _, r := range refs {
-		data, err := publish.Fetch(t.Context(), r)
+		data, err := hverify.Fetch(t.Context(), r)
 		if err != nil {
 			t.Fatalf("fetch bundle %s: %v", r.Digest, err)
 		}

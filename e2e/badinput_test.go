@@ -240,6 +240,7 @@ type gatewayOpts struct {
 	buildkit      string
 	registry      string // pushes are allowed here
 	signingConfig string // default: the stack's
+	noSigning     bool   // signing.disabledUnsafe: publish unattested
 }
 
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
@@ -248,7 +249,7 @@ func startGateway(t *testing.T, buildkit, registry string) string {
 	return startGatewayWith(t, gatewayOpts{buildkit: buildkit, registry: registry})
 }
 
-func startGatewayWith(t *testing.T, o gatewayOpts) string {
+func startGatewayWith(t testing.TB, o gatewayOpts) string {
 	t.Helper()
 	if o.signingConfig == "" {
 		o.signingConfig = env.stack.SigningConfig
@@ -261,10 +262,10 @@ registries: [{host: %q, insecure: true}, {host: %q, insecure: true}]
 auth:
   issuers: [{url: %q, audience: hallmark}]
   rules: [{issuer: %q, repositories: [%q]}]
-signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q}
+signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
 `, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, o.registry+"/**",
-		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, dir)
+		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, dir)
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -150,7 +150,7 @@ func (h *buildService) run(ctx context.Context, in hallmark.BuildRequest, stream
 			return nil
 		}
 		if err := stream.Send(msg); err != nil {
-			return fmt.Errorf("%w: send progress: %v", hallmark.ErrCanceled, err)
+			return fmt.Errorf("%w: send progress: %w", hallmark.ErrCanceled, err)
 		}
 		return nil
 	}
@@ -178,7 +178,7 @@ func (h *buildService) run(ctx context.Context, in hallmark.BuildRequest, stream
 	}
 	res.Finished = time.Now().UTC()
 	if err := stream.Send(resultProto(res)); err != nil {
-		return res, fmt.Errorf("%w: send result: %v", hallmark.ErrCanceled, err)
+		return res, fmt.Errorf("%w: send result: %w", hallmark.ErrCanceled, err)
 	}
 	return res, nil
 }

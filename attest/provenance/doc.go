@@ -14,6 +14,6 @@
 // are removed, and a final scan refuses any output that still contains a
 // secret's value.
 //
-// The predicate becomes an in-toto statement with package attest/intoto,
+// The predicate becomes an in-toto statement with package internal/intoto,
 // whose subject is the image digest.
 package provenance

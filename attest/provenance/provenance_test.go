@@ -19,7 +19,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/attest/intoto"
+	"github.com/hallmark-dev/hallmark/internal/intoto"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")

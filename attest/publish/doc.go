@@ -1,5 +1,7 @@
 // Package publish stores Sigstore bundles next to the images they attest,
-// as OCI 1.1 referrers, and finds them again.
+// as OCI 1.1 referrers. Finding and reading them again is package verify's
+// job (verify.List, verify.Fetch); Publish uses verify.List to recognise a
+// bundle it already published.
 //
 // The referrer manifest is byte for byte the one cosign v3 writes for
 // `cosign attest --new-bundle-format` (cosign v3.1.3,
@@ -31,10 +33,10 @@
 // index (the OCI distribution spec's referrers tag schema).
 // go-containerregistry's remote.Put maintains that tag whenever it pushes a
 // manifest with a subject to a registry whose referrers endpoint answers 404,
-// and remote.Referrers reads the API first and the tag second; this package
-// relies on both. The tag is updated read-modify-write without conditional
-// requests, so Publish serialises calls for the same subject within the
-// process.
+// and remote.Referrers reads the API first and the tag second; Publish and
+// verify.List rely on both. The tag is updated read-modify-write without
+// conditional requests, so Publish serialises calls for the same subject
+// within the process.
 //
 // Everything read from a registry is untrusted: manifests and bundles have
 // size limits, and bundles must be verified (package verify) before use.

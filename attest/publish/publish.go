@@ -9,11 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"net"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -25,15 +23,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
-// Identifiers of the referrer manifest, as cosign v3 writes them.
+// Identifiers of the referrer manifest, as cosign v3 writes them. Those a
+// reader needs are package verify's; Publish writes them all.
 const (
 	// ArtifactType is the referrer manifest's artifactType and its layer's
 	// media type.
-	ArtifactType = hallmark.MediaTypeBundleV03
+	ArtifactType = verify.ArtifactType
 	// MediaTypeEmpty is the media type of the empty config, "{}".
-	MediaTypeEmpty = "application/vnd.oci.empty.v1+json"
+	MediaTypeEmpty = verify.MediaTypeEmpty
 	// AnnotationContent says what the bundle carries; Hallmark's bundles
 	// always carry ContentDSSE.
 	AnnotationContent = "dev.sigstore.bundle.content"
@@ -41,48 +41,17 @@ const (
 	ContentDSSE = "dsse-envelope"
 	// AnnotationPredicateType is the in-toto predicate type of the bundle's
 	// statement.
-	AnnotationPredicateType = "dev.sigstore.bundle.predicateType"
+	AnnotationPredicateType = verify.AnnotationPredicateType
 	// AnnotationCreated is the OCI creation time, RFC 3339 in UTC.
-	AnnotationCreated = "org.opencontainers.image.created"
+	AnnotationCreated = verify.AnnotationCreated
 )
 
-// Size limits for what is read from or written to a registry.
-const (
-	// MaxBundleSize is the largest bundle Publish writes and Fetch reads.
-	MaxBundleSize = 16 << 20
-	// MaxManifestSize is the largest referrer manifest List reads.
-	MaxManifestSize = 4 << 20
-)
+// MaxBundleSize is the largest bundle Publish writes: the largest that
+// verify.Fetch reads.
+const MaxBundleSize = verify.MaxBundleSize
 
 // emptyConfig is the OCI empty descriptor's content.
 var emptyConfig = []byte("{}")
-
-// bundlePrefix is the media type prefix of every Sigstore bundle version;
-// List accepts layers with it, as cosign does.
-const bundlePrefix = "application/vnd.dev.sigstore.bundle"
-
-// Referrer is a Sigstore bundle attached to an image as an OCI referrer. Its
-// fields come from the registry and are untrusted until the bundle is
-// verified.
-type Referrer struct {
-	// Ref names the referrer manifest: the subject's repository @ Digest.
-	Ref name.Digest
-	// Digest is the referrer manifest's digest.
-	Digest hallmark.Digest
-	// ArtifactType is the manifest's artifactType.
-	ArtifactType string
-	// PredicateType is the AnnotationPredicateType annotation, if any.
-	PredicateType string
-	// Created is the AnnotationCreated annotation, or zero.
-	Created time.Time
-	// Annotations are all of the manifest's annotations.
-	Annotations map[string]string
-	// BundleDigest, BundleSize and BundleMediaType describe the layer that
-	// holds the bundle.
-	BundleDigest    hallmark.Digest
-	BundleSize      int64
-	BundleMediaType string
-}
 
 // Publish pushes bundle as an OCI referrer of subject, an image manifest (or
 // index) that must exist, and returns the referrer manifest's digest. The
@@ -118,7 +87,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 
 	sum := sha256.Sum256(bundle)
 	bundleDigest := hallmark.Digest("sha256:" + hex.EncodeToString(sum[:]))
-	existing, err := List(ctx, subject, opts...)
+	existing, err := verify.List(ctx, subject, opts...)
 	if err != nil {
 		return "", fmt.Errorf("publish bundle: %w", err)
 	}
@@ -231,139 +200,6 @@ func checkBundle(bundle []byte, predicateType string) error {
 		return fmt.Errorf("%w: bundle has no DSSE envelope", hallmark.ErrInvalid)
 	}
 	return nil
-}
-
-// List returns the Sigstore bundle referrers of subject, oldest first: from
-// the referrers API, or from the "sha256-<hex>" fallback tag on registries
-// without it. Referrers of other artifact types, manifests that are not
-// bundle referrers of subject and referrers whose manifest is gone are left
-// out. A subject without referrers, or one that does not exist, has none.
-func List(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Referrer, error) {
-	ropts := withContext(ctx, opts)
-	idx, err := remote.Referrers(subject, ropts...)
-	if err != nil {
-		return nil, fmt.Errorf("list referrers of %s: %w", subject, classify(ctx, err))
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("list referrers of %s: %w", subject, classify(ctx, err))
-	}
-	var out []Referrer
-	seen := map[v1.Hash]bool{}
-	for _, d := range im.Manifests {
-		if seen[d.Digest] || !maybeBundle(d) {
-			continue
-		}
-		seen[d.Digest] = true
-		r, err := describe(ctx, subject, d, ropts)
-		if errors.Is(err, errNotBundle) || errors.Is(err, hallmark.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
-		}
-		out = append(out, r)
-	}
-	slices.SortFunc(out, func(a, b Referrer) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.Digest), string(b.Digest))
-	})
-	return out, nil
-}
-
-// maybeBundle skips index entries that cannot be bundle referrers without
-// fetching them. Some registries (go-containerregistry's own among them)
-// report the config media type as artifactType, so "empty" is a maybe.
-func maybeBundle(d v1.Descriptor) bool {
-	if (d.MediaType != types.OCIManifestSchema1 && d.MediaType != "") || d.Size > MaxManifestSize {
-		return false
-	}
-	switch d.ArtifactType {
-	case "", MediaTypeEmpty:
-		return true
-	default:
-		return strings.HasPrefix(d.ArtifactType, bundlePrefix)
-	}
-}
-
-var errNotBundle = errors.New("not a bundle referrer")
-
-// describe fetches a referrer manifest and checks that it is a bundle
-// referrer of subject.
-func describe(ctx context.Context, subject name.Digest, d v1.Descriptor, ropts []remote.Option) (Referrer, error) {
-	ref := subject.Context().Digest(d.Digest.String())
-	got, err := remote.Get(ref, ropts...)
-	if err != nil {
-		return Referrer{}, fmt.Errorf("fetch referrer %s: %w", ref, classify(ctx, err))
-	}
-	if len(got.Manifest) > MaxManifestSize {
-		return Referrer{}, errNotBundle
-	}
-	var m v1.Manifest
-	if err := json.Unmarshal(got.Manifest, &m); err != nil {
-		return Referrer{}, errNotBundle
-	}
-	if m.Subject == nil || m.Subject.Digest.String() != subject.DigestStr() || len(m.Layers) != 1 {
-		return Referrer{}, errNotBundle
-	}
-	l := m.Layers[0]
-	if !strings.HasPrefix(string(l.MediaType), bundlePrefix) || l.Digest.Algorithm != "sha256" {
-		return Referrer{}, errNotBundle
-	}
-	artifactType := m.ArtifactType
-	if artifactType == "" {
-		artifactType = string(m.Config.MediaType)
-	}
-	r := Referrer{
-		Ref:             ref,
-		Digest:          hallmark.Digest(d.Digest.String()),
-		ArtifactType:    artifactType,
-		PredicateType:   m.Annotations[AnnotationPredicateType],
-		Annotations:     m.Annotations,
-		BundleDigest:    hallmark.Digest(l.Digest.String()),
-		BundleSize:      l.Size,
-		BundleMediaType: string(l.MediaType),
-	}
-	if t, err := time.Parse(time.RFC3339, m.Annotations[AnnotationCreated]); err == nil {
-		r.Created = t
-	}
-	return r, nil
-}
-
-// Fetch returns the bundle of a referrer found by List, checked against its
-// digest and at most MaxBundleSize bytes. The bundle is still unverified.
-func Fetch(ctx context.Context, r Referrer, opts ...remote.Option) ([]byte, error) {
-	want, err := hallmark.ParseDigest(string(r.BundleDigest))
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle: %w", err)
-	}
-	if r.BundleSize > MaxBundleSize {
-		return nil, fmt.Errorf("fetch bundle %s: %w: %d bytes, over %d", want, hallmark.ErrTooLarge, r.BundleSize, MaxBundleSize)
-	}
-	ref := r.Ref.Context().Digest(want.String())
-	layer, err := remote.Layer(ref, withContext(ctx, opts)...)
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, classify(ctx, err))
-	}
-	rc, err := layer.Compressed()
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, classify(ctx, err))
-	}
-	defer func() { _ = rc.Close() }()
-	h := sha256.New()
-	b, err := io.ReadAll(io.TeeReader(io.LimitReader(rc, MaxBundleSize+1), h))
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, classify(ctx, err))
-	}
-	if len(b) > MaxBundleSize {
-		return nil, fmt.Errorf("fetch bundle %s: %w: over %d bytes", ref, hallmark.ErrTooLarge, MaxBundleSize)
-	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != want.String() || int64(len(b)) != r.BundleSize {
-		return nil, fmt.Errorf("fetch bundle %s: %w: registry sent %d bytes with digest %s", ref, hallmark.ErrInvalid, len(b), got)
-	}
-	return b, nil
 }
 
 func withContext(ctx context.Context, opts []remote.Option) []remote.Option {

@@ -21,11 +21,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/publish"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // emptyDigest is the digest of "{}", the OCI empty descriptor.
@@ -210,7 +210,7 @@ func TestPublishManifest(t *testing.T) {
 
 			checkFallbackTag(t, subject, d, mode.referrers, m.Annotations)
 
-			refs, err := publish.List(t.Context(), subject)
+			refs, err := verify.List(t.Context(), subject)
 			if err != nil {
 				t.Fatalf("List: %v", err)
 			}
@@ -218,13 +218,13 @@ func TestPublishManifest(t *testing.T) {
 				t.Fatalf("List found %d referrers, want 1", len(refs))
 			}
 			r := refs[0]
-			if r.Digest != d || r.Ref.String() != ref.String() || r.ArtifactType != publish.ArtifactType ||
+			if r.Digest != d || r.Ref.String() != ref.String() || r.ArtifactType != verify.ArtifactType ||
 				r.PredicateType != hallmark.PredicateSLSAProvenanceV1 || r.BundleDigest != hallmark.Digest(sha(bundle)) ||
 				r.BundleSize != int64(len(bundle)) || r.BundleMediaType != hallmark.MediaTypeBundleV03 || !r.Created.Equal(created) ||
 				!maps.Equal(r.Annotations, m.Annotations) {
 				t.Errorf("List()[0] = %+v", r)
 			}
-			b, err := publish.Fetch(t.Context(), r)
+			b, err := verify.Fetch(t.Context(), r)
 			if err != nil || string(b) != string(bundle) {
 				t.Fatalf("Fetch = %q, %v; want the bundle", b, err)
 			}
@@ -292,7 +292,7 @@ func TestPublishIdempotent(t *testing.T) {
 			if second == first {
 				t.Fatal("a different bundle got the same referrer")
 			}
-			refs, err := publish.List(t.Context(), subject)
+			refs, err := verify.List(t.Context(), subject)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -325,7 +325,7 @@ func TestPublishMissingSubject(t *testing.T) {
 				t.Errorf("error %q does not name the missing subject", err)
 			}
 			t.Log(err)
-			refs, err := publish.List(t.Context(), missing)
+			refs, err := verify.List(t.Context(), missing)
 			if err != nil || len(refs) != 0 {
 				t.Errorf("List of a missing subject = %v, %v; want none", refs, err)
 			}
@@ -362,121 +362,6 @@ func TestPublishRejects(t *testing.T) {
 	}
 }
 
-// TestListSkipsOtherReferrers pushes referrers that are not Sigstore bundle
-// referrers of the subject next to one that is.
-func TestListSkipsOtherReferrers(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			reg := newRegistry(t, mode.referrers)
-			subject, subjectDesc := reg.pushImage(t, "app")
-			want, err := publish.Publish(t.Context(), subject, testBundle(t, "x"), hallmark.PredicateSPDX)
-			if err != nil {
-				t.Fatal(err)
-			}
-			others := []struct {
-				artifactType string
-				layers       []string
-			}{
-				{"application/spdx+json", []string{"application/spdx+json"}},                 // another artifact type
-				{publish.ArtifactType, []string{publish.ArtifactType, publish.ArtifactType}}, // two layers
-				{"", []string{"application/vnd.oci.image.layer.v1.tar+gzip"}},                // an image
-			}
-			for i, o := range others {
-				pushReferrer(t, subject, subjectDesc, o.artifactType, o.layers, i)
-			}
-			idx, err := remote.Referrers(subject, remote.WithContext(t.Context()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if im, err := idx.IndexManifest(); err != nil || len(im.Manifests) != 1+len(others) {
-				t.Fatalf("registry lists %v referrers (%v), want %d", im, err, 1+len(others))
-			}
-			refs, err := publish.List(t.Context(), subject)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(refs) != 1 || refs[0].Digest != want {
-				t.Fatalf("List = %+v, want only %s", refs, want)
-			}
-		})
-	}
-}
-
-func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, artifactType string, layerTypes []string, seed int) {
-	t.Helper()
-	repo := subject.Context()
-	config := static.NewLayer([]byte("{}"), publish.MediaTypeEmpty)
-	m := v1.Manifest{
-		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
-		Config:        v1.Descriptor{MediaType: publish.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
-		Subject:       &subjectDesc,
-		ArtifactType:  artifactType,
-	}
-	layers := []v1.Layer{config}
-	for i, lt := range layerTypes {
-		content := fmt.Appendf(nil, "layer %d/%d", seed, i)
-		l := static.NewLayer(content, types.MediaType(lt))
-		layers = append(layers, l)
-		h, err := v1.NewHash(sha(content))
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.MediaType(lt), Digest: h, Size: int64(len(content))})
-	}
-	for _, l := range layers {
-		if err := remote.WriteLayer(repo, l, remote.WithContext(t.Context())); err != nil {
-			t.Fatal(err)
-		}
-	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Put(repo.Digest(sha(raw)), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-}
-
-type rawManifest []byte
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-
-func TestFetchRejects(t *testing.T) {
-	reg := newRegistry(t, true)
-	subject, _ := reg.pushImage(t, "app")
-	bundle := testBundle(t, "x")
-	if _, err := publish.Publish(t.Context(), subject, bundle, hallmark.PredicateSPDX); err != nil {
-		t.Fatal(err)
-	}
-	refs, err := publish.List(t.Context(), subject)
-	if err != nil || len(refs) != 1 {
-		t.Fatalf("List = %v, %v", refs, err)
-	}
-	good := refs[0]
-	tests := []struct {
-		name   string
-		modify func(*publish.Referrer)
-		want   error
-	}{
-		{"declared too large", func(r *publish.Referrer) { r.BundleSize = publish.MaxBundleSize + 1 }, hallmark.ErrTooLarge},
-		{"size mismatch", func(r *publish.Referrer) { r.BundleSize-- }, hallmark.ErrInvalid},
-		{"missing blob", func(r *publish.Referrer) { r.BundleDigest = hallmark.Digest("sha256:" + strings.Repeat("1", 64)) }, hallmark.ErrNotFound},
-		{"bad digest", func(r *publish.Referrer) { r.BundleDigest = "md5:x" }, hallmark.ErrInvalid},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			r := good
-			tt.modify(&r)
-			b, err := publish.Fetch(t.Context(), r)
-			if !errors.Is(err, tt.want) || b != nil {
-				t.Fatalf("Fetch = %d bytes, %v; want %v", len(b), err, tt.want)
-			}
-		})
-	}
-}
-
 func TestRegistryUnavailable(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -491,7 +376,4 @@ func TestRegistryUnavailable(t *testing.T) {
 		t.Errorf("Publish error = %v, want ErrUnavailable", err)
 	}
 	t.Log(err)
-	if _, err := publish.List(t.Context(), subject, noRetry); !errors.Is(err, hallmark.ErrUnavailable) {
-		t.Errorf("List error = %v, want ErrUnavailable", err)
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/publish"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
+	hverify "github.com/hallmark-dev/hallmark/verify"
 )
 
 // TestSignPublishVerify signs a statement about an image, publishes it,
@@ -47,11 +48,11 @@ func TestSignPublishVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			refs, err := publish.List(t.Context(), subject)
+			refs, err := hverify.List(t.Context(), subject)
 			if err != nil || len(refs) != 1 || refs[0].Digest != d || refs[0].BundleDigest != signed.BundleDigest {
 				t.Fatalf("List = %+v, %v; want the published %s", refs, err, d)
 			}
-			b, err := publish.Fetch(t.Context(), refs[0])
+			b, err := hverify.Fetch(t.Context(), refs[0])
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -38,8 +38,10 @@ func debianLayers(t testing.TB, layer layerFunc) []v1.Layer {
 func distrolessLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	entries := []entry{
 		dir("etc"),
-		entry{name: "etc/os-release", typ: tar.TypeSymlink, link: "../usr/lib/os-release"},
+		{name: "etc/os-release", typ: tar.TypeSymlink, link: "../usr/lib/os-release"},
+		dir("usr"), dir("usr/lib"),
 		file("usr/lib/os-release", testdata(t, "debian12/os-release")),
+		dir("var"), dir("var/lib"), dir("var/lib/dpkg"), dir("var/lib/dpkg/status.d"),
 	}
 	names, err := filepath.Glob("testdata/distroless/status.d/*")
 	if err != nil {

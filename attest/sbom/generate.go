@@ -164,11 +164,15 @@ func goPackages(b goBinary) []Package {
 		if i := strings.LastIndexByte(path, '/'); i >= 0 {
 			ns, name = path[:i], path[i+1:]
 		}
+		purlVersion := version
+		if version == "(devel)" {
+			purlVersion = "" // no released version: a purl without one, as syft writes it
+		}
 		out = append(out, Package{
 			Type:    packageurl.TypeGolang,
 			Name:    path,
 			Version: version,
-			PURL:    packageurl.NewPackageURL(packageurl.TypeGolang, ns, name, version, nil, "").ToString(),
+			PURL:    packageurl.NewPackageURL(packageurl.TypeGolang, ns, name, purlVersion, nil, "").ToString(),
 			Layer:   b.ev.layer,
 			Path:    b.ev.path,
 		})

@@ -27,13 +27,13 @@ func Parse(data []byte) (*Document, error) {
 	}
 	var doc v2_3.Document
 	if err := spdxjson.ReadInto(bytes.NewReader(data), &doc); err != nil {
-		return nil, fmt.Errorf("%w: parse sbom: %v", hallmark.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: parse sbom: %w", hallmark.ErrInvalid, err)
 	}
 	if doc.SPDXVersion != v2_3.Version {
 		return nil, fmt.Errorf("%w: parse sbom: version %q, want %s", hallmark.ErrInvalid, doc.SPDXVersion, v2_3.Version)
 	}
 	if err := validate(&doc); err != nil {
-		return nil, fmt.Errorf("%w: parse sbom: %v", hallmark.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: parse sbom: %w", hallmark.ErrInvalid, err)
 	}
 	d := &Document{spdx: &doc, json: bytes.Clone(data)}
 	var root *v2_3.Package

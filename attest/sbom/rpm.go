@@ -188,10 +188,12 @@ func readRPMDB(ctx context.Context, r io.Reader, size int64, tempDir string) (_ 
 	return pkgs, nil
 }
 
-// purl is pkg:rpm/<os id or vendor>/<name>@<version>-<release>?arch=…&epoch=…&distro=…&upstream=….
+// purl is pkg:rpm/<os id (rhel → redhat) or vendor>/<name>@<version>-<release>?arch=…&epoch=…&distro=…&upstream=….
 func (p *rpmPackage) purl(rel *osRelease) string {
 	ns := "rpm"
 	switch {
+	case rel != nil && rel.ID == "rhel":
+		ns = "redhat" // the namespace Red Hat's own security data uses
 	case rel != nil && rel.ID != "":
 		ns = rel.ID
 	case sanitizeID(p.Vendor) != "":

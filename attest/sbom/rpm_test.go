@@ -78,6 +78,7 @@ func TestRPMPURL(t *testing.T) {
 	}{
 		{&osRelease{ID: "fedora", VersionID: "40"}, "pkg:rpm/fedora/hallmark-fixture@1.2.3-4.hm1?arch=x86_64&distro=fedora-40&epoch=2&upstream=hallmark-fixture-1.2.3-4.hm1.src.rpm"},
 		{nil, "pkg:rpm/hallmark/hallmark-fixture@1.2.3-4.hm1?arch=x86_64&epoch=2&upstream=hallmark-fixture-1.2.3-4.hm1.src.rpm"},
+		{&osRelease{ID: "rhel", VersionID: "9.4"}, "pkg:rpm/redhat/hallmark-fixture@1.2.3-4.hm1?arch=x86_64&distro=rhel-9.4&epoch=2&upstream=hallmark-fixture-1.2.3-4.hm1.src.rpm"},
 	}
 	for _, tt := range tests {
 		if got := p.purl(tt.rel); got != tt.want {
@@ -166,7 +167,7 @@ func craftNDB(blobLen uint32) []byte {
 	for s := ndbHeaderSize; s < 4096; s += 16 {
 		le.PutUint32(b[s:], ndbSlotMagic)
 	}
-	le.PutUint32(b[ndbHeaderSize+4:], 1)      // package 1
+	le.PutUint32(b[ndbHeaderSize+4:], 1)       // package 1
 	le.PutUint32(b[ndbHeaderSize+8:], 4096/16) // blob at 4096
 	le.PutUint32(b[4096:], ndbBlobMagic)
 	le.PutUint32(b[4096+4:], 1)

@@ -253,7 +253,7 @@ func devUpDetached(ctx context.Context, f *devFlags) error {
 		select {
 		case err := <-exited:
 			_, _ = io.Copy(os.Stderr, tail)
-			return fmt.Errorf("dev stack did not start (%v); see %s", err, logPath)
+			return fmt.Errorf("dev stack did not start (%w); see %s", err, logPath)
 		case <-ctx.Done():
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			return ctx.Err()

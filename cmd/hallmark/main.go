@@ -30,7 +30,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBuildCmd(), newDevCmd())
+	root.AddCommand(newBuildCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd())
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return

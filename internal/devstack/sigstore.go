@@ -95,7 +95,7 @@ func (s *Stack) startRekor(ctx context.Context, bin string, p *pki) error {
 	if err := s.spawn(ctx, "rekor", bin, "serve", "--hostname", host,
 		"--http-address", host, "--http-port", port, "--grpc-address", host, "--grpc-port", gport,
 		"--http-metrics-port", mport, "--storage-dir", storage, "--signer-filepath", p.path("rekor-key.pem"),
-		"--checkpoint-interval", "500ms", "--batch-max-age", "50ms"); err != nil {
+		"--checkpoint-interval", "100ms", "--batch-max-age", "20ms"); err != nil {
 		return err
 	}
 	s.Rekor = "http://" + addr

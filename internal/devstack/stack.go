@@ -336,7 +336,7 @@ func (s *Stack) waitFor(ctx context.Context, name string, ready func(context.Con
 		select {
 		case <-p.done:
 			logPath := filepath.Join(s.cfg.Dir, "logs", name+".log")
-			return fmt.Errorf("%s exited before it was ready (%v); the end of %s:\n%s", name, p.err, logPath, tail(logPath, 15))
+			return fmt.Errorf("%s exited before it was ready (%w); the end of %s:\n%s", name, p.err, logPath, tail(logPath, 15))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:

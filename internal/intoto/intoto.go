@@ -298,7 +298,7 @@ func checkJSON(data []byte) error {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("%w: malformed JSON: %v", hallmark.ErrInvalid, err)
+			return fmt.Errorf("%w: malformed JSON: %w", hallmark.ErrInvalid, err)
 		}
 		if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
 			if k, ok := tok.(string); ok { // a key; '}' ends the object instead

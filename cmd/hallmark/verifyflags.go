@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/hallmark-dev/hallmark/internal/devstack"
+	"github.com/hallmark-dev/hallmark/verify"
+)
+
+// Exit codes of the commands that verify (inspect, sbom; verify later).
+const (
+	exitVerified    = 0 // what was asked for verified
+	exitNotVerified = 1 // the image was evaluated: nothing verified
+	exitCannotTell  = 2 // the image could not be evaluated
+	exitInterrupted = 130
+)
+
+// verifyFlags are the flags of the commands that verify attestations: what
+// to trust, whom to trust, and how to print.
+type verifyFlags struct {
+	trustedRoot    string
+	identity       string
+	identityRegexp string
+	issuer         string
+	issuerRegexp   string
+	allowHTTP      bool
+	output         string
+	outputs        []string // accepted --output values
+}
+
+// verifyEnv is what a verifying command touches outside its flags; tests
+// replace it.
+type verifyEnv struct {
+	stdout    io.Writer
+	stderr    io.Writer
+	lookupEnv func(string) (string, bool)
+	stack     stackLoader
+	// remote are extra registry options, after the defaults.
+	remote []remote.Option
+}
+
+func (e verifyEnv) getenv(k string) string {
+	v, _ := e.lookupEnv(k)
+	return v
+}
+
+// processVerifyEnv is the real environment of cmd.
+func processVerifyEnv(cmd *cobra.Command) verifyEnv {
+	return verifyEnv{
+		stdout:    cmd.OutOrStdout(),
+		stderr:    cmd.ErrOrStderr(),
+		lookupEnv: os.LookupEnv,
+		stack:     loadDevStack,
+	}
+}
+
+// register adds the flags to fl; outputs are the --output values, the
+// first being the default.
+func (f *verifyFlags) register(fl *pflag.FlagSet, outputs ...string) {
+	f.outputs = outputs
+	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json to verify against (default $HALLMARK_TRUSTED_ROOT, else the dev stack's)")
+	fl.StringVar(&f.identity, "certificate-identity", "", "signer's certificate subject alternative name, exactly (default $HALLMARK_SIGNER_IDENTITY, else the dev gateway's builder id)")
+	fl.StringVar(&f.identityRegexp, "certificate-identity-regexp", "", "signer's certificate subject alternative name, as a regular expression matching all of it")
+	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "signer's certificate OIDC issuer, exactly (default $HALLMARK_SIGNER_ISSUER, else the dev stack's issuer)")
+	fl.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "signer's certificate OIDC issuer, as a regular expression matching all of it")
+	fl.BoolVar(&f.allowHTTP, "allow-http-registry", false, "speak plain HTTP to the image's registry (implied for localhost and loopback addresses)")
+	fl.StringVarP(&f.output, "output", "o", outputs[0], "output format: "+strings.Join(outputs, " or "))
+}
+
+// verifyConfig is what the flags, the environment and the dev stack say.
+type verifyConfig struct {
+	trustedRoot string
+	identity    verify.Identity
+}
+
+// resolve applies the defaults: each setting comes from its flag, else its
+// environment variable, else the running dev stack (read only if needed).
+func (f *verifyFlags) resolve(env verifyEnv) (verifyConfig, error) {
+	var (
+		st      devstack.State
+		stErr   error
+		stFound bool
+	)
+	stack := func() (devstack.State, error) {
+		if !stFound {
+			st, stErr = env.stack()
+			stFound = true
+		}
+		return st, stErr
+	}
+	fromStack := func(what, flag, envVar string, get func(devstack.State) string) (string, error) {
+		s, err := stack()
+		if err == nil && get(s) != "" {
+			return get(s), nil
+		}
+		hint := fmt.Sprintf("pass %s, set %s, or start a dev stack with `hallmark dev up`", flag, envVar)
+		if err != nil && !errors.Is(err, devstack.ErrNotRunning) {
+			return "", fmt.Errorf("find %s: %w (or %s)", what, err, hint)
+		}
+		return "", fmt.Errorf("find %s: %s", what, hint)
+	}
+
+	var c verifyConfig
+	var err error
+	if !slices.Contains(f.outputs, f.output) {
+		return c, fmt.Errorf("parse --output: unknown format %q, want %s", f.output, strings.Join(f.outputs, " or "))
+	}
+	c.trustedRoot = f.trustedRoot
+	if c.trustedRoot == "" {
+		c.trustedRoot = env.getenv("HALLMARK_TRUSTED_ROOT")
+	}
+	if c.trustedRoot == "" {
+		if c.trustedRoot, err = fromStack("trusted root", "--trusted-root FILE", "HALLMARK_TRUSTED_ROOT", func(s devstack.State) string { return s.TrustedRoot }); err != nil {
+			return c, err
+		}
+	}
+	c.identity = verify.Identity{
+		SubjectAlternativeName: f.identity, SANRegexp: f.identityRegexp,
+		Issuer: f.issuer, IssuerRegexp: f.issuerRegexp,
+	}
+	if c.identity.SubjectAlternativeName == "" && c.identity.SANRegexp == "" {
+		c.identity.SubjectAlternativeName = env.getenv("HALLMARK_SIGNER_IDENTITY")
+		if c.identity.SubjectAlternativeName == "" {
+			if c.identity.SubjectAlternativeName, err = fromStack("signer identity", "--certificate-identity", "HALLMARK_SIGNER_IDENTITY", func(devstack.State) string { return devstack.BuilderID }); err != nil {
+				return c, err
+			}
+		}
+	}
+	if c.identity.Issuer == "" && c.identity.IssuerRegexp == "" {
+		c.identity.Issuer = env.getenv("HALLMARK_SIGNER_ISSUER")
+		if c.identity.Issuer == "" {
+			if c.identity.Issuer, err = fromStack("signer issuer", "--certificate-oidc-issuer", "HALLMARK_SIGNER_ISSUER", func(s devstack.State) string { return s.Issuer }); err != nil {
+				return c, err
+			}
+		}
+	}
+	return c, nil
+}
+
+// newVerifier returns a Verifier for image configured by the flags.
+func (f *verifyFlags) newVerifier(image string, env verifyEnv) (*verify.Verifier, error) {
+	c, err := f.resolve(env)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := root.NewTrustedRootFromPath(c.trustedRoot)
+	if err != nil {
+		return nil, fmt.Errorf("read trusted root %s: %w", c.trustedRoot, err)
+	}
+	ropts := append([]remote.Option{
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithUserAgent("hallmark"),
+	}, env.remote...)
+	opts := []verify.Option{verify.WithIdentities(c.identity), verify.WithRemoteOptions(ropts...)}
+	if ref, err := name.ParseReference(image); err == nil && f.allowHTTP {
+		opts = append(opts, verify.WithInsecureRegistries(ref.Context().RegistryStr()))
+	}
+	v, err := verify.New(tr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// verifyImage verifies the attestations of image as the flags say. Its
+// errors mean the image could not be evaluated.
+func (f *verifyFlags) verifyImage(ctx context.Context, image string, env verifyEnv) (*verify.ImageResult, error) {
+	v, err := f.newVerifier(image, env)
+	if err != nil {
+		return nil, err
+	}
+	return v.Image(ctx, image)
+}
+
+// notVerified is the error of a command whose image was evaluated and had
+// nothing verified of what was asked for.
+type notVerified struct{ msg string }
+
+func (e notVerified) Error() string { return e.msg }
+
+// finish prints err, if any, as `hallmark NAME: err` and turns it into
+// main's exit code: exitNotVerified for notVerified, exitInterrupted when
+// ctx ended, exitCannotTell for anything else.
+func finish(ctx context.Context, stderr io.Writer, cmdName string, err error) error {
+	if err == nil {
+		return nil
+	}
+	code := exitCannotTell
+	var nv notVerified
+	switch {
+	case errors.As(err, &nv):
+		code = exitNotVerified
+	case ctx.Err() != nil:
+		err, code = errors.New("interrupted"), exitInterrupted
+	}
+	fmt.Fprintf(stderr, "hallmark %s: %s\n", cmdName, printable(err.Error()))
+	return exitError{code: code}
+}
+
+// usageErrors makes flag errors and a wrong number of arguments end cmd
+// with exitCannotTell, like any other "could not evaluate".
+func usageErrors(cmd *cobra.Command) {
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		fmt.Fprintf(c.ErrOrStderr(), "hallmark %s: %v\n", c.Name(), err)
+		return exitError{code: exitCannotTell}
+	})
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			fmt.Fprintf(c.ErrOrStderr(), "hallmark %s: want exactly one IMAGE, got %d arguments\nUsage: %s\n", c.Name(), len(args), c.UseLine())
+			return exitError{code: exitCannotTell}
+		}
+		return nil
+	}
+}
+
+// whyNone explains why res has no verified attestation of predicateType.
+func whyNone(res *verify.ImageResult, predicateType string) string {
+	if len(res.Attestations) == 0 {
+		return fmt.Sprintf("no verified %s for %s: the image has no attestations (no Sigstore bundle referrers)", predicateType, res.Pinned)
+	}
+	var reasons []string
+	for _, a := range res.Attestations {
+		switch {
+		case a.Verified:
+			reasons = append(reasons, oneLine(fmt.Sprintf("%s verified, but is not %s", a.PredicateType, predicateType)))
+		case a.PredicateType != "":
+			reasons = append(reasons, oneLine(fmt.Sprintf("%s (%s): %s", a.PredicateType, a.Referrer.Digest, a.Failure)))
+		default:
+			reasons = append(reasons, oneLine(fmt.Sprintf("%s: %s", a.Referrer.Digest, a.Failure)))
+		}
+	}
+	if len(reasons) > 5 {
+		reasons = append(reasons[:5], fmt.Sprintf("and %d more", len(reasons)-5))
+	}
+	return fmt.Sprintf("no verified %s for %s: %d attestation(s), none verified as one:\n  %s",
+		predicateType, res.Pinned, len(res.Attestations), strings.Join(reasons, "\n  "))
+}
+
+// printable replaces control characters (terminal escapes in registry
+// data, say) except newlines and tabs.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r != '\n' && r != '\t' && unicode.IsControl(r) {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
+// oneLine is printable for a single line or table cell: newlines and tabs
+// become spaces, so that data cannot forge lines or columns.
+func oneLine(s string) string {
+	return printable(strings.NewReplacer("\n", " ", "\r", " ", "\t", " ").Replace(s))
+}

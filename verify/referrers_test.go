@@ -1,0 +1,284 @@
+package verify_test
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/publish"
+	"github.com/hallmark-dev/hallmark/verify"
+)
+
+// emptyDigest is the digest of "{}", the OCI empty descriptor.
+const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+// testRegistry is go-containerregistry's in-process registry, counting
+// requests. Every request goes through hook first, if set; a hook that
+// returns true has answered the request itself.
+type testRegistry struct {
+	host     string
+	handler  http.Handler
+	requests atomic.Int64
+	hook     atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
+}
+
+func newRegistry(t *testing.T, referrers bool) *testRegistry {
+	t.Helper()
+	r := &testRegistry{handler: registry.New(registry.WithReferrersSupport(referrers), registry.Logger(discardLogger()))}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.requests.Add(1)
+		if h := r.hook.Load(); h != nil && (*h)(w, req) {
+			return
+		}
+		r.handler.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.host = strings.TrimPrefix(srv.URL, "http://")
+	return r
+}
+
+// pushImage pushes a random image as repo:tag and returns it by digest with
+// its descriptor.
+func (r *testRegistry) pushImage(t *testing.T, repo, tag string) (name.Digest, v1.Descriptor) {
+	t.Helper()
+	img, err := random.Image(512, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewTag(r.host + "/" + repo + ":" + tag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	h, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		t.Fatal(err)
+	}
+	size, err := img.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ref.Context().Digest(h.String()), v1.Descriptor{MediaType: mt, Digest: h, Size: size}
+}
+
+// testBundle is a bundle-shaped JSON document that publish accepts; it
+// does not verify.
+func testBundle(t *testing.T, payload string) []byte {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{
+		"mediaType":            hallmark.MediaTypeBundleV03,
+		"verificationMaterial": map[string]any{},
+		"dsseEnvelope": map[string]any{
+			"payload":     []byte(payload),
+			"payloadType": hallmark.PayloadTypeInToto,
+			"signatures":  []any{},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
+
+var modes = []struct {
+	name      string
+	referrers bool
+}{
+	{"referrers api", true},
+	{"tag fallback", false},
+}
+
+type rawManifest []byte
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
+
+// pushRawReferrer pushes a referrer of subject with one layer of the given
+// media type and content, in the bundle referrer layout, and returns its
+// digest.
+func pushRawReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, layerType string, content []byte) string {
+	t.Helper()
+	repo := subject.Context()
+	for _, l := range []v1.Layer{static.NewLayer([]byte("{}"), verify.MediaTypeEmpty), static.NewLayer(content, types.MediaType(layerType))} {
+		if err := remote.WriteLayer(repo, l, remote.WithContext(t.Context())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := v1.NewHash(sha(content))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: verify.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
+		Layers:        []v1.Descriptor{{MediaType: types.MediaType(layerType), Digest: h, Size: int64(len(content))}},
+		Subject:       &subjectDesc,
+		ArtifactType:  layerType,
+		Annotations:   map[string]string{verify.AnnotationPredicateType: hallmark.PredicateSLSAProvenanceV1, verify.AnnotationCreated: time.Now().UTC().Format(time.RFC3339)},
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(repo.Digest(sha(raw)), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+	return sha(raw)
+}
+
+// TestListSkipsOtherReferrers pushes referrers that are not Sigstore bundle
+// referrers of the subject next to one that is.
+func TestListSkipsOtherReferrers(t *testing.T) {
+	for _, mode := range modes {
+		t.Run(mode.name, func(t *testing.T) {
+			reg := newRegistry(t, mode.referrers)
+			subject, subjectDesc := reg.pushImage(t, "app", "latest")
+			want, err := publish.Publish(t.Context(), subject, testBundle(t, "x"), hallmark.PredicateSPDX)
+			if err != nil {
+				t.Fatal(err)
+			}
+			others := []struct {
+				artifactType string
+				layers       []string
+			}{
+				{"application/spdx+json", []string{"application/spdx+json"}},              // another artifact type
+				{verify.ArtifactType, []string{verify.ArtifactType, verify.ArtifactType}}, // two layers
+				{"", []string{"application/vnd.oci.image.layer.v1.tar+gzip"}},             // an image
+			}
+			for i, o := range others {
+				pushReferrer(t, subject, subjectDesc, o.artifactType, o.layers, i)
+			}
+			idx, err := remote.Referrers(subject, remote.WithContext(t.Context()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if im, err := idx.IndexManifest(); err != nil || len(im.Manifests) != 1+len(others) {
+				t.Fatalf("registry lists %v referrers (%v), want %d", im, err, 1+len(others))
+			}
+			refs, err := verify.List(t.Context(), subject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(refs) != 1 || refs[0].Digest != want {
+				t.Fatalf("List = %+v, want only %s", refs, want)
+			}
+		})
+	}
+}
+
+func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, artifactType string, layerTypes []string, seed int) {
+	t.Helper()
+	repo := subject.Context()
+	config := static.NewLayer([]byte("{}"), verify.MediaTypeEmpty)
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: verify.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
+		Subject:       &subjectDesc,
+		ArtifactType:  artifactType,
+	}
+	layers := []v1.Layer{config}
+	for i, lt := range layerTypes {
+		content := fmt.Appendf(nil, "layer %d/%d", seed, i)
+		l := static.NewLayer(content, types.MediaType(lt))
+		layers = append(layers, l)
+		h, err := v1.NewHash(sha(content))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Layers = append(m.Layers, v1.Descriptor{MediaType: types.MediaType(lt), Digest: h, Size: int64(len(content))})
+	}
+	for _, l := range layers {
+		if err := remote.WriteLayer(repo, l, remote.WithContext(t.Context())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(repo.Digest(sha(raw)), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFetchRejects(t *testing.T) {
+	reg := newRegistry(t, true)
+	subject, _ := reg.pushImage(t, "app", "latest")
+	bundle := testBundle(t, "x")
+	if _, err := publish.Publish(t.Context(), subject, bundle, hallmark.PredicateSPDX); err != nil {
+		t.Fatal(err)
+	}
+	refs, err := verify.List(t.Context(), subject)
+	if err != nil || len(refs) != 1 {
+		t.Fatalf("List = %v, %v", refs, err)
+	}
+	good := refs[0]
+	tests := []struct {
+		name   string
+		modify func(*verify.Referrer)
+		want   error
+	}{
+		{"declared too large", func(r *verify.Referrer) { r.BundleSize = verify.MaxBundleSize + 1 }, hallmark.ErrTooLarge},
+		{"size mismatch", func(r *verify.Referrer) { r.BundleSize-- }, hallmark.ErrInvalid},
+		{"missing blob", func(r *verify.Referrer) { r.BundleDigest = hallmark.Digest("sha256:" + strings.Repeat("1", 64)) }, hallmark.ErrNotFound},
+		{"bad digest", func(r *verify.Referrer) { r.BundleDigest = "md5:x" }, hallmark.ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := good
+			tt.modify(&r)
+			b, err := verify.Fetch(t.Context(), r)
+			if !errors.Is(err, tt.want) || b != nil {
+				t.Fatalf("Fetch = %d bytes, %v; want %v", len(b), err, tt.want)
+			}
+		})
+	}
+}
+
+func TestListRegistryUnavailable(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	host := strings.TrimPrefix(srv.URL, "http://")
+	srv.Close()
+	subject, err := name.NewDigest(host + "/app@sha256:" + strings.Repeat("2", 64))
+	if err != nil {
+		t.Fatal(err)
+	}
+	noRetry := remote.WithRetryBackoff(remote.Backoff{Steps: 1})
+	if _, err := verify.List(t.Context(), subject, noRetry); !errors.Is(err, hallmark.ErrUnavailable) {
+		t.Errorf("List error = %v, want ErrUnavailable", err)
+	}
+}

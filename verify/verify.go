@@ -1,0 +1,355 @@
+package verify
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/intoto"
+)
+
+// Verifier finds and verifies the Sigstore bundles attached to images. It is
+// safe for concurrent use.
+type Verifier struct {
+	trustedRoot *root.TrustedRoot
+	opts        options
+	matchers    []matcher
+	requireSCT  bool
+	requireTlog bool
+}
+
+// New returns a Verifier that trusts the Fulcio, transparency logs,
+// timestamp authorities and CT logs of trustedRoot, and the signer
+// identities given by WithIdentities (at least one is required, unless
+// WithAnyIdentityUnsafe is given).
+//
+// What a bundle must carry follows the trusted root: an SCT when it lists CT
+// logs, an entry in one of its transparency logs when it lists any (see
+// WithoutTransparencyLogUnsafe), and a signed RFC 3161 timestamp whenever no
+// log entry has an integrated time (Rekor v2 entries have none).
+func New(trustedRoot *root.TrustedRoot, opts ...Option) (*Verifier, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("new verifier: %w", err)
+		}
+	}
+	if trustedRoot == nil {
+		return nil, fmt.Errorf("new verifier: %w: trusted root is nil", hallmark.ErrInvalid)
+	}
+	if len(trustedRoot.FulcioCertificateAuthorities()) == 0 {
+		return nil, fmt.Errorf("new verifier: %w: trusted root has no certificate authority", hallmark.ErrInvalid)
+	}
+	switch {
+	case o.anyIdentity && len(o.identities) > 0:
+		return nil, fmt.Errorf("new verifier: %w: identities and WithAnyIdentityUnsafe exclude each other", hallmark.ErrInvalid)
+	case !o.anyIdentity && len(o.identities) == 0:
+		return nil, fmt.Errorf("new verifier: %w: no signer identity: give at least one (or WithAnyIdentityUnsafe)", hallmark.ErrInvalid)
+	}
+	v := &Verifier{
+		trustedRoot: trustedRoot,
+		opts:        o,
+		requireSCT:  len(trustedRoot.CTLogs()) > 0,
+		requireTlog: len(trustedRoot.RekorLogs()) > 0 && !o.noTlog,
+	}
+	for _, id := range o.identities {
+		m, err := compileIdentity(id)
+		if err != nil {
+			return nil, fmt.Errorf("new verifier: %w", err)
+		}
+		v.matchers = append(v.matchers, m)
+	}
+	return v, nil
+}
+
+// ImageResult is what Image found: the image's digest and every bundle
+// referrer considered, verified or not.
+type ImageResult struct {
+	// Ref is the reference as given.
+	Ref string
+	// Digest is the image manifest (or index) digest Ref resolved to, once;
+	// everything else was read by this digest.
+	Digest hallmark.Digest
+	// Pinned is "registry/repository@sha256:<hex>".
+	Pinned string
+	// Attestations are the bundle referrers considered, oldest first.
+	Attestations []Attestation
+	// Omitted counts bundle referrers left out by WithMaxBundles.
+	Omitted int
+}
+
+// Verified returns the verified attestations whose statement has
+// predicateType, oldest first; "" matches every predicate type.
+func (r *ImageResult) Verified(predicateType string) []Attestation {
+	var out []Attestation
+	for _, a := range r.Attestations {
+		if a.Verified && (predicateType == "" || a.PredicateType == predicateType) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Attestation is one bundle referrer of an image and the outcome of its
+// verification. Only a Verified attestation's fields can be trusted; the
+// others explain what was wrong.
+type Attestation struct {
+	// Referrer is the referrer manifest that carries the bundle.
+	Referrer Referrer
+	// PredicateType is the verified statement's predicate type; for an
+	// unverified attestation, the referrer's (unsigned) annotation.
+	PredicateType string
+	// Statement is the verified statement, nil unless Verified.
+	Statement *intoto.ParsedStatement
+	// SignerIdentity and SignerIssuer are the certificate's subject
+	// alternative name and OIDC issuer, set once the certificate chain,
+	// timestamps and signature verified (also when the identity then does
+	// not match).
+	SignerIdentity string
+	SignerIssuer   string
+	// LogIndex is the index of the verified transparency log entry, or -1.
+	LogIndex int64
+	// Timestamp is the verified signing time: the RFC 3161 timestamp, else
+	// the log's integrated time.
+	Timestamp time.Time
+	// Verified says that the bundle verified against the trusted root, its
+	// signer matched an allowed identity and its statement is about the
+	// image.
+	Verified bool
+	// Failure says why the attestation did not verify; empty if it did.
+	Failure string
+}
+
+// Image resolves ref to a digest, once, and verifies every Sigstore bundle
+// attached to that digest (up to WithMaxBundles of them).
+//
+// A bundle that does not verify is an Attestation with Verified false and a
+// Failure, not an error. Errors mean the image could not be evaluated: they
+// wrap hallmark.ErrInvalid for a malformed reference, hallmark.ErrNotFound
+// when the image does not exist, hallmark.ErrUnavailable when the registry
+// could not be reached or failed, and hallmark.ErrCanceled when ctx ended.
+func (v *Verifier) Image(ctx context.Context, ref string) (*ImageResult, error) {
+	r, err := v.parseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	ropts := withContext(ctx, v.opts.remote)
+	subject, digest, err := resolve(ctx, r, ropts)
+	if err != nil {
+		return nil, err
+	}
+	refs, omitted, err := list(ctx, subject, v.opts.maxBundles, ropts)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", subject, err)
+	}
+	if omitted > 0 {
+		v.opts.logger.WarnContext(ctx, "too many bundle referrers; considering the newest", "image", subject.String(), "considered", len(refs), "omitted", omitted)
+	}
+	atts := make([]Attestation, len(refs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelism)
+	for i, rr := range refs {
+		g.Go(func() error {
+			a, err := v.attestation(gctx, rr, digest, withContext(gctx, v.opts.remote))
+			if err != nil {
+				return fmt.Errorf("verify %s: %w", subject, err)
+			}
+			atts[i] = a
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	for _, a := range atts {
+		v.opts.logger.DebugContext(ctx, "checked attestation", "image", subject.String(), "referrer", a.Referrer.Digest,
+			"predicateType", a.PredicateType, "verified", a.Verified, "failure", a.Failure)
+	}
+	return &ImageResult{Ref: ref, Digest: digest, Pinned: subject.String(), Attestations: atts, Omitted: omitted}, nil
+}
+
+// parseRef parses an image reference, for plain HTTP if its registry is
+// one of WithInsecureRegistries.
+func (v *Verifier) parseRef(ref string) (name.Reference, error) {
+	r, err := name.ParseReference(ref)
+	if err != nil {
+		return nil, fmt.Errorf("parse image reference %q: %w: %w", clip(ref), hallmark.ErrInvalid, err)
+	}
+	if v.opts.insecure[r.Context().RegistryStr()] {
+		if r, err = name.ParseReference(ref, name.Insecure); err != nil {
+			return nil, fmt.Errorf("parse image reference %q: %w: %w", clip(ref), hallmark.ErrInvalid, err)
+		}
+	}
+	return r, nil
+}
+
+// resolve fetches the manifest r names and returns the reference by the
+// digest of the bytes received: the one digest used from then on.
+func resolve(ctx context.Context, r name.Reference, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
+	desc, err := remote.Get(r, ropts...)
+	if err != nil {
+		err = classify(ctx, err)
+		if errors.Is(err, hallmark.ErrNotFound) {
+			return name.Digest{}, "", fmt.Errorf("resolve %s: image does not exist: %w", r, err)
+		}
+		return name.Digest{}, "", fmt.Errorf("resolve %s: %w", r, err)
+	}
+	d, err := hallmark.ParseDigest(desc.Digest.String())
+	if err != nil {
+		return name.Digest{}, "", fmt.Errorf("resolve %s: %w", r, err)
+	}
+	return r.Context().Digest(d.String()), d, nil
+}
+
+// attestation fetches and verifies one bundle referrer of the image with
+// digest. It returns an error only when the registry failed.
+func (v *Verifier) attestation(ctx context.Context, r Referrer, digest hallmark.Digest, ropts []remote.Option) (Attestation, error) {
+	a := Attestation{Referrer: r, PredicateType: r.PredicateType, LogIndex: -1}
+	if !slices.Contains(supportedMediaTypes, r.BundleMediaType) {
+		a.Failure = fmt.Sprintf("bundle media type %q is not supported", clip(r.BundleMediaType))
+		return a, nil
+	}
+	data, err := fetch(ctx, r, v.opts.maxBundleSize, ropts)
+	switch {
+	case errors.Is(err, hallmark.ErrUnavailable) || errors.Is(err, hallmark.ErrCanceled):
+		return a, err
+	case errors.Is(err, hallmark.ErrTooLarge):
+		a.Failure = fmt.Sprintf("bundle is %d bytes, over the %d-byte limit", r.BundleSize, v.opts.maxBundleSize)
+		return a, nil
+	case err != nil:
+		a.Failure = clipErr(err)
+		return a, nil
+	}
+	v.verifyBundle(&a, data, digest)
+	return a, nil
+}
+
+// verifyBundle verifies data, the bundle of a, for the image with digest and
+// records the outcome in a.
+func (v *Verifier) verifyBundle(a *Attestation, data []byte, digest hallmark.Digest) {
+	pb, err := parseBundle(data, v.opts.maxBundleSize)
+	if err != nil {
+		a.Failure = err.Error()
+		return
+	}
+	entries, err := pb.bundle.TlogEntries()
+	if err != nil {
+		a.Failure = "read transparency log entries: " + clipErr(err)
+		return
+	}
+	if len(entries) == 0 && v.requireTlog {
+		a.Failure = "bundle has no transparency log entry"
+		return
+	}
+	sv, err := sgverify.NewVerifier(v.trustedRoot, v.verifierOptions(pb, len(entries) > 0)...)
+	if err != nil {
+		a.Failure = "configure verification: " + clipErr(err)
+		return
+	}
+	res, err := sv.Verify(pb.bundle, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
+	if err != nil {
+		// sigstore-go v1.3.0 formats a nil error into one of its messages.
+		a.Failure = "verify bundle: " + strings.ReplaceAll(clipErr(err), "; error: %!w(<nil>)", "")
+		return
+	}
+	if res.Signature == nil || res.Signature.Certificate == nil {
+		a.Failure = "bundle is signed with a key, not a Fulcio certificate"
+		return
+	}
+	cert := res.Signature.Certificate
+	a.SignerIdentity, a.SignerIssuer = cert.SubjectAlternativeName, cert.Issuer
+	for _, e := range entries {
+		if _, ok := v.trustedRoot.RekorLogs()[hex.EncodeToString([]byte(e.LogKeyID()))]; ok {
+			a.LogIndex = e.LogIndex()
+			break
+		}
+	}
+	for _, ts := range res.VerifiedTimestamps {
+		if ts.Type == "TimestampAuthority" {
+			a.Timestamp = ts.Timestamp
+			break
+		}
+		if a.Timestamp.IsZero() {
+			a.Timestamp = ts.Timestamp
+		}
+	}
+	if !v.identityAllowed(cert.Issuer, cert.SubjectAlternativeName) {
+		a.Failure = fmt.Sprintf("certificate identity %s (issuer %s) does not match the policy", clip(cert.SubjectAlternativeName), clip(cert.Issuer))
+		return
+	}
+	st, err := intoto.Parse(pb.payload, int(v.opts.maxBundleSize))
+	if err != nil {
+		a.Failure = clipErr(err)
+		return
+	}
+	a.PredicateType = st.PredicateType
+	if !st.HasSubjectDigest(digest) {
+		a.Failure = "subject digest does not match the image: the statement is about " + subjects(st)
+		return
+	}
+	a.Statement = st
+	a.Verified = true
+}
+
+// verifierOptions says what pb must carry to verify, given what it carries:
+// every log entry it has must verify (at least one), and a signed timestamp
+// is required unless a log entry has an integrated time, which is then
+// required to verify too.
+func (v *Verifier) verifierOptions(pb *parsedBundle, hasEntries bool) []sgverify.VerifierOption {
+	var opts []sgverify.VerifierOption
+	integrated := false
+	if hasEntries {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+		for _, e := range pb.bundle.GetVerificationMaterial().GetTlogEntries() {
+			integrated = integrated || e.GetIntegratedTime() != 0
+		}
+	}
+	hasTSA := len(pb.bundle.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()) > 0
+	if hasTSA || !integrated {
+		opts = append(opts, sgverify.WithSignedTimestamps(1))
+	}
+	if integrated {
+		opts = append(opts, sgverify.WithIntegratedTimestamps(1))
+	}
+	if v.requireSCT {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
+	}
+	return append(opts, sgverify.WithoutStatementPredicate())
+}
+
+func (v *Verifier) identityAllowed(issuer, san string) bool {
+	if v.opts.anyIdentity {
+		return true
+	}
+	for _, m := range v.matchers {
+		if m.match(issuer, san) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjects lists a statement's sha256 subject digests for a failure.
+func subjects(st *intoto.ParsedStatement) string {
+	var ds []string
+	for _, s := range st.Subjects {
+		if d, ok := s.SHA256(); ok {
+			ds = append(ds, d.String())
+		}
+	}
+	if len(ds) > 3 {
+		ds = append(ds[:3], "…")
+	}
+	return strings.Join(ds, ", ")
+}
