@@ -561,5 +561,5 @@ func dockerfileErr(err error) error {
 		}
 		return fmt.Errorf("%w: dockerfile line %d: %s", hallmark.ErrInvalid, le.Locations[0][0].Start.Line, msg)
 	}
-	return fmt.Errorf("%w: dockerfile: %v", hallmark.ErrInvalid, err)
+	return fmt.Errorf("%w: dockerfile: %w", hallmark.ErrInvalid, err)
 }

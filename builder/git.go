@@ -70,7 +70,7 @@ func (b *Builder) readGitDockerfile(ctx context.Context, c *client.Client, g *ha
 	case err != nil && ctx.Err() != nil:
 		return nil, fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
 	case err != nil:
-		return nil, fmt.Errorf("%w: fetch %s at %s (is the URL right and the commit pushed?): %s", hallmark.ErrNotFound, g.URL, g.Commit, err)
+		return nil, fmt.Errorf("%w: fetch %s at %s (is the URL right and the commit pushed?): %w", hallmark.ErrNotFound, g.URL, g.Commit, err)
 	}
 	if len(data) > maxDockerfileBytes {
 		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, maxDockerfileBytes)

@@ -90,7 +90,7 @@ func NewResolver(opts ...ResolverOption) (*Resolver, error) {
 	for _, h := range o.insecure {
 		reg, err := name.NewRegistry(h)
 		if err != nil {
-			return nil, fmt.Errorf("%w: insecure registry %q: %v", hallmark.ErrInvalid, h, err)
+			return nil, fmt.Errorf("%w: insecure registry %q: %w", hallmark.ErrInvalid, h, err)
 		}
 		r.insecure[reg.RegistryStr()] = true
 	}
@@ -141,7 +141,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBa
 func (r *Resolver) parse(ref string) (name.Reference, error) {
 	parsed, err := name.ParseReference(ref)
 	if err != nil {
-		return nil, fmt.Errorf("resolve base %q: %w: %v", truncate(ref, 200), hallmark.ErrInvalid, err)
+		return nil, fmt.Errorf("resolve base %q: %w: %w", truncate(ref, 200), hallmark.ErrInvalid, err)
 	}
 	if r.insecure[parsed.Context().RegistryStr()] {
 		return name.ParseReference(ref, name.Insecure)

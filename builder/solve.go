@@ -30,7 +30,7 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 	}
 	repo, err := name.NewRepository(req.Repository)
 	if err != nil {
-		return "", fmt.Errorf("%w: repository %q: %v", hallmark.ErrInvalid, req.Repository, err)
+		return "", fmt.Errorf("%w: repository %q: %w", hallmark.ErrInvalid, req.Repository, err)
 	}
 	export := map[string]string{
 		"name":           repo.Name(),
@@ -106,7 +106,7 @@ func localMounts(in inputs) (map[string]fsutil.FS, error) {
 func (b *Builder) connect(ctx context.Context) (*client.Client, error) {
 	c, err := client.New(ctx, b.addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w: connect to buildkit at %s: %v", hallmark.ErrUnavailable, b.addr, err)
+		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, b.addr, err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, b.opts.pingTimeout)
 	defer cancel()

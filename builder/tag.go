@@ -20,7 +20,7 @@ func (b *Builder) MoveTags(ctx context.Context, repository string, digest hallma
 	for _, t := range tags {
 		tag, err := name.NewTag(t, b.nameOptions(t)...)
 		if err != nil {
-			return fmt.Errorf("%w: tag %q: %v", hallmark.ErrInvalid, t, err)
+			return fmt.Errorf("%w: tag %q: %w", hallmark.ErrInvalid, t, err)
 		}
 		if tag.Context().Name() != repository {
 			return fmt.Errorf("%w: tag %q is not in repository %q", hallmark.ErrInvalid, t, repository)
@@ -29,7 +29,7 @@ func (b *Builder) MoveTags(ctx context.Context, repository string, digest hallma
 	}
 	src, err := name.NewDigest(repository+"@"+digest.String(), b.nameOptions(repository)...)
 	if err != nil {
-		return fmt.Errorf("%w: image %s@%s: %v", hallmark.ErrInvalid, repository, digest, err)
+		return fmt.Errorf("%w: image %s@%s: %w", hallmark.ErrInvalid, repository, digest, err)
 	}
 	desc, err := remote.Get(src, opts...)
 	if err != nil {

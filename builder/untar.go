@@ -73,7 +73,7 @@ func ExtractTar(ctx context.Context, r io.Reader, dest string, limits ExtractLim
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return fmt.Errorf("%w: read gzip header: %v", hallmark.ErrInvalid, err)
+			return fmt.Errorf("%w: read gzip header: %w", hallmark.ErrInvalid, err)
 		}
 		defer zr.Close()
 		src = zr
@@ -188,7 +188,7 @@ func readErr(err error) error {
 	if errors.As(err, &pe) {
 		return fmt.Errorf("read archive: %w", err)
 	}
-	return fmt.Errorf("%w: read archive: %v", hallmark.ErrInvalid, err)
+	return fmt.Errorf("%w: read archive: %w", hallmark.ErrInvalid, err)
 }
 
 func invalidEntry(name, format string, args ...any) error {

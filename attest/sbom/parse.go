@@ -75,7 +75,7 @@ func Parse(data []byte) (*Document, error) {
 		}
 		pkg, err := parsedPackage(p)
 		if err != nil {
-			return nil, fmt.Errorf("%w: parse sbom: package %s: %v", hallmark.ErrInvalid, p.PackageSPDXIdentifier, err)
+			return nil, fmt.Errorf("%w: parse sbom: package %s: %w", hallmark.ErrInvalid, p.PackageSPDXIdentifier, err)
 		}
 		d.packages = append(d.packages, pkg)
 		d.evidenceOmitted = d.evidenceOmitted || pkg.Path == ""
