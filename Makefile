@@ -46,6 +46,13 @@ lint:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/...
 
+## fuzz: every fuzz target for FUZZTIME each (default 30s).
+FUZZTIME ?= 30s
+FUZZ_TARGETS = builder:FuzzExtractTar builder:FuzzInspectDockerfile internal/intoto:FuzzParse \
+	attest/sbom:FuzzDpkgStatus attest/sbom:FuzzApkInstalled attest/sbom:FuzzRPMHeader attest/sbom:FuzzRPMDB \
+	attest/sbom:FuzzGoBuildInfo attest/sbom:FuzzLayer verify:FuzzVerifyBundle verify:FuzzParseReferrer
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzExtractTar -fuzztime 30s ./builder/
-	$(GO) test -run '^$$' -fuzz FuzzInspectDockerfile -fuzztime 30s ./builder/
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn"; \
+	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 1x ./$$pkg/ || exit 1; \
+	done

@@ -44,6 +44,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	prepared := time.Now()
 	bases, err := b.resolver.ResolveAll(ctx, info.Bases)
 	if err != nil {
 		return hallmark.BuildResult{}, err
@@ -88,6 +89,8 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
+		"pin_and_queue_ms", started.Sub(prepared).Milliseconds(), "solve_ms", time.Since(started).Milliseconds())
 	return hallmark.BuildResult{
 		ID:               req.ID,
 		Digest:           dgst,

@@ -1,0 +1,131 @@
+package attest
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/sign"
+	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
+	"github.com/hallmark-dev/hallmark/verify"
+)
+
+// fixture pushes a random image to an in-process registry and returns an
+// Attester signing with a fake Sigstore, the build facts, and a verifier.
+func fixture(t *testing.T, referrersAPI bool) (*Attester, *signtest.Sigstore, hallmark.BuildRequest, hallmark.BuildResult, *verify.Verifier) {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrersAPI), registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	repo := host + "/team/app"
+	img, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.NewDigest(repo+"@"+d.String(), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	ss := signtest.New(t)
+	signer, err := sign.New(ss.SigningConfig(t), ss.TrustedRoot(t), sign.FuncTokenSource(func(context.Context) (string, error) { return ss.Token(t), nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(signer, WithBuilderID("https://hallmark.example/builders/test"), WithInsecureRegistries(host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	req := hallmark.BuildRequest{
+		ID:            "b-test",
+		Requester:     hallmark.Identity{Issuer: "https://issuer.example", Subject: "ci"},
+		ContextDigest: hallmark.Digest("sha256:" + strings.Repeat("a", 64)),
+		Dockerfile:    "Dockerfile",
+		Repository:    repo,
+		Tags:          []string{repo + ":v1"},
+	}
+	res := hallmark.BuildResult{
+		ID: "b-test", Digest: hallmark.Digest(d.String()), Repository: repo, Tags: req.Tags,
+		Pinned: ref.String(), Started: now.Add(-time.Second), Solved: now, Frontend: "dockerfile.v0",
+		DockerfileDigest: hallmark.Digest("sha256:" + strings.Repeat("b", 64)),
+	}
+	issuer, san := ss.Identity()
+	v, err := verify.New(ss.TrustedRoot(t), verify.WithIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san}), verify.WithInsecureRegistries(host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, ss, req, res, v
+}
+
+func TestAttestPublishesVerifiableSBOMAndProvenance(t *testing.T) {
+	for _, api := range []bool{true, false} {
+		t.Run(map[bool]string{true: "referrers API", false: "tag fallback"}[api], func(t *testing.T) {
+			a, _, req, res, v := fixture(t, api)
+			var lines []string
+			atts, err := a.Attest(t.Context(), req, res, func(f string, args ...any) { lines = append(lines, f) })
+			if err != nil {
+				t.Fatalf("Attest: %v", err)
+			}
+			if len(atts) != 2 || len(lines) < 3 {
+				t.Fatalf("got %d attestations and %d progress lines, want 2 and 3", len(atts), len(lines))
+			}
+			got, err := v.Image(t.Context(), res.Pinned)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, pt := range []string{hallmark.PredicateSPDX, hallmark.PredicateSLSAProvenanceV1} {
+				if n := len(got.Verified(pt)); n != 1 {
+					t.Errorf("%d verified %s attestations, want 1 (all: %+v)", n, pt, got.Attestations)
+				}
+			}
+		})
+	}
+}
+
+func TestAttestFailsWhenSigningFails(t *testing.T) {
+	a, ss, req, res, v := fixture(t, true)
+	ss.Stop(signtest.Fulcio)
+	_, err := a.Attest(t.Context(), req, res, nil)
+	if !errors.Is(err, hallmark.ErrUnavailable) {
+		t.Fatalf("Attest with Fulcio down = %v, want ErrUnavailable", err)
+	}
+	got, err := v.Image(t.Context(), res.Pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Verified("")); n != 0 {
+		t.Fatalf("%d attestations verify after a failed Attest", n)
+	}
+}
+
+func TestAttestRejectsMissingImage(t *testing.T) {
+	a, _, req, res, _ := fixture(t, true)
+	res.Digest = hallmark.Digest("sha256:" + strings.Repeat("c", 64))
+	if _, err := a.Attest(t.Context(), req, res, nil); err == nil {
+		t.Fatal("Attest of an image that is not in the registry succeeded")
+	}
+}
+
+func TestNewRejectsNilSigner(t *testing.T) {
+	if _, err := New(nil); err == nil {
+		t.Fatal("New(nil) succeeded")
+	}
+}
