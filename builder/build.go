@@ -25,11 +25,11 @@ const maxDockerfileBytes = 1 << 20
 // image by digest. emit receives the build's events; an error from it stops
 // the build. It does not move any tag: see MoveTags.
 func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit func(hallmark.Event) error) (hallmark.BuildResult, error) {
+	begin := time.Now()
 	c, err := b.connect(ctx)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
-	defer c.Close()
 	work, err := os.MkdirTemp(b.opts.workDir, "build-")
 	if err != nil {
 		return hallmark.BuildResult{}, fmt.Errorf("create build dir: %w", err)
@@ -90,7 +90,8 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return hallmark.BuildResult{}, err
 	}
 	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
-		"pin_and_queue_ms", started.Sub(prepared).Milliseconds(), "solve_ms", time.Since(started).Milliseconds())
+		"prepare_ms", prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", started.Sub(prepared).Milliseconds(),
+		"solve_ms", time.Since(started).Milliseconds())
 	return hallmark.BuildResult{
 		ID:               req.ID,
 		Digest:           dgst,

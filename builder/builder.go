@@ -2,6 +2,7 @@ package builder
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,7 +11,11 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/moby/buildkit/client"
 	"golang.org/x/sync/semaphore"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // Builder runs builds on one BuildKit daemon, at most a configured number at
@@ -20,6 +25,8 @@ type Builder struct {
 	contexts *ContextStore
 	resolver *Resolver
 	sem      *semaphore.Weighted
+	pusher   *remote.Pusher // reused across builds for tag moves
+	bk       *client.Client // one connection to buildkitd, shared by builds
 	waiting  atomic.Int64
 	running  atomic.Int64
 	opts     options
@@ -124,9 +131,22 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o}
+	pusher, err := remote.NewPusher(remote.WithAuthFromKeychain(o.keychain()))
+	if err != nil {
+		return nil, fmt.Errorf("create registry client: %w", err)
+	}
+	// client.New dials lazily and reconnects, so a daemon that starts after
+	// the gateway is found by the first build.
+	bk, err := client.New(context.Background(), addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
+	}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o, pusher: pusher, bk: bk}
 	return b, nil
 }
+
+// Close releases the connection to BuildKit.
+func (b *Builder) Close() error { return b.bk.Close() }
 
 // keychain serves the configured credentials, falling back to anonymous.
 func (o options) keychain() authn.Keychain { return staticKeychain(o.registries) }

@@ -32,6 +32,10 @@ type Resolver struct {
 	keychain  authn.Keychain
 	insecure  map[string]bool
 	transport http.RoundTripper
+	// puller keeps one authenticated transport per repository across
+	// builds, so resolving a base costs one request, not a ping and a token
+	// exchange first.
+	puller *remote.Puller
 }
 
 type resolverOptions struct {
@@ -86,7 +90,11 @@ func NewResolver(opts ...ResolverOption) (*Resolver, error) {
 			return nil, err
 		}
 	}
-	r := &Resolver{keychain: o.keychain, transport: o.transport, insecure: map[string]bool{}}
+	puller, err := remote.NewPuller(remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport))
+	if err != nil {
+		return nil, fmt.Errorf("create registry client: %w", err)
+	}
+	r := &Resolver{keychain: o.keychain, transport: o.transport, insecure: map[string]bool{}, puller: puller}
 	for _, h := range o.insecure {
 		reg, err := name.NewRegistry(h)
 		if err != nil {
@@ -112,6 +120,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBa
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(r.keychain),
 		remote.WithTransport(r.transport),
+		remote.Reuse(r.puller),
 	}
 	var dgst v1.Hash
 	desc, err := remote.Head(parsed, opts...)

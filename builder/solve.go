@@ -104,14 +104,10 @@ func localMounts(in inputs) (map[string]fsutil.FS, error) {
 // connect dials BuildKit and checks that it answers, so that a daemon that is
 // down fails fast as unavailable instead of hanging.
 func (b *Builder) connect(ctx context.Context) (*client.Client, error) {
-	c, err := client.New(ctx, b.addr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, b.addr, err)
-	}
+	c := b.bk
 	pctx, cancel := context.WithTimeout(ctx, b.opts.pingTimeout)
 	defer cancel()
 	if _, err := c.ListWorkers(pctx); err != nil {
-		c.Close()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
 		}

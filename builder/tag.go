@@ -44,7 +44,8 @@ func (b *Builder) MoveTags(ctx context.Context, repository string, digest hallma
 }
 
 func (b *Builder) remoteOptions(ctx context.Context) []remote.Option {
-	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(b.opts.keychain())}
+	return []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(b.opts.keychain()),
+		remote.Reuse(b.resolver.puller), remote.Reuse(b.pusher)}
 }
 
 func (b *Builder) nameOptions(ref string) []name.Option {

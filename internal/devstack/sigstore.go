@@ -146,9 +146,15 @@ func (s *Stack) startFulcio(ctx context.Context, bin string, p *pki) error {
 	host, port := splitAddr(addr)
 	_, gport := splitAddr(grpcAddr)
 	_, mport := splitAddr(metrics)
+	// Fulcio leaves its socket behind when stopped; a stale one blocks the
+	// next start.
+	sock := filepath.Join(s.cfg.Dir, "fulcio-legacy.sock")
+	if err := os.Remove(sock); err != nil && !os.IsNotExist(err) {
+		return fmt.Errorf("remove stale fulcio socket: %w", err)
+	}
 	if err := s.spawn(ctx, "fulcio", bin, "serve", "--host", host, "--port", port,
 		"--grpc-host", host, "--grpc-port", gport, "--metrics-port", mport,
-		"--legacy-unix-domain-socket", filepath.Join(s.cfg.Dir, "fulcio-legacy.sock"),
+		"--legacy-unix-domain-socket", sock,
 		"--ca", "fileca", "--fileca-cert", p.path("fulcio-root.pem"), "--fileca-key", p.path("fulcio-key.pem"),
 		"--fileca-key-passwd", "unused", "--fileca-watch=false",
 		"--ct-log-url", "", "--config-path", cfgPath); err != nil {
