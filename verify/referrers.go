@@ -100,11 +100,11 @@ func List(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Re
 func list(ctx context.Context, subject name.Digest, limit int, ropts []remote.Option) ([]Referrer, int, error) {
 	idx, err := remote.Referrers(subject, ropts...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, classify(ctx, err))
+		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, RegistryError(ctx, err))
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, classify(ctx, err))
+		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, RegistryError(ctx, err))
 	}
 	candidates := candidates(im.Manifests)
 	omitted := 0
@@ -177,7 +177,7 @@ func describe(ctx context.Context, subject name.Digest, d v1.Descriptor, ropts [
 	ref := subject.Context().Digest(d.Digest.String())
 	got, err := remote.Get(ref, ropts...)
 	if err != nil {
-		return Referrer{}, fmt.Errorf("fetch referrer %s: %w", ref, classify(ctx, err))
+		return Referrer{}, fmt.Errorf("fetch referrer %s: %w", ref, RegistryError(ctx, err))
 	}
 	r, err := parseReferrer(got.Manifest, subject.DigestStr())
 	if err != nil {
@@ -249,17 +249,17 @@ func fetch(ctx context.Context, r Referrer, limit int64, ropts []remote.Option) 
 	ref := r.Ref.Context().Digest(want.String())
 	layer, err := remote.Layer(ref, ropts...)
 	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, classify(ctx, err))
+		return nil, fmt.Errorf("fetch bundle %s: %w", ref, RegistryError(ctx, err))
 	}
 	rc, err := layer.Compressed()
 	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, classify(ctx, err))
+		return nil, fmt.Errorf("fetch bundle %s: %w", ref, RegistryError(ctx, err))
 	}
 	defer func() { _ = rc.Close() }()
 	h := sha256.New()
 	b, err := io.ReadAll(io.TeeReader(io.LimitReader(rc, limit+1), h))
 	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, classify(ctx, err))
+		return nil, fmt.Errorf("fetch bundle %s: %w", ref, RegistryError(ctx, err))
 	}
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("fetch bundle %s: %w: over the %d-byte limit", ref, hallmark.ErrTooLarge, limit)
@@ -274,9 +274,12 @@ func withContext(ctx context.Context, opts []remote.Option) []remote.Option {
 	return append(slices.Clip(opts), remote.WithContext(ctx))
 }
 
-// classify marks registry errors that retrying may fix, a missing manifest
-// or blob, and cancellation.
-func classify(ctx context.Context, err error) error {
+// RegistryError classifies an error from a registry call made under ctx:
+// retryable failures (5xx, 429, network, deadline) wrap
+// hallmark.ErrUnavailable, a missing manifest or blob hallmark.ErrNotFound,
+// and cancellation hallmark.ErrCanceled. Other errors are returned as they
+// are. attest/publish uses it too.
+func RegistryError(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return fmt.Errorf("%w: %w", hallmark.ErrCanceled, err)

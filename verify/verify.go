@@ -199,7 +199,7 @@ func (v *Verifier) parseRef(ref string) (name.Reference, error) {
 func resolve(ctx context.Context, r name.Reference, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
-		err = classify(ctx, err)
+		err = RegistryError(ctx, err)
 		if errors.Is(err, hallmark.ErrNotFound) {
 			return name.Digest{}, "", fmt.Errorf("resolve %s: image does not exist: %w", r, err)
 		}

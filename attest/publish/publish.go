@@ -9,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"net"
-	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -75,7 +72,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 	ropts := withContext(ctx, opts)
 	desc, err := remote.Head(subject, ropts...)
 	if err != nil {
-		err = classify(ctx, err)
+		err = verify.RegistryError(ctx, err)
 		if errors.Is(err, hallmark.ErrNotFound) {
 			return "", fmt.Errorf("publish bundle: subject %s does not exist: %w", subject, err)
 		}
@@ -102,7 +99,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 	layer := static.NewLayer(bundle, ArtifactType)
 	for _, l := range []v1.Layer{config, layer} {
 		if err := remote.WriteLayer(repo, l, ropts...); err != nil {
-			return "", fmt.Errorf("publish bundle: upload blob to %s: %w", repo, classify(ctx, err))
+			return "", fmt.Errorf("publish bundle: upload blob to %s: %w", repo, verify.RegistryError(ctx, err))
 		}
 	}
 	raw, err := referrerManifest(desc, bundle, predicateType, time.Now())
@@ -115,7 +112,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 	}
 	ref := repo.Digest(h.String())
 	if err := remote.Put(ref, manifest(raw), ropts...); err != nil {
-		return "", fmt.Errorf("publish bundle: push referrer %s: %w", ref, classify(ctx, err))
+		return "", fmt.Errorf("publish bundle: push referrer %s: %w", ref, verify.RegistryError(ctx, err))
 	}
 	return hallmark.Digest(h.String()), nil
 }
@@ -204,32 +201,6 @@ func checkBundle(bundle []byte, predicateType string) error {
 
 func withContext(ctx context.Context, opts []remote.Option) []remote.Option {
 	return append(slices.Clip(opts), remote.WithContext(ctx))
-}
-
-// classify marks registry errors that retrying may fix, a missing manifest
-// or blob, and cancellation.
-func classify(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return fmt.Errorf("%w: %w", hallmark.ErrCanceled, err)
-		}
-		return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err)
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		switch {
-		case terr.StatusCode == http.StatusNotFound:
-			return fmt.Errorf("%w: %w", hallmark.ErrNotFound, err)
-		case terr.StatusCode >= 500 || terr.StatusCode == http.StatusTooManyRequests:
-			return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err)
-		}
-		return err
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) {
-		return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err)
-	}
-	return err
 }
 
 // subjectLocks serialise Publish calls per subject, because the fallback tag
