@@ -75,6 +75,9 @@ type BuildResult struct {
 	Bases      []ResolvedBase
 	Started    time.Time
 	Finished   time.Time
+	// RuntimeBase is the image the final stage is built on (following stage
+	// references), or nil for FROM scratch.
+	RuntimeBase *ResolvedBase
 	// Solved is when BuildKit finished and the image was pushed by digest.
 	Solved time.Time
 	// BuildKit describes the daemon that ran the build.

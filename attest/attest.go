@@ -18,6 +18,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/sbom"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // Signer signs an in-toto statement into a Sigstore bundle.
@@ -42,6 +43,7 @@ type options struct {
 	logger    *slog.Logger
 	remote    []remote.Option
 	insecure  map[string]bool
+	bases     *verify.Verifier
 }
 
 // WithBuilderID sets the SLSA builder id written into provenance. It must
@@ -82,6 +84,17 @@ func WithInsecureRegistries(hosts ...string) Option {
 		}
 		return nil
 	}
+}
+
+// WithBaseSBOMs lets the SBOM of an image reuse the verified Hallmark SBOM of
+// its runtime base image: v must trust only signers whose SBOMs are trusted
+// as much as the gateway's own (normally exactly the gateway's identity).
+// The base's packages are copied, marked as coming from that SBOM, and only
+// the layers the build added are cataloged. A base without a verified SBOM,
+// or whose layers differ, is cataloged in full. The default is to catalog
+// every image in full.
+func WithBaseSBOMs(v *verify.Verifier) Option {
+	return func(o *options) error { o.bases = v; return nil }
 }
 
 // New returns an Attester that signs with signer.
@@ -125,7 +138,11 @@ func (a *Attester) Attest(ctx context.Context, req hallmark.BuildRequest, res ha
 	var pkgs int
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		doc, err := sbom.Generate(gctx, img, sbom.WithImageName(res.Repository), sbom.WithToolVersion(a.opts.version), sbom.WithLogger(a.opts.logger))
+		sopts := []sbom.Option{sbom.WithImageName(res.Repository), sbom.WithToolVersion(a.opts.version), sbom.WithLogger(a.opts.logger)}
+		if base := a.baseSBOM(gctx, res, logf); base != nil {
+			sopts = append(sopts, sbom.WithBaseSBOM(base, len(base.Layers())))
+		}
+		doc, err := sbom.Generate(gctx, img, sopts...)
 		if err != nil {
 			return fmt.Errorf("generate sbom: %w", err)
 		}
@@ -211,4 +228,26 @@ func (a *Attester) image(ref name.Digest, ropts []remote.Option) (v1.Image, erro
 		return nil, fmt.Errorf("%w: index %s has no image", hallmark.ErrInvalid, ref)
 	}
 	return desc.Image()
+}
+
+// baseSBOM returns the verified Hallmark SBOM of the build's runtime base,
+// or nil (then the whole image is cataloged, which is always safe).
+func (a *Attester) baseSBOM(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any)) *sbom.Document {
+	if a.opts.bases == nil || res.RuntimeBase == nil {
+		return nil
+	}
+	r, err := a.opts.bases.Image(ctx, res.RuntimeBase.Pinned)
+	if err != nil {
+		a.opts.logger.WarnContext(ctx, "verify base sbom", "base", res.RuntimeBase.Pinned, "error", err)
+		return nil
+	}
+	for _, att := range r.Verified(hallmark.PredicateSPDX) {
+		doc, err := sbom.Parse(att.Statement.Predicate)
+		if err != nil {
+			continue
+		}
+		logf("reusing the verified SBOM of base %s (%d packages)", res.RuntimeBase.Pinned, len(doc.Packages()))
+		return doc
+	}
+	return nil
 }

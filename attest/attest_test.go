@@ -3,6 +3,7 @@ package attest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -12,8 +13,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/sign"
@@ -127,5 +130,66 @@ func TestAttestRejectsMissingImage(t *testing.T) {
 func TestNewRejectsNilSigner(t *testing.T) {
 	if _, err := New(nil); err == nil {
 		t.Fatal("New(nil) succeeded")
+	}
+}
+
+func TestAttestReusesVerifiedBaseSBOM(t *testing.T) {
+	a, _, req, res, v := fixture(t, true)
+	if _, err := a.Attest(t.Context(), req, res, nil); err != nil {
+		t.Fatalf("attest base: %v", err)
+	}
+	// A derived image: the base plus one layer, pushed to the same repo.
+	baseRef, err := name.NewDigest(res.Pinned, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	baseImg, err := remote.Image(baseRef)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layer, err := random.Layer(256, types.OCILayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	derived, err := mutate.AppendLayers(baseImg, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := derived.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dref, err := name.NewDigest(res.Repository+"@"+d.String(), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(dref, derived); err != nil {
+		t.Fatal(err)
+	}
+	a.opts.bases = v
+	dres := res
+	dres.Digest, dres.Pinned = hallmark.Digest(d.String()), dref.String()
+	dres.RuntimeBase = &hallmark.ResolvedBase{Ref: res.Pinned, Pinned: res.Pinned, Digest: res.Digest}
+	var lines []string
+	if _, err := a.Attest(t.Context(), req, dres, func(f string, args ...any) { lines = append(lines, fmt.Sprintf(f, args...)) }); err != nil {
+		t.Fatalf("attest derived: %v", err)
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "reusing the verified SBOM of base "+res.Pinned) {
+		t.Fatalf("progress %q does not report reusing the base SBOM", lines)
+	}
+
+	// A base whose SBOM is signed by an identity the verifier does not
+	// trust is cataloged in full, silently.
+	other, err := verify.New(signtest.New(t).TrustedRoot(t), verify.WithAnyIdentityUnsafe())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.opts.bases = other
+	lines = nil
+	if _, err := a.Attest(t.Context(), req, dres, func(f string, args ...any) { lines = append(lines, fmt.Sprintf(f, args...)) }); err != nil {
+		t.Fatalf("attest derived with an untrusting verifier: %v", err)
+	}
+	if strings.Contains(strings.Join(lines, "\n"), "reusing") {
+		t.Fatalf("reused a base SBOM that did not verify: %q", lines)
 	}
 }

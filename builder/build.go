@@ -99,6 +99,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		Tags:             req.Tags,
 		Pinned:           req.Repository + "@" + dgst.String(),
 		Bases:            bases,
+		RuntimeBase:      runtimeBase(info, bases),
 		Started:          started,
 		Solved:           time.Now().UTC(),
 		BuildKit:         b.buildKitInfo(ctx, c),
@@ -209,4 +210,16 @@ func (b *Builder) buildKitInfo(ctx context.Context, c *client.Client) hallmark.B
 		return hallmark.BuildKitInfo{}
 	}
 	return hallmark.BuildKitInfo{Version: info.BuildkitVersion.Version, Revision: info.BuildkitVersion.Revision}
+}
+
+// runtimeBase finds the pinned image of the final stage's base.
+func runtimeBase(info *DockerfileInfo, bases []hallmark.ResolvedBase) *hallmark.ResolvedBase {
+	ref := info.RuntimeBase()
+	for i := range bases {
+		if ref != "" && bases[i].Ref == ref {
+			b := bases[i]
+			return &b
+		}
+	}
+	return nil
 }

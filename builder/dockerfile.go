@@ -563,3 +563,19 @@ func dockerfileErr(err error) error {
 	}
 	return fmt.Errorf("%w: dockerfile: %w", hallmark.ErrInvalid, err)
 }
+
+// RuntimeBase returns the image reference the target stage is built on,
+// following FROM references to earlier stages, or "" for scratch.
+func (info *DockerfileInfo) RuntimeBase() string {
+	if info.Target < 0 || info.Target >= len(info.Stages) {
+		return ""
+	}
+	st := info.Stages[info.Target]
+	for seen := 0; st.BaseStage >= 0 && seen < len(info.Stages); seen++ {
+		st = info.Stages[st.BaseStage]
+	}
+	if st.BaseStage >= 0 || st.Base == "scratch" {
+		return ""
+	}
+	return st.Base
+}

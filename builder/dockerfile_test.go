@@ -221,3 +221,26 @@ func FuzzInspectDockerfile(f *testing.F) {
 		}
 	})
 }
+
+func TestRuntimeBase(t *testing.T) {
+	tests := []struct {
+		name, dockerfile, target, want string
+	}{
+		{"single stage", "FROM alpine:3.20\n", "", "alpine:3.20"},
+		{"multi stage", "FROM golang:1 AS build\nRUN true\nFROM gcr.io/distroless/static:nonroot\nCOPY --from=build /x /x\n", "", "gcr.io/distroless/static:nonroot"},
+		{"through stages", "FROM debian:12 AS base\nFROM base AS app\nRUN true\n", "", "debian:12"},
+		{"target", "FROM golang:1 AS build\nFROM alpine:3 AS final\n", "build", "golang:1"},
+		{"scratch", "FROM golang:1 AS build\nFROM scratch\nCOPY --from=build /x /x\n", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			info, err := InspectDockerfile([]byte(tt.dockerfile), nil, tt.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := info.RuntimeBase(); got != tt.want {
+				t.Fatalf("RuntimeBase() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

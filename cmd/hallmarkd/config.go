@@ -54,9 +54,20 @@ type SigningConfig struct {
 	TokenFile string `json:"tokenFile"`
 	// BuilderID is the SLSA builder id written into provenance.
 	BuilderID string `json:"builderID"`
+	// Identity is the gateway's own certificate identity. When set, every
+	// signature is checked to carry it, and the verified Hallmark SBOM of a
+	// runtime base image signed by it is reused instead of cataloging the
+	// base's layers again. Optional.
+	Identity IdentityConfig `json:"identity"`
 	// Disabled turns attestation off: images are published unattested.
 	// Dangerous: only for trying the builder without a Sigstore.
 	Disabled bool `json:"disabledUnsafe"`
+}
+
+// IdentityConfig is a Fulcio certificate identity.
+type IdentityConfig struct {
+	Issuer                 string `json:"issuer"`
+	SubjectAlternativeName string `json:"subjectAlternativeName"`
 }
 
 // TLSConfig names a certificate and key in PEM files.
@@ -150,6 +161,7 @@ func defaultConfig() Config {
 			SigningConfig: home + "/hallmark/dev/signing_config.json",
 			TokenFile:     home + "/hallmark/dev/signing-token",
 			BuilderID:     devBuilderID,
+			Identity:      IdentityConfig{Issuer: devIssuer, SubjectAlternativeName: devBuilderID},
 		},
 		DataDir: home + "/hallmark/gateway",
 		Limits:  LimitsConfig{MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour)},
@@ -274,6 +286,9 @@ func (c Config) validate() error {
 			if v == "" {
 				bad("signing."+field, "is required (or set signing.disabledUnsafe)")
 			}
+		}
+		if id := c.Signing.Identity; (id.Issuer == "") != (id.SubjectAlternativeName == "") {
+			bad("signing.identity", "set both issuer and subjectAlternativeName, or neither")
 		}
 		if u, err := url.Parse(c.Signing.BuilderID); err != nil || u.Scheme == "" || u.Host == "" {
 			bad("signing.builderID", "%q is not an absolute URI", c.Signing.BuilderID)

@@ -32,6 +32,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/server"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
 func main() {
@@ -150,17 +151,31 @@ func newAttester(cfg Config, log *slog.Logger, kc keychain, insecure []string) (
 	if err != nil {
 		return nil, fmt.Errorf("signing.trustedRoot: %w", err)
 	}
-	signer, err := sign.New(sc, tr, sign.FileTokenSource(cfg.Signing.TokenFile), sign.WithLogger(log))
+	signOpts := []sign.Option{sign.WithLogger(log)}
+	attOpts := []attest.Option{}
+	if id := cfg.Signing.Identity; id.Issuer != "" {
+		signOpts = append(signOpts, sign.WithExpectedIdentity(id.Issuer, id.SubjectAlternativeName))
+		v, err := verify.New(tr,
+			verify.WithIdentities(verify.Identity{Issuer: id.Issuer, SubjectAlternativeName: id.SubjectAlternativeName}),
+			verify.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
+			verify.WithInsecureRegistries(insecure...),
+			verify.WithLogger(log))
+		if err != nil {
+			return nil, fmt.Errorf("signing.identity: %w", err)
+		}
+		attOpts = append(attOpts, attest.WithBaseSBOMs(v))
+	}
+	signer, err := sign.New(sc, tr, sign.FileTokenSource(cfg.Signing.TokenFile), signOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("signing: %w", err)
 	}
-	return attest.New(signer,
+	return attest.New(signer, append(attOpts,
 		attest.WithBuilderID(cfg.Signing.BuilderID),
 		attest.WithHallmarkVersion(version()),
 		attest.WithLogger(log),
 		attest.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
 		attest.WithInsecureRegistries(insecure...),
-	)
+	)...)
 }
 
 // version is the gateway's module version, from the build info.

@@ -241,11 +241,12 @@ signing:
   signingConfig: %q
   tokenFile: %q
   builderID: %q
+  identity: {issuer: %q, subjectAlternativeName: %q}
 dataDir: %q
 log:
   level: debug
 `, addr, s.BuildKit, s.Registry, s.Issuer, Audience, s.Issuer, s.Registry+"/**",
-		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, filepath.Join(s.cfg.Dir, "gateway"))
+		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, s.Issuer, BuilderID, filepath.Join(s.cfg.Dir, "gateway"))
 	if s.cfg.MaxContextBytes > 0 {
 		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
 	}
