@@ -347,6 +347,8 @@ Build through it from another shell:
   eval "$(hallmark dev env)"
   hallmark build -t $HALLMARK_REGISTRY/me/hello:v1 \
     --build-arg GOLANG_IMAGE=$HALLMARK_GOLANG_IMAGE --build-arg BASE_IMAGE=$HALLMARK_BASE_IMAGE examples/hello
+  hallmark inspect $HALLMARK_REGISTRY/examples/hello:dev   # who built it, from what; verified
+  hallmark sbom $HALLMARK_REGISTRY/examples/hello:dev      # its verified SPDX SBOM
   hallmark dev token --subject me   # a CI token for direct API calls
 
 `)
