@@ -11,6 +11,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"connectrpc.com/connect"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -21,6 +24,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/provenance"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	hverify "github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -172,33 +176,61 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-// TestSigningFailureMovesNoTag runs a gateway whose Fulcio is unreachable:
-// the image is built and pushed by digest, but attestation fails, so the
-// build fails and the tag never appears.
+// TestSigningFailureMovesNoTag runs a gateway whose Fulcio goes away: once
+// unreachable from the start, once killed while the build runs (the gateway
+// reaches the real Fulcio through a proxy that the test shuts mid-build).
+// The image is built and pushed by digest, attestation fails, the build
+// fails naming Fulcio, and the tag never appears.
 func TestSigningFailureMovesNoTag(t *testing.T) {
 	st := env.stack.State
 	data, err := os.ReadFile(st.SigningConfig)
 	if err != nil {
 		t.Fatal(err)
 	}
-	broken := filepath.Join(t.TempDir(), "signing_config.json")
-	if err := os.WriteFile(broken, []byte(strings.ReplaceAll(string(data), st.Fulcio, "http://127.0.0.1:9")), 0o600); err != nil {
-		t.Fatal(err)
+	withFulcio := func(t *testing.T, url string) string {
+		p := filepath.Join(t.TempDir(), "signing_config.json")
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(string(data), st.Fulcio, url)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
-	gw := startGatewayWith(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, signingConfig: broken})
-	c := hallmarkv1connectClient(gw, token(t, "e2e-nosign"))
-	tag := st.Registry + "/e2e/unsigned:v1"
-	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + st.BaseImage + "\nUSER 65532\n"}))
-	if err != nil {
-		t.Fatal(err)
+	run := func(t *testing.T, signingConfig, dockerfile, tag string, during func(*hallmarkv1.BuildResponse)) {
+		gw := startGatewayWith(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, signingConfig: signingConfig})
+		c := hallmarkv1connectClient(gw, token(t, "e2e-nosign"))
+		dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: dockerfile}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stream, err := c.Build(t.Context(), connect.NewRequest(buildRequest(dgst, tag)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for stream.Receive() {
+			during(stream.Msg())
+		}
+		err = stream.Err()
+		if err == nil || !strings.Contains(strings.ToLower(err.Error()), "fulcio") {
+			t.Fatalf("error = %v, want a failure naming fulcio", err)
+		}
+		if _, err := remoteImage(t, tag); err == nil {
+			t.Errorf("tag %s exists although signing failed", tag)
+		}
 	}
-	_, _, err = build(t.Context(), c, buildRequest(dgst, tag))
-	if err == nil || !strings.Contains(err.Error(), "fulcio") {
-		t.Fatalf("error = %v, want a failure naming fulcio", err)
-	}
-	if _, err := remoteImage(t, tag); err == nil {
-		t.Errorf("tag %s exists although signing failed", tag)
-	}
+	t.Run("unreachable", func(t *testing.T) {
+		run(t, withFulcio(t, "http://127.0.0.1:9"), "FROM "+st.BaseImage+"\nUSER 65532\n", st.Registry+"/e2e/unsigned:v1", func(*hallmarkv1.BuildResponse) {})
+	})
+	t.Run("killed mid-build", func(t *testing.T) {
+		proxy := newTCPProxy(t, strings.TrimPrefix(st.Fulcio, "http://"))
+		df := "FROM " + st.GolangImage + "\nRUN echo start-" + time.Now().Format(time.RFC3339Nano) + " && sleep 2\nUSER 65532\n"
+		run(t, withFulcio(t, "http://"+proxy.addr()), df, st.Registry+"/e2e/unsigned:v2", func(m *hallmarkv1.BuildResponse) {
+			if strings.Contains(logText(m), "start-") {
+				proxy.kill()
+			}
+		})
+		if !proxy.killed() {
+			t.Fatal("the RUN step never started, so Fulcio was not killed mid-build")
+		}
+	})
 }
 
 // TestReferrersAPIRegistry builds into a registry with the OCI referrers API

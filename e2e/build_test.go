@@ -65,6 +65,16 @@ func TestBuildExample(t *testing.T) {
 	if name, _ := m["image.name"].(string); !strings.Contains(name, tag) {
 		t.Errorf("metadata image.name = %v, want it to list %s", m["image.name"], tag)
 	}
+	// The result lists both attestations, each with its log index.
+	atts, _ := m["hallmark.attestations"].([]any)
+	if len(atts) != 2 {
+		t.Fatalf("metadata hallmark.attestations = %v, want SBOM and provenance", m["hallmark.attestations"])
+	}
+	for _, a := range atts {
+		if a, _ := a.(map[string]any); a["logIndex"] == nil || a["signerIdentity"] != "https://hallmark.dev/builders/dev" {
+			t.Errorf("attestation %v lacks a log index or the gateway identity", a)
+		}
+	}
 }
 
 // TestBuildRunStep builds a Dockerfile with RUN steps through the API and

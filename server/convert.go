@@ -63,5 +63,17 @@ func resultProto(r hallmark.BuildResult) *hallmarkv1.BuildResponse {
 	return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Result{Result: &hallmarkv1.BuildResult{
 		BuildId: r.ID, Digest: r.Digest.String(), ImageName: r.Repository, Tags: r.Tags, Pinned: r.Pinned,
 		Bases: bases(r.Bases), Started: tsp(&r.Started), Finished: tsp(&r.Finished),
+		Attestations: attestations(r.Attestations),
 	}}}
+}
+
+func attestations(in []hallmark.Attestation) []*hallmarkv1.Attestation {
+	out := make([]*hallmarkv1.Attestation, len(in))
+	for i, a := range in {
+		out[i] = &hallmarkv1.Attestation{
+			PredicateType: a.PredicateType, ReferrerDigest: a.Digest.String(), BundleDigest: a.BundleDigest.String(),
+			SignerIdentity: a.SignerIdentity, SignerIssuer: a.SignerIssuer, LogIndex: a.LogIndex, Timestamp: tsp(&a.Timestamp),
+		}
+	}
+	return out
 }

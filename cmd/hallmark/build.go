@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 
 	"connectrpc.com/connect"
@@ -462,6 +463,18 @@ type metadata struct {
 	BuildID   string         `json:"hallmark.build.id"`
 	Pinned    string         `json:"hallmark.image.pinned"`
 	Bases     []baseMetadata `json:"hallmark.bases"`
+	// Attestations are the signed statements published before the tags moved.
+	Attestations []attestationMetadata `json:"hallmark.attestations"`
+}
+
+type attestationMetadata struct {
+	PredicateType  string `json:"predicateType"`
+	Referrer       string `json:"referrer"`
+	BundleDigest   string `json:"bundleDigest"`
+	SignerIdentity string `json:"signerIdentity"`
+	SignerIssuer   string `json:"signerIssuer"`
+	LogIndex       int64  `json:"logIndex"`
+	Timestamp      string `json:"timestamp,omitempty"`
 }
 
 type baseMetadata struct {
@@ -486,13 +499,25 @@ func report(res *hallmarkv1.BuildResult, req *hallmarkv1.BuildRequest, f *buildF
 		for _, b := range res.GetBases() {
 			bases = append(bases, baseMetadata{Ref: b.GetRef(), Pinned: b.GetPinned(), Digest: b.GetDigest()})
 		}
+		atts := []attestationMetadata{}
+		for _, a := range res.GetAttestations() {
+			m := attestationMetadata{
+				PredicateType: a.GetPredicateType(), Referrer: a.GetReferrerDigest(), BundleDigest: a.GetBundleDigest(),
+				SignerIdentity: a.GetSignerIdentity(), SignerIssuer: a.GetSignerIssuer(), LogIndex: a.GetLogIndex(),
+			}
+			if a.GetTimestamp() != nil {
+				m.Timestamp = a.GetTimestamp().AsTime().UTC().Format(time.RFC3339)
+			}
+			atts = append(atts, m)
+		}
 		data, err := json.MarshalIndent(metadata{
-			BuildRef:  res.GetBuildId(),
-			Digest:    res.GetDigest(),
-			ImageName: strings.Join(tags, ","),
-			BuildID:   res.GetBuildId(),
-			Pinned:    pinned,
-			Bases:     bases,
+			BuildRef:     res.GetBuildId(),
+			Digest:       res.GetDigest(),
+			ImageName:    strings.Join(tags, ","),
+			BuildID:      res.GetBuildId(),
+			Pinned:       pinned,
+			Bases:        bases,
+			Attestations: atts,
 		}, "", "  ")
 		if err != nil {
 			return fmt.Errorf("encode metadata: %w", err)

@@ -309,6 +309,10 @@ func TestReport(t *testing.T) {
 		Tags:      []string{"reg.example/app:1", "reg.example/app:latest"},
 		Pinned:    "reg.example/app@" + dgst,
 		Bases:     []*hallmarkv1.ResolvedBase{{Ref: "golang:1.26", Pinned: "docker.io/library/golang@sha256:bb", Digest: "sha256:bb"}},
+		Attestations: []*hallmarkv1.Attestation{{
+			PredicateType: "https://slsa.dev/provenance/v1", ReferrerDigest: "sha256:cc", BundleDigest: "sha256:dd",
+			SignerIdentity: "https://hallmark.dev/builders/dev", SignerIssuer: "https://issuer.example", LogIndex: 7,
+		}},
 	}
 	var stdout bytes.Buffer
 	if err := report(res, &hallmarkv1.BuildRequest{}, &buildFlags{metadataFile: meta, iidFile: iid}, &stdout); err != nil {
@@ -332,6 +336,10 @@ func TestReport(t *testing.T) {
 		"hallmark.build.id":     "b-123",
 		"hallmark.image.pinned": "reg.example/app@" + dgst,
 		"hallmark.bases":        []any{map[string]any{"ref": "golang:1.26", "pinned": "docker.io/library/golang@sha256:bb", "digest": "sha256:bb"}},
+		"hallmark.attestations": []any{map[string]any{
+			"predicateType": "https://slsa.dev/provenance/v1", "referrer": "sha256:cc", "bundleDigest": "sha256:dd",
+			"signerIdentity": "https://hallmark.dev/builders/dev", "signerIssuer": "https://issuer.example", "logIndex": float64(7),
+		}},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("metadata =\n%v\nwant\n%v", got, want)

@@ -1128,7 +1128,10 @@ type BuildResult struct {
 	// When the build started (after leaving the queue).
 	Started *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=started,proto3" json:"started,omitempty"`
 	// When the tags were moved.
-	Finished      *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=finished,proto3" json:"finished,omitempty"`
+	Finished *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=finished,proto3" json:"finished,omitempty"`
+	// The signed statements published as OCI referrers of the image, before
+	// the tags moved.
+	Attestations  []*Attestation `protobuf:"bytes,9,rep,name=attestations,proto3" json:"attestations,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1215,6 +1218,115 @@ func (x *BuildResult) GetStarted() *timestamppb.Timestamp {
 func (x *BuildResult) GetFinished() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Finished
+	}
+	return nil
+}
+
+func (x *BuildResult) GetAttestations() []*Attestation {
+	if x != nil {
+		return x.Attestations
+	}
+	return nil
+}
+
+// Attestation is a signed in-toto statement about the image, stored as a
+// Sigstore bundle v0.3 in an OCI referrer of the image manifest.
+type Attestation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The statement's predicate type, e.g. "https://slsa.dev/provenance/v1"
+	// or "https://spdx.dev/Document".
+	PredicateType string `protobuf:"bytes,1,opt,name=predicate_type,json=predicateType,proto3" json:"predicate_type,omitempty"`
+	// The digest of the referrer manifest that carries the bundle.
+	ReferrerDigest string `protobuf:"bytes,2,opt,name=referrer_digest,json=referrerDigest,proto3" json:"referrer_digest,omitempty"`
+	// The sha256 digest of the bundle JSON.
+	BundleDigest string `protobuf:"bytes,3,opt,name=bundle_digest,json=bundleDigest,proto3" json:"bundle_digest,omitempty"`
+	// The signing certificate's subject alternative name.
+	SignerIdentity string `protobuf:"bytes,4,opt,name=signer_identity,json=signerIdentity,proto3" json:"signer_identity,omitempty"`
+	// The signing certificate's OIDC issuer.
+	SignerIssuer string `protobuf:"bytes,5,opt,name=signer_issuer,json=signerIssuer,proto3" json:"signer_issuer,omitempty"`
+	// The transparency log index of the entry, or -1 if there is none.
+	LogIndex int64 `protobuf:"varint,6,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
+	// The RFC 3161 signed timestamp, if the bundle has one.
+	Timestamp     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Attestation) Reset() {
+	*x = Attestation{}
+	mi := &file_hallmark_v1_build_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Attestation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Attestation) ProtoMessage() {}
+
+func (x *Attestation) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_build_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Attestation.ProtoReflect.Descriptor instead.
+func (*Attestation) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Attestation) GetPredicateType() string {
+	if x != nil {
+		return x.PredicateType
+	}
+	return ""
+}
+
+func (x *Attestation) GetReferrerDigest() string {
+	if x != nil {
+		return x.ReferrerDigest
+	}
+	return ""
+}
+
+func (x *Attestation) GetBundleDigest() string {
+	if x != nil {
+		return x.BundleDigest
+	}
+	return ""
+}
+
+func (x *Attestation) GetSignerIdentity() string {
+	if x != nil {
+		return x.SignerIdentity
+	}
+	return ""
+}
+
+func (x *Attestation) GetSignerIssuer() string {
+	if x != nil {
+		return x.SignerIssuer
+	}
+	return ""
+}
+
+func (x *Attestation) GetLogIndex() int64 {
+	if x != nil {
+		return x.LogIndex
+	}
+	return 0
+}
+
+func (x *Attestation) GetTimestamp() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Timestamp
 	}
 	return nil
 }
@@ -1306,7 +1418,7 @@ const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\x05level\x18\x02 \x01(\x03R\x05level\x12\x14\n" +
 	"\x05short\x18\x03 \x01(\fR\x05short\x12\x16\n" +
 	"\x06detail\x18\x04 \x03(\fR\x06detail\x12\x10\n" +
-	"\x03url\x18\x05 \x01(\tR\x03url\"\xaa\x02\n" +
+	"\x03url\x18\x05 \x01(\tR\x03url\"\xe8\x02\n" +
 	"\vBuildResult\x12\x19\n" +
 	"\bbuild_id\x18\x01 \x01(\tR\abuildId\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x1d\n" +
@@ -1316,7 +1428,16 @@ const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\x06pinned\x18\x05 \x01(\tR\x06pinned\x12/\n" +
 	"\x05bases\x18\x06 \x03(\v2\x19.hallmark.v1.ResolvedBaseR\x05bases\x124\n" +
 	"\astarted\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x126\n" +
-	"\bfinished\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bfinished2\xaa\x01\n" +
+	"\bfinished\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bfinished\x12<\n" +
+	"\fattestations\x18\t \x03(\v2\x18.hallmark.v1.AttestationR\fattestations\"\xa7\x02\n" +
+	"\vAttestation\x12%\n" +
+	"\x0epredicate_type\x18\x01 \x01(\tR\rpredicateType\x12'\n" +
+	"\x0freferrer_digest\x18\x02 \x01(\tR\x0ereferrerDigest\x12#\n" +
+	"\rbundle_digest\x18\x03 \x01(\tR\fbundleDigest\x12'\n" +
+	"\x0fsigner_identity\x18\x04 \x01(\tR\x0esignerIdentity\x12#\n" +
+	"\rsigner_issuer\x18\x05 \x01(\tR\fsignerIssuer\x12\x1b\n" +
+	"\tlog_index\x18\x06 \x01(\x03R\blogIndex\x128\n" +
+	"\ttimestamp\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp2\xaa\x01\n" +
 	"\fBuildService\x12X\n" +
 	"\rUploadContext\x12!.hallmark.v1.UploadContextRequest\x1a\".hallmark.v1.UploadContextResponse(\x01\x12@\n" +
 	"\x05Build\x12\x19.hallmark.v1.BuildRequest\x1a\x1a.hallmark.v1.BuildResponse0\x01B?Z=github.com/hallmark-dev/hallmark/proto/hallmark/v1;hallmarkv1b\x06proto3"
@@ -1333,7 +1454,7 @@ func file_hallmark_v1_build_proto_rawDescGZIP() []byte {
 	return file_hallmark_v1_build_proto_rawDescData
 }
 
-var file_hallmark_v1_build_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_hallmark_v1_build_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_hallmark_v1_build_proto_goTypes = []any{
 	(*UploadContextRequest)(nil),  // 0: hallmark.v1.UploadContextRequest
 	(*UploadContextResponse)(nil), // 1: hallmark.v1.UploadContextResponse
@@ -1349,15 +1470,16 @@ var file_hallmark_v1_build_proto_goTypes = []any{
 	(*VertexLog)(nil),             // 11: hallmark.v1.VertexLog
 	(*VertexWarning)(nil),         // 12: hallmark.v1.VertexWarning
 	(*BuildResult)(nil),           // 13: hallmark.v1.BuildResult
-	nil,                           // 14: hallmark.v1.BuildRequest.BuildArgsEntry
-	nil,                           // 15: hallmark.v1.BuildRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 16: google.protobuf.Timestamp
+	(*Attestation)(nil),           // 14: hallmark.v1.Attestation
+	nil,                           // 15: hallmark.v1.BuildRequest.BuildArgsEntry
+	nil,                           // 16: hallmark.v1.BuildRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_hallmark_v1_build_proto_depIdxs = []int32{
 	2,  // 0: hallmark.v1.BuildRequest.git:type_name -> hallmark.v1.GitSource
-	14, // 1: hallmark.v1.BuildRequest.build_args:type_name -> hallmark.v1.BuildRequest.BuildArgsEntry
+	15, // 1: hallmark.v1.BuildRequest.build_args:type_name -> hallmark.v1.BuildRequest.BuildArgsEntry
 	3,  // 2: hallmark.v1.BuildRequest.secrets:type_name -> hallmark.v1.Secret
-	15, // 3: hallmark.v1.BuildRequest.labels:type_name -> hallmark.v1.BuildRequest.LabelsEntry
+	16, // 3: hallmark.v1.BuildRequest.labels:type_name -> hallmark.v1.BuildRequest.LabelsEntry
 	6,  // 4: hallmark.v1.BuildResponse.accepted:type_name -> hallmark.v1.BuildAccepted
 	8,  // 5: hallmark.v1.BuildResponse.status:type_name -> hallmark.v1.SolveStatus
 	13, // 6: hallmark.v1.BuildResponse.result:type_name -> hallmark.v1.BuildResult
@@ -1366,24 +1488,26 @@ var file_hallmark_v1_build_proto_depIdxs = []int32{
 	10, // 9: hallmark.v1.SolveStatus.statuses:type_name -> hallmark.v1.VertexStatus
 	11, // 10: hallmark.v1.SolveStatus.logs:type_name -> hallmark.v1.VertexLog
 	12, // 11: hallmark.v1.SolveStatus.warnings:type_name -> hallmark.v1.VertexWarning
-	16, // 12: hallmark.v1.Vertex.started:type_name -> google.protobuf.Timestamp
-	16, // 13: hallmark.v1.Vertex.completed:type_name -> google.protobuf.Timestamp
-	16, // 14: hallmark.v1.VertexStatus.timestamp:type_name -> google.protobuf.Timestamp
-	16, // 15: hallmark.v1.VertexStatus.started:type_name -> google.protobuf.Timestamp
-	16, // 16: hallmark.v1.VertexStatus.completed:type_name -> google.protobuf.Timestamp
-	16, // 17: hallmark.v1.VertexLog.timestamp:type_name -> google.protobuf.Timestamp
+	17, // 12: hallmark.v1.Vertex.started:type_name -> google.protobuf.Timestamp
+	17, // 13: hallmark.v1.Vertex.completed:type_name -> google.protobuf.Timestamp
+	17, // 14: hallmark.v1.VertexStatus.timestamp:type_name -> google.protobuf.Timestamp
+	17, // 15: hallmark.v1.VertexStatus.started:type_name -> google.protobuf.Timestamp
+	17, // 16: hallmark.v1.VertexStatus.completed:type_name -> google.protobuf.Timestamp
+	17, // 17: hallmark.v1.VertexLog.timestamp:type_name -> google.protobuf.Timestamp
 	7,  // 18: hallmark.v1.BuildResult.bases:type_name -> hallmark.v1.ResolvedBase
-	16, // 19: hallmark.v1.BuildResult.started:type_name -> google.protobuf.Timestamp
-	16, // 20: hallmark.v1.BuildResult.finished:type_name -> google.protobuf.Timestamp
-	0,  // 21: hallmark.v1.BuildService.UploadContext:input_type -> hallmark.v1.UploadContextRequest
-	4,  // 22: hallmark.v1.BuildService.Build:input_type -> hallmark.v1.BuildRequest
-	1,  // 23: hallmark.v1.BuildService.UploadContext:output_type -> hallmark.v1.UploadContextResponse
-	5,  // 24: hallmark.v1.BuildService.Build:output_type -> hallmark.v1.BuildResponse
-	23, // [23:25] is the sub-list for method output_type
-	21, // [21:23] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	17, // 19: hallmark.v1.BuildResult.started:type_name -> google.protobuf.Timestamp
+	17, // 20: hallmark.v1.BuildResult.finished:type_name -> google.protobuf.Timestamp
+	14, // 21: hallmark.v1.BuildResult.attestations:type_name -> hallmark.v1.Attestation
+	17, // 22: hallmark.v1.Attestation.timestamp:type_name -> google.protobuf.Timestamp
+	0,  // 23: hallmark.v1.BuildService.UploadContext:input_type -> hallmark.v1.UploadContextRequest
+	4,  // 24: hallmark.v1.BuildService.Build:input_type -> hallmark.v1.BuildRequest
+	1,  // 25: hallmark.v1.BuildService.UploadContext:output_type -> hallmark.v1.UploadContextResponse
+	5,  // 26: hallmark.v1.BuildService.Build:output_type -> hallmark.v1.BuildResponse
+	25, // [25:27] is the sub-list for method output_type
+	23, // [23:25] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_hallmark_v1_build_proto_init() }
@@ -1406,7 +1530,7 @@ func file_hallmark_v1_build_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hallmark_v1_build_proto_rawDesc), len(file_hallmark_v1_build_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   16,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
