@@ -182,6 +182,9 @@ func loadConfig(path string) (Config, error) {
 	}
 	// Lists replace the defaults rather than merging into them.
 	c.Registries, c.Auth.Issuers, c.Auth.Rules = nil, nil, nil
+	// So does signing: a file that names its own Sigstore must never inherit
+	// the dev stack's trust files or identity pin.
+	c.Signing = SigningConfig{}
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		if field := unknownField(data); field != "" {
 			return c, fmt.Errorf("parse config %s: %s: unknown field", path, field)

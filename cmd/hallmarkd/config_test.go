@@ -13,6 +13,7 @@ import (
 
 // issuers is the smallest auth section a config file needs.
 const issuers = `
+signing: {disabledUnsafe: true}
 auth:
   issuers:
   - url: https://token.actions.githubusercontent.com
@@ -59,6 +60,11 @@ func TestDefaultConfig(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	p := writeConfig(t, `
 listen: 0.0.0.0:8443
+signing:
+  trustedRoot: /etc/hallmark/trusted_root.json
+  signingConfig: /etc/hallmark/signing_config.json
+  tokenFile: /var/run/secrets/tokens/sigstore
+  builderID: https://hallmark.example.com/builders/prod
 tls:
   certFile: /etc/hallmark/tls.crt
   keyFile: /etc/hallmark/tls.key
@@ -300,5 +306,20 @@ func TestUnknownField(t *testing.T) {
 		if got := unknownField([]byte(tt.yaml)); got != tt.want {
 			t.Errorf("unknownField(%q) = %q, want %q", tt.yaml, got, tt.want)
 		}
+	}
+}
+
+// TestSigningNeverInheritsDevDefaults: a config file that configures its own
+// Sigstore gets no identity pin or trust files from the dev defaults.
+func TestSigningNeverInheritsDevDefaults(t *testing.T) {
+	c, err := loadConfig(writeConfig(t, "signing:\n  trustedRoot: /tr.json\n  signingConfig: /sc.json\n  tokenFile: /tok\n  builderID: https://b.example/x\n"+issuers[len("\nsigning: {disabledUnsafe: true}"):]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Signing.Identity != (IdentityConfig{}) {
+		t.Fatalf("identity = %+v, want none (the dev pin must not leak into a file config)", c.Signing.Identity)
+	}
+	if _, err := loadConfig(writeConfig(t, "listen: 127.0.0.1:1\n"+issuers[len("\nsigning: {disabledUnsafe: true}"):])); err == nil || !strings.Contains(err.Error(), "signing.trustedRoot") {
+		t.Fatalf("a file without signing = %v, want an error naming signing.trustedRoot", err)
 	}
 }
