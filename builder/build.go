@@ -89,6 +89,9 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	if err := b.checkNonRoot(ctx, req.Repository, dgst, info); err != nil {
+		return hallmark.BuildResult{}, err
+	}
 	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
 		"prepare_ms", prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", started.Sub(prepared).Milliseconds(),
 		"solve_ms", time.Since(started).Milliseconds())

@@ -43,6 +43,7 @@ type options struct {
 	insecure    []string
 	pingTimeout time.Duration
 	onQueue     func(waiting, running int64)
+	allowRoot   bool
 }
 
 // RegistryAuth is a credential for one registry host.

@@ -103,6 +103,12 @@ func TestBadInput(t *testing.T) {
 			contains: "exit code: 3",
 		},
 		{
+			name:     "final image runs as root",
+			mutate:   func(r *hallmarkv1.BuildRequest) { r.DockerfileInline = []byte("FROM " + base + "\n") },
+			code:     connect.CodeInvalidArgument,
+			contains: "would run as root",
+		},
+		{
 			name:     "tag in a repository the caller may not push to",
 			mutate:   func(r *hallmarkv1.BuildRequest) { r.Tags = []string{"registry.example.com/other/app:v1"} },
 			code:     connect.CodePermissionDenied,

@@ -32,6 +32,8 @@ type Config struct {
 	Registries []RegistryConfig `json:"registries"`
 	// Auth says whose tokens are accepted and who may push where.
 	Auth AuthConfig `json:"auth"`
+	// Policy holds build-time rules the gateway enforces on every build.
+	Policy PolicyConfig `json:"policy"`
 	// Signing says how the gateway signs the attestations of every image.
 	Signing SigningConfig `json:"signing"`
 	// DataDir holds uploaded contexts and build scratch space.
@@ -62,6 +64,13 @@ type SigningConfig struct {
 	// Disabled turns attestation off: images are published unattested.
 	// Dangerous: only for trying the builder without a Sigstore.
 	Disabled bool `json:"disabledUnsafe"`
+}
+
+// PolicyConfig holds build-time rules.
+type PolicyConfig struct {
+	// AllowRootUnsafe accepts final images whose USER is root or unset.
+	// Dangerous; the default refuses them.
+	AllowRootUnsafe bool `json:"allowRootUnsafe"`
 }
 
 // IdentityConfig is a Fulcio certificate identity.

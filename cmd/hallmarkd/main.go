@@ -101,14 +101,19 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, erro
 	if err != nil {
 		return nil, fmt.Errorf("dataDir: %w", err)
 	}
-	b, err := builder.New(cfg.BuildKit.Address, contexts,
+	bopts := []builder.Option{
 		builder.WithLogger(log),
 		builder.WithMaxParallel(cfg.BuildKit.MaxParallel),
 		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
 		builder.WithRegistryAuth(auths),
 		builder.WithInsecureRegistries(insecure...),
 		builder.WithQueueObserver(metrics.ObserveQueue),
-	)
+	}
+	if cfg.Policy.AllowRootUnsafe {
+		log.Warn("policy.allowRootUnsafe is set: images may run as root")
+		bopts = append(bopts, builder.WithRootAllowed())
+	}
+	b, err := builder.New(cfg.BuildKit.Address, contexts, bopts...)
 	if err != nil {
 		return nil, err
 	}

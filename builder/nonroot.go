@@ -1,0 +1,97 @@
+package builder
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+)
+
+// WithRootAllowed lets final images run as root. Dangerous: a container
+// that runs as root turns most escapes into host compromises. The default
+// is to refuse images whose config User is empty, "root", "0" or root's
+// group forms ("0:0", "root:root").
+func WithRootAllowed() Option {
+	return func(o *options) error { o.allowRoot = true; return nil }
+}
+
+// isRoot reports whether an image config User runs as root: empty (the
+// default user), "root", or uid 0, with any group.
+func isRoot(user string) bool {
+	u, _, _ := strings.Cut(strings.TrimSpace(user), ":")
+	return u == "" || u == "root" || strings.Trim(u, "0") == "" // "0", "00"
+}
+
+// checkNonRoot reads the config of the pushed image and refuses one that
+// would run as root, naming the final stage. For an index every platform
+// image is checked.
+func (b *Builder) checkNonRoot(ctx context.Context, repo string, d hallmark.Digest, info *DockerfileInfo) error {
+	if b.opts.allowRoot {
+		return nil
+	}
+	ref, err := name.NewDigest(repo+"@"+d.String(), b.nameOptions(repo)...)
+	if err != nil {
+		return fmt.Errorf("%w: image %s@%s: %w", hallmark.ErrInvalid, repo, d, err)
+	}
+	desc, err := remote.Get(ref, b.remoteOptions(ctx)...)
+	if err != nil {
+		return fmt.Errorf("read pushed image config: %w", registryError(err))
+	}
+	var users []string
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return fmt.Errorf("read pushed index: %w", err)
+		}
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return fmt.Errorf("read pushed index: %w", err)
+		}
+		for _, child := range m.Manifests {
+			if !child.MediaType.IsImage() {
+				continue
+			}
+			img, err := idx.Image(child.Digest)
+			if err != nil {
+				return fmt.Errorf("read pushed image %s: %w", child.Digest, err)
+			}
+			cfg, err := img.ConfigFile()
+			if err != nil {
+				return fmt.Errorf("read pushed image config: %w", registryError(err))
+			}
+			users = append(users, cfg.Config.User)
+		}
+	} else {
+		img, err := desc.Image()
+		if err != nil {
+			return fmt.Errorf("read pushed image: %w", err)
+		}
+		cfg, err := img.ConfigFile()
+		if err != nil {
+			return fmt.Errorf("read pushed image config: %w", registryError(err))
+		}
+		users = append(users, cfg.Config.User)
+	}
+	for _, u := range users {
+		if isRoot(u) {
+			return fmt.Errorf("%w: the final image would run as root (USER %q); add a non-root USER to %s, e.g. USER 65532:65532", hallmark.ErrInvalid, u, info.finalStageLabel())
+		}
+	}
+	return nil
+}
+
+// finalStageLabel names the target stage for error messages.
+func (info *DockerfileInfo) finalStageLabel() string {
+	if info.Target < 0 || info.Target >= len(info.Stages) {
+		return "the final stage"
+	}
+	st := info.Stages[info.Target]
+	if st.Name != "" {
+		return fmt.Sprintf("stage %q (FROM at line %d)", st.Name, st.Line)
+	}
+	return fmt.Sprintf("the final stage (FROM at line %d)", st.Line)
+}

@@ -1,0 +1,91 @@
+package builder
+
+import (
+	"errors"
+	"io"
+	"log"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+)
+
+func TestIsRoot(t *testing.T) {
+	tests := map[string]bool{
+		"": true, "root": true, "0": true, "0:0": true, "root:root": true, "00": true, " 0 ": true,
+		"65532": false, "65532:65532": false, "nonroot": false, "nonroot:root": false, "1000:0": false, "10": false,
+	}
+	for user, want := range tests {
+		if got := isRoot(user); got != want {
+			t.Errorf("isRoot(%q) = %v, want %v", user, got, want)
+		}
+	}
+}
+
+func TestCheckNonRoot(t *testing.T) {
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	store, err := NewContextStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(t *testing.T, user string) hallmark.Digest {
+		t.Helper()
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err = mutate.Config(img, v1.Config{User: user})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := img.Digest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, err := name.NewDigest(host+"/app@"+d.String(), name.Insecure)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := remote.Write(ref, img); err != nil {
+			t.Fatal(err)
+		}
+		return hallmark.Digest(d.String())
+	}
+	info := &DockerfileInfo{Target: 0, Stages: []Stage{{Name: "final", Line: 3}}}
+	for _, tt := range []struct {
+		user      string
+		allowRoot bool
+		wantErr   bool
+	}{
+		{"", false, true}, {"0:0", false, true}, {"65532:65532", false, false}, {"", true, false},
+	} {
+		t.Run(tt.user, func(t *testing.T) {
+			opts := []Option{WithInsecureRegistries(host)}
+			if tt.allowRoot {
+				opts = append(opts, WithRootAllowed())
+			}
+			b, err := New("unix:///nonexistent.sock", store, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			err = b.checkNonRoot(t.Context(), host+"/app", push(t, tt.user), info)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("checkNonRoot(User %q, allowRoot %v) = %v, want error %v", tt.user, tt.allowRoot, err, tt.wantErr)
+			}
+			if err != nil && (!errors.Is(err, hallmark.ErrInvalid) || !strings.Contains(err.Error(), `stage "final" (FROM at line 3)`)) {
+				t.Errorf("error %q does not name the stage or is not ErrInvalid", err)
+			}
+		})
+	}
+}
