@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -72,18 +73,11 @@ func (s *Stack) startTSA(ctx context.Context, bin string, p *pki) error {
 }
 
 func (s *Stack) startRekor(ctx context.Context, bin string, p *pki) error {
-	addr, err := freeAddr("127.0.0.1:0")
+	ports, err := freePorts(3)
 	if err != nil {
 		return err
 	}
-	grpcAddr, err := freeAddr("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	metrics, err := freeAddr("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
+	addr, grpcAddr, metrics := ports[0], ports[1], ports[2]
 	storage := filepath.Join(s.cfg.Dir, "rekor")
 	// A fresh log per run: Rekor v2 on POSIX keeps no database.
 	if err := os.RemoveAll(storage); err != nil {
@@ -131,18 +125,11 @@ func (s *Stack) startFulcio(ctx context.Context, bin string, p *pki) error {
 	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
 		return err
 	}
-	addr, err := freeAddr("127.0.0.1:0")
+	ports, err := freePorts(3)
 	if err != nil {
 		return err
 	}
-	grpcAddr, err := freeAddr("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	metrics, err := freeAddr("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
+	addr, grpcAddr, metrics := ports[0], ports[1], ports[2]
 	host, port := splitAddr(addr)
 	_, gport := splitAddr(grpcAddr)
 	_, mport := splitAddr(metrics)
@@ -282,4 +269,20 @@ func splitAddr(addr string) (host, port string) {
 		}
 	}
 	return addr, strconv.Itoa(0)
+}
+
+// freePorts returns n distinct free loopback addresses, for a server that
+// listens on several ports.
+func freePorts(n int) ([]string, error) {
+	out := make([]string, 0, n)
+	for len(out) < n {
+		a, err := freeAddr("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out, nil
 }
