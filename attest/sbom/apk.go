@@ -77,19 +77,9 @@ func parseApkInstalled(r io.Reader) ([]apkPackage, error) {
 // purl is pkg:apk/<os id>/<name>@<version>?arch=…&distro=…&upstream=…, the
 // namespace being "alpine", "wolfi", … from os-release (default "alpine").
 func (p *apkPackage) purl(rel *osRelease) string {
-	ns := "alpine"
-	if rel != nil && rel.ID != "" {
-		ns = rel.ID
+	up := ""
+	if p.Origin != p.Name {
+		up = p.Origin
 	}
-	var q packageurl.Qualifiers
-	if p.Arch != "" {
-		q = append(q, packageurl.Qualifier{Key: "arch", Value: p.Arch})
-	}
-	if d := rel.distro(); d != "" {
-		q = append(q, packageurl.Qualifier{Key: "distro", Value: d})
-	}
-	if p.Origin != "" && p.Origin != p.Name {
-		q = append(q, packageurl.Qualifier{Key: "upstream", Value: p.Origin})
-	}
-	return packageurl.NewPackageURL(packageurl.TypeApk, ns, p.Name, p.Version, q, "").ToString()
+	return packageurl.NewPackageURL(packageurl.TypeApk, rel.namespace("alpine"), p.Name, p.Version, osQualifiers(p.Arch, rel, up), "").ToString()
 }

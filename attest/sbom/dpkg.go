@@ -102,21 +102,8 @@ func parseDpkgStatus(r io.Reader) ([]dpkgPackage, error) {
 
 // purl is pkg:deb/<os id>/<name>@<version>?arch=…&distro=…&upstream=….
 func (p *dpkgPackage) purl(rel *osRelease) string {
-	ns := "debian"
-	if rel != nil && rel.ID != "" {
-		ns = rel.ID
-	}
-	var q packageurl.Qualifiers
-	if p.Arch != "" {
-		q = append(q, packageurl.Qualifier{Key: "arch", Value: p.Arch})
-	}
-	if d := rel.distro(); d != "" {
-		q = append(q, packageurl.Qualifier{Key: "distro", Value: d})
-	}
-	if up := upstream(p.Name, p.Version, p.Source, p.SourceVersion); up != "" {
-		q = append(q, packageurl.Qualifier{Key: "upstream", Value: up})
-	}
-	return packageurl.NewPackageURL(packageurl.TypeDebian, ns, p.Name, p.Version, q, "").ToString()
+	up := upstream(p.Name, p.Version, p.Source, p.SourceVersion)
+	return packageurl.NewPackageURL(packageurl.TypeDebian, rel.namespace("debian"), p.Name, p.Version, osQualifiers(p.Arch, rel, up), "").ToString()
 }
 
 // upstream is the purl "upstream" qualifier for a source package: "", the

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/package-url/packageurl-go"
 )
 
 // maxOSReleaseBytes bounds os-release, a file of a few hundred bytes.
@@ -81,4 +83,30 @@ func sanitizeID(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// namespace is the purl namespace of packages of this OS: its ID, or def
+// when os-release is missing.
+func (r *osRelease) namespace(def string) string {
+	if r != nil && r.ID != "" {
+		return r.ID
+	}
+	return def
+}
+
+// osQualifiers are the purl qualifiers of an OS package, in the order arch,
+// extra, distro, upstream; empty values are left out.
+func osQualifiers(arch string, rel *osRelease, upstream string, extra ...packageurl.Qualifier) packageurl.Qualifiers {
+	var q packageurl.Qualifiers
+	if arch != "" {
+		q = append(q, packageurl.Qualifier{Key: "arch", Value: arch})
+	}
+	q = append(q, extra...)
+	if d := rel.distro(); d != "" {
+		q = append(q, packageurl.Qualifier{Key: "distro", Value: d})
+	}
+	if upstream != "" {
+		q = append(q, packageurl.Qualifier{Key: "upstream", Value: upstream})
+	}
+	return q
 }

@@ -199,20 +199,11 @@ func (p *rpmPackage) purl(rel *osRelease) string {
 	case sanitizeID(p.Vendor) != "":
 		ns = sanitizeID(p.Vendor)
 	}
-	var q packageurl.Qualifiers
-	if p.Arch != "" {
-		q = append(q, packageurl.Qualifier{Key: "arch", Value: p.Arch})
-	}
+	var epoch []packageurl.Qualifier
 	if p.Epoch != nil {
-		q = append(q, packageurl.Qualifier{Key: "epoch", Value: strconv.Itoa(*p.Epoch)})
+		epoch = append(epoch, packageurl.Qualifier{Key: "epoch", Value: strconv.Itoa(*p.Epoch)})
 	}
-	if d := rel.distro(); d != "" {
-		q = append(q, packageurl.Qualifier{Key: "distro", Value: d})
-	}
-	if p.SourceRPM != "" {
-		q = append(q, packageurl.Qualifier{Key: "upstream", Value: p.SourceRPM})
-	}
-	return packageurl.NewPackageURL(packageurl.TypeRPM, ns, p.Name, p.fullVersion(), q, "").ToString()
+	return packageurl.NewPackageURL(packageurl.TypeRPM, ns, p.Name, p.fullVersion(), osQualifiers(p.Arch, rel, p.SourceRPM, epoch...), "").ToString()
 }
 
 // fullVersion is version-release.
