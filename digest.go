@@ -1,6 +1,8 @@
 package hallmark
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 )
@@ -20,6 +22,12 @@ func ParseDigest(s string) (Digest, error) {
 		}
 	}
 	return Digest(s), nil
+}
+
+// SHA256 returns the sha256 digest of data.
+func SHA256(data []byte) Digest {
+	sum := sha256.Sum256(data)
+	return Digest("sha256:" + hex.EncodeToString(sum[:]))
 }
 
 // Hex returns the digest without its algorithm prefix.

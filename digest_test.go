@@ -51,3 +51,13 @@ func TestSecretStringHidesValue(t *testing.T) {
 		t.Fatalf("Secret.String() = %q shows the value", s.String())
 	}
 }
+
+func TestSHA256(t *testing.T) {
+	// sha256("") is the well-known e3b0… digest.
+	if got, want := SHA256(nil), Digest("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"); got != want {
+		t.Fatalf("SHA256(nil) = %s, want %s", got, want)
+	}
+	if _, err := ParseDigest(SHA256([]byte("x")).String()); err != nil {
+		t.Fatalf("SHA256 gives an invalid digest: %v", err)
+	}
+}

@@ -2,8 +2,6 @@ package builder
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,9 +14,6 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 )
-
-// maxDockerfileBytes bounds a Dockerfile, inline or in the context.
-const maxDockerfileBytes = 1 << 20
 
 // Build runs req: it reads and inspects the Dockerfile, pins every base image
 // to a digest, waits for a free slot, solves with BuildKit and pushes the
@@ -107,7 +102,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		Solved:           time.Now().UTC(),
 		BuildKit:         b.buildKitInfo(ctx, c),
 		Frontend:         frontend,
-		DockerfileDigest: sha256Digest(in.dockerfile),
+		DockerfileDigest: hallmark.SHA256(in.dockerfile),
 		Warnings:         warnings,
 	}, nil
 }
@@ -133,8 +128,8 @@ func (b *Builder) prepareInputs(ctx context.Context, c *client.Client, req hallm
 		}
 	}
 	if len(req.DockerfileInline) > 0 {
-		if len(req.DockerfileInline) > maxDockerfileBytes {
-			return in, fmt.Errorf("%w: inline dockerfile is %d bytes, the limit is %d", hallmark.ErrTooLarge, len(req.DockerfileInline), maxDockerfileBytes)
+		if len(req.DockerfileInline) > MaxDockerfileBytes {
+			return in, fmt.Errorf("%w: inline dockerfile is %d bytes, the limit is %d", hallmark.ErrTooLarge, len(req.DockerfileInline), MaxDockerfileBytes)
 		}
 		in.dockerfileDir = filepath.Join(work, "dockerfile")
 		in.dockerfileKey = "Dockerfile"
@@ -185,12 +180,12 @@ func readInRoot(root, rel string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%w: dockerfile %q is not a regular file", hallmark.ErrInvalid, rel)
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxDockerfileBytes+1))
+	data, err := io.ReadAll(io.LimitReader(f, MaxDockerfileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read dockerfile: %w", err)
 	}
-	if len(data) > maxDockerfileBytes {
-		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, maxDockerfileBytes)
+	if len(data) > MaxDockerfileBytes {
+		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, MaxDockerfileBytes)
 	}
 	return data, nil
 }
@@ -198,11 +193,6 @@ func readInRoot(root, rel string) ([]byte, error) {
 // frontend is the BuildKit frontend every build uses: the Dockerfile
 // frontend built into buildkitd (never one pulled from a registry).
 const frontend = "dockerfile.v0"
-
-func sha256Digest(data []byte) hallmark.Digest {
-	sum := sha256.Sum256(data)
-	return hallmark.Digest("sha256:" + hex.EncodeToString(sum[:]))
-}
 
 // buildKitInfo asks the daemon for its version; a daemon too old to answer
 // gives an empty version rather than failing the build.

@@ -58,7 +58,7 @@ func (b *Builder) readGitDockerfile(ctx context.Context, c *client.Client, g *ha
 			missing = true
 			return nil, err
 		}
-		data, err = ref.ReadFile(ctx, gateway.ReadRequest{Filename: rel, Range: &gateway.FileRange{Length: maxDockerfileBytes + 1}})
+		data, err = ref.ReadFile(ctx, gateway.ReadRequest{Filename: rel, Range: &gateway.FileRange{Length: MaxDockerfileBytes + 1}})
 		if err != nil {
 			return nil, fmt.Errorf("read dockerfile %q from git: %w", rel, err)
 		}
@@ -72,8 +72,8 @@ func (b *Builder) readGitDockerfile(ctx context.Context, c *client.Client, g *ha
 	case err != nil:
 		return nil, fmt.Errorf("%w: fetch %s at %s (is the URL right and the commit pushed?): %w", hallmark.ErrNotFound, g.URL, g.Commit, err)
 	}
-	if len(data) > maxDockerfileBytes {
-		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, maxDockerfileBytes)
+	if len(data) > MaxDockerfileBytes {
+		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, MaxDockerfileBytes)
 	}
 	return data, nil
 }

@@ -8,22 +8,22 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 )
 
 // Request limits. They bound what one request can make the gateway hold.
 const (
-	maxTags           = 32
-	maxBuildArgs      = 200
-	maxArgValueBytes  = 32 << 10
-	maxPlatforms      = 8
-	maxSecrets        = 32
-	maxSecretBytes    = 512 << 10
-	maxLabels         = 100
-	maxLabelKeyBytes  = 256
-	maxLabelValBytes  = 4 << 10
-	maxPathBytes      = 4096
-	maxDockerfileSize = 1 << 20
+	maxTags          = 32
+	maxBuildArgs     = 200
+	maxArgValueBytes = 32 << 10
+	maxPlatforms     = 8
+	maxSecrets       = 32
+	maxSecretBytes   = 512 << 10
+	maxLabels        = 100
+	maxLabelKeyBytes = 256
+	maxLabelValBytes = 4 << 10
+	maxPathBytes     = 4096
 )
 
 var (
@@ -74,8 +74,8 @@ func buildRequest(in *hallmarkv1.BuildRequest) (hallmark.BuildRequest, error) {
 		return out, err
 	}
 	out.Dockerfile = in.GetDockerfile()
-	if len(in.GetDockerfileInline()) > maxDockerfileSize {
-		return out, fmt.Errorf("%w: dockerfile_inline: %d bytes, the limit is %d", hallmark.ErrTooLarge, len(in.GetDockerfileInline()), maxDockerfileSize)
+	if len(in.GetDockerfileInline()) > builder.MaxDockerfileBytes {
+		return out, fmt.Errorf("%w: dockerfile_inline: %d bytes, the limit is %d", hallmark.ErrTooLarge, len(in.GetDockerfileInline()), builder.MaxDockerfileBytes)
 	}
 	out.DockerfileInline = in.GetDockerfileInline()
 

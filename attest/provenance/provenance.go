@@ -2,8 +2,6 @@ package provenance
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -344,8 +342,7 @@ func sourceAndDockerfile(req hallmark.BuildRequest, dfDigest hallmark.Digest) (E
 
 	df := ResourceDescriptor{Name: DependencyDockerfile, Digest: map[string]string{"sha256": dfDigest.Hex()}}
 	if len(req.DockerfileInline) > 0 {
-		sum := sha256.Sum256(req.DockerfileInline)
-		if hex.EncodeToString(sum[:]) != dfDigest.Hex() {
+		if hallmark.SHA256(req.DockerfileInline) != dfDigest {
 			return ext, nil, fmt.Errorf("dockerfile digest %s is not the digest of the inline dockerfile", dfDigest)
 		}
 		ext.Dockerfile = Dockerfile{Inline: true, Digest: dfDigest}

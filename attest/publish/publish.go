@@ -3,8 +3,6 @@ package publish
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -82,8 +80,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 		return "", fmt.Errorf("publish bundle: registry answered digest %s for subject %s", desc.Digest, subject)
 	}
 
-	sum := sha256.Sum256(bundle)
-	bundleDigest := hallmark.Digest("sha256:" + hex.EncodeToString(sum[:]))
+	bundleDigest := hallmark.SHA256(bundle)
 	existing, err := verify.List(ctx, subject, opts...)
 	if err != nil {
 		return "", fmt.Errorf("publish bundle: %w", err)

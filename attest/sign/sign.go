@@ -3,7 +3,6 @@ package sign
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -303,11 +302,10 @@ func (s *Signer) verify(b, statement []byte, subjectDigest []byte, tsas int, tlo
 		}
 	}
 
-	sum := sha256.Sum256(b)
 	signed := &Signed{
 		Bundle:         b,
 		MediaType:      hallmark.MediaTypeBundleV03,
-		BundleDigest:   hallmark.Digest("sha256:" + hex.EncodeToString(sum[:])),
+		BundleDigest:   hallmark.SHA256(b),
 		SignerIdentity: summary.SubjectAlternativeName,
 		SignerIssuer:   summary.Issuer,
 		LogIndex:       -1,
