@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/distribution/reference"
 	"github.com/docker/cli/cli/config/types"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/buildkit/client"
@@ -189,7 +188,10 @@ func pinPolicy(bases []hallmark.ResolvedBase) *spb.Policy {
 // docker-normalized reference, "docker-image://docker.io/library/alpine:3.20")
 // and the pinned one it is rewritten to (same name and tag, plus the digest).
 func sourceIdentifiers(base hallmark.ResolvedBase) (from, to string) {
-	norm := normalizeRef(base.Ref)
+	norm, err := normalizeName(base.Ref)
+	if err != nil { // resolved bases were parsed already; keep the ref as is
+		norm = base.Ref
+	}
 	pinned := norm
 	if i := strings.Index(pinned, "@"); i >= 0 {
 		pinned = pinned[:i]
@@ -243,15 +245,4 @@ func convertStatus(st *client.SolveStatus) *hallmark.SolveStatus {
 		out.Warnings = append(out.Warnings, hallmark.VertexWarning{Vertex: w.Vertex.String(), Level: w.Level, Short: w.Short, Detail: w.Detail, URL: w.URL})
 	}
 	return out
-}
-
-// normalizeRef gives a reference in the form BuildKit's dockerfile frontend
-// writes into its source ops: docker-normalized, ":latest" added when a bare
-// name has neither tag nor digest.
-func normalizeRef(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
-	if err != nil {
-		return ref
-	}
-	return reference.TagNameOnly(named).String()
 }

@@ -174,12 +174,10 @@ func (h *buildService) run(ctx context.Context, in hallmark.BuildRequest, stream
 	}
 	// The authorized request, not the builder's echo of it, names the tags.
 	tagStart := time.Now()
-	defer func() {
-		h.s.log.DebugContext(ctx, "tags moved", "build_id", in.ID, "ms", time.Since(tagStart).Milliseconds())
-	}()
 	if err := h.s.builder.MoveTags(ctx, in.Repository, res.Digest, in.Tags); err != nil {
 		return res, fmt.Errorf("move tags: %w", err)
 	}
+	h.s.log.DebugContext(ctx, "tags moved", "build_id", in.ID, "ms", time.Since(tagStart).Milliseconds())
 	res.Finished = time.Now().UTC()
 	if err := stream.Send(resultProto(res)); err != nil {
 		return res, fmt.Errorf("%w: send result: %w", hallmark.ErrCanceled, err)
