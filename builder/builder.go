@@ -150,11 +150,17 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 func (b *Builder) Close() error { return b.bk.Close() }
 
 // keychain serves the configured credentials, falling back to anonymous.
-func (o options) keychain() authn.Keychain { return staticKeychain(o.registries) }
+func (o options) keychain() authn.Keychain { return Keychain(o.registries) }
 
-type staticKeychain map[string]RegistryAuth
+// Keychain serves registry credentials by host to go-containerregistry,
+// falling back to anonymous access. The gateway gives the same credentials
+// to BuildKit, the attester and the verifier through it.
+type Keychain map[string]RegistryAuth
 
-func (k staticKeychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
+var _ authn.Keychain = Keychain(nil)
+
+// Resolve returns the credential for r's registry host.
+func (k Keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
 	a, ok := k[r.RegistryStr()]
 	if !ok {
 		return authn.Anonymous, nil

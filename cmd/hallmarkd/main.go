@@ -129,7 +129,7 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, erro
 	if cfg.Signing.Disabled {
 		log.Warn("signing.disabledUnsafe is set: images are published without attestations")
 	} else {
-		a, err := newAttester(cfg, log, keychain(auths), insecure)
+		a, err := newAttester(cfg, log, builder.Keychain(auths), insecure)
 		if err != nil {
 			return nil, err
 		}
@@ -147,7 +147,7 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, erro
 }
 
 // newAttester builds the signer and attester from the signing config.
-func newAttester(cfg Config, log *slog.Logger, kc keychain, insecure []string) (*attest.Attester, error) {
+func newAttester(cfg Config, log *slog.Logger, kc builder.Keychain, insecure []string) (*attest.Attester, error) {
 	sc, err := root.NewSigningConfigFromPath(cfg.Signing.SigningConfig)
 	if err != nil {
 		return nil, fmt.Errorf("signing.signingConfig: %w", err)
