@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -68,24 +69,22 @@ func loadPKI(dir string) (*pki, error) {
 func (p *pki) create() error {
 	now := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
 	// Fulcio: a self-signed root that issues code-signing certificates.
-	fkey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	fkey, fcert, err := newRoot("hallmark dev fulcio root", now)
 	if err != nil {
 		return err
 	}
-	fcert, err := selfSigned(fkey, pkix.Name{Organization: []string{"hallmark-dev"}, CommonName: "hallmark dev fulcio root"}, now, nil)
-	if err != nil {
-		return err
-	}
-	// TSA: a root and a leaf with the critical timeStamping EKU.
-	troot, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		return err
-	}
-	trootCert, err := selfSigned(troot, pkix.Name{Organization: []string{"hallmark-dev"}, CommonName: "hallmark dev tsa root"}, now, nil)
+	// TSA: a root and a leaf whose timeStamping EKU is critical, as RFC 3161
+	// (2.3) requires; x509 writes ExtKeyUsage non-critical, so the extension
+	// is given as is.
+	troot, trootCert, err := newRoot("hallmark dev tsa root", now)
 	if err != nil {
 		return err
 	}
 	tleaf, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	eku, err := asn1.Marshal([]asn1.ObjectIdentifier{{1, 3, 6, 1, 5, 5, 7, 3, 8}}) // id-kp-timeStamping
 	if err != nil {
 		return err
 	}
@@ -95,19 +94,10 @@ func (p *pki) create() error {
 		NotBefore:             now,
 		NotAfter:              now.AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+		ExtraExtensions:       []pkix.Extension{{Id: asn1.ObjectIdentifier{2, 5, 29, 37}, Critical: true, Value: eku}},
 		BasicConstraintsValid: true,
 	}
 	leafDER, err := x509.CreateCertificate(rand.Reader, leafTmpl, trootCert, &tleaf.PublicKey, troot)
-	if err != nil {
-		return err
-	}
-	// The timeStamping EKU must be critical (RFC 3161 2.3).
-	leafCert, err := x509.ParseCertificate(leafDER)
-	if err != nil {
-		return err
-	}
-	leafDER, err = markEKUCritical(leafCert, trootCert, &tleaf.PublicKey, troot)
 	if err != nil {
 		return err
 	}
@@ -137,35 +127,27 @@ func (p *pki) create() error {
 	return nil
 }
 
-func markEKUCritical(cert, parent *x509.Certificate, pub crypto.PublicKey, signer crypto.Signer) ([]byte, error) {
-	tmpl := *cert
-	tmpl.ExtKeyUsage = nil
-	tmpl.ExtraExtensions = nil
-	for _, ext := range cert.Extensions {
-		if ext.Id.Equal([]int{2, 5, 29, 37}) {
-			ext.Critical = true
-			tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, ext)
-		}
+// newRoot makes a self-signed CA certificate valid for ten years.
+func newRoot(commonName string, notBefore time.Time) (*ecdsa.PrivateKey, *x509.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		return nil, nil, err
 	}
-	return x509.CreateCertificate(rand.Reader, &tmpl, parent, pub, signer)
-}
-
-func selfSigned(key *ecdsa.PrivateKey, subject pkix.Name, notBefore time.Time, eku []x509.ExtKeyUsage) (*x509.Certificate, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(),
-		Subject:               subject,
+		Subject:               pkix.Name{Organization: []string{"hallmark-dev"}, CommonName: commonName},
 		NotBefore:             notBefore,
 		NotAfter:              notBefore.AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
-		ExtKeyUsage:           eku,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return x509.ParseCertificate(der)
+	cert, err := x509.ParseCertificate(der)
+	return key, cert, err
 }
 
 func serial() *big.Int {
