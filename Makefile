@@ -50,7 +50,8 @@ lint:
 FUZZTIME ?= 30s
 FUZZ_TARGETS = builder:FuzzExtractTar builder:FuzzInspectDockerfile internal/intoto:FuzzParse \
 	attest/sbom:FuzzDpkgStatus attest/sbom:FuzzApkInstalled attest/sbom:FuzzRPMHeader attest/sbom:FuzzRPMDB \
-	attest/sbom:FuzzGoBuildInfo attest/sbom:FuzzLayer verify:FuzzVerifyBundle verify:FuzzParseReferrer
+	attest/sbom:FuzzGoBuildInfo attest/sbom:FuzzLayer verify:FuzzVerifyBundle verify:FuzzParseReferrer \
+	verify/policy:FuzzLoad verify/admission:FuzzReview
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz $$pkg $$fn"; \

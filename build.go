@@ -86,10 +86,37 @@ type BuildResult struct {
 	Frontend string
 	// DockerfileDigest is the sha256 of the Dockerfile as built.
 	DockerfileDigest Digest
-	// Warnings are the frontend's warnings about the Dockerfile.
+	// Warnings are the gateway's and the frontend's warnings about the
+	// build (Dockerfile lint, suppressed secret-scan findings).
 	Warnings []string
+	// BasePolicy is the base-image policy decision, or nil when none was
+	// taken.
+	BasePolicy *BasePolicy
 	// Attestations are the signed statements published for the image.
 	Attestations []Attestation
+}
+
+// BasePolicy is the gateway's base-image policy decision for one build.
+type BasePolicy struct {
+	// Mode is how bases are pinned: "pin" (the gateway pins tags to
+	// digests) or "require-digest" (the Dockerfile must pin them).
+	Mode string
+	// Bases has one decision per distinct base image, in order of first use.
+	Bases []BaseDecision
+}
+
+// BaseDecision records why one base image was allowed and what it was
+// pinned to.
+type BaseDecision struct {
+	// Ref is the reference as written, after ARG expansion.
+	Ref string
+	// Digest is the digest the base was pinned to.
+	Digest Digest
+	// AllowedBy is the allowlist pattern that matched the base's
+	// repository, or "" when the gateway has no allowlist.
+	AllowedBy string
+	// Runtime reports whether the final stage is built on this base.
+	Runtime bool
 }
 
 // BuildKitInfo describes a BuildKit daemon.

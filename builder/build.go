@@ -8,6 +8,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/moby/buildkit/client"
@@ -15,12 +16,17 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 )
 
-// Build runs req: it reads and inspects the Dockerfile, pins every base image
-// to a digest, waits for a free slot, solves with BuildKit and pushes the
-// image by digest. emit receives the build's events; an error from it stops
-// the build. It does not move any tag: see MoveTags.
+// Build runs req: it refuses credential-like build args, reads, inspects
+// and lints the Dockerfile, applies the base-image policy, pins every base
+// image to a digest, waits for a free slot, solves with BuildKit and pushes
+// the image by digest, then refuses an image that runs as root or holds
+// secrets. emit receives the build's events; an error from it stops the
+// build. It does not move any tag: see MoveTags.
 func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit func(hallmark.Event) error) (hallmark.BuildResult, error) {
 	begin := time.Now()
+	if err := CheckBuildArgSecrets(req.BuildArgs); err != nil {
+		return hallmark.BuildResult{}, err
+	}
 	c, err := b.connect(ctx)
 	if err != nil {
 		return hallmark.BuildResult{}, err
@@ -39,11 +45,15 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	if err := b.opts.checkBases(info); err != nil {
+		return hallmark.BuildResult{}, err
+	}
 	prepared := time.Now()
 	bases, err := b.resolver.ResolveAll(ctx, info.Bases)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	policy := b.opts.recordBases(info, bases)
 
 	// Position: builds waiting ahead, plus one if every slot is busy.
 	pos := b.waiting.Add(1) - 1
@@ -52,6 +62,11 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}
 	b.observeQueue()
 	if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: int(pos), Bases: bases}}); err != nil {
+		b.waiting.Add(-1)
+		b.observeQueue()
+		return hallmark.BuildResult{}, err
+	}
+	if err := emitWarnings(emit, lintVertex, info.Warnings); err != nil {
 		b.waiting.Add(-1)
 		b.observeQueue()
 		return hallmark.BuildResult{}, err
@@ -71,7 +86,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}()
 
 	started := time.Now().UTC()
-	var warnings []string
+	warnings := slices.Clone(info.Warnings)
 	collect := func(e hallmark.Event) error {
 		if e.Status != nil {
 			for _, w := range e.Status.Warnings {
@@ -84,12 +99,22 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	solved := time.Now().UTC()
 	if err := b.checkNonRoot(ctx, req.Repository, dgst, info); err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	runtime := runtimeBase(info, bases)
+	scanWarnings, err := b.scanSecrets(ctx, req.Repository, dgst, runtime)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
+	if err := emitWarnings(emit, scanVertex, scanWarnings); err != nil {
+		return hallmark.BuildResult{}, err
+	}
+	warnings = append(warnings, scanWarnings...)
 	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
 		"prepare_ms", prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", started.Sub(prepared).Milliseconds(),
-		"solve_ms", time.Since(started).Milliseconds())
+		"solve_ms", solved.Sub(started).Milliseconds(), "checks_ms", time.Since(solved).Milliseconds())
 	return hallmark.BuildResult{
 		ID:               req.ID,
 		Digest:           dgst,
@@ -97,13 +122,14 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		Tags:             req.Tags,
 		Pinned:           req.Repository + "@" + dgst.String(),
 		Bases:            bases,
-		RuntimeBase:      runtimeBase(info, bases),
+		RuntimeBase:      runtime,
 		Started:          started,
-		Solved:           time.Now().UTC(),
+		Solved:           solved,
 		BuildKit:         b.buildKitInfo(ctx, c),
 		Frontend:         frontend,
 		DockerfileDigest: hallmark.SHA256(in.dockerfile),
 		Warnings:         warnings,
+		BasePolicy:       policy,
 	}, nil
 }
 

@@ -36,14 +36,18 @@ type Builder struct {
 type Option func(*options) error
 
 type options struct {
-	logger      *slog.Logger
-	maxParallel int64
-	workDir     string
-	registries  map[string]RegistryAuth
-	insecure    []string
-	pingTimeout time.Duration
-	onQueue     func(waiting, running int64)
-	allowRoot   bool
+	logger       *slog.Logger
+	maxParallel  int64
+	workDir      string
+	registries   map[string]RegistryAuth
+	insecure     []string
+	pingTimeout  time.Duration
+	onQueue      func(waiting, running int64)
+	allowRoot    bool
+	baseMode     BaseMode
+	baseAllow    []glob
+	secretAllow  []glob
+	noSecretScan bool
 }
 
 // RegistryAuth is a credential for one registry host.
@@ -112,6 +116,7 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 		maxParallel: 2,
 		workDir:     "",
 		pingTimeout: 10 * time.Second,
+		baseMode:    BasePin,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {

@@ -8,6 +8,12 @@
 // image is pushed by digest only; MoveTags points the tags at it in a separate
 // last step, after the caller has attested it.
 //
+// It enforces the gateway's build policy (docs/build-policy.md): no
+// credential-like build args, a base-image allowlist and pinning mode checked
+// before anything is resolved, Dockerfile lint warnings, and, after the push
+// by digest, a non-root user and a secret scan of the layers the build
+// added, so that a refused image is never tagged or attested.
+//
 // It also owns the inputs of a build: the content-addressed store of uploaded
 // contexts and their safe extraction.
 package builder

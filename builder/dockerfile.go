@@ -39,6 +39,9 @@ type DockerfileInfo struct {
 	// to the same name ("alpine", "docker.io/library/alpine:latest") appear
 	// once, as first written.
 	Bases []string
+	// Warnings are the gateway's lint warnings about the stages being
+	// built, in BuildKit's short form ("Rule: message (line N)").
+	Warnings []string
 }
 
 // Stage is one FROM and the instructions after it.
@@ -62,7 +65,8 @@ type Stage struct {
 	// --mount from= and ONBUILD triggers inherited from its base stage.
 	Images []string
 
-	deps []stageDep // stages this one reads from, besides BaseStage
+	imageLines []int      // the line that names each of Images
+	deps       []stageDep // stages this one reads from, besides BaseStage
 }
 
 // stageDep is a COPY --from or RUN --mount from= naming a stage.
@@ -232,6 +236,7 @@ func inspect(src []byte, globals *argEnv, buildArgs map[string]string, target st
 	if err := info.checkOrder(); err != nil {
 		return nil, err
 	}
+	info.Warnings = info.lint(stages)
 	return info, info.collectBases()
 }
 
@@ -312,6 +317,7 @@ func (info *DockerfileInfo) addSources(i int, cmds []instructions.Command, lex *
 				return lineErr(cmd.Location(), "invalid image reference %q in --from: %v", truncate(from, 200), err)
 			}
 			info.Stages[i].Images = append(info.Stages[i].Images, from)
+			info.Stages[i].imageLines = append(info.Stages[i].imageLines, startLine(cmd.Location()))
 		}
 	}
 	return nil

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	hallmark "github.com/hallmark-dev/hallmark"
 )
 
@@ -33,43 +30,12 @@ func (b *Builder) checkNonRoot(ctx context.Context, repo string, d hallmark.Dige
 	if b.opts.allowRoot {
 		return nil
 	}
-	ref, err := name.NewDigest(repo+"@"+d.String(), b.nameOptions(repo)...)
+	imgs, err := b.platformImages(ctx, repo+"@"+d.String())
 	if err != nil {
-		return fmt.Errorf("%w: image %s@%s: %w", hallmark.ErrInvalid, repo, d, err)
-	}
-	desc, err := remote.Get(ref, b.remoteOptions(ctx)...)
-	if err != nil {
-		return fmt.Errorf("read pushed image config: %w", registryError(err))
+		return fmt.Errorf("read pushed image config: %w", err)
 	}
 	var users []string
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return fmt.Errorf("read pushed index: %w", err)
-		}
-		m, err := idx.IndexManifest()
-		if err != nil {
-			return fmt.Errorf("read pushed index: %w", err)
-		}
-		for _, child := range m.Manifests {
-			if !child.MediaType.IsImage() {
-				continue
-			}
-			img, err := idx.Image(child.Digest)
-			if err != nil {
-				return fmt.Errorf("read pushed image %s: %w", child.Digest, err)
-			}
-			cfg, err := img.ConfigFile()
-			if err != nil {
-				return fmt.Errorf("read pushed image config: %w", registryError(err))
-			}
-			users = append(users, cfg.Config.User)
-		}
-	} else {
-		img, err := desc.Image()
-		if err != nil {
-			return fmt.Errorf("read pushed image: %w", err)
-		}
+	for _, img := range imgs {
 		cfg, err := img.ConfigFile()
 		if err != nil {
 			return fmt.Errorf("read pushed image config: %w", registryError(err))

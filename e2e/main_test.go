@@ -87,6 +87,7 @@ func setup(ctx context.Context, tmp string) error {
 		Progress:        os.Stderr,
 		BuildKitRoot:    filepath.Join(filepath.Dir(tools), "e2e-buildkit"),
 		MaxContextBytes: maxContextBytes,
+		Kubernetes:      true,
 	})
 	return err
 }

@@ -12,6 +12,9 @@ type Metrics struct {
 	queued   prometheus.Gauge
 	running  prometheus.Gauge
 	uploaded prometheus.Counter
+
+	verifications  *prometheus.CounterVec
+	verifyDuration *prometheus.HistogramVec
 }
 
 // NewMetrics registers the gateway's metrics with reg.
@@ -37,8 +40,16 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		uploaded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hallmark_context_upload_bytes_total", Help: "Bytes of build context received.",
 		}),
+		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hallmark_verifications_total", Help: "Verify calls, by outcome (allowed, denied, error).",
+		}, []string{"outcome"}),
+		verifyDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hallmark_verify_duration_seconds",
+			Help:    "Wall time of Verify calls that returned a verdict, by whether it was cached.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}, []string{"cached"}),
 	}
-	for _, c := range []prometheus.Collector{m.started, m.finished, m.duration, m.queued, m.running, m.uploaded} {
+	for _, c := range []prometheus.Collector{m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.verifications, m.verifyDuration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

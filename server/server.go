@@ -19,6 +19,7 @@ import (
 type Server struct {
 	builder  Builder
 	attester Attester
+	verifier Verifier
 	contexts ContextStore
 	authn    *Authenticator
 	authz    *Authorizer
@@ -112,9 +113,14 @@ func (s *Server) Handler() http.Handler {
 		connect.WithReadMaxBytes(s.maxMsg),
 	}
 	mux.Handle(hallmarkv1connect.NewBuildServiceHandler(&buildService{s: s}, opts...))
-	checker := grpchealth.NewStaticChecker(hallmarkv1connect.BuildServiceName)
+	services := []string{hallmarkv1connect.BuildServiceName}
+	if s.verifier != nil {
+		mux.Handle(hallmarkv1connect.NewVerifyServiceHandler(&verifyService{s: s}, opts...))
+		services = append(services, hallmarkv1connect.VerifyServiceName)
+	}
+	checker := grpchealth.NewStaticChecker(services...)
 	mux.Handle(grpchealth.NewHandler(checker))
-	reflector := grpcreflect.NewStaticReflector(hallmarkv1connect.BuildServiceName)
+	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/hallmark-dev/hallmark"
 )
@@ -32,6 +33,32 @@ type parsedBundle struct {
 // signing) as verification material. Errors describe why the bundle cannot
 // be verified.
 func parseBundle(data []byte, limit int64) (*parsedBundle, error) {
+	b, err := readBundle(data, limit)
+	if err != nil {
+		return nil, err
+	}
+	if b.GetDsseEnvelope() == nil {
+		return nil, errors.New("bundle has no DSSE envelope (a message signature cannot carry a statement)")
+	}
+	env := b.GetDsseEnvelope()
+	if env.GetPayloadType() != hallmark.PayloadTypeInToto {
+		return nil, fmt.Errorf("DSSE payload type %q is not %q", clip(env.GetPayloadType()), hallmark.PayloadTypeInToto)
+	}
+	if len(env.GetSignatures()) != 1 {
+		return nil, fmt.Errorf("DSSE envelope has %d signatures, want 1", len(env.GetSignatures()))
+	}
+	if b.GetVerificationMaterial().GetCertificate() == nil && b.GetVerificationMaterial().GetX509CertificateChain() == nil {
+		return nil, errors.New("bundle is signed with a key, not a Fulcio certificate")
+	}
+	// protojson decoded the payload from base64 already.
+	return &parsedBundle{bundle: b, payload: env.GetPayload()}, nil
+}
+
+// readBundle reads a Sigstore bundle of any kind (message signature or DSSE
+// envelope, certificate or key) from untrusted bytes of at most limit bytes:
+// it must be JSON with a supported media type that sigstore-go accepts.
+// Errors describe why the bundle cannot be verified.
+func readBundle(data []byte, limit int64) (*bundle.Bundle, error) {
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("bundle is %d bytes, over the %d-byte limit", len(data), limit)
 	}
@@ -48,21 +75,33 @@ func parseBundle(data []byte, limit int64) (*parsedBundle, error) {
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, fmt.Errorf("read bundle: %v", clipErr(err))
 	}
-	if b.GetDsseEnvelope() == nil {
-		return nil, errors.New("bundle has no DSSE envelope (a message signature cannot carry a statement)")
+	return &b, nil
+}
+
+// requiredMaterial says what b must carry to verify, given what it carries:
+// every log entry it has must verify (at least one if hasEntries), a signed
+// timestamp is required unless a log entry has an integrated time, which is
+// then required to verify too, and an SCT if requireSCT.
+func requiredMaterial(b *bundle.Bundle, hasEntries, requireSCT bool) []sgverify.VerifierOption {
+	var opts []sgverify.VerifierOption
+	integrated := false
+	if hasEntries {
+		opts = append(opts, sgverify.WithTransparencyLog(1))
+		for _, e := range b.GetVerificationMaterial().GetTlogEntries() {
+			integrated = integrated || e.GetIntegratedTime() != 0
+		}
 	}
-	env := b.GetDsseEnvelope()
-	if env.GetPayloadType() != hallmark.PayloadTypeInToto {
-		return nil, fmt.Errorf("DSSE payload type %q is not %q", clip(env.GetPayloadType()), hallmark.PayloadTypeInToto)
+	hasTSA := len(b.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()) > 0
+	if hasTSA || !integrated {
+		opts = append(opts, sgverify.WithSignedTimestamps(1))
 	}
-	if len(env.GetSignatures()) != 1 {
-		return nil, fmt.Errorf("DSSE envelope has %d signatures, want 1", len(env.GetSignatures()))
+	if integrated {
+		opts = append(opts, sgverify.WithIntegratedTimestamps(1))
 	}
-	if b.GetVerificationMaterial().GetCertificate() == nil && b.GetVerificationMaterial().GetX509CertificateChain() == nil {
-		return nil, errors.New("bundle is signed with a key, not a Fulcio certificate")
+	if requireSCT {
+		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
-	// protojson decoded the payload from base64 already.
-	return &parsedBundle{bundle: &b, payload: env.GetPayload()}, nil
+	return append(opts, sgverify.WithoutStatementPredicate())
 }
 
 // clip shortens untrusted strings quoted in failures.

@@ -97,6 +97,7 @@ type options struct {
 	logger        *slog.Logger
 	maxBundles    int
 	maxBundleSize int64
+	eval          evalOptions
 }
 
 func defaultOptions() options {
@@ -105,6 +106,7 @@ func defaultOptions() options {
 		logger:        slog.New(slog.DiscardHandler),
 		maxBundles:    DefaultMaxBundles,
 		maxBundleSize: MaxBundleSize,
+		eval:          defaultEvalOptions(),
 	}
 }
 

@@ -41,7 +41,7 @@ type testRegistry struct {
 	hook     atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
 }
 
-func newRegistry(t *testing.T, referrers bool) *testRegistry {
+func newRegistry(t testing.TB, referrers bool) *testRegistry {
 	t.Helper()
 	r := &testRegistry{handler: registry.New(registry.WithReferrersSupport(referrers), registry.Logger(discardLogger()))}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -58,7 +58,7 @@ func newRegistry(t *testing.T, referrers bool) *testRegistry {
 
 // pushImage pushes a random image as repo:tag and returns it by digest with
 // its descriptor.
-func (r *testRegistry) pushImage(t *testing.T, repo, tag string) (name.Digest, v1.Descriptor) {
+func (r *testRegistry) pushImage(t testing.TB, repo, tag string) (name.Digest, v1.Descriptor) {
 	t.Helper()
 	img, err := random.Image(512, 1)
 	if err != nil {

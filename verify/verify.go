@@ -45,6 +45,11 @@ func New(trustedRoot *root.TrustedRoot, opts ...Option) (*Verifier, error) {
 			return nil, fmt.Errorf("new verifier: %w", err)
 		}
 	}
+	return newVerifier(trustedRoot, o)
+}
+
+// newVerifier returns a Verifier with the options o.
+func newVerifier(trustedRoot *root.TrustedRoot, o options) (*Verifier, error) {
 	if trustedRoot == nil {
 		return nil, fmt.Errorf("new verifier: %w: trusted root is nil", hallmark.ErrInvalid)
 	}
@@ -149,6 +154,13 @@ func (v *Verifier) Image(ctx context.Context, ref string) (*ImageResult, error) 
 	if err != nil {
 		return nil, err
 	}
+	return v.verifyDigest(ctx, ref, subject, digest)
+}
+
+// verifyDigest verifies the bundles attached to subject, the image ref
+// resolved to.
+func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Digest, digest hallmark.Digest) (*ImageResult, error) {
+	ropts := withContext(ctx, v.opts.remote)
 	refs, omitted, err := list(ctx, subject, v.opts.maxBundles, ropts)
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", subject, err)
@@ -302,30 +314,9 @@ func (v *Verifier) verifyBundle(a *Attestation, data []byte, digest hallmark.Dig
 	a.Verified = true
 }
 
-// verifierOptions says what pb must carry to verify, given what it carries:
-// every log entry it has must verify (at least one), and a signed timestamp
-// is required unless a log entry has an integrated time, which is then
-// required to verify too.
+// verifierOptions says what pb must carry to verify: see requiredMaterial.
 func (v *Verifier) verifierOptions(pb *parsedBundle, hasEntries bool) []sgverify.VerifierOption {
-	var opts []sgverify.VerifierOption
-	integrated := false
-	if hasEntries {
-		opts = append(opts, sgverify.WithTransparencyLog(1))
-		for _, e := range pb.bundle.GetVerificationMaterial().GetTlogEntries() {
-			integrated = integrated || e.GetIntegratedTime() != 0
-		}
-	}
-	hasTSA := len(pb.bundle.GetVerificationMaterial().GetTimestampVerificationData().GetRfc3161Timestamps()) > 0
-	if hasTSA || !integrated {
-		opts = append(opts, sgverify.WithSignedTimestamps(1))
-	}
-	if integrated {
-		opts = append(opts, sgverify.WithIntegratedTimestamps(1))
-	}
-	if v.requireSCT {
-		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
-	}
-	return append(opts, sgverify.WithoutStatementPredicate())
+	return requiredMaterial(pb.bundle, hasEntries, v.requireSCT)
 }
 
 func (v *Verifier) identityAllowed(issuer, san string) bool {

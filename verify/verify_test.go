@@ -31,7 +31,7 @@ type fixture struct {
 	signer *sign.Signer
 }
 
-func newFixture(t *testing.T, referrers bool, opts ...signtest.Option) *fixture {
+func newFixture(t testing.TB, referrers bool, opts ...signtest.Option) *fixture {
 	t.Helper()
 	ss := signtest.New(t, opts...)
 	signer, err := sign.New(ss.SigningConfig(t), ss.TrustedRoot(t),
@@ -43,7 +43,7 @@ func newFixture(t *testing.T, referrers bool, opts ...signtest.Option) *fixture 
 }
 
 // statement signs an in-toto statement about digest and returns the bundle.
-func (f *fixture) statement(t *testing.T, repo string, digest hallmark.Digest, predicateType, predicate string) []byte {
+func (f *fixture) statement(t testing.TB, repo string, digest hallmark.Digest, predicateType, predicate string) []byte {
 	t.Helper()
 	st, err := intoto.Statement(repo, digest, predicateType, json.RawMessage(predicate))
 	if err != nil {
@@ -57,7 +57,7 @@ func (f *fixture) statement(t *testing.T, repo string, digest hallmark.Digest, p
 }
 
 // attest signs a statement about subject and publishes it as its referrer.
-func (f *fixture) attest(t *testing.T, subject name.Digest, predicateType, predicate string) []byte {
+func (f *fixture) attest(t testing.TB, subject name.Digest, predicateType, predicate string) []byte {
 	t.Helper()
 	b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), predicateType, predicate)
 	if _, err := publish.Publish(t.Context(), subject, b, predicateType); err != nil {

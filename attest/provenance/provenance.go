@@ -146,7 +146,36 @@ type InternalParameters struct {
 	BuildKit    BuildKit `json:"buildkit"`
 	Frontend    string   `json:"frontend"`
 	BasePinning string   `json:"basePinning"`
-	Warnings    []string `json:"warnings,omitempty"`
+	// BasePolicy is the gateway's base-image policy decision, when it took
+	// one.
+	BasePolicy *BasePolicy `json:"basePolicy,omitempty"`
+	// Warnings are the gateway's lint and secret-scan warnings and the
+	// Dockerfile frontend's warnings.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// BasePolicy is the base-image policy the gateway applied before the solve.
+type BasePolicy struct {
+	// Mode is "pin" (the gateway pinned tags to digests) or
+	// "require-digest" (the Dockerfile had to pin every base).
+	Mode string `json:"mode"`
+	// Bases has one decision per distinct base image, in order of first
+	// use.
+	Bases []BaseDecision `json:"bases"`
+}
+
+// BaseDecision is why one base image was allowed and what it was pinned to.
+type BaseDecision struct {
+	// Ref is the reference as written, after ARG expansion.
+	Ref string `json:"ref"`
+	// Digest is the digest the base was pinned to.
+	Digest hallmark.Digest `json:"digest"`
+	// AllowedBy is the allowlist pattern that matched the base's
+	// repository; absent when the gateway has no allowlist.
+	AllowedBy string `json:"allowedBy,omitempty"`
+	// Runtime is true for the base of the final stage, whose files the
+	// image contains.
+	Runtime bool `json:"runtime,omitempty"`
 }
 
 // BuildKit describes the BuildKit daemon that ran the build.
@@ -269,6 +298,10 @@ func build(b Build) (*Provenance, error) {
 	}
 	deps = append(deps, bases...)
 	deps = append(deps, frontendDependency(res.BuildKit))
+	policy, err := basePolicy(res)
+	if err != nil {
+		return nil, err
+	}
 
 	ext.Target = req.Target
 	ext.BuildArgs, ext.RedactedBuildArgs = buildArgs(req.BuildArgs)
@@ -298,6 +331,7 @@ func build(b Build) (*Provenance, error) {
 				BuildKit:    BuildKit{Version: res.BuildKit.Version, Revision: res.BuildKit.Revision},
 				Frontend:    res.Frontend,
 				BasePinning: pinning,
+				BasePolicy:  policy,
 				Warnings:    nonEmpty(res.Warnings),
 			},
 			ResolvedDependencies: deps,
@@ -436,6 +470,34 @@ func baseDependencies(bases []hallmark.ResolvedBase) ([]ResourceDescriptor, erro
 		}
 	}
 	return out, nil
+}
+
+// basePolicy records the base-image policy decision of res. Every decision
+// must name a base of res.Bases with the same digest.
+func basePolicy(res hallmark.BuildResult) (*BasePolicy, error) {
+	if res.BasePolicy == nil {
+		return nil, nil
+	}
+	switch res.BasePolicy.Mode {
+	case "pin", "require-digest":
+	default:
+		return nil, fmt.Errorf("base policy mode %q is not pin or require-digest", clip(res.BasePolicy.Mode))
+	}
+	pinned := map[string]bool{}
+	for _, b := range res.Bases {
+		pinned[b.Ref+" "+string(b.Digest)] = true
+	}
+	p := &BasePolicy{Mode: res.BasePolicy.Mode, Bases: []BaseDecision{}}
+	for _, d := range res.BasePolicy.Bases {
+		if _, err := hallmark.ParseDigest(string(d.Digest)); err != nil {
+			return nil, fmt.Errorf("base policy: base %q: %w", clip(d.Ref), err)
+		}
+		if !pinned[d.Ref+" "+string(d.Digest)] {
+			return nil, fmt.Errorf("base policy: base %q@%s is not among the build's bases", clip(d.Ref), d.Digest)
+		}
+		p.Bases = append(p.Bases, BaseDecision{Ref: d.Ref, Digest: d.Digest, AllowedBy: d.AllowedBy, Runtime: d.Runtime})
+	}
+	return p, nil
 }
 
 var releaseRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)

@@ -131,7 +131,14 @@ func uploadBuild() Build {
 			BuildKit:         hallmark.BuildKitInfo{Version: "v0.34.2", Revision: bkRevision},
 			Frontend:         FrontendDockerfile,
 			DockerfileDigest: dfDigest,
-			Warnings:         []string{"SecretsUsedInArgOrEnv: Do not use ARG or ENV instructions for sensitive data (ARG \"NPM_TOKEN\")"},
+			Warnings: []string{
+				"HallmarkAptGetUnpinned: apt-get install without pinned versions (git); pin each as package=version for a reproducible image (line 4)",
+				"SecretsUsedInArgOrEnv: Do not use ARG or ENV instructions for sensitive data (ARG \"NPM_TOKEN\")",
+			},
+			BasePolicy: &hallmark.BasePolicy{Mode: "pin", Bases: []hallmark.BaseDecision{
+				{Ref: "golang:1.26.8", Digest: golangDigest, AllowedBy: "docker.io/library/*"},
+				{Ref: "localhost:5000/hallmark/static:v1", Digest: staticDigest, AllowedBy: "localhost:5000/hallmark/*", Runtime: true},
+			}},
 		},
 		BuilderID:       builderID,
 		HallmarkVersion: "v0.3.0",
@@ -220,6 +227,9 @@ func inlineBuild() Build {
 			BuildKit:         hallmark.BuildKitInfo{Version: "v0.0.0+unknown"},
 			Frontend:         FrontendDockerfile,
 			DockerfileDigest: inlineDigest(),
+			BasePolicy: &hallmark.BasePolicy{Mode: "require-digest", Bases: []hallmark.BaseDecision{
+				{Ref: "localhost:5000/hallmark/static:v1@" + string(staticDigest), Digest: staticDigest, Runtime: true},
+			}},
 		},
 		BuilderID:       builderID,
 		HallmarkVersion: "(devel)",
@@ -417,6 +427,10 @@ func TestPredicateErrors(t *testing.T) {
 		{"subdir with fragment", gitBuild, func(b *Build) { b.Request.Git.Subdir = "a#b" }},
 		{"bad base digest", uploadBuild, func(b *Build) { b.Result.Bases[0].Digest = "sha256:xyz" }},
 		{"bad base ref", uploadBuild, func(b *Build) { b.Result.Bases[0].Ref = "UPPER/Case:!" }},
+		{"bad base policy mode", uploadBuild, func(b *Build) { b.Result.BasePolicy.Mode = "trust-me" }},
+		{"base policy digest not pinned", uploadBuild, func(b *Build) { b.Result.BasePolicy.Bases[0].Digest = imageDigest }},
+		{"base policy base not built", uploadBuild, func(b *Build) { b.Result.BasePolicy.Bases[0].Ref = "golang:1.27" }},
+		{"base policy bad digest", uploadBuild, func(b *Build) { b.Result.BasePolicy.Bases[0].Digest = "sha256:xyz" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -571,4 +585,24 @@ func predicate(t *testing.T, b Build) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestParseBasePolicy reads the base-image policy decision back.
+func TestParseBasePolicy(t *testing.T) {
+	b := uploadBuild()
+	p, err := Parse(predicate(t, b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.BuildDefinition.InternalParameters.BasePolicy
+	if got == nil || got.Mode != "pin" || len(got.Bases) != 2 {
+		t.Fatalf("basePolicy = %+v", got)
+	}
+	want := BaseDecision{Ref: "localhost:5000/hallmark/static:v1", Digest: staticDigest, AllowedBy: "localhost:5000/hallmark/*", Runtime: true}
+	if got.Bases[1] != want {
+		t.Errorf("bases[1] = %+v, want %+v", got.Bases[1], want)
+	}
+	if g, err := Parse(predicate(t, gitBuild())); err != nil || g.BuildDefinition.InternalParameters.BasePolicy != nil {
+		t.Errorf("a build without a policy decision: basePolicy = %+v, %v; want none", g.BuildDefinition.InternalParameters.BasePolicy, err)
+	}
 }

@@ -18,9 +18,10 @@ import (
 )
 
 type devFlags struct {
-	dir       string
-	detach    bool
-	noExample bool
+	dir        string
+	detach     bool
+	noExample  bool
+	kubernetes bool
 }
 
 func newDevCmd() *cobra.Command {
@@ -44,13 +45,15 @@ Running it again reuses the stack that is already running.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return devUp(cmd.Context(), f) },
 	}
 	up.Flags().BoolVarP(&f.detach, "detach", "d", false, "run in the background and print export lines")
-	up.Flags().BoolVar(&f.noExample, "no-example", false, "do not build examples/hello")
+	up.Flags().BoolVar(&f.noExample, "no-example", false, "do not build and verify examples/hello")
+	up.Flags().BoolVar(&f.kubernetes, "kubernetes", false, "also run etcd and a kube-apiserver whose admission webhook is the gateway's (exports HALLMARK_KUBECONFIG)")
 	serve := &cobra.Command{
 		Use:    "serve",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE:   func(cmd *cobra.Command, _ []string) error { return devServe(cmd.Context(), f) },
 	}
+	serve.Flags().BoolVar(&f.kubernetes, "kubernetes", false, "also run Kubernetes")
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Stop the stack started with dev up --detach",
@@ -154,6 +157,7 @@ func startStack(ctx context.Context, f *devFlags, progress io.Writer) (*devstack
 		Hallmarkd:    hallmarkd,
 		Repo:         repo,
 		Progress:     progress,
+		Kubernetes:   f.kubernetes,
 	})
 }
 
@@ -191,7 +195,7 @@ func devUp(ctx context.Context, f *devFlags) error {
 	defer stack.Close()
 	example := ""
 	if !f.noExample {
-		if example, err = buildExample(ctx, stack.State); err != nil {
+		if example, err = buildAndVerifyExample(ctx, stack.State); err != nil {
 			return err
 		}
 		fmt.Println(example)
@@ -224,7 +228,11 @@ func devUpDetached(ctx context.Context, f *devFlags) error {
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(self, "dev", "serve", "--dir", dir)
+	args := []string{"dev", "serve", "--dir", dir}
+	if f.kubernetes {
+		args = append(args, "--kubernetes")
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -243,7 +251,7 @@ func devUpDetached(ctx context.Context, f *devFlags) error {
 		_, _ = io.Copy(os.Stderr, tail)
 		if st, err := devstack.LoadState(dir); err == nil && st.PID == cmd.Process.Pid {
 			if !f.noExample {
-				if _, err := buildExample(ctx, st); err != nil {
+				if _, err := buildAndVerifyExample(ctx, st); err != nil {
 					return err
 				}
 			}
@@ -304,6 +312,26 @@ func devDown(f *devFlags) error {
 	return fmt.Errorf("dev stack (pid %d) still running after 60s", st.PID)
 }
 
+// buildAndVerifyExample builds examples/hello through the gateway, then
+// has the gateway verify it under its default policy, printing the verdict.
+func buildAndVerifyExample(ctx context.Context, st devstack.State) (string, error) {
+	ref, err := buildExample(ctx, st)
+	if err != nil {
+		return "", err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, self, "verify", "--gateway", st.Gateway, ref)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	cmd.Env = append(os.Environ(), "HALLMARK_DEV_DIR="+st.Dir)
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("verify the example: %w", err)
+	}
+	return ref, nil
+}
+
 // buildExample builds examples/hello through the gateway with the real CLI
 // and returns the pinned image reference it printed.
 func buildExample(ctx context.Context, st devstack.State) (string, error) {
@@ -347,9 +375,19 @@ Build through it from another shell:
   eval "$(hallmark dev env)"
   hallmark build -t $HALLMARK_REGISTRY/me/hello:v1 \
     --build-arg GOLANG_IMAGE=$HALLMARK_GOLANG_IMAGE --build-arg BASE_IMAGE=$HALLMARK_BASE_IMAGE examples/hello
+  hallmark verify $HALLMARK_REGISTRY/examples/hello:dev    # may it run? (the gateway's policy)
+  hallmark verify --offline --policy $HALLMARK_POLICY $HALLMARK_REGISTRY/examples/hello:dev
   hallmark inspect $HALLMARK_REGISTRY/examples/hello:dev   # who built it, from what; verified
   hallmark sbom $HALLMARK_REGISTRY/examples/hello:dev      # its verified SPDX SBOM
   hallmark dev token --subject me   # a CI token for direct API calls
-
 `)
+	if st.Kubeconfig != "" {
+		fmt.Fprintf(w, `
+Kubernetes (admission webhook %s/admission/validate, namespaces labelled %s=enabled):
+  export KUBECONFIG=$HALLMARK_KUBECONFIG; alias kubectl=$HALLMARK_KUBECTL
+  kubectl create namespace demo && kubectl label namespace demo %s=enabled
+  kubectl -n demo run hello --image %s/examples/hello:dev   # hygiene rules apply: see docs/admission.md
+`, st.Admission, devstack.VerifyLabel, devstack.VerifyLabel, st.Registry)
+	}
+	fmt.Fprintln(w)
 }

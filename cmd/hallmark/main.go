@@ -2,7 +2,10 @@
 // through the gateway and runs the local dev stack.
 //
 //	hallmark build -t REGISTRY/REPO:TAG CONTEXT_DIR
-//	hallmark dev up [--detach] | dev down | dev token | dev env
+//	hallmark verify [--gateway URL | --offline --policy FILE] IMAGE
+//	hallmark inspect IMAGE | sbom IMAGE
+//	hallmark policy check FILE... | policy test FILE IMAGE...
+//	hallmark dev up [--detach] [--kubernetes] | dev down | dev token | dev env
 package main
 
 import (
@@ -30,7 +33,8 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBuildCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd())
+	root.AddCommand(newBuildCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
+	root.AddCommand(newConformanceCmd()) // hidden: the sigstore-conformance suite's client shim
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return

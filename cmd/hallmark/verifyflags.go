@@ -90,43 +90,14 @@ type verifyConfig struct {
 // resolve applies the defaults: each setting comes from its flag, else its
 // environment variable, else the running dev stack (read only if needed).
 func (f *verifyFlags) resolve(env verifyEnv) (verifyConfig, error) {
-	var (
-		st      devstack.State
-		stErr   error
-		stFound bool
-	)
-	stack := func() (devstack.State, error) {
-		if !stFound {
-			st, stErr = env.stack()
-			stFound = true
-		}
-		return st, stErr
-	}
-	fromStack := func(what, flag, envVar string, get func(devstack.State) string) (string, error) {
-		s, err := stack()
-		if err == nil && get(s) != "" {
-			return get(s), nil
-		}
-		hint := fmt.Sprintf("pass %s, set %s, or start a dev stack with `hallmark dev up`", flag, envVar)
-		if err != nil && !errors.Is(err, devstack.ErrNotRunning) {
-			return "", fmt.Errorf("find %s: %w (or %s)", what, err, hint)
-		}
-		return "", fmt.Errorf("find %s: %s", what, hint)
-	}
-
+	fromStack := newStackValue(env)
 	var c verifyConfig
 	var err error
 	if !slices.Contains(f.outputs, f.output) {
 		return c, fmt.Errorf("parse --output: unknown format %q, want %s", f.output, strings.Join(f.outputs, " or "))
 	}
-	c.trustedRoot = f.trustedRoot
-	if c.trustedRoot == "" {
-		c.trustedRoot = env.getenv("HALLMARK_TRUSTED_ROOT")
-	}
-	if c.trustedRoot == "" {
-		if c.trustedRoot, err = fromStack("trusted root", "--trusted-root FILE", "HALLMARK_TRUSTED_ROOT", func(s devstack.State) string { return s.TrustedRoot }); err != nil {
-			return c, err
-		}
+	if c.trustedRoot, err = trustedRootPath(f.trustedRoot, env, fromStack); err != nil {
+		return c, err
 	}
 	c.identity = verify.Identity{
 		SubjectAlternativeName: f.identity, SANRegexp: f.identityRegexp,
@@ -149,6 +120,46 @@ func (f *verifyFlags) resolve(env verifyEnv) (verifyConfig, error) {
 		}
 	}
 	return c, nil
+}
+
+// stackValue reads a setting from the running dev stack, with a hint
+// naming the flag and environment variable that would set it.
+type stackValue func(what, flag, envVar string, get func(devstack.State) string) (string, error)
+
+// newStackValue returns a stackValue that reads the dev stack's state once,
+// when first needed.
+func newStackValue(env verifyEnv) stackValue {
+	var (
+		st      devstack.State
+		stErr   error
+		stFound bool
+	)
+	return func(what, flag, envVar string, get func(devstack.State) string) (string, error) {
+		if !stFound {
+			st, stErr = env.stack()
+			stFound = true
+		}
+		if stErr == nil && get(st) != "" {
+			return get(st), nil
+		}
+		hint := fmt.Sprintf("pass %s, set %s, or start a dev stack with `hallmark dev up`", flag, envVar)
+		if stErr != nil && !errors.Is(stErr, devstack.ErrNotRunning) {
+			return "", fmt.Errorf("find %s: %w (or %s)", what, stErr, hint)
+		}
+		return "", fmt.Errorf("find %s: %s", what, hint)
+	}
+}
+
+// trustedRootPath is flag, else $HALLMARK_TRUSTED_ROOT, else the dev
+// stack's trusted root.
+func trustedRootPath(flag string, env verifyEnv, fromStack stackValue) (string, error) {
+	if flag != "" {
+		return flag, nil
+	}
+	if p := env.getenv("HALLMARK_TRUSTED_ROOT"); p != "" {
+		return p, nil
+	}
+	return fromStack("trusted root", "--trusted-root FILE", "HALLMARK_TRUSTED_ROOT", func(s devstack.State) string { return s.TrustedRoot })
 }
 
 // newVerifier returns a Verifier for image configured by the flags.

@@ -15,6 +15,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/server"
 )
 
@@ -36,6 +37,10 @@ type Config struct {
 	Policy PolicyConfig `json:"policy"`
 	// Signing says how the gateway signs the attestations of every image.
 	Signing SigningConfig `json:"signing"`
+	// Verify configures VerifyService: policies and the verdict cache.
+	Verify VerifyConfig `json:"verify"`
+	// Admission configures the Kubernetes admission webhook.
+	Admission AdmissionConfig `json:"admission"`
 	// DataDir holds uploaded contexts and build scratch space.
 	DataDir string `json:"dataDir"`
 	// Limits bound what callers can make the gateway hold.
@@ -66,11 +71,15 @@ type SigningConfig struct {
 	Disabled bool `json:"disabledUnsafe"`
 }
 
-// PolicyConfig holds build-time rules.
+// PolicyConfig holds build-time rules (docs/build-policy.md).
 type PolicyConfig struct {
 	// AllowRootUnsafe accepts final images whose USER is root or unset.
 	// Dangerous; the default refuses them.
 	AllowRootUnsafe bool `json:"allowRootUnsafe"`
+	// BaseImages limits and pins the images Dockerfiles build on.
+	BaseImages BaseImagesConfig `json:"baseImages"`
+	// SecretScan configures the scan of built images for secrets.
+	SecretScan SecretScanConfig `json:"secretScan"`
 }
 
 // IdentityConfig is a Fulcio certificate identity.
@@ -172,9 +181,11 @@ func defaultConfig() Config {
 			BuilderID:     devBuilderID,
 			Identity:      IdentityConfig{Issuer: devIssuer, SubjectAlternativeName: devBuilderID},
 		},
-		DataDir: home + "/hallmark/gateway",
-		Limits:  LimitsConfig{MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour)},
-		Log:     LogConfig{Level: "info", Format: "json"},
+		DataDir:   home + "/hallmark/gateway",
+		Limits:    LimitsConfig{MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour)},
+		Log:       LogConfig{Level: "info", Format: "json"},
+		Policy:    PolicyConfig{BaseImages: BaseImagesConfig{Mode: string(builder.BasePin)}},
+		Admission: AdmissionConfig{Timeout: Duration(8 * time.Second)},
 	}
 }
 
@@ -318,6 +329,8 @@ func (c Config) validate() error {
 	if c.Limits.BuildTimeout < Duration(time.Minute) {
 		bad("limits.buildTimeout", "%s is below 1m", time.Duration(c.Limits.BuildTimeout))
 	}
+	c.validateVerify(bad)
+	c.validatePolicy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:

@@ -58,11 +58,18 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	h, err := wire(ctx, cfg, log)
+	h, admission, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, cfg, log, h)
+	if admission == nil {
+		return serve(ctx, cfg, log, h)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- serveAdmission(ctx, cfg, log, admission) }()
+	err = serve(ctx, cfg, log, h)
+	stop()
+	return errors.Join(err, <-errc)
 }
 
 func newLogger(c LogConfig) *slog.Logger {
@@ -75,13 +82,14 @@ func newLogger(c LogConfig) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 }
 
-// wire builds the gateway from its config.
-func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, error) {
+// wire builds the gateway from its config: the API handler and, when
+// configured, the admission webhook's.
+func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission http.Handler, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := server.NewMetrics(reg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	auths := map[string]builder.RegistryAuth{}
 	var insecure []string
@@ -92,14 +100,14 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, erro
 		if r.Username != "" {
 			pw, err := os.ReadFile(r.PasswordFile)
 			if err != nil {
-				return nil, fmt.Errorf("registries[%d].passwordFile: %w", i, err)
+				return nil, nil, fmt.Errorf("registries[%d].passwordFile: %w", i, err)
 			}
 			auths[r.Host] = builder.RegistryAuth{Username: r.Username, Password: strings.TrimSpace(string(pw))}
 		}
 	}
 	contexts, err := builder.NewContextStore(filepath.Join(cfg.DataDir, "contexts"), builder.WithMaxContextBytes(cfg.Limits.MaxContextBytes))
 	if err != nil {
-		return nil, fmt.Errorf("dataDir: %w", err)
+		return nil, nil, fmt.Errorf("dataDir: %w", err)
 	}
 	bopts := []builder.Option{
 		builder.WithLogger(log),
@@ -109,31 +117,42 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, erro
 		builder.WithInsecureRegistries(insecure...),
 		builder.WithQueueObserver(metrics.ObserveQueue),
 	}
-	if cfg.Policy.AllowRootUnsafe {
-		log.Warn("policy.allowRootUnsafe is set: images may run as root")
-		bopts = append(bopts, builder.WithRootAllowed())
-	}
+	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	b, err := builder.New(cfg.BuildKit.Address, contexts, bopts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	authn, err := server.NewAuthenticator(ctx, cfg.Auth.Issuers)
 	if err != nil {
-		return nil, fmt.Errorf("auth.issuers: %w", err)
+		return nil, nil, fmt.Errorf("auth.issuers: %w", err)
 	}
 	authz, err := server.NewAuthorizer(cfg.Auth.Rules)
 	if err != nil {
-		return nil, fmt.Errorf("auth: %w", err)
+		return nil, nil, fmt.Errorf("auth: %w", err)
 	}
 	srvOpts := []server.Option{server.WithLogger(log)}
+	var signer *sign.Signer
 	if cfg.Signing.Disabled {
 		log.Warn("signing.disabledUnsafe is set: images are published without attestations")
 	} else {
-		a, err := newAttester(cfg, log, builder.Keychain(auths), insecure)
+		a, sgn, err := newAttester(cfg, log, builder.Keychain(auths), insecure)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		srvOpts = append(srvOpts, server.WithAttester(a))
+		signer = sgn
+	}
+	e, err := newEvaluator(cfg, log, builder.Keychain(auths), insecure, signer)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e != nil {
+		srvOpts = append(srvOpts, server.WithVerifier(e))
+		if cfg.Admission.Listen != "" {
+			if admission, err = admissionHandler(cfg, log, e); err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	s, err := server.New(b, contexts, authn, authz, append(srvOpts,
 		server.WithMetrics(metrics, reg),
@@ -141,20 +160,21 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (http.Handler, erro
 		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),
 	)...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return s.Handler(), nil
+	return s.Handler(), admission, nil
 }
 
-// newAttester builds the signer and attester from the signing config.
-func newAttester(cfg Config, log *slog.Logger, kc builder.Keychain, insecure []string) (*attest.Attester, error) {
+// newAttester builds the signer and attester from the signing config; the
+// signer also signs Verification Summary Attestations.
+func newAttester(cfg Config, log *slog.Logger, kc builder.Keychain, insecure []string) (*attest.Attester, *sign.Signer, error) {
 	sc, err := root.NewSigningConfigFromPath(cfg.Signing.SigningConfig)
 	if err != nil {
-		return nil, fmt.Errorf("signing.signingConfig: %w", err)
+		return nil, nil, fmt.Errorf("signing.signingConfig: %w", err)
 	}
 	tr, err := root.NewTrustedRootFromPath(cfg.Signing.TrustedRoot)
 	if err != nil {
-		return nil, fmt.Errorf("signing.trustedRoot: %w", err)
+		return nil, nil, fmt.Errorf("signing.trustedRoot: %w", err)
 	}
 	signOpts := []sign.Option{sign.WithLogger(log)}
 	attOpts := []attest.Option{}
@@ -166,21 +186,22 @@ func newAttester(cfg Config, log *slog.Logger, kc builder.Keychain, insecure []s
 			verify.WithInsecureRegistries(insecure...),
 			verify.WithLogger(log))
 		if err != nil {
-			return nil, fmt.Errorf("signing.identity: %w", err)
+			return nil, nil, fmt.Errorf("signing.identity: %w", err)
 		}
 		attOpts = append(attOpts, attest.WithBaseSBOMs(v))
 	}
 	signer, err := sign.New(sc, tr, sign.FileTokenSource(cfg.Signing.TokenFile), signOpts...)
 	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, nil, fmt.Errorf("signing: %w", err)
 	}
-	return attest.New(signer, append(attOpts,
+	a, err := attest.New(signer, append(attOpts,
 		attest.WithBuilderID(cfg.Signing.BuilderID),
 		attest.WithHallmarkVersion(version()),
 		attest.WithLogger(log),
 		attest.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
 		attest.WithInsecureRegistries(insecure...),
 	)...)
+	return a, signer, err
 }
 
 // version is the gateway's module version, from the build info.

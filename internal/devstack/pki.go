@@ -116,11 +116,7 @@ func (p *pki) create() error {
 		}
 	}
 	for name, key := range map[string]crypto.PrivateKey{"fulcio-key.pem": fkey, "tsa-key.pem": tleaf, "rekor-key.pem": rkey} {
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		if err != nil {
-			return err
-		}
-		if err := os.WriteFile(p.path(name), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		if err := writeKey(p.path(name), key); err != nil {
 			return err
 		}
 	}

@@ -37,6 +37,10 @@ type Config struct {
 	// MaxContextBytes is the gateway's context size limit. The default is
 	// the gateway's own.
 	MaxContextBytes int64
+	// Kubernetes also starts etcd and a kube-apiserver that sends Pods and
+	// workloads in namespaces labelled hallmark.dev/verify=enabled to the
+	// gateway's admission webhook.
+	Kubernetes bool
 }
 
 // Stack is a running dev stack. Close stops it.
@@ -104,6 +108,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if err := s.startGateway(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.Kubernetes {
+		if err := s.startKubernetes(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := writeState(cfg.Dir, s.State); err != nil {
 		return nil, err
@@ -223,6 +232,18 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	admissionAddr, err := freeAddr("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	tlsRoot, cert, key, err := s.servingTLS(filepath.Join(s.cfg.Dir, "pki"))
+	if err != nil {
+		return fmt.Errorf("make serving certificate: %w", err)
+	}
+	s.TLSRoot, s.ServingCert, s.ServingKey = tlsRoot, cert, key
+	if err := s.writePolicy(); err != nil {
+		return err
+	}
 	conf := fmt.Sprintf(`listen: %q
 buildkit:
   address: %q
@@ -242,11 +263,17 @@ signing:
   tokenFile: %q
   builderID: %q
   identity: {issuer: %q, subjectAlternativeName: %q}
+verify:
+  policies: [%q]
+admission:
+  listen: %q
+  tls: {certFile: %q, keyFile: %q}
 dataDir: %q
 log:
   level: debug
 `, addr, s.BuildKit, s.Registry, s.Issuer, Audience, s.Issuer, s.Registry+"/**",
-		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, s.Issuer, BuilderID, filepath.Join(s.cfg.Dir, "gateway"))
+		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, s.Issuer, BuilderID,
+		s.Policy, admissionAddr, cert, key, filepath.Join(s.cfg.Dir, "gateway"))
 	if s.cfg.MaxContextBytes > 0 {
 		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
 	}
@@ -258,7 +285,32 @@ log:
 		return err
 	}
 	s.Gateway = "http://" + addr
+	s.Admission = "https://" + admissionAddr
 	return s.waitHTTP(ctx, "hallmarkd", s.Gateway+"/metrics")
+}
+
+// PolicyName is the dev stack's verification policy.
+const PolicyName = "gateway-built"
+
+// writePolicy writes the dev stack's verification policy: images built and
+// signed by this stack's gateway, with provenance and SBOM.
+func (s *Stack) writePolicy() error {
+	s.Policy = filepath.Join(s.cfg.Dir, "policy-gateway-built.yaml")
+	doc := fmt.Sprintf(`# Written by the dev stack: only images built and attested by this stack's gateway.
+apiVersion: hallmark.dev/v1
+kind: Policy
+metadata:
+  name: %s
+spec:
+  signers:
+    - issuer: %q
+      subject: %q
+  builders: [%q]
+  requirePredicateTypes:
+    - https://slsa.dev/provenance/v1
+    - https://spdx.dev/Document
+`, PolicyName, s.Issuer, BuilderID, BuilderID)
+	return os.WriteFile(s.Policy, []byte(doc), 0o644)
 }
 
 // spawn starts a component with its output in logs/<name>.log. Components

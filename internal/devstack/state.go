@@ -54,11 +54,25 @@ type State struct {
 	SigningConfig string `json:"signingConfig"`
 	// SigningToken is the file holding the gateway's signing token.
 	SigningToken string `json:"signingToken"`
+	// Policy is the verification policy file the gateway serves as its
+	// default ("gateway-built").
+	Policy string `json:"policy"`
+	// Admission is the base URL of the gateway's admission webhook
+	// (HTTPS); TLSRoot the CA that signed its certificate, ServingCert and
+	// ServingKey that certificate (also the API server's).
+	Admission   string `json:"admission"`
+	TLSRoot     string `json:"tlsRoot"`
+	ServingCert string `json:"servingCert"`
+	ServingKey  string `json:"servingKey"`
+	// Kubeconfig and Kubectl are set when the stack runs Kubernetes: an
+	// admin kubeconfig for its API server, and the kubectl built for it.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Kubectl    string `json:"kubectl,omitempty"`
 }
 
 // Env returns the stack as KEY=VALUE pairs for `export`.
 func (s State) Env() [][2]string {
-	return [][2]string{
+	env := [][2]string{
 		{"HALLMARK_GATEWAY", s.Gateway},
 		{"HALLMARK_REGISTRY", s.Registry},
 		{"HALLMARK_BASE_IMAGE", s.BaseImage},
@@ -69,7 +83,12 @@ func (s State) Env() [][2]string {
 		{"HALLMARK_SIGNING_CONFIG", s.SigningConfig},
 		{"HALLMARK_SIGNER_IDENTITY", BuilderID},
 		{"HALLMARK_SIGNER_ISSUER", s.Issuer},
+		{"HALLMARK_POLICY", s.Policy},
 	}
+	if s.Kubeconfig != "" {
+		env = append(env, [2]string{"HALLMARK_KUBECONFIG", s.Kubeconfig}, [2]string{"HALLMARK_KUBECTL", s.Kubectl})
+	}
+	return env
 }
 
 // DefaultDir is where the dev stack keeps its data and state:

@@ -58,7 +58,7 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	}
 	dir := filepath.Join(repo, "tools", mod)
 	h := sha256.New()
-	if mod == "buildkit" {
+	if mod == "buildkit" || mod == "kubernetes" {
 		h.Write([]byte(toolRecipe))
 	}
 	for _, f := range []string{"go.mod", "go.sum"} {
@@ -120,9 +120,16 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 const toolRecipe = "recipe 2: buildkit version stamped\n"
 
 // versionFlags stamps the module version into tools that report it, so
-// BuildKit's Info (and so provenance) names the real release.
+// BuildKit's Info (and so provenance) names the real release, and the
+// Kubernetes API server and kubectl report theirs.
 func versionFlags(dir, mod string) (string, error) {
-	if mod != "buildkit" {
+	var module string
+	switch mod {
+	case "buildkit":
+		module = "github.com/moby/buildkit"
+	case "kubernetes":
+		module = "k8s.io/kubernetes"
+	default:
 		return "", nil
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
@@ -131,11 +138,18 @@ func versionFlags(dir, mod string) (string, error) {
 	}
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
-		if len(f) >= 2 && f[0] == "github.com/moby/buildkit" {
+		if len(f) < 2 || f[0] != module {
+			continue
+		}
+		if mod == "buildkit" {
 			return "-X github.com/moby/buildkit/version.Version=" + f[1], nil
 		}
+		major, minor, _ := strings.Cut(strings.TrimPrefix(f[1], "v"), ".")
+		minor, _, _ = strings.Cut(minor, ".")
+		v := "k8s.io/component-base/version"
+		return fmt.Sprintf("-X %s.gitVersion=%s -X %s.gitMajor=%s -X %s.gitMinor=%s -X %s.gitTreeState=clean", v, f[1], v, major, v, minor, v), nil
 	}
-	return "", fmt.Errorf("tools/%s/go.mod does not require github.com/moby/buildkit", mod)
+	return "", fmt.Errorf("tools/%s/go.mod does not require %s", mod, module)
 }
 
 func toolPackage(ctx context.Context, dir, name string) (string, error) {

@@ -3,7 +3,7 @@
 // Source: hallmark/v1/build.proto
 
 // Package hallmark.v1 is Hallmark's public API: building container images
-// through the gateway and, in later versions, verifying them.
+// through the gateway (BuildService) and verifying them (VerifyService).
 package hallmarkv1connect
 
 import (

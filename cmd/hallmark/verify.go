@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/server"
+	"github.com/hallmark-dev/hallmark/verify"
+	"github.com/hallmark-dev/hallmark/verify/policy"
+)
+
+// verifyCmdFlags are the flags of `hallmark verify`.
+type verifyCmdFlags struct {
+	gateway     string
+	tokenFile   string
+	offline     bool
+	trustedRoot string
+	policy      string
+	vsaFile     string
+	output      string
+	allowHTTP   bool
+}
+
+// newVerifyCmd returns `hallmark verify`.
+func newVerifyCmd() *cobra.Command { return newVerifyCommand(processVerifyEnv) }
+
+func newVerifyCommand(envOf func(*cobra.Command) verifyEnv) *cobra.Command {
+	f := &verifyCmdFlags{}
+	cmd := &cobra.Command{
+		Use:   "verify [--gateway URL | --offline --trusted-root FILE] [--policy NAME|FILE] IMAGE",
+		Short: "Decide whether an image may run under a policy, and say why",
+		Long: `Resolve IMAGE to a digest once, verify every Sigstore bundle attached to it
+against the policy's trusted root and signers, check that each statement is
+about that digest, and evaluate the policy's rules.
+
+By default the gateway decides (VerifyService.Verify): --gateway, else
+$HALLMARK_GATEWAY, else the running dev stack; --policy names one of its
+policies (default: the gateway's default). With --offline this machine
+decides: --policy is then a policy file, and the trusted root is
+--trusted-root, else $HALLMARK_TRUSTED_ROOT, else the dev stack's.
+
+--vsa FILE asks the gateway for a signed SLSA Verification Summary
+Attestation and writes its Sigstore bundle to FILE when the image is allowed.
+
+Exit status: 0 allowed, 1 denied (the reasons are printed), 2 could not
+evaluate (registry or gateway unreachable, image missing, bad flags).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			env := envOf(cmd)
+			return finish(cmd.Context(), env.stderr, "verify", runVerify(cmd.Context(), f, args[0], env))
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.gateway, "gateway", "", "gateway base URL (default $HALLMARK_GATEWAY, else the dev stack's)")
+	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the OIDC token for the gateway, re-read per call (default $HALLMARK_TOKEN, else a dev stack token)")
+	fl.BoolVar(&f.offline, "offline", false, "verify on this machine instead of asking the gateway; --policy is then a file")
+	fl.StringVar(&f.trustedRoot, "trusted-root", "", "with --offline: Sigstore trusted_root.json for policies that name none (default $HALLMARK_TRUSTED_ROOT, else the dev stack's)")
+	fl.StringVar(&f.policy, "policy", "", "policy name (gateway) or policy file (--offline)")
+	fl.StringVar(&f.vsaFile, "vsa", "", "ask for a signed Verification Summary Attestation and write its bundle to this file (gateway only)")
+	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
+	fl.BoolVar(&f.allowHTTP, "allow-http-registry", false, "with --offline: speak plain HTTP to the image's registry (implied for localhost and loopback)")
+	usageErrors(cmd)
+	return cmd
+}
+
+func runVerify(ctx context.Context, f *verifyCmdFlags, image string, env verifyEnv) error {
+	if f.output != "text" && f.output != "json" {
+		return fmt.Errorf("parse --output: unknown format %q, want text or json", f.output)
+	}
+	var (
+		resp *hallmarkv1.VerifyResponse
+		err  error
+	)
+	if f.offline {
+		if f.vsaFile != "" {
+			return errors.New("--vsa needs the gateway: only it signs verification summaries")
+		}
+		resp, err = verifyOffline(ctx, f, image, env)
+	} else {
+		if f.trustedRoot != "" || f.allowHTTP {
+			return errors.New("--trusted-root and --allow-http-registry apply to --offline only; the gateway uses its own")
+		}
+		resp, err = verifyAtGateway(ctx, f, image, env)
+	}
+	if err != nil {
+		return err
+	}
+	if err := writeVerdict(env.stdout, resp, f.output); err != nil {
+		return fmt.Errorf("write verdict: %w", err)
+	}
+	if f.vsaFile != "" && len(resp.GetVsaBundle()) > 0 {
+		if err := os.WriteFile(f.vsaFile, resp.GetVsaBundle(), 0o644); err != nil {
+			return fmt.Errorf("write VSA: %w", err)
+		}
+	}
+	if !resp.GetAllowed() {
+		lines := make([]string, len(resp.GetReasons()))
+		for i, r := range resp.GetReasons() {
+			lines[i] = oneLine(r)
+		}
+		return notVerified{fmt.Sprintf("%s denied by policy %q:\n  %s", oneLine(resp.GetPinned()), oneLine(resp.GetPolicy()), strings.Join(lines, "\n  "))}
+	}
+	return nil
+}
+
+// verifyAtGateway asks the gateway, with HTTP GET unless a VSA is wanted
+// (signing one is not free of side effects).
+func verifyAtGateway(ctx context.Context, f *verifyCmdFlags, image string, env verifyEnv) (*hallmarkv1.VerifyResponse, error) {
+	gw, err := resolveGateway(f.gateway, env.getenv, env.stack)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := newTokenSource(f.tokenFile, env.getenv, env.stack)(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var opts []connect.ClientOption
+	if f.vsaFile == "" {
+		opts = append(opts, connect.WithHTTPGet())
+	}
+	cl := hallmarkv1connect.NewVerifyServiceClient(newHTTPClient(gw), strings.TrimSuffix(gw, "/"), opts...)
+	req := connect.NewRequest(&hallmarkv1.VerifyRequest{Image: image, Policy: f.policy, Vsa: f.vsaFile != ""})
+	req.Header().Set("Authorization", bearer(tok))
+	resp, err := cl.Verify(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("ask gateway %s: %w", gw, err)
+	}
+	return resp.Msg, nil
+}
+
+// verifyOffline decides on this machine, with the policy file.
+func verifyOffline(ctx context.Context, f *verifyCmdFlags, image string, env verifyEnv) (*hallmarkv1.VerifyResponse, error) {
+	if f.policy == "" {
+		return nil, errors.New("--offline needs --policy FILE (see examples/policies)")
+	}
+	e, err := offlineEvaluator(f.policy, f.trustedRoot, f.allowHTTP, image, env)
+	if err != nil {
+		return nil, err
+	}
+	v, err := e.Verify(ctx, verify.Request{Ref: image})
+	if err != nil {
+		return nil, err
+	}
+	return server.VerdictProto(v), nil
+}
+
+// offlineEvaluator loads the policy file and the trusted root (unless the
+// policy names its own) for verifying images on this machine.
+func offlineEvaluator(policyFile, trustedRoot string, allowHTTP bool, image string, env verifyEnv) (*verify.Evaluator, error) {
+	p, err := policy.LoadFile(policyFile)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+	var trust *verify.Trust
+	if p.TrustedRootPath() == "" {
+		path, err := trustedRootPath(trustedRoot, env, newStackValue(env))
+		if err != nil {
+			return nil, err
+		}
+		if trust, err = verify.LoadTrust(path); err != nil {
+			return nil, err
+		}
+	}
+	ropts := append([]remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("hallmark")}, env.remote...)
+	opts := []verify.Option{verify.WithRemoteOptions(ropts...), verify.WithVerdictCacheSize(0)}
+	if ref, err := name.ParseReference(image); err == nil && allowHTTP {
+		opts = append(opts, verify.WithInsecureRegistries(ref.Context().RegistryStr()))
+	}
+	return verify.NewEvaluator(trust, []*policy.Policy{p}, opts...)
+}
+
+// writeVerdict prints resp as text or as the API's JSON.
+func writeVerdict(w io.Writer, resp *hallmarkv1.VerifyResponse, format string) error {
+	if format == "json" {
+		data, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(resp)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", data)
+		return err
+	}
+	verdict := "DENIED"
+	if resp.GetAllowed() {
+		verdict = "ALLOWED"
+	}
+	cached := ""
+	if resp.GetCached() {
+		cached = ", cached"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n  policy %s (%s%s)\n", verdict, oneLine(resp.GetPinned()), oneLine(resp.GetPolicy()), resp.GetPolicyHash(), cached)
+	fmt.Fprintf(&b, "attestations:\n")
+	if len(resp.GetAttestations()) == 0 {
+		fmt.Fprintf(&b, "  none\n")
+	}
+	for _, a := range resp.GetAttestations() {
+		if a.GetVerified() {
+			when := ""
+			if ts := a.GetTimestamp(); ts != nil {
+				when = " at " + ts.AsTime().UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(&b, "  ✓ %s signed by %s (%s), log index %d%s\n", oneLine(a.GetPredicateType()),
+				oneLine(a.GetSignerIdentity()), oneLine(a.GetSignerIssuer()), a.GetLogIndex(), when)
+		} else {
+			fmt.Fprintf(&b, "  ✗ %s (%s): %s\n", oneLine(a.GetPredicateType()), a.GetReferrerDigest(), oneLine(a.GetFailure()))
+		}
+	}
+	fmt.Fprintf(&b, "rules:\n")
+	for _, r := range resp.GetRules() {
+		if r.GetPassed() {
+			fmt.Fprintf(&b, "  ✓ %s\n", oneLine(r.GetName()))
+		} else {
+			fmt.Fprintf(&b, "  ✗ %s: %s\n", oneLine(r.GetName()), oneLine(r.GetMessage()))
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hallmark-dev/hallmark/attest/sign"
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/verify"
+	"github.com/hallmark-dev/hallmark/verify/admission"
+	"github.com/hallmark-dev/hallmark/verify/policy"
+)
+
+// newEvaluator loads the policies of cfg.Verify and returns the evaluator
+// behind VerifyService and the admission webhook, or nil when no policy is
+// configured. signer, if not nil, signs Verification Summary Attestations.
+func newEvaluator(cfg Config, log *slog.Logger, kc builder.Keychain, insecure []string, signer *sign.Signer) (*verify.Evaluator, error) {
+	vc := cfg.Verify
+	if len(vc.Policies) == 0 {
+		return nil, nil
+	}
+	var pols []*policy.Policy
+	for i, path := range vc.Policies {
+		p, err := policy.LoadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("verify.policies[%d]: %w", i, err)
+		}
+		pols = append(pols, p)
+	}
+	rootPath := vc.TrustedRoot
+	if rootPath == "" {
+		rootPath = cfg.Signing.TrustedRoot
+	}
+	var trust *verify.Trust
+	if rootPath != "" {
+		t, err := verify.LoadTrust(rootPath)
+		if err != nil {
+			return nil, fmt.Errorf("verify.trustedRoot: %w", err)
+		}
+		trust = t
+	}
+	opts := []verify.Option{
+		verify.WithLogger(log),
+		verify.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
+		verify.WithInsecureRegistries(insecure...),
+		verify.WithDefaultPolicy(vc.DefaultPolicy),
+	}
+	allow, deny := verify.DefaultAllowTTL, verify.DefaultDenyTTL
+	if vc.AllowTTL != nil {
+		allow = time.Duration(*vc.AllowTTL)
+	}
+	if vc.DenyTTL != nil {
+		deny = time.Duration(*vc.DenyTTL)
+	}
+	opts = append(opts, verify.WithVerdictTTL(allow, deny))
+	if vc.CacheSize != nil {
+		opts = append(opts, verify.WithVerdictCacheSize(*vc.CacheSize))
+	}
+	if signer != nil {
+		id := vc.VerifierID
+		if id == "" {
+			id = strings.Replace(cfg.Signing.BuilderID, "/builders/", "/verifiers/", 1)
+		}
+		opts = append(opts, verify.WithVSASigner(vsaSigner{signer}, id))
+	}
+	e, err := verify.NewEvaluator(trust, pols, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	names, def := e.Policies()
+	log.Info("verification policies loaded", "policies", names, "default", def)
+	return e, nil
+}
+
+// vsaSigner signs VSAs with the gateway's signer.
+type vsaSigner struct{ s *sign.Signer }
+
+func (v vsaSigner) SignStatement(ctx context.Context, statement []byte) (*verify.SignedStatement, error) {
+	signed, err := v.s.Sign(ctx, statement)
+	if err != nil {
+		return nil, err
+	}
+	return &verify.SignedStatement{Bundle: signed.Bundle, SignerIdentity: signed.SignerIdentity,
+		SignerIssuer: signed.SignerIssuer, LogIndex: signed.LogIndex}, nil
+}
+
+// imageVerifier adapts the evaluator to the webhook: every image is
+// verified under the admission policy.
+type imageVerifier struct {
+	e      *verify.Evaluator
+	policy string
+}
+
+func (v imageVerifier) Verify(ctx context.Context, ref string) (*verify.Verdict, error) {
+	return v.e.Verify(ctx, verify.Request{Ref: ref, Policy: v.policy})
+}
+
+// admissionHandler returns the webhook's handler: /admission/validate and
+// /admission/mutate, plus /healthz.
+func admissionHandler(cfg Config, log *slog.Logger, e *verify.Evaluator) (http.Handler, error) {
+	name := cfg.Admission.Policy
+	p, err := e.Policy(name)
+	if err != nil {
+		return nil, fmt.Errorf("admission.policy: %w", err)
+	}
+	wh, err := admission.New(imageVerifier{e: e, policy: p.Name()}, p,
+		admission.WithLogger(log), admission.WithTimeout(time.Duration(cfg.Admission.Timeout)))
+	if err != nil {
+		return nil, fmt.Errorf("admission: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/admission/validate", wh.Validate())
+	mux.Handle("/admission/mutate", wh.Mutate())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	return mux, nil
+}
+
+// serveAdmission serves the webhook over HTTPS until ctx ends.
+func serveAdmission(ctx context.Context, cfg Config, log *slog.Logger, h http.Handler) error {
+	ln, err := net.Listen("tcp", cfg.Admission.Listen)
+	if err != nil {
+		return fmt.Errorf("admission.listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	log.Info("serving admission webhook", "addr", ln.Addr().String())
+	go func() { errc <- srv.ServeTLS(ln, cfg.Admission.TLS.CertFile, cfg.Admission.TLS.KeyFile) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("admission webhook: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/devstack"
+)
+
+// kubectl runs the stack's kubectl against its API server with stdin.
+func kubectl(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	if env.stack.Kubectl == "" {
+		t.Fatal("the stack runs no Kubernetes")
+	}
+	cmd := exec.CommandContext(t.Context(), env.stack.Kubectl, append([]string{"--kubeconfig", env.stack.Kubeconfig}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// secureContainer is a container spec that passes every hygiene rule.
+func secureContainer(name, image string, extra string) string {
+	return fmt.Sprintf(`
+      - name: %s
+        image: %s
+        securityContext:
+          runAsNonRoot: true
+          allowPrivilegeEscalation: false
+          readOnlyRootFilesystem: true
+          capabilities: {drop: [ALL]}
+          seccompProfile: {type: RuntimeDefault}%s`, name, image, extra)
+}
+
+func podYAML(ns, name, containers string) string {
+	return fmt.Sprintf("apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: %s}\nspec:\n  containers:%s\n", name, ns, indent(containers, -4))
+}
+
+// indent shifts every line of s by n spaces (negative removes).
+func indent(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		if n < 0 {
+			lines[i] = strings.TrimPrefix(l, strings.Repeat(" ", -n))
+		} else if l != "" {
+			lines[i] = strings.Repeat(" ", n) + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+func deploymentYAML(ns, name, containers string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata: {name: %s, namespace: %s}
+spec:
+  selector: {matchLabels: {app: %s}}
+  template:
+    metadata: {labels: {app: %s}}
+    spec:
+      containers:%s
+`, name, ns, name, name, indent(containers, 2))
+}
+
+func TestAdmissionWebhook(t *testing.T) {
+	tag, pinned := attestedExample(t)
+	st := env.stack.State
+	unsigned := pushRandom(t, st.Registry+"/e2e/admission:unsigned")
+	unsignedTag := st.Registry + "/e2e/admission:unsigned"
+
+	if out, err := kubectl(t, "", "create", "namespace", "verified"); err != nil {
+		t.Fatalf("create namespace: %v\n%s", err, out)
+	}
+	if out, err := kubectl(t, "", "label", "namespace", "verified", devstack.VerifyLabel+"=enabled"); err != nil {
+		t.Fatalf("label namespace: %v\n%s", err, out)
+	}
+	if out, err := kubectl(t, "", "create", "namespace", "plain"); err != nil {
+		t.Fatalf("create namespace: %v\n%s", err, out)
+	}
+	// The API server picks up webhook configurations asynchronously: wait
+	// until a dry run of an unsigned Pod is denied by Hallmark.
+	probe := podYAML("verified", "probe", secureContainer("app", unsignedTag, ""))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := kubectl(t, probe, "apply", "--dry-run=server", "-f", "-")
+		if err != nil && strings.Contains(out, "hallmark") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the webhook never denied an unsigned Pod: %v\n%s", err, out)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	t.Run("signed compliant Pod is admitted and pinned", func(t *testing.T) {
+		out, err := kubectl(t, podYAML("verified", "hello", secureContainer("app", tag, "")), "apply", "-f", "-")
+		if err != nil {
+			t.Fatalf("kubectl apply: %v\n%s", err, out)
+		}
+		image, err := kubectl(t, "", "-n", "verified", "get", "pod", "hello", "-o", "jsonpath={.spec.containers[0].image}")
+		if err != nil || image != pinned {
+			t.Errorf("admitted Pod's image = %q (%v), want it pinned to %s by the mutating webhook", image, err, pinned)
+		}
+	})
+	for _, tc := range []struct {
+		name, manifest string
+		want           []string
+	}{
+		{"unsigned Pod", podYAML("verified", "unsigned", secureContainer("app", unsignedTag, "")),
+			[]string{unsignedTag, `"signers"`, "no attestations"}},
+		{"unsigned init container", podYAML("verified", "init", secureContainer("app", tag, "")+"\n      initContainers:"+secureContainer("init", unsigned, "")),
+			[]string{unsigned, "signers"}},
+		{"privileged container", podYAML("verified", "priv", secureContainer("app", tag, "\n          privileged: true")),
+			[]string{`"app"`, "privileged"}},
+		{"secret in env", podYAML("verified", "env", secureContainer("app", tag, "\n        env: [{name: DB_PASSWORD, value: hunter2hunter2}]")),
+			[]string{"DB_PASSWORD"}},
+		{"unsigned Deployment", deploymentYAML("verified", "web", secureContainer("app", unsignedTag, "")),
+			[]string{unsignedTag, "signers"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := kubectl(t, tc.manifest, "apply", "-f", "-")
+			if err == nil {
+				t.Fatalf("kubectl apply admitted it:\n%s\n%s", tc.manifest, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("denial does not mention %s:\n%s", w, out)
+				}
+			}
+			if strings.Contains(out, "hunter2") {
+				t.Errorf("denial leaks the secret value:\n%s", out)
+			}
+		})
+	}
+	t.Run("namespace without the label is not checked", func(t *testing.T) {
+		if out, err := kubectl(t, podYAML("plain", "unsigned", secureContainer("app", unsignedTag, "")), "apply", "-f", "-"); err != nil {
+			t.Errorf("kubectl apply in an unlabelled namespace: %v\n%s", err, out)
+		}
+	})
+}

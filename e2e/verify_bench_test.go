@@ -1,0 +1,216 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/devstack"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/verify"
+	"github.com/hallmark-dev/hallmark/verify/policy"
+)
+
+// percentiles reports p50 and p99 of ds in milliseconds.
+func percentiles(b *testing.B, ds []time.Duration) {
+	b.Helper()
+	slices.Sort(ds)
+	at := func(p float64) float64 { return float64(ds[int(p*float64(len(ds)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(at(0.5), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+// BenchmarkVerify measures one image's verification against the real stack
+// (Debian's registry, so the referrers come from the tag fallback; bundles
+// signed by the real Fulcio, Rekor v2 and TSA):
+//
+//   - cold: every time from scratch (referrers, both bundles, Sigstore
+//     verification, image config, rules), in process, no cache;
+//   - cached-rpc: VerifyService.Verify by digest from the gateway, answered
+//     from its verdict cache (the RPC and authentication included).
+func BenchmarkVerify(b *testing.B) {
+	_, pinned := attestedExample(b)
+	b.Run("cold", func(b *testing.B) {
+		p, err := policy.LoadFile(env.stack.Policy)
+		if err != nil {
+			b.Fatal(err)
+		}
+		trust, err := verify.LoadTrust(env.stack.TrustedRoot)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e, err := verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithVerdictCacheSize(0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ds := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			t0 := time.Now()
+			v, err := e.Verify(b.Context(), verify.Request{Ref: pinned})
+			if err != nil || !v.Allowed {
+				b.Fatalf("Verify = %v, %v", v, err)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		percentiles(b, ds)
+	})
+	b.Run("cached-rpc", func(b *testing.B) {
+		c := verifyClient(b)
+		req := connect.NewRequest(&hallmarkv1.VerifyRequest{Image: pinned})
+		if _, err := c.Verify(b.Context(), req); err != nil {
+			b.Fatal(err)
+		}
+		ds := make([]time.Duration, 0, b.N)
+		for b.Loop() {
+			t0 := time.Now()
+			resp, err := c.Verify(b.Context(), req)
+			if err != nil || !resp.Msg.GetCached() {
+				b.Fatalf("Verify = %v, %v", resp, err)
+			}
+			ds = append(ds, time.Since(t0))
+		}
+		percentiles(b, ds)
+	})
+}
+
+// BenchmarkAdmission sends AdmissionReviews of a Pod with ten containers,
+// ten distinct signed images pinned by digest, to the gateway's validating
+// webhook over HTTPS from parallel clients, with a warm verdict cache. It
+// reports reviews per second.
+func BenchmarkAdmission(b *testing.B) {
+	_, pinned := attestedExample(b)
+	st := env.stack.State
+	prov := exampleBundle(b, pinned, hallmark.PredicateSLSAProvenanceV1)
+	sbom := exampleBundle(b, pinned, hallmark.PredicateSPDX)
+	var containers []map[string]any
+	for i := range 10 {
+		img := copyDigest(b, pinned, fmt.Sprintf("%s/bench/admission-%d:v1", st.Registry, i))
+		attach(b, img, prov, hallmark.PredicateSLSAProvenanceV1)
+		attach(b, img, sbom, hallmark.PredicateSPDX)
+		f := false
+		containers = append(containers, map[string]any{"name": fmt.Sprintf("c%d", i), "image": img, "securityContext": map[string]any{
+			"runAsNonRoot": true, "allowPrivilegeEscalation": &f, "readOnlyRootFilesystem": true,
+			"capabilities": map[string]any{"drop": []string{"ALL"}}, "seccompProfile": map[string]any{"type": "RuntimeDefault"}}})
+	}
+	review, err := json.Marshal(map[string]any{
+		"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+		"request": map[string]any{
+			"uid": "bench", "kind": map[string]string{"group": "", "version": "v1", "kind": "Pod"},
+			"resource":  map[string]string{"group": "", "version": "v1", "resource": "pods"},
+			"operation": "CREATE", "namespace": "bench", "name": "bench",
+			"userInfo": map[string]any{"username": "bench"},
+			"object": map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "bench", "namespace": "bench"},
+				"spec": map[string]any{"containers": containers}},
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ca, err := os.ReadFile(st.TLSRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
+	url := st.Admission + "/admission/validate"
+	post := func() error {
+		resp, err := cl.Post(url, "application/json", bytes.NewReader(review))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		var out struct {
+			Response struct {
+				Allowed bool `json:"allowed"`
+				Status  struct {
+					Message string `json:"message"`
+				} `json:"status"`
+			} `json:"response"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return err
+		}
+		if !out.Response.Allowed {
+			return fmt.Errorf("denied: %s", out.Response.Status.Message)
+		}
+		return nil
+	}
+	if err := post(); err != nil { // warm the cache
+		b.Fatal(err)
+	}
+	var mu sync.Mutex
+	var firstErr error
+	b.SetParallelism(8)
+	t0 := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := post(); err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+				return
+			}
+		}
+	})
+	elapsed := time.Since(t0)
+	if firstErr != nil {
+		b.Fatal(firstErr)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "reviews/s")
+}
+
+// BenchmarkVerifyVsCosign runs `hallmark verify --offline` and `cosign
+// verify-attestation` as whole processes on the same image (provenance,
+// same trusted root and identity) and reports the wall-time ratio, whose
+// target is <= 0.5.
+func BenchmarkVerifyVsCosign(b *testing.B) {
+	_, pinned := attestedExample(b)
+	st := env.stack.State
+	cosign, err := devstack.Tool(b.Context(), env.repo, "cosign", "cosign", os.Stderr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hallmarkCmd := func() {
+		if _, stderr, err := runCLI(b, "verify", "--offline", "--policy", st.Policy, pinned); err != nil {
+			b.Fatalf("hallmark verify: %v\n%s", err, stderr)
+		}
+	}
+	cosignCmd := func() {
+		cmd := exec.CommandContext(b.Context(), cosign, "verify-attestation", "--type", "slsaprovenance1",
+			"--certificate-identity", devstack.BuilderID, "--certificate-oidc-issuer", st.Issuer,
+			"--trusted-root", st.TrustedRoot, "--allow-http-registry", "--insecure-ignore-sct", pinned)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("cosign verify-attestation: %v\n%s", err, out)
+		}
+	}
+	hallmarkCmd()
+	cosignCmd()
+	var h, c time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		hallmarkCmd()
+		h += time.Since(t0)
+		t0 = time.Now()
+		cosignCmd()
+		c += time.Since(t0)
+	}
+	b.ReportMetric(h.Seconds()/float64(b.N), "hallmark-s/op")
+	b.ReportMetric(c.Seconds()/float64(b.N), "cosign-s/op")
+	b.ReportMetric(h.Seconds()/c.Seconds(), "ratio")
+}

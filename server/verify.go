@@ -1,0 +1,104 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"connectrpc.com/connect"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/verify"
+)
+
+// Verifier returns verdicts; *verify.Evaluator is one.
+type Verifier interface {
+	Verify(ctx context.Context, req verify.Request) (*verify.Verdict, error)
+}
+
+var _ Verifier = (*verify.Evaluator)(nil)
+
+// Limits of VerifyRequest fields.
+const (
+	maxImageRefBytes  = 512
+	maxPolicyNameByte = 253
+)
+
+// WithVerifier serves VerifyService with v. The default is none: the
+// service is not served.
+func WithVerifier(v Verifier) Option {
+	return func(s *Server) error { s.verifier = v; return nil }
+}
+
+type verifyService struct {
+	s *Server
+}
+
+var _ hallmarkv1connect.VerifyServiceHandler = (*verifyService)(nil)
+
+// Verify returns the verdict for one image.
+func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmarkv1.VerifyRequest]) (*connect.Response[hallmarkv1.VerifyResponse], error) {
+	s := h.s
+	m := req.Msg
+	if err := validateVerify(m); err != nil {
+		return nil, connectError(ctx, s.log, err)
+	}
+	start := time.Now()
+	v, err := s.verifier.Verify(ctx, verify.Request{Ref: m.GetImage(), Policy: m.GetPolicy(), VSA: m.GetVsa()})
+	if err != nil {
+		s.metrics.verifications.WithLabelValues("error").Inc()
+		return nil, connectError(ctx, s.log, err)
+	}
+	outcome := "denied"
+	if v.Allowed {
+		outcome = "allowed"
+	}
+	s.metrics.verifications.WithLabelValues(outcome).Inc()
+	s.metrics.verifyDuration.WithLabelValues(fmt.Sprint(v.Cached)).Observe(time.Since(start).Seconds())
+	s.log.InfoContext(ctx, "verified", "image", v.Pinned, "policy", v.Policy, "allowed", v.Allowed, "cached", v.Cached)
+	return connect.NewResponse(VerdictProto(v)), nil
+}
+
+func validateVerify(m *hallmarkv1.VerifyRequest) error {
+	switch {
+	case m.GetImage() == "":
+		return fmt.Errorf("%w: image: required", hallmark.ErrInvalid)
+	case len(m.GetImage()) > maxImageRefBytes:
+		return fmt.Errorf("%w: image: %d bytes, over the %d-byte limit", hallmark.ErrInvalid, len(m.GetImage()), maxImageRefBytes)
+	case !utf8.ValidString(m.GetImage()):
+		return fmt.Errorf("%w: image: not valid UTF-8", hallmark.ErrInvalid)
+	case len(m.GetPolicy()) > maxPolicyNameByte:
+		return fmt.Errorf("%w: policy: %d bytes, over the %d-byte limit", hallmark.ErrInvalid, len(m.GetPolicy()), maxPolicyNameByte)
+	case !utf8.ValidString(m.GetPolicy()):
+		return fmt.Errorf("%w: policy: not valid UTF-8", hallmark.ErrInvalid)
+	}
+	return nil
+}
+
+// VerdictProto is the API form of a verdict; the CLI prints offline verdicts
+// in the same form.
+func VerdictProto(v *verify.Verdict) *hallmarkv1.VerifyResponse {
+	out := &hallmarkv1.VerifyResponse{
+		Allowed: v.Allowed, Image: v.Ref, Digest: v.Digest.String(), Pinned: v.Pinned,
+		Policy: v.Policy, PolicyHash: v.PolicyHash, Reasons: v.Reasons,
+		EvaluatedAt: tsp(&v.EvaluatedAt), Cached: v.Cached,
+	}
+	for _, a := range v.Attestations {
+		out.Attestations = append(out.Attestations, &hallmarkv1.CheckedAttestation{
+			PredicateType: a.PredicateType, ReferrerDigest: a.Referrer.Digest.String(),
+			Verified: a.Verified, Failure: a.Failure,
+			SignerIdentity: a.SignerIdentity, SignerIssuer: a.SignerIssuer,
+			LogIndex: a.LogIndex, Timestamp: tsp(&a.Timestamp),
+		})
+	}
+	for _, r := range v.Rules {
+		out.Rules = append(out.Rules, &hallmarkv1.RuleResult{Name: r.Name, Passed: r.Passed, Message: r.Message})
+	}
+	if v.VSA != nil && v.VSA.Signed != nil {
+		out.VsaBundle = v.VSA.Signed.Bundle
+	}
+	return out
+}

@@ -1,0 +1,404 @@
+package verify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"slices"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/verify/policy"
+)
+
+// Evaluator answers "may this image run under this policy?" with verdicts:
+// signature verification by a Verifier built from each policy's signers and
+// trusted root, then the policy's rules. It caches verdicts by repository and
+// image digest, policy hash and trusted-root version (never by tag), caches only
+// successes and definite failures, and collapses concurrent requests for the
+// same key into one verification. It is safe for concurrent use.
+type Evaluator struct {
+	policies map[string]*boundPolicy
+	def      string
+	o        options
+	cache    *verdictCache
+	group    singleflight.Group
+}
+
+// boundPolicy is a policy with the trust it is evaluated under and the
+// Verifier of its signers.
+type boundPolicy struct {
+	p     *policy.Policy
+	trust *Trust
+	v     *Verifier
+}
+
+// NewEvaluator returns an Evaluator for policies; a policy that names no
+// trusted root of its own is evaluated under trust (which may then not be
+// nil). Options for the registry (WithRemoteOptions,
+// WithInsecureRegistries), bundles (WithMaxBundles, WithMaxBundleSize) and
+// logging apply to every policy's Verifier; signer identities come from the
+// policies, so WithIdentities and WithAnyIdentityUnsafe are refused.
+func NewEvaluator(trust *Trust, policies []*policy.Policy, opts ...Option) (*Evaluator, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("new evaluator: %w", err)
+		}
+	}
+	if len(o.identities) > 0 || o.anyIdentity {
+		return nil, fmt.Errorf("new evaluator: %w: signer identities come from the policies", hallmark.ErrInvalid)
+	}
+	if len(policies) == 0 {
+		return nil, fmt.Errorf("new evaluator: %w: no policy", hallmark.ErrInvalid)
+	}
+	e := &Evaluator{policies: map[string]*boundPolicy{}, o: o, def: o.eval.defaultPolicy,
+		cache: newVerdictCache(o.eval.cacheSize, o.eval.now)}
+	if e.def == "" {
+		e.def = policies[0].Name()
+	}
+	for _, p := range policies {
+		if _, dup := e.policies[p.Name()]; dup {
+			return nil, fmt.Errorf("new evaluator: %w: two policies are named %q", hallmark.ErrInvalid, p.Name())
+		}
+		bp, err := bind(p, trust, o)
+		if err != nil {
+			return nil, fmt.Errorf("new evaluator: policy %q: %w", p.Name(), err)
+		}
+		e.policies[p.Name()] = bp
+	}
+	if _, ok := e.policies[e.def]; !ok {
+		return nil, fmt.Errorf("new evaluator: %w: default policy %q is not loaded", hallmark.ErrInvalid, e.def)
+	}
+	return e, nil
+}
+
+func bind(p *policy.Policy, trust *Trust, o options) (*boundPolicy, error) {
+	if path := p.TrustedRootPath(); path != "" {
+		t, err := LoadTrust(path)
+		if err != nil {
+			return nil, err
+		}
+		trust = t
+	}
+	if trust == nil {
+		return nil, fmt.Errorf("%w: no trusted root: the policy names none and none was given", hallmark.ErrInvalid)
+	}
+	o.identities = nil
+	for _, s := range p.Spec().Signers {
+		o.identities = append(o.identities, Identity{Issuer: s.Issuer, IssuerRegexp: s.IssuerRegExp,
+			SubjectAlternativeName: s.Subject, SANRegexp: s.SubjectRegExp})
+	}
+	v, err := newVerifier(trust.Root, o)
+	if err != nil {
+		return nil, err
+	}
+	return &boundPolicy{p: p, trust: trust, v: v}, nil
+}
+
+// Policies returns the names of the loaded policies, sorted, and the
+// default's.
+func (e *Evaluator) Policies() (names []string, def string) {
+	for n := range e.policies {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names, e.def
+}
+
+// Policy returns the loaded policy named name ("" for the default).
+func (e *Evaluator) Policy(name string) (*policy.Policy, error) {
+	bp, err := e.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return bp.p, nil
+}
+
+func (e *Evaluator) lookup(name string) (*boundPolicy, error) {
+	if name == "" {
+		name = e.def
+	}
+	bp, ok := e.policies[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: no policy named %q", hallmark.ErrNotFound, clip(name))
+	}
+	return bp, nil
+}
+
+// Request asks for one verdict.
+type Request struct {
+	// Ref is the image reference: by digest, or by tag, which is resolved
+	// on every request (a cached verdict is never found through a tag).
+	Ref string
+	// Policy names the policy; "" is the default policy.
+	Policy string
+	// VSA asks for a signed Verification Summary Attestation when allowed.
+	VSA bool
+}
+
+// Verify returns the verdict for req. A denial is a Verdict with Allowed
+// false; errors mean the image could not be evaluated and wrap
+// hallmark.ErrInvalid (bad reference), hallmark.ErrNotFound (no such image
+// or policy), hallmark.ErrUnavailable (registry or signer unreachable) or
+// hallmark.ErrCanceled. The returned Verdict must not be modified.
+func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
+	bp, err := e.lookup(req.Policy)
+	if err != nil {
+		return nil, err
+	}
+	r, err := bp.v.parseRef(req.Ref)
+	if err != nil {
+		return nil, err
+	}
+	subject, ok := r.(name.Digest)
+	var digest hallmark.Digest
+	if ok {
+		if digest, err = hallmark.ParseDigest(subject.DigestStr()); err != nil {
+			return nil, fmt.Errorf("parse image reference %q: %w", clip(req.Ref), err)
+		}
+	} else {
+		// A tag is resolved now, every time: the cache is keyed by digest.
+		if subject, digest, err = resolveHead(ctx, r, withContext(ctx, e.o.remote)); err != nil {
+			return nil, err
+		}
+	}
+	// The repository is part of the key: referrers are found per
+	// repository, and rules may look at it, so the same digest elsewhere
+	// is verified on its own.
+	key := subject.Context().String() + "@" + digest.String() + "|" + bp.p.Hash() + "|" + bp.trust.Version.String()
+	if req.VSA {
+		key += "|vsa"
+	}
+	if v := e.cache.get(key); v != nil {
+		return withRef(v, req.Ref, true), nil
+	}
+	ch := e.group.DoChan(key, func() (any, error) {
+		// Shared by every caller waiting on key: detached from the first
+		// caller's cancellation, bounded by its own deadline.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.eval.verifyTimeout)
+		defer cancel()
+		v, err := e.evaluate(sctx, bp, subject, digest, req.VSA)
+		if err != nil {
+			return nil, err
+		}
+		ttl := e.o.eval.denyTTL
+		if v.Allowed {
+			ttl = e.o.eval.allowTTL
+		}
+		e.cache.put(key, v, ttl)
+		return v, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, fmt.Errorf("verify %s: %w: %w", clip(req.Ref), hallmark.ErrCanceled, context.Cause(ctx))
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return withRef(res.Val.(*Verdict), req.Ref, res.Shared), nil
+	}
+}
+
+// withRef returns a shallow copy of v for a request that named ref.
+func withRef(v *Verdict, ref string, cached bool) *Verdict {
+	c := *v
+	c.Ref, c.Cached = ref, cached
+	c.Input.Image.Ref = ref
+	return &c
+}
+
+// resolveHead resolves a tag to the digest of its manifest with one HEAD
+// request (GET when the registry does not answer HEAD).
+func resolveHead(ctx context.Context, r name.Reference, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
+	desc, err := remote.Head(r, ropts...)
+	if err != nil {
+		return resolve(ctx, r, ropts)
+	}
+	d, err := hallmark.ParseDigest(desc.Digest.String())
+	if err != nil {
+		return name.Digest{}, "", fmt.Errorf("resolve %s: %w", r, err)
+	}
+	return r.Context().Digest(d.String()), d, nil
+}
+
+// evaluate verifies the image subject and evaluates bp's rules.
+func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.Digest, digest hallmark.Digest, vsa bool) (*Verdict, error) {
+	start := e.o.eval.now()
+	var (
+		res   *ImageResult
+		image policy.Image
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		res, err = bp.v.verifyDigest(gctx, subject.String(), subject, digest)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		image, err = describeImage(gctx, subject, withContext(gctx, e.o.remote))
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	v := &Verdict{
+		Digest: digest, Pinned: subject.String(),
+		Policy: bp.p.Name(), PolicyHash: bp.p.Hash(),
+		Attestations: res.Attestations, EvaluatedAt: start,
+	}
+	v.Input = inputOf(res, image)
+	v.Rules = append([]policy.RuleResult{signersRule(res)}, bp.p.Evaluate(ctx, v.Input)...)
+	v.Allowed = true
+	builderChecked := false
+	for _, r := range v.Rules {
+		if !r.Passed {
+			v.Allowed = false
+			v.Reasons = append(v.Reasons, fmt.Sprintf("rule %q: %s", r.Name, r.Message))
+		} else if r.Name == "builders" {
+			builderChecked = true
+		}
+	}
+	if vsa && v.Allowed {
+		if err := e.signVSA(ctx, v, builderChecked); err != nil {
+			return nil, err
+		}
+	}
+	e.o.logger.InfoContext(ctx, "verified image", "image", v.Pinned, "policy", v.Policy, "allowed", v.Allowed,
+		"attestations", len(v.Attestations), "reasons", len(v.Reasons), "duration", e.o.eval.now().Sub(start))
+	return v, nil
+}
+
+func (e *Evaluator) signVSA(ctx context.Context, v *Verdict, builderChecked bool) error {
+	if e.o.eval.vsaSigner == nil {
+		return fmt.Errorf("sign verification summary: %w: this gateway has no signer for verification summaries", hallmark.ErrUnavailable)
+	}
+	st, err := vsaStatement(v, e.o.eval.verifierID, builderChecked, e.o.eval.now())
+	if err != nil {
+		return err
+	}
+	signed, err := e.o.eval.vsaSigner.SignStatement(ctx, st)
+	if err != nil {
+		return fmt.Errorf("sign verification summary: %w", err)
+	}
+	v.VSA = &VSA{Statement: st, Signed: signed}
+	return nil
+}
+
+// signersRule is the built-in rule that at least one attestation verified
+// against the trusted root and the policy's signers.
+func signersRule(res *ImageResult) policy.RuleResult {
+	r := policy.RuleResult{Name: "signers"}
+	if len(res.Verified("")) > 0 {
+		r.Passed = true
+		return r
+	}
+	if len(res.Attestations) == 0 {
+		r.Message = "the image has no attestations"
+		return r
+	}
+	r.Message = "no attestation verified"
+	for i, a := range res.Attestations {
+		if i == 3 {
+			r.Message += fmt.Sprintf("; and %d more", len(res.Attestations)-3)
+			break
+		}
+		r.Message += "; " + a.Failure
+	}
+	return r
+}
+
+// inputOf is what the policy's rules see of res and image.
+func inputOf(res *ImageResult, image policy.Image) policy.Input {
+	in := policy.Input{Image: image}
+	for _, a := range res.Attestations {
+		if !a.Verified {
+			continue
+		}
+		in.Attestations = append(in.Attestations, policy.Attestation{PredicateType: a.PredicateType,
+			SignerIdentity: a.SignerIdentity, SignerIssuer: a.SignerIssuer})
+		// Attestations are oldest first: the newest of each type wins.
+		switch a.PredicateType {
+		case hallmark.PredicateSLSAProvenanceV1:
+			in.Provenance = object(a.Statement.Predicate)
+		case hallmark.PredicateSPDX:
+			in.SBOM = object(a.Statement.Predicate)
+		}
+	}
+	return in
+}
+
+func object(raw json.RawMessage) map[string]any {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	return m
+}
+
+// describeImage reads subject's manifest and image config (for an index,
+// those of the image for this platform's architecture on linux, else the
+// first).
+func describeImage(ctx context.Context, subject name.Digest, ropts []remote.Option) (policy.Image, error) {
+	img := policy.Image{Digest: subject.DigestStr(), Repository: subject.Context().String()}
+	desc, err := remote.Get(subject, ropts...)
+	if err != nil {
+		return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+	}
+	img.Manifest = object(desc.Manifest)
+	var im v1.Image
+	if desc.MediaType.IsIndex() {
+		idx, err := desc.ImageIndex()
+		if err != nil {
+			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+		}
+		im, err = platformImage(idx)
+		if err != nil {
+			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+		}
+	} else if desc.MediaType.IsImage() {
+		if im, err = desc.Image(); err != nil {
+			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+		}
+	}
+	if im != nil {
+		raw, err := im.RawConfigFile()
+		if err != nil {
+			return img, fmt.Errorf("read config of %s: %w", subject, RegistryError(ctx, err))
+		}
+		img.Config = object(raw)
+	}
+	return img, nil
+}
+
+func platformImage(idx v1.ImageIndex) (v1.Image, error) {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	var pick *v1.Descriptor
+	for i, d := range m.Manifests {
+		if !d.MediaType.IsImage() {
+			continue
+		}
+		if pick == nil {
+			pick = &m.Manifests[i]
+		}
+		if d.Platform != nil && d.Platform.OS == "linux" && d.Platform.Architecture == runtime.GOARCH {
+			pick = &m.Manifests[i]
+			break
+		}
+	}
+	if pick == nil {
+		return nil, errors.New("index has no image")
+	}
+	return idx.Image(pick.Digest)
+}

@@ -1,0 +1,70 @@
+package verify_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/verify"
+	"github.com/hallmark-dev/hallmark/verify/policy"
+)
+
+// reportPercentiles reports p50 and p99 of durations in milliseconds.
+func reportPercentiles(b *testing.B, durations []time.Duration) {
+	b.Helper()
+	if len(durations) == 0 {
+		return
+	}
+	slices.Sort(durations)
+	at := func(p float64) float64 {
+		return float64(durations[int(p*float64(len(durations)-1))].Microseconds()) / 1000
+	}
+	b.ReportMetric(at(0.50), "p50-ms")
+	b.ReportMetric(at(0.99), "p99-ms")
+}
+
+// BenchmarkVerifyCold verifies an image with provenance and SBOM from an
+// in-process registry (referrers API), every time from scratch: referrers,
+// bundles, Sigstore verification, config, rules.
+func BenchmarkVerifyCold(b *testing.B) {
+	f := newFixture(b, true)
+	img, _ := f.reg.pushImage(b, "app", "v1")
+	f.attest(b, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
+	f.attest(b, img, hallmark.PredicateSPDX, spdxPredicate)
+	e := newEvaluator(b, f, []*policy.Policy{testPolicy(b, f, "p", "")}, verify.WithVerdictCacheSize(0))
+	durations := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		v, err := e.Verify(b.Context(), verify.Request{Ref: img.String()})
+		if err != nil || !v.Allowed {
+			b.Fatalf("Verify = %v, %v", v, err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	reportPercentiles(b, durations)
+}
+
+// BenchmarkVerifyCached is a decision served from the verdict cache: an
+// image by digest, verified before.
+func BenchmarkVerifyCached(b *testing.B) {
+	f := newFixture(b, true)
+	img, _ := f.reg.pushImage(b, "app", "v1")
+	f.attest(b, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
+	e := newEvaluator(b, f, []*policy.Policy{testPolicy(b, f, "p", "")})
+	if _, err := e.Verify(b.Context(), verify.Request{Ref: img.String()}); err != nil {
+		b.Fatal(err)
+	}
+	durations := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		v, err := e.Verify(b.Context(), verify.Request{Ref: img.String()})
+		if err != nil || !v.Cached {
+			b.Fatalf("Verify = %v, %v", v, err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	reportPercentiles(b, durations)
+}

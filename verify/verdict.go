@@ -1,0 +1,42 @@
+package verify
+
+import (
+	"time"
+
+	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/verify/policy"
+)
+
+// Verdict is the answer to "may this image run under this policy, and
+// why?". A denial is a Verdict with Allowed false and reasons, not an error;
+// errors mean the image could not be evaluated.
+type Verdict struct {
+	// Ref is the reference as given; Digest what it resolved to, once;
+	// Pinned "registry/repository@sha256:<hex>".
+	Ref    string
+	Digest hallmark.Digest
+	Pinned string
+	// Policy and PolicyHash identify the policy evaluated.
+	Policy     string
+	PolicyHash string
+	// Allowed is true when at least one attestation verified and every
+	// rule passed.
+	Allowed bool
+	// Attestations are the bundle referrers considered, verified or not.
+	Attestations []Attestation
+	// Rules are the policy's rule outcomes (built-ins first).
+	Rules []policy.RuleResult
+	// Reasons summarise why the image was denied, one line each; empty
+	// when allowed.
+	Reasons []string
+	// Input is what the rules saw; the admission webhook evaluates its
+	// Pod rules on it.
+	Input policy.Input
+	// EvaluatedAt is when the verification ran (for a cached verdict, the
+	// original time); Cached says it came from the verdict cache.
+	EvaluatedAt time.Time
+	Cached      bool
+	// VSA is the signed Verification Summary Attestation, when one was
+	// asked for and the image is allowed.
+	VSA *VSA
+}
