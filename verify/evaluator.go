@@ -166,7 +166,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 		}
 	} else {
 		// A tag is resolved now, every time: the cache is keyed by digest.
-		if subject, digest, err = resolveHead(ctx, r, withContext(ctx, e.o.remote)); err != nil {
+		if subject, digest, err = resolveHead(ctx, r, withContext(ctx, bp.v.opts.remote)); err != nil {
 			return nil, err
 		}
 	}
@@ -244,7 +244,7 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.
 	})
 	g.Go(func() error {
 		var err error
-		image, err = describeImage(gctx, subject, withContext(gctx, e.o.remote))
+		image, err = describeImage(gctx, subject, withContext(gctx, bp.v.opts.remote))
 		return err
 	})
 	if err := g.Wait(); err != nil {

@@ -62,6 +62,13 @@ func newVerifier(trustedRoot *root.TrustedRoot, o options) (*Verifier, error) {
 	case !o.anyIdentity && len(o.identities) == 0:
 		return nil, fmt.Errorf("new verifier: %w: no signer identity: give at least one (or WithAnyIdentityUnsafe)", hallmark.ErrInvalid)
 	}
+	// One Puller for every registry call: it keeps a transport (with its
+	// ping and token) per repository instead of making one per request.
+	puller, err := remote.NewPuller(o.remote...)
+	if err != nil {
+		return nil, fmt.Errorf("new verifier: %w", err)
+	}
+	o.remote = append(slices.Clip(o.remote), remote.Reuse(puller))
 	v := &Verifier{
 		trustedRoot: trustedRoot,
 		opts:        o,

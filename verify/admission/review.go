@@ -59,18 +59,23 @@ func decodeReview(body []byte) (*admissionv1.AdmissionRequest, *httpError) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, badRequest("request body is empty: want an %s %s", reviewAPIVersion, reviewKind)
 	}
-	// The type first, so that a review of another version gets a clear
-	// message rather than a decoding error about its fields.
-	var tm metav1.TypeMeta
-	if err := json.Unmarshal(body, &tm); err != nil {
-		return nil, badRequest("decode AdmissionReview: %s", clip(err.Error(), 200))
+	// One decode on the common path; only when it fails or names another
+	// type is the type read alone, so that a review of another version gets
+	// a clear message rather than a decoding error about its fields.
+	var review admissionv1.AdmissionReview
+	err := json.Unmarshal(body, &review)
+	tm := review.TypeMeta
+	if err != nil {
+		tm = metav1.TypeMeta{}
+		if terr := json.Unmarshal(body, &tm); terr != nil {
+			return nil, badRequest("decode AdmissionReview: %s", clip(terr.Error(), 200))
+		}
 	}
 	if tm.APIVersion != reviewAPIVersion || tm.Kind != reviewKind {
 		return nil, badRequest("unsupported review %q %q: want apiVersion %s, kind %s (set admissionReviewVersions: [v1] in the webhook configuration)",
 			clip(tm.APIVersion, 100), clip(tm.Kind, 100), reviewAPIVersion, reviewKind)
 	}
-	var review admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &review); err != nil {
+	if err != nil {
 		return nil, badRequest("decode AdmissionReview: %s", clip(err.Error(), 200))
 	}
 	if review.Request == nil {
