@@ -28,9 +28,13 @@ unit:
 e2e: build
 	$(GO) test -tags e2e -count=1 -timeout 45m -v ./e2e/...
 
-## bench: gateway overhead against BuildKit driven directly, on the real stack.
+## bench: verification and admission in process, then on the real stack: gateway
+## overhead against BuildKit driven directly, verification latency, webhook
+## throughput, and hallmark verify against cosign.
 bench: build
-	$(GO) test -tags e2e -run '^$$' -bench . -benchtime 5x -timeout 45m ./e2e/...
+	$(GO) test -run '^$$' -bench . -benchtime 300x ./verify/ ./verify/admission/ ./server/
+	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 5x -timeout 45m ./e2e/...
+	$(GO) test -tags e2e -run '^$$' -bench 'Verify|Admission' -benchtime 300x -timeout 45m ./e2e/...
 
 generate:
 	scripts/gotool buf generate

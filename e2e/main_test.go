@@ -88,6 +88,9 @@ func setup(ctx context.Context, tmp string) error {
 		BuildKitRoot:    filepath.Join(filepath.Dir(tools), "e2e-buildkit"),
 		MaxContextBytes: maxContextBytes,
 		Kubernetes:      true,
+		// HALLMARK_E2E_PPROF=127.0.0.1:6060 lets `go tool pprof` profile the
+		// gateway during benchmarks.
+		PprofAddr: os.Getenv("HALLMARK_E2E_PPROF"),
 	})
 	return err
 }

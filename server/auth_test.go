@@ -31,7 +31,7 @@ type testIssuer struct {
 	current atomic.Pointer[devstack.Issuer]
 }
 
-func startTestIssuer(t *testing.T) *testIssuer {
+func startTestIssuer(t testing.TB) *testIssuer {
 	t.Helper()
 	ti := &testIssuer{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -44,7 +44,7 @@ func startTestIssuer(t *testing.T) *testIssuer {
 }
 
 // rotate replaces the issuer's key.
-func (ti *testIssuer) rotate(t *testing.T) {
+func (ti *testIssuer) rotate(t testing.TB) {
 	t.Helper()
 	iss, err := devstack.NewIssuer(
 		devstack.WithURL(ti.url),
@@ -56,12 +56,12 @@ func (ti *testIssuer) rotate(t *testing.T) {
 	ti.current.Store(iss)
 }
 
-func (ti *testIssuer) mint(t *testing.T, subject, audience string, claims map[string]any) string {
+func (ti *testIssuer) mint(t testing.TB, subject, audience string, claims map[string]any) string {
 	t.Helper()
 	return mintWith(t, ti.current.Load(), subject, audience, claims)
 }
 
-func mintWith(t *testing.T, iss *devstack.Issuer, subject, audience string, claims map[string]any) string {
+func mintWith(t testing.TB, iss *devstack.Issuer, subject, audience string, claims map[string]any) string {
 	t.Helper()
 	tok, err := iss.Mint(subject, audience, 0, claims)
 	if err != nil {
@@ -88,7 +88,7 @@ func unservedIssuer(t *testing.T) *devstack.Issuer {
 	return iss
 }
 
-func newTestAuthenticator(t *testing.T, issuerURLs []string, opts ...AuthOption) *Authenticator {
+func newTestAuthenticator(t testing.TB, issuerURLs []string, opts ...AuthOption) *Authenticator {
 	t.Helper()
 	var cfg []IssuerConfig
 	for _, u := range issuerURLs {

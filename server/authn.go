@@ -62,6 +62,7 @@ type IssuerConfig struct {
 type Authenticator struct {
 	issuers map[string]*trustedIssuer
 	opts    authOptions
+	tokens  *tokenCache
 }
 
 type authOptions struct {
@@ -71,6 +72,8 @@ type authOptions struct {
 	refresh       time.Duration
 	public        map[string]bool
 	log           *slog.Logger
+	tokenTTL      time.Duration
+	now           func() time.Time
 }
 
 // AuthOption configures an Authenticator.
@@ -165,6 +168,8 @@ func NewAuthenticator(ctx context.Context, issuers []IssuerConfig, opts ...AuthO
 		refresh:       10 * time.Second,
 		public:        map[string]bool{},
 		log:           slog.New(slog.DiscardHandler),
+		tokenTTL:      DefaultTokenCacheTTL,
+		now:           time.Now,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -178,7 +183,7 @@ func NewAuthenticator(ctx context.Context, issuers []IssuerConfig, opts ...AuthO
 		return nil, errors.New("no issuers: configure at least one trusted OIDC issuer")
 	}
 
-	a := &Authenticator{issuers: make(map[string]*trustedIssuer, len(issuers)), opts: o}
+	a := &Authenticator{issuers: make(map[string]*trustedIssuer, len(issuers)), opts: o, tokens: newTokenCache(o.tokenTTL, o.now)}
 	for i, c := range issuers {
 		if err := checkIssuerURL(c.URL); err != nil {
 			return nil, fmt.Errorf("issuers[%d].url: %w", i, err)
@@ -239,6 +244,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, rawToken string) (hall
 	if len(rawToken) > a.opts.maxTokenBytes {
 		return hallmark.Identity{}, fmt.Errorf("%w: token is larger than %d bytes", hallmark.ErrUnauthenticated, a.opts.maxTokenBytes)
 	}
+	if id, ok := a.tokens.get(rawToken); ok {
+		return id, nil
+	}
 	peek, err := peekClaims(rawToken)
 	if err != nil {
 		return hallmark.Identity{}, fmt.Errorf("%w: %w", hallmark.ErrUnauthenticated, err)
@@ -264,7 +272,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, rawToken string) (hall
 	if err := tok.Claims(&claims); err != nil {
 		return hallmark.Identity{}, fmt.Errorf("%w: decode claims of token from issuer %q", hallmark.ErrUnauthenticated, ti.cfg.URL)
 	}
-	return hallmark.Identity{Issuer: tok.Issuer, Subject: tok.Subject, Claims: claims}, nil
+	id := hallmark.Identity{Issuer: tok.Issuer, Subject: tok.Subject, Claims: claims}
+	a.tokens.put(rawToken, id, tok.Expiry)
+	return id, nil
 }
 
 // peekedClaims are claims read before verification: they pick the issuer and

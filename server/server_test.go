@@ -130,7 +130,7 @@ type envConfig struct {
 	storeOpts []builder.ContextStoreOption
 }
 
-func newTestEnv(t *testing.T, b *fakeBuilder, cfg envConfig) *testEnv {
+func newTestEnv(t testing.TB, b *fakeBuilder, cfg envConfig) *testEnv {
 	t.Helper()
 	iss := startTestIssuer(t)
 	logs := &syncBuffer{}
@@ -159,7 +159,7 @@ func newTestEnv(t *testing.T, b *fakeBuilder, cfg envConfig) *testEnv {
 	return e
 }
 
-func (e *testEnv) mint(t *testing.T, subject, audience string) string {
+func (e *testEnv) mint(t testing.TB, subject, audience string) string {
 	t.Helper()
 	tok := e.issuer.mint(t, subject, audience, map[string]any{"repository": "acme/app", "ref": "refs/heads/main"})
 	e.mu.Lock()
@@ -169,7 +169,7 @@ func (e *testEnv) mint(t *testing.T, subject, audience string) string {
 }
 
 // checkLogs fails if a token or a secret value was logged.
-func (e *testEnv) checkLogs(t *testing.T) {
+func (e *testEnv) checkLogs(t testing.TB) {
 	t.Helper()
 	logs := e.logs.String()
 	e.mu.Lock()

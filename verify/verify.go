@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -27,6 +28,33 @@ type Verifier struct {
 	matchers    []matcher
 	requireSCT  bool
 	requireTlog bool
+	refs        *refCache
+}
+
+// maxCachedRefs bounds refCache; when full it starts over.
+const maxCachedRefs = 4096
+
+// refCache remembers parsed image references. Parsing is a pure function of
+// the string, so a hit is exactly what parsing again would give.
+type refCache struct {
+	mu sync.RWMutex
+	m  map[string]name.Reference
+}
+
+func (c *refCache) get(ref string) (name.Reference, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	r, ok := c.m[ref]
+	return r, ok
+}
+
+func (c *refCache) put(ref string, r name.Reference) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxCachedRefs {
+		clear(c.m)
+	}
+	c.m[ref] = r
 }
 
 // New returns a Verifier that trusts the Fulcio, transparency logs,
@@ -72,6 +100,7 @@ func newVerifier(trustedRoot *root.TrustedRoot, o options) (*Verifier, error) {
 	v := &Verifier{
 		trustedRoot: trustedRoot,
 		opts:        o,
+		refs:        &refCache{m: map[string]name.Reference{}},
 		requireSCT:  len(trustedRoot.CTLogs()) > 0,
 		requireTlog: len(trustedRoot.RekorLogs()) > 0 && !o.noTlog,
 	}
@@ -199,8 +228,21 @@ func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Di
 }
 
 // parseRef parses an image reference, for plain HTTP if its registry is
-// one of WithInsecureRegistries.
+// one of WithInsecureRegistries. Parsed references are remembered: parsing
+// costs more than a cached verdict, and admission asks about the same
+// images over and over.
 func (v *Verifier) parseRef(ref string) (name.Reference, error) {
+	if r, ok := v.refs.get(ref); ok {
+		return r, nil
+	}
+	r, err := v.parseRefUncached(ref)
+	if err == nil {
+		v.refs.put(ref, r)
+	}
+	return r, err
+}
+
+func (v *Verifier) parseRefUncached(ref string) (name.Reference, error) {
 	r, err := name.ParseReference(ref)
 	if err != nil {
 		return nil, fmt.Errorf("parse image reference %q: %w: %w", clip(ref), hallmark.ErrInvalid, err)

@@ -47,6 +47,16 @@ type Config struct {
 	Limits LimitsConfig `json:"limits"`
 	// Log configures logging.
 	Log LogConfig `json:"log"`
+	// Debug holds operator diagnostics.
+	Debug DebugConfig `json:"debug"`
+}
+
+// DebugConfig holds operator diagnostics.
+type DebugConfig struct {
+	// PprofListen serves Go's pprof profiles (/debug/pprof/) on this
+	// address, which should be loopback: profiles show internals. Empty (the
+	// default) serves none.
+	PprofListen string `json:"pprofListen"`
 }
 
 // SigningConfig is the gateway's keyless signing setup. The gateway signs as
@@ -330,6 +340,11 @@ func (c Config) validate() error {
 		bad("limits.buildTimeout", "%s is below 1m", time.Duration(c.Limits.BuildTimeout))
 	}
 	c.validateVerify(bad)
+	if a := c.Debug.PprofListen; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			bad("debug.pprofListen", "%q is not host:port", a)
+		}
+	}
 	c.validatePolicy(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":

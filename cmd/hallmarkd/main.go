@@ -58,6 +58,11 @@ func run(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if cfg.Debug.PprofListen != "" {
+		if err := servePprof(ctx, cfg.Debug.PprofListen, log); err != nil {
+			return err
+		}
+	}
 	h, admission, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ type Config struct {
 	// workloads in namespaces labelled hallmark.dev/verify=enabled to the
 	// gateway's admission webhook.
 	Kubernetes bool
+	// PprofAddr, if set, makes the gateway serve Go's profiles there
+	// (debug.pprofListen), for profiling benchmarks.
+	PprofAddr string
 }
 
 // Stack is a running dev stack. Close stops it.
@@ -274,6 +277,9 @@ log:
 `, addr, s.BuildKit, s.Registry, s.Issuer, Audience, s.Issuer, s.Registry+"/**",
 		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, s.Issuer, BuilderID,
 		s.Policy, admissionAddr, cert, key, filepath.Join(s.cfg.Dir, "gateway"))
+	if s.cfg.PprofAddr != "" {
+		conf += fmt.Sprintf("debug:\n  pprofListen: %q\n", s.cfg.PprofAddr)
+	}
 	if s.cfg.MaxContextBytes > 0 {
 		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
 	}

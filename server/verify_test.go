@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/verify"
+	"github.com/hallmark-dev/hallmark/verify/policy"
+)
+
+// fakeVerifier answers Verify with verdict or err, counting calls.
+type fakeVerifier struct {
+	calls   atomic.Int64
+	last    atomic.Pointer[verify.Request]
+	verdict *verify.Verdict
+	err     error
+}
+
+func (f *fakeVerifier) Verify(_ context.Context, req verify.Request) (*verify.Verdict, error) {
+	f.calls.Add(1)
+	f.last.Store(&req)
+	if f.err != nil {
+		return nil, f.err
+	}
+	v := *f.verdict
+	v.Ref = req.Ref
+	return &v, nil
+}
+
+func testVerdict() *verify.Verdict {
+	at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	d := hallmark.Digest("sha256:" + strings.Repeat("ab", 32))
+	return &verify.Verdict{
+		Digest: d, Pinned: "registry.example.com/acme/app@" + d.String(),
+		Policy: "gateway-built", PolicyHash: "sha256:" + strings.Repeat("cd", 32),
+		Allowed: false, Reasons: []string{`rule "builders": builder "x" is not allowed`},
+		Attestations: []verify.Attestation{
+			{PredicateType: hallmark.PredicateSLSAProvenanceV1, Verified: true, SignerIdentity: "https://hallmark.dev/builders/dev",
+				SignerIssuer: "https://issuer.example", LogIndex: 7, Timestamp: at},
+			{PredicateType: hallmark.PredicateSPDX, Failure: "verify bundle: bad signature", LogIndex: -1},
+		},
+		Rules:       []policy.RuleResult{{Name: "signers", Passed: true}, {Name: "builders", Message: `builder "x" is not allowed`}},
+		EvaluatedAt: at, Cached: true,
+		VSA: &verify.VSA{Signed: &verify.SignedStatement{Bundle: []byte(`{"vsa":true}`)}},
+	}
+}
+
+func (e *testEnv) verifyClient(token string, opts ...connect.ClientOption) hallmarkv1connect.VerifyServiceClient {
+	hc := e.srv.Client()
+	if token != "" {
+		hc = &http.Client{Transport: bearer{base: hc.Transport, token: token}}
+	}
+	return hallmarkv1connect.NewVerifyServiceClient(hc, e.srv.URL, opts...)
+}
+
+func TestVerifyRPC(t *testing.T) {
+	fv := &fakeVerifier{verdict: testVerdict()}
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv)}})
+	resp, err := e.verifyClient(e.token, connect.WithHTTPGet()).Verify(t.Context(),
+		connect.NewRequest(&hallmarkv1.VerifyRequest{Image: "registry.example.com/acme/app:v1", Policy: "gateway-built", Vsa: true}))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	got := resp.Msg
+	if last := fv.last.Load(); last == nil || last.Ref != "registry.example.com/acme/app:v1" || last.Policy != "gateway-built" || !last.VSA {
+		t.Errorf("verifier got %+v", last)
+	}
+	want := testVerdict()
+	if got.GetAllowed() || got.GetImage() != "registry.example.com/acme/app:v1" || got.GetDigest() != want.Digest.String() ||
+		got.GetPolicyHash() != want.PolicyHash || !got.GetCached() || string(got.GetVsaBundle()) != `{"vsa":true}` ||
+		len(got.GetReasons()) != 1 || !got.GetEvaluatedAt().AsTime().Equal(want.EvaluatedAt) {
+		t.Errorf("response = %v", got)
+	}
+	if a := got.GetAttestations(); len(a) != 2 || !a[0].GetVerified() || a[0].GetLogIndex() != 7 || a[1].GetFailure() == "" || a[1].GetTimestamp() != nil {
+		t.Errorf("attestations = %v", a)
+	}
+	if r := got.GetRules(); len(r) != 2 || !r[0].GetPassed() || r[1].GetPassed() || r[1].GetMessage() == "" {
+		t.Errorf("rules = %v", r)
+	}
+}
+
+func TestVerifyRPCErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		req   *hallmarkv1.VerifyRequest
+		err   error
+		code  connect.Code
+		calls int64
+	}{
+		{"no image", &hallmarkv1.VerifyRequest{}, nil, connect.CodeInvalidArgument, 0},
+		{"image too long", &hallmarkv1.VerifyRequest{Image: strings.Repeat("a", 513)}, nil, connect.CodeInvalidArgument, 0},
+		{"policy too long", &hallmarkv1.VerifyRequest{Image: "a/b:c", Policy: strings.Repeat("p", 254)}, nil, connect.CodeInvalidArgument, 0},
+		{"no such image", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, fmt.Errorf("resolve: %w", hallmark.ErrNotFound), connect.CodeNotFound, 1},
+		{"registry down", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, fmt.Errorf("list: %w", hallmark.ErrUnavailable), connect.CodeUnavailable, 1},
+		{"internal", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, errors.New("boom /secret/path"), connect.CodeInternal, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fv := &fakeVerifier{verdict: testVerdict(), err: tc.err}
+			e := newTestEnv(t, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv)}})
+			_, err := e.verifyClient(e.token).Verify(t.Context(), connect.NewRequest(tc.req))
+			if connect.CodeOf(err) != tc.code || fv.calls.Load() != tc.calls {
+				t.Errorf("Verify = %v (%d calls), want %s (%d calls)", err, fv.calls.Load(), tc.code, tc.calls)
+			}
+			if strings.Contains(fmt.Sprint(err), "/secret/path") {
+				t.Errorf("internal cause leaked: %v", err)
+			}
+		})
+	}
+}
+
+func TestVerifyRPCNeedsToken(t *testing.T) {
+	fv := &fakeVerifier{verdict: testVerdict()}
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv)}})
+	_, err := e.verifyClient("").Verify(t.Context(), connect.NewRequest(&hallmarkv1.VerifyRequest{Image: "a/b:c"}))
+	if connect.CodeOf(err) != connect.CodeUnauthenticated || fv.calls.Load() != 0 {
+		t.Errorf("Verify without a token = %v, want Unauthenticated and no verification", err)
+	}
+}
+
+func TestVerifyServiceOnlyWithVerifier(t *testing.T) {
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{})
+	q := url.Values{"encoding": {"json"}, "message": {`{"image":"a/b:c"}`}}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, e.srv.URL+"/hallmark.v1.VerifyService/Verify?"+q.Encode(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("VerifyService without a verifier: %s, want 404", resp.Status)
+	}
+}
+
+// BenchmarkVerifyRPC is one Verify call answered at once by the verifier
+// (as from the verdict cache): authentication, Connect over HTTP/2 TLS,
+// conversion and logging.
+func BenchmarkVerifyRPC(b *testing.B) {
+	fv := &fakeVerifier{verdict: testVerdict()}
+	e := newTestEnv(b, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv)}})
+	c := e.verifyClient(e.token)
+	req := connect.NewRequest(&hallmarkv1.VerifyRequest{Image: "registry.example.com/acme/app:v1"})
+	for b.Loop() {
+		if _, err := c.Verify(b.Context(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
