@@ -117,6 +117,10 @@ type BaseDecision struct {
 	AllowedBy string
 	// Runtime reports whether the final stage is built on this base.
 	Runtime bool
+	// VerifiedBy is the verification policy under which the base's
+	// attestations were verified before the build, or "" when the gateway
+	// does not require attested bases.
+	VerifiedBy string
 }
 
 // BuildKitInfo describes a BuildKit daemon.

@@ -77,25 +77,43 @@ func (o options) checkBases(info *DockerfileInfo) error {
 			problems = append(problems, fmt.Sprintf("%s: base image %q: %s", stageLabel(s, line), truncate(ref, 200), why))
 		}
 	}
+	info.eachBase(check)
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s", hallmark.ErrInvalid, strings.Join(problems, "\n"))
+}
+
+// eachBase calls f for every image that building the target pulls, with
+// the stage and line that name it, in Dockerfile order.
+func (info *DockerfileInfo) eachBase(f func(s Stage, line int, ref string)) {
 	for _, s := range info.Stages {
 		if !s.Reachable {
 			continue
 		}
 		if s.BaseStage < 0 && s.Base != scratch {
-			check(s, s.Line, s.Base)
+			f(s, s.Line, s.Base)
 		}
 		for j, img := range s.Images {
 			line := s.Line
 			if j < len(s.imageLines) {
 				line = s.imageLines[j]
 			}
-			check(s, line, img)
+			f(s, line, img)
 		}
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %s", hallmark.ErrInvalid, strings.Join(problems, "\n"))
+}
+
+// stageOf names the first stage and line that use the base ref.
+func (info *DockerfileInfo) stageOf(ref string) string {
+	label := "the Dockerfile"
+	found := false
+	info.eachBase(func(s Stage, line int, r string) {
+		if !found && r == ref {
+			label, found = stageLabel(s, line), true
+		}
+	})
+	return label
 }
 
 // baseProblem returns why the policy refuses ref, or "".

@@ -53,7 +53,14 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	verifiedBy, err := b.verifyBases(ctx, info, bases)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
 	policy := b.opts.recordBases(info, bases)
+	for i := range policy.Bases {
+		policy.Bases[i].VerifiedBy = verifiedBy
+	}
 
 	// Position: builds waiting ahead, plus one if every slot is busy.
 	pos := b.waiting.Add(1) - 1

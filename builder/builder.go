@@ -48,6 +48,7 @@ type options struct {
 	baseAllow    []glob
 	secretAllow  []glob
 	noSecretScan bool
+	baseVerifier BaseVerifier
 }
 
 // RegistryAuth is a credential for one registry host.

@@ -247,6 +247,7 @@ type gatewayOpts struct {
 	registry      string // pushes are allowed here
 	signingConfig string // default: the stack's
 	noSigning     bool   // signing.disabledUnsafe: publish unattested
+	extraYAML     string // appended to the config: policy, verify, …
 }
 
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
@@ -271,7 +272,7 @@ auth:
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
 `, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, o.registry+"/**",
-		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, dir)
+		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, dir) + o.extraYAML
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)

@@ -3,15 +3,11 @@
 package e2e
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -21,7 +17,6 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/provenance"
-	"github.com/hallmark-dev/hallmark/internal/devstack"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 )
 
@@ -233,36 +228,5 @@ func privateKeyPEM(t *testing.T) string {
 func startPolicyGateway(t *testing.T, policyYAML string) string {
 	t.Helper()
 	st := env.stack.State
-	dir := t.TempDir()
-	addr := freePort(t)
-	conf := fmt.Sprintf(`listen: %q
-buildkit: {address: %q}
-registries: [{host: %q, insecure: true}]
-auth:
-  issuers: [{url: %q, audience: hallmark}]
-  rules: [{issuer: %q, repositories: [%q]}]
-signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q}
-dataDir: %q
-`, addr, st.BuildKit, st.Registry, st.Issuer, st.Issuer, st.Registry+"/**",
-		env.stack.TrustedRoot, env.stack.SigningConfig, env.stack.SigningToken, devstack.BuilderID, dir) + policyYAML
-	cfg := filepath.Join(dir, "hallmarkd.yaml")
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var logs bytes.Buffer
-	cmd := exec.Command(filepath.Join(env.bin, "hallmarkd"), "--config", cfg)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("hallmarkd logs:\n%s", logs.String())
-		}
-	})
-	url := "http://" + addr
-	waitHTTP(t, url+"/metrics")
-	return url
+	return startGatewayWith(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: policyYAML})
 }

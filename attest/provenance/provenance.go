@@ -176,6 +176,10 @@ type BaseDecision struct {
 	// Runtime is true for the base of the final stage, whose files the
 	// image contains.
 	Runtime bool `json:"runtime,omitempty"`
+	// VerifiedBy names the verification policy under which the base's
+	// own attestations verified before the build; absent when the gateway
+	// does not require attested bases.
+	VerifiedBy string `json:"verifiedBy,omitempty"`
 }
 
 // BuildKit describes the BuildKit daemon that ran the build.
@@ -495,7 +499,7 @@ func basePolicy(res hallmark.BuildResult) (*BasePolicy, error) {
 		if !pinned[d.Ref+" "+string(d.Digest)] {
 			return nil, fmt.Errorf("base policy: base %q@%s is not among the build's bases", clip(d.Ref), d.Digest)
 		}
-		p.Bases = append(p.Bases, BaseDecision{Ref: d.Ref, Digest: d.Digest, AllowedBy: d.AllowedBy, Runtime: d.Runtime})
+		p.Bases = append(p.Bases, BaseDecision{Ref: d.Ref, Digest: d.Digest, AllowedBy: d.AllowedBy, Runtime: d.Runtime, VerifiedBy: d.VerifiedBy})
 	}
 	return p, nil
 }

@@ -19,6 +19,10 @@ type BaseImagesConfig struct {
 	// and untagged references are refused in both modes unless pinned by
 	// digest.
 	Mode string `json:"mode"`
+	// RequireAttestation names a policy of verify.policies that every base
+	// image must pass (verified before the build); empty (the default)
+	// does not verify bases.
+	RequireAttestation string `json:"requireAttestation"`
 }
 
 // SecretScanConfig configures the scan of built images for secrets.
@@ -40,6 +44,9 @@ func (c Config) validatePolicy(bad func(field, format string, args ...any)) {
 	}
 	if _, err := builder.ParseBaseMode(c.Policy.BaseImages.Mode); err != nil {
 		bad("policy.baseImages.mode", "%v", err)
+	}
+	if c.Policy.BaseImages.RequireAttestation != "" && len(c.Verify.Policies) == 0 {
+		bad("policy.baseImages.requireAttestation", "names policy %q, but verify.policies is empty", c.Policy.BaseImages.RequireAttestation)
 	}
 	for i, p := range c.Policy.SecretScan.AllowPaths {
 		if err := builder.CheckGlob(p); err != nil {

@@ -57,6 +57,8 @@ func TestPolicyConfigMistakes(t *testing.T) {
 		{name: "empty mode", yaml: "policy:\n  baseImages:\n    mode: \"\"\n", want: []string{"policy.baseImages.mode: "}},
 		{name: "bad allow path", yaml: "policy:\n  secretScan:\n    allowPaths: [/ok, \"/a/[\"]\n", want: []string{"policy.secretScan.allowPaths[1]: ", `"/a/["`}},
 		{name: "unknown policy field", yaml: "policy:\n  baseImages:\n    allowed: [x]\n", want: []string{"policy.baseImages.allowed: unknown field"}},
+		{name: "attested bases without policies", yaml: "policy:\n  baseImages:\n    requireAttestation: bases\n",
+			want: []string{`policy.baseImages.requireAttestation: names policy "bases", but verify.policies is empty`}},
 		{name: "unknown secret scan field", yaml: "policy:\n  secretScan:\n    disabled: true\n", want: []string{"policy.secretScan.disabled: unknown field"}},
 	}
 	for _, tt := range tests {

@@ -114,19 +114,6 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission htt
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataDir: %w", err)
 	}
-	bopts := []builder.Option{
-		builder.WithLogger(log),
-		builder.WithMaxParallel(cfg.BuildKit.MaxParallel),
-		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
-		builder.WithRegistryAuth(auths),
-		builder.WithInsecureRegistries(insecure...),
-		builder.WithQueueObserver(metrics.ObserveQueue),
-	}
-	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
-	b, err := builder.New(cfg.BuildKit.Address, contexts, bopts...)
-	if err != nil {
-		return nil, nil, err
-	}
 	authn, err := server.NewAuthenticator(ctx, cfg.Auth.Issuers)
 	if err != nil {
 		return nil, nil, fmt.Errorf("auth.issuers: %w", err)
@@ -158,6 +145,26 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission htt
 				return nil, nil, err
 			}
 		}
+	}
+	bopts := []builder.Option{
+		builder.WithLogger(log),
+		builder.WithMaxParallel(cfg.BuildKit.MaxParallel),
+		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
+		builder.WithRegistryAuth(auths),
+		builder.WithInsecureRegistries(insecure...),
+		builder.WithQueueObserver(metrics.ObserveQueue),
+	}
+	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
+	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {
+		bv, err := newBaseVerifier(e, name)
+		if err != nil {
+			return nil, nil, err
+		}
+		bopts = append(bopts, builder.WithBaseVerifier(bv))
+	}
+	b, err := builder.New(cfg.BuildKit.Address, contexts, bopts...)
+	if err != nil {
+		return nil, nil, err
 	}
 	s, err := server.New(b, contexts, authn, authz, append(srvOpts,
 		server.WithMetrics(metrics, reg),

@@ -103,6 +103,32 @@ func (v imageVerifier) Verify(ctx context.Context, ref string) (*verify.Verdict,
 	return v.e.Verify(ctx, verify.Request{Ref: ref, Policy: v.policy})
 }
 
+// baseVerifier verifies base images under one policy, for the builder.
+type baseVerifier struct {
+	e      *verify.Evaluator
+	policy string
+}
+
+// newBaseVerifier returns the builder's base verifier for the verify policy
+// named name.
+func newBaseVerifier(e *verify.Evaluator, name string) (baseVerifier, error) {
+	if e == nil {
+		return baseVerifier{}, fmt.Errorf("policy.baseImages.requireAttestation: %q: no verification policies are loaded", name)
+	}
+	if _, err := e.Policy(name); err != nil {
+		return baseVerifier{}, fmt.Errorf("policy.baseImages.requireAttestation: %w", err)
+	}
+	return baseVerifier{e: e, policy: name}, nil
+}
+
+func (v baseVerifier) VerifyBase(ctx context.Context, pinned string) (builder.BaseVerdict, error) {
+	vd, err := v.e.Verify(ctx, verify.Request{Ref: pinned, Policy: v.policy})
+	if err != nil {
+		return builder.BaseVerdict{}, err
+	}
+	return builder.BaseVerdict{Allowed: vd.Allowed, Policy: vd.Policy, Reasons: vd.Reasons}, nil
+}
+
 // admissionHandler returns the webhook's handler: /admission/validate and
 // /admission/mutate, plus /healthz.
 func admissionHandler(cfg Config, log *slog.Logger, e *verify.Evaluator) (http.Handler, error) {

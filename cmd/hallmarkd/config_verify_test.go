@@ -1,0 +1,68 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestVerifyConfig(t *testing.T) {
+	c, err := loadConfig(writeConfig(t, issuers+`verify:
+  policies: [/etc/hallmark/prod.yaml, /etc/hallmark/dev.yaml]
+  defaultPolicy: prod
+  allowTTL: 5m
+  denyTTL: 0s
+  cacheSize: 100
+  verifierID: https://hallmark.example.com/verifiers/prod
+admission:
+  listen: 127.0.0.1:8443
+  tls: {certFile: /etc/hallmark/webhook.crt, keyFile: /etc/hallmark/webhook.key}
+  policy: prod
+  timeout: 5s
+debug: {pprofListen: "127.0.0.1:6060"}
+`))
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	v, a := c.Verify, c.Admission
+	if len(v.Policies) != 2 || v.DefaultPolicy != "prod" || v.AllowTTL == nil || time.Duration(*v.AllowTTL) != 5*time.Minute ||
+		v.DenyTTL == nil || *v.DenyTTL != 0 || v.CacheSize == nil || *v.CacheSize != 100 {
+		t.Errorf("verify = %+v", v)
+	}
+	if a.Listen != "127.0.0.1:8443" || a.Policy != "prod" || time.Duration(a.Timeout) != 5*time.Second || a.TLS.KeyFile == "" {
+		t.Errorf("admission = %+v", a)
+	}
+	// Defaults: no policies (VerifyService off), webhook off, 8s timeout.
+	d, err := loadConfig(writeConfig(t, issuers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Verify.Policies) != 0 || d.Admission.Listen != "" || time.Duration(d.Admission.Timeout) != 8*time.Second || d.Debug.PprofListen != "" {
+		t.Errorf("defaults: verify %+v admission %+v", d.Verify, d.Admission)
+	}
+}
+
+func TestVerifyConfigMistakes(t *testing.T) {
+	const tls = "  tls: {certFile: c, keyFile: k}\n"
+	for _, tt := range []struct {
+		name, yaml, want string
+	}{
+		{"empty policy path", "verify:\n  policies: [\"\"]\n", "verify.policies[0]: is empty"},
+		{"negative TTL", "verify:\n  policies: [p]\n  denyTTL: -1s\n", "verify.denyTTL: -1s is negative"},
+		{"negative cache", "verify:\n  policies: [p]\n  cacheSize: -1\n", "verify.cacheSize: -1 is negative"},
+		{"relative verifier id", "verify:\n  policies: [p]\n  verifierID: verifiers/x\n", `verify.verifierID: "verifiers/x" is not an absolute URI`},
+		{"webhook without TLS", "verify:\n  policies: [p]\nadmission:\n  listen: 127.0.0.1:8443\n", "admission.tls: certFile and keyFile are required"},
+		{"webhook without policies", "admission:\n  listen: 127.0.0.1:8443\n" + tls, "admission: needs at least one policy"},
+		{"bad webhook address", "verify:\n  policies: [p]\nadmission:\n  listen: 8443\n" + tls, `admission.listen: "8443" is not host:port`},
+		{"webhook timeout too long", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  timeout: 1m\n" + tls, "admission.timeout: 1m0s is not between"},
+		{"bad pprof address", "debug: {pprofListen: localhost}\n", `debug.pprofListen: "localhost" is not host:port`},
+		{"typo", "verify:\n  polices: [p]\n", "verify.polices: unknown field"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := loadConfig(writeConfig(t, tt.yaml+issuers))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("loadConfig = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
