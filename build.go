@@ -54,6 +54,9 @@ type BuildRequest struct {
 	Secrets   []Secret
 	Labels    map[string]string
 	NoCache   bool
+	// AllowRoot lets the final image run as root: the caller's
+	// authorization rule allows it (allowRootUnsafe).
+	AllowRoot bool
 }
 
 // ResolvedBase is a base image reference pinned to a digest.

@@ -107,7 +107,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return hallmark.BuildResult{}, err
 	}
 	solved := time.Now().UTC()
-	if err := b.checkNonRoot(ctx, req.Repository, dgst, info); err != nil {
+	if err := b.checkNonRoot(ctx, req.Repository, dgst, info, req.AllowRoot); err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	runtime := runtimeBase(info, bases)

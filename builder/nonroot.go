@@ -24,10 +24,11 @@ func isRoot(user string) bool {
 }
 
 // checkNonRoot reads the config of the pushed image and refuses one that
-// would run as root, naming the final stage. For an index every platform
-// image is checked.
-func (b *Builder) checkNonRoot(ctx context.Context, repo string, d hallmark.Digest, info *DockerfileInfo) error {
-	if b.opts.allowRoot {
+// would run as root, naming the final stage, unless the gateway or the
+// request (the caller's authorization rule) allows root. For an index every
+// platform image is checked.
+func (b *Builder) checkNonRoot(ctx context.Context, repo string, d hallmark.Digest, info *DockerfileInfo, allowRoot bool) error {
+	if b.opts.allowRoot || allowRoot {
 		return nil
 	}
 	imgs, err := b.platformImages(ctx, repo+"@"+d.String())

@@ -2,6 +2,7 @@ package builder
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http/httptest"
@@ -64,12 +65,14 @@ func TestCheckNonRoot(t *testing.T) {
 	info := &DockerfileInfo{Target: 0, Stages: []Stage{{Name: "final", Line: 3}}}
 	for _, tt := range []struct {
 		user      string
-		allowRoot bool
+		allowRoot bool // the gateway allows root
+		ruleAllow bool // the caller's authorization rule does
 		wantErr   bool
 	}{
-		{"", false, true}, {"0:0", false, true}, {"65532:65532", false, false}, {"", true, false},
+		{"", false, false, true}, {"0:0", false, false, true}, {"65532:65532", false, false, false},
+		{"", true, false, false}, {"0", false, true, false},
 	} {
-		t.Run(tt.user, func(t *testing.T) {
+		t.Run(fmt.Sprintf("%q/%v/%v", tt.user, tt.allowRoot, tt.ruleAllow), func(t *testing.T) {
 			opts := []Option{WithInsecureRegistries(host)}
 			if tt.allowRoot {
 				opts = append(opts, WithRootAllowed())
@@ -79,7 +82,7 @@ func TestCheckNonRoot(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Close()
-			err = b.checkNonRoot(t.Context(), host+"/app", push(t, tt.user), info)
+			err = b.checkNonRoot(t.Context(), host+"/app", push(t, tt.user), info, tt.ruleAllow)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("checkNonRoot(User %q, allowRoot %v) = %v, want error %v", tt.user, tt.allowRoot, err, tt.wantErr)
 			}

@@ -601,3 +601,30 @@ rules:
 		t.Errorf("NewAuthorizer: %v", err)
 	}
 }
+
+// TestGrantAllowRoot: allowRootUnsafe comes from a matching rule only;
+// rules add up.
+func TestGrantAllowRoot(t *testing.T) {
+	const iss = "https://issuer.example"
+	z, err := NewAuthorizer([]Rule{
+		{Issuer: iss, Repositories: []string{"reg.example/apps/*"}},
+		{Issuer: iss, Subject: "legacy-*", Repositories: []string{"reg.example/apps/*"}, AllowRootUnsafe: true},
+		{Issuer: iss, Subject: "other", Repositories: []string{"reg.example/other/*"}, AllowRootUnsafe: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		subject, repo string
+		root, denied  bool
+	}{
+		{"ci", "reg.example/apps/web", false, false},
+		{"legacy-erp", "reg.example/apps/erp", true, false},
+		{"ci", "reg.example/other/x", false, true},
+	} {
+		g, err := z.Grant(hallmark.Identity{Issuer: iss, Subject: tc.subject}, tc.repo)
+		if (err != nil) != tc.denied || g.AllowRoot != tc.root {
+			t.Errorf("Grant(%s, %s) = %+v, %v; want root %v, denied %v", tc.subject, tc.repo, g, err, tc.root, tc.denied)
+		}
+	}
+}

@@ -44,6 +44,9 @@ type Rule struct {
 	// pushing to a repository that matches any of them. At least one is
 	// required.
 	Repositories []string `json:"repositories"`
+	// AllowRootUnsafe lets builds this rule authorizes produce images whose
+	// final USER is root or unset. Dangerous; the default refuses them.
+	AllowRootUnsafe bool `json:"allowRootUnsafe,omitempty"`
 }
 
 // matches reports whether the rule lets id push to repository.
@@ -77,10 +80,11 @@ func NewAuthorizer(rules []Rule) (*Authorizer, error) {
 			return nil, fmt.Errorf("rules[%d].%w", i, err)
 		}
 		a.rules = append(a.rules, Rule{
-			Issuer:       r.Issuer,
-			Subject:      r.Subject,
-			Claims:       maps.Clone(r.Claims),
-			Repositories: slices.Clone(r.Repositories),
+			Issuer:          r.Issuer,
+			Subject:         r.Subject,
+			Claims:          maps.Clone(r.Claims),
+			Repositories:    slices.Clone(r.Repositories),
+			AllowRootUnsafe: r.AllowRootUnsafe,
 		})
 	}
 	return a, nil
@@ -166,13 +170,32 @@ func cleanRepository(repository string) bool {
 // ("registry/repository"), and otherwise an error wrapping
 // hallmark.ErrPermissionDenied that names the identity and the repository.
 func (a *Authorizer) Authorize(id hallmark.Identity, repository string) error {
+	_, err := a.Grant(id, repository)
+	return err
+}
+
+// Grant is what the matching rules let a build do.
+type Grant struct {
+	// AllowRoot: a matching rule sets allowRootUnsafe.
+	AllowRoot bool
+}
+
+// Grant is Authorize that also says what the matching rules allow; rules
+// add up, so one matching rule with allowRootUnsafe is enough.
+func (a *Authorizer) Grant(id hallmark.Identity, repository string) (Grant, error) {
+	var g Grant
+	matched := false
 	if id.Issuer != "" && cleanRepository(repository) {
 		for i := range a.rules {
 			if a.rules[i].matches(id, repository) {
-				return nil
+				matched = true
+				g.AllowRoot = g.AllowRoot || a.rules[i].AllowRootUnsafe
 			}
 		}
 	}
-	return fmt.Errorf("%w: subject %q of issuer %q may not push to %q",
-		hallmark.ErrPermissionDenied, clipClaim(id.Subject), clipClaim(id.Issuer), clipClaim(repository))
+	if !matched {
+		return Grant{}, fmt.Errorf("%w: subject %q of issuer %q may not push to %q",
+			hallmark.ErrPermissionDenied, clipClaim(id.Subject), clipClaim(id.Issuer), clipClaim(repository))
+	}
+	return g, nil
 }

@@ -107,9 +107,11 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	if !ok {
 		return connect.NewError(connect.CodeUnauthenticated, errors.New("no verified identity"))
 	}
-	if err := s.authz.Authorize(id, in.Repository); err != nil {
+	grant, err := s.authz.Grant(id, in.Repository)
+	if err != nil {
 		return connectError(ctx, s.log, err)
 	}
+	in.AllowRoot = grant.AllowRoot
 	if in.ContextDigest != "" && !s.contexts.Has(in.ContextDigest) {
 		return connectError(ctx, s.log, fmt.Errorf("%w: context %s was not uploaded (or has expired); call UploadContext first", hallmark.ErrNotFound, in.ContextDigest))
 	}

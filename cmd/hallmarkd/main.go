@@ -122,6 +122,11 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission htt
 	if err != nil {
 		return nil, nil, fmt.Errorf("auth: %w", err)
 	}
+	for i, r := range cfg.Auth.Rules {
+		if r.AllowRootUnsafe {
+			log.Warn(fmt.Sprintf("auth.rules[%d].allowRootUnsafe is set: builds it authorizes may produce images that run as root", i))
+		}
+	}
 	srvOpts := []server.Option{server.WithLogger(log)}
 	var signer *sign.Signer
 	if cfg.Signing.Disabled {
