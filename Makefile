@@ -52,7 +52,7 @@ lint:
 
 ## fuzz: every fuzz target for FUZZTIME each (default 30s).
 FUZZTIME ?= 30s
-FUZZ_TARGETS = builder:FuzzExtractTar builder:FuzzInspectDockerfile internal/intoto:FuzzParse \
+FUZZ_TARGETS = builder:FuzzExtractTar builder:FuzzInspectDockerfile builder/debian:FuzzReadDeb internal/intoto:FuzzParse \
 	attest/sbom:FuzzDpkgStatus attest/sbom:FuzzApkInstalled attest/sbom:FuzzRPMHeader attest/sbom:FuzzRPMDB \
 	attest/sbom:FuzzGoBuildInfo attest/sbom:FuzzLayer verify:FuzzVerifyBundle verify:FuzzParseReferrer \
 	verify/policy:FuzzLoad verify/admission:FuzzReview

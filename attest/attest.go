@@ -120,6 +120,23 @@ func New(signer Signer, opts ...Option) (*Attester, error) {
 // both, and publishes them as referrers of the image. logf receives progress
 // lines for the caller. Any failure fails the whole attestation.
 func (a *Attester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+	return a.attest(ctx, res, func() ([]byte, error) {
+		return provenance.Predicate(provenance.Build{Request: req, Result: res, BuilderID: a.opts.builderID, HallmarkVersion: a.opts.version})
+	}, logf)
+}
+
+// AttestBase is Attest for a base image assembled from Debian packages: the
+// SBOM lists its packages (from their status.d files), the provenance is of
+// provenance.BaseBuildType with every .deb as a resolved dependency.
+func (a *Attester) AttestBase(ctx context.Context, req hallmark.BaseRequest, res hallmark.BaseResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+	return a.attest(ctx, res.Build, func() ([]byte, error) {
+		return provenance.BasePredicate(provenance.BaseBuild{Request: req, Result: res, BuilderID: a.opts.builderID, HallmarkVersion: a.opts.version})
+	}, logf)
+}
+
+// attest describes the image res names with an SBOM and the provenance
+// predicate returns, then signs and publishes both.
+func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predicate func() ([]byte, error), logf func(string, ...any)) ([]hallmark.Attestation, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -155,7 +172,7 @@ func (a *Attester) Attest(ctx context.Context, req hallmark.BuildRequest, res ha
 		return err
 	})
 	g.Go(func() error {
-		pred, err := provenance.Predicate(provenance.Build{Request: req, Result: res, BuilderID: a.opts.builderID, HallmarkVersion: a.opts.version})
+		pred, err := predicate()
 		if err != nil {
 			return fmt.Errorf("write provenance: %w", err)
 		}

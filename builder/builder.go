@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/debian"
 )
 
 // Builder runs builds on one BuildKit daemon, at most a configured number at
@@ -27,6 +29,8 @@ type Builder struct {
 	sem      *semaphore.Weighted
 	pusher   *remote.Pusher // reused across builds for tag moves
 	bk       *client.Client // one connection to buildkitd, shared by builds
+	apt      *debian.Apt    // base builds
+	debs     *debian.Fetcher
 	waiting  atomic.Int64
 	running  atomic.Int64
 	opts     options
@@ -49,6 +53,7 @@ type options struct {
 	secretAllow  []glob
 	noSecretScan bool
 	baseVerifier BaseVerifier
+	debCache     string
 }
 
 // RegistryAuth is a credential for one registry host.
@@ -134,6 +139,17 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 	if err := os.MkdirAll(o.workDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
+	if o.debCache == "" {
+		o.debCache = filepath.Join(o.workDir, "debs")
+	}
+	apt, err := debian.NewApt(debian.WithStateDir(filepath.Join(o.workDir, "apt")), debian.WithAptLogger(o.logger))
+	if err != nil {
+		return nil, err
+	}
+	debs, err := debian.NewFetcher(o.debCache, debian.WithFetchLogger(o.logger))
+	if err != nil {
+		return nil, fmt.Errorf("create deb cache: %w", err)
+	}
 	res, err := NewResolver(WithKeychain(o.keychain()), WithResolverInsecureRegistries(o.insecure...))
 	if err != nil {
 		return nil, err
@@ -148,7 +164,7 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o, pusher: pusher, bk: bk}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o, pusher: pusher, bk: bk, apt: apt, debs: debs}
 	return b, nil
 }
 

@@ -16,4 +16,8 @@
 //
 // It also owns the inputs of a build: the content-addressed store of uploaded
 // contexts and their safe extraction.
+//
+// BuildBase builds base images without BuildKit: builder/debian resolves a
+// BaseImage spec's Debian packages with apt, checks and unpacks them into
+// one reproducible layer, and the image is pushed by digest like any build.
 package builder

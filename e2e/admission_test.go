@@ -4,7 +4,12 @@ package e2e
 
 import (
 	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -70,11 +75,28 @@ spec:
 `, name, ns, name, name, indent(containers, 2))
 }
 
+func cronJobYAML(ns, name, containers string) string {
+	return fmt.Sprintf(`apiVersion: batch/v1
+kind: CronJob
+metadata: {name: %s, namespace: %s}
+spec:
+  schedule: "@daily"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:%s
+`, name, ns, indent(containers, 6))
+}
+
 func TestAdmissionWebhook(t *testing.T) {
 	tag, pinned := attestedExample(t)
 	st := env.stack.State
 	unsigned := pushRandom(t, st.Registry+"/e2e/admission:unsigned")
 	unsignedTag := st.Registry + "/e2e/admission:unsigned"
+	replayed := pushRandom(t, st.Registry+"/e2e/admission:replayed")
+	attach(t, replayed, exampleBundle(t, pinned, "https://slsa.dev/provenance/v1"), "https://slsa.dev/provenance/v1")
 
 	if out, err := kubectl(t, "", "create", "namespace", "verified"); err != nil {
 		t.Fatalf("create namespace: %v\n%s", err, out)
@@ -124,6 +146,15 @@ func TestAdmissionWebhook(t *testing.T) {
 			[]string{"DB_PASSWORD"}},
 		{"unsigned Deployment", deploymentYAML("verified", "web", secureContainer("app", unsignedTag, "")),
 			[]string{unsignedTag, "signers"}},
+		{"unsigned StatefulSet", strings.Replace(strings.Replace(deploymentYAML("verified", "db", secureContainer("app", unsignedTag, "")),
+			"kind: Deployment", "kind: StatefulSet", 1), "spec:\n", "spec:\n  serviceName: db\n", 1),
+			[]string{unsignedTag, "signers"}},
+		{"unsigned CronJob", cronJobYAML("verified", "nightly", secureContainer("app", unsignedTag, "")),
+			[]string{unsignedTag, "signers"}},
+		{"replayed attestation", podYAML("verified", "replayed", secureContainer("app", replayed, "")),
+			[]string{replayed, "subject digest does not match"}},
+		{"latest tag", podYAML("verified", "latest", secureContainer("app", st.Registry+"/e2e/verify:latest", "")),
+			[]string{"latest"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := kubectl(t, tc.manifest, "apply", "-f", "-")
@@ -145,4 +176,56 @@ func TestAdmissionWebhook(t *testing.T) {
 			t.Errorf("kubectl apply in an unlabelled namespace: %v\n%s", err, out)
 		}
 	})
+}
+
+// TestAdmissionBadReviews posts malformed, oversized and wrong-kind
+// AdmissionReviews to the gateway's webhook over HTTPS.
+func TestAdmissionBadReviews(t *testing.T) {
+	ca, err := os.ReadFile(env.stack.TLSRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	url := env.stack.Admission + "/admission/validate"
+	for _, tc := range []struct {
+		name, contentType string
+		body              []byte
+		status            int
+	}{
+		{"garbage", "application/json", []byte("{not json"), http.StatusBadRequest},
+		{"v1beta1 review", "application/json", []byte(`{"apiVersion":"admission.k8s.io/v1beta1","kind":"AdmissionReview","request":{"uid":"x"}}`), http.StatusBadRequest},
+		{"no uid", "application/json", []byte(`{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}`), http.StatusBadRequest},
+		{"oversized", "application/json", bytes.Repeat([]byte(" "), 4<<20), http.StatusRequestEntityTooLarge},
+		{"not JSON", "text/plain", []byte("hello"), http.StatusUnsupportedMediaType},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := cl.Post(url, tc.contentType, bytes.NewReader(tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Errorf("status %s, want %d", resp.Status, tc.status)
+			}
+		})
+	}
+	// An undecodable Pod inside a well-formed review is denied, not admitted.
+	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},` +
+		`"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"x","object":{"spec":{"containers":"nope"}}}}`
+	resp, err := cl.Post(url, "application/json", strings.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Response struct {
+			UID     string `json:"uid"`
+			Allowed bool   `json:"allowed"`
+		} `json:"response"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Response.UID != "u1" || out.Response.Allowed {
+		t.Errorf("undecodable Pod: %+v, %v; want a denial with uid u1", out, err)
+	}
 }

@@ -104,7 +104,7 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name:     "final image runs as root",
-			mutate:   func(r *hallmarkv1.BuildRequest) { r.DockerfileInline = []byte("FROM " + base + "\n") },
+			mutate:   func(r *hallmarkv1.BuildRequest) { r.DockerfileInline = []byte("FROM " + base + "\nUSER root\n") },
 			code:     connect.CodeInvalidArgument,
 			contains: "would run as root",
 		},

@@ -7,14 +7,10 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/server/convert"
 )
 
-func tsp(t *time.Time) *timestamppb.Timestamp {
-	if t == nil || t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
+func tsp(t *time.Time) *timestamppb.Timestamp { return convert.Timestamp(t) }
 
 func bases(in []hallmark.ResolvedBase) []*hallmarkv1.ResolvedBase {
 	out := make([]*hallmarkv1.ResolvedBase, len(in))
@@ -27,13 +23,15 @@ func bases(in []hallmark.ResolvedBase) []*hallmarkv1.ResolvedBase {
 func eventProto(e hallmark.Event) *hallmarkv1.BuildResponse {
 	switch {
 	case e.Accepted != nil:
-		return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Accepted{Accepted: &hallmarkv1.BuildAccepted{
-			BuildId: e.Accepted.ID, QueuePosition: int32(e.Accepted.QueuePosition), Bases: bases(e.Accepted.Bases),
-		}}}
+		return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Accepted{Accepted: acceptedProto(e.Accepted)}}
 	case e.Status != nil:
 		return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Status{Status: statusProto(e.Status)}}
 	}
 	return nil
+}
+
+func acceptedProto(a *hallmark.Accepted) *hallmarkv1.BuildAccepted {
+	return &hallmarkv1.BuildAccepted{BuildId: a.ID, QueuePosition: int32(a.QueuePosition), Bases: bases(a.Bases)}
 }
 
 func statusProto(s *hallmark.SolveStatus) *hallmarkv1.SolveStatus {
@@ -60,11 +58,15 @@ func statusProto(s *hallmark.SolveStatus) *hallmarkv1.SolveStatus {
 }
 
 func resultProto(r hallmark.BuildResult) *hallmarkv1.BuildResponse {
-	return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Result{Result: &hallmarkv1.BuildResult{
+	return &hallmarkv1.BuildResponse{Event: &hallmarkv1.BuildResponse_Result{Result: buildResultProto(r)}}
+}
+
+func buildResultProto(r hallmark.BuildResult) *hallmarkv1.BuildResult {
+	return &hallmarkv1.BuildResult{
 		BuildId: r.ID, Digest: r.Digest.String(), ImageName: r.Repository, Tags: r.Tags, Pinned: r.Pinned,
 		Bases: bases(r.Bases), Started: tsp(&r.Started), Finished: tsp(&r.Finished),
-		Attestations: attestations(r.Attestations),
-	}}}
+		Attestations: attestations(r.Attestations), Warnings: r.Warnings,
+	}
 }
 
 func attestations(in []hallmark.Attestation) []*hallmarkv1.Attestation {

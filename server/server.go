@@ -19,6 +19,7 @@ import (
 type Server struct {
 	builder  Builder
 	attester Attester
+	base     BaseBuilder
 	verifier Verifier
 	contexts ContextStore
 	authn    *Authenticator
@@ -91,6 +92,9 @@ func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authoriz
 		if err := opt(s); err != nil {
 			return nil, err
 		}
+	}
+	if _, ok := s.attester.(BaseAttester); s.base != nil && s.attester != nil && !ok {
+		return nil, errors.New("the attester does not implement BaseAttester, which base builds need")
 	}
 	if s.metrics == nil {
 		reg := prometheus.NewRegistry()

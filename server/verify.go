@@ -11,6 +11,7 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/server/convert"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -59,7 +60,7 @@ func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmar
 	s.metrics.verifications.WithLabelValues(outcome).Inc()
 	s.metrics.verifyDuration.WithLabelValues(fmt.Sprint(v.Cached)).Observe(time.Since(start).Seconds())
 	s.log.InfoContext(ctx, "verified", "image", v.Pinned, "policy", v.Policy, "allowed", v.Allowed, "cached", v.Cached)
-	return connect.NewResponse(VerdictProto(v)), nil
+	return connect.NewResponse(convert.Verdict(v)), nil
 }
 
 func validateVerify(m *hallmarkv1.VerifyRequest) error {
@@ -76,29 +77,4 @@ func validateVerify(m *hallmarkv1.VerifyRequest) error {
 		return fmt.Errorf("%w: policy: not valid UTF-8", hallmark.ErrInvalid)
 	}
 	return nil
-}
-
-// VerdictProto is the API form of a verdict; the CLI prints offline verdicts
-// in the same form.
-func VerdictProto(v *verify.Verdict) *hallmarkv1.VerifyResponse {
-	out := &hallmarkv1.VerifyResponse{
-		Allowed: v.Allowed, Image: v.Ref, Digest: v.Digest.String(), Pinned: v.Pinned,
-		Policy: v.Policy, PolicyHash: v.PolicyHash, Reasons: v.Reasons,
-		EvaluatedAt: tsp(&v.EvaluatedAt), Cached: v.Cached,
-	}
-	for _, a := range v.Attestations {
-		out.Attestations = append(out.Attestations, &hallmarkv1.CheckedAttestation{
-			PredicateType: a.PredicateType, ReferrerDigest: a.Referrer.Digest.String(),
-			Verified: a.Verified, Failure: a.Failure,
-			SignerIdentity: a.SignerIdentity, SignerIssuer: a.SignerIssuer,
-			LogIndex: a.LogIndex, Timestamp: tsp(&a.Timestamp),
-		})
-	}
-	for _, r := range v.Rules {
-		out.Rules = append(out.Rules, &hallmarkv1.RuleResult{Name: r.Name, Passed: r.Passed, Message: r.Message})
-	}
-	if v.VSA != nil && v.VSA.Signed != nil {
-		out.VsaBundle = v.VSA.Signed.Bundle
-	}
-	return out
 }

@@ -2,6 +2,7 @@
 // through the gateway and runs the local dev stack.
 //
 //	hallmark build -t REGISTRY/REPO:TAG CONTEXT_DIR
+//	hallmark base build -t REGISTRY/REPO:TAG SPEC.yaml
 //	hallmark verify [--gateway URL | --offline --policy FILE] IMAGE
 //	hallmark inspect IMAGE | sbom IMAGE
 //	hallmark policy check FILE... | policy test FILE IMAGE...
@@ -33,7 +34,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newBuildCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
+	root.AddCommand(newBuildCmd(), newBaseCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
 	root.AddCommand(newConformanceCmd()) // hidden: the sigstore-conformance suite's client shim
 	err := root.ExecuteContext(ctx)
 	if err == nil {

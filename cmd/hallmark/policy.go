@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hallmark-dev/hallmark/server"
+	"github.com/hallmark-dev/hallmark/server/convert"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
@@ -94,7 +94,7 @@ func runPolicyTest(ctx context.Context, file string, images []string, trustedRoo
 			failed = append(failed, fmt.Sprintf("%s: %v", image, err))
 			continue
 		}
-		if err := writeVerdict(env.stdout, server.VerdictProto(v), output); err != nil {
+		if err := writeVerdict(env.stdout, convert.Verdict(v), output); err != nil {
 			return fmt.Errorf("write verdict: %w", err)
 		}
 		if !v.Allowed {

@@ -18,7 +18,7 @@ import (
 
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
-	"github.com/hallmark-dev/hallmark/server"
+	"github.com/hallmark-dev/hallmark/server/convert"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
@@ -154,7 +154,7 @@ func verifyOffline(ctx context.Context, f *verifyCmdFlags, image string, env ver
 	if err != nil {
 		return nil, err
 	}
-	return server.VerdictProto(v), nil
+	return convert.Verdict(v), nil
 }
 
 // offlineEvaluator loads the policy file and the trusted root (unless the

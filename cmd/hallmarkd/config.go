@@ -43,6 +43,9 @@ type Config struct {
 	Admission AdmissionConfig `json:"admission"`
 	// DataDir holds uploaded contexts and build scratch space.
 	DataDir string `json:"dataDir"`
+	// Debian configures base image builds from Debian packages
+	// (BuildService.BuildBase, docs/base-images.md).
+	Debian DebianConfig `json:"debian"`
 	// Limits bound what callers can make the gateway hold.
 	Limits LimitsConfig `json:"limits"`
 	// Log configures logging.
@@ -139,6 +142,14 @@ type LimitsConfig struct {
 	MaxMessageBytes int `json:"maxMessageBytes"`
 	// BuildTimeout bounds one build, queue time included. Default 1h.
 	BuildTimeout Duration `json:"buildTimeout"`
+}
+
+// DebianConfig configures base image builds. Packages are resolved with
+// the host's apt (its sources and keyring, unless a spec names a mirror).
+type DebianConfig struct {
+	// CacheDir caches downloaded .deb files by sha256. Default
+	// <dataDir>/work/debs.
+	CacheDir string `json:"cacheDir"`
 }
 
 // LogConfig configures logging.

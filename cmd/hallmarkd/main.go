@@ -159,6 +159,9 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission htt
 		builder.WithInsecureRegistries(insecure...),
 		builder.WithQueueObserver(metrics.ObserveQueue),
 	}
+	if cfg.Debian.CacheDir != "" {
+		bopts = append(bopts, builder.WithDebianCache(cfg.Debian.CacheDir))
+	}
 	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {
 		bv, err := newBaseVerifier(e, name)
@@ -172,6 +175,7 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission htt
 		return nil, nil, err
 	}
 	s, err := server.New(b, contexts, authn, authz, append(srvOpts,
+		server.WithBaseBuilder(b),
 		server.WithMetrics(metrics, reg),
 		server.WithMaxMessageBytes(cfg.Limits.MaxMessageBytes),
 		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),

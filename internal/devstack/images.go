@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,9 +13,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// Repositories and tags of the base images the dev stack builds and pushes
-// to its local registry. The golang image is tagged with the Go version
-// without its "go" prefix (see GoVersion), e.g. hallmark/golang:1.26.8.
+// Repositories and tags of the base images of the dev stack's local
+// registry. The gateway builds the static image from StaticSpec (BuildBase);
+// the golang image is built here and tagged with the Go version without its
+// "go" prefix (see GoVersion), e.g. hallmark/golang:1.26.8.
 const (
 	StaticRepository = "hallmark/static"
 	StaticTag        = "v1"
@@ -32,7 +32,7 @@ const (
 	systemPath   = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 )
 
-// ImageOption configures StaticImage, GolangImage and GolangImageKey.
+// ImageOption configures GolangImage and GolangImageKey.
 type ImageOption func(*imageOptions) error
 
 type imageOptions struct {
@@ -79,48 +79,8 @@ func (o *imageOptions) readCABundle() ([]byte, error) {
 	return b, nil
 }
 
-// StaticImage builds hallmark/static, a distroless-style base for static
-// binaries such as Go programs built with CGO_ENABLED=0. It has no shell and
-// no package manager: one layer holding /etc/passwd (root 0 and nonroot 65532,
-// both with /sbin/nologin), /etc/group, /etc/nsswitch.conf, /etc/os-release,
-// the CA bundle /etc/ssl/certs/ca-certificates.crt, /tmp (1777), /root (0700)
-// and /home/nonroot (0700, owned by 65532). The config sets PATH and
-// SSL_CERT_FILE and no user: Dockerfiles say USER 65532:65532 themselves.
-//
-// The image is reproducible: every file has mtime 0 and a fixed owner, entries
-// are sorted, and the config's created time is the Unix epoch, so equal
-// inputs give equal digests. The inputs are the CA bundle (copied from the
-// host by default, so two hosts with different bundles give different
-// digests; see WithCABundle) and the Go release that built Hallmark, whose
-// compress/flate output is part of the layer digest.
-func StaticImage(opts ...ImageOption) (v1.Image, error) {
-	o, err := newImageOptions(opts)
-	if err != nil {
-		return nil, err
-	}
-	b := newLayerBuilder()
-	if err := addBaseFiles(b, o, "/sbin/nologin", staticOSRelease); err != nil {
-		return nil, err
-	}
-	b.dir("home/nonroot", 0o700, nonrootID, nonrootID)
-	layer, err := b.build(gzip.BestCompression)
-	if err != nil {
-		return nil, fmt.Errorf("build static layer: %w", err)
-	}
-	return assembleImage(v1.Config{
-		Env: []string{"PATH=" + systemPath, "SSL_CERT_FILE=" + caBundlePath},
-	}, mutate.Addendum{Layer: layer, History: layerHistory("static base files")})
-}
-
-const staticOSRelease = `PRETTY_NAME="Hallmark static (distroless-style base)"
-NAME="Hallmark static"
-ID=hallmark-static
-VERSION_ID="1"
-HOME_URL="https://github.com/hallmark-dev/hallmark"
-`
-
-// addBaseFiles adds the files both images share: users, groups, name service
-// switch, os-release, CA bundle, /tmp and /root.
+// addBaseFiles adds the golang image's base files: users, groups, name
+// service switch, os-release, CA bundle, /tmp and /root.
 func addBaseFiles(b *layerBuilder, o *imageOptions, rootShell, osRelease string) error {
 	ca, err := o.readCABundle()
 	if err != nil {

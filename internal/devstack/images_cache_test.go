@@ -16,20 +16,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// countingBuild returns a StaticImage builder that counts its calls.
+// countingBuild returns an image builder that counts its calls.
 func countingBuild(t *testing.T, calls *int) func() (v1.Image, error) {
 	t.Helper()
 	return func() (v1.Image, error) {
 		*calls++
-		return StaticImage(WithCABundle(""))
+		return testImage(t), nil
 	}
 }
 
 func TestCachedImage(t *testing.T) {
-	want, err := StaticImage(WithCABundle(""))
-	if err != nil {
-		t.Fatalf("StaticImage: %v", err)
-	}
+	want := testImage(t)
 	tests := []struct {
 		name      string
 		between   func(t *testing.T, cacheDir string) // after the first call
@@ -94,10 +91,7 @@ func TestEnsureImage(t *testing.T) {
 	srv := httptest.NewServer(registry.New())
 	t.Cleanup(srv.Close)
 	host := strings.TrimPrefix(srv.URL, "http://")
-	static, err := StaticImage(WithCABundle(""))
-	if err != nil {
-		t.Fatalf("StaticImage: %v", err)
-	}
+	static := testImage(t)
 	tests := []struct {
 		name string
 		ref  string

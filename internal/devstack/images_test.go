@@ -2,6 +2,7 @@ package devstack
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
@@ -145,71 +147,35 @@ func writeTestFile(t *testing.T, p, data string, mode os.FileMode) {
 	}
 }
 
-func TestStaticImage(t *testing.T) {
-	ca := filepath.Join(t.TempDir(), "ca.crt")
-	writeTestFile(t, ca, "-----BEGIN CERTIFICATE-----\ntest\n", 0o600)
-	img, err := StaticImage(WithCABundle(ca))
+// testImage is a small reproducible image made of the golang image's base
+// files, without a CA bundle.
+func testImage(t *testing.T) v1.Image {
+	t.Helper()
+	o, err := newImageOptions([]ImageOption{WithCABundle("")})
 	if err != nil {
-		t.Fatalf("StaticImage: %v", err)
+		t.Fatal(err)
 	}
-	cf := checkImageBasics(t, img, 1)
-	if cf.Config.User != "" || !slices.Equal(cf.Config.Env, []string{
-		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt",
-	}) {
-		t.Errorf("config user %q env %q", cf.Config.User, cf.Config.Env)
+	b := newLayerBuilder()
+	if err := addBaseFiles(b, o, "/sbin/nologin", "ID=test\n"); err != nil {
+		t.Fatal(err)
 	}
-	layers, err := img.Layers()
+	layer, err := b.build(gzip.BestSpeed)
 	if err != nil {
-		t.Fatalf("Layers: %v", err)
+		t.Fatal(err)
 	}
-	checkEntries(t, layers[0], []wantEntry{
-		{name: "etc/passwd", typeflag: tar.TypeReg, mode: 0o644, contains: "root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n"},
-		{name: "etc/group", typeflag: tar.TypeReg, mode: 0o644, contains: "nonroot:x:65532:"},
-		{name: "etc/nsswitch.conf", typeflag: tar.TypeReg, mode: 0o644, contains: "hosts: files dns"},
-		{name: "etc/os-release", typeflag: tar.TypeReg, mode: 0o644, contains: "ID=hallmark-static"},
-		{name: "etc/ssl/certs/ca-certificates.crt", typeflag: tar.TypeReg, mode: 0o644, contains: "BEGIN CERTIFICATE-----\ntest"},
-		{name: "etc/ssl", typeflag: tar.TypeDir, mode: 0o755},
-		{name: "tmp", typeflag: tar.TypeDir, mode: 0o1777},
-		{name: "root", typeflag: tar.TypeDir, mode: 0o700},
-		{name: "home/nonroot", typeflag: tar.TypeDir, mode: 0o700, uid: nonrootID},
-	}, []string{"bin/sh", "bin", "usr/bin/env"})
+	img, err := assembleImage(v1.Config{}, mutate.Addendum{Layer: layer, History: layerHistory("test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
 
-func TestStaticImageReproducible(t *testing.T) {
-	dir := t.TempDir()
-	caA, caB := filepath.Join(dir, "a.crt"), filepath.Join(dir, "b.crt")
-	writeTestFile(t, caA, "bundle a\n", 0o644)
-	writeTestFile(t, caB, "bundle b\n", 0o644)
-	tests := []struct {
-		name     string
-		a, b     []ImageOption
-		wantSame bool
-	}{
-		{name: "defaults", wantSame: true},
-		{name: "same bundle", a: []ImageOption{WithCABundle(caA)}, b: []ImageOption{WithCABundle(caA)}, wantSame: true},
-		{name: "empty bundle", a: []ImageOption{WithCABundle("")}, b: []ImageOption{WithCABundle("")}, wantSame: true},
-		{name: "different bundles", a: []ImageOption{WithCABundle(caA)}, b: []ImageOption{WithCABundle(caB)}},
+func TestMissingCABundle(t *testing.T) {
+	o, err := newImageOptions([]ImageOption{WithCABundle(filepath.Join(t.TempDir(), "missing.crt"))})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, err := StaticImage(tt.a...)
-			if err != nil {
-				t.Fatalf("StaticImage: %v", err)
-			}
-			b, err := StaticImage(tt.b...)
-			if err != nil {
-				t.Fatalf("StaticImage: %v", err)
-			}
-			if da, db := imageDigest(t, a), imageDigest(t, b); (da == db) != tt.wantSame {
-				t.Errorf("digests %s and %s, want same=%v", da, db, tt.wantSame)
-			}
-		})
-	}
-}
-
-func TestStaticImageMissingCABundle(t *testing.T) {
-	if _, err := StaticImage(WithCABundle(filepath.Join(t.TempDir(), "missing.crt"))); err == nil {
-		t.Fatal("StaticImage with a missing CA bundle: no error")
+	if _, err := o.readCABundle(); err == nil {
+		t.Fatal("a missing CA bundle named by WithCABundle: no error")
 	}
 }

@@ -112,6 +112,9 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startGateway(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.buildStatic(ctx); err != nil {
+		return nil, err
+	}
 	if cfg.Kubernetes {
 		if err := s.startKubernetes(ctx); err != nil {
 			return nil, err
@@ -280,6 +283,11 @@ log:
 	if s.cfg.PprofAddr != "" {
 		conf += fmt.Sprintf("debug:\n  pprofListen: %q\n", s.cfg.PprofAddr)
 	}
+	debs, err := DebCacheDir()
+	if err != nil {
+		return err
+	}
+	conf += fmt.Sprintf("debian:\n  cacheDir: %q\n", debs)
 	if s.cfg.MaxContextBytes > 0 {
 		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
 	}

@@ -13,24 +13,15 @@ import (
 	"github.com/moby/buildkit/client"
 )
 
-// pushImages builds (or reads from the image cache) and pushes the stack's
-// base images, and records their pinned references.
+// pushImages builds (or reads from the image cache) and pushes the golang
+// base image, and records its pinned reference. The static base is built
+// by the gateway once it runs (buildStatic).
 func (s *Stack) pushImages(ctx context.Context) error {
 	tools, err := ToolsDir()
 	if err != nil {
 		return err
 	}
 	cache := filepath.Join(filepath.Dir(tools), "images")
-
-	static, err := StaticImage()
-	if err != nil {
-		return fmt.Errorf("build %s: %w", StaticRepository, err)
-	}
-	pinned, err := s.push(ctx, static, StaticRepository+":"+StaticTag)
-	if err != nil {
-		return err
-	}
-	s.BaseImage = pinned
 
 	goroot, err := goEnv(ctx, "GOROOT")
 	if err != nil {
@@ -52,12 +43,12 @@ func (s *Stack) pushImages(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("build %s: %w", GolangRepository, err)
 	}
-	pinned, err = s.push(ctx, golang, GolangRepository+":"+version)
+	pinned, err := s.push(ctx, golang, GolangRepository+":"+version)
 	if err != nil {
 		return err
 	}
 	s.GolangImage = pinned
-	fmt.Fprintf(s.cfg.Progress, "devstack: base images ready in %s: %s, %s\n", time.Since(start).Round(time.Millisecond), s.BaseImage, s.GolangImage)
+	fmt.Fprintf(s.cfg.Progress, "devstack: %s ready in %s: %s\n", GolangRepository, time.Since(start).Round(time.Millisecond), s.GolangImage)
 	return nil
 }
 

@@ -25,6 +25,314 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// BuildBaseRequest describes one base image build.
+type BuildBaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The BaseImage spec, YAML (apiVersion hallmark.dev/v1, kind BaseImage).
+	// At most 64 KiB.
+	Spec []byte `protobuf:"bytes,1,opt,name=spec,proto3" json:"spec,omitempty"`
+	// Image references to publish, "registry/repository:tag". At least one;
+	// all must name the same repository. The image is pushed by digest first
+	// and tagged last.
+	Tags          []string `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildBaseRequest) Reset() {
+	*x = BuildBaseRequest{}
+	mi := &file_hallmark_v1_build_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildBaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildBaseRequest) ProtoMessage() {}
+
+func (x *BuildBaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_build_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildBaseRequest.ProtoReflect.Descriptor instead.
+func (*BuildBaseRequest) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *BuildBaseRequest) GetSpec() []byte {
+	if x != nil {
+		return x.Spec
+	}
+	return nil
+}
+
+func (x *BuildBaseRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// BuildBaseResponse is one event of a base image build stream.
+type BuildBaseResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The event.
+	//
+	// Types that are valid to be assigned to Event:
+	//
+	//	*BuildBaseResponse_Accepted
+	//	*BuildBaseResponse_Status
+	//	*BuildBaseResponse_Result
+	Event         isBuildBaseResponse_Event `protobuf_oneof:"event"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildBaseResponse) Reset() {
+	*x = BuildBaseResponse{}
+	mi := &file_hallmark_v1_build_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildBaseResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildBaseResponse) ProtoMessage() {}
+
+func (x *BuildBaseResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_build_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildBaseResponse.ProtoReflect.Descriptor instead.
+func (*BuildBaseResponse) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *BuildBaseResponse) GetEvent() isBuildBaseResponse_Event {
+	if x != nil {
+		return x.Event
+	}
+	return nil
+}
+
+func (x *BuildBaseResponse) GetAccepted() *BuildAccepted {
+	if x != nil {
+		if x, ok := x.Event.(*BuildBaseResponse_Accepted); ok {
+			return x.Accepted
+		}
+	}
+	return nil
+}
+
+func (x *BuildBaseResponse) GetStatus() *SolveStatus {
+	if x != nil {
+		if x, ok := x.Event.(*BuildBaseResponse_Status); ok {
+			return x.Status
+		}
+	}
+	return nil
+}
+
+func (x *BuildBaseResponse) GetResult() *BuildBaseResult {
+	if x != nil {
+		if x, ok := x.Event.(*BuildBaseResponse_Result); ok {
+			return x.Result
+		}
+	}
+	return nil
+}
+
+type isBuildBaseResponse_Event interface {
+	isBuildBaseResponse_Event()
+}
+
+type BuildBaseResponse_Accepted struct {
+	// The first event: the build was accepted.
+	Accepted *BuildAccepted `protobuf:"bytes,1,opt,name=accepted,proto3,oneof"`
+}
+
+type BuildBaseResponse_Status struct {
+	// Progress: one step per stage (resolve, fetch, unpack, push, attest).
+	Status *SolveStatus `protobuf:"bytes,2,opt,name=status,proto3,oneof"`
+}
+
+type BuildBaseResponse_Result struct {
+	// The last event of a successful build.
+	Result *BuildBaseResult `protobuf:"bytes,3,opt,name=result,proto3,oneof"`
+}
+
+func (*BuildBaseResponse_Accepted) isBuildBaseResponse_Event() {}
+
+func (*BuildBaseResponse_Status) isBuildBaseResponse_Event() {}
+
+func (*BuildBaseResponse_Result) isBuildBaseResponse_Event() {}
+
+// BuildBaseResult is the outcome of a successful base image build.
+type BuildBaseResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The image, its tags and attestations, as for Build. `bases` is empty.
+	Build *BuildResult `protobuf:"bytes,1,opt,name=build,proto3" json:"build,omitempty"`
+	// The installed Debian packages, sorted by name.
+	Packages      []*DebianPackage `protobuf:"bytes,2,rep,name=packages,proto3" json:"packages,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildBaseResult) Reset() {
+	*x = BuildBaseResult{}
+	mi := &file_hallmark_v1_build_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildBaseResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildBaseResult) ProtoMessage() {}
+
+func (x *BuildBaseResult) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_build_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildBaseResult.ProtoReflect.Descriptor instead.
+func (*BuildBaseResult) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *BuildBaseResult) GetBuild() *BuildResult {
+	if x != nil {
+		return x.Build
+	}
+	return nil
+}
+
+func (x *BuildBaseResult) GetPackages() []*DebianPackage {
+	if x != nil {
+		return x.Packages
+	}
+	return nil
+}
+
+// DebianPackage is one Debian binary package installed into a base image.
+type DebianPackage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The package name, e.g. "libc6".
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The package version, e.g. "2.36-9+deb12u14".
+	Version string `protobuf:"bytes,2,opt,name=version,proto3" json:"version,omitempty"`
+	// The package architecture, e.g. "amd64" or "all".
+	Architecture string `protobuf:"bytes,3,opt,name=architecture,proto3" json:"architecture,omitempty"`
+	// The mirror URL the .deb was downloaded from.
+	Uri string `protobuf:"bytes,4,opt,name=uri,proto3" json:"uri,omitempty"`
+	// The .deb's digest, "sha256:<hex>", as the signed package index gives it.
+	Sha256 string `protobuf:"bytes,5,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The .deb's size in bytes.
+	Size          int64 `protobuf:"varint,6,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DebianPackage) Reset() {
+	*x = DebianPackage{}
+	mi := &file_hallmark_v1_build_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DebianPackage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DebianPackage) ProtoMessage() {}
+
+func (x *DebianPackage) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_build_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DebianPackage.ProtoReflect.Descriptor instead.
+func (*DebianPackage) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *DebianPackage) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DebianPackage) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *DebianPackage) GetArchitecture() string {
+	if x != nil {
+		return x.Architecture
+	}
+	return ""
+}
+
+func (x *DebianPackage) GetUri() string {
+	if x != nil {
+		return x.Uri
+	}
+	return ""
+}
+
+func (x *DebianPackage) GetSha256() string {
+	if x != nil {
+		return x.Sha256
+	}
+	return ""
+}
+
+func (x *DebianPackage) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 // UploadContextRequest is one chunk of a build context upload.
 type UploadContextRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -41,7 +349,7 @@ type UploadContextRequest struct {
 
 func (x *UploadContextRequest) Reset() {
 	*x = UploadContextRequest{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[0]
+	mi := &file_hallmark_v1_build_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -53,7 +361,7 @@ func (x *UploadContextRequest) String() string {
 func (*UploadContextRequest) ProtoMessage() {}
 
 func (x *UploadContextRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[0]
+	mi := &file_hallmark_v1_build_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -66,7 +374,7 @@ func (x *UploadContextRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadContextRequest.ProtoReflect.Descriptor instead.
 func (*UploadContextRequest) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{0}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UploadContextRequest) GetChunk() []byte {
@@ -98,7 +406,7 @@ type UploadContextResponse struct {
 
 func (x *UploadContextResponse) Reset() {
 	*x = UploadContextResponse{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[1]
+	mi := &file_hallmark_v1_build_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -110,7 +418,7 @@ func (x *UploadContextResponse) String() string {
 func (*UploadContextResponse) ProtoMessage() {}
 
 func (x *UploadContextResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[1]
+	mi := &file_hallmark_v1_build_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -123,7 +431,7 @@ func (x *UploadContextResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UploadContextResponse.ProtoReflect.Descriptor instead.
 func (*UploadContextResponse) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{1}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *UploadContextResponse) GetDigest() string {
@@ -163,7 +471,7 @@ type GitSource struct {
 
 func (x *GitSource) Reset() {
 	*x = GitSource{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[2]
+	mi := &file_hallmark_v1_build_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -175,7 +483,7 @@ func (x *GitSource) String() string {
 func (*GitSource) ProtoMessage() {}
 
 func (x *GitSource) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[2]
+	mi := &file_hallmark_v1_build_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -188,7 +496,7 @@ func (x *GitSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GitSource.ProtoReflect.Descriptor instead.
 func (*GitSource) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{2}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GitSource) GetUrl() string {
@@ -227,7 +535,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[3]
+	mi := &file_hallmark_v1_build_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -239,7 +547,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[3]
+	mi := &file_hallmark_v1_build_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -252,7 +560,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{3}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Secret) GetId() string {
@@ -306,7 +614,7 @@ type BuildRequest struct {
 
 func (x *BuildRequest) Reset() {
 	*x = BuildRequest{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[4]
+	mi := &file_hallmark_v1_build_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -318,7 +626,7 @@ func (x *BuildRequest) String() string {
 func (*BuildRequest) ProtoMessage() {}
 
 func (x *BuildRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[4]
+	mi := &file_hallmark_v1_build_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -331,7 +639,7 @@ func (x *BuildRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildRequest.ProtoReflect.Descriptor instead.
 func (*BuildRequest) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{4}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *BuildRequest) GetSource() isBuildRequest_Source {
@@ -457,7 +765,7 @@ type BuildResponse struct {
 
 func (x *BuildResponse) Reset() {
 	*x = BuildResponse{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[5]
+	mi := &file_hallmark_v1_build_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +777,7 @@ func (x *BuildResponse) String() string {
 func (*BuildResponse) ProtoMessage() {}
 
 func (x *BuildResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[5]
+	mi := &file_hallmark_v1_build_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +790,7 @@ func (x *BuildResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildResponse.ProtoReflect.Descriptor instead.
 func (*BuildResponse) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{5}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *BuildResponse) GetEvent() isBuildResponse_Event {
@@ -560,7 +868,7 @@ type BuildAccepted struct {
 
 func (x *BuildAccepted) Reset() {
 	*x = BuildAccepted{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[6]
+	mi := &file_hallmark_v1_build_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -572,7 +880,7 @@ func (x *BuildAccepted) String() string {
 func (*BuildAccepted) ProtoMessage() {}
 
 func (x *BuildAccepted) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[6]
+	mi := &file_hallmark_v1_build_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -585,7 +893,7 @@ func (x *BuildAccepted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildAccepted.ProtoReflect.Descriptor instead.
 func (*BuildAccepted) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{6}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *BuildAccepted) GetBuildId() string {
@@ -624,7 +932,7 @@ type ResolvedBase struct {
 
 func (x *ResolvedBase) Reset() {
 	*x = ResolvedBase{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[7]
+	mi := &file_hallmark_v1_build_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -636,7 +944,7 @@ func (x *ResolvedBase) String() string {
 func (*ResolvedBase) ProtoMessage() {}
 
 func (x *ResolvedBase) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[7]
+	mi := &file_hallmark_v1_build_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -649,7 +957,7 @@ func (x *ResolvedBase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolvedBase.ProtoReflect.Descriptor instead.
 func (*ResolvedBase) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{7}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResolvedBase) GetRef() string {
@@ -690,7 +998,7 @@ type SolveStatus struct {
 
 func (x *SolveStatus) Reset() {
 	*x = SolveStatus{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[8]
+	mi := &file_hallmark_v1_build_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +1010,7 @@ func (x *SolveStatus) String() string {
 func (*SolveStatus) ProtoMessage() {}
 
 func (x *SolveStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[8]
+	mi := &file_hallmark_v1_build_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +1023,7 @@ func (x *SolveStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SolveStatus.ProtoReflect.Descriptor instead.
 func (*SolveStatus) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{8}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SolveStatus) GetVertexes() []*Vertex {
@@ -769,7 +1077,7 @@ type Vertex struct {
 
 func (x *Vertex) Reset() {
 	*x = Vertex{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[9]
+	mi := &file_hallmark_v1_build_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -781,7 +1089,7 @@ func (x *Vertex) String() string {
 func (*Vertex) ProtoMessage() {}
 
 func (x *Vertex) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[9]
+	mi := &file_hallmark_v1_build_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -794,7 +1102,7 @@ func (x *Vertex) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Vertex.ProtoReflect.Descriptor instead.
 func (*Vertex) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{9}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Vertex) GetDigest() string {
@@ -871,7 +1179,7 @@ type VertexStatus struct {
 
 func (x *VertexStatus) Reset() {
 	*x = VertexStatus{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[10]
+	mi := &file_hallmark_v1_build_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1191,7 @@ func (x *VertexStatus) String() string {
 func (*VertexStatus) ProtoMessage() {}
 
 func (x *VertexStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[10]
+	mi := &file_hallmark_v1_build_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1204,7 @@ func (x *VertexStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VertexStatus.ProtoReflect.Descriptor instead.
 func (*VertexStatus) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{10}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *VertexStatus) GetId() string {
@@ -972,7 +1280,7 @@ type VertexLog struct {
 
 func (x *VertexLog) Reset() {
 	*x = VertexLog{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[11]
+	mi := &file_hallmark_v1_build_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -984,7 +1292,7 @@ func (x *VertexLog) String() string {
 func (*VertexLog) ProtoMessage() {}
 
 func (x *VertexLog) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[11]
+	mi := &file_hallmark_v1_build_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -997,7 +1305,7 @@ func (x *VertexLog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VertexLog.ProtoReflect.Descriptor instead.
 func (*VertexLog) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{11}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VertexLog) GetVertex() string {
@@ -1047,7 +1355,7 @@ type VertexWarning struct {
 
 func (x *VertexWarning) Reset() {
 	*x = VertexWarning{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[12]
+	mi := &file_hallmark_v1_build_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1367,7 @@ func (x *VertexWarning) String() string {
 func (*VertexWarning) ProtoMessage() {}
 
 func (x *VertexWarning) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[12]
+	mi := &file_hallmark_v1_build_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1380,7 @@ func (x *VertexWarning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VertexWarning.ProtoReflect.Descriptor instead.
 func (*VertexWarning) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{12}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *VertexWarning) GetVertex() string {
@@ -1131,14 +1439,18 @@ type BuildResult struct {
 	Finished *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=finished,proto3" json:"finished,omitempty"`
 	// The signed statements published as OCI referrers of the image, before
 	// the tags moved.
-	Attestations  []*Attestation `protobuf:"bytes,9,rep,name=attestations,proto3" json:"attestations,omitempty"`
+	Attestations []*Attestation `protobuf:"bytes,9,rep,name=attestations,proto3" json:"attestations,omitempty"`
+	// The gateway's and the frontend's warnings about the build (Dockerfile
+	// lint, accepted secret-scan findings, files a base build overrode), as
+	// recorded in the provenance.
+	Warnings      []string `protobuf:"bytes,10,rep,name=warnings,proto3" json:"warnings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *BuildResult) Reset() {
 	*x = BuildResult{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[13]
+	mi := &file_hallmark_v1_build_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1462,7 @@ func (x *BuildResult) String() string {
 func (*BuildResult) ProtoMessage() {}
 
 func (x *BuildResult) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[13]
+	mi := &file_hallmark_v1_build_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1475,7 @@ func (x *BuildResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildResult.ProtoReflect.Descriptor instead.
 func (*BuildResult) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{13}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BuildResult) GetBuildId() string {
@@ -1229,6 +1541,13 @@ func (x *BuildResult) GetAttestations() []*Attestation {
 	return nil
 }
 
+func (x *BuildResult) GetWarnings() []string {
+	if x != nil {
+		return x.Warnings
+	}
+	return nil
+}
+
 // Attestation is a signed in-toto statement about the image, stored as a
 // Sigstore bundle v0.3 in an OCI referrer of the image manifest.
 type Attestation struct {
@@ -1254,7 +1573,7 @@ type Attestation struct {
 
 func (x *Attestation) Reset() {
 	*x = Attestation{}
-	mi := &file_hallmark_v1_build_proto_msgTypes[14]
+	mi := &file_hallmark_v1_build_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1266,7 +1585,7 @@ func (x *Attestation) String() string {
 func (*Attestation) ProtoMessage() {}
 
 func (x *Attestation) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_build_proto_msgTypes[14]
+	mi := &file_hallmark_v1_build_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1279,7 +1598,7 @@ func (x *Attestation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attestation.ProtoReflect.Descriptor instead.
 func (*Attestation) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{14}
+	return file_hallmark_v1_build_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Attestation) GetPredicateType() string {
@@ -1335,7 +1654,25 @@ var File_hallmark_v1_build_proto protoreflect.FileDescriptor
 
 const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\n" +
-	"\x17hallmark/v1/build.proto\x12\vhallmark.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"U\n" +
+	"\x17hallmark/v1/build.proto\x12\vhallmark.v1\x1a\x1fgoogle/protobuf/timestamp.proto\":\n" +
+	"\x10BuildBaseRequest\x12\x12\n" +
+	"\x04spec\x18\x01 \x01(\fR\x04spec\x12\x12\n" +
+	"\x04tags\x18\x02 \x03(\tR\x04tags\"\xc2\x01\n" +
+	"\x11BuildBaseResponse\x128\n" +
+	"\baccepted\x18\x01 \x01(\v2\x1a.hallmark.v1.BuildAcceptedH\x00R\baccepted\x122\n" +
+	"\x06status\x18\x02 \x01(\v2\x18.hallmark.v1.SolveStatusH\x00R\x06status\x126\n" +
+	"\x06result\x18\x03 \x01(\v2\x1c.hallmark.v1.BuildBaseResultH\x00R\x06resultB\a\n" +
+	"\x05event\"y\n" +
+	"\x0fBuildBaseResult\x12.\n" +
+	"\x05build\x18\x01 \x01(\v2\x18.hallmark.v1.BuildResultR\x05build\x126\n" +
+	"\bpackages\x18\x02 \x03(\v2\x1a.hallmark.v1.DebianPackageR\bpackages\"\x9f\x01\n" +
+	"\rDebianPackage\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\tR\aversion\x12\"\n" +
+	"\farchitecture\x18\x03 \x01(\tR\farchitecture\x12\x10\n" +
+	"\x03uri\x18\x04 \x01(\tR\x03uri\x12\x16\n" +
+	"\x06sha256\x18\x05 \x01(\tR\x06sha256\x12\x12\n" +
+	"\x04size\x18\x06 \x01(\x03R\x04size\"U\n" +
 	"\x14UploadContextRequest\x12\x14\n" +
 	"\x05chunk\x18\x01 \x01(\fR\x05chunk\x12'\n" +
 	"\x0fexpected_digest\x18\x02 \x01(\tR\x0eexpectedDigest\"]\n" +
@@ -1418,7 +1755,7 @@ const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\x05level\x18\x02 \x01(\x03R\x05level\x12\x14\n" +
 	"\x05short\x18\x03 \x01(\fR\x05short\x12\x16\n" +
 	"\x06detail\x18\x04 \x03(\fR\x06detail\x12\x10\n" +
-	"\x03url\x18\x05 \x01(\tR\x03url\"\xe8\x02\n" +
+	"\x03url\x18\x05 \x01(\tR\x03url\"\x84\x03\n" +
 	"\vBuildResult\x12\x19\n" +
 	"\bbuild_id\x18\x01 \x01(\tR\abuildId\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x1d\n" +
@@ -1429,7 +1766,9 @@ const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\x05bases\x18\x06 \x03(\v2\x19.hallmark.v1.ResolvedBaseR\x05bases\x124\n" +
 	"\astarted\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\astarted\x126\n" +
 	"\bfinished\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bfinished\x12<\n" +
-	"\fattestations\x18\t \x03(\v2\x18.hallmark.v1.AttestationR\fattestations\"\xa7\x02\n" +
+	"\fattestations\x18\t \x03(\v2\x18.hallmark.v1.AttestationR\fattestations\x12\x1a\n" +
+	"\bwarnings\x18\n" +
+	" \x03(\tR\bwarnings\"\xa7\x02\n" +
 	"\vAttestation\x12%\n" +
 	"\x0epredicate_type\x18\x01 \x01(\tR\rpredicateType\x12'\n" +
 	"\x0freferrer_digest\x18\x02 \x01(\tR\x0ereferrerDigest\x12#\n" +
@@ -1437,10 +1776,11 @@ const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\x0fsigner_identity\x18\x04 \x01(\tR\x0esignerIdentity\x12#\n" +
 	"\rsigner_issuer\x18\x05 \x01(\tR\fsignerIssuer\x12\x1b\n" +
 	"\tlog_index\x18\x06 \x01(\x03R\blogIndex\x128\n" +
-	"\ttimestamp\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp2\xaa\x01\n" +
+	"\ttimestamp\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp2\xf8\x01\n" +
 	"\fBuildService\x12X\n" +
 	"\rUploadContext\x12!.hallmark.v1.UploadContextRequest\x1a\".hallmark.v1.UploadContextResponse(\x01\x12@\n" +
-	"\x05Build\x12\x19.hallmark.v1.BuildRequest\x1a\x1a.hallmark.v1.BuildResponse0\x01B?Z=github.com/hallmark-dev/hallmark/proto/hallmark/v1;hallmarkv1b\x06proto3"
+	"\x05Build\x12\x19.hallmark.v1.BuildRequest\x1a\x1a.hallmark.v1.BuildResponse0\x01\x12L\n" +
+	"\tBuildBase\x12\x1d.hallmark.v1.BuildBaseRequest\x1a\x1e.hallmark.v1.BuildBaseResponse0\x01B?Z=github.com/hallmark-dev/hallmark/proto/hallmark/v1;hallmarkv1b\x06proto3"
 
 var (
 	file_hallmark_v1_build_proto_rawDescOnce sync.Once
@@ -1454,60 +1794,71 @@ func file_hallmark_v1_build_proto_rawDescGZIP() []byte {
 	return file_hallmark_v1_build_proto_rawDescData
 }
 
-var file_hallmark_v1_build_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_hallmark_v1_build_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_hallmark_v1_build_proto_goTypes = []any{
-	(*UploadContextRequest)(nil),  // 0: hallmark.v1.UploadContextRequest
-	(*UploadContextResponse)(nil), // 1: hallmark.v1.UploadContextResponse
-	(*GitSource)(nil),             // 2: hallmark.v1.GitSource
-	(*Secret)(nil),                // 3: hallmark.v1.Secret
-	(*BuildRequest)(nil),          // 4: hallmark.v1.BuildRequest
-	(*BuildResponse)(nil),         // 5: hallmark.v1.BuildResponse
-	(*BuildAccepted)(nil),         // 6: hallmark.v1.BuildAccepted
-	(*ResolvedBase)(nil),          // 7: hallmark.v1.ResolvedBase
-	(*SolveStatus)(nil),           // 8: hallmark.v1.SolveStatus
-	(*Vertex)(nil),                // 9: hallmark.v1.Vertex
-	(*VertexStatus)(nil),          // 10: hallmark.v1.VertexStatus
-	(*VertexLog)(nil),             // 11: hallmark.v1.VertexLog
-	(*VertexWarning)(nil),         // 12: hallmark.v1.VertexWarning
-	(*BuildResult)(nil),           // 13: hallmark.v1.BuildResult
-	(*Attestation)(nil),           // 14: hallmark.v1.Attestation
-	nil,                           // 15: hallmark.v1.BuildRequest.BuildArgsEntry
-	nil,                           // 16: hallmark.v1.BuildRequest.LabelsEntry
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*BuildBaseRequest)(nil),      // 0: hallmark.v1.BuildBaseRequest
+	(*BuildBaseResponse)(nil),     // 1: hallmark.v1.BuildBaseResponse
+	(*BuildBaseResult)(nil),       // 2: hallmark.v1.BuildBaseResult
+	(*DebianPackage)(nil),         // 3: hallmark.v1.DebianPackage
+	(*UploadContextRequest)(nil),  // 4: hallmark.v1.UploadContextRequest
+	(*UploadContextResponse)(nil), // 5: hallmark.v1.UploadContextResponse
+	(*GitSource)(nil),             // 6: hallmark.v1.GitSource
+	(*Secret)(nil),                // 7: hallmark.v1.Secret
+	(*BuildRequest)(nil),          // 8: hallmark.v1.BuildRequest
+	(*BuildResponse)(nil),         // 9: hallmark.v1.BuildResponse
+	(*BuildAccepted)(nil),         // 10: hallmark.v1.BuildAccepted
+	(*ResolvedBase)(nil),          // 11: hallmark.v1.ResolvedBase
+	(*SolveStatus)(nil),           // 12: hallmark.v1.SolveStatus
+	(*Vertex)(nil),                // 13: hallmark.v1.Vertex
+	(*VertexStatus)(nil),          // 14: hallmark.v1.VertexStatus
+	(*VertexLog)(nil),             // 15: hallmark.v1.VertexLog
+	(*VertexWarning)(nil),         // 16: hallmark.v1.VertexWarning
+	(*BuildResult)(nil),           // 17: hallmark.v1.BuildResult
+	(*Attestation)(nil),           // 18: hallmark.v1.Attestation
+	nil,                           // 19: hallmark.v1.BuildRequest.BuildArgsEntry
+	nil,                           // 20: hallmark.v1.BuildRequest.LabelsEntry
+	(*timestamppb.Timestamp)(nil), // 21: google.protobuf.Timestamp
 }
 var file_hallmark_v1_build_proto_depIdxs = []int32{
-	2,  // 0: hallmark.v1.BuildRequest.git:type_name -> hallmark.v1.GitSource
-	15, // 1: hallmark.v1.BuildRequest.build_args:type_name -> hallmark.v1.BuildRequest.BuildArgsEntry
-	3,  // 2: hallmark.v1.BuildRequest.secrets:type_name -> hallmark.v1.Secret
-	16, // 3: hallmark.v1.BuildRequest.labels:type_name -> hallmark.v1.BuildRequest.LabelsEntry
-	6,  // 4: hallmark.v1.BuildResponse.accepted:type_name -> hallmark.v1.BuildAccepted
-	8,  // 5: hallmark.v1.BuildResponse.status:type_name -> hallmark.v1.SolveStatus
-	13, // 6: hallmark.v1.BuildResponse.result:type_name -> hallmark.v1.BuildResult
-	7,  // 7: hallmark.v1.BuildAccepted.bases:type_name -> hallmark.v1.ResolvedBase
-	9,  // 8: hallmark.v1.SolveStatus.vertexes:type_name -> hallmark.v1.Vertex
-	10, // 9: hallmark.v1.SolveStatus.statuses:type_name -> hallmark.v1.VertexStatus
-	11, // 10: hallmark.v1.SolveStatus.logs:type_name -> hallmark.v1.VertexLog
-	12, // 11: hallmark.v1.SolveStatus.warnings:type_name -> hallmark.v1.VertexWarning
-	17, // 12: hallmark.v1.Vertex.started:type_name -> google.protobuf.Timestamp
-	17, // 13: hallmark.v1.Vertex.completed:type_name -> google.protobuf.Timestamp
-	17, // 14: hallmark.v1.VertexStatus.timestamp:type_name -> google.protobuf.Timestamp
-	17, // 15: hallmark.v1.VertexStatus.started:type_name -> google.protobuf.Timestamp
-	17, // 16: hallmark.v1.VertexStatus.completed:type_name -> google.protobuf.Timestamp
-	17, // 17: hallmark.v1.VertexLog.timestamp:type_name -> google.protobuf.Timestamp
-	7,  // 18: hallmark.v1.BuildResult.bases:type_name -> hallmark.v1.ResolvedBase
-	17, // 19: hallmark.v1.BuildResult.started:type_name -> google.protobuf.Timestamp
-	17, // 20: hallmark.v1.BuildResult.finished:type_name -> google.protobuf.Timestamp
-	14, // 21: hallmark.v1.BuildResult.attestations:type_name -> hallmark.v1.Attestation
-	17, // 22: hallmark.v1.Attestation.timestamp:type_name -> google.protobuf.Timestamp
-	0,  // 23: hallmark.v1.BuildService.UploadContext:input_type -> hallmark.v1.UploadContextRequest
-	4,  // 24: hallmark.v1.BuildService.Build:input_type -> hallmark.v1.BuildRequest
-	1,  // 25: hallmark.v1.BuildService.UploadContext:output_type -> hallmark.v1.UploadContextResponse
-	5,  // 26: hallmark.v1.BuildService.Build:output_type -> hallmark.v1.BuildResponse
-	25, // [25:27] is the sub-list for method output_type
-	23, // [23:25] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	10, // 0: hallmark.v1.BuildBaseResponse.accepted:type_name -> hallmark.v1.BuildAccepted
+	12, // 1: hallmark.v1.BuildBaseResponse.status:type_name -> hallmark.v1.SolveStatus
+	2,  // 2: hallmark.v1.BuildBaseResponse.result:type_name -> hallmark.v1.BuildBaseResult
+	17, // 3: hallmark.v1.BuildBaseResult.build:type_name -> hallmark.v1.BuildResult
+	3,  // 4: hallmark.v1.BuildBaseResult.packages:type_name -> hallmark.v1.DebianPackage
+	6,  // 5: hallmark.v1.BuildRequest.git:type_name -> hallmark.v1.GitSource
+	19, // 6: hallmark.v1.BuildRequest.build_args:type_name -> hallmark.v1.BuildRequest.BuildArgsEntry
+	7,  // 7: hallmark.v1.BuildRequest.secrets:type_name -> hallmark.v1.Secret
+	20, // 8: hallmark.v1.BuildRequest.labels:type_name -> hallmark.v1.BuildRequest.LabelsEntry
+	10, // 9: hallmark.v1.BuildResponse.accepted:type_name -> hallmark.v1.BuildAccepted
+	12, // 10: hallmark.v1.BuildResponse.status:type_name -> hallmark.v1.SolveStatus
+	17, // 11: hallmark.v1.BuildResponse.result:type_name -> hallmark.v1.BuildResult
+	11, // 12: hallmark.v1.BuildAccepted.bases:type_name -> hallmark.v1.ResolvedBase
+	13, // 13: hallmark.v1.SolveStatus.vertexes:type_name -> hallmark.v1.Vertex
+	14, // 14: hallmark.v1.SolveStatus.statuses:type_name -> hallmark.v1.VertexStatus
+	15, // 15: hallmark.v1.SolveStatus.logs:type_name -> hallmark.v1.VertexLog
+	16, // 16: hallmark.v1.SolveStatus.warnings:type_name -> hallmark.v1.VertexWarning
+	21, // 17: hallmark.v1.Vertex.started:type_name -> google.protobuf.Timestamp
+	21, // 18: hallmark.v1.Vertex.completed:type_name -> google.protobuf.Timestamp
+	21, // 19: hallmark.v1.VertexStatus.timestamp:type_name -> google.protobuf.Timestamp
+	21, // 20: hallmark.v1.VertexStatus.started:type_name -> google.protobuf.Timestamp
+	21, // 21: hallmark.v1.VertexStatus.completed:type_name -> google.protobuf.Timestamp
+	21, // 22: hallmark.v1.VertexLog.timestamp:type_name -> google.protobuf.Timestamp
+	11, // 23: hallmark.v1.BuildResult.bases:type_name -> hallmark.v1.ResolvedBase
+	21, // 24: hallmark.v1.BuildResult.started:type_name -> google.protobuf.Timestamp
+	21, // 25: hallmark.v1.BuildResult.finished:type_name -> google.protobuf.Timestamp
+	18, // 26: hallmark.v1.BuildResult.attestations:type_name -> hallmark.v1.Attestation
+	21, // 27: hallmark.v1.Attestation.timestamp:type_name -> google.protobuf.Timestamp
+	4,  // 28: hallmark.v1.BuildService.UploadContext:input_type -> hallmark.v1.UploadContextRequest
+	8,  // 29: hallmark.v1.BuildService.Build:input_type -> hallmark.v1.BuildRequest
+	0,  // 30: hallmark.v1.BuildService.BuildBase:input_type -> hallmark.v1.BuildBaseRequest
+	5,  // 31: hallmark.v1.BuildService.UploadContext:output_type -> hallmark.v1.UploadContextResponse
+	9,  // 32: hallmark.v1.BuildService.Build:output_type -> hallmark.v1.BuildResponse
+	1,  // 33: hallmark.v1.BuildService.BuildBase:output_type -> hallmark.v1.BuildBaseResponse
+	31, // [31:34] is the sub-list for method output_type
+	28, // [28:31] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_hallmark_v1_build_proto_init() }
@@ -1515,11 +1866,16 @@ func file_hallmark_v1_build_proto_init() {
 	if File_hallmark_v1_build_proto != nil {
 		return
 	}
-	file_hallmark_v1_build_proto_msgTypes[4].OneofWrappers = []any{
+	file_hallmark_v1_build_proto_msgTypes[1].OneofWrappers = []any{
+		(*BuildBaseResponse_Accepted)(nil),
+		(*BuildBaseResponse_Status)(nil),
+		(*BuildBaseResponse_Result)(nil),
+	}
+	file_hallmark_v1_build_proto_msgTypes[8].OneofWrappers = []any{
 		(*BuildRequest_ContextDigest)(nil),
 		(*BuildRequest_Git)(nil),
 	}
-	file_hallmark_v1_build_proto_msgTypes[5].OneofWrappers = []any{
+	file_hallmark_v1_build_proto_msgTypes[9].OneofWrappers = []any{
 		(*BuildResponse_Accepted)(nil),
 		(*BuildResponse_Status)(nil),
 		(*BuildResponse_Result)(nil),
@@ -1530,7 +1886,7 @@ func file_hallmark_v1_build_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hallmark_v1_build_proto_rawDesc), len(file_hallmark_v1_build_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

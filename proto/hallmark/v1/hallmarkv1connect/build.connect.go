@@ -40,6 +40,8 @@ const (
 	BuildServiceUploadContextProcedure = "/hallmark.v1.BuildService/UploadContext"
 	// BuildServiceBuildProcedure is the fully-qualified name of the BuildService's Build RPC.
 	BuildServiceBuildProcedure = "/hallmark.v1.BuildService/Build"
+	// BuildServiceBuildBaseProcedure is the fully-qualified name of the BuildService's BuildBase RPC.
+	BuildServiceBuildBaseProcedure = "/hallmark.v1.BuildService/BuildBase"
 )
 
 // BuildServiceClient is a client for the hallmark.v1.BuildService service.
@@ -59,6 +61,21 @@ type BuildServiceClient interface {
 	// final result. If the build fails, the stream ends with an error and no
 	// tag has moved.
 	Build(context.Context, *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildResponse], error)
+	// BuildBase assembles a minimal base image from Debian packages, as a
+	// BaseImage spec declares them (docs/base-images.md): apt resolves the
+	// packages and their dependencies from scratch against the gateway's
+	// mirror, every .deb is checked against the signed package index and
+	// unpacked into one reproducible layer (the same spec and package versions
+	// give the same digest). The image is pushed by digest, attested (an SBOM
+	// of exactly the installed packages, and provenance naming the spec and
+	// every .deb with its sha256), and only then tagged. The caller must be
+	// allowed to push to the tags' repository, as for Build. The stream
+	// carries the same events as Build's (acceptance, progress with one step
+	// per stage, result), the result also listing the installed packages. An
+	// invalid spec, an unknown package or version, an unsatisfiable
+	// dependency or a checksum mismatch ends the stream with
+	// INVALID_ARGUMENT, and nothing is pushed or tagged.
+	BuildBase(context.Context, *connect.Request[v1.BuildBaseRequest]) (*connect.ServerStreamForClient[v1.BuildBaseResponse], error)
 }
 
 // NewBuildServiceClient constructs a client for the hallmark.v1.BuildService service. By default,
@@ -84,6 +101,12 @@ func NewBuildServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(buildServiceMethods.ByName("Build")),
 			connect.WithClientOptions(opts...),
 		),
+		buildBase: connect.NewClient[v1.BuildBaseRequest, v1.BuildBaseResponse](
+			httpClient,
+			baseURL+BuildServiceBuildBaseProcedure,
+			connect.WithSchema(buildServiceMethods.ByName("BuildBase")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -91,6 +114,7 @@ func NewBuildServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 type buildServiceClient struct {
 	uploadContext *connect.Client[v1.UploadContextRequest, v1.UploadContextResponse]
 	build         *connect.Client[v1.BuildRequest, v1.BuildResponse]
+	buildBase     *connect.Client[v1.BuildBaseRequest, v1.BuildBaseResponse]
 }
 
 // UploadContext calls hallmark.v1.BuildService.UploadContext.
@@ -101,6 +125,11 @@ func (c *buildServiceClient) UploadContext(ctx context.Context) *connect.ClientS
 // Build calls hallmark.v1.BuildService.Build.
 func (c *buildServiceClient) Build(ctx context.Context, req *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildResponse], error) {
 	return c.build.CallServerStream(ctx, req)
+}
+
+// BuildBase calls hallmark.v1.BuildService.BuildBase.
+func (c *buildServiceClient) BuildBase(ctx context.Context, req *connect.Request[v1.BuildBaseRequest]) (*connect.ServerStreamForClient[v1.BuildBaseResponse], error) {
+	return c.buildBase.CallServerStream(ctx, req)
 }
 
 // BuildServiceHandler is an implementation of the hallmark.v1.BuildService service.
@@ -120,6 +149,21 @@ type BuildServiceHandler interface {
 	// final result. If the build fails, the stream ends with an error and no
 	// tag has moved.
 	Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildResponse]) error
+	// BuildBase assembles a minimal base image from Debian packages, as a
+	// BaseImage spec declares them (docs/base-images.md): apt resolves the
+	// packages and their dependencies from scratch against the gateway's
+	// mirror, every .deb is checked against the signed package index and
+	// unpacked into one reproducible layer (the same spec and package versions
+	// give the same digest). The image is pushed by digest, attested (an SBOM
+	// of exactly the installed packages, and provenance naming the spec and
+	// every .deb with its sha256), and only then tagged. The caller must be
+	// allowed to push to the tags' repository, as for Build. The stream
+	// carries the same events as Build's (acceptance, progress with one step
+	// per stage, result), the result also listing the installed packages. An
+	// invalid spec, an unknown package or version, an unsatisfiable
+	// dependency or a checksum mismatch ends the stream with
+	// INVALID_ARGUMENT, and nothing is pushed or tagged.
+	BuildBase(context.Context, *connect.Request[v1.BuildBaseRequest], *connect.ServerStream[v1.BuildBaseResponse]) error
 }
 
 // NewBuildServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -141,12 +185,20 @@ func NewBuildServiceHandler(svc BuildServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(buildServiceMethods.ByName("Build")),
 		connect.WithHandlerOptions(opts...),
 	)
+	buildServiceBuildBaseHandler := connect.NewServerStreamHandler(
+		BuildServiceBuildBaseProcedure,
+		svc.BuildBase,
+		connect.WithSchema(buildServiceMethods.ByName("BuildBase")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hallmark.v1.BuildService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case BuildServiceUploadContextProcedure:
 			buildServiceUploadContextHandler.ServeHTTP(w, r)
 		case BuildServiceBuildProcedure:
 			buildServiceBuildHandler.ServeHTTP(w, r)
+		case BuildServiceBuildBaseProcedure:
+			buildServiceBuildBaseHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -162,4 +214,8 @@ func (UnimplementedBuildServiceHandler) UploadContext(context.Context, *connect.
 
 func (UnimplementedBuildServiceHandler) Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("hallmark.v1.BuildService.Build is not implemented"))
+}
+
+func (UnimplementedBuildServiceHandler) BuildBase(context.Context, *connect.Request[v1.BuildBaseRequest], *connect.ServerStream[v1.BuildBaseResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("hallmark.v1.BuildService.BuildBase is not implemented"))
 }
