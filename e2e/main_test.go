@@ -35,7 +35,9 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	// A cold machine builds every tool here first (Kubernetes alone takes
+	// 8–15 minutes on 2 cores).
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Minute)
 	defer cancel()
 	tmp, err := os.MkdirTemp("", "hallmark-e2e-")
 	if err != nil {

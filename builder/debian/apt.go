@@ -134,6 +134,9 @@ func (a *Apt) Resolve(ctx context.Context, spec *Spec) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.exclude(ctx, spec, cfg, filepath.Join(tmp, "status")); err != nil {
+		return nil, err
+	}
 	args := []string{"-q", "-y", "--print-uris", "--no-install-recommends", "install"}
 	for _, r := range spec.Requests() {
 		if r.Version != "" {
@@ -212,6 +215,59 @@ func (a *Apt) config(ctx context.Context, spec *Spec, tmp string) ([]string, err
 		return append(common, "-o", "Dir::State::Lists="+a.opts.hostLists), nil
 	}
 	return a.ownLists(ctx, spec, common)
+}
+
+// exclude writes the dpkg status file at path so that the spec's excluded
+// packages count as installed, at a version above any real one and with
+// the virtual packages they provide (mawk provides awk), so apt satisfies
+// dependencies on them without adding them, or another provider, to the
+// image. An excluded package the index does not know is an error.
+func (a *Apt) exclude(ctx context.Context, spec *Spec, cfg []string, path string) error {
+	names := spec.Spec.Exclude
+	if len(names) == 0 {
+		return nil
+	}
+	arch, err := a.architecture(spec)
+	if err != nil {
+		return err
+	}
+	out, err := a.run(ctx, a.opts.aptCache, slices.Concat(cfg, []string{"show", "--no-all-versions", "--"}, names)...)
+	if err != nil {
+		return fmt.Errorf("read excluded packages: %w", err)
+	}
+	provides := map[string]string{}
+	for _, st := range parseStanzas(out) {
+		provides[st["Package"]] = st["Provides"]
+	}
+	var b strings.Builder
+	for _, name := range slices.Sorted(slices.Values(names)) {
+		p, ok := provides[name]
+		if !ok {
+			return fmt.Errorf("%w: spec.exclude: package %q is not in the package index", hallmark.ErrInvalid, name)
+		}
+		fmt.Fprintf(&b, "Package: %s\nStatus: install ok installed\nPriority: optional\nArchitecture: %s\nMulti-Arch: foreign\nVersion: 99999:0\n", name, arch)
+		if p != "" {
+			fmt.Fprintf(&b, "Provides: %s\n", stripVersions(p))
+		}
+		b.WriteString("Description: excluded by the base image spec\n\n")
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("write apt status: %w", err)
+	}
+	return nil
+}
+
+// stripVersions drops the "(= version)" of each provided name, which would
+// name the real package's version rather than the stub's.
+func stripVersions(provides string) string {
+	var out []string
+	for _, p := range strings.Split(provides, ",") {
+		name, _, _ := strings.Cut(strings.TrimSpace(p), " ")
+		if name != "" {
+			out = append(out, name)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // hostLists runs apt-get update once if the host has no package lists, as

@@ -298,3 +298,45 @@ func writeFile(t *testing.T, path, data string) {
 		t.Fatal(err)
 	}
 }
+
+func TestExclude(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /bin/sh")
+	}
+	show := "Package: mawk\nVersion: 1.3.4\nArchitecture: amd64\nProvides: awk (= 1.3.4), mawk-compat\n\nPackage: debconf\nVersion: 1.5.82\nArchitecture: all\n"
+	_, aptCache, _ := fakeApt(t, "", show, 0)
+	a, err := NewApt(WithAptCommands("apt-get", aptCache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := filepath.Join(t.TempDir(), "status")
+	spec := mustSpec(t, specHeader+"spec: {architecture: amd64, packages: [base-files], exclude: [mawk, debconf]}\n")
+	if err := a.exclude(t.Context(), spec, nil, status); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(status)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Package: debconf\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nMulti-Arch: foreign\nVersion: 99999:0\nDescription:",
+		"Package: mawk\nStatus: install ok installed\nPriority: optional\nArchitecture: amd64\nMulti-Arch: foreign\nVersion: 99999:0\nProvides: awk, mawk-compat\n",
+	} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("status file lacks %q:\n%s", want, data)
+		}
+	}
+	unknown := mustSpec(t, specHeader+"spec: {architecture: amd64, packages: [base-files], exclude: [nosuch]}\n")
+	if err := a.exclude(t.Context(), unknown, nil, status); !errors.Is(err, hallmark.ErrInvalid) || !strings.Contains(err.Error(), `"nosuch" is not in the package index`) {
+		t.Errorf("unknown excluded package: %v", err)
+	}
+	for _, tc := range []struct{ spec, want string }{
+		{"spec: {packages: [a1], exclude: [a1]}\n", `spec.exclude[0]: package "a1" is both declared and excluded`},
+		{"spec: {packages: [a1], exclude: [b1, b1]}\n", `spec.exclude[1]: package "b1" is excluded twice`},
+		{"spec: {packages: [a1], exclude: [B!]}\n", `spec.exclude[0]: "B!" is not a Debian package name`},
+	} {
+		if _, err := ParseSpec([]byte(specHeader + tc.spec)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseSpec(%q) = %v, want %q", tc.spec, err, tc.want)
+		}
+	}
+}

@@ -63,6 +63,12 @@ type BaseSpec struct {
 	// Packages are package names, each optionally pinned "name=version".
 	// Their dependencies are added. At least one.
 	Packages []string `json:"packages"`
+	// Exclude names packages the image must not contain even when a
+	// declared package depends on them, distroless style: ca-certificates
+	// needs openssl and debconf only for its maintainer scripts, which
+	// never run here. Dependency resolution treats them as present. The
+	// default is none.
+	Exclude []string `json:"exclude,omitempty"`
 	// User, when set, is added to /etc/passwd and /etc/group next to root,
 	// with home /home/<name> owned by it.
 	User *User `json:"user,omitempty"`
@@ -169,6 +175,21 @@ func (s *Spec) validate() error {
 			return bad(fmt.Sprintf("spec.packages[%d]", i), "package %q is declared twice", r.Name)
 		}
 		seen[r.Name] = true
+	}
+	if len(b.Exclude) > MaxPackages {
+		return bad("spec.exclude", "%d entries, the limit is %d", len(b.Exclude), MaxPackages)
+	}
+	excluded := map[string]bool{}
+	for i, p := range b.Exclude {
+		switch {
+		case !packageRE.MatchString(p):
+			return bad(fmt.Sprintf("spec.exclude[%d]", i), "%q is not a Debian package name", clip(p))
+		case seen[p]:
+			return bad(fmt.Sprintf("spec.exclude[%d]", i), "package %q is both declared and excluded", p)
+		case excluded[p]:
+			return bad(fmt.Sprintf("spec.exclude[%d]", i), "package %q is excluded twice", p)
+		}
+		excluded[p] = true
 	}
 	if u := b.User; u != nil {
 		if !userNameRE.MatchString(u.Name) || u.Name == "root" {
