@@ -71,23 +71,13 @@ func (h *buildService) BuildBase(ctx context.Context, req *connect.Request[hallm
 	in.Requester = id
 	log := s.log.With("build_id", in.ID, "repository", in.Repository, "subject", id.Subject)
 
-	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, fmt.Errorf("build took longer than the gateway's limit of %s: %w", s.timeout, context.DeadlineExceeded))
-	defer cancel()
-	start := time.Now()
-	s.metrics.started.Inc()
 	log.InfoContext(ctx, "base build accepted", "tags", in.Tags)
-	res, err := h.runBase(ctx, in, stream)
-	result, code := "succeeded", "ok"
-	if err != nil {
-		err = connectError(ctx, log, err)
-		result, code = "failed", connect.CodeOf(err).String()
-		if connect.CodeOf(err) == connect.CodeCanceled {
-			result = "canceled"
-		}
-	}
-	s.metrics.finished.WithLabelValues(result, code).Inc()
-	s.metrics.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
-	if err != nil {
+	start := time.Now()
+	var res hallmark.BaseResult
+	if err := s.track(ctx, log, func(ctx context.Context) (err error) {
+		res, err = h.runBase(ctx, in, stream)
+		return err
+	}); err != nil {
 		return err
 	}
 	log.InfoContext(ctx, "base build finished", "digest", res.Build.Digest, "packages", len(res.Packages), "seconds", time.Since(start).Seconds())

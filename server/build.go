@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"connectrpc.com/connect"
@@ -119,15 +120,30 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	in.Requester = id
 	log := s.log.With("build_id", in.ID, "repository", in.Repository, "subject", id.Subject)
 
+	log.InfoContext(ctx, "build accepted", "tags", in.Tags)
+	start := time.Now()
+	var res hallmark.BuildResult
+	if err := s.track(ctx, log, func(ctx context.Context) (err error) {
+		res, err = h.run(ctx, in, stream)
+		return err
+	}); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "build finished", "digest", res.Digest, "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// track runs one build under the gateway's build timeout and counts it in
+// the metrics, labelled with the code the caller gets; it returns the error
+// to send.
+func (s *Server) track(ctx context.Context, log *slog.Logger, run func(context.Context) error) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, fmt.Errorf("build took longer than the gateway's limit of %s: %w", s.timeout, context.DeadlineExceeded))
 	defer cancel()
 	start := time.Now()
 	s.metrics.started.Inc()
-	log.InfoContext(ctx, "build accepted", "tags", in.Tags)
-	res, err := h.run(ctx, in, stream)
+	err := run(ctx)
 	result, code := "succeeded", "ok"
 	if err != nil {
-		// Label the metrics with the code the caller gets.
 		err = connectError(ctx, log, err)
 		result, code = "failed", connect.CodeOf(err).String()
 		if connect.CodeOf(err) == connect.CodeCanceled {
@@ -136,11 +152,7 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	}
 	s.metrics.finished.WithLabelValues(result, code).Inc()
 	s.metrics.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
-	if err != nil {
-		return err
-	}
-	log.InfoContext(ctx, "build finished", "digest", res.Digest, "seconds", time.Since(start).Seconds())
-	return nil
+	return err
 }
 
 // run builds, moves the tags, and sends the result. Tags move only after the

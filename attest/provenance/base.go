@@ -1,11 +1,8 @@
 package provenance
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"slices"
 	"strings"
@@ -96,17 +93,9 @@ func BasePredicate(b BaseBuild) ([]byte, error) {
 // ParseBase reads a predicate of BaseBuildType, strictly: unknown fields
 // are errors.
 func ParseBase(predicate []byte) (*BaseProvenance, error) {
-	dec := json.NewDecoder(bytes.NewReader(predicate))
-	dec.DisallowUnknownFields()
 	var p BaseProvenance
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("parse base provenance: %w: %w", hallmark.ErrInvalid, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parse base provenance: %w: data after the predicate", hallmark.ErrInvalid)
-	}
-	if p.BuildDefinition.BuildType != BaseBuildType {
-		return nil, fmt.Errorf("parse base provenance: %w: build type %q is not %q", hallmark.ErrInvalid, clip(p.BuildDefinition.BuildType), BaseBuildType)
+	if err := parseStrict(predicate, &p, func() string { return p.BuildDefinition.BuildType }, BaseBuildType); err != nil {
+		return nil, fmt.Errorf("parse base provenance: %w", err)
 	}
 	return &p, nil
 }

@@ -250,19 +250,29 @@ func Predicate(b Build) ([]byte, error) {
 // The predicate should come from a verified statement (intoto.Parse bounds
 // its size).
 func Parse(predicate []byte) (*Provenance, error) {
-	dec := json.NewDecoder(bytes.NewReader(predicate))
-	dec.DisallowUnknownFields()
 	var p Provenance
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("parse provenance: %w: %w", hallmark.ErrInvalid, err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("parse provenance: %w: data after the predicate", hallmark.ErrInvalid)
-	}
-	if p.BuildDefinition.BuildType != BuildType {
-		return nil, fmt.Errorf("parse provenance: %w: build type %q is not %q", hallmark.ErrInvalid, clip(p.BuildDefinition.BuildType), BuildType)
+	if err := parseStrict(predicate, &p, func() string { return p.BuildDefinition.BuildType }, BuildType); err != nil {
+		return nil, fmt.Errorf("parse provenance: %w", err)
 	}
 	return &p, nil
+}
+
+// parseStrict decodes predicate into p, refusing unknown fields, trailing
+// data and a build type (read with buildType after decoding) other than
+// want. Errors wrap hallmark.ErrInvalid.
+func parseStrict(predicate []byte, p any, buildType func() string, want string) error {
+	dec := json.NewDecoder(bytes.NewReader(predicate))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return fmt.Errorf("%w: %w", hallmark.ErrInvalid, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: data after the predicate", hallmark.ErrInvalid)
+	}
+	if bt := buildType(); bt != want {
+		return fmt.Errorf("%w: build type %q is not %q", hallmark.ErrInvalid, clip(bt), want)
+	}
+	return nil
 }
 
 func build(b Build) (*Provenance, error) {

@@ -34,9 +34,9 @@ func TestParseSpec(t *testing.T) {
     labels: {org.opencontainers.image.title: base}
 `},
 		{name: "one document marker", spec: "---\n" + specHeader + "spec:\n  packages: [netbase]\n"},
-		{name: "two documents", spec: specHeader + "spec:\n  packages: [netbase]\n---\n" + specHeader, want: "want one YAML document"},
+		{name: "two documents", spec: specHeader + "spec:\n  packages: [netbase]\n---\n" + specHeader, want: "YAML documents, want one"},
 		{name: "empty", spec: "", want: "empty"},
-		{name: "not yaml", spec: "spec: [", want: "parse base image spec"},
+		{name: "not yaml", spec: "spec: [", want: "parse YAML"},
 		{name: "too large", spec: specHeader + strings.Repeat("#", MaxSpecBytes), err: hallmark.ErrTooLarge},
 		{name: "api version", spec: "apiVersion: v2\nkind: BaseImage\nmetadata: {name: x}\nspec: {packages: [a1]}\n", want: `apiVersion: "v2" is not "hallmark.dev/v1"`},
 		{name: "kind", spec: "apiVersion: hallmark.dev/v1\nkind: Policy\nmetadata: {name: x}\nspec: {packages: [a1]}\n", want: "kind:"},

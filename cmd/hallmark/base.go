@@ -12,7 +12,6 @@ import (
 	"time"
 	"unicode"
 
-	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
 
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
@@ -164,36 +163,19 @@ func readSpec(path string, stdin io.Reader) ([]byte, error) {
 // buildBase runs the BuildBase stream, showing its progress, and returns
 // the result. The display is drained before it returns.
 func buildBase(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildBaseRequest, prog *progress, info func(string, ...any)) (*hallmarkv1.BuildBaseResult, error) {
-	tok, err := tokens(ctx)
+	r, err := withToken(ctx, tokens, req)
 	if err != nil {
 		return nil, err
 	}
-	r := connect.NewRequest(req)
-	r.Header().Set("Authorization", bearer(tok))
 	stream, err := cl.BuildBase(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	defer stream.Close()
-	var result *hallmarkv1.BuildBaseResult
-	for stream.Receive() {
-		switch ev := stream.Msg().GetEvent().(type) {
-		case *hallmarkv1.BuildBaseResponse_Accepted:
-			if !prog.started() {
-				printAccepted(ev.Accepted, info)
-			}
-		case *hallmarkv1.BuildBaseResponse_Status:
-			prog.update(ev.Status)
-		case *hallmarkv1.BuildBaseResponse_Result:
-			result = ev.Result
-		}
-	}
-	perr := prog.finish()
-	if err := stream.Err(); err != nil {
+	result, err := follow(stream, func(m *hallmarkv1.BuildBaseResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildBaseResult) {
+		return m.GetAccepted(), m.GetStatus(), m.GetResult()
+	}, prog, info)
+	if err != nil {
 		return nil, err
-	}
-	if perr != nil {
-		return nil, fmt.Errorf("show progress: %w", perr)
 	}
 	if result.GetBuild().GetDigest() == "" {
 		return nil, errors.New("read build result: the gateway ended the build without a result")

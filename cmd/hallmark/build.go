@@ -201,28 +201,54 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 // The display is drained before build returns, so a failing step's output is
 // on screen before the error.
 func build(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildRequest, prog *progress, info func(string, ...any)) (*hallmarkv1.BuildResult, error) {
-	tok, err := tokens(ctx)
+	r, err := withToken(ctx, tokens, req)
 	if err != nil {
 		return nil, err
 	}
-	r := connect.NewRequest(req)
-	r.Header().Set("Authorization", bearer(tok))
 	stream, err := cl.Build(ctx, r)
 	if err != nil {
 		return nil, err
 	}
+	result, err := follow(stream, func(m *hallmarkv1.BuildResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildResult) {
+		return m.GetAccepted(), m.GetStatus(), m.GetResult()
+	}, prog, info)
+	if err != nil {
+		return nil, err
+	}
+	if result.GetDigest() == "" {
+		return nil, errors.New("read build result: the gateway ended the build without a result")
+	}
+	return result, nil
+}
+
+// withToken is msg as a request carrying the caller's bearer token.
+func withToken[T any](ctx context.Context, tokens tokenSource, msg *T) (*connect.Request[T], error) {
+	tok, err := tokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := connect.NewRequest(msg)
+	r.Header().Set("Authorization", bearer(tok))
+	return r, nil
+}
+
+// follow reads a build stream to its end: it shows the acceptance and the
+// progress (event splits each message into them) and returns the result,
+// nil if none came. The display is drained before follow returns.
+func follow[M, R any](stream *connect.ServerStreamForClient[M], event func(*M) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *R), prog *progress, info func(string, ...any)) (*R, error) {
 	defer stream.Close()
-	var result *hallmarkv1.BuildResult
+	var result *R
 	for stream.Receive() {
-		switch ev := stream.Msg().GetEvent().(type) {
-		case *hallmarkv1.BuildResponse_Accepted:
+		acc, st, res := event(stream.Msg())
+		switch {
+		case acc != nil:
 			if !prog.started() {
-				printAccepted(ev.Accepted, info)
+				printAccepted(acc, info)
 			}
-		case *hallmarkv1.BuildResponse_Status:
-			prog.update(ev.Status)
-		case *hallmarkv1.BuildResponse_Result:
-			result = ev.Result
+		case st != nil:
+			prog.update(st)
+		case res != nil:
+			result = res
 		}
 	}
 	perr := prog.finish()
@@ -231,9 +257,6 @@ func build(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens 
 	}
 	if perr != nil {
 		return nil, fmt.Errorf("show progress: %w", perr)
-	}
-	if result == nil || result.GetDigest() == "" {
-		return nil, errors.New("read build result: the gateway ended the build without a result")
 	}
 	return result, nil
 }

@@ -31,7 +31,7 @@ func TestLoadErrors(t *testing.T) {
 		{"field case", header + "spec:\n  Signers: [{issuer: i, subject: s}]\n", []string{`spec: unknown field "Signers"`}},
 		{"unknown admission field", doc("  admission: {mode: warn, privileged: true}\n"),
 			[]string{`spec.admission: unknown field "privileged"`}},
-		{"wrong kind of value", doc("  builders: https://b\n"), []string{"spec.builders: want a list, got a string"}},
+		{"wrong kind of value", doc("  builders: https://b\n"), []string{"spec.builders: want a list, got string \"https://b\""}},
 		{"number for string", header + "spec:\n  signers: [{issuer: 7, subject: s}]\n",
 			[]string{"spec.signers[0].issuer: want a string, got number 7"}},
 		{"apiVersion", strings.Replace(doc(""), "hallmark.dev/v1", "hallmark.dev/v2", 1),
