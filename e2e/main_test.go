@@ -93,6 +93,9 @@ func setup(ctx context.Context, tmp string) error {
 		// HALLMARK_E2E_PPROF=127.0.0.1:6060 lets `go tool pprof` profile the
 		// gateway during benchmarks.
 		PprofAddr: os.Getenv("HALLMARK_E2E_PPROF"),
+		// HALLMARK_E2E_LOG_LEVEL=info measures benchmarks at production's
+		// log level; tests keep debug for their failure logs.
+		LogLevel: os.Getenv("HALLMARK_E2E_LOG_LEVEL"),
 	})
 	return err
 }

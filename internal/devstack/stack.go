@@ -1,6 +1,7 @@
 package devstack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,8 @@ type Config struct {
 	// PprofAddr, if set, makes the gateway serve Go's profiles there
 	// (debug.pprofListen), for profiling benchmarks.
 	PprofAddr string
+	// LogLevel is the gateway's log level. The default is debug.
+	LogLevel string
 }
 
 // Stack is a running dev stack. Close stops it.
@@ -276,10 +279,10 @@ admission:
   tls: {certFile: %q, keyFile: %q}
 dataDir: %q
 log:
-  level: debug
+  level: %s
 `, addr, s.BuildKit, s.Registry, s.Issuer, Audience, s.Issuer, s.Registry+"/**",
 		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, s.Issuer, BuilderID,
-		s.Policy, admissionAddr, cert, key, filepath.Join(s.cfg.Dir, "gateway"))
+		s.Policy, admissionAddr, cert, key, filepath.Join(s.cfg.Dir, "gateway"), cmp.Or(s.cfg.LogLevel, "debug"))
 	if s.cfg.PprofAddr != "" {
 		conf += fmt.Sprintf("debug:\n  pprofListen: %q\n", s.cfg.PprofAddr)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	admissionv1 "k8s.io/api/admission/v1"
+
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
@@ -87,29 +89,43 @@ func (w *Webhook) handler(mutate bool) http.Handler {
 		}
 		resp, d := w.review(r.Context(), req, mutate)
 		resp.UID = req.UID
-		attrs := []slog.Attr{
-			slog.String("uid", string(req.UID)),
-			slog.String("operation", string(req.Operation)),
-			slog.String("kind", req.Kind.Kind),
-			slog.String("namespace", req.Namespace),
-			slog.String("name", d.name),
-			slog.Bool("dryRun", req.DryRun != nil && *req.DryRun),
-			slog.Bool("mutate", mutate),
-			slog.Any("images", d.images),
-			slog.Bool("allowed", resp.Allowed),
-			slog.Int("violations", len(d.violations)),
-			slog.Duration("duration", time.Since(start)),
+		// Denials and warnings are logged at Info; clean admissions, the
+		// bulk of a busy cluster's reviews, at Debug (the API server's audit
+		// log has them too).
+		level := slog.LevelDebug
+		if len(d.violations) > 0 || d.note != "" {
+			level = slog.LevelInfo
 		}
-		if d.note != "" {
-			attrs = append(attrs, slog.String("note", d.note))
+		if w.opts.logger.Enabled(r.Context(), level) {
+			w.logReview(r.Context(), level, req, d, resp.Allowed, mutate, time.Since(start))
 		}
-		if len(d.violations) > 0 {
-			attrs = append(attrs, slog.String("message", message(d.violations)))
-		}
-		w.opts.logger.LogAttrs(r.Context(), slog.LevelInfo, "admission review", attrs...)
 		if err := writeReview(rw, resp); err != nil {
 			w.opts.logger.LogAttrs(r.Context(), slog.LevelWarn, "write admission response",
 				slog.String("uid", string(req.UID)), slog.String("error", err.Error()))
 		}
 	})
+}
+
+// logReview logs one review's outcome.
+func (w *Webhook) logReview(ctx context.Context, level slog.Level, req *admissionv1.AdmissionRequest, d decision, allowed, mutate bool, took time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("uid", string(req.UID)),
+		slog.String("operation", string(req.Operation)),
+		slog.String("kind", req.Kind.Kind),
+		slog.String("namespace", req.Namespace),
+		slog.String("name", d.name),
+		slog.Bool("dryRun", req.DryRun != nil && *req.DryRun),
+		slog.Bool("mutate", mutate),
+		slog.Any("images", d.images),
+		slog.Bool("allowed", allowed),
+		slog.Int("violations", len(d.violations)),
+		slog.Duration("duration", took),
+	}
+	if d.note != "" {
+		attrs = append(attrs, slog.String("note", d.note))
+	}
+	if len(d.violations) > 0 {
+		attrs = append(attrs, slog.String("message", message(d.violations)))
+	}
+	w.opts.logger.LogAttrs(ctx, level, "admission review", attrs...)
 }
