@@ -314,3 +314,18 @@ func pushRandom(t testing.TB, tag string) string {
 	}
 	return ref.Context().Digest(d.String()).String()
 }
+
+// TestStackBasesVerify: the dev stack's Debian bases, built by the gateway
+// itself, pass the gateway's own policy.
+func TestStackBasesVerify(t *testing.T) {
+	st := env.stack.State
+	for _, img := range []string{st.BaseImage, st.DebianBaseImage} {
+		if img == "" {
+			t.Fatal("the stack has no Debian base image")
+		}
+		resp, err := verifyRPC(t, img, "")
+		if err != nil || !resp.GetAllowed() {
+			t.Errorf("Verify(%s) = %v, %v; want allowed", img, resp.GetReasons(), err)
+		}
+	}
+}

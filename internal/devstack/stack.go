@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if err := s.startGateway(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.buildStatic(ctx); err != nil {
+	if err := s.buildBases(ctx); err != nil {
 		return nil, err
 	}
 	if cfg.Kubernetes {

@@ -15,7 +15,7 @@ import (
 
 // pushImages builds (or reads from the image cache) and pushes the golang
 // base image, and records its pinned reference. The static base is built
-// by the gateway once it runs (buildStatic).
+// by the gateway once it runs (buildBases).
 func (s *Stack) pushImages(ctx context.Context) error {
 	tools, err := ToolsDir()
 	if err != nil {

@@ -40,6 +40,9 @@ type State struct {
 	BuildKit string `json:"buildkit"`
 	// BaseImage is the minimal base image, pinned by digest.
 	BaseImage string `json:"baseImage"`
+	// DebianBaseImage is the base for dynamically linked programs (glibc,
+	// libstdc++, OpenSSL, zlib), pinned by digest.
+	DebianBaseImage string `json:"debianBaseImage"`
 	// GolangImage is the Go builder image, pinned by digest.
 	GolangImage string `json:"golangImage"`
 	// Dir is the stack's data directory.
@@ -76,6 +79,7 @@ func (s State) Env() [][2]string {
 		{"HALLMARK_GATEWAY", s.Gateway},
 		{"HALLMARK_REGISTRY", s.Registry},
 		{"HALLMARK_BASE_IMAGE", s.BaseImage},
+		{"HALLMARK_DEBIAN_BASE_IMAGE", s.DebianBaseImage},
 		{"HALLMARK_GOLANG_IMAGE", s.GolangImage},
 		{"HALLMARK_OIDC_ISSUER", s.Issuer},
 		{"HALLMARK_BUILDKIT", s.BuildKit},
