@@ -66,6 +66,17 @@ func (b *Builder) BuildBase(ctx context.Context, req hallmark.BaseRequest, emit 
 		return hallmark.BaseResult{}, err
 	}
 	debs, st, err := b.debs.Fetch(ctx, plan)
+	if errors.Is(err, hallmark.ErrNotFound) {
+		// The lists are older than the mirror, which has dropped a
+		// superseded .deb: refresh them, resolve again, fetch again, once.
+		step.log("%v", err)
+		step.log("the package lists are older than the mirror: refreshing them and resolving again")
+		if err = b.apt.Refresh(ctx, spec); err == nil {
+			if plan, err = b.apt.Resolve(ctx, spec); err == nil {
+				debs, st, err = b.debs.Fetch(ctx, plan)
+			}
+		}
+	}
 	if err == nil {
 		step.log("%d downloaded (%s), %d from the cache; every sha256 matches", st.Downloaded, units.HumanSize(float64(st.Bytes)), st.Cached)
 	}

@@ -285,28 +285,71 @@ func (a *Apt) hostLists(ctx context.Context) error {
 	return nil
 }
 
-// ownLists returns the options for the spec's own sources, updating their
-// lists when missing or older than the maximum age.
-func (a *Apt) ownLists(ctx context.Context, spec *Spec, common []string) ([]string, error) {
+// Refresh brings the package lists spec resolves against up to date now:
+// apt-get update of the host's lists, or of the spec's own sources. A
+// mirror drops the .deb files of superseded versions, so lists older than
+// the mirror can name files that are gone; BuildBase refreshes and resolves
+// again when a download is not found.
+func (a *Apt) Refresh(ctx context.Context, spec *Spec) error {
+	b := spec.Spec
+	host, err := a.architecture(&Spec{})
+	if err != nil {
+		return err
+	}
+	if b.Mirror == "" && b.Suite == "" && (b.Architecture == "" || b.Architecture == host) {
+		a.update.Lock()
+		defer a.update.Unlock()
+		a.opts.logger.InfoContext(ctx, "refreshing the host's apt package lists")
+		if _, err := a.run(ctx, a.opts.aptGet, "-q", "update"); err != nil {
+			return fmt.Errorf("update the host's package lists: %w", err)
+		}
+		return nil
+	}
+	dir, _, err := a.ownDir(spec)
+	if err != nil {
+		return err
+	}
+	// The next resolve sees a missing stamp and updates.
+	if err := os.Remove(filepath.Join(dir, "updated")); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("refresh package lists: %w", err)
+	}
+	return nil
+}
+
+// ownDir is the state directory of the spec's own sources and their
+// sources.list line.
+func (a *Apt) ownDir(spec *Spec) (dir, line string, err error) {
 	b := spec.Spec
 	mirror, suite := b.Mirror, b.Suite
 	if mirror == "" {
 		mirror = DefaultMirror
 	}
 	if suite == "" {
-		s, err := hostSuite(a.opts.osRelease)
-		if err != nil {
-			return nil, err
+		if suite, err = hostSuite(a.opts.osRelease); err != nil {
+			return "", "", err
 		}
-		suite = s
+	}
+	arch, err := a.architecture(spec)
+	if err != nil {
+		return "", "", err
+	}
+	line = fmt.Sprintf("deb [arch=%s] %s %s main\n", arch, strings.TrimSuffix(mirror, "/"), suite)
+	sum := sha256.Sum256([]byte(line))
+	return filepath.Join(a.opts.stateDir, hex.EncodeToString(sum[:8])), line, nil
+}
+
+// ownLists returns the options for the spec's own sources, updating their
+// lists when missing or older than the maximum age.
+func (a *Apt) ownLists(ctx context.Context, spec *Spec, common []string) ([]string, error) {
+	dir, line, err := a.ownDir(spec)
+	if err != nil {
+		return nil, err
 	}
 	arch, err := a.architecture(spec)
 	if err != nil {
 		return nil, err
 	}
-	line := fmt.Sprintf("deb [arch=%s] %s %s main\n", arch, strings.TrimSuffix(mirror, "/"), suite)
-	sum := sha256.Sum256([]byte(line))
-	dir := filepath.Join(a.opts.stateDir, hex.EncodeToString(sum[:8]))
+	source := strings.TrimSpace(line)
 	for _, d := range []string{"lists/partial", "sources.list.d", "preferences.d"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, fmt.Errorf("create apt state dir: %w", err)
@@ -330,12 +373,12 @@ func (a *Apt) ownLists(ctx context.Context, spec *Spec, common []string) ([]stri
 	if st, err := os.Stat(stamp); err == nil && time.Since(st.ModTime()) < a.opts.maxAge && hasLists(filepath.Join(dir, "lists")) {
 		return opts, nil
 	}
-	a.opts.logger.InfoContext(ctx, "updating package lists", "source", strings.TrimSpace(line))
+	a.opts.logger.InfoContext(ctx, "updating package lists", "source", source)
 	if _, err := a.run(ctx, a.opts.aptGet, slices.Concat(opts, []string{"-q", "update"})...); err != nil {
-		return nil, fmt.Errorf("update package lists of %s %s: %w", mirror, suite, err)
+		return nil, fmt.Errorf("update package lists of %s: %w", source, err)
 	}
 	if !hasLists(filepath.Join(dir, "lists")) {
-		return nil, fmt.Errorf("%w: update package lists: %s has no main/binary-%s Packages for %s", hallmark.ErrInvalid, mirror, arch, suite)
+		return nil, fmt.Errorf("%w: update package lists: %s has no main/binary-%s Packages", hallmark.ErrInvalid, source, arch)
 	}
 	if err := os.WriteFile(stamp, nil, 0o644); err != nil {
 		return nil, fmt.Errorf("update package lists: %w", err)

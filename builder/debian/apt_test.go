@@ -340,3 +340,44 @@ func TestExclude(t *testing.T) {
 		}
 	}
 }
+
+// TestRefresh: host lists are updated with apt-get update at once; a
+// spec's own lists lose their stamp, so the next resolve updates them.
+func TestRefresh(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("needs /bin/sh")
+	}
+	aptGet, aptCache, log := fakeApt(t, printURIs, cacheShow, 0)
+	state := t.TempDir()
+	a, err := NewApt(WithAptCommands(aptGet, aptCache), WithStateDir(state))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Refresh(t.Context(), mustSpec(t, specHeader+"spec: {packages: [netbase]}\n")); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(log); !strings.Contains(string(data), "apt-get -q update") {
+		t.Errorf("host lists were not updated:\n%s", data)
+	}
+	own := mustSpec(t, specHeader+"spec: {mirror: http://deb.example/debian, suite: trixie, architecture: arm64, packages: [netbase]}\n")
+	if _, err := a.Resolve(t.Context(), own); err != nil {
+		t.Fatal(err)
+	}
+	stamps, _ := filepath.Glob(filepath.Join(state, "*", "updated"))
+	if len(stamps) != 1 {
+		t.Fatalf("stamps %v after a resolve with own lists", stamps)
+	}
+	if err := a.Refresh(t.Context(), own); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stamps[0]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("own lists' stamp survived Refresh: %v", err)
+	}
+	os.Remove(log)
+	if _, err := a.Resolve(t.Context(), own); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(log); !strings.Contains(string(data), " update") {
+		t.Errorf("the resolve after Refresh did not update the own lists:\n%s", data)
+	}
+}
