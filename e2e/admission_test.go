@@ -178,16 +178,25 @@ func TestAdmissionWebhook(t *testing.T) {
 	})
 }
 
-// TestAdmissionBadReviews posts malformed, oversized and wrong-kind
-// AdmissionReviews to the gateway's webhook over HTTPS.
-func TestAdmissionBadReviews(t *testing.T) {
+// webhookClient is an HTTPS client that trusts the stack's TLS root, which
+// signed the admission webhook's certificate.
+func webhookClient(t testing.TB) *http.Client {
+	t.Helper()
 	ca, err := os.ReadFile(env.stack.TLSRoot)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(ca)
-	cl := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	if !pool.AppendCertsFromPEM(ca) {
+		t.Fatalf("%s holds no certificate", env.stack.TLSRoot)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true, MaxIdleConnsPerHost: 64}}
+}
+
+// TestAdmissionBadReviews posts malformed, oversized and wrong-kind
+// AdmissionReviews to the gateway's webhook over HTTPS.
+func TestAdmissionBadReviews(t *testing.T) {
+	cl := webhookClient(t)
 	url := env.stack.Admission + "/admission/validate"
 	for _, tc := range []struct {
 		name, contentType string

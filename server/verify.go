@@ -8,7 +8,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 	"github.com/hallmark-dev/hallmark/server/convert"
@@ -66,15 +65,15 @@ func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmar
 func validateVerify(m *hallmarkv1.VerifyRequest) error {
 	switch {
 	case m.GetImage() == "":
-		return fmt.Errorf("%w: image: required", hallmark.ErrInvalid)
+		return invalid("image", "required")
 	case len(m.GetImage()) > maxImageRefBytes:
-		return fmt.Errorf("%w: image: %d bytes, over the %d-byte limit", hallmark.ErrInvalid, len(m.GetImage()), maxImageRefBytes)
+		return invalid("image", "%d bytes, over the %d-byte limit", len(m.GetImage()), maxImageRefBytes)
 	case !utf8.ValidString(m.GetImage()):
-		return fmt.Errorf("%w: image: not valid UTF-8", hallmark.ErrInvalid)
+		return invalid("image", "not valid UTF-8")
 	case len(m.GetPolicy()) > maxPolicyNameByte:
-		return fmt.Errorf("%w: policy: %d bytes, over the %d-byte limit", hallmark.ErrInvalid, len(m.GetPolicy()), maxPolicyNameByte)
+		return invalid("policy", "%d bytes, over the %d-byte limit", len(m.GetPolicy()), maxPolicyNameByte)
 	case !utf8.ValidString(m.GetPolicy()):
-		return fmt.Errorf("%w: policy: not valid UTF-8", hallmark.ErrInvalid)
+		return invalid("policy", "not valid UTF-8")
 	}
 	return nil
 }

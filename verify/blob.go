@@ -243,10 +243,9 @@ func verifyOneBundle(trusted root.TrustedMaterial, data []byte, artifactPolicy s
 	}
 	res, err := sv.Verify(b, sgverify.NewPolicy(artifactPolicy, identityPolicy))
 	if err != nil {
-		// sigstore-go v1.3.0 formats a nil error into one of its messages.
-		return nil, fail("%s", strings.ReplaceAll(clipErr(err), "; error: %!w(<nil>)", ""))
+		return nil, fail("%s", sigstoreFailure(err))
 	}
-	out := &BundleResult{LogIndex: -1}
+	out := &BundleResult{LogIndex: logIndex(trusted, entries), Timestamp: signingTime(res)}
 	if o.key == nil {
 		if res.Signature == nil || res.Signature.Certificate == nil {
 			return nil, fail("bundle is signed with a key, not a Fulcio certificate")
@@ -255,21 +254,6 @@ func verifyOneBundle(trusted root.TrustedMaterial, data []byte, artifactPolicy s
 		out.SignerIdentity, out.SignerIssuer = cert.SubjectAlternativeName, cert.Issuer
 		if !anyMatch(matchers, cert.Issuer, cert.SubjectAlternativeName) {
 			return nil, fail("certificate identity %s (issuer %s) is not an allowed signer", clip(cert.SubjectAlternativeName), clip(cert.Issuer))
-		}
-	}
-	for _, e := range entries {
-		if _, ok := trusted.RekorLogs()[hex.EncodeToString([]byte(e.LogKeyID()))]; ok {
-			out.LogIndex = e.LogIndex()
-			break
-		}
-	}
-	for _, ts := range res.VerifiedTimestamps {
-		if ts.Type == "TimestampAuthority" {
-			out.Timestamp = ts.Timestamp
-			break
-		}
-		if out.Timestamp.IsZero() {
-			out.Timestamp = ts.Timestamp
 		}
 	}
 	if env := b.GetDsseEnvelope(); env != nil {
@@ -305,13 +289,4 @@ func checkBundleShape(b *bundle.Bundle, withKey bool) error {
 		return errors.New("bundle is signed with a key, not a Fulcio certificate, but no key was given")
 	}
 	return nil
-}
-
-func anyMatch(ms []matcher, issuer, san string) bool {
-	for _, m := range ms {
-		if m.match(issuer, san) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,12 +1,17 @@
 package verify
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 
 	"github.com/hallmark-dev/hallmark"
@@ -102,6 +107,48 @@ func requiredMaterial(b *bundle.Bundle, hasEntries, requireSCT bool) []sgverify.
 		opts = append(opts, sgverify.WithSignedCertificateTimestamps(1))
 	}
 	return append(opts, sgverify.WithoutStatementPredicate())
+}
+
+// logIndex is the index of the first of entries that comes from one of
+// trusted's transparency logs, or -1.
+func logIndex(trusted root.TrustedMaterial, entries []*tlog.Entry) int64 {
+	for _, e := range entries {
+		if _, ok := trusted.RekorLogs()[hex.EncodeToString([]byte(e.LogKeyID()))]; ok {
+			return e.LogIndex()
+		}
+	}
+	return -1
+}
+
+// signingTime is a verified bundle's signing time: its RFC 3161 timestamp,
+// else the first verified time (a log's integrated time).
+func signingTime(res *sgverify.VerificationResult) time.Time {
+	var t time.Time
+	for _, ts := range res.VerifiedTimestamps {
+		if ts.Type == "TimestampAuthority" {
+			return ts.Timestamp
+		}
+		if t.IsZero() {
+			t = ts.Timestamp
+		}
+	}
+	return t
+}
+
+// sigstoreFailure is sigstore-go's verification error as a reason.
+// sigstore-go v1.3.0 formats a nil error into one of its messages.
+func sigstoreFailure(err error) string {
+	return strings.ReplaceAll(clipErr(err), "; error: %!w(<nil>)", "")
+}
+
+// anyMatch reports whether one of ms allows the signer issuer and san.
+func anyMatch(ms []matcher, issuer, san string) bool {
+	for _, m := range ms {
+		if m.match(issuer, san) {
+			return true
+		}
+	}
+	return false
 }
 
 // clip shortens untrusted strings quoted in failures.

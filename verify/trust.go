@@ -2,6 +2,7 @@ package verify
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
@@ -40,14 +41,7 @@ func LoadTrust(path string) (*Trust, error) {
 		return nil, fmt.Errorf("read trusted root: %w", err)
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("read trusted root: %w", err)
-	}
-	if st.Size() > MaxTrustedRootBytes {
-		return nil, fmt.Errorf("read trusted root %s: %w: %d bytes, over the %d-byte limit", path, hallmark.ErrTooLarge, st.Size(), MaxTrustedRootBytes)
-	}
-	data, err := os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, MaxTrustedRootBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read trusted root: %w", err)
 	}

@@ -2,7 +2,6 @@ package verify
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -320,8 +319,7 @@ func (v *Verifier) verifyBundle(a *Attestation, data []byte, digest hallmark.Dig
 	}
 	res, err := sv.Verify(pb.bundle, sgverify.NewPolicy(sgverify.WithoutArtifactUnsafe(), sgverify.WithoutIdentitiesUnsafe()))
 	if err != nil {
-		// sigstore-go v1.3.0 formats a nil error into one of its messages.
-		a.Failure = "verify bundle: " + strings.ReplaceAll(clipErr(err), "; error: %!w(<nil>)", "")
+		a.Failure = "verify bundle: " + sigstoreFailure(err)
 		return
 	}
 	if res.Signature == nil || res.Signature.Certificate == nil {
@@ -330,21 +328,7 @@ func (v *Verifier) verifyBundle(a *Attestation, data []byte, digest hallmark.Dig
 	}
 	cert := res.Signature.Certificate
 	a.SignerIdentity, a.SignerIssuer = cert.SubjectAlternativeName, cert.Issuer
-	for _, e := range entries {
-		if _, ok := v.trustedRoot.RekorLogs()[hex.EncodeToString([]byte(e.LogKeyID()))]; ok {
-			a.LogIndex = e.LogIndex()
-			break
-		}
-	}
-	for _, ts := range res.VerifiedTimestamps {
-		if ts.Type == "TimestampAuthority" {
-			a.Timestamp = ts.Timestamp
-			break
-		}
-		if a.Timestamp.IsZero() {
-			a.Timestamp = ts.Timestamp
-		}
-	}
+	a.LogIndex, a.Timestamp = logIndex(v.trustedRoot, entries), signingTime(res)
 	if !v.identityAllowed(cert.Issuer, cert.SubjectAlternativeName) {
 		a.Failure = fmt.Sprintf("certificate identity %s (issuer %s) does not match the policy", clip(cert.SubjectAlternativeName), clip(cert.Issuer))
 		return
@@ -369,15 +353,7 @@ func (v *Verifier) verifierOptions(pb *parsedBundle, hasEntries bool) []sgverify
 }
 
 func (v *Verifier) identityAllowed(issuer, san string) bool {
-	if v.opts.anyIdentity {
-		return true
-	}
-	for _, m := range v.matchers {
-		if m.match(issuer, san) {
-			return true
-		}
-	}
-	return false
+	return v.opts.anyIdentity || anyMatch(v.matchers, issuer, san)
 }
 
 // subjects lists a statement's sha256 subject digests for a failure.

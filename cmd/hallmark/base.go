@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -62,28 +61,7 @@ The gateway is --gateway, else $HALLMARK_GATEWAY, else the running dev stack.
 The token is read from --token-file, else $HALLMARK_TOKEN, else fetched from
 the running dev stack's issuer.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SilenceUsage = true
-			cmd.SilenceErrors = true
-			ctx := cmd.Context()
-			env := buildEnv{
-				stdin:     cmd.InOrStdin(),
-				stdout:    cmd.OutOrStdout(),
-				stderr:    cmd.ErrOrStderr(),
-				lookupEnv: os.LookupEnv,
-				stack:     loadDevStack,
-			}
-			err := runBaseBuild(ctx, f, args[0], env)
-			if err == nil {
-				return nil
-			}
-			code := 1
-			if ctx.Err() != nil {
-				err, code = errors.New("interrupted"), 130
-			}
-			fmt.Fprintf(env.stderr, "hallmark base build: %v\n", err)
-			return exitError{code: code}
-		},
+		RunE: buildRunE("base build", func(ctx context.Context, arg string, env buildEnv) error { return runBaseBuild(ctx, f, arg, env) }),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.gateway, "gateway", "", "gateway URL, http:// or https:// (default $HALLMARK_GATEWAY, else the dev stack)")
@@ -98,12 +76,9 @@ the running dev stack's issuer.`,
 // runBaseBuild reads the spec, runs the BuildBase stream and reports the
 // result.
 func runBaseBuild(ctx context.Context, f *baseFlags, specPath string, env buildEnv) error {
-	mode := f.progress
-	if f.quiet {
-		mode = "quiet"
-	}
-	if !slices.Contains(progressModes, mode) {
-		return fmt.Errorf("parse --progress: unknown mode %q, want one of %s", mode, strings.Join(progressModes, ", "))
+	mode, err := progressMode(f.progress, f.quiet)
+	if err != nil {
+		return err
 	}
 	if len(f.tags) == 0 {
 		return errors.New("parse --tag: at least one -t registry/repository:tag is required")
@@ -126,13 +101,7 @@ func runBaseBuild(ctx context.Context, f *baseFlags, specPath string, env buildE
 		return err
 	}
 	tokens := newTokenSource(f.tokenFile, env.getenv, env.stack)
-	chatty := mode != "quiet" && mode != "rawjson"
-	info := func(format string, args ...any) {
-		if chatty {
-			fmt.Fprintf(env.stderr, format, args...)
-		}
-	}
-	res, err := buildBase(ctx, newClient(gateway), tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog, info)
+	res, err := buildBase(ctx, newClient(gateway), tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog, infoPrinter(mode, env.stderr))
 	if err != nil {
 		return err
 	}

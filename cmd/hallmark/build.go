@@ -72,31 +72,7 @@ The gateway is --gateway, else $HALLMARK_GATEWAY, else the running dev stack.
 The token is read from --token-file, else $HALLMARK_TOKEN, else fetched from
 the running dev stack's issuer.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SilenceUsage = true
-			cmd.SilenceErrors = true
-			ctx := cmd.Context()
-			env := buildEnv{
-				stdin:     cmd.InOrStdin(),
-				stdout:    cmd.OutOrStdout(),
-				stderr:    cmd.ErrOrStderr(),
-				lookupEnv: os.LookupEnv,
-				stack:     loadDevStack,
-			}
-			err := runBuild(ctx, f, args[0], env)
-			if err == nil {
-				return nil
-			}
-			// main's context is cancelled by SIGINT and SIGTERM; the
-			// cancel has already ended the stream, so the gateway
-			// cancels the BuildKit build.
-			code := 1
-			if ctx.Err() != nil {
-				err, code = errors.New("interrupted"), 130
-			}
-			fmt.Fprintf(env.stderr, "hallmark build: %v\n", err)
-			return exitError{code: code}
-		},
+		RunE: buildRunE("build", func(ctx context.Context, arg string, env buildEnv) error { return runBuild(ctx, f, arg, env) }),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.gateway, "gateway", "", "gateway URL, http:// or https:// (default $HALLMARK_GATEWAY, else the dev stack)")
@@ -118,15 +94,65 @@ the running dev stack's issuer.`,
 	return cmd
 }
 
+// buildRunE is the RunE of the commands that build through the gateway
+// (build, base build): run gets the one argument and the process's
+// environment; an error is printed as "hallmark NAME: …" and ends the
+// process with 1, or 130 when main's context was cancelled by SIGINT or
+// SIGTERM (the cancel has already ended the stream, so the gateway cancels
+// the build).
+func buildRunE(name string, run func(ctx context.Context, arg string, env buildEnv) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cmd.SilenceUsage = true
+		cmd.SilenceErrors = true
+		ctx := cmd.Context()
+		env := buildEnv{
+			stdin:     cmd.InOrStdin(),
+			stdout:    cmd.OutOrStdout(),
+			stderr:    cmd.ErrOrStderr(),
+			lookupEnv: os.LookupEnv,
+			stack:     loadDevStack,
+		}
+		err := run(ctx, args[0], env)
+		if err == nil {
+			return nil
+		}
+		code := 1
+		if ctx.Err() != nil {
+			err, code = errors.New("interrupted"), 130
+		}
+		fmt.Fprintf(env.stderr, "hallmark %s: %v\n", name, err)
+		return exitError{code: code}
+	}
+}
+
+// progressMode is the --progress mode, "quiet" with --quiet.
+func progressMode(progress string, quiet bool) (string, error) {
+	if quiet {
+		progress = "quiet"
+	}
+	if !slices.Contains(progressModes, progress) {
+		return "", fmt.Errorf("parse --progress: unknown mode %q, want one of %s", progress, strings.Join(progressModes, ", "))
+	}
+	return progress, nil
+}
+
+// infoPrinter prints the CLI's own progress lines to w, except in the
+// quiet and rawjson modes.
+func infoPrinter(mode string, w io.Writer) func(format string, args ...any) {
+	chatty := mode != "quiet" && mode != "rawjson"
+	return func(format string, args ...any) {
+		if chatty {
+			fmt.Fprintf(w, format, args...)
+		}
+	}
+}
+
 // runBuild checks every input, uploads the context, runs the build and
 // reports the result.
 func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEnv) error {
-	mode := f.progress
-	if f.quiet {
-		mode = "quiet"
-	}
-	if !slices.Contains(progressModes, mode) {
-		return fmt.Errorf("parse --progress: unknown mode %q, want one of %s", mode, strings.Join(progressModes, ", "))
+	mode, err := progressMode(f.progress, f.quiet)
+	if err != nil {
+		return err
 	}
 	git, isGit, err := parseGitContext(contextDir)
 	if err != nil {
@@ -152,12 +178,7 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 	if _, err := tokens(ctx); err != nil {
 		return err
 	}
-	chatty := mode != "quiet" && mode != "rawjson"
-	info := func(format string, args ...any) {
-		if chatty {
-			fmt.Fprintf(env.stderr, format, args...)
-		}
-	}
+	info := infoPrinter(mode, env.stderr)
 	cl := newClient(gateway)
 	if isGit {
 		info("#0 BuildKit fetches %s at %s\n", git.GetUrl(), git.GetCommit())

@@ -10,9 +10,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -174,12 +171,7 @@ func offlineEvaluator(policyFile, trustedRoot string, allowHTTP bool, image stri
 			return nil, err
 		}
 	}
-	ropts := append([]remote.Option{remote.WithAuthFromKeychain(authn.DefaultKeychain), remote.WithUserAgent("hallmark")}, env.remote...)
-	opts := []verify.Option{verify.WithRemoteOptions(ropts...), verify.WithVerdictCacheSize(0)}
-	if ref, err := name.ParseReference(image); err == nil && allowHTTP {
-		opts = append(opts, verify.WithInsecureRegistries(ref.Context().RegistryStr()))
-	}
-	return verify.NewEvaluator(trust, []*policy.Policy{p}, opts...)
+	return verify.NewEvaluator(trust, []*policy.Policy{p}, append(registryOptions(image, allowHTTP, env), verify.WithVerdictCacheSize(0))...)
 }
 
 // writeVerdict prints resp as text or as the API's JSON.

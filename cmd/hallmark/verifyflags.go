@@ -172,15 +172,7 @@ func (f *verifyFlags) newVerifier(image string, env verifyEnv) (*verify.Verifier
 	if err != nil {
 		return nil, fmt.Errorf("read trusted root %s: %w", c.trustedRoot, err)
 	}
-	ropts := append([]remote.Option{
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithUserAgent("hallmark"),
-	}, env.remote...)
-	opts := []verify.Option{verify.WithIdentities(c.identity), verify.WithRemoteOptions(ropts...)}
-	if ref, err := name.ParseReference(image); err == nil && f.allowHTTP {
-		opts = append(opts, verify.WithInsecureRegistries(ref.Context().RegistryStr()))
-	}
-	v, err := verify.New(tr, opts...)
+	v, err := verify.New(tr, append(registryOptions(image, f.allowHTTP, env), verify.WithIdentities(c.identity))...)
 	if err != nil {
 		return nil, err
 	}
@@ -195,6 +187,20 @@ func (f *verifyFlags) verifyImage(ctx context.Context, image string, env verifyE
 		return nil, err
 	}
 	return v.Image(ctx, image)
+}
+
+// registryOptions are the verify options for reading image's registry:
+// the docker keychain, and plain HTTP if allowHTTP.
+func registryOptions(image string, allowHTTP bool, env verifyEnv) []verify.Option {
+	ropts := append([]remote.Option{
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithUserAgent("hallmark"),
+	}, env.remote...)
+	opts := []verify.Option{verify.WithRemoteOptions(ropts...)}
+	if ref, err := name.ParseReference(image); err == nil && allowHTTP {
+		opts = append(opts, verify.WithInsecureRegistries(ref.Context().RegistryStr()))
+	}
+	return opts
 }
 
 // notVerified is the error of a command whose image was evaluated and had

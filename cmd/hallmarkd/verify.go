@@ -92,41 +92,35 @@ func (v vsaSigner) SignStatement(ctx context.Context, statement []byte) (*verify
 		SignerIssuer: signed.SignerIssuer, LogIndex: signed.LogIndex}, nil
 }
 
-// imageVerifier adapts the evaluator to the webhook: every image is
-// verified under the admission policy.
-type imageVerifier struct {
+// policyVerifier verifies images under one policy of the evaluator: for the
+// webhook (Verify) and for the builder's attested-base check (VerifyBase).
+type policyVerifier struct {
 	e      *verify.Evaluator
 	policy string
 }
 
-func (v imageVerifier) Verify(ctx context.Context, ref string) (*verify.Verdict, error) {
+func (v policyVerifier) Verify(ctx context.Context, ref string) (*verify.Verdict, error) {
 	return v.e.Verify(ctx, verify.Request{Ref: ref, Policy: v.policy})
 }
 
-// baseVerifier verifies base images under one policy, for the builder.
-type baseVerifier struct {
-	e      *verify.Evaluator
-	policy string
-}
-
-// newBaseVerifier returns the builder's base verifier for the verify policy
-// named name.
-func newBaseVerifier(e *verify.Evaluator, name string) (baseVerifier, error) {
-	if e == nil {
-		return baseVerifier{}, fmt.Errorf("policy.baseImages.requireAttestation: %q: no verification policies are loaded", name)
-	}
-	if _, err := e.Policy(name); err != nil {
-		return baseVerifier{}, fmt.Errorf("policy.baseImages.requireAttestation: %w", err)
-	}
-	return baseVerifier{e: e, policy: name}, nil
-}
-
-func (v baseVerifier) VerifyBase(ctx context.Context, pinned string) (builder.BaseVerdict, error) {
-	vd, err := v.e.Verify(ctx, verify.Request{Ref: pinned, Policy: v.policy})
+func (v policyVerifier) VerifyBase(ctx context.Context, pinned string) (builder.BaseVerdict, error) {
+	vd, err := v.Verify(ctx, pinned)
 	if err != nil {
 		return builder.BaseVerdict{}, err
 	}
 	return builder.BaseVerdict{Allowed: vd.Allowed, Policy: vd.Policy, Reasons: vd.Reasons}, nil
+}
+
+// newBaseVerifier returns the builder's base verifier for the verify policy
+// named name.
+func newBaseVerifier(e *verify.Evaluator, name string) (policyVerifier, error) {
+	if e == nil {
+		return policyVerifier{}, fmt.Errorf("policy.baseImages.requireAttestation: %q: no verification policies are loaded", name)
+	}
+	if _, err := e.Policy(name); err != nil {
+		return policyVerifier{}, fmt.Errorf("policy.baseImages.requireAttestation: %w", err)
+	}
+	return policyVerifier{e: e, policy: name}, nil
 }
 
 // admissionHandler returns the webhook's handler: /admission/validate and
@@ -137,7 +131,7 @@ func admissionHandler(cfg Config, log *slog.Logger, e *verify.Evaluator) (http.H
 	if err != nil {
 		return nil, fmt.Errorf("admission.policy: %w", err)
 	}
-	wh, err := admission.New(imageVerifier{e: e, policy: p.Name()}, p,
+	wh, err := admission.New(policyVerifier{e: e, policy: p.Name()}, p,
 		admission.WithLogger(log), admission.WithTimeout(time.Duration(cfg.Admission.Timeout)))
 	if err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
