@@ -8,6 +8,7 @@ import (
 	"github.com/distribution/reference"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/glob"
 )
 
 // BaseMode says how base images must be pinned to digests.
@@ -33,13 +34,12 @@ func ParseBaseMode(s string) (BaseMode, error) {
 
 // WithBaseImageAllow limits base images to repositories ("registry/path",
 // fully qualified: "docker.io/library/alpine") that match one of patterns.
-// Patterns use path.Match syntax per "/"-separated segment, plus "**" for
-// any number of segments: "127.0.0.1:*/hallmark/*", "docker.io/library/*",
-// "registry.example.com/base/**". The error for a bad pattern names its
+// Patterns are of internal/glob's dialect: "127.0.0.1:*/hallmark/*",
+// "docker.io/library/*", "registry.example.com/base/**". The error for a bad pattern names its
 // index. The default is an empty list, which allows every repository.
 func WithBaseImageAllow(patterns ...string) Option {
 	return func(o *options) error {
-		g, err := compileGlobs("base image allow pattern", patterns)
+		g, err := glob.CompileAll("base image allow pattern", patterns)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (o options) baseProblem(ref string) string {
 		return fmt.Sprintf("not a valid image reference: %v", err)
 	}
 	if len(o.baseAllow) > 0 {
-		if _, ok := firstMatch(o.baseAllow, named.Name()); !ok {
+		if _, ok := glob.First(o.baseAllow, named.Name()); !ok {
 			return fmt.Sprintf("repository %q is not in the gateway's base image allowlist (%s)", named.Name(), o.allowList())
 		}
 	}
@@ -145,7 +145,7 @@ func (o options) baseProblem(ref string) string {
 func (o options) allowList() string {
 	raw := make([]string, len(o.baseAllow))
 	for i, g := range o.baseAllow {
-		raw[i] = g.raw
+		raw[i] = g.String()
 	}
 	return truncate(strings.Join(raw, ", "), 300)
 }
@@ -160,7 +160,7 @@ func (o options) recordBases(info *DockerfileInfo, bases []hallmark.ResolvedBase
 	for _, b := range bases {
 		d := hallmark.BaseDecision{Ref: b.Ref, Digest: b.Digest}
 		if named, err := reference.ParseNormalizedNamed(b.Ref); err == nil {
-			d.AllowedBy, _ = firstMatch(o.baseAllow, named.Name())
+			d.AllowedBy, _ = glob.First(o.baseAllow, named.Name())
 		}
 		if n, err := normalizeName(b.Ref); err == nil && n == runtime {
 			d.Runtime = true

@@ -18,6 +18,7 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/debian"
+	"github.com/hallmark-dev/hallmark/internal/glob"
 )
 
 // Builder runs builds on one BuildKit daemon, at most a configured number at
@@ -49,8 +50,8 @@ type options struct {
 	onQueue      func(waiting, running int64)
 	allowRoot    bool
 	baseMode     BaseMode
-	baseAllow    []glob
-	secretAllow  []glob
+	baseAllow    []glob.Pattern
+	secretAllow  []glob.Pattern
 	noSecretScan bool
 	baseVerifier BaseVerifier
 	debCache     string

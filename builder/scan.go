@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/glob"
 )
 
 // Bounds of the secret scan of one image.
@@ -41,7 +42,7 @@ func WithSecretScanAllowPaths(patterns ...string) Option {
 		for i, p := range patterns {
 			norm[i] = normalizeAllowPath(p)
 		}
-		g, err := compileGlobs("secret scan allow path", norm)
+		g, err := glob.CompileAll("secret scan allow path", norm)
 		if err != nil {
 			return err
 		}
@@ -185,7 +186,7 @@ func (s *scanner) scanConfig(env []string, labels map[string]string, baseEnv map
 
 // verdict splits the findings into those the allowlist accepts, returned
 // as warnings, and an error for the rest, which wraps hallmark.ErrInvalid.
-func (s *scanner) verdict(allow []glob) ([]string, error) {
+func (s *scanner) verdict(allow []glob.Pattern) ([]string, error) {
 	var warnings, blocked []string
 	seen := map[string]bool{}
 	for _, f := range s.findings {
@@ -194,7 +195,7 @@ func (s *scanner) verdict(allow []glob) ([]string, error) {
 			continue
 		}
 		seen[key] = true
-		if by, ok := firstMatch(allow, f.where); ok {
+		if by, ok := glob.First(allow, f.where); ok {
 			warnings = append(warnings, fmt.Sprintf("HallmarkSecretScan: allowed by the gateway's allowlist (%s): %s", by, key))
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/glob"
 )
 
 // testPrivateKey returns a fresh PKCS#8 private key in PEM.
@@ -204,7 +205,7 @@ func TestScanVerdict(t *testing.T) {
 	s.findings = append(s.findings,
 		finding{where: "/etc/ssl/private/ssl-cert-snakeoil.key", layer: 2, rule: "private-key", what: "a PEM private key"},
 		finding{where: "env:SECRET_KEY_BASE_DUMMY", rule: "credential-name", what: "a credential-like variable name (contains SECRET)"})
-	allow, err := compileGlobs("allow", []string{"/etc/ssl/private/*.key", "env:SECRET_KEY_BASE_DUMMY"})
+	allow, err := glob.CompileAll("allow", []string{"/etc/ssl/private/*.key", "env:SECRET_KEY_BASE_DUMMY"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +236,7 @@ func TestSecretScanAllowPathOption(t *testing.T) {
 	}
 	var raw []string
 	for _, g := range o.secretAllow {
-		raw = append(raw, g.raw)
+		raw = append(raw, g.String())
 	}
 	if want := []string{"/etc/ssl/private/*", "/srv/**", "env:X", "label:a.b"}; !slices.Equal(raw, want) {
 		t.Errorf("patterns %q, want %q", raw, want)

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 )
 
@@ -90,9 +91,9 @@ func unservedIssuer(t *testing.T) *devstack.Issuer {
 
 func newTestAuthenticator(t testing.TB, issuerURLs []string, opts ...AuthOption) *Authenticator {
 	t.Helper()
-	var cfg []IssuerConfig
+	var cfg []config.Issuer
 	for _, u := range issuerURLs {
-		cfg = append(cfg, IssuerConfig{URL: u, Audience: testAudience})
+		cfg = append(cfg, config.Issuer{URL: u, Audience: testAudience})
 	}
 	a, err := NewAuthenticator(t.Context(), cfg, opts...)
 	if err != nil {
@@ -323,23 +324,23 @@ func TestAuthenticateKeyRotation(t *testing.T) {
 func TestNewAuthenticatorConfig(t *testing.T) {
 	tests := []struct {
 		name    string
-		issuers []IssuerConfig
+		issuers []config.Issuer
 		opts    []AuthOption
 		wantErr string
 	}{
 		{name: "no issuers", wantErr: "no issuers"},
-		{name: "empty URL", issuers: []IssuerConfig{{Audience: "a"}}, wantErr: "issuers[0].url: empty"},
-		{name: "relative URL", issuers: []IssuerConfig{{URL: "issuer.example.com", Audience: "a"}}, wantErr: "issuers[0].url: "},
-		{name: "URL with query", issuers: []IssuerConfig{{URL: "https://issuer.example.com?x=1", Audience: "a"}}, wantErr: "issuers[0].url: "},
-		{name: "empty audience", issuers: []IssuerConfig{{URL: "https://issuer.example.com"}}, wantErr: "issuers[0].audience: empty"},
+		{name: "empty URL", issuers: []config.Issuer{{Audience: "a"}}, wantErr: "issuers[0].url: empty"},
+		{name: "relative URL", issuers: []config.Issuer{{URL: "issuer.example.com", Audience: "a"}}, wantErr: "issuers[0].url: "},
+		{name: "URL with query", issuers: []config.Issuer{{URL: "https://issuer.example.com?x=1", Audience: "a"}}, wantErr: "issuers[0].url: "},
+		{name: "empty audience", issuers: []config.Issuer{{URL: "https://issuer.example.com"}}, wantErr: "issuers[0].audience: empty"},
 		{
 			name:    "duplicate",
-			issuers: []IssuerConfig{{URL: "http://127.0.0.1:1", Audience: "a"}, {URL: "http://127.0.0.1:1", Audience: "b"}},
+			issuers: []config.Issuer{{URL: "http://127.0.0.1:1", Audience: "a"}, {URL: "http://127.0.0.1:1", Audience: "b"}},
 			wantErr: `issuers[1].url: issuer "http://127.0.0.1:1" is listed twice`,
 		},
-		{name: "bad public procedure", issuers: []IssuerConfig{{URL: "http://127.0.0.1:1", Audience: "a"}}, opts: []AuthOption{WithPublicProcedures("Ping")}, wantErr: "public procedure"},
-		{name: "zero timeout", issuers: []IssuerConfig{{URL: "http://127.0.0.1:1", Audience: "a"}}, opts: []AuthOption{WithIssuerTimeout(0)}, wantErr: "timeout"},
-		{name: "tiny token limit", issuers: []IssuerConfig{{URL: "http://127.0.0.1:1", Audience: "a"}}, opts: []AuthOption{WithMaxTokenBytes(10)}, wantErr: "max token bytes"},
+		{name: "bad public procedure", issuers: []config.Issuer{{URL: "http://127.0.0.1:1", Audience: "a"}}, opts: []AuthOption{WithPublicProcedures("Ping")}, wantErr: "public procedure"},
+		{name: "zero timeout", issuers: []config.Issuer{{URL: "http://127.0.0.1:1", Audience: "a"}}, opts: []AuthOption{WithIssuerTimeout(0)}, wantErr: "timeout"},
+		{name: "tiny token limit", issuers: []config.Issuer{{URL: "http://127.0.0.1:1", Audience: "a"}}, opts: []AuthOption{WithMaxTokenBytes(10)}, wantErr: "max token bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -467,7 +468,7 @@ func TestInterceptor(t *testing.T) {
 
 func TestAuthorize(t *testing.T) {
 	const gh = "https://token.actions.githubusercontent.com"
-	z, err := NewAuthorizer([]Rule{
+	z, err := NewAuthorizer([]config.Rule{
 		{
 			Issuer:       gh,
 			Subject:      "repo:acme/*:ref:refs/heads/main",
@@ -544,26 +545,27 @@ func TestAuthorize(t *testing.T) {
 }
 
 func TestNewAuthorizerValidates(t *testing.T) {
-	ok := Rule{Issuer: "https://issuer.example.com", Repositories: []string{"r/*"}}
+	ok := config.Rule{Issuer: "https://issuer.example.com", Repositories: []string{"r/*"}}
 	tests := []struct {
 		name    string
-		rule    Rule
+		rule    config.Rule
 		wantErr string
 	}{
-		{name: "empty issuer", rule: Rule{Repositories: []string{"r/*"}}, wantErr: "rules[2].issuer: empty"},
-		{name: "no repositories", rule: Rule{Issuer: "i"}, wantErr: "rules[2].repositories: empty"},
-		{name: "bad repository", rule: Rule{Issuer: "i", Repositories: []string{"r/*", "["}}, wantErr: `rules[2].repositories[1]: bad pattern "[": syntax error in pattern`},
-		{name: "empty repository", rule: Rule{Issuer: "i", Repositories: []string{""}}, wantErr: "rules[2].repositories[0]: empty pattern"},
-		{name: "double star inside", rule: Rule{Issuer: "i", Repositories: []string{"r/**/x"}}, wantErr: `rules[2].repositories[0]: bad pattern "r/**/x": ** is allowed only as a trailing /**`},
-		{name: "only double star", rule: Rule{Issuer: "i", Repositories: []string{"/**"}}, wantErr: "rules[2].repositories[0]: bad pattern"},
-		{name: "bad subject", rule: Rule{Issuer: "i", Subject: "[a-", Repositories: []string{"r"}}, wantErr: `rules[2].subject: bad pattern "[a-"`},
-		{name: "bad claim", rule: Rule{Issuer: "i", Claims: map[string]string{"ref": "\\"}, Repositories: []string{"r"}}, wantErr: `rules[2].claims["ref"]: bad pattern`},
-		{name: "empty claim pattern", rule: Rule{Issuer: "i", Claims: map[string]string{"ref": ""}, Repositories: []string{"r"}}, wantErr: `rules[2].claims["ref"]: empty pattern`},
-		{name: "empty claim name", rule: Rule{Issuer: "i", Claims: map[string]string{"": "x"}, Repositories: []string{"r"}}, wantErr: "rules[2].claims: empty claim name"},
+		{name: "empty issuer", rule: config.Rule{Repositories: []string{"r/*"}}, wantErr: "rules[2].issuer: empty"},
+		{name: "no repositories", rule: config.Rule{Issuer: "i"}, wantErr: "rules[2].repositories: empty"},
+		{name: "bad repository", rule: config.Rule{Issuer: "i", Repositories: []string{"r/*", "["}}, wantErr: `rules[2].repositories[1]: bad pattern "[": syntax error in pattern`},
+		{name: "empty repository", rule: config.Rule{Issuer: "i", Repositories: []string{""}}, wantErr: "rules[2].repositories[0]: empty pattern"},
+		{name: "double star inside a segment", rule: config.Rule{Issuer: "i", Repositories: []string{"r/a**"}}, wantErr: `rules[2].repositories[0]: bad pattern "r/a**": ** must be a whole path segment`},
+		{name: "no registry", rule: config.Rule{Issuer: "i", Repositories: []string{"**/x"}}, wantErr: `rules[2].repositories[0]: bad pattern "**/x": the first segment must name the registry`},
+		{name: "only double star", rule: config.Rule{Issuer: "i", Repositories: []string{"/**"}}, wantErr: "rules[2].repositories[0]: bad pattern"},
+		{name: "bad subject", rule: config.Rule{Issuer: "i", Subject: "[a-", Repositories: []string{"r"}}, wantErr: `rules[2].subject: bad pattern "[a-"`},
+		{name: "bad claim", rule: config.Rule{Issuer: "i", Claims: map[string]string{"ref": "\\"}, Repositories: []string{"r"}}, wantErr: `rules[2].claims["ref"]: bad pattern`},
+		{name: "empty claim pattern", rule: config.Rule{Issuer: "i", Claims: map[string]string{"ref": ""}, Repositories: []string{"r"}}, wantErr: `rules[2].claims["ref"]: empty pattern`},
+		{name: "empty claim name", rule: config.Rule{Issuer: "i", Claims: map[string]string{"": "x"}, Repositories: []string{"r"}}, wantErr: "rules[2].claims: empty claim name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := NewAuthorizer([]Rule{ok, ok, tt.rule})
+			_, err := NewAuthorizer([]config.Rule{ok, ok, tt.rule})
 			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
 				t.Fatalf("NewAuthorizer error = %v, want one starting with %q", err, tt.wantErr)
 			}
@@ -585,8 +587,8 @@ rules:
   - registry.example.com/acme/*
 `
 	var cfg struct {
-		Issuers []IssuerConfig `json:"issuers"`
-		Rules   []Rule         `json:"rules"`
+		Issuers []config.Issuer `json:"issuers"`
+		Rules   []config.Rule   `json:"rules"`
 	}
 	if err := yaml.UnmarshalStrict([]byte(doc), &cfg); err != nil {
 		t.Fatal(err)
@@ -606,7 +608,7 @@ rules:
 // rules add up.
 func TestGrantAllowRoot(t *testing.T) {
 	const iss = "https://issuer.example"
-	z, err := NewAuthorizer([]Rule{
+	z, err := NewAuthorizer([]config.Rule{
 		{Issuer: iss, Repositories: []string{"reg.example/apps/*"}},
 		{Issuer: iss, Subject: "legacy-*", Repositories: []string{"reg.example/apps/*"}, AllowRootUnsafe: true},
 		{Issuer: iss, Subject: "other", Repositories: []string{"reg.example/other/*"}, AllowRootUnsafe: true},

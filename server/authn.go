@@ -17,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 const (
@@ -33,21 +34,6 @@ var acceptedAlgorithms = []jose.SignatureAlgorithm{
 	jose.ES256, jose.ES384, jose.ES512,
 	jose.PS256, jose.PS384, jose.PS512,
 	jose.EdDSA,
-}
-
-// IssuerConfig is one trusted OIDC issuer, as written in the gateway's
-// configuration:
-//
-//	issuers:
-//	- url: https://token.actions.githubusercontent.com
-//	  audience: hallmark
-type IssuerConfig struct {
-	// URL is the issuer URL, exactly as it appears in the tokens' "iss" claim
-	// and in the issuer's discovery document (a trailing slash matters). Plain
-	// http is accepted for the dev stack's loopback issuer.
-	URL string `json:"url"`
-	// Audience is the value the tokens' "aud" claim must contain.
-	Audience string `json:"audience"`
 }
 
 // Authenticator verifies OIDC ID tokens of trusted issuers. It discovers each
@@ -157,7 +143,7 @@ func WithAuthLogger(l *slog.Logger) AuthOption {
 // discovering every issuer in the background and does not wait for it; ctx
 // supplies values (not cancellation) to that first attempt, which is bounded
 // by the issuer timeout like every later one.
-func NewAuthenticator(ctx context.Context, issuers []IssuerConfig, opts ...AuthOption) (*Authenticator, error) {
+func NewAuthenticator(ctx context.Context, issuers []config.Issuer, opts ...AuthOption) (*Authenticator, error) {
 	o := authOptions{
 		timeout:       10 * time.Second,
 		maxTokenBytes: 16 << 10,
@@ -181,11 +167,8 @@ func NewAuthenticator(ctx context.Context, issuers []IssuerConfig, opts ...AuthO
 
 	a := &Authenticator{issuers: make(map[string]*trustedIssuer, len(issuers)), opts: o, tokens: newTokenCache(o.tokenTTL, o.now)}
 	for i, c := range issuers {
-		if err := checkIssuerURL(c.URL); err != nil {
-			return nil, fmt.Errorf("issuers[%d].url: %w", i, err)
-		}
-		if c.Audience == "" {
-			return nil, fmt.Errorf("issuers[%d].audience: empty; set the audience the issuer's tokens are minted for", i)
+		if err := c.Check(); err != nil {
+			return nil, fmt.Errorf("issuers[%d].%w", i, err)
 		}
 		if _, dup := a.issuers[c.URL]; dup {
 			return nil, fmt.Errorf("issuers[%d].url: issuer %q is listed twice", i, c.URL)
@@ -201,23 +184,6 @@ func NewAuthenticator(ctx context.Context, issuers []IssuerConfig, opts ...AuthO
 		ti.mu.Unlock()
 	}
 	return a, nil
-}
-
-func checkIssuerURL(s string) error {
-	if s == "" {
-		return errors.New("empty")
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return fmt.Errorf("parse %q: %w", s, err)
-	}
-	if u.Scheme != "https" && u.Scheme != "http" {
-		return fmt.Errorf("%q: scheme must be https (or http for a dev issuer)", s)
-	}
-	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return fmt.Errorf("%q: want scheme://host[:port][/path] only", s)
-	}
-	return nil
 }
 
 func isLoopback(host string) bool {

@@ -1,158 +1,75 @@
 package server
 
 import (
-	"errors"
 	"fmt"
-	"maps"
-	"path"
-	"slices"
 	"strings"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/config"
+	"github.com/hallmark-dev/hallmark/internal/glob"
 )
 
-// Rule lets the identities it matches push to the repositories it lists, as
-// written in the gateway's configuration:
-//
-//	rules:
-//	- issuer: https://token.actions.githubusercontent.com
-//	  subject: "repo:acme/*:ref:refs/heads/main"
-//	  claims:
-//	    repository_owner: acme
-//	  repositories:
-//	  - registry.example.com/acme/*
-//	  - registry.example.com/shared/**
-//
-// Subject, claim values and repositories are glob patterns with the syntax
-// of path.Match: "*" matches any run of characters except "/", "?" one
-// character except "/", "[...]" a character class, and "\" escapes. So
-// "registry.example.com/acme/*" matches "registry.example.com/acme/app" but
-// not "registry.example.com/acme/app/sub". A pattern may end in "/**" to
-// match anything below its prefix at any depth: "registry.example.com/acme/**"
-// matches "registry.example.com/acme/app/sub" but not
-// "registry.example.com/acme" itself. "**" is not allowed anywhere else.
-type Rule struct {
-	// Issuer must equal the identity's issuer (the token's "iss").
-	Issuer string `json:"issuer"`
-	// Subject is a pattern for the identity's subject (the token's "sub").
-	// Empty matches any subject.
-	Subject string `json:"subject,omitempty"`
-	// Claims maps claim names to patterns; every listed claim must be a
-	// string that matches its pattern.
-	Claims map[string]string `json:"claims,omitempty"`
-	// Repositories are patterns for "registry/repository"; the rule allows
-	// pushing to a repository that matches any of them. At least one is
-	// required.
-	Repositories []string `json:"repositories"`
-	// AllowRootUnsafe lets builds this rule authorizes produce images whose
-	// final USER is root or unset. Dangerous; the default refuses them.
-	AllowRootUnsafe bool `json:"allowRootUnsafe,omitempty"`
+// rule is a config.Rule with its patterns compiled.
+type rule struct {
+	issuer       string
+	subject      *glob.Pattern
+	claims       map[string]glob.Pattern
+	repositories []glob.Pattern
+	allowRoot    bool
+}
+
+func compileRule(r config.Rule) (rule, error) {
+	if err := r.Check(); err != nil {
+		return rule{}, err
+	}
+	out := rule{issuer: r.Issuer, claims: make(map[string]glob.Pattern, len(r.Claims)), allowRoot: r.AllowRootUnsafe}
+	if r.Subject != "" {
+		g, _ := glob.Compile(r.Subject) // checked above
+		out.subject = &g
+	}
+	for name, p := range r.Claims {
+		out.claims[name], _ = glob.Compile(p)
+	}
+	out.repositories, _ = glob.CompileAll("repositories", r.Repositories)
+	return out, nil
 }
 
 // matches reports whether the rule lets id push to repository.
-func (r *Rule) matches(id hallmark.Identity, repository string) bool {
-	if id.Issuer != r.Issuer {
+func (r *rule) matches(id hallmark.Identity, repository string) bool {
+	if id.Issuer != r.issuer {
 		return false
 	}
-	if r.Subject != "" && !globMatch(r.Subject, id.Subject) {
+	if r.subject != nil && !r.subject.Match(id.Subject) {
 		return false
 	}
-	for name, pattern := range r.Claims {
+	for name, pattern := range r.claims {
 		v, ok := id.Claims[name].(string)
-		if !ok || !globMatch(pattern, v) {
+		if !ok || !pattern.Match(v) {
 			return false
 		}
 	}
-	return slices.ContainsFunc(r.Repositories, func(p string) bool { return globMatch(p, repository) })
+	_, ok := glob.First(r.repositories, repository)
+	return ok
 }
 
-// Authorizer decides which identities may push to which repositories.
+// Authorizer decides which identities may push to which repositories, by
+// the authorization rules of the gateway's configuration (config.Rule).
 type Authorizer struct {
-	rules []Rule
+	rules []rule
 }
 
 // NewAuthorizer returns an Authorizer for rules, checking every rule. An
 // Authorizer without rules denies everything.
-func NewAuthorizer(rules []Rule) (*Authorizer, error) {
-	a := &Authorizer{rules: make([]Rule, 0, len(rules))}
+func NewAuthorizer(rules []config.Rule) (*Authorizer, error) {
+	a := &Authorizer{rules: make([]rule, 0, len(rules))}
 	for i, r := range rules {
-		if err := checkRule(r); err != nil {
+		c, err := compileRule(r)
+		if err != nil {
 			return nil, fmt.Errorf("rules[%d].%w", i, err)
 		}
-		a.rules = append(a.rules, Rule{
-			Issuer:          r.Issuer,
-			Subject:         r.Subject,
-			Claims:          maps.Clone(r.Claims),
-			Repositories:    slices.Clone(r.Repositories),
-			AllowRootUnsafe: r.AllowRootUnsafe,
-		})
+		a.rules = append(a.rules, c)
 	}
 	return a, nil
-}
-
-// checkRule returns an error that starts with the field's name.
-func checkRule(r Rule) error {
-	if r.Issuer == "" {
-		return errors.New("issuer: empty; name the issuer exactly as in its tokens")
-	}
-	if r.Subject != "" {
-		if err := checkGlob(r.Subject); err != nil {
-			return fmt.Errorf("subject: %w", err)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(r.Claims)) {
-		if name == "" {
-			return errors.New("claims: empty claim name")
-		}
-		if err := checkGlob(r.Claims[name]); err != nil {
-			return fmt.Errorf("claims[%q]: %w", name, err)
-		}
-	}
-	if len(r.Repositories) == 0 {
-		return errors.New("repositories: empty; list at least one repository pattern")
-	}
-	for j, p := range r.Repositories {
-		if err := checkGlob(p); err != nil {
-			return fmt.Errorf("repositories[%d]: %w", j, err)
-		}
-	}
-	return nil
-}
-
-// checkGlob checks a pattern of the syntax described at Rule.
-func checkGlob(p string) error {
-	if p == "" {
-		return errors.New("empty pattern")
-	}
-	base, _ := strings.CutSuffix(p, "/**")
-	if base == "" {
-		return fmt.Errorf("bad pattern %q: nothing before /**", p)
-	}
-	if strings.Contains(base, "**") {
-		return fmt.Errorf("bad pattern %q: ** is allowed only as a trailing /**", p)
-	}
-	if _, err := path.Match(base, ""); err != nil {
-		return fmt.Errorf("bad pattern %q: %w", p, err)
-	}
-	return nil
-}
-
-// globMatch matches s against a pattern that checkGlob accepted.
-func globMatch(pattern, s string) bool {
-	base, anyDepth := strings.CutSuffix(pattern, "/**")
-	if !anyDepth {
-		ok, _ := path.Match(pattern, s)
-		return ok
-	}
-	// Match base against as many leading segments of s as it has, and
-	// require at least one non-empty segment after them.
-	n := strings.Count(base, "/") + 1
-	segs := strings.SplitN(s, "/", n+1)
-	if len(segs) <= n || segs[n] == "" {
-		return false
-	}
-	ok, _ := path.Match(base, strings.Join(segs[:n], "/"))
-	return ok
 }
 
 // cleanRepository reports whether repository has no empty, "." or ".."
@@ -189,7 +106,7 @@ func (a *Authorizer) Grant(id hallmark.Identity, repository string) (Grant, erro
 		for i := range a.rules {
 			if a.rules[i].matches(id, repository) {
 				matched = true
-				g.AllowRoot = g.AllowRoot || a.rules[i].AllowRootUnsafe
+				g.AllowRoot = g.AllowRoot || a.rules[i].allowRoot
 			}
 		}
 	}

@@ -17,11 +17,12 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 // trustedIssuer is one configured issuer and, once discovered, its verifier.
 type trustedIssuer struct {
-	cfg  IssuerConfig
+	cfg  config.Issuer
 	opts *authOptions
 
 	mu       sync.Mutex

@@ -23,6 +23,7 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/config"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 )
@@ -136,7 +137,7 @@ func newTestEnv(t testing.TB, b *fakeBuilder, cfg envConfig) *testEnv {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	authn := newTestAuthenticator(t, []string{iss.url}, WithAuthLogger(logger))
-	authz, err := NewAuthorizer([]Rule{{Issuer: iss.url, Subject: "repo:acme/*:ref:refs/heads/*", Repositories: []string{"registry.example.com/acme/**"}}})
+	authz, err := NewAuthorizer([]config.Rule{{Issuer: iss.url, Subject: "repo:acme/*:ref:refs/heads/*", Repositories: []string{"registry.example.com/acme/**"}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/verify"
 )
@@ -48,7 +49,7 @@ func run(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(*configPath)
+	cfg, err := config.Load(*configPath)
 	if err != nil {
 		return err
 	}
@@ -77,7 +78,7 @@ func run(args []string) error {
 	return errors.Join(err, <-errc)
 }
 
-func newLogger(c LogConfig) *slog.Logger {
+func newLogger(c config.LogConfig) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(c.Level))
 	opts := &slog.HandlerOptions{Level: level}
@@ -89,7 +90,7 @@ func newLogger(c LogConfig) *slog.Logger {
 
 // wire builds the gateway from its config: the API handler and, when
 // configured, the admission webhook's.
-func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission http.Handler, err error) {
+func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admission http.Handler, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := server.NewMetrics(reg)
@@ -188,7 +189,7 @@ func wire(ctx context.Context, cfg Config, log *slog.Logger) (api, admission htt
 
 // newAttester builds the signer and attester from the signing config; the
 // signer also signs Verification Summary Attestations.
-func newAttester(cfg Config, log *slog.Logger, kc builder.Keychain, insecure []string) (*attest.Attester, *sign.Signer, error) {
+func newAttester(cfg config.Config, log *slog.Logger, kc builder.Keychain, insecure []string) (*attest.Attester, *sign.Signer, error) {
 	sc, err := root.NewSigningConfigFromPath(cfg.Signing.SigningConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing.signingConfig: %w", err)
@@ -234,7 +235,7 @@ func version() string {
 }
 
 // serve runs the HTTP/2 server until ctx ends, then drains for up to 30s.
-func serve(ctx context.Context, cfg Config, log *slog.Logger, h http.Handler) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)

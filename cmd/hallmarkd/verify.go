@@ -14,6 +14,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/admission"
 	"github.com/hallmark-dev/hallmark/verify/policy"
@@ -22,7 +23,7 @@ import (
 // newEvaluator loads the policies of cfg.Verify and returns the evaluator
 // behind VerifyService and the admission webhook, or nil when no policy is
 // configured. signer, if not nil, signs Verification Summary Attestations.
-func newEvaluator(cfg Config, log *slog.Logger, kc builder.Keychain, insecure []string, signer *sign.Signer) (*verify.Evaluator, error) {
+func newEvaluator(cfg config.Config, log *slog.Logger, kc builder.Keychain, insecure []string, signer *sign.Signer) (*verify.Evaluator, error) {
 	vc := cfg.Verify
 	if len(vc.Policies) == 0 {
 		return nil, nil
@@ -125,7 +126,7 @@ func newBaseVerifier(e *verify.Evaluator, name string) (policyVerifier, error) {
 
 // admissionHandler returns the webhook's handler: /admission/validate and
 // /admission/mutate, plus /healthz.
-func admissionHandler(cfg Config, log *slog.Logger, e *verify.Evaluator) (http.Handler, error) {
+func admissionHandler(cfg config.Config, log *slog.Logger, e *verify.Evaluator) (http.Handler, error) {
 	name := cfg.Admission.Policy
 	p, err := e.Policy(name)
 	if err != nil {
@@ -144,7 +145,7 @@ func admissionHandler(cfg Config, log *slog.Logger, e *verify.Evaluator) (http.H
 }
 
 // serveAdmission serves the webhook over HTTPS until ctx ends.
-func serveAdmission(ctx context.Context, cfg Config, log *slog.Logger, h http.Handler) error {
+func serveAdmission(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler) error {
 	ln, err := net.Listen("tcp", cfg.Admission.Listen)
 	if err != nil {
 		return fmt.Errorf("admission.listen: %w", err)

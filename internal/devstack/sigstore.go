@@ -17,6 +17,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 // Signing identity of the dev gateway: the dev issuer mints its tokens with
@@ -28,7 +30,7 @@ const (
 	// GatewaySubject is the subject of the gateway's signing tokens.
 	GatewaySubject = "hallmark-gateway"
 	// BuilderID is the dev gateway's SLSA builder id and certificate SAN.
-	BuilderID = "https://hallmark.dev/builders/dev"
+	BuilderID = config.DevBuilderID
 )
 
 // startSigstore starts Fulcio, Rekor v2 and the timestamp authority, and

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 // Config says where and how to start a stack.
@@ -210,7 +212,7 @@ func (s *Stack) startRegistry(ctx context.Context) error {
 	cfgPath := filepath.Join(s.cfg.Dir, "registry.yml")
 	conf := fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\nlog:\n  level: warn\n",
 		filepath.Join(s.cfg.Dir, "registry"), addr)
-	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, append([]byte("# Written by the dev stack (hallmark dev up).\n"), conf...), 0o600); err != nil {
 		return err
 	}
 	if err := s.spawn(ctx, "registry", "docker-registry", "serve", cfgPath); err != nil {
@@ -224,7 +226,7 @@ func (s *Stack) startBuildKit(ctx context.Context, bin string) error {
 	sock := filepath.Join(s.cfg.Dir, "buildkitd.sock")
 	conf := fmt.Sprintf("[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"\n  gc = true\n  gckeepstorage = \"10GB\"\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n  insecure = true\n", s.Registry)
 	cfgPath := filepath.Join(s.cfg.Dir, "buildkitd.toml")
-	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, append([]byte("# Written by the dev stack (hallmark dev up).\n"), conf...), 0o600); err != nil {
 		return err
 	}
 	os.Remove(sock)
@@ -253,49 +255,41 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	if err := s.writePolicy(); err != nil {
 		return err
 	}
-	conf := fmt.Sprintf(`listen: %q
-buildkit:
-  address: %q
-registries:
-  - host: %q
-    insecure: true
-auth:
-  issuers:
-    - url: %q
-      audience: %q
-  rules:
-    - issuer: %q
-      repositories: [%q]
-signing:
-  trustedRoot: %q
-  signingConfig: %q
-  tokenFile: %q
-  builderID: %q
-  identity: {issuer: %q, subjectAlternativeName: %q}
-verify:
-  policies: [%q]
-admission:
-  listen: %q
-  tls: {certFile: %q, keyFile: %q}
-dataDir: %q
-log:
-  level: %s
-`, addr, s.BuildKit, s.Registry, s.Issuer, Audience, s.Issuer, s.Registry+"/**",
-		s.TrustedRoot, s.SigningConfig, s.SigningToken, BuilderID, s.Issuer, BuilderID,
-		s.Policy, admissionAddr, cert, key, filepath.Join(s.cfg.Dir, "gateway"), cmp.Or(s.cfg.LogLevel, "debug"))
-	if s.cfg.PprofAddr != "" {
-		conf += fmt.Sprintf("debug:\n  pprofListen: %q\n", s.cfg.PprofAddr)
-	}
 	debs, err := DebCacheDir()
 	if err != nil {
 		return err
 	}
-	conf += fmt.Sprintf("debian:\n  cacheDir: %q\n", debs)
+	c := config.Default()
+	c.Listen = addr
+	c.BuildKit.Address = s.BuildKit
+	c.Registries = []config.RegistryConfig{{Host: s.Registry, Insecure: true}}
+	c.Auth = config.AuthConfig{
+		Issuers: []config.Issuer{{URL: s.Issuer, Audience: Audience}},
+		Rules:   []config.Rule{{Issuer: s.Issuer, Repositories: []string{s.Registry + "/**"}}},
+	}
+	c.Signing = config.SigningConfig{
+		TrustedRoot: s.TrustedRoot, SigningConfig: s.SigningConfig, TokenFile: s.SigningToken, BuilderID: BuilderID,
+		Identity: config.IdentityConfig{Issuer: s.Issuer, SubjectAlternativeName: BuilderID},
+	}
+	c.Verify.Policies = []string{s.Policy}
+	c.Admission.Listen = admissionAddr
+	c.Admission.TLS = config.TLSConfig{CertFile: cert, KeyFile: key}
+	c.DataDir = filepath.Join(s.cfg.Dir, "gateway")
+	c.Log.Level = cmp.Or(s.cfg.LogLevel, "debug")
+	c.Debug.PprofListen = s.cfg.PprofAddr
+	c.Debian.CacheDir = debs
 	if s.cfg.MaxContextBytes > 0 {
-		conf += fmt.Sprintf("limits:\n  maxContextBytes: %d\n", s.cfg.MaxContextBytes)
+		c.Limits.MaxContextBytes = s.cfg.MaxContextBytes
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("gateway config: %w", err)
+	}
+	conf, err := c.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode gateway config: %w", err)
 	}
 	cfgPath := filepath.Join(s.cfg.Dir, "hallmarkd.yaml")
-	if err := os.WriteFile(cfgPath, []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, append([]byte("# Written by the dev stack (hallmark dev up).\n"), conf...), 0o600); err != nil {
 		return err
 	}
 	if err := s.spawn(ctx, "hallmarkd", s.cfg.Hallmarkd, "--config", cfgPath); err != nil {

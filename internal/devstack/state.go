@@ -12,16 +12,18 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 // Default addresses of the dev stack started by `hallmark dev up`. hallmarkd's
 // built-in defaults point at the same addresses.
 const (
-	DefaultGatewayAddr  = "127.0.0.1:7433"
-	DefaultRegistryAddr = "127.0.0.1:7434"
-	DefaultIssuerAddr   = "127.0.0.1:7435"
+	DefaultGatewayAddr  = config.DevListen
+	DefaultRegistryAddr = config.DevRegistry
+	DefaultIssuerAddr   = config.DevIssuerAddr
 	// Audience is the audience of CI tokens the dev gateway accepts.
-	Audience = "hallmark"
+	Audience = config.DevAudience
 )
 
 // State describes a running dev stack. `hallmark dev up` writes it to

@@ -102,13 +102,16 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", bin+".tmp", pkg)
+	// A private temporary name: two processes building the same tool at
+	// once must not rename each other's half-written file.
+	tmp := fmt.Sprintf("%s.tmp.%d", bin, os.Getpid())
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", tmp, pkg)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build %s: %w\n%s", pkg, err, out)
 	}
-	if err := os.Rename(bin+".tmp", bin); err != nil {
+	if err := os.Rename(tmp, bin); err != nil {
 		return "", err
 	}
 	fmt.Fprintf(progress, "devstack: built %s in %s\n", name, time.Since(start).Round(time.Second))

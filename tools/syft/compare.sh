@@ -19,8 +19,8 @@ if [[ -z "${HALLMARK_SYFT:-}" ]]; then
   if [[ ! -x "$HALLMARK_SYFT" ]]; then
     echo "compare: building syft (once) into $(dirname "$HALLMARK_SYFT")" >&2
     mkdir -p "$(dirname "$HALLMARK_SYFT")"
-    (cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$HALLMARK_SYFT.tmp" github.com/anchore/syft/cmd/syft) &&
-      mv "$HALLMARK_SYFT.tmp" "$HALLMARK_SYFT"
+    (cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$HALLMARK_SYFT.tmp.$$" github.com/anchore/syft/cmd/syft) &&
+      mv -f "$HALLMARK_SYFT.tmp.$$" "$HALLMARK_SYFT"
   fi
 fi
 export HALLMARK_SYFT

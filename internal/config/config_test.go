@@ -1,14 +1,13 @@
-package main
+package config
 
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/hallmark-dev/hallmark/server"
 )
 
 // issuers is the smallest auth section a config file needs.
@@ -30,30 +29,32 @@ func writeConfig(t *testing.T, yaml string) string {
 }
 
 func TestDefaultConfig(t *testing.T) {
-	c, err := loadConfig("")
+	c, err := Load("")
 	if err != nil {
-		t.Fatalf("loadConfig(\"\"): %v", err)
+		t.Fatalf("Load(\"\"): %v", err)
 	}
-	if err := defaultConfig().validate(); err != nil {
+	if err := Default().Validate(); err != nil {
 		t.Errorf("default config does not validate: %v", err)
 	}
-	if c.Listen != devListen || c.BuildKit.MaxParallel != 2 || !strings.HasPrefix(c.BuildKit.Address, "unix://") ||
+	if c.Listen != DevListen || c.BuildKit.MaxParallel != 2 || !strings.HasPrefix(c.BuildKit.Address, "unix://") ||
 		c.Limits.MaxContextBytes != 512<<20 || c.Limits.MaxMessageBytes != 4<<20 || time.Duration(c.Limits.BuildTimeout) != time.Hour ||
 		c.Log != (LogConfig{Level: "info", Format: "json"}) || c.TLS != (TLSConfig{}) || c.DataDir == "" {
 		t.Errorf("default config = %+v", c)
 	}
-	if !slices.Equal(c.Registries, []RegistryConfig{{Host: devRegistry, Insecure: true}}) {
+	if !slices.Equal(c.Registries, []RegistryConfig{{Host: DevRegistry, Insecure: true}}) {
 		t.Errorf("default registries = %+v", c.Registries)
 	}
-	if !slices.Equal(c.Auth.Issuers, []server.IssuerConfig{{URL: devIssuer, Audience: devAudience}}) {
+	if !slices.Equal(c.Auth.Issuers, []Issuer{{URL: DevIssuer, Audience: DevAudience}}) {
 		t.Errorf("default issuers = %+v", c.Auth.Issuers)
 	}
-	if len(c.Auth.Rules) != 1 || c.Auth.Rules[0].Issuer != devIssuer || !slices.Equal(c.Auth.Rules[0].Repositories, []string{devRegistry + "/**"}) {
+	if len(c.Auth.Rules) != 1 || c.Auth.Rules[0].Issuer != DevIssuer || !slices.Equal(c.Auth.Rules[0].Repositories, []string{DevRegistry + "/**"}) {
 		t.Errorf("default rules = %+v", c.Auth.Rules)
 	}
 	// The default rules are usable as they are.
-	if _, err := server.NewAuthorizer(c.Auth.Rules); err != nil {
-		t.Errorf("default rules: %v", err)
+	for i, r := range c.Auth.Rules {
+		if err := r.Check(); err != nil {
+			t.Errorf("default rule %d: %v", i, err)
+		}
 	}
 }
 
@@ -99,7 +100,7 @@ log:
   level: debug
   format: text
 `)
-	c, err := loadConfig(p)
+	c, err := Load(p)
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
@@ -119,7 +120,7 @@ log:
 		c.DataDir != want.DataDir || c.Limits != want.Limits || c.Log != want.Log {
 		t.Errorf("loadConfig =\n%+v\nwant\n%+v", c, want)
 	}
-	wantIssuers := []server.IssuerConfig{
+	wantIssuers := []Issuer{
 		{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"},
 		{URL: "https://gitlab.example.com", Audience: "hallmark-gitlab"},
 	}
@@ -137,7 +138,7 @@ func TestLoadConfigListsReplaceDefaults(t *testing.T) {
 		name           string
 		yaml           string
 		wantRegistries []RegistryConfig
-		wantIssuers    []server.IssuerConfig
+		wantIssuers    []Issuer
 		wantRules      int
 	}{
 		{
@@ -145,29 +146,29 @@ func TestLoadConfigListsReplaceDefaults(t *testing.T) {
 			name:           "one registry",
 			yaml:           "registries:\n- host: registry.example.com\n" + issuers,
 			wantRegistries: []RegistryConfig{{Host: "registry.example.com"}},
-			wantIssuers:    []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+			wantIssuers:    []Issuer{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
 		},
 		{
 			name:        "empty registries",
 			yaml:        "registries: []\n" + issuers,
-			wantIssuers: []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+			wantIssuers: []Issuer{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
 		},
 		{
 			// A file never inherits the dev stack's issuer, rules or registry.
 			name:        "no lists",
 			yaml:        issuers,
-			wantIssuers: []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+			wantIssuers: []Issuer{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
 		},
 		{
 			name:        "rules",
 			yaml:        issuers + "  rules:\n  - issuer: https://token.actions.githubusercontent.com\n    repositories: [r.example.com/a/*]\n  - issuer: https://token.actions.githubusercontent.com\n    repositories: [r.example.com/b/*]\n",
-			wantIssuers: []server.IssuerConfig{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
+			wantIssuers: []Issuer{{URL: "https://token.actions.githubusercontent.com", Audience: "hallmark"}},
 			wantRules:   2,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := loadConfig(writeConfig(t, tt.yaml))
+			c, err := Load(writeConfig(t, tt.yaml))
 			if err != nil {
 				t.Fatalf("loadConfig: %v", err)
 			}
@@ -181,7 +182,7 @@ func TestLoadConfigListsReplaceDefaults(t *testing.T) {
 				t.Errorf("rules = %+v, want %d", c.Auth.Rules, tt.wantRules)
 			}
 			// Scalars not in the file keep their defaults.
-			d := defaultConfig()
+			d := Default()
 			if c.Listen != d.Listen || c.BuildKit != d.BuildKit || c.DataDir != d.DataDir || c.Limits != d.Limits || c.Log != d.Log {
 				t.Errorf("scalars = %+v, want the defaults", c)
 			}
@@ -233,7 +234,7 @@ func TestLoadConfigMistakes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := writeConfig(t, tt.yaml)
-			_, err := loadConfig(p)
+			_, err := Load(p)
 			if err == nil {
 				t.Fatal("loadConfig succeeded")
 			}
@@ -249,7 +250,7 @@ func TestLoadConfigMistakes(t *testing.T) {
 	}
 
 	t.Run("missing file", func(t *testing.T) {
-		_, err := loadConfig(filepath.Join(t.TempDir(), "nope.yaml"))
+		_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 		if err == nil || !strings.Contains(err.Error(), "read config") {
 			t.Errorf("loadConfig error = %v, want a read error", err)
 		}
@@ -312,14 +313,93 @@ func TestUnknownField(t *testing.T) {
 // TestSigningNeverInheritsDevDefaults: a config file that configures its own
 // Sigstore gets no identity pin or trust files from the dev defaults.
 func TestSigningNeverInheritsDevDefaults(t *testing.T) {
-	c, err := loadConfig(writeConfig(t, "signing:\n  trustedRoot: /tr.json\n  signingConfig: /sc.json\n  tokenFile: /tok\n  builderID: https://b.example/x\n"+issuers[len("\nsigning: {disabledUnsafe: true}"):]))
+	c, err := Load(writeConfig(t, "signing:\n  trustedRoot: /tr.json\n  signingConfig: /sc.json\n  tokenFile: /tok\n  builderID: https://b.example/x\n"+issuers[len("\nsigning: {disabledUnsafe: true}"):]))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.Signing.Identity != (IdentityConfig{}) {
 		t.Fatalf("identity = %+v, want none (the dev pin must not leak into a file config)", c.Signing.Identity)
 	}
-	if _, err := loadConfig(writeConfig(t, "listen: 127.0.0.1:1\n"+issuers[len("\nsigning: {disabledUnsafe: true}"):])); err == nil || !strings.Contains(err.Error(), "signing.trustedRoot") {
+	if _, err := Load(writeConfig(t, "listen: 127.0.0.1:1\n"+issuers[len("\nsigning: {disabledUnsafe: true}"):])); err == nil || !strings.Contains(err.Error(), "signing.trustedRoot") {
 		t.Fatalf("a file without signing = %v, want an error naming signing.trustedRoot", err)
+	}
+}
+
+// TestExampleLoads keeps examples/hallmarkd.yaml, which the README points
+// to, valid and complete: it sets every section.
+func TestExampleLoads(t *testing.T) {
+	c, err := Load("../../examples/hallmarkd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:7433" || len(c.Auth.Rules) == 0 || len(c.Verify.Policies) == 0 || c.Admission.Listen == "" ||
+		c.Debian.CacheDir == "" || c.Signing.Identity.Issuer == "" || len(c.Policy.BaseImages.Allow) == 0 {
+		t.Errorf("example config lost a section: %+v", c)
+	}
+}
+
+// TestMarshalRoundTrip: what the dev stack writes with Marshal loads back
+// to the same Config.
+func TestMarshalRoundTrip(t *testing.T) {
+	ttl, size := Duration(5*time.Minute), 7
+	c := Default()
+	c.Listen = "127.0.0.1:1"
+	c.Auth.Rules = append(c.Auth.Rules, Rule{Issuer: DevIssuer, Subject: "ci-*", Claims: map[string]string{"ref": "refs/heads/*"},
+		Repositories: []string{"r.example/a/**"}, AllowRootUnsafe: true})
+	c.Verify = VerifyConfig{Policies: []string{"/p.yaml"}, AllowTTL: &ttl, CacheSize: &size}
+	c.Admission.Listen = "127.0.0.1:2"
+	c.Admission.TLS = TLSConfig{CertFile: "c", KeyFile: "k"}
+	c.Policy.SecretScan.AllowPaths = []string{"/etc/**"}
+	data, err := c.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Parse(data)
+	if err != nil {
+		t.Fatalf("Parse(Marshal()): %v\n%s", err, data)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Errorf("round trip changed the config:\n got %+v\nwant %+v\n%s", got, c, data)
+	}
+}
+
+// TestValidateOrder: problems come in the order of the fields, every time.
+func TestValidateOrder(t *testing.T) {
+	c := Default()
+	c.Listen = "x"
+	c.Signing = SigningConfig{BuilderID: "https://b.example"}
+	c.Log.Format = "xml"
+	want := []string{"listen:", "signing.trustedRoot:", "signing.signingConfig:", "signing.tokenFile:", "log.format:"}
+	for range 20 {
+		err := c.Validate()
+		if err == nil {
+			t.Fatal("Validate succeeded")
+		}
+		lines := strings.Split(err.Error(), "\n")
+		if len(lines) != len(want) {
+			t.Fatalf("errors %q, want %d", lines, len(want))
+		}
+		for i, w := range want {
+			if !strings.HasPrefix(lines[i], w) {
+				t.Fatalf("error %d = %q, want it to start with %q (all: %q)", i, lines[i], w, lines)
+			}
+		}
+	}
+}
+
+// TestRulesCheckedAtLoad: a bad authorization rule fails at load, naming
+// its field, like every other setting.
+func TestRulesCheckedAtLoad(t *testing.T) {
+	for _, tt := range []struct{ rule, want string }{
+		{"{issuer: i, repositories: [\"r/a**\"]}", "auth.rules[0].repositories[0]: bad pattern"},
+		{"{issuer: i, repositories: [\"**/x\"]}", "auth.rules[0].repositories[0]: bad pattern \"**/x\": the first segment must name the registry"},
+		{"{repositories: [r/x]}", "auth.rules[0].issuer: empty"},
+		{"{issuer: i}", "auth.rules[0].repositories: empty"},
+		{"{issuer: i, subject: \"[\", repositories: [r/x]}", "auth.rules[0].subject: bad pattern"},
+	} {
+		_, err := Load(writeConfig(t, issuers+"  rules:\n  - "+tt.rule+"\n"))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("rule %s: error %v, want %q", tt.rule, err, tt.want)
+		}
 	}
 }

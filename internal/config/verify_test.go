@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"strings"
@@ -7,7 +7,7 @@ import (
 )
 
 func TestVerifyConfig(t *testing.T) {
-	c, err := loadConfig(writeConfig(t, issuers+`verify:
+	c, err := Load(writeConfig(t, issuers+`verify:
   policies: [/etc/hallmark/prod.yaml, /etc/hallmark/dev.yaml]
   defaultPolicy: prod
   allowTTL: 5m
@@ -33,7 +33,7 @@ debug: {pprofListen: "127.0.0.1:6060"}
 		t.Errorf("admission = %+v", a)
 	}
 	// Defaults: no policies (VerifyService off), webhook off, 8s timeout.
-	d, err := loadConfig(writeConfig(t, issuers))
+	d, err := Load(writeConfig(t, issuers))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestVerifyConfigMistakes(t *testing.T) {
 		{"typo", "verify:\n  polices: [p]\n", "verify.polices: unknown field"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadConfig(writeConfig(t, tt.yaml+issuers))
+			_, err := Load(writeConfig(t, tt.yaml+issuers))
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("loadConfig = %v, want an error with %q", err, tt.want)
 			}

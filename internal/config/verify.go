@@ -1,11 +1,4 @@
-package main
-
-import (
-	"fmt"
-	"net"
-	"net/url"
-	"time"
-)
+package config
 
 // VerifyConfig configures VerifyService and the verdict cache.
 type VerifyConfig struct {
@@ -45,41 +38,4 @@ type AdmissionConfig struct {
 	// Timeout bounds the verification of all images of one review; keep it
 	// below the webhook configuration's timeoutSeconds. Default 8s.
 	Timeout Duration `json:"timeout"`
-}
-
-func (c Config) validateVerify(bad func(field, format string, args ...any)) {
-	for i, p := range c.Verify.Policies {
-		if p == "" {
-			bad(fmt.Sprintf("verify.policies[%d]", i), "is empty")
-		}
-	}
-	for field, d := range map[string]*Duration{"verify.allowTTL": c.Verify.AllowTTL, "verify.denyTTL": c.Verify.DenyTTL} {
-		if d != nil && *d < 0 {
-			bad(field, "%s is negative", time.Duration(*d))
-		}
-	}
-	if c.Verify.CacheSize != nil && *c.Verify.CacheSize < 0 {
-		bad("verify.cacheSize", "%d is negative", *c.Verify.CacheSize)
-	}
-	if id := c.Verify.VerifierID; id != "" {
-		if u, err := url.Parse(id); err != nil || u.Scheme == "" || u.Host == "" {
-			bad("verify.verifierID", "%q is not an absolute URI", id)
-		}
-	}
-	a := c.Admission
-	if a.Listen == "" {
-		return
-	}
-	if _, _, err := net.SplitHostPort(a.Listen); err != nil {
-		bad("admission.listen", "%q is not host:port", a.Listen)
-	}
-	if a.TLS.CertFile == "" || a.TLS.KeyFile == "" {
-		bad("admission.tls", "certFile and keyFile are required: the API server calls webhooks over HTTPS only")
-	}
-	if len(c.Verify.Policies) == 0 {
-		bad("admission", "needs at least one policy in verify.policies")
-	}
-	if a.Timeout <= 0 || a.Timeout > Duration(30*time.Second) {
-		bad("admission.timeout", "%s is not between 0s and 30s", time.Duration(a.Timeout))
-	}
 }

@@ -1,17 +1,13 @@
-package main
+package config
 
 import (
-	"bytes"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/hallmark-dev/hallmark/builder"
 )
 
 func TestPolicyConfig(t *testing.T) {
-	c, err := loadConfig("")
+	c, err := Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -19,7 +15,7 @@ func TestPolicyConfig(t *testing.T) {
 		t.Errorf("default policy = %+v", p)
 	}
 
-	c, err = loadConfig(writeConfig(t, issuers+`
+	c, err = Load(writeConfig(t, issuers+`
 policy:
   baseImages:
     allow: ["127.0.0.1:*/hallmark/*", "docker.io/library/*", "registry.example.com/base/**"]
@@ -37,7 +33,7 @@ policy:
 	}
 
 	// A file that sets only the allowlist keeps the default mode.
-	c, err = loadConfig(writeConfig(t, issuers+"policy:\n  baseImages:\n    allow: [docker.io/library/*]\n"))
+	c, err = Load(writeConfig(t, issuers+"policy:\n  baseImages:\n    allow: [docker.io/library/*]\n"))
 	if err != nil || c.Policy.BaseImages.Mode != "pin" {
 		t.Errorf("mode = %q, %v; want the default pin", c.Policy.BaseImages.Mode, err)
 	}
@@ -63,50 +59,13 @@ func TestPolicyConfigMistakes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadConfig(writeConfig(t, tt.yaml+issuers))
+			_, err := Load(writeConfig(t, tt.yaml+issuers))
 			if err == nil {
 				t.Fatal("loadConfig succeeded")
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
-		})
-	}
-}
-
-func TestPolicyOptions(t *testing.T) {
-	tests := []struct {
-		name     string
-		policy   PolicyConfig
-		warnings []string
-	}{
-		{name: "defaults", policy: PolicyConfig{BaseImages: BaseImagesConfig{Mode: "pin"}},
-			warnings: []string{"policy.baseImages.allow is empty"}},
-		{name: "strict", policy: PolicyConfig{BaseImages: BaseImagesConfig{Mode: "require-digest", Allow: []string{"docker.io/library/*"}}}},
-		{name: "unsafe", policy: PolicyConfig{AllowRootUnsafe: true, BaseImages: BaseImagesConfig{Mode: "pin", Allow: []string{"x/*"}}, SecretScan: SecretScanConfig{Disabled: true}},
-			warnings: []string{"policy.allowRootUnsafe", "policy.secretScan.disabledUnsafe"}},
-	}
-	store, err := builder.NewContextStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var logs bytes.Buffer
-			opts := policyOptions(tt.policy, slog.New(slog.NewTextHandler(&logs, nil)))
-			b, err := builder.New("unix:///nonexistent.sock", store, opts...)
-			if err != nil {
-				t.Fatalf("builder.New with the policy options: %v", err)
-			}
-			_ = b.Close()
-			if got := strings.Count(logs.String(), "level=WARN"); got != len(tt.warnings) {
-				t.Errorf("%d warnings, want %d:\n%s", got, len(tt.warnings), logs.String())
-			}
-			for _, w := range tt.warnings {
-				if !strings.Contains(logs.String(), w) {
-					t.Errorf("logs do not warn about %s:\n%s", w, logs.String())
 				}
 			}
 		})

@@ -1,0 +1,125 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/hallmark-dev/hallmark/internal/glob"
+)
+
+// AuthConfig lists trusted token issuers and authorization rules.
+type AuthConfig struct {
+	Issuers []Issuer `json:"issuers"`
+	Rules   []Rule   `json:"rules"`
+}
+
+// Issuer is one trusted OIDC issuer of caller tokens.
+type Issuer struct {
+	// URL is the issuer URL, exactly as it appears in the tokens' "iss" claim
+	// and in the issuer's discovery document (a trailing slash matters). Plain
+	// http is accepted for the dev stack's loopback issuer.
+	URL string `json:"url"`
+	// Audience is the value the tokens' "aud" claim must contain.
+	Audience string `json:"audience"`
+}
+
+// Check returns an error that starts with the field's name ("url: …").
+func (is Issuer) Check() error {
+	if err := checkIssuerURL(is.URL); err != nil {
+		return fmt.Errorf("url: %w", err)
+	}
+	if is.Audience == "" {
+		return errors.New("audience: empty; set the audience the issuer's tokens are minted for")
+	}
+	return nil
+}
+
+func checkIssuerURL(s string) error {
+	if s == "" {
+		return errors.New("empty")
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("parse %q: %w", s, err)
+	}
+	if u.Scheme != "https" && u.Scheme != "http" {
+		return fmt.Errorf("%q: scheme must be https (or http for a dev issuer)", s)
+	}
+	if u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return fmt.Errorf("%q: want scheme://host[:port][/path] only", s)
+	}
+	return nil
+}
+
+// Rule lets the identities it matches push to the repositories it lists:
+//
+//	rules:
+//	- issuer: https://token.actions.githubusercontent.com
+//	  subject: "repo:acme/*:ref:refs/heads/main"
+//	  claims:
+//	    repository_owner: acme
+//	  repositories:
+//	  - registry.example.com/acme/*
+//	  - registry.example.com/shared/**
+//
+// Subject, claim values and repositories are patterns of internal/glob's
+// dialect: "*" stays within one "/"-separated segment and a "**" segment
+// crosses "/". So "registry.example.com/acme/*" matches
+// "registry.example.com/acme/app" but not "registry.example.com/acme/app/sub",
+// and "registry.example.com/acme/**" matches both but not
+// "registry.example.com/acme" itself.
+type Rule struct {
+	// Issuer must equal the identity's issuer (the token's "iss").
+	Issuer string `json:"issuer"`
+	// Subject is a pattern for the identity's subject (the token's "sub").
+	// Empty matches any subject.
+	Subject string `json:"subject,omitempty"`
+	// Claims maps claim names to patterns; every listed claim must be a
+	// string that matches its pattern.
+	Claims map[string]string `json:"claims,omitempty"`
+	// Repositories are patterns for "registry/repository"; the rule allows
+	// pushing to a repository that matches any of them. At least one is
+	// required, and each must name its registry (its first segment is not
+	// empty and not "**").
+	Repositories []string `json:"repositories"`
+	// AllowRootUnsafe lets builds this rule authorizes produce images whose
+	// final USER is root or unset. Dangerous; the default refuses them.
+	AllowRootUnsafe bool `json:"allowRootUnsafe,omitempty"`
+}
+
+// Check returns an error that starts with the field's name
+// ("repositories[0]: …").
+func (r Rule) Check() error {
+	if r.Issuer == "" {
+		return errors.New("issuer: empty; name the issuer exactly as in its tokens")
+	}
+	if r.Subject != "" {
+		if err := glob.Check(r.Subject); err != nil {
+			return fmt.Errorf("subject: %w", err)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(r.Claims)) {
+		if name == "" {
+			return errors.New("claims: empty claim name")
+		}
+		if err := glob.Check(r.Claims[name]); err != nil {
+			return fmt.Errorf("claims[%q]: %w", name, err)
+		}
+	}
+	if len(r.Repositories) == 0 {
+		return errors.New("repositories: empty; list at least one repository pattern")
+	}
+	for j, p := range r.Repositories {
+		if err := glob.Check(p); err != nil {
+			return fmt.Errorf("repositories[%d]: %w", j, err)
+		}
+		if first, _, _ := strings.Cut(p, "/"); first == "" || first == "**" {
+			return fmt.Errorf("repositories[%d]: bad pattern %q: the first segment must name the registry", j, p)
+		}
+	}
+	return nil
+}

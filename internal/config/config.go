@@ -1,0 +1,165 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// Config is hallmarkd's configuration file (YAML). Every field has a default
+// that runs against the dev stack (`hallmark dev up`): see Default.
+type Config struct {
+	// Listen is the address the API listens on. Default 127.0.0.1:7433.
+	Listen string `json:"listen"`
+	// TLS serves HTTPS when both files are set; otherwise HTTP/2 cleartext
+	// (h2c), for local development only.
+	TLS TLSConfig `json:"tls"`
+	// BuildKit names the daemon that runs builds.
+	BuildKit BuildKitConfig `json:"buildkit"`
+	// Registries lists registry hosts that need credentials or plain HTTP.
+	Registries []RegistryConfig `json:"registries"`
+	// Auth says whose tokens are accepted and who may push where.
+	Auth AuthConfig `json:"auth"`
+	// Policy holds build-time rules the gateway enforces on every build.
+	Policy PolicyConfig `json:"policy"`
+	// Signing says how the gateway signs the attestations of every image.
+	Signing SigningConfig `json:"signing"`
+	// Verify configures VerifyService: policies and the verdict cache.
+	Verify VerifyConfig `json:"verify"`
+	// Admission configures the Kubernetes admission webhook.
+	Admission AdmissionConfig `json:"admission"`
+	// DataDir holds uploaded contexts and build scratch space.
+	DataDir string `json:"dataDir"`
+	// Debian configures base image builds from Debian packages
+	// (BuildService.BuildBase, docs/base-images.md).
+	Debian DebianConfig `json:"debian"`
+	// Limits bound what callers can make the gateway hold.
+	Limits LimitsConfig `json:"limits"`
+	// Log configures logging.
+	Log LogConfig `json:"log"`
+	// Debug holds operator diagnostics.
+	Debug DebugConfig `json:"debug"`
+}
+
+// DebugConfig holds operator diagnostics.
+type DebugConfig struct {
+	// PprofListen serves Go's pprof profiles (/debug/pprof/) on this
+	// address, which should be loopback: profiles show internals. Empty (the
+	// default) serves none.
+	PprofListen string `json:"pprofListen"`
+}
+
+// SigningConfig is the gateway's keyless signing setup. The gateway signs as
+// itself (it is the build platform); callers' identities go into provenance.
+type SigningConfig struct {
+	// TrustedRoot and SigningConfig are sigstore-go files: the public-good
+	// instance's, a private Sigstore's, or the dev stack's.
+	TrustedRoot   string `json:"trustedRoot"`
+	SigningConfig string `json:"signingConfig"`
+	// TokenFile holds the gateway's OIDC token for Fulcio, re-read before
+	// each signing (e.g. a Kubernetes projected service-account token).
+	TokenFile string `json:"tokenFile"`
+	// BuilderID is the SLSA builder id written into provenance.
+	BuilderID string `json:"builderID"`
+	// Identity is the gateway's own certificate identity. When set, every
+	// signature is checked to carry it, and the verified Hallmark SBOM of a
+	// runtime base image signed by it is reused instead of cataloging the
+	// base's layers again. Optional.
+	Identity IdentityConfig `json:"identity"`
+	// Disabled turns attestation off: images are published unattested.
+	// Dangerous: only for trying the builder without a Sigstore.
+	Disabled bool `json:"disabledUnsafe"`
+}
+
+// PolicyConfig holds build-time rules (docs/build-policy.md).
+type PolicyConfig struct {
+	// AllowRootUnsafe accepts final images whose USER is root or unset.
+	// Dangerous; the default refuses them.
+	AllowRootUnsafe bool `json:"allowRootUnsafe"`
+	// BaseImages limits and pins the images Dockerfiles build on.
+	BaseImages BaseImagesConfig `json:"baseImages"`
+	// SecretScan configures the scan of built images for secrets.
+	SecretScan SecretScanConfig `json:"secretScan"`
+}
+
+// IdentityConfig is a Fulcio certificate identity.
+type IdentityConfig struct {
+	Issuer                 string `json:"issuer"`
+	SubjectAlternativeName string `json:"subjectAlternativeName"`
+}
+
+// TLSConfig names a certificate and key in PEM files.
+type TLSConfig struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+}
+
+// BuildKitConfig names a BuildKit daemon.
+type BuildKitConfig struct {
+	// Address is unix:///path or tcp://host:port.
+	Address string `json:"address"`
+	// MaxParallel is how many builds run at once; the rest queue. Default 2.
+	MaxParallel int `json:"maxParallel"`
+}
+
+// RegistryConfig is one registry host.
+type RegistryConfig struct {
+	// Host is "host[:port]" as it appears in image references.
+	Host string `json:"host"`
+	// Insecure speaks plain HTTP to this host.
+	Insecure bool `json:"insecure"`
+	// Username for basic or token auth.
+	Username string `json:"username"`
+	// PasswordFile holds the password; re-read at start. Passwords are never
+	// written inline in the config.
+	PasswordFile string `json:"passwordFile"`
+}
+
+// LimitsConfig bounds inputs.
+type LimitsConfig struct {
+	// MaxContextBytes bounds one uploaded context archive. Default 512 MiB.
+	MaxContextBytes int64 `json:"maxContextBytes"`
+	// MaxMessageBytes bounds one API message. Default 4 MiB.
+	MaxMessageBytes int `json:"maxMessageBytes"`
+	// BuildTimeout bounds one build, queue time included. Default 1h.
+	BuildTimeout Duration `json:"buildTimeout"`
+}
+
+// DebianConfig configures base image builds. Packages are resolved with
+// the host's apt (its sources and keyring, unless a spec names a mirror).
+type DebianConfig struct {
+	// CacheDir caches downloaded .deb files by sha256. Default
+	// <dataDir>/work/debs.
+	CacheDir string `json:"cacheDir"`
+}
+
+// LogConfig configures logging.
+type LogConfig struct {
+	// Level is debug, info, warn or error. Default info.
+	Level string `json:"level"`
+	// Format is json or text. Default json.
+	Format string `json:"format"`
+}
+
+// Duration is a time.Duration written as "90s" or "1h".
+type Duration time.Duration
+
+// UnmarshalJSON parses a Go duration string. Its error is a
+// *json.UnmarshalTypeError, to which the decoder adds the field's path.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	s := strings.Trim(string(b), `"`)
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return &json.UnmarshalTypeError{Value: fmt.Sprintf("%q (want a duration like 90s or 1h)", s), Type: reflect.TypeFor[Duration]()}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// MarshalJSON writes d as a Go duration string, so a marshalled Config
+// loads again.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}

@@ -1,0 +1,196 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/glob"
+)
+
+// Validate checks every field and returns all problems at once, joined, in
+// the order of the fields in the file; each starts with the field's path
+// ("buildkit.maxParallel: …").
+func (c Config) Validate() error {
+	v := &validation{}
+	c.validateServer(v)
+	c.validateAuth(v)
+	c.validateSigning(v)
+	c.validateLimits(v)
+	c.validateVerify(v)
+	c.validatePolicy(v)
+	if a := c.Debug.PprofListen; a != "" {
+		v.hostPort("debug.pprofListen", a)
+	}
+	v.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	v.oneOf("log.format", c.Log.Format, "json", "text")
+	return errors.Join(v.errs...)
+}
+
+type validation struct{ errs []error }
+
+func (v *validation) bad(field, format string, args ...any) {
+	v.errs = append(v.errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+}
+
+func (v *validation) hostPort(field, addr string) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		v.bad(field, "%q is not host:port", addr)
+	}
+}
+
+func (v *validation) absoluteURI(field, s string) {
+	if u, err := url.Parse(s); err != nil || u.Scheme == "" || u.Host == "" {
+		v.bad(field, "%q is not an absolute URI", s)
+	}
+}
+
+func (v *validation) oneOf(field, got string, want ...string) {
+	for _, w := range want {
+		if got == w {
+			return
+		}
+	}
+	list := want[0]
+	for i, w := range want[1:] {
+		if i == len(want)-2 {
+			list += " or " + w
+		} else {
+			list += ", " + w
+		}
+	}
+	v.bad(field, "%q is not %s", got, list)
+}
+
+func (v *validation) globs(field string, patterns []string) {
+	for i, p := range patterns {
+		if err := glob.Check(p); err != nil {
+			v.bad(fmt.Sprintf("%s[%d]", field, i), "%v", err)
+		}
+	}
+}
+
+func (c Config) validateServer(v *validation) {
+	v.hostPort("listen", c.Listen)
+	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
+		v.bad("tls", "set both certFile and keyFile, or neither")
+	}
+	if u, err := url.Parse(c.BuildKit.Address); err != nil || (u.Scheme != "unix" && u.Scheme != "tcp") {
+		v.bad("buildkit.address", "%q is not unix:///path or tcp://host:port", c.BuildKit.Address)
+	}
+	if c.BuildKit.MaxParallel < 1 || c.BuildKit.MaxParallel > 64 {
+		v.bad("buildkit.maxParallel", "%d is not between 1 and 64", c.BuildKit.MaxParallel)
+	}
+	for i, r := range c.Registries {
+		if r.Host == "" || strings.ContainsAny(r.Host, "/ ") {
+			v.bad(fmt.Sprintf("registries[%d].host", i), "%q is not host[:port]", r.Host)
+		}
+		if (r.Username == "") != (r.PasswordFile == "") {
+			v.bad(fmt.Sprintf("registries[%d]", i), "set both username and passwordFile, or neither")
+		}
+	}
+	if c.DataDir == "" {
+		v.bad("dataDir", "is required")
+	}
+}
+
+func (c Config) validateAuth(v *validation) {
+	if len(c.Auth.Issuers) == 0 {
+		v.bad("auth.issuers", "at least one trusted issuer is required")
+	}
+	seen := map[string]bool{}
+	for i, is := range c.Auth.Issuers {
+		if err := is.Check(); err != nil {
+			v.errs = append(v.errs, fmt.Errorf("auth.issuers[%d].%w", i, err))
+		}
+		if seen[is.URL] {
+			v.bad(fmt.Sprintf("auth.issuers[%d].url", i), "issuer %q is listed twice", is.URL)
+		}
+		seen[is.URL] = true
+	}
+	for i, r := range c.Auth.Rules {
+		if err := r.Check(); err != nil {
+			v.errs = append(v.errs, fmt.Errorf("auth.rules[%d].%w", i, err))
+		}
+	}
+}
+
+func (c Config) validateSigning(v *validation) {
+	s := c.Signing
+	if s.Disabled {
+		return
+	}
+	for _, f := range []struct{ name, value string }{
+		{"trustedRoot", s.TrustedRoot}, {"signingConfig", s.SigningConfig}, {"tokenFile", s.TokenFile},
+	} {
+		if f.value == "" {
+			v.bad("signing."+f.name, "is required (or set signing.disabledUnsafe)")
+		}
+	}
+	if id := s.Identity; (id.Issuer == "") != (id.SubjectAlternativeName == "") {
+		v.bad("signing.identity", "set both issuer and subjectAlternativeName, or neither")
+	}
+	v.absoluteURI("signing.builderID", s.BuilderID)
+}
+
+func (c Config) validateLimits(v *validation) {
+	l := c.Limits
+	if l.MaxContextBytes < 1<<10 {
+		v.bad("limits.maxContextBytes", "%d is below 1 KiB", l.MaxContextBytes)
+	}
+	if l.MaxMessageBytes < 1<<20 {
+		v.bad("limits.maxMessageBytes", "%d is below 1 MiB", l.MaxMessageBytes)
+	}
+	if l.BuildTimeout < Duration(time.Minute) {
+		v.bad("limits.buildTimeout", "%s is below 1m", time.Duration(l.BuildTimeout))
+	}
+}
+
+func (c Config) validateVerify(v *validation) {
+	for i, p := range c.Verify.Policies {
+		if p == "" {
+			v.bad(fmt.Sprintf("verify.policies[%d]", i), "is empty")
+		}
+	}
+	for _, d := range []struct {
+		field string
+		value *Duration
+	}{{"verify.allowTTL", c.Verify.AllowTTL}, {"verify.denyTTL", c.Verify.DenyTTL}} {
+		if d.value != nil && *d.value < 0 {
+			v.bad(d.field, "%s is negative", time.Duration(*d.value))
+		}
+	}
+	if c.Verify.CacheSize != nil && *c.Verify.CacheSize < 0 {
+		v.bad("verify.cacheSize", "%d is negative", *c.Verify.CacheSize)
+	}
+	if id := c.Verify.VerifierID; id != "" {
+		v.absoluteURI("verify.verifierID", id)
+	}
+	a := c.Admission
+	if a.Listen == "" {
+		return
+	}
+	v.hostPort("admission.listen", a.Listen)
+	if a.TLS.CertFile == "" || a.TLS.KeyFile == "" {
+		v.bad("admission.tls", "certFile and keyFile are required: the API server calls webhooks over HTTPS only")
+	}
+	if len(c.Verify.Policies) == 0 {
+		v.bad("admission", "needs at least one policy in verify.policies")
+	}
+	if a.Timeout <= 0 || a.Timeout > Duration(30*time.Second) {
+		v.bad("admission.timeout", "%s is not between 0s and 30s", time.Duration(a.Timeout))
+	}
+}
+
+func (c Config) validatePolicy(v *validation) {
+	b := c.Policy.BaseImages
+	v.globs("policy.baseImages.allow", b.Allow)
+	v.oneOf("policy.baseImages.mode", b.Mode, BaseModePin, BaseModeRequireDigest)
+	if b.RequireAttestation != "" && len(c.Verify.Policies) == 0 {
+		v.bad("policy.baseImages.requireAttestation", "names policy %q, but verify.policies is empty", b.RequireAttestation)
+	}
+	v.globs("policy.secretScan.allowPaths", c.Policy.SecretScan.AllowPaths)
+}
