@@ -3,8 +3,6 @@ package builder
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"io"
 	"os"
@@ -15,11 +13,6 @@ import (
 
 	"github.com/hallmark-dev/hallmark"
 )
-
-func digestOf(b []byte) hallmark.Digest {
-	sum := sha256.Sum256(b)
-	return hallmark.Digest("sha256:" + hex.EncodeToString(sum[:]))
-}
 
 func newStore(t *testing.T, opts ...ContextStoreOption) (*ContextStore, string) {
 	t.Helper()
@@ -33,8 +26,8 @@ func newStore(t *testing.T, opts ...ContextStoreOption) (*ContextStore, string) 
 
 func TestContextStorePut(t *testing.T) {
 	content := []byte("some context bytes")
-	d := digestOf(content)
-	other := digestOf([]byte("other"))
+	d := hallmark.SHA256(content)
+	other := hallmark.SHA256([]byte("other"))
 	tests := []struct {
 		name     string
 		expected hallmark.Digest
@@ -124,7 +117,7 @@ func TestContextStoreConcurrentPut(t *testing.T) {
 			d, _, existed, err := s.Put(t.Context(), bytes.NewReader(content), "")
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil || d != digestOf(content) {
+			if err != nil || d != hallmark.SHA256(content) {
 				errs = append(errs, err)
 			}
 			if !existed {
@@ -143,7 +136,7 @@ func TestContextStoreConcurrentPut(t *testing.T) {
 
 func TestContextStoreMissing(t *testing.T) {
 	s, _ := newStore(t)
-	d := digestOf([]byte("never stored"))
+	d := hallmark.SHA256([]byte("never stored"))
 	if s.Has(d) {
 		t.Error("Has() = true for a missing digest")
 	}

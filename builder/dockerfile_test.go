@@ -3,11 +3,13 @@ package builder
 import (
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 )
 
 type inspectCase struct {
@@ -98,7 +100,7 @@ COPY --from=gcr.io/distroless/static:nonroot /etc/passwd /etc/passwd
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "inspect.golden.json", string(got)+"\n")
+	golden.Check(t, filepath.Join("testdata", "inspect.golden.json"), append(got, '\n'))
 }
 
 func TestInspectDockerfileErrors(t *testing.T) {

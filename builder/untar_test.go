@@ -6,7 +6,6 @@ import (
 	"compress/gzip"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -17,9 +16,8 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 var testTime = time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 
@@ -120,27 +118,6 @@ func listTree(t *testing.T, root string) string {
 	return strings.Join(lines, "\n") + "\n"
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	p := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("read golden file (run with -update to create it): %v", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from golden file:\n--- got\n%s--- want\n%s", name, got, want)
-	}
-}
-
 func TestExtractTarGolden(t *testing.T) {
 	archive := tarball(t,
 		tarDir("src/"),
@@ -172,7 +149,7 @@ func TestExtractTarGolden(t *testing.T) {
 			if err := ExtractTar(t.Context(), bytes.NewReader(tc.data), dest, ExtractLimits{}); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, "extract.golden", listTree(t, dest))
+			golden.Check(t, filepath.Join("testdata", "extract.golden"), []byte(listTree(t, dest)))
 			t.Cleanup(func() { _ = os.Chmod(filepath.Join(dest, "ro"), 0o755) })
 		})
 	}

@@ -43,7 +43,7 @@ func TestAttestedBases(t *testing.T) {
 		t.Fatalf("attested base: %v", err)
 	}
 	bp := provenanceOf(t, res.GetPinned()).BuildDefinition.InternalParameters.BasePolicy
-	if bp == nil || len(bp.Bases) != 1 || bp.Bases[0].VerifiedBy != devstack.PolicyName || bp.Bases[0].Digest != digestOf(attested) {
+	if bp == nil || len(bp.Bases) != 1 || bp.Bases[0].VerifiedBy != devstack.PolicyName || bp.Bases[0].Digest != digestIn(attested) {
 		t.Errorf("basePolicy = %+v, want the attested base verified by %q", bp, devstack.PolicyName)
 	}
 }

@@ -45,7 +45,7 @@ func TestBaseBuild(t *testing.T) {
 				t.Errorf("progress does not show %q:\n%s", step, stderr)
 			}
 		}
-		if desc, err := remoteImage(t, tag); err != nil || desc.Digest.String() != digestOf(pinned).String() {
+		if desc, err := remoteImage(t, tag); err != nil || desc.Digest.String() != digestIn(pinned).String() {
 			t.Errorf("%s: %v, want it to name %s", tag, err, pinned)
 		}
 		var m struct {
@@ -54,9 +54,9 @@ func TestBaseBuild(t *testing.T) {
 		if data, err := os.ReadFile(meta); err != nil || json.Unmarshal(data, &m) != nil || len(m.Packages) == 0 {
 			t.Errorf("metadata file: %v, %d packages", err, len(m.Packages))
 		}
-		digests = append(digests, digestOf(pinned).String())
+		digests = append(digests, digestIn(pinned).String())
 	}
-	if digests[0] != digests[1] || digests[0] != digestOf(st.BaseImage).String() {
+	if digests[0] != digests[1] || digests[0] != digestIn(st.BaseImage).String() {
 		t.Errorf("digests %v and the stack's static %s differ: the build is not reproducible", digests, st.BaseImage)
 	}
 	pinned := st.Registry + "/e2e/base-static@" + digests[0]

@@ -125,8 +125,8 @@ func TestHygiene(t *testing.T) {
 		p := provenanceOf(t, res.GetPinned())
 		in := p.BuildDefinition.InternalParameters
 		want := []provenance.BaseDecision{
-			{Ref: st.GolangImage, Digest: digestOf(st.GolangImage)},
-			{Ref: static + ":v1", Digest: digestOf(st.BaseImage), Runtime: true},
+			{Ref: st.GolangImage, Digest: digestIn(st.GolangImage)},
+			{Ref: static + ":v1", Digest: digestIn(st.BaseImage), Runtime: true},
 		}
 		if in.BasePolicy == nil || in.BasePolicy.Mode != "pin" || !equalDecisions(in.BasePolicy.Bases, want) {
 			t.Errorf("basePolicy = %+v, want mode pin and %+v", in.BasePolicy, want)
@@ -156,7 +156,7 @@ func TestHygiene(t *testing.T) {
 			t.Fatalf("pinned, allowed base: %v", err)
 		}
 		bp := provenanceOf(t, res.GetPinned()).BuildDefinition.InternalParameters.BasePolicy
-		want := []provenance.BaseDecision{{Ref: st.BaseImage, Digest: digestOf(st.BaseImage), AllowedBy: static, Runtime: true}}
+		want := []provenance.BaseDecision{{Ref: st.BaseImage, Digest: digestIn(st.BaseImage), AllowedBy: static, Runtime: true}}
 		if bp == nil || bp.Mode != "require-digest" || !equalDecisions(bp.Bases, want) {
 			t.Errorf("basePolicy = %+v, want mode require-digest and %+v", bp, want)
 		}
@@ -191,7 +191,8 @@ func provenanceOf(t *testing.T, image string) *provenance.Provenance {
 	return p
 }
 
-func digestOf(pinned string) hallmark.Digest {
+// digestIn returns the digest of a pinned reference (name@sha256:…).
+func digestIn(pinned string) hallmark.Digest {
 	_, d, _ := strings.Cut(pinned, "@")
 	return hallmark.Digest(d)
 }

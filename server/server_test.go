@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -245,11 +243,6 @@ func build(ctx context.Context, c hallmarkv1connect.BuildServiceClient, req *hal
 	return msgs, stream.ResponseHeader(), stream.Err()
 }
 
-func digestOf(b []byte) string {
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 // uploadedRequest uploads a context and returns a valid request building it.
 func uploadedRequest(t *testing.T, c hallmarkv1connect.BuildServiceClient) *hallmarkv1.BuildRequest {
 	t.Helper()
@@ -294,8 +287,8 @@ func TestBuildSucceeds(t *testing.T) {
 			if err != nil {
 				t.Fatalf("UploadContext: %v", err)
 			}
-			if up.Msg.GetDigest() != digestOf(content) || up.Msg.GetSize() != int64(len(content)) || up.Msg.GetExisted() {
-				t.Fatalf("UploadContext = %v, want digest %s, size %d, not existed", up.Msg, digestOf(content), len(content))
+			if up.Msg.GetDigest() != hallmark.SHA256(content).String() || up.Msg.GetSize() != int64(len(content)) || up.Msg.GetExisted() {
+				t.Fatalf("UploadContext = %v, want digest %s, size %d, not existed", up.Msg, hallmark.SHA256(content).String(), len(content))
 			}
 			checkRequestID(t, up.Header())
 
@@ -550,13 +543,13 @@ func TestUploadContext(t *testing.T) {
 		wantCode connect.Code
 		wantMsg  string
 	}{
-		{name: "new", token: e.token, chunks: [][]byte{[]byte("new "), []byte("context")}, want: &hallmarkv1.UploadContextResponse{Digest: digestOf([]byte("new context")), Size: 11}},
-		{name: "new with expected digest", token: e.token, expected: digestOf([]byte("other")), chunks: [][]byte{[]byte("oth"), []byte("er")}, want: &hallmarkv1.UploadContextResponse{Digest: digestOf([]byte("other")), Size: 5}},
-		{name: "again", token: e.token, chunks: [][]byte{stored}, want: &hallmarkv1.UploadContextResponse{Digest: digestOf(stored), Size: int64(len(stored)), Existed: true}},
-		{name: "expected digest already stored", token: e.token, expected: digestOf(stored), want: &hallmarkv1.UploadContextResponse{Digest: digestOf(stored), Existed: true}},
-		{name: "expected digest already stored, with content", token: e.token, expected: digestOf(stored), chunks: [][]byte{stored}, want: &hallmarkv1.UploadContextResponse{Digest: digestOf(stored), Existed: true}},
-		{name: "many chunks, each under the message limit", token: e.token, chunks: [][]byte{big, big, big}, want: &hallmarkv1.UploadContextResponse{Digest: digestOf(slices.Concat(big, big, big)), Size: 3 * int64(len(big))}},
-		{name: "expected digest mismatch", token: e.token, expected: digestOf([]byte("something else")), chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "not the expected " + digestOf([]byte("something else"))},
+		{name: "new", token: e.token, chunks: [][]byte{[]byte("new "), []byte("context")}, want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256([]byte("new context")).String(), Size: 11}},
+		{name: "new with expected digest", token: e.token, expected: hallmark.SHA256([]byte("other")).String(), chunks: [][]byte{[]byte("oth"), []byte("er")}, want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256([]byte("other")).String(), Size: 5}},
+		{name: "again", token: e.token, chunks: [][]byte{stored}, want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256(stored).String(), Size: int64(len(stored)), Existed: true}},
+		{name: "expected digest already stored", token: e.token, expected: hallmark.SHA256(stored).String(), want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256(stored).String(), Existed: true}},
+		{name: "expected digest already stored, with content", token: e.token, expected: hallmark.SHA256(stored).String(), chunks: [][]byte{stored}, want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256(stored).String(), Existed: true}},
+		{name: "many chunks, each under the message limit", token: e.token, chunks: [][]byte{big, big, big}, want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256(slices.Concat(big, big, big)).String(), Size: 3 * int64(len(big))}},
+		{name: "expected digest mismatch", token: e.token, expected: hallmark.SHA256([]byte("something else")).String(), chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "not the expected " + hallmark.SHA256([]byte("something else")).String()},
 		{name: "malformed expected digest", token: e.token, expected: "sha256:xyz", chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "expected_digest"},
 		{name: "empty", token: e.token, wantCode: connect.CodeInvalidArgument, wantMsg: "upload is empty"},
 		{name: "chunk over the message limit", token: e.token, chunks: [][]byte{make([]byte, 1<<20+1)}, wantCode: connect.CodeResourceExhausted},
@@ -592,7 +585,7 @@ func TestUploadContext(t *testing.T) {
 	t.Run("expected digest only in the first message", func(t *testing.T) {
 		stream := c.UploadContext(t.Context())
 		_ = stream.Send(&hallmarkv1.UploadContextRequest{Chunk: []byte("a")})
-		_ = stream.Send(&hallmarkv1.UploadContextRequest{Chunk: []byte("b"), ExpectedDigest: digestOf([]byte("ab"))})
+		_ = stream.Send(&hallmarkv1.UploadContextRequest{Chunk: []byte("b"), ExpectedDigest: hallmark.SHA256([]byte("ab")).String()})
 		_, err := stream.CloseAndReceive()
 		if connect.CodeOf(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "only read from the first message") {
 			t.Errorf("UploadContext error = %v, want invalid argument about the first message", err)
@@ -601,7 +594,7 @@ func TestUploadContext(t *testing.T) {
 
 	t.Run("uploaded context builds", func(t *testing.T) {
 		req := validRequest()
-		req.Source = &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: digestOf(stored)}
+		req.Source = &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: hallmark.SHA256(stored).String()}
 		if _, _, err := build(t.Context(), c, req); err != nil {
 			t.Errorf("Build: %v", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 )
 
 const baseSpecYAML = "apiVersion: hallmark.dev/v1\nkind: BaseImage\nmetadata: {name: static}\nspec: {packages: [netbase, base-files]}\n"
@@ -58,19 +58,7 @@ func TestBasePredicateGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	indented.WriteByte('\n')
-	golden := filepath.Join("testdata", "debian-base.golden.json")
-	if *update {
-		if err := os.WriteFile(golden, indented.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(indented.Bytes(), want) {
-		t.Errorf("%s differs (run go test -update and review the diff):\n%s", golden, indented.Bytes())
-	}
+	golden.Check(t, filepath.Join("testdata", "debian-base.golden.json"), indented.Bytes())
 	if bytes.Contains(got, []byte("alice@example.com")) {
 		t.Error("the provenance carries an e-mail claim")
 	}

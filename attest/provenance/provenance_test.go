@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,10 +17,9 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	contextDigest = hallmark.Digest("sha256:c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0")
@@ -263,19 +260,8 @@ func TestPredicateGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			indented.WriteByte('\n')
-			golden := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, indented.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(indented.Bytes(), want) {
-				t.Errorf("%s differs (run go test -update and review the diff):\n%s", golden, indented.Bytes())
-			}
+			goldenPath := filepath.Join("testdata", tc.name+".golden.json")
+			golden.Check(t, goldenPath, indented.Bytes())
 		})
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,9 +16,8 @@ import (
 	spdxjson "github.com/spdx/tools-golang/json"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 // TestGolden compares the SPDX JSON of two small fixture images, created at
 // a fixed time, with testdata/golden (go test -run Golden -update rewrites).
@@ -49,18 +46,7 @@ func TestGolden(t *testing.T) {
 			}
 			got.WriteByte('\n')
 			path := filepath.Join("testdata", "golden", tt.name+".spdx.json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want := readFile(t, path)
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Errorf("%s differs from the golden file; run go test -run Golden -update and review the diff", path)
-			}
+			golden.Check(t, path, got.Bytes())
 		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"io"
 	"log"
 	"net/http"
@@ -28,11 +27,10 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
 	"github.com/hallmark-dev/hallmark/verify"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const (
 	goldenImage   = hallmark.Digest("sha256:1111111111111111111111111111111111111111111111111111111111111111")
@@ -116,7 +114,8 @@ func parsedStatement(t *testing.T, data []byte) *intoto.ParsedStatement {
 	return st
 }
 
-func digestOf(c byte) hallmark.Digest {
+// fakeDigest is a well-formed digest made of one repeated hex digit.
+func fakeDigest(c byte) hallmark.Digest {
 	return hallmark.Digest("sha256:" + strings.Repeat(string(c), 64))
 }
 
@@ -132,13 +131,13 @@ func goldenResult(t *testing.T) *verify.ImageResult {
 		Pinned: repo + "@" + string(goldenImage),
 		Attestations: []verify.Attestation{
 			{
-				Referrer:      verify.Referrer{Digest: digestOf('a'), BundleDigest: digestOf('b'), PredicateType: hallmark.PredicateSLSAProvenanceV1},
+				Referrer:      verify.Referrer{Digest: fakeDigest('a'), BundleDigest: fakeDigest('b'), PredicateType: hallmark.PredicateSLSAProvenanceV1},
 				PredicateType: hallmark.PredicateSLSAProvenanceV1,
 				LogIndex:      -1,
 				Failure:       "certificate identity https://evil.example/builder (issuer https://evil.example) does not match the policy",
 			},
 			{
-				Referrer:       verify.Referrer{Digest: digestOf('c'), BundleDigest: digestOf('d'), PredicateType: hallmark.PredicateSLSAProvenanceV1},
+				Referrer:       verify.Referrer{Digest: fakeDigest('c'), BundleDigest: fakeDigest('d'), PredicateType: hallmark.PredicateSLSAProvenanceV1},
 				PredicateType:  hallmark.PredicateSLSAProvenanceV1,
 				Statement:      parsedStatement(t, testStatement(t, repo, goldenImage, hallmark.PredicateSLSAProvenanceV1)),
 				SignerIdentity: devstack.BuilderID,
@@ -148,7 +147,7 @@ func goldenResult(t *testing.T) *verify.ImageResult {
 				Verified:       true,
 			},
 			{
-				Referrer:       verify.Referrer{Digest: digestOf('e'), BundleDigest: digestOf('f'), PredicateType: hallmark.PredicateSPDX},
+				Referrer:       verify.Referrer{Digest: fakeDigest('e'), BundleDigest: fakeDigest('f'), PredicateType: hallmark.PredicateSPDX},
 				PredicateType:  hallmark.PredicateSPDX,
 				Statement:      parsedStatement(t, testStatement(t, repo, goldenImage, hallmark.PredicateSPDX)),
 				SignerIdentity: devstack.BuilderID,
@@ -167,7 +166,7 @@ func unverifiedResult(t *testing.T) *verify.ImageResult {
 	res := goldenResult(t)
 	res.Attestations = res.Attestations[:1]
 	res.Attestations = append(res.Attestations, verify.Attestation{
-		Referrer:      verify.Referrer{Digest: digestOf('9'), BundleDigest: digestOf('8')},
+		Referrer:      verify.Referrer{Digest: fakeDigest('9'), BundleDigest: fakeDigest('8')},
 		LogIndex:      -1,
 		Failure:       "bundle is not a JSON object: invalid character '\x1b' looking for beginning of value\nverified  forged line",
 		PredicateType: "",
@@ -176,27 +175,6 @@ func unverifiedResult(t *testing.T) *verify.ImageResult {
 }
 
 // checkGolden compares got with testdata/name, or rewrites it with -update.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden file (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
-	}
-}
-
 func TestInspectGolden(t *testing.T) {
 	tests := []struct {
 		name string
@@ -215,8 +193,8 @@ func TestInspectGolden(t *testing.T) {
 			if err := rep.writeJSON(&js); err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, "inspect-"+tt.name+".txt", text.Bytes())
-			checkGolden(t, "inspect-"+tt.name+".json", js.Bytes())
+			golden.Check(t, filepath.Join("testdata", "inspect-"+tt.name+".txt"), text.Bytes())
+			golden.Check(t, filepath.Join("testdata", "inspect-"+tt.name+".json"), js.Bytes())
 			if strings.Contains(text.String(), "\x1b") || strings.Contains(text.String(), "\nverified  forged") {
 				t.Error("text output passes control characters or newlines from registry data through")
 			}

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 )
 
 func TestSBOMCommand(t *testing.T) {
@@ -37,7 +39,7 @@ func TestSBOMCommand(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("exit %d: %s", r.code, r.stderr)
 		}
-		checkGolden(t, "sbom-table.txt", []byte(r.stdout))
+		golden.Check(t, filepath.Join("testdata", "sbom-table.txt"), []byte(r.stdout))
 	})
 
 	tests := []struct {

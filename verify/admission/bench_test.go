@@ -12,6 +12,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // BenchmarkValidate is the webhook's own cost for a Pod with ten
@@ -20,7 +22,7 @@ import (
 func BenchmarkValidate(b *testing.B) {
 	var cs []corev1.Container
 	for i := range 10 {
-		cs = append(cs, goodContainer(fmt.Sprint("c", i), fmt.Sprintf("registry.example/app%d@%s", i, digestOf(fmt.Sprint(i)))))
+		cs = append(cs, goodContainer(fmt.Sprint("c", i), fmt.Sprintf("registry.example/app%d@%s", i, hallmark.SHA256([]byte(fmt.Sprint(i))))))
 	}
 	raw, err := json.Marshal(newPod(podSpec(cs...)))
 	if err != nil {

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -15,11 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/golden"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenVerifier denies reg/unsigned, cannot reach reg/offline and allows
 // everything else.
@@ -86,19 +83,8 @@ func TestGolden(t *testing.T) {
 			}
 			got.WriteByte('\n')
 			path := filepath.Join("testdata", tc.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got.Bytes(), want) {
-				t.Fatalf("response differs from %s (run with -update):\n%s", path, got.Bytes())
-			}
-			if bytes.Contains(want, []byte("do-not-leak-me")) {
+			golden.Check(t, path, got.Bytes())
+			if bytes.Contains(got.Bytes(), []byte("do-not-leak-me")) {
 				t.Fatal("env value in response")
 			}
 		})

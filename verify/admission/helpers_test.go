@@ -3,8 +3,6 @@ package admission
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -92,15 +90,9 @@ func (f *fakeVerifier) callCount() map[string]int {
 	return out
 }
 
-// digestOf is a stable fake digest of ref.
-func digestOf(ref string) hallmark.Digest {
-	sum := sha256.Sum256([]byte(ref))
-	return hallmark.Digest("sha256:" + hex.EncodeToString(sum[:]))
-}
-
 // allowed is an allowing verdict for ref, whose image runs as user.
 func allowed(ref, user string) *verify.Verdict {
-	d := digestOf(ref)
+	d := hallmark.SHA256([]byte(ref))
 	repo := ref
 	if i := strings.LastIndexAny(ref, ":@"); i > strings.LastIndex(ref, "/") {
 		repo = ref[:i]

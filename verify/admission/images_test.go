@@ -180,9 +180,9 @@ func TestDeniedVerdict(t *testing.T) {
 	w := newWebhook(t, f, newPolicy())
 	req := request(t, podKind, newPod(podSpec(goodContainer("a", "reg/app:v1"), goodContainer("b", "reg/reasons:v1"), goodContainer("c", "reg/bare:v1"))))
 	resp := admit(t, w.Validate(), req)
-	want := `image "reg/app:v1" (sha256:` + digestOf("reg/app:v1").Hex()[:12] + `…) denied by policy "gateway-built": ` +
+	want := `image "reg/app:v1" (sha256:` + hallmark.SHA256([]byte("reg/app:v1")).Hex()[:12] + `…) denied by policy "gateway-built": ` +
 		`rule "builders": builder "x" is not allowed; rule "no-critical-cves": 2 critical vulnerabilities; ` +
-		`image "reg/reasons:v1" (sha256:` + digestOf("reg/reasons:v1").Hex()[:12] + `…) denied by policy "gateway-built": no attestation verified; ` +
+		`image "reg/reasons:v1" (sha256:` + hallmark.SHA256([]byte("reg/reasons:v1")).Hex()[:12] + `…) denied by policy "gateway-built": no attestation verified; ` +
 		`image "reg/bare:v1" denied by policy "gateway-built": no reason given`
 	if resp.Allowed || resp.Result.Code != 403 || resp.Result.Reason != metav1.StatusReasonForbidden || msg(resp) != want {
 		t.Fatalf("got %+v\nwant message %s", resp.Result, want)
@@ -210,7 +210,7 @@ func TestPodRules(t *testing.T) {
 		t.Run(kind.Kind, func(t *testing.T) {
 			seen = nil
 			resp := admit(t, newWebhook(t, &fakeVerifier{}, p).Validate(), request(t, kind, workload(kind, spec)))
-			want := `image "reg/app:v1" (sha256:` + digestOf("reg/app:v1").Hex()[:12] + `…) denied by policy "gateway-built": pod rule "no-host-network": hostNetwork is not allowed`
+			want := `image "reg/app:v1" (sha256:` + hallmark.SHA256([]byte("reg/app:v1")).Hex()[:12] + `…) denied by policy "gateway-built": pod rule "no-host-network": hostNetwork is not allowed`
 			if resp.Allowed || msg(resp) != want {
 				t.Fatalf("got %q, want %q", msg(resp), want)
 			}

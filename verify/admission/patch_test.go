@@ -121,7 +121,7 @@ func TestWarnMode(t *testing.T) {
 	w := newWebhook(t, f, p)
 	resp := admit(t, w.Validate(), req)
 	want := []string{
-		`hallmark: image "reg/bad:v1" (sha256:` + digestOf("reg/bad:v1").Hex()[:12] + `…) denied by policy "gateway-built": rule "builders": builder is not allowed`,
+		`hallmark: image "reg/bad:v1" (sha256:` + hallmark.SHA256([]byte("reg/bad:v1")).Hex()[:12] + `…) denied by policy "gateway-built": rule "builders": builder is not allowed`,
 		`hallmark: could not verify image "reg/down:v1": resolve: unavailable`,
 		`hallmark: container "b": rule "readOnlyRootFilesystem": securityContext.readOnlyRootFilesystem is not true`,
 	}
