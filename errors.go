@@ -1,6 +1,9 @@
 package hallmark
 
-import "errors"
+import (
+	"context"
+	"errors"
+)
 
 // Sentinel errors classify failures. Packages wrap them with context
 // (fmt.Errorf("parse dockerfile: %w: line 3: ...", ErrInvalid)); the server
@@ -29,3 +32,42 @@ var (
 	// ErrCanceled marks work stopped because the caller went away.
 	ErrCanceled = errors.New("canceled")
 )
+
+// classes are the error classes in the order Class tries them: the
+// sentinels as declared above, with context.DeadlineExceeded before
+// ErrCanceled (work stopped by a deadline wraps both, and the deadline says
+// more) and context.Canceled last.
+var classes = []error{
+	ErrInvalid, ErrNotFound, ErrTooLarge, ErrUnauthenticated, ErrPermissionDenied,
+	ErrUnavailable, ErrBuildFailed, context.DeadlineExceeded, ErrCanceled, context.Canceled,
+}
+
+// Sentinels returns the sentinel errors of this package, in the order Class
+// tries them.
+func Sentinels() []error {
+	out := make([]error, 0, len(classes))
+	for _, c := range classes {
+		if !errors.Is(c, context.DeadlineExceeded) && !errors.Is(c, context.Canceled) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Class returns the class of err: the first of the sentinel errors,
+// context.DeadlineExceeded and context.Canceled that err wraps, in the order
+// Sentinels gives with context.DeadlineExceeded just before ErrCanceled and
+// context.Canceled last. A classified error's message is written for the
+// caller. Class returns nil for an unclassified error: its message is an
+// internal cause, which only logs may see.
+func Class(err error) error {
+	if err == nil {
+		return nil
+	}
+	for _, c := range classes {
+		if errors.Is(err, c) {
+			return c
+		}
+	}
+	return nil
+}

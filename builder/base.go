@@ -47,30 +47,30 @@ func (b *Builder) BuildBase(ctx context.Context, req hallmark.BaseRequest, emit 
 	}
 	started := time.Now().UTC()
 
-	step, err := startStep(emit, fmt.Sprintf("[base 1/4] resolve %d packages and their dependencies with apt", len(spec.Spec.Packages)))
+	step, err := hallmark.StartStep(emit, fmt.Sprintf("[base 1/4] resolve %d packages and their dependencies with apt", len(spec.Spec.Packages)))
 	if err != nil {
 		return hallmark.BaseResult{}, err
 	}
 	plan, err := b.apt.Resolve(ctx, spec)
 	if err == nil {
-		step.log("%d packages from %s", len(plan.Packages), strings.Join(plan.Sources, ", "))
+		step.Logf("%d packages from %s", len(plan.Packages), strings.Join(plan.Sources, ", "))
 		for _, p := range plan.Packages {
-			step.log("%s %s %s", p.Name, p.Version, p.Architecture)
+			step.Logf("%s %s %s", p.Name, p.Version, p.Architecture)
 		}
 	}
-	if err := step.done(err); err != nil {
+	if err := finish(step, err); err != nil {
 		return hallmark.BaseResult{}, err
 	}
 
-	if step, err = startStep(emit, "[base 2/4] fetch the .deb files, check each sha256 against the signed index"); err != nil {
+	if step, err = hallmark.StartStep(emit, "[base 2/4] fetch the .deb files, check each sha256 against the signed index"); err != nil {
 		return hallmark.BaseResult{}, err
 	}
 	debs, st, err := b.debs.Fetch(ctx, plan)
 	if errors.Is(err, hallmark.ErrNotFound) {
 		// The lists are older than the mirror, which has dropped a
 		// superseded .deb: refresh them, resolve again, fetch again, once.
-		step.log("%v", err)
-		step.log("the package lists are older than the mirror: refreshing them and resolving again")
+		step.Logf("%v", err)
+		step.Logf("the package lists are older than the mirror: refreshing them and resolving again")
 		if err = b.apt.Refresh(ctx, spec); err == nil {
 			if plan, err = b.apt.Resolve(ctx, spec); err == nil {
 				debs, st, err = b.debs.Fetch(ctx, plan)
@@ -78,35 +78,35 @@ func (b *Builder) BuildBase(ctx context.Context, req hallmark.BaseRequest, emit 
 		}
 	}
 	if err == nil {
-		step.log("%d downloaded (%s), %d from the cache; every sha256 matches", st.Downloaded, units.HumanSize(float64(st.Bytes)), st.Cached)
+		step.Logf("%d downloaded (%s), %d from the cache; every sha256 matches", st.Downloaded, units.HumanSize(float64(st.Bytes)), st.Cached)
 	}
-	if err := step.done(err); err != nil {
+	if err := finish(step, err); err != nil {
 		return hallmark.BaseResult{}, err
 	}
 
-	if step, err = startStep(emit, "[base 3/4] unpack into one reproducible layer"); err != nil {
+	if step, err = hallmark.StartStep(emit, "[base 3/4] unpack into one reproducible layer"); err != nil {
 		return hallmark.BaseResult{}, err
 	}
 	img, err := debian.Assemble(ctx, spec, plan, debs, debian.WithWorkDir(b.opts.workDir))
 	if err == nil {
 		defer img.Close()
-		step.log("%d entries, %s unpacked, created %s", img.Entries, units.HumanSize(float64(img.UnpackedBytes)), img.Created.Format(time.RFC3339))
+		step.Logf("%d entries, %s unpacked, created %s", img.Entries, units.HumanSize(float64(img.UnpackedBytes)), img.Created.Format(time.RFC3339))
 		for _, w := range img.Warnings {
-			step.log("warning: %s", w)
+			step.Logf("warning: %s", w)
 		}
 	}
-	if err := step.done(err); err != nil {
+	if err := finish(step, err); err != nil {
 		return hallmark.BaseResult{}, err
 	}
 
-	if step, err = startStep(emit, "[base 4/4] push by digest to "+repo.Name()); err != nil {
+	if step, err = hallmark.StartStep(emit, "[base 4/4] push by digest to "+repo.Name()); err != nil {
 		return hallmark.BaseResult{}, err
 	}
 	dgst, err := b.pushImage(ctx, repo, img)
 	if err == nil {
-		step.log("pushed %s@%s", repo.Name(), dgst)
+		step.Logf("pushed %s@%s", repo.Name(), dgst)
 	}
-	if err := step.done(err); err != nil {
+	if err := finish(step, err); err != nil {
 		return hallmark.BaseResult{}, err
 	}
 	solved := time.Now().UTC()
@@ -144,61 +144,12 @@ func (b *Builder) pushImage(ctx context.Context, repo name.Repository, img *debi
 	return hallmark.ParseDigest(d.String())
 }
 
-// progressStep reports one stage of a base build as a progress vertex.
-type progressStep struct {
-	emit    func(hallmark.Event) error
-	digest  string
-	name    string
-	started time.Time
-	err     error // the first send error
-}
-
-// startStep sends the step's start.
-func startStep(emit func(hallmark.Event) error, name string) (*progressStep, error) {
-	s := &progressStep{emit: emit, name: name, started: time.Now()}
-	s.digest = hallmark.SHA256([]byte(name + s.started.String())).String()
-	err := emit(hallmark.Event{Status: &hallmark.SolveStatus{Vertexes: []hallmark.Vertex{{Digest: s.digest, Name: name, Started: &s.started}}}})
-	return s, err
-}
-
-// log sends one line of the step's output.
-func (s *progressStep) log(format string, args ...any) {
-	if s.err != nil {
-		return
+// finish completes step (hallmark.Step.Done) and returns cause, or else
+// the error of sending the step's progress: a base build stops at the first
+// failed stage.
+func finish(step *hallmark.Step, cause error) error {
+	if err := step.Done(cause); cause == nil {
+		return err
 	}
-	line := fmt.Sprintf(format, args...) + "\n"
-	s.err = s.emit(hallmark.Event{Status: &hallmark.SolveStatus{Logs: []hallmark.VertexLog{{Vertex: s.digest, Timestamp: time.Now(), Stream: 1, Data: []byte(line)}}}})
-}
-
-// done completes the step, failed if cause is set, and returns cause or
-// the first send error.
-func (s *progressStep) done(cause error) error {
-	now := time.Now()
-	v := hallmark.Vertex{Digest: s.digest, Name: s.name, Started: &s.started, Completed: &now}
-	if cause != nil {
-		v.Error = "failed; see the error that ends the build"
-		if classified(cause) {
-			v.Error = cause.Error()
-		}
-	}
-	err := s.emit(hallmark.Event{Status: &hallmark.SolveStatus{Vertexes: []hallmark.Vertex{v}}})
-	switch {
-	case cause != nil:
-		return cause
-	case s.err != nil:
-		return s.err
-	}
-	return err
-}
-
-// classified reports whether err carries a class whose message is written
-// for the caller (the server sends only those).
-func classified(err error) bool {
-	for _, c := range []error{hallmark.ErrInvalid, hallmark.ErrNotFound, hallmark.ErrTooLarge, hallmark.ErrUnavailable,
-		hallmark.ErrPermissionDenied, hallmark.ErrBuildFailed, hallmark.ErrCanceled} {
-		if errors.Is(err, c) {
-			return true
-		}
-	}
-	return false
+	return cause
 }

@@ -42,13 +42,13 @@ func TestProgressStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		var got []hallmark.Event
-		s, err := startStep(func(e hallmark.Event) error { got = append(got, e); return nil }, "[base 1/4] resolve")
+		s, err := hallmark.StartStep(func(e hallmark.Event) error { got = append(got, e); return nil }, "[base 1/4] resolve")
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.log("%d packages", 3)
-		if err := s.done(tt.cause); !errors.Is(err, tt.cause) {
-			t.Errorf("done(%v) = %v", tt.cause, err)
+		s.Logf("%d packages", 3)
+		if err := finish(s, tt.cause); !errors.Is(err, tt.cause) {
+			t.Errorf("finish(%v) = %v", tt.cause, err)
 		}
 		if len(got) != 3 || string(got[1].Status.Logs[0].Data) != "3 packages\n" {
 			t.Fatalf("events = %+v", got)
@@ -57,5 +57,41 @@ func TestProgressStep(t *testing.T) {
 		if last.Completed == nil || last.Error != tt.want || last.Digest != got[0].Status.Vertexes[0].Digest {
 			t.Errorf("completed vertex = %+v, want error %q", last, tt.want)
 		}
+	}
+}
+
+func TestFinish(t *testing.T) {
+	errSend := errors.New("send: stream closed")
+	cause := fmt.Errorf("%w: apt-get: Unable to locate package x", hallmark.ErrInvalid)
+	tests := []struct {
+		name   string
+		cause  error
+		failAt int // the send that fails, counting from 1; 0: none
+		want   error
+	}{
+		{name: "success", want: nil},
+		{name: "cause", cause: cause, want: cause},
+		{name: "completion send fails", failAt: 3, want: errSend},
+		{name: "log send fails", failAt: 2, want: errSend},
+		{name: "cause and a failed send", cause: cause, failAt: 2, want: cause},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sent := 0
+			s, err := hallmark.StartStep(func(hallmark.Event) error {
+				sent++
+				if sent == tt.failAt {
+					return errSend
+				}
+				return nil
+			}, "[base 1/4] resolve")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Logf("one line")
+			if err := finish(s, tt.cause); !errors.Is(err, tt.want) || (err == nil) != (tt.want == nil) {
+				t.Errorf("finish(%v) = %v, want %v", tt.cause, err, tt.want)
+			}
+		})
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc/codes"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 )
@@ -73,7 +72,7 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 		return emitErr
 	})
 	if err := eg.Wait(); err != nil {
-		return "", b.classify(ctx, err)
+		return "", b.classify(ctx, err, export["name"])
 	}
 	d, err := hallmark.ParseDigest(resp.ExporterResponse[exptypes.ExporterImageDigestKey])
 	if err != nil {
@@ -113,23 +112,6 @@ func (b *Builder) connect(ctx context.Context) (*client.Client, error) {
 		return nil, fmt.Errorf("%w: buildkit at %s did not answer within %s: %v", hallmark.ErrUnavailable, b.addr, b.opts.pingTimeout, grpcerrors.Code(err))
 	}
 	return c, nil
-}
-
-// classify turns a BuildKit error into a hallmark error class.
-func (b *Builder) classify(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
-	}
-	msg := err.Error()
-	switch {
-	case grpcerrors.Code(err) == codes.Unavailable:
-		return fmt.Errorf("%w: buildkit at %s: %s", hallmark.ErrUnavailable, b.addr, msg)
-	case strings.Contains(msg, "source denied by policy"):
-		return fmt.Errorf("%w: the build pulls an image the gateway did not pin (a # syntax= frontend, or an ONBUILD of a base image): %s", hallmark.ErrInvalid, msg)
-	case strings.Contains(msg, "failed to push") || strings.Contains(msg, "push "):
-		return fmt.Errorf("%w: push image: %s", hallmark.ErrUnavailable, msg)
-	}
-	return fmt.Errorf("%w: %s", hallmark.ErrBuildFailed, msg)
 }
 
 // frontendAttrs are the dockerfile.v0 frontend's options for req.

@@ -70,72 +70,46 @@ func (h *buildService) BuildBase(ctx context.Context, req *connect.Request[hallm
 	in.ID = "base-" + time.Now().UTC().Format("20060102T150405") + "-" + newID()[:8]
 	in.Requester = id
 	log := s.log.With("build_id", in.ID, "repository", in.Repository, "subject", id.Subject)
-
-	log.InfoContext(ctx, "base build accepted", "tags", in.Tags)
-	start := time.Now()
-	var res hallmark.BaseResult
-	if err := s.track(ctx, log, func(ctx context.Context) (err error) {
-		res, err = h.runBase(ctx, in, stream)
-		return err
-	}); err != nil {
-		return err
+	p := pipeline[hallmark.BaseResult, hallmarkv1.BuildBaseResponse]{
+		kind: "base build", repository: in.Repository, tags: in.Tags, stream: stream,
+		build: func(ctx context.Context, emit func(hallmark.Event) error) (hallmark.BaseResult, error) {
+			return s.base.BuildBase(ctx, in, emit)
+		},
+		image:    func(res *hallmark.BaseResult) *hallmark.BuildResult { return &res.Build },
+		event:    baseEventProto,
+		result:   baseResultProto,
+		finished: func(res hallmark.BaseResult) []any { return []any{"packages", len(res.Packages)} },
 	}
-	log.InfoContext(ctx, "base build finished", "digest", res.Build.Digest, "packages", len(res.Packages), "seconds", time.Since(start).Seconds())
+	if s.attester != nil {
+		ba, ok := s.attester.(BaseAttester)
+		if !ok { // New refuses this configuration
+			return connectError(ctx, log, errors.New("the attester cannot attest base images"))
+		}
+		p.attest = func(ctx context.Context, res hallmark.BaseResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+			return ba.AttestBase(ctx, in, res, logf)
+		}
+	}
+	return p.run(ctx, s, log)
+}
+
+// baseEventProto is the BuildBase message of a progress event, or nil.
+func baseEventProto(e hallmark.Event) *hallmarkv1.BuildBaseResponse {
+	switch {
+	case e.Accepted != nil:
+		return &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Accepted{Accepted: acceptedProto(e.Accepted)}}
+	case e.Status != nil:
+		return &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Status{Status: statusProto(e.Status)}}
+	}
 	return nil
 }
 
-// runBase builds, attests, moves the tags and sends the result, in that
-// order: no tag points at an unattested image.
-func (h *buildService) runBase(ctx context.Context, in hallmark.BaseRequest, stream *connect.ServerStream[hallmarkv1.BuildBaseResponse]) (hallmark.BaseResult, error) {
-	emit := func(e hallmark.Event) error {
-		var msg *hallmarkv1.BuildBaseResponse
-		switch {
-		case e.Accepted != nil:
-			msg = &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Accepted{Accepted: acceptedProto(e.Accepted)}}
-		case e.Status != nil:
-			msg = &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Status{Status: statusProto(e.Status)}}
-		default:
-			return nil
-		}
-		if err := stream.Send(msg); err != nil {
-			return fmt.Errorf("%w: send progress: %w", hallmark.ErrCanceled, err)
-		}
-		return nil
-	}
-	res, err := h.s.base.BuildBase(ctx, in, emit)
-	if err != nil {
-		return res, err
-	}
-	if h.s.attester != nil {
-		ba, ok := h.s.attester.(BaseAttester)
-		if !ok {
-			return res, errors.New("the attester cannot attest base images")
-		}
-		step := newStep(emit, "[hallmark] attest: SPDX SBOM and SLSA provenance, keyless-signed, published as referrers")
-		if err := step.start(); err != nil {
-			return res, err
-		}
-		atts, err := ba.AttestBase(ctx, in, res, step.log)
-		if err := step.done(err); err != nil {
-			return res, err
-		}
-		if err != nil {
-			return res, fmt.Errorf("attest %s: %w", res.Build.Pinned, err)
-		}
-		res.Build.Attestations = atts
-	}
-	if err := h.s.builder.MoveTags(ctx, in.Repository, res.Build.Digest, in.Tags); err != nil {
-		return res, fmt.Errorf("move tags: %w", err)
-	}
-	res.Build.Finished = time.Now().UTC()
+// baseResultProto is the BuildBase message of a result.
+func baseResultProto(res hallmark.BaseResult) *hallmarkv1.BuildBaseResponse {
 	out := &hallmarkv1.BuildBaseResult{Build: buildResultProto(res.Build)}
 	for _, p := range res.Packages {
 		out.Packages = append(out.Packages, &hallmarkv1.DebianPackage{
 			Name: p.Name, Version: p.Version, Architecture: p.Architecture, Uri: p.URI, Sha256: p.SHA256.String(), Size: p.Size,
 		})
 	}
-	if err := stream.Send(&hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Result{Result: out}}); err != nil {
-		return res, fmt.Errorf("%w: send result: %w", hallmark.ErrCanceled, err)
-	}
-	return res, nil
+	return &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Result{Result: out}}
 }

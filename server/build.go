@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"connectrpc.com/connect"
@@ -119,82 +118,19 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	in.ID = "b-" + time.Now().UTC().Format("20060102T150405") + "-" + newID()[:8]
 	in.Requester = id
 	log := s.log.With("build_id", in.ID, "repository", in.Repository, "subject", id.Subject)
-
-	log.InfoContext(ctx, "build accepted", "tags", in.Tags)
-	start := time.Now()
-	var res hallmark.BuildResult
-	if err := s.track(ctx, log, func(ctx context.Context) (err error) {
-		res, err = h.run(ctx, in, stream)
-		return err
-	}); err != nil {
-		return err
+	p := pipeline[hallmark.BuildResult, hallmarkv1.BuildResponse]{
+		kind: "build", repository: in.Repository, tags: in.Tags, stream: stream,
+		build: func(ctx context.Context, emit func(hallmark.Event) error) (hallmark.BuildResult, error) {
+			return s.builder.Build(ctx, in, emit)
+		},
+		image:  func(res *hallmark.BuildResult) *hallmark.BuildResult { return res },
+		event:  eventProto,
+		result: resultProto,
 	}
-	log.InfoContext(ctx, "build finished", "digest", res.Digest, "seconds", time.Since(start).Seconds())
-	return nil
-}
-
-// track runs one build under the gateway's build timeout and counts it in
-// the metrics, labelled with the code the caller gets; it returns the error
-// to send.
-func (s *Server) track(ctx context.Context, log *slog.Logger, run func(context.Context) error) error {
-	ctx, cancel := context.WithTimeoutCause(ctx, s.timeout, fmt.Errorf("build took longer than the gateway's limit of %s: %w", s.timeout, context.DeadlineExceeded))
-	defer cancel()
-	start := time.Now()
-	s.metrics.started.Inc()
-	err := run(ctx)
-	result, code := "succeeded", "ok"
-	if err != nil {
-		err = connectError(ctx, log, err)
-		result, code = "failed", connect.CodeOf(err).String()
-		if connect.CodeOf(err) == connect.CodeCanceled {
-			result = "canceled"
+	if s.attester != nil {
+		p.attest = func(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+			return s.attester.Attest(ctx, in, res, logf)
 		}
 	}
-	s.metrics.finished.WithLabelValues(result, code).Inc()
-	s.metrics.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
-	return err
-}
-
-// run builds, moves the tags, and sends the result. Tags move only after the
-// image is complete; if anything before fails, no tag moves.
-func (h *buildService) run(ctx context.Context, in hallmark.BuildRequest, stream *connect.ServerStream[hallmarkv1.BuildResponse]) (hallmark.BuildResult, error) {
-	emit := func(e hallmark.Event) error {
-		msg := eventProto(e)
-		if msg == nil {
-			return nil
-		}
-		if err := stream.Send(msg); err != nil {
-			return fmt.Errorf("%w: send progress: %w", hallmark.ErrCanceled, err)
-		}
-		return nil
-	}
-	res, err := h.s.builder.Build(ctx, in, emit)
-	if err != nil {
-		return res, err
-	}
-	if h.s.attester != nil {
-		step := newStep(emit, "[hallmark] attest: SPDX SBOM and SLSA provenance, keyless-signed, published as referrers")
-		if err := step.start(); err != nil {
-			return res, err
-		}
-		atts, err := h.s.attester.Attest(ctx, in, res, step.log)
-		if err := step.done(err); err != nil {
-			return res, err
-		}
-		if err != nil {
-			return res, fmt.Errorf("attest %s: %w", res.Pinned, err)
-		}
-		res.Attestations = atts
-	}
-	// The authorized request, not the builder's echo of it, names the tags.
-	tagStart := time.Now()
-	if err := h.s.builder.MoveTags(ctx, in.Repository, res.Digest, in.Tags); err != nil {
-		return res, fmt.Errorf("move tags: %w", err)
-	}
-	h.s.log.DebugContext(ctx, "tags moved", "build_id", in.ID, "ms", time.Since(tagStart).Milliseconds())
-	res.Finished = time.Now().UTC()
-	if err := stream.Send(resultProto(res)); err != nil {
-		return res, fmt.Errorf("%w: send result: %w", hallmark.ErrCanceled, err)
-	}
-	return res, nil
+	return p.run(ctx, s, log)
 }

@@ -34,10 +34,7 @@ func connectError(ctx context.Context, log *slog.Logger, err error) error {
 
 // sentinels are the error classes whose text publicError drops, since the
 // Connect code already says it.
-var sentinels = []error{
-	hallmark.ErrInvalid, hallmark.ErrNotFound, hallmark.ErrTooLarge, hallmark.ErrUnauthenticated,
-	hallmark.ErrPermissionDenied, hallmark.ErrUnavailable, hallmark.ErrBuildFailed, hallmark.ErrCanceled,
-}
+var sentinels = hallmark.Sentinels()
 
 // publicError is the error a caller sees: code plus err's message without a
 // leading sentinel ("invalid input: "), which would repeat the code.
@@ -52,28 +49,29 @@ func publicError(code connect.Code, err error) *connect.Error {
 	return connect.NewError(code, errors.New(msg))
 }
 
+// codes maps every error class (hallmark.Class) to its Connect code.
+var codes = map[error]connect.Code{
+	hallmark.ErrInvalid:          connect.CodeInvalidArgument,
+	hallmark.ErrNotFound:         connect.CodeNotFound,
+	hallmark.ErrTooLarge:         connect.CodeResourceExhausted,
+	hallmark.ErrUnauthenticated:  connect.CodeUnauthenticated,
+	hallmark.ErrPermissionDenied: connect.CodePermissionDenied,
+	hallmark.ErrUnavailable:      connect.CodeUnavailable,
+	hallmark.ErrBuildFailed:      connect.CodeFailedPrecondition,
+	// Work stopped by a deadline (the gateway's build timeout or the
+	// caller's) wraps both context.DeadlineExceeded and often ErrCanceled:
+	// hallmark.Class reports the deadline.
+	context.DeadlineExceeded: connect.CodeDeadlineExceeded,
+	hallmark.ErrCanceled:     connect.CodeCanceled,
+	context.Canceled:         connect.CodeCanceled,
+}
+
+// classify returns err's Connect code, and whether err is classified: only
+// a classified error's message may reach the caller.
 func classify(err error) (connect.Code, bool) {
-	switch {
-	case errors.Is(err, hallmark.ErrInvalid):
-		return connect.CodeInvalidArgument, true
-	case errors.Is(err, hallmark.ErrNotFound):
-		return connect.CodeNotFound, true
-	case errors.Is(err, hallmark.ErrTooLarge):
-		return connect.CodeResourceExhausted, true
-	case errors.Is(err, hallmark.ErrUnauthenticated):
-		return connect.CodeUnauthenticated, true
-	case errors.Is(err, hallmark.ErrPermissionDenied):
-		return connect.CodePermissionDenied, true
-	case errors.Is(err, hallmark.ErrUnavailable):
-		return connect.CodeUnavailable, true
-	case errors.Is(err, hallmark.ErrBuildFailed):
-		return connect.CodeFailedPrecondition, true
-	case errors.Is(err, context.DeadlineExceeded):
-		// Before ErrCanceled: work stopped by a deadline (the gateway's build
-		// timeout or the caller's) wraps both.
-		return connect.CodeDeadlineExceeded, true
-	case errors.Is(err, hallmark.ErrCanceled), errors.Is(err, context.Canceled):
-		return connect.CodeCanceled, true
+	code, ok := codes[hallmark.Class(err)]
+	if !ok {
+		return connect.CodeUnknown, false
 	}
-	return connect.CodeUnknown, false
+	return code, true
 }

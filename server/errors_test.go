@@ -60,6 +60,18 @@ func TestSentinelsAreAllMapped(t *testing.T) {
 	}
 }
 
+func TestEveryClassHasACode(t *testing.T) {
+	classes := append(hallmark.Sentinels(), context.DeadlineExceeded, context.Canceled)
+	for _, c := range classes {
+		if _, ok := codes[c]; !ok {
+			t.Errorf("class %q has no Connect code", c)
+		}
+	}
+	if len(codes) != len(classes) {
+		t.Errorf("codes has %d entries, want one per class (%d)", len(codes), len(classes))
+	}
+}
+
 func TestClassify(t *testing.T) {
 	type test struct {
 		name     string
