@@ -11,6 +11,7 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/debian"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/server/convert"
 )
 
 // BaseBuilder assembles base images from Debian packages and pushes them
@@ -76,8 +77,8 @@ func (h *buildService) BuildBase(ctx context.Context, req *connect.Request[hallm
 			return s.base.BuildBase(ctx, in, emit)
 		},
 		image:    func(res *hallmark.BaseResult) *hallmark.BuildResult { return &res.Build },
-		event:    baseEventProto,
-		result:   baseResultProto,
+		event:    convert.BaseEvent,
+		result:   convert.BaseResultEvent,
 		finished: func(res hallmark.BaseResult) []any { return []any{"packages", len(res.Packages)} },
 	}
 	if s.attester != nil {
@@ -90,26 +91,4 @@ func (h *buildService) BuildBase(ctx context.Context, req *connect.Request[hallm
 		}
 	}
 	return p.run(ctx, s, log)
-}
-
-// baseEventProto is the BuildBase message of a progress event, or nil.
-func baseEventProto(e hallmark.Event) *hallmarkv1.BuildBaseResponse {
-	switch {
-	case e.Accepted != nil:
-		return &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Accepted{Accepted: acceptedProto(e.Accepted)}}
-	case e.Status != nil:
-		return &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Status{Status: statusProto(e.Status)}}
-	}
-	return nil
-}
-
-// baseResultProto is the BuildBase message of a result.
-func baseResultProto(res hallmark.BaseResult) *hallmarkv1.BuildBaseResponse {
-	out := &hallmarkv1.BuildBaseResult{Build: buildResultProto(res.Build)}
-	for _, p := range res.Packages {
-		out.Packages = append(out.Packages, &hallmarkv1.DebianPackage{
-			Name: p.Name, Version: p.Version, Architecture: p.Architecture, Uri: p.URI, Sha256: p.SHA256.String(), Size: p.Size,
-		})
-	}
-	return &hallmarkv1.BuildBaseResponse{Event: &hallmarkv1.BuildBaseResponse_Result{Result: out}}
 }

@@ -12,6 +12,7 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/server/convert"
 )
 
 // Builder builds images and moves their tags.
@@ -124,8 +125,8 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 			return s.builder.Build(ctx, in, emit)
 		},
 		image:  func(res *hallmark.BuildResult) *hallmark.BuildResult { return res },
-		event:  eventProto,
-		result: resultProto,
+		event:  convert.BuildEvent,
+		result: convert.BuildResultEvent,
 	}
 	if s.attester != nil {
 		p.attest = func(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
