@@ -96,15 +96,13 @@ the running dev stack's issuer.`,
 
 // buildRunE is the RunE of the commands that build through the gateway
 // (build, base build): run gets the one argument and the process's
-// environment; an error is printed as "hallmark NAME: …" and ends the
-// process with 1, or 130 when main's context was cancelled by SIGINT or
-// SIGTERM (the cancel has already ended the stream, so the gateway cancels
-// the build).
+// environment; an error ends the command through buildExit (1, or 130 when
+// main's context was cancelled by SIGINT or SIGTERM: the cancel has already
+// ended the stream, so the gateway cancels the build).
 func buildRunE(name string, run func(ctx context.Context, arg string, env buildEnv) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		cmd.SilenceUsage = true
 		cmd.SilenceErrors = true
-		ctx := cmd.Context()
 		env := buildEnv{
 			stdin:     cmd.InOrStdin(),
 			stdout:    cmd.OutOrStdout(),
@@ -112,16 +110,7 @@ func buildRunE(name string, run func(ctx context.Context, arg string, env buildE
 			lookupEnv: os.LookupEnv,
 			stack:     loadDevStack,
 		}
-		err := run(ctx, args[0], env)
-		if err == nil {
-			return nil
-		}
-		code := 1
-		if ctx.Err() != nil {
-			err, code = errors.New("interrupted"), 130
-		}
-		fmt.Fprintf(env.stderr, "hallmark %s: %v\n", name, err)
-		return exitError{code: code}
+		return buildExit.finish(cmd.Context(), env.stderr, name, run(cmd.Context(), args[0], env))
 	}
 }
 

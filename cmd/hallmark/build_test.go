@@ -730,7 +730,7 @@ func exitCodeOf(err error) int {
 	}
 	var ee exitError
 	if errors.As(err, &ee) {
-		return ee.code
+		return int(ee.code)
 	}
 	return -1
 }

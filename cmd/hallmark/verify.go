@@ -57,7 +57,7 @@ Exit status: 0 allowed, 1 denied (the reasons are printed), 2 could not
 evaluate (registry or gateway unreachable, image missing, bad flags).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := envOf(cmd)
-			return finish(cmd.Context(), env.stderr, "verify", runVerify(cmd.Context(), f, args[0], env))
+			return verifyExit.finish(cmd.Context(), env.stderr, "verify", runVerify(cmd.Context(), f, args[0], env))
 		},
 	}
 	fl := cmd.Flags()
@@ -69,7 +69,7 @@ evaluate (registry or gateway unreachable, image missing, bad flags).`,
 	fl.StringVar(&f.vsaFile, "vsa", "", "ask for a signed Verification Summary Attestation and write its bundle to this file (gateway only)")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.BoolVar(&f.allowHTTP, "allow-http-registry", false, "with --offline: speak plain HTTP to the image's registry (implied for localhost and loopback)")
-	usageErrors(cmd)
+	verifyExit.usage(cmd, "verify", exactlyOne("IMAGE"))
 	return cmd
 }
 
