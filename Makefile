@@ -4,12 +4,21 @@ export GOTOOLCHAIN := local
 GO    ?= go
 BIN   ?= bin
 
-.PHONY: all build dev test unit e2e bench generate check-generate lint fuzz
+.PHONY: all build cross dev test unit e2e bench generate check-generate lint fuzz
 
 all: build
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/hallmark ./cmd/hallmarkd
+
+## cross: the CLI builds for macOS, Windows and Linux on arm64 (everything but
+## `hallmark dev`, which is Linux only), the gateway for Linux on arm64.
+cross:
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=darwin GOARCH=amd64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/hallmarkd
 
 ## dev: build the tools (once), start the dev stack, build the example, serve until Ctrl-C.
 dev: build
@@ -43,7 +52,8 @@ check-generate: generate
 	@git diff --exit-code -- proto || (echo "generated code is stale: run make generate and commit" >&2; exit 1)
 	@test -z "$$(git status --porcelain -- proto)" || (git status --porcelain -- proto; echo "generated code is not committed" >&2; exit 1)
 
-lint:
+## lint: buf lint, golangci-lint, gofmt, go vet (also with -tags e2e), and the cross builds.
+lint: cross
 	scripts/gotool buf lint
 	scripts/gotool golangci-lint run ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed" >&2; exit 1)
