@@ -1,6 +1,8 @@
 // Package hallmark holds the domain types shared by every part of Hallmark:
-// build requests and results, digests, caller identities, progress events and
-// the sentinel errors that the server maps to Connect codes.
+// build requests and results, digests, caller identities, progress events,
+// the sentinel errors that the server maps to Connect codes, and the limits
+// and rules of a build request (ValidateBuildArgs, ValidateTags, …) that the
+// gateway enforces and the CLI checks before it uploads anything.
 //
 // It imports only the standard library, so builder, attest, verify and store
 // can all depend on it without depending on each other.

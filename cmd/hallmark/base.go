@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -80,13 +79,8 @@ func runBaseBuild(ctx context.Context, f *baseFlags, specPath string, env buildE
 	if err != nil {
 		return err
 	}
-	if len(f.tags) == 0 {
-		return errors.New("parse --tag: at least one -t registry/repository:tag is required")
-	}
-	for _, t := range f.tags {
-		if t == "" || strings.ContainsFunc(t, unicode.IsSpace) {
-			return fmt.Errorf("parse --tag %q: want registry/repository:tag", t)
-		}
+	if err := checkTags(f.tags); err != nil {
+		return err
 	}
 	spec, err := readSpec(specPath, env.stdin)
 	if err != nil {

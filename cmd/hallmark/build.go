@@ -8,17 +8,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 	"unicode"
 
 	"connectrpc.com/connect"
-	"github.com/containerd/platforms"
 	"github.com/docker/go-units"
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/spf13/cobra"
 
+	"github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 )
@@ -289,19 +289,42 @@ func shortDigest(d string) string {
 }
 
 // maxSecretBytes bounds one secret, as the gateway does.
-const maxSecretBytes = 512 << 10
+const maxSecretBytes = hallmark.MaxSecretBytes
+
+// checkTags checks the --tag values as the gateway will: the build fails
+// here, before anything is uploaded.
+func checkTags(tags []string) error {
+	if len(tags) == 0 {
+		return errors.New("parse --tag: at least one -t registry/repository:tag is required")
+	}
+	for _, t := range tags {
+		if t == "" || strings.ContainsFunc(t, unicode.IsSpace) {
+			return fmt.Errorf("parse --tag %q: want registry/repository:tag", t)
+		}
+	}
+	if _, err := hallmark.ValidateTags(tags, tagRepository); err != nil {
+		return fmt.Errorf("parse --tag: %w", err)
+	}
+	return nil
+}
+
+// tagRepository parses tag strictly (an explicit registry and tag) and
+// returns its repository: the parser the gateway gives
+// hallmark.ValidateTags.
+func tagRepository(tag string) (string, error) {
+	t, err := name.NewTag(tag, name.StrictValidation)
+	if err != nil {
+		return "", err
+	}
+	return t.Context().Name(), nil
+}
 
 // request checks the flags and turns them into a BuildRequest without a
 // source, before any network call.
 func (f *buildFlags) request(contextDir string, isGit bool, env buildEnv) (*hallmarkv1.BuildRequest, dockerfileSpec, error) {
 	var df dockerfileSpec
-	if len(f.tags) == 0 {
-		return nil, df, errors.New("parse --tag: at least one -t registry/repository:tag is required")
-	}
-	for _, t := range f.tags {
-		if t == "" || strings.ContainsFunc(t, unicode.IsSpace) {
-			return nil, df, fmt.Errorf("parse --tag %q: want registry/repository:tag", t)
-		}
+	if err := checkTags(f.tags); err != nil {
+		return nil, df, err
 	}
 	args, err := parseBuildArgs(f.buildArgs, env.lookupEnv)
 	if err != nil {
@@ -314,6 +337,9 @@ func (f *buildFlags) request(contextDir string, isGit bool, env buildEnv) (*hall
 	platforms, err := parsePlatforms(f.platforms)
 	if err != nil {
 		return nil, df, err
+	}
+	if err := hallmark.ValidateTarget(f.target); err != nil {
+		return nil, df, fmt.Errorf("parse --target: %w", err)
 	}
 	secrets, err := parseSecrets(f.secrets, env.getenv)
 	if err != nil {
@@ -340,58 +366,60 @@ func (f *buildFlags) request(contextDir string, isGit bool, env buildEnv) (*hall
 	}, df, nil
 }
 
-// argName is a valid build argument or label key.
-var argName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]*$`)
-
 // parseBuildArgs parses K=V pairs; a bare K takes its value from the
-// environment and is skipped when unset, as docker does.
+// environment and is skipped when unset, as docker does. Names, values and
+// their number are checked as the gateway checks them.
 func parseBuildArgs(in []string, lookupEnv func(string) (string, bool)) (map[string]string, error) {
 	out := map[string]string{}
 	for _, a := range in {
 		k, v, ok := strings.Cut(a, "=")
-		if !argName.MatchString(k) {
-			return nil, fmt.Errorf("parse --build-arg %q: %q is not a valid argument name", a, k)
+		if err := hallmark.ValidateBuildArg(k, ""); err != nil {
+			return nil, fmt.Errorf("parse --build-arg %q: %w", a, err)
 		}
 		if !ok {
 			if v, ok = lookupEnv(k); !ok {
 				continue
 			}
 		}
+		if err := hallmark.ValidateBuildArg(k, v); err != nil {
+			return nil, fmt.Errorf("parse --build-arg %q: %w", k, err)
+		}
 		out[k] = v
+	}
+	if err := hallmark.ValidateBuildArgs(out); err != nil {
+		return nil, fmt.Errorf("parse --build-arg: %w", err)
 	}
 	return out, nil
 }
 
-// parseLabels parses K=V pairs; a bare K is an empty label.
+// parseLabels parses K=V pairs; a bare K is an empty label. Keys, values
+// and their number are checked as the gateway checks them.
 func parseLabels(in []string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, l := range in {
 		k, v, _ := strings.Cut(l, "=")
-		if k == "" || strings.ContainsFunc(k, unicode.IsSpace) {
-			return nil, fmt.Errorf("parse --label %q: want KEY=VALUE", l)
-		}
 		out[k] = v
+	}
+	if err := hallmark.ValidateLabels(out); err != nil {
+		return nil, fmt.Errorf("parse --label: %w", err)
 	}
 	return out, nil
 }
 
 // parsePlatforms splits repeated and comma-separated platforms and checks
-// each.
+// them as the gateway does.
 func parsePlatforms(in []string) ([]string, error) {
 	var out []string
 	for _, p := range in {
 		for _, s := range strings.Split(p, ",") {
 			s = strings.TrimSpace(s)
-			if s == "" {
-				continue
-			}
-			if _, err := platforms.Parse(s); err != nil {
-				return nil, fmt.Errorf("parse --platform %q: %w", s, err)
-			}
-			if !slices.Contains(out, s) {
+			if s != "" && !slices.Contains(out, s) {
 				out = append(out, s)
 			}
 		}
+	}
+	if err := hallmark.ValidatePlatforms(out); err != nil {
+		return nil, fmt.Errorf("parse --platform: %w", err)
 	}
 	return out, nil
 }
@@ -411,6 +439,13 @@ func parseSecrets(in []string, getenv func(string) string) ([]*hallmarkv1.Secret
 		}
 		seen[s.GetId()] = true
 		out = append(out, s)
+	}
+	checked := make([]hallmark.Secret, len(out))
+	for i, s := range out {
+		checked[i] = hallmark.Secret{ID: s.GetId(), Value: s.GetValue()}
+	}
+	if err := hallmark.ValidateSecrets(checked); err != nil {
+		return nil, fmt.Errorf("parse --secret: %w", err)
 	}
 	return out, nil
 }
