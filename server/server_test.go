@@ -555,11 +555,11 @@ func TestUploadContext(t *testing.T) {
 		{name: "expected digest already stored", token: e.token, expected: digestOf(stored), want: &hallmarkv1.UploadContextResponse{Digest: digestOf(stored), Existed: true}},
 		{name: "expected digest already stored, with content", token: e.token, expected: digestOf(stored), chunks: [][]byte{stored}, want: &hallmarkv1.UploadContextResponse{Digest: digestOf(stored), Existed: true}},
 		{name: "many chunks, each under the message limit", token: e.token, chunks: [][]byte{big, big, big}, want: &hallmarkv1.UploadContextResponse{Digest: digestOf(slices.Concat(big, big, big)), Size: 3 * int64(len(big))}},
-		{name: "expected digest mismatch", token: e.token, expected: digestOf([]byte("something else")), chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "not the expected " + digestOf([]byte("something else"))},
+		{name: "expected digest mismatch", token: e.token, expected: digestOf([]byte("something else")), chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "invalid_argument: store context: invalid input: content has digest " + digestOf([]byte("content")) + ", not the expected " + digestOf([]byte("something else"))},
 		{name: "malformed expected digest", token: e.token, expected: "sha256:xyz", chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "expected_digest"},
 		{name: "empty", token: e.token, wantCode: connect.CodeInvalidArgument, wantMsg: "upload is empty"},
 		{name: "chunk over the message limit", token: e.token, chunks: [][]byte{make([]byte, 1<<20+1)}, wantCode: connect.CodeResourceExhausted},
-		{name: "context over the store limit", token: e.token, chunks: [][]byte{big, big, big, big, big, big, big}, wantCode: connect.CodeResourceExhausted, wantMsg: "larger than the limit"},
+		{name: "context over the store limit", token: e.token, chunks: [][]byte{big, big, big, big, big, big, big}, wantCode: connect.CodeResourceExhausted, wantMsg: "resource_exhausted: store context: too large: context archive is larger than the limit"},
 		{name: "no token", chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeUnauthenticated},
 	}
 	for _, tt := range tests {
@@ -571,6 +571,9 @@ func TestUploadContext(t *testing.T) {
 				}
 				if !strings.Contains(err.Error(), tt.wantMsg) {
 					t.Errorf("error %q does not contain %q", err, tt.wantMsg)
+				}
+				if strings.Count(err.Error(), "store context") > 1 {
+					t.Errorf("error %q repeats its prefix", err)
 				}
 				var ce *connect.Error
 				if errors.As(err, &ce) {

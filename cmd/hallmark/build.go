@@ -183,28 +183,40 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 	if err != nil {
 		return err
 	}
-	dgst, size, err := bc.digest()
+	dgst, err := uploadContext(ctx, cl, tokens, bc, info)
 	if err != nil {
 		return err
 	}
-	info("#0 uploading context %s %s", units.HumanSizeWithPrecision(float64(size), 3), shortDigest(dgst))
-	up, err := upload(ctx, cl, tokens, bc, dgst)
-	if err != nil {
-		info(" error\n")
-		return fmt.Errorf("upload context: %w", err)
-	}
-	if up.GetExisted() {
-		info(" (cached)\n")
-	} else {
-		info(" done\n")
-	}
-
 	req.Source = &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: dgst}
 	res, err := build(ctx, cl, tokens, req, prog, info)
 	if err != nil {
 		return err
 	}
 	return report(res, req, f, env.stdout)
+}
+
+// uploadContext archives bc and uploads it, returning its digest. The
+// context is read once, into a temporary file removed on return: what is
+// sent is what was hashed even if a file in it changes meanwhile (a log the
+// build's output is redirected to, say).
+func uploadContext(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, bc *buildContext, info func(string, ...any)) (string, error) {
+	archive, err := bc.spool("")
+	if err != nil {
+		return "", err
+	}
+	defer archive.Close()
+	info("#0 uploading context %s %s", units.HumanSizeWithPrecision(float64(archive.size), 3), shortDigest(archive.digest))
+	up, err := upload(ctx, cl, tokens, archive.reader(), archive.digest)
+	if err != nil {
+		info(" error\n")
+		return "", fmt.Errorf("upload context: %w", err)
+	}
+	if up.GetExisted() {
+		info(" (cached)\n")
+	} else {
+		info(" done\n")
+	}
+	return archive.digest, nil
 }
 
 // build runs the Build stream, showing its progress, and returns the result.

@@ -62,7 +62,6 @@ func TestParseBuildArgs(t *testing.T) {
 		{in: []string{"BIG=" + strings.Repeat("x", hallmark.MaxBuildArgValueBytes+1)}, wantErr: `parse --build-arg "BIG": invalid input: build_args: value of BIG is over 32768 bytes`},
 		{in: []string{"HUGE_ENV"}, wantErr: "value of HUGE_ENV is over 32768 bytes"},
 		{in: manyBuildArgs(hallmark.MaxBuildArgs + 1), wantErr: "parse --build-arg: invalid input: build_args: 201 entries, the limit is 200"},
-
 	}
 	for _, tt := range tests {
 		t.Run(clipName(strings.Join(tt.in, ",")), func(t *testing.T) {
@@ -623,10 +622,7 @@ func TestBuildAgainstGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDigest, _, err := bc.digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantDigest, _ := contextDigest(t, bc)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !slices.Equal(g.expected, []string{wantDigest}) {
@@ -679,10 +675,7 @@ func TestBuildExistingContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dgst, _, err := bc.digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dgst, _ := contextDigest(t, bc)
 	g := &fakeGateway{stored: map[string]bool{dgst: true}}
 	gw := startGateway(t, g)
 	r := runCmd(t.Context(), t, "--gateway", gw, "-t", "reg.example/app:1", "--progress", "plain", dir)

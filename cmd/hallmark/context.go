@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,6 +28,9 @@ type buildContext struct {
 	root string
 	pm   *patternmatcher.PatternMatcher // nil when nothing is ignored
 	warn io.Writer                      // where skipped special files are reported
+	// beforeRead, if set, is called with a regular file's path after it was
+	// stat'ed and opened, before it is read (tests change files there).
+	beforeRead func(rel string)
 }
 
 // maxDockerfileBytes bounds an inline Dockerfile, as the gateway does.
@@ -109,15 +113,49 @@ func keepBuildFiles(excludes []string, dockerfile string) []string {
 	return excludes
 }
 
-// digest streams the archive into sha256 without storing it and returns
-// "sha256:<hex>" and the archive's size.
-func (bc *buildContext) digest() (string, int64, error) {
-	h := sha256.New()
-	cw := &countWriter{w: h}
-	if err := bc.writeTar(cw); err != nil {
-		return "", 0, err
+// spooledContext is a context's archive, written once to a temporary file
+// while it was hashed: what is sent is exactly what was hashed, however the
+// directory changes after it was read.
+type spooledContext struct {
+	f      *os.File
+	digest string // "sha256:<hex>"
+	size   int64
+}
+
+// spool writes the archive to a new temporary file in dir (os.TempDir()
+// when ""), hashing it on the way. Close removes the file.
+func (bc *buildContext) spool(dir string) (*spooledContext, error) {
+	f, err := os.CreateTemp(dir, "hallmark-context-*.tar")
+	if err != nil {
+		return nil, fmt.Errorf("spool context: %w", err)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), cw.n, nil
+	sp := &spooledContext{f: f}
+	h := sha256.New()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	cw := &countWriter{w: io.MultiWriter(bw, h)}
+	err = bc.writeTar(cw)
+	if err == nil {
+		if err = bw.Flush(); err != nil {
+			err = fmt.Errorf("spool context: %w", err)
+		}
+	}
+	if err != nil {
+		return nil, errors.Join(err, sp.Close())
+	}
+	sp.digest, sp.size = "sha256:"+hex.EncodeToString(h.Sum(nil)), cw.n
+	return sp, nil
+}
+
+// reader reads the archive from its start.
+func (sp *spooledContext) reader() io.Reader { return io.NewSectionReader(sp.f, 0, sp.size) }
+
+// Close removes the file.
+func (sp *spooledContext) Close() error {
+	err := sp.f.Close()
+	if rerr := os.Remove(sp.f.Name()); rerr != nil {
+		err = errors.Join(err, fmt.Errorf("remove spooled context: %w", rerr))
+	}
+	return err
 }
 
 type countWriter struct {
@@ -259,12 +297,39 @@ func (bc *buildContext) writeEntry(tw *tar.Writer, rel string) error {
 		return err
 	}
 	defer f.Close()
+	if bc.beforeRead != nil {
+		bc.beforeRead(rel)
+	}
 	// CopyN so that a file growing between Lstat and read cannot corrupt the
-	// archive; a shrinking one fails the write.
-	if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
+	// archive; a shrinking one ends early.
+	n, err := io.CopyN(tw, f, hdr.Size)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read %s: %w", rel, err)
 	}
+	after, serr := f.Stat()
+	if serr != nil {
+		return fmt.Errorf("read %s: %w", rel, serr)
+	}
+	if n != hdr.Size || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
+		return &changedError{rel: rel, size: fi.Size(), sizeAfter: after.Size(), mtime: fi.ModTime(), mtimeAfter: after.ModTime()}
+	}
 	return nil
+}
+
+// changedError is a context file that changed while it was archived: its
+// size or modification time after reading differ from before.
+type changedError struct {
+	rel               string
+	size, sizeAfter   int64
+	mtime, mtimeAfter time.Time
+}
+
+func (e *changedError) Error() string {
+	what := fmt.Sprintf("size %d, then %d bytes", e.size, e.sizeAfter)
+	if e.size == e.sizeAfter {
+		what = fmt.Sprintf("modified at %s, then at %s", e.mtime.Format(time.RFC3339Nano), e.mtimeAfter.Format(time.RFC3339Nano))
+	}
+	return fmt.Sprintf("%s changed while it was read (%s): stop writing to it during the build, or exclude it in .dockerignore", e.rel, what)
 }
 
 func fileKind(m fs.FileMode) string {
