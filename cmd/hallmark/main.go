@@ -7,6 +7,7 @@
 //	hallmark inspect IMAGE | sbom IMAGE
 //	hallmark policy check FILE... | policy test FILE IMAGE...
 //	hallmark dev up [--detach] [--kubernetes] | dev down | dev token | dev env   (Linux only)
+//	hallmark version
 //
 // Exit status, the same for every command: 0 done; 1 failed (denied,
 // nothing verified, the build failed; build and base build end with 1 on
@@ -34,6 +35,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBuildCmd(), newBaseCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
+	root.AddCommand(newVersionCmd())
 	root.AddCommand(newConformanceCmd()) // hidden: the sigstore-conformance suite's client shim
 	err := root.ExecuteContext(ctx)
 	var ee exitError
