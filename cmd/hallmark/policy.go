@@ -99,11 +99,7 @@ func runPolicyTest(ctx context.Context, file string, images []string, trustedRoo
 			return fmt.Errorf("write verdict: %w", err)
 		}
 		if !v.Allowed {
-			lines := []string{oneLine(v.Pinned) + ":"}
-			for _, r := range v.Reasons {
-				lines = append(lines, "    "+oneLine(r))
-			}
-			denied = append(denied, strings.Join(lines, "\n"))
+			denied = append(denied, strings.Join(append([]string{oneLine(v.Pinned) + ":"}, reasonLines("    ", v.Reasons)...), "\n"))
 		}
 	}
 	switch {
