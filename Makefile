@@ -11,6 +11,15 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/hallmark ./cmd/hallmarkd
 
+## cross: the CLI builds for macOS, Windows and Linux on arm64 (everything but
+## `hallmark dev`, which is Linux only), the gateway for Linux on arm64.
+cross:
+	GOOS=darwin GOARCH=arm64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=darwin GOARCH=amd64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/hallmark
+	GOOS=linux GOARCH=arm64 $(GO) build -o /dev/null ./cmd/hallmarkd
+
 ## dev: build the tools (once), start the dev stack, build the example, serve until Ctrl-C.
 dev: build
 	$(BIN)/hallmark dev up
@@ -57,7 +66,7 @@ check-generate: generate
 ## lint: buf lint, buf breaking against the last released API
 ## (proto/released.json), golangci-lint (depguard enforces the package layout),
 ## gofmt, go vet, and the CLI cross-compiled for macOS, Windows and arm64.
-lint:
+lint: cross
 	scripts/gotool buf lint
 	scripts/gotool buf breaking --against proto/released.json
 	scripts/gotool golangci-lint run ./...

@@ -87,16 +87,17 @@ func (s *ContextStore) path(d hallmark.Digest) string {
 // hallmark.ErrInvalid; content over the size limit gives an error wrapping
 // hallmark.ErrTooLarge. The body is always read and hashed, even when the
 // digest is already stored, so that only a caller holding the content can
-// name it; existed reports that it was already stored.
+// name it; existed reports that it was already stored. Errors do not repeat
+// "store context": the caller names what it was doing.
 func (s *ContextStore) Put(ctx context.Context, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
 	if expected != "" {
 		if _, err := hallmark.ParseDigest(string(expected)); err != nil {
-			return "", 0, false, fmt.Errorf("store context: %w", err)
+			return "", 0, false, err
 		}
 	}
 	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
 	if err != nil {
-		return "", 0, false, fmt.Errorf("store context: %w", err)
+		return "", 0, false, err
 	}
 	defer func() {
 		tmp.Close()
@@ -107,23 +108,23 @@ func (s *ContextStore) Put(ctx context.Context, r io.Reader, expected hallmark.D
 	src := io.LimitReader(&ctxReader{ctx: ctx, r: r}, s.max+1)
 	size, err = io.Copy(io.MultiWriter(tmp, h), src)
 	if err != nil {
-		return "", 0, false, fmt.Errorf("store context: %w", err)
+		return "", 0, false, err
 	}
 	if size > s.max {
-		return "", 0, false, fmt.Errorf("store context: %w: context archive is larger than the limit of %d bytes", hallmark.ErrTooLarge, s.max)
+		return "", 0, false, fmt.Errorf("%w: context archive is larger than the limit of %d bytes", hallmark.ErrTooLarge, s.max)
 	}
 	d = hallmark.Digest("sha256:" + hex.EncodeToString(h.Sum(nil)))
 	if expected != "" && d != expected {
-		return "", 0, false, fmt.Errorf("store context: %w: content has digest %s, not the expected %s", hallmark.ErrInvalid, d, expected)
+		return "", 0, false, fmt.Errorf("%w: content has digest %s, not the expected %s", hallmark.ErrInvalid, d, expected)
 	}
 	if err := tmp.Chmod(0o400); err != nil {
-		return "", 0, false, fmt.Errorf("store context: %w", err)
+		return "", 0, false, err
 	}
 	if err := tmp.Sync(); err != nil {
-		return "", 0, false, fmt.Errorf("store context: %w", err)
+		return "", 0, false, err
 	}
 	if err := tmp.Close(); err != nil {
-		return "", 0, false, fmt.Errorf("store context: %w", err)
+		return "", 0, false, err
 	}
 	// A hard link never replaces an existing name, so of several concurrent
 	// Puts of the same content exactly one creates it.
@@ -133,7 +134,7 @@ func (s *ContextStore) Put(ctx context.Context, r io.Reader, expected hallmark.D
 	case errors.Is(err, fs.ErrExist):
 		return d, size, true, nil
 	default:
-		return "", 0, false, fmt.Errorf("store context: %w", err)
+		return "", 0, false, err
 	}
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hallmark-dev/hallmark/internal/version"
 )
 
 // Metrics are the gateway's Prometheus metrics.
@@ -17,8 +19,22 @@ type Metrics struct {
 	verifyDuration *prometheus.HistogramVec
 }
 
-// NewMetrics registers the gateway's metrics with reg.
+// NewMetrics registers the gateway's metrics with reg, among them
+// hallmark_build_info, always 1, whose labels say what the running binary
+// was built from (internal/version).
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
+	build := version.Get()
+	buildInfo := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hallmark_build_info",
+		Help: "Always 1; the labels say what the gateway was built from: module version, VCS revision (+modified when the tree had changes), Go version, BuildKit client version.",
+		ConstLabels: prometheus.Labels{
+			"version":          build.Version,
+			"revision":         build.RevisionLabel(),
+			"go_version":       build.GoVersion,
+			"buildkit_version": build.BuildKit,
+		},
+	})
+	buildInfo.Set(1)
 	m := &Metrics{
 		started: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hallmark_builds_started_total", Help: "Builds accepted by the gateway.",
@@ -49,7 +65,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"cached"}),
 	}
-	for _, c := range []prometheus.Collector{m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.verifications, m.verifyDuration} {
+	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.verifications, m.verifyDuration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -549,11 +549,11 @@ func TestUploadContext(t *testing.T) {
 		{name: "expected digest already stored", token: e.token, expected: hallmark.SHA256(stored).String(), want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256(stored).String(), Existed: true}},
 		{name: "expected digest already stored, with content", token: e.token, expected: hallmark.SHA256(stored).String(), chunks: [][]byte{stored}, want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256(stored).String(), Existed: true}},
 		{name: "many chunks, each under the message limit", token: e.token, chunks: [][]byte{big, big, big}, want: &hallmarkv1.UploadContextResponse{Digest: hallmark.SHA256(slices.Concat(big, big, big)).String(), Size: 3 * int64(len(big))}},
-		{name: "expected digest mismatch", token: e.token, expected: hallmark.SHA256([]byte("something else")).String(), chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "not the expected " + hallmark.SHA256([]byte("something else")).String()},
+		{name: "expected digest mismatch", token: e.token, expected: hallmark.SHA256([]byte("something else")).String(), chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "invalid_argument: store context: invalid input: content has digest " + hallmark.SHA256([]byte("content")).String() + ", not the expected " + hallmark.SHA256([]byte("something else")).String()},
 		{name: "malformed expected digest", token: e.token, expected: "sha256:xyz", chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeInvalidArgument, wantMsg: "expected_digest"},
 		{name: "empty", token: e.token, wantCode: connect.CodeInvalidArgument, wantMsg: "upload is empty"},
 		{name: "chunk over the message limit", token: e.token, chunks: [][]byte{make([]byte, 1<<20+1)}, wantCode: connect.CodeResourceExhausted},
-		{name: "context over the store limit", token: e.token, chunks: [][]byte{big, big, big, big, big, big, big}, wantCode: connect.CodeResourceExhausted, wantMsg: "larger than the limit"},
+		{name: "context over the store limit", token: e.token, chunks: [][]byte{big, big, big, big, big, big, big}, wantCode: connect.CodeResourceExhausted, wantMsg: "resource_exhausted: store context: too large: context archive is larger than the limit"},
 		{name: "no token", chunks: [][]byte{[]byte("content")}, wantCode: connect.CodeUnauthenticated},
 	}
 	for _, tt := range tests {
@@ -565,6 +565,9 @@ func TestUploadContext(t *testing.T) {
 				}
 				if !strings.Contains(err.Error(), tt.wantMsg) {
 					t.Errorf("error %q does not contain %q", err, tt.wantMsg)
+				}
+				if strings.Count(err.Error(), "store context") > 1 {
+					t.Errorf("error %q repeats its prefix", err)
 				}
 				var ce *connect.Error
 				if errors.As(err, &ce) {

@@ -12,26 +12,13 @@ import (
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 )
 
-// Request limits. They bound what one request can make the gateway hold.
-const (
-	maxTags          = 32
-	maxBuildArgs     = 200
-	maxArgValueBytes = 32 << 10
-	maxPlatforms     = 8
-	maxSecrets       = 32
-	maxSecretBytes   = 512 << 10
-	maxLabels        = 100
-	maxLabelKeyBytes = 256
-	maxLabelValBytes = 4 << 10
-	maxPathBytes     = 4096
-)
+// maxPathBytes bounds the paths of a request (Dockerfile, git subdir, git
+// URL). The other limits are the root package's (hallmark.MaxTags, …),
+// which the CLI checks too.
+const maxPathBytes = 4096
 
 var (
-	argNameRE  = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	platformRE = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
-	targetRE   = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,127}$`)
-	secretIDRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
-	commitRE   = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+	commitRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
 	// gitURLRE accepts http:// too: the full commit id, which BuildKit
 	// checks, pins the content whatever the transport.
 	gitURLRE = regexp.MustCompile(`^(https?://[^\s#?]+|git@[A-Za-z0-9.-]+:[^\s#?]+)$`)
@@ -85,89 +72,51 @@ func buildRequest(in *hallmarkv1.BuildRequest) (hallmark.BuildRequest, error) {
 	}
 	out.Repository, out.Tags = repo, in.GetTags()
 
-	if len(in.GetBuildArgs()) > maxBuildArgs {
-		return out, invalid("build_args", "%d entries, the limit is %d", len(in.GetBuildArgs()), maxBuildArgs)
-	}
-	for k, v := range in.GetBuildArgs() {
-		if !argNameRE.MatchString(k) || len(k) > 256 {
-			return out, invalid("build_args", "name %q is not a valid ARG name (letters, digits, _; not starting with a digit)", clip(k))
-		}
-		if len(v) > maxArgValueBytes {
-			return out, invalid("build_args", "value of %s is over %d bytes", k, maxArgValueBytes)
-		}
+	if err := hallmark.ValidateBuildArgs(in.GetBuildArgs()); err != nil {
+		return out, err
 	}
 	out.BuildArgs = in.GetBuildArgs()
 
-	if len(in.GetPlatforms()) > maxPlatforms {
-		return out, invalid("platforms", "%d entries, the limit is %d", len(in.GetPlatforms()), maxPlatforms)
-	}
-	for _, p := range in.GetPlatforms() {
-		if !platformRE.MatchString(p) {
-			return out, invalid("platforms", "%q is not os/arch[/variant], e.g. linux/amd64", clip(p))
-		}
+	if err := hallmark.ValidatePlatforms(in.GetPlatforms()); err != nil {
+		return out, err
 	}
 	out.Platforms = in.GetPlatforms()
 
-	if t := in.GetTarget(); t != "" && !targetRE.MatchString(t) {
-		return out, invalid("target", "%q is not a stage name", clip(t))
+	if err := hallmark.ValidateTarget(in.GetTarget()); err != nil {
+		return out, err
 	}
 	out.Target = in.GetTarget()
 
-	if len(in.GetSecrets()) > maxSecrets {
-		return out, invalid("secrets", "%d entries, the limit is %d", len(in.GetSecrets()), maxSecrets)
-	}
-	seen := map[string]bool{}
-	for i, s := range in.GetSecrets() {
-		if !secretIDRE.MatchString(s.GetId()) {
-			return out, invalid(fmt.Sprintf("secrets[%d].id", i), "%q is not a secret id (letters, digits, . _ -)", clip(s.GetId()))
-		}
-		if seen[s.GetId()] {
-			return out, invalid(fmt.Sprintf("secrets[%d].id", i), "%q is given twice", s.GetId())
-		}
-		seen[s.GetId()] = true
-		if len(s.GetValue()) > maxSecretBytes {
-			return out, fmt.Errorf("%w: secrets[%d] (%s): value over %d bytes", hallmark.ErrTooLarge, i, s.GetId(), maxSecretBytes)
-		}
+	for _, s := range in.GetSecrets() {
 		out.Secrets = append(out.Secrets, hallmark.Secret{ID: s.GetId(), Value: s.GetValue()})
 	}
-
-	if len(in.GetLabels()) > maxLabels {
-		return out, invalid("labels", "%d entries, the limit is %d", len(in.GetLabels()), maxLabels)
+	if err := hallmark.ValidateSecrets(out.Secrets); err != nil {
+		return out, err
 	}
-	for k, v := range in.GetLabels() {
-		if k == "" || len(k) > maxLabelKeyBytes || len(v) > maxLabelValBytes {
-			return out, invalid("labels", "key %q: keys must be 1-%d bytes, values at most %d", clip(k), maxLabelKeyBytes, maxLabelValBytes)
-		}
+
+	if err := hallmark.ValidateLabels(in.GetLabels()); err != nil {
+		return out, err
 	}
 	out.Labels = in.GetLabels()
 	out.NoCache = in.GetNoCache()
 	return out, nil
 }
 
-// tags checks the tags and returns their one repository.
+// tags checks the tags (hallmark.ValidateTags) and returns their one
+// repository.
 func tags(ts []string) (string, error) {
-	if len(ts) == 0 {
-		return "", invalid("tags", "at least one tag is required, e.g. registry.example.com/team/app:v1")
+	return hallmark.ValidateTags(ts, tagRepository)
+}
+
+// tagRepository parses tag strictly (an explicit registry and tag, no
+// defaults) and returns its repository, "registry/repository". The CLI
+// gives hallmark.ValidateTags the same parser.
+func tagRepository(tag string) (string, error) {
+	t, err := name.NewTag(tag, name.StrictValidation)
+	if err != nil {
+		return "", err
 	}
-	if len(ts) > maxTags {
-		return "", invalid("tags", "%d entries, the limit is %d", len(ts), maxTags)
-	}
-	var repo string
-	for i, t := range ts {
-		if strings.Contains(t, "@") {
-			return "", invalid(fmt.Sprintf("tags[%d]", i), "%q names a digest; tags name the references to move", clip(t))
-		}
-		tag, err := name.NewTag(t, name.StrictValidation)
-		if err != nil {
-			return "", invalid(fmt.Sprintf("tags[%d]", i), "%q is not registry/repository:tag: %v", clip(t), err)
-		}
-		r := tag.Context().Name()
-		if repo != "" && r != repo {
-			return "", invalid(fmt.Sprintf("tags[%d]", i), "repository %q differs from %q; all tags of a build must name one repository", r, repo)
-		}
-		repo = r
-	}
-	return repo, nil
+	return t.Context().Name(), nil
 }
 
 func checkPath(field, p string) error {

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"time"
-	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -80,13 +77,8 @@ func runBaseBuild(ctx context.Context, f *baseFlags, specPath string, env buildE
 	if err != nil {
 		return err
 	}
-	if len(f.tags) == 0 {
-		return errors.New("parse --tag: at least one -t registry/repository:tag is required")
-	}
-	for _, t := range f.tags {
-		if t == "" || strings.ContainsFunc(t, unicode.IsSpace) {
-			return fmt.Errorf("parse --tag %q: want registry/repository:tag", t)
-		}
+	if err := checkTags(f.tags); err != nil {
+		return err
 	}
 	spec, err := readSpec(specPath, env.stdin)
 	if err != nil {
@@ -101,7 +93,7 @@ func runBaseBuild(ctx context.Context, f *baseFlags, specPath string, env buildE
 		return err
 	}
 	tokens := newTokenSource(f.tokenFile, env.getenv, env.stack)
-	res, err := buildBase(ctx, newClient(gateway), tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog, infoPrinter(mode, env.stderr))
+	res, err := buildBase(ctx, newClient(gateway), tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog)
 	if err != nil {
 		return err
 	}
@@ -131,7 +123,7 @@ func readSpec(path string, stdin io.Reader) ([]byte, error) {
 
 // buildBase runs the BuildBase stream, showing its progress, and returns
 // the result. The display is drained before it returns.
-func buildBase(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildBaseRequest, prog *progress, info func(string, ...any)) (*hallmarkv1.BuildBaseResult, error) {
+func buildBase(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildBaseRequest, prog *progress) (*hallmarkv1.BuildBaseResult, error) {
 	r, err := withToken(ctx, tokens, req)
 	if err != nil {
 		return nil, err
@@ -142,7 +134,7 @@ func buildBase(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tok
 	}
 	result, err := follow(stream, func(m *hallmarkv1.BuildBaseResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildBaseResult) {
 		return m.GetAccepted(), m.GetStatus(), m.GetResult()
-	}, prog, info)
+	}, prog)
 	if err != nil {
 		return nil, err
 	}
@@ -150,64 +142,4 @@ func buildBase(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tok
 		return nil, errors.New("read build result: the gateway ended the build without a result")
 	}
 	return result, nil
-}
-
-// baseBuildMetadata is what --metadata-file holds for a base build: buildx's
-// keys, then Hallmark's.
-type baseBuildMetadata struct {
-	Digest       string                `json:"containerimage.digest"`
-	ImageName    string                `json:"image.name"`
-	BuildID      string                `json:"hallmark.build.id"`
-	Pinned       string                `json:"hallmark.image.pinned"`
-	Packages     []packageMetadata     `json:"hallmark.packages"`
-	Warnings     []string              `json:"hallmark.warnings,omitempty"`
-	Attestations []attestationMetadata `json:"hallmark.attestations"`
-}
-
-type packageMetadata struct {
-	Name         string `json:"name"`
-	Version      string `json:"version"`
-	Architecture string `json:"architecture"`
-	URI          string `json:"uri"`
-	SHA256       string `json:"sha256"`
-}
-
-// reportBase prints the pinned image to stdout and writes the metadata file.
-func reportBase(res *hallmarkv1.BuildBaseResult, f *baseFlags, stdout io.Writer) error {
-	b := res.GetBuild()
-	pinned := b.GetPinned()
-	if pinned == "" {
-		pinned = b.GetImageName() + "@" + b.GetDigest()
-	}
-	fmt.Fprintln(stdout, pinned)
-	if f.metadataFile == "" {
-		return nil
-	}
-	tags := b.GetTags()
-	if len(tags) == 0 {
-		tags = f.tags
-	}
-	m := baseBuildMetadata{Digest: b.GetDigest(), ImageName: strings.Join(tags, ","), BuildID: b.GetBuildId(), Pinned: pinned,
-		Packages: []packageMetadata{}, Warnings: b.GetWarnings(), Attestations: []attestationMetadata{}}
-	for _, p := range res.GetPackages() {
-		m.Packages = append(m.Packages, packageMetadata{Name: p.GetName(), Version: p.GetVersion(), Architecture: p.GetArchitecture(), URI: p.GetUri(), SHA256: p.GetSha256()})
-	}
-	for _, a := range b.GetAttestations() {
-		am := attestationMetadata{
-			PredicateType: a.GetPredicateType(), Referrer: a.GetReferrerDigest(), BundleDigest: a.GetBundleDigest(),
-			SignerIdentity: a.GetSignerIdentity(), SignerIssuer: a.GetSignerIssuer(), LogIndex: a.GetLogIndex(),
-		}
-		if a.GetTimestamp() != nil {
-			am.Timestamp = a.GetTimestamp().AsTime().UTC().Format(time.RFC3339)
-		}
-		m.Attestations = append(m.Attestations, am)
-	}
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encode metadata: %w", err)
-	}
-	if err := os.WriteFile(f.metadataFile, append(data, '\n'), 0o644); err != nil {
-		return fmt.Errorf("write metadata file: %w", err)
-	}
-	return nil
 }

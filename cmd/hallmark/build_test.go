@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
@@ -39,23 +41,30 @@ func lookupFunc(m map[string]string) func(string) (string, bool) {
 func noStack() (devstack.State, error) { return devstack.State{}, devstack.ErrNotRunning }
 
 func TestParseBuildArgs(t *testing.T) {
-	env := lookupFunc(map[string]string{"FROM_ENV": "e", "EMPTY": ""})
+	env := lookupFunc(map[string]string{"FROM_ENV": "e", "EMPTY": "", "HUGE_ENV": strings.Repeat("x", hallmark.MaxBuildArgValueBytes+1)})
 	tests := []struct {
 		in      []string
 		want    map[string]string
 		wantErr string
 	}{
 		{in: nil, want: map[string]string{}},
-		{in: []string{"A=1", "B=", "C=x=y", "http_proxy=p", "v.1-a=2"}, want: map[string]string{"A": "1", "B": "", "C": "x=y", "http_proxy": "p", "v.1-a": "2"}},
+		{in: []string{"A=1", "B=", "C=x=y", "http_proxy=p", "_v1=2"}, want: map[string]string{"A": "1", "B": "", "C": "x=y", "http_proxy": "p", "_v1": "2"}},
 		{in: []string{"FROM_ENV", "UNSET", "EMPTY"}, want: map[string]string{"FROM_ENV": "e", "EMPTY": ""}},
 		{in: []string{"A=1", "A=2"}, want: map[string]string{"A": "2"}},
-		{in: []string{"=v"}, wantErr: "not a valid argument name"},
-		{in: []string{""}, wantErr: "not a valid argument name"},
-		{in: []string{"1A=v"}, wantErr: "not a valid argument name"},
-		{in: []string{"A B=v"}, wantErr: "not a valid argument name"},
+		{in: []string{"=v"}, wantErr: "not a valid ARG name"},
+		{in: []string{""}, wantErr: "not a valid ARG name"},
+		{in: []string{"1A=v"}, wantErr: "not a valid ARG name"},
+		{in: []string{"A B=v"}, wantErr: "not a valid ARG name"},
+		// The gateway's rules, checked before anything is uploaded.
+		{in: []string{"v.1-a=2"}, wantErr: `parse --build-arg "v.1-a=2": invalid input: build_args: name "v.1-a" is not a valid ARG name`},
+		{in: []string{"BAD.NAME"}, wantErr: "not a valid ARG name"},
+		{in: []string{strings.Repeat("A", hallmark.MaxBuildArgNameBytes+1) + "=v"}, wantErr: "not a valid ARG name"},
+		{in: []string{"BIG=" + strings.Repeat("x", hallmark.MaxBuildArgValueBytes+1)}, wantErr: `parse --build-arg "BIG": invalid input: build_args: value of BIG is over 32768 bytes`},
+		{in: []string{"HUGE_ENV"}, wantErr: "value of HUGE_ENV is over 32768 bytes"},
+		{in: manyBuildArgs(hallmark.MaxBuildArgs + 1), wantErr: "parse --build-arg: invalid input: build_args: 201 entries, the limit is 200"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.in, ","), func(t *testing.T) {
+		t.Run(clipName(strings.Join(tt.in, ",")), func(t *testing.T) {
 			got, err := parseBuildArgs(tt.in, env)
 			checkErr(t, err, tt.wantErr)
 			if tt.wantErr == "" && !maps.Equal(got, tt.want) {
@@ -63,6 +72,26 @@ func TestParseBuildArgs(t *testing.T) {
 			}
 		})
 	}
+	if got, err := parseBuildArgs(manyBuildArgs(hallmark.MaxBuildArgs), env); err != nil || len(got) != hallmark.MaxBuildArgs {
+		t.Errorf("%d build args: got %d, %v", hallmark.MaxBuildArgs, len(got), err)
+	}
+}
+
+// manyBuildArgs returns n valid K=V build arguments.
+func manyBuildArgs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("A%d=%d", i, i)
+	}
+	return out
+}
+
+// clipName keeps subtest names of long inputs short.
+func clipName(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }
 
 func TestParseLabels(t *testing.T) {
@@ -203,7 +232,7 @@ func TestFindDockerfile(t *testing.T) {
 func TestRequestValidation(t *testing.T) {
 	ctxDir := t.TempDir()
 	writeTree(t, ctxDir, map[string]string{"Dockerfile": "FROM a\n"})
-	env := buildEnv{lookupEnv: lookupFunc(nil)}
+	env := buildEnv{lookupEnv: lookupFunc(map[string]string{"HOME": "/root"})}
 	tests := []struct {
 		name    string
 		flags   buildFlags
@@ -211,10 +240,26 @@ func TestRequestValidation(t *testing.T) {
 	}{
 		{name: "no tag", flags: buildFlags{}, wantErr: "at least one -t"},
 		{name: "bad tag", flags: buildFlags{tags: []string{"a b"}}, wantErr: "parse --tag"},
-		{name: "bad arg", flags: buildFlags{tags: []string{"r/x:1"}, buildArgs: []string{"=x"}}, wantErr: "parse --build-arg"},
-		{name: "bad platform", flags: buildFlags{tags: []string{"r/x:1"}, platforms: []string{"a/b/c/d/e"}}, wantErr: "parse --platform"},
-		{name: "bad secret", flags: buildFlags{tags: []string{"r/x:1"}, secrets: []string{"id=x"}}, wantErr: "parse --secret"},
-		{name: "ok", flags: buildFlags{tags: []string{"r/x:1"}}},
+		{name: "bad arg", flags: buildFlags{tags: []string{"reg.example/x:1"}, buildArgs: []string{"=x"}}, wantErr: "parse --build-arg"},
+		{name: "bad platform", flags: buildFlags{tags: []string{"reg.example/x:1"}, platforms: []string{"a/b/c/d/e"}}, wantErr: "parse --platform"},
+		{name: "bad secret", flags: buildFlags{tags: []string{"reg.example/x:1"}, secrets: []string{"id=x"}}, wantErr: "parse --secret"},
+		{name: "ok", flags: buildFlags{tags: []string{"reg.example/x:1"}}},
+		// The gateway's rules (hallmark.Validate*), with its messages.
+		{name: "tag without registry", flags: buildFlags{tags: []string{"app:1"}}, wantErr: `parse --tag: invalid input: tags[0]: "app:1" is not registry/repository:tag`},
+		{name: "tag without tag", flags: buildFlags{tags: []string{"reg.example/x"}}, wantErr: `tags[0]: "reg.example/x" is not registry/repository:tag`},
+		{name: "tag with digest", flags: buildFlags{tags: []string{"reg.example/x@sha256:" + strings.Repeat("a", 64)}}, wantErr: "names a digest"},
+		{name: "two repositories", flags: buildFlags{tags: []string{"reg.example/x:1", "reg.example/y:1"}}, wantErr: `tags[1]: repository "reg.example/y" differs from "reg.example/x"`},
+		{name: "too many tags", flags: buildFlags{tags: slices.Repeat([]string{"reg.example/x:1"}, hallmark.MaxTags+1)}, wantErr: "tags: 33 entries, the limit is 32"},
+		{name: "platform without os", flags: buildFlags{tags: []string{"reg.example/x:1"}, platforms: []string{"amd64"}}, wantErr: `parse --platform: invalid input: platforms: "amd64" is not os/arch[/variant]`},
+		{name: "upper-case platform", flags: buildFlags{tags: []string{"reg.example/x:1"}, platforms: []string{"Linux/AMD64"}}, wantErr: "parse --platform"},
+		{name: "too many platforms", flags: buildFlags{tags: []string{"reg.example/x:1"}, platforms: []string{"linux/a1,linux/a2,linux/a3,linux/a4,linux/a5,linux/a6,linux/a7,linux/a8,linux/a9"}}, wantErr: "platforms: 9 entries, the limit is 8"},
+		{name: "bad target", flags: buildFlags{tags: []string{"reg.example/x:1"}, target: "1st stage"}, wantErr: `parse --target: invalid input: target: "1st stage" is not a stage name`},
+		{name: "target", flags: buildFlags{tags: []string{"reg.example/x:1"}, target: "final-2.x"}},
+		{name: "bad secret id", flags: buildFlags{tags: []string{"reg.example/x:1"}, secrets: []string{"id=a b,env=HOME"}}, wantErr: `parse --secret: invalid input: secrets[0].id: "a b" is not a secret id`},
+		{name: "label key too long", flags: buildFlags{tags: []string{"reg.example/x:1"}, labels: []string{strings.Repeat("k", hallmark.MaxLabelKeyBytes+1) + "=v"}}, wantErr: "parse --label: invalid input: labels: key"},
+		{name: "label value too long", flags: buildFlags{tags: []string{"reg.example/x:1"}, labels: []string{"k=" + strings.Repeat("v", hallmark.MaxLabelValueBytes+1)}}, wantErr: `labels: key "k": keys must be 1-256 bytes, values at most 4096`},
+		{name: "too many labels", flags: buildFlags{tags: []string{"reg.example/x:1"}, labels: manyBuildArgs(hallmark.MaxLabels + 1)}, wantErr: "labels: 101 entries, the limit is 100"},
+		{name: "label key with a space", flags: buildFlags{tags: []string{"reg.example/x:1"}, labels: []string{"my key=v"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -352,14 +397,14 @@ func TestReport(t *testing.T) {
 	// result without pinned is image_name@digest.
 	stdout.Reset()
 	res2 := &hallmarkv1.BuildResult{BuildId: "b", Digest: dgst, ImageName: "r/x"}
-	if err := report(res2, &hallmarkv1.BuildRequest{Tags: []string{"r/x:1"}}, &buildFlags{metadataFile: meta}, &stdout); err != nil {
+	if err := report(res2, &hallmarkv1.BuildRequest{Tags: []string{"reg.example/x:1"}}, &buildFlags{metadataFile: meta}, &stdout); err != nil {
 		t.Fatal(err)
 	}
 	if stdout.String() != "r/x@"+dgst+"\n" {
 		t.Errorf("stdout = %q", stdout.String())
 	}
 	data, _ = os.ReadFile(meta)
-	if !strings.Contains(string(data), `"image.name": "r/x:1"`) || !strings.Contains(string(data), `"hallmark.bases": []`) {
+	if !strings.Contains(string(data), `"image.name": "reg.example/x:1"`) || !strings.Contains(string(data), `"hallmark.bases": []`) {
 		t.Errorf("metadata = %s", data)
 	}
 }
@@ -577,10 +622,7 @@ func TestBuildAgainstGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantDigest, _, err := bc.digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	wantDigest, _ := contextDigest(t, bc)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !slices.Equal(g.expected, []string{wantDigest}) {
@@ -633,10 +675,7 @@ func TestBuildExistingContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dgst, _, err := bc.digest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	dgst, _ := contextDigest(t, bc)
 	g := &fakeGateway{stored: map[string]bool{dgst: true}}
 	gw := startGateway(t, g)
 	r := runCmd(t.Context(), t, "--gateway", gw, "-t", "reg.example/app:1", "--progress", "plain", dir)
@@ -684,11 +723,11 @@ func TestBuildErrorsBeforeNetwork(t *testing.T) {
 		want string
 	}{
 		{name: "no tag", args: []string{dir}, want: "hallmark build: parse --tag"},
-		{name: "bad build arg", args: []string{"-t", "r/x:1", "--build-arg", "=1", dir}, want: "hallmark build: parse --build-arg"},
-		{name: "bad secret", args: []string{"-t", "r/x:1", "--secret", "id=x,src=/nonexistent/file", dir}, want: "hallmark build: parse --secret"},
-		{name: "bad platform", args: []string{"-t", "r/x:1", "--platform", "a/b/c/d/e", dir}, want: "hallmark build: parse --platform"},
-		{name: "bad progress", args: []string{"-t", "r/x:1", "--progress", "fancy", dir}, want: "hallmark build: parse --progress"},
-		{name: "missing context", args: []string{"-t", "r/x:1", filepath.Join(dir, "nope")}, want: "hallmark build: find Dockerfile"},
+		{name: "bad build arg", args: []string{"-t", "reg.example/x:1", "--build-arg", "=1", dir}, want: "hallmark build: parse --build-arg"},
+		{name: "bad secret", args: []string{"-t", "reg.example/x:1", "--secret", "id=x,src=/nonexistent/file", dir}, want: "hallmark build: parse --secret"},
+		{name: "bad platform", args: []string{"-t", "reg.example/x:1", "--platform", "a/b/c/d/e", dir}, want: "hallmark build: parse --platform"},
+		{name: "bad progress", args: []string{"-t", "reg.example/x:1", "--progress", "fancy", dir}, want: "hallmark build: parse --progress"},
+		{name: "missing context", args: []string{"-t", "reg.example/x:1", filepath.Join(dir, "nope")}, want: "hallmark build: find Dockerfile"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -730,7 +769,7 @@ func exitCodeOf(err error) int {
 	}
 	var ee exitError
 	if errors.As(err, &ee) {
-		return ee.code
+		return int(ee.code)
 	}
 	return -1
 }

@@ -73,11 +73,10 @@ func resolveGateway(flag string, getenv func(string) string, stack stackLoader) 
 	return gw, nil
 }
 
-// upload sends bc, whose archive has digest dgst, to the gateway. The archive
-// is produced again while sending, never held in memory. The first message
-// names the digest, so a gateway that already holds the content answers at
-// once and the rest is not sent.
-func upload(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, bc *buildContext, dgst string) (*hallmarkv1.UploadContextResponse, error) {
+// upload sends archive, whose digest is dgst, to the gateway in chunks.
+// The first message names the digest, so a gateway that already holds the
+// content answers at once and the rest is not sent.
+func upload(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, archive io.Reader, dgst string) (*hallmarkv1.UploadContextResponse, error) {
 	tok, err := tokens(ctx)
 	if err != nil {
 		return nil, err
@@ -87,26 +86,13 @@ func upload(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens
 	stream := cl.UploadContext(ctx)
 	stream.RequestHeader().Set("Authorization", bearer(tok))
 
-	again := *bc
-	again.warn = nil // warnings were shown by the digest pass
-	pr, pw := io.Pipe()
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		pw.CloseWithError(again.writeTar(pw))
-	}()
-	defer func() {
-		pr.Close() // stops the writer if we end early
-		<-written
-	}()
-
 	buf := make([]byte, chunkSize)
 	first := true
 	for {
-		n, rerr := io.ReadFull(pr, buf)
+		n, rerr := io.ReadFull(archive, buf)
 		if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
 			cancel() // abort the upload rather than finish it short
-			return nil, rerr
+			return nil, fmt.Errorf("read archive: %w", rerr)
 		}
 		if n > 0 || first {
 			msg := &hallmarkv1.UploadContextRequest{Chunk: buf[:n]}

@@ -220,41 +220,13 @@ func readConformanceFile(path, what string) ([]byte, error) {
 	return data, nil
 }
 
-// usageError is a mistake in the arguments.
-type usageError string
-
-func (e usageError) Error() string { return string(e) }
-
-// conformanceFinish prints err, if any, on one line of stderr as `hallmark
-// conformance COMMAND: err` and turns it into the exit code: exitNotVerified
-// for notVerified (a bundle that does not verify, a signature that could
-// not be made), exitInterrupted when the context ended, else exitCannotTell.
+// conformanceFinish ends a conformance command: see commandExit.finish.
 func conformanceFinish(cmd *cobra.Command, err error) error {
-	if err == nil {
-		return nil
-	}
-	code := exitCannotTell
-	var nv notVerified
-	switch {
-	case errors.As(err, &nv):
-		code = exitNotVerified
-	case cmd.Context() != nil && cmd.Context().Err() != nil:
-		err, code = errors.New("interrupted"), exitInterrupted
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "hallmark conformance %s: %s\n", cmd.Name(), oneLine(err.Error()))
-	return exitError{code: code}
+	return conformanceExit.finish(cmd.Context(), cmd.ErrOrStderr(), "conformance "+cmd.Name(), err)
 }
 
 // conformanceUsage makes flag errors and a wrong number of arguments end
 // cmd like any other bad argument, with one line on stderr.
 func conformanceUsage(cmd *cobra.Command, arg string) {
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return conformanceFinish(c, usageError(err.Error()))
-	})
-	cmd.Args = func(c *cobra.Command, args []string) error {
-		if len(args) != 1 {
-			return conformanceFinish(c, usageError(fmt.Sprintf("want exactly one %s, got %d arguments", arg, len(args))))
-		}
-		return nil
-	}
+	conformanceExit.usage(cmd, "conformance "+cmd.Name(), exactlyOne(arg))
 }

@@ -33,7 +33,7 @@ var conformanceExceptions = map[string]string{}
 
 // runConformance runs `hallmark conformance ARGS…` in-process and returns
 // the exit code and stderr.
-func runConformance(t *testing.T, args ...string) (int, string) {
+func runConformance(t *testing.T, args ...string) (exitCode, string) {
 	t.Helper()
 	cmd := newConformanceCmd()
 	var stdout, stderr bytes.Buffer
@@ -131,7 +131,7 @@ func TestConformanceBundleVerify(t *testing.T) {
 			ok := t.Run(key, func(t *testing.T) {
 				code, stderr := runConformance(t, args...)
 				passed := code == 0
-				if !passed && (code != exitNotVerified && code != exitCannotTell ||
+				if !passed && (code != exitFailed && code != exitCannotTell ||
 					strings.Count(stderr, "\n") != 1 || !strings.HasPrefix(stderr, "hallmark conformance verify-bundle: ")) {
 					t.Errorf("exit %d with stderr %q: want 1 or 2 and one line", code, stderr)
 				}
@@ -213,13 +213,13 @@ func TestConformanceSignVerify(t *testing.T) {
 				}
 			}
 			for _, artifact := range []string{tampered, hallmark.SHA256([]byte("x")).String()} {
-				if code, stderr := runConformance(t, verifyArgs(artifact)...); code != exitNotVerified {
-					t.Errorf("verify-bundle %s: exit %d (%s), want %d", artifact, code, stderr, exitNotVerified)
+				if code, stderr := runConformance(t, verifyArgs(artifact)...); code != exitFailed {
+					t.Errorf("verify-bundle %s: exit %d (%s), want %d", artifact, code, stderr, exitFailed)
 				}
 			}
 			wrongSAN := verifyArgs(a)
 			wrongSAN[4] = san + "/other"
-			if code, stderr := runConformance(t, wrongSAN...); code != exitNotVerified || !strings.Contains(stderr, "not an allowed signer") {
+			if code, stderr := runConformance(t, wrongSAN...); code != exitFailed || !strings.Contains(stderr, "not an allowed signer") {
 				t.Errorf("verify-bundle for another identity: exit %d: %s", code, stderr)
 			}
 		})
@@ -235,7 +235,7 @@ func TestConformanceSignVerify(t *testing.T) {
 		tok := ss.ExpiredToken(t)
 		code, stderr := runConformance(t, "sign-bundle", "--identity-token", tok, "--bundle", filepath.Join(dir, "x.json"),
 			"--trusted-root", tr, "--signing-config", sc, a)
-		if code != exitNotVerified || strings.Contains(stderr, tok) {
+		if code != exitFailed || strings.Contains(stderr, tok) {
 			t.Errorf("exit %d: %s", code, stderr)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "x.json")); !errors.Is(err, os.ErrNotExist) {
@@ -253,7 +253,7 @@ func TestConformanceArgs(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
-		code int
+		code exitCode
 		want string
 	}{
 		{"verify with the built-in root", append(append([]string{"verify-bundle", "--bundle", b}, id...), a), 0, ""},
@@ -269,7 +269,7 @@ func TestConformanceArgs(t *testing.T) {
 		{"verify missing artifact", append(append([]string{"verify-bundle", "--bundle", b}, id...), filepath.Join(dir, "nope")), exitCannotTell, "read artifact"},
 		{"verify missing bundle", append(append([]string{"verify-bundle", "--bundle", filepath.Join(dir, "nope")}, id...), a), exitCannotTell, "read bundle"},
 		{"verify bad trusted root", append(append([]string{"verify-bundle", "--bundle", b}, id...), "--trusted-root", a, a), exitCannotTell, "read trusted root"},
-		{"verify other identity", []string{"verify-bundle", "--bundle", b, "--certificate-identity", "https://example.com/x", "--certificate-oidc-issuer", conformanceIssuer, a}, exitNotVerified, "not an allowed signer"},
+		{"verify other identity", []string{"verify-bundle", "--bundle", b, "--certificate-identity", "https://example.com/x", "--certificate-oidc-issuer", conformanceIssuer, a}, exitFailed, "not an allowed signer"},
 		{"sign without signing config", []string{"sign-bundle", "--identity-token", "t", "--bundle", "x", a}, exitCannotTell, "--signing-config is required"},
 		{"sign staging", []string{"sign-bundle", "--staging", "--identity-token", "t", "--bundle", "x", a}, exitCannotTell, "staging is not supported"},
 		{"sign without token", []string{"sign-bundle", "--bundle", "x", a}, exitCannotTell, "--identity-token is required"},

@@ -3,8 +3,6 @@ package main
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +25,9 @@ type buildContext struct {
 	root string
 	pm   *patternmatcher.PatternMatcher // nil when nothing is ignored
 	warn io.Writer                      // where skipped special files are reported
+	// beforeRead, if set, is called with a regular file's path after it was
+	// stat'ed and opened, before it is read (tests change files there).
+	beforeRead func(rel string)
 }
 
 // maxDockerfileBytes bounds an inline Dockerfile, as the gateway does.
@@ -107,28 +108,6 @@ func keepBuildFiles(excludes []string, dockerfile string) []string {
 		}
 	}
 	return excludes
-}
-
-// digest streams the archive into sha256 without storing it and returns
-// "sha256:<hex>" and the archive's size.
-func (bc *buildContext) digest() (string, int64, error) {
-	h := sha256.New()
-	cw := &countWriter{w: h}
-	if err := bc.writeTar(cw); err != nil {
-		return "", 0, err
-	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil)), cw.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // writeTar writes the archive to w.
@@ -259,10 +238,21 @@ func (bc *buildContext) writeEntry(tw *tar.Writer, rel string) error {
 		return err
 	}
 	defer f.Close()
+	if bc.beforeRead != nil {
+		bc.beforeRead(rel)
+	}
 	// CopyN so that a file growing between Lstat and read cannot corrupt the
-	// archive; a shrinking one fails the write.
-	if _, err := io.CopyN(tw, f, hdr.Size); err != nil {
+	// archive; a shrinking one ends early.
+	n, err := io.CopyN(tw, f, hdr.Size)
+	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read %s: %w", rel, err)
+	}
+	after, serr := f.Stat()
+	if serr != nil {
+		return fmt.Errorf("read %s: %w", rel, serr)
+	}
+	if n != hdr.Size || after.Size() != fi.Size() || !after.ModTime().Equal(fi.ModTime()) {
+		return &changedError{rel: rel, size: fi.Size(), sizeAfter: after.Size(), mtime: fi.ModTime(), mtimeAfter: after.ModTime()}
 	}
 	return nil
 }

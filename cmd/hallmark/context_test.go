@@ -118,10 +118,7 @@ func TestContextDigestDeterministic(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, size, err := bc.digest()
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, size := contextDigest(t, bc)
 		var buf bytes.Buffer
 		if err := bc.writeTar(&buf); err != nil {
 			t.Fatal(err)

@@ -43,11 +43,11 @@ reasons are printed), 2 if the image could not be evaluated (registry
 unreachable, image missing, bad flags).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := envOf(cmd)
-			return finish(cmd.Context(), env.stderr, "inspect", runInspect(cmd.Context(), f, args[0], env))
+			return verifyExit.finish(cmd.Context(), env.stderr, "inspect", runInspect(cmd.Context(), f, args[0], env))
 		},
 	}
 	f.register(cmd.Flags(), "text", "json")
-	usageErrors(cmd)
+	verifyExit.usage(cmd, "inspect", exactlyOne("IMAGE"))
 	return cmd
 }
 

@@ -326,7 +326,7 @@ func runVerifyCmd(t *testing.T, newCmd func(func(*cobra.Command) verifyEnv) *cob
 	var ee exitError
 	switch {
 	case errors.As(err, &ee):
-		code = ee.code
+		code = int(ee.code)
 	case err != nil:
 		t.Fatalf("command returned %v, not an exit code", err)
 	}

@@ -6,24 +6,24 @@
 //	hallmark verify [--gateway URL | --offline --policy FILE] IMAGE
 //	hallmark inspect IMAGE | sbom IMAGE
 //	hallmark policy check FILE... | policy test FILE IMAGE...
-//	hallmark dev up [--detach] [--kubernetes] | dev down | dev token | dev env
+//	hallmark dev up [--detach] [--kubernetes] | dev down | dev token | dev env   (Linux only)
+//	hallmark version
+//
+// Exit status, the same for every command: 0 done; 1 failed (denied,
+// nothing verified, the build failed; build and base build end with 1 on
+// any error); 2 could not evaluate (bad usage, gateway or registry
+// unreachable); 130 interrupted by SIGINT or SIGTERM.
 package main
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 
 	"github.com/spf13/cobra"
 )
-
-// exitError carries a process exit code through cobra.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -35,19 +35,15 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBuildCmd(), newBaseCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
+	root.AddCommand(newVersionCmd())
 	root.AddCommand(newConformanceCmd()) // hidden: the sigstore-conformance suite's client shim
 	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return
-	}
 	var ee exitError
-	if errors.As(err, &ee) {
-		os.Exit(ee.code)
+	if err != nil && !errors.As(err, &ee) {
+		// cobra's own errors (an unknown command or flag), and commands that
+		// return plain errors.
+		errors.As(buildExit.finish(ctx, os.Stderr, "", err), &ee)
 	}
-	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "hallmark: interrupted")
-		os.Exit(130)
-	}
-	fmt.Fprintln(os.Stderr, "hallmark:", err)
-	os.Exit(1)
+	stop()
+	os.Exit(int(ee.code))
 }

@@ -26,14 +26,13 @@ func newPolicyCommand(envOf func(*cobra.Command) verifyEnv) *cobra.Command {
 }
 
 func newPolicyCheckCommand(envOf func(*cobra.Command) verifyEnv) *cobra.Command {
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "check POLICY_FILE...",
 		Short: "Validate policy files: schema, signers, CEL rules (with positions)",
 		Long: `Load each policy file as the gateway would and print its name and hash,
 or the first error with the field (and, for CEL rules, the line and column).
 
 Exit status: 0 if every file is valid, 2 otherwise.`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := envOf(cmd)
 			var errs []error
@@ -45,9 +44,11 @@ Exit status: 0 if every file is valid, 2 otherwise.`,
 				}
 				fmt.Fprintf(env.stdout, "%s: policy %q %s\n", f, p.Name(), p.Hash())
 			}
-			return finish(cmd.Context(), env.stderr, "policy check", errors.Join(errs...))
+			return verifyExit.finish(cmd.Context(), env.stderr, "policy check", errors.Join(errs...))
 		},
 	}
+	verifyExit.usage(cmd, "policy check", cobra.MinimumNArgs(1))
+	return cmd
 }
 
 func newPolicyTestCommand(envOf func(*cobra.Command) verifyEnv) *cobra.Command {
@@ -66,16 +67,16 @@ stack's) and signers, and evaluate the rules. Prints one verdict per image.
 
 Exit status: 0 if every image is allowed, 1 if any is denied, 2 if any
 could not be evaluated.`,
-		Args: cobra.MinimumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := envOf(cmd)
 			err := runPolicyTest(cmd.Context(), args[0], args[1:], trustedRoot, output, allowHTTP, env)
-			return finish(cmd.Context(), env.stderr, "policy test", err)
+			return verifyExit.finish(cmd.Context(), env.stderr, "policy test", err)
 		},
 	}
 	cmd.Flags().StringVar(&trustedRoot, "trusted-root", "", "Sigstore trusted_root.json for a policy that names none (default $HALLMARK_TRUSTED_ROOT, else the dev stack's)")
 	cmd.Flags().StringVarP(&output, "output", "o", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&allowHTTP, "allow-http-registry", false, "speak plain HTTP to the images' registries (implied for localhost and loopback)")
+	verifyExit.usage(cmd, "policy test", cobra.MinimumNArgs(2))
 	return cmd
 }
 
@@ -98,11 +99,7 @@ func runPolicyTest(ctx context.Context, file string, images []string, trustedRoo
 			return fmt.Errorf("write verdict: %w", err)
 		}
 		if !v.Allowed {
-			lines := []string{oneLine(v.Pinned) + ":"}
-			for _, r := range v.Reasons {
-				lines = append(lines, "    "+oneLine(r))
-			}
-			denied = append(denied, strings.Join(lines, "\n"))
+			denied = append(denied, strings.Join(append([]string{oneLine(v.Pinned) + ":"}, reasonLines("    ", v.Reasons)...), "\n"))
 		}
 	}
 	switch {

@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
+	"connectrpc.com/connect"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/util/progress/progressui"
 	digest "github.com/opencontainers/go-digest"
@@ -17,14 +20,28 @@ import (
 // progressModes are the values of --progress, as buildx takes them.
 var progressModes = []string{"auto", "plain", "tty", "rawjson", "quiet"}
 
-// progress renders BuildKit status with progressui, the way buildx does.
-// The display starts with the first status, so that lines printed before it
-// do not fight with a tty display.
+// progressMode is the --progress mode, "quiet" with --quiet.
+func progressMode(progress string, quiet bool) (string, error) {
+	if quiet {
+		progress = "quiet"
+	}
+	if !slices.Contains(progressModes, progress) {
+		return "", fmt.Errorf("parse --progress: unknown mode %q, want one of %s", progress, strings.Join(progressModes, ", "))
+	}
+	return progress, nil
+}
+
+// progress is the one way build and base build show what happens: the
+// CLI's own "#0 …" lines (infof) and BuildKit's status rendered with
+// progressui, the way buildx does. The display starts with the first
+// status, so that lines printed before it do not fight with a tty display.
 type progress struct {
-	disp progressui.Display
-	ch   chan *client.SolveStatus
-	done chan struct{}
-	err  error
+	out    io.Writer
+	chatty bool // infof prints: not in the quiet and rawjson modes
+	disp   progressui.Display
+	ch     chan *client.SolveStatus
+	done   chan struct{}
+	err    error
 }
 
 // newProgress checks mode and prepares a display writing to out.
@@ -33,7 +50,56 @@ func newProgress(out io.Writer, mode string) (*progress, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start progress display: %w", err)
 	}
-	return &progress{disp: d}, nil
+	return &progress{out: out, chatty: mode != "quiet" && mode != "rawjson", disp: d}, nil
+}
+
+// infof prints one of the CLI's own progress lines, except in the quiet
+// and rawjson modes.
+func (p *progress) infof(format string, args ...any) {
+	if p.chatty {
+		fmt.Fprintf(p.out, format, args...)
+	}
+}
+
+// follow reads a build stream to its end: it shows the acceptance and the
+// progress (event splits each message into them) and returns the result,
+// nil if none came. The display is drained before follow returns, so a
+// failing step's output is on screen before the error.
+func follow[M, R any](stream *connect.ServerStreamForClient[M], event func(*M) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *R), prog *progress) (*R, error) {
+	defer stream.Close()
+	var result *R
+	for stream.Receive() {
+		acc, st, res := event(stream.Msg())
+		switch {
+		case acc != nil:
+			if !prog.started() {
+				prog.accepted(acc)
+			}
+		case st != nil:
+			prog.update(st)
+		case res != nil:
+			result = res
+		}
+	}
+	perr := prog.finish()
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	if perr != nil {
+		return nil, fmt.Errorf("show progress: %w", perr)
+	}
+	return result, nil
+}
+
+// accepted shows the gateway's acceptance of a build.
+func (p *progress) accepted(a *hallmarkv1.BuildAccepted) {
+	p.infof("#0 build %s accepted\n", a.GetBuildId())
+	if n := a.GetQueuePosition(); n > 0 {
+		p.infof("#0 waiting for a build slot, %d ahead\n", n)
+	}
+	for _, b := range a.GetBases() {
+		p.infof("#0 pinned %s to %s\n", b.GetRef(), b.GetPinned())
+	}
 }
 
 func (p *progress) started() bool { return p.ch != nil }

@@ -101,3 +101,54 @@ func TestNewProgressModes(t *testing.T) {
 		t.Error("mode tty on a buffer: no error")
 	}
 }
+
+func TestProgressInfo(t *testing.T) {
+	accepted := &hallmarkv1.BuildAccepted{BuildId: "b-1", QueuePosition: 2, Bases: []*hallmarkv1.ResolvedBase{{Ref: "golang:1.26", Pinned: "docker.io/library/golang@sha256:abc"}}}
+	const chatty = "#0 uploading\n#0 build b-1 accepted\n#0 waiting for a build slot, 2 ahead\n#0 pinned golang:1.26 to docker.io/library/golang@sha256:abc\n"
+	tests := []struct {
+		mode string
+		want string
+	}{
+		{"plain", chatty},
+		{"auto", chatty},
+		{"quiet", ""},
+		{"rawjson", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.mode, func(t *testing.T) {
+			var out bytes.Buffer
+			p, err := newProgress(&out, tt.mode)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.infof("#0 %s\n", "uploading")
+			p.accepted(accepted)
+			if out.String() != tt.want {
+				t.Errorf("output %q, want %q", out.String(), tt.want)
+			}
+		})
+	}
+}
+
+func TestProgressMode(t *testing.T) {
+	tests := []struct {
+		progress string
+		quiet    bool
+		want     string
+		wantErr  string
+	}{
+		{progress: "auto", want: "auto"},
+		{progress: "plain", want: "plain"},
+		{progress: "plain", quiet: true, want: "quiet"},
+		{progress: "fancy", wantErr: `parse --progress: unknown mode "fancy", want one of auto, plain, tty, rawjson, quiet`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.progress, func(t *testing.T) {
+			got, err := progressMode(tt.progress, tt.quiet)
+			checkErr(t, err, tt.wantErr)
+			if got != tt.want {
+				t.Errorf("mode %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -39,11 +39,11 @@ Trust settings and exit status are those of hallmark inspect: 0 if a verified
 SBOM was printed, 1 if none verified, 2 if the image could not be evaluated.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := envOf(cmd)
-			return finish(cmd.Context(), env.stderr, "sbom", runSBOM(cmd.Context(), f, args[0], env))
+			return verifyExit.finish(cmd.Context(), env.stderr, "sbom", runSBOM(cmd.Context(), f, args[0], env))
 		},
 	}
 	f.register(cmd.Flags(), "json", "text")
-	usageErrors(cmd)
+	verifyExit.usage(cmd, "sbom", exactlyOne("IMAGE"))
 	return cmd
 }
 

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"time"
 
 	"connectrpc.com/connect"
 	"github.com/spf13/cobra"
@@ -57,7 +56,7 @@ Exit status: 0 allowed, 1 denied (the reasons are printed), 2 could not
 evaluate (registry or gateway unreachable, image missing, bad flags).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			env := envOf(cmd)
-			return finish(cmd.Context(), env.stderr, "verify", runVerify(cmd.Context(), f, args[0], env))
+			return verifyExit.finish(cmd.Context(), env.stderr, "verify", runVerify(cmd.Context(), f, args[0], env))
 		},
 	}
 	fl := cmd.Flags()
@@ -69,7 +68,7 @@ evaluate (registry or gateway unreachable, image missing, bad flags).`,
 	fl.StringVar(&f.vsaFile, "vsa", "", "ask for a signed Verification Summary Attestation and write its bundle to this file (gateway only)")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.BoolVar(&f.allowHTTP, "allow-http-registry", false, "with --offline: speak plain HTTP to the image's registry (implied for localhost and loopback)")
-	usageErrors(cmd)
+	verifyExit.usage(cmd, "verify", exactlyOne("IMAGE"))
 	return cmd
 }
 
@@ -104,11 +103,7 @@ func runVerify(ctx context.Context, f *verifyCmdFlags, image string, env verifyE
 		}
 	}
 	if !resp.GetAllowed() {
-		lines := make([]string, len(resp.GetReasons()))
-		for i, r := range resp.GetReasons() {
-			lines[i] = oneLine(r)
-		}
-		return notVerified{fmt.Sprintf("%s denied by policy %q:\n  %s", oneLine(resp.GetPinned()), oneLine(resp.GetPolicy()), strings.Join(lines, "\n  "))}
+		return notVerified{fmt.Sprintf("%s denied by policy %q:\n  %s", oneLine(resp.GetPinned()), oneLine(resp.GetPolicy()), strings.Join(reasonLines("", resp.GetReasons()), "\n  "))}
 	}
 	return nil
 }
@@ -174,7 +169,18 @@ func offlineEvaluator(policyFile, trustedRoot string, allowHTTP bool, image stri
 	return verify.NewEvaluator(trust, []*policy.Policy{p}, append(registryOptions(image, allowHTTP, env), verify.WithVerdictCacheSize(0))...)
 }
 
-// writeVerdict prints resp as text or as the API's JSON.
+// reasonLines are the reasons of a denial, each made one line and
+// prefixed with indent.
+func reasonLines(indent string, reasons []string) []string {
+	out := make([]string, len(reasons))
+	for i, r := range reasons {
+		out[i] = indent + oneLine(r)
+	}
+	return out
+}
+
+// writeVerdict prints resp as text or as the API's JSON: the one way verify
+// and policy test show a verdict.
 func writeVerdict(w io.Writer, resp *hallmarkv1.VerifyResponse, format string) error {
 	if format == "json" {
 		data, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(resp)
@@ -201,8 +207,8 @@ func writeVerdict(w io.Writer, resp *hallmarkv1.VerifyResponse, format string) e
 	for _, a := range resp.GetAttestations() {
 		if a.GetVerified() {
 			when := ""
-			if ts := a.GetTimestamp(); ts != nil {
-				when = " at " + ts.AsTime().UTC().Format(time.RFC3339)
+			if t := utcTime(a.GetTimestamp()); t != "" {
+				when = " at " + t
 			}
 			fmt.Fprintf(&b, "  ✓ %s signed by %s (%s), log index %d%s\n", oneLine(a.GetPredicateType()),
 				oneLine(a.GetSignerIdentity()), oneLine(a.GetSignerIssuer()), a.GetLogIndex(), when)

@@ -21,14 +21,6 @@ import (
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
-// Exit codes of the commands that verify (inspect, sbom; verify later).
-const (
-	exitVerified    = 0 // what was asked for verified
-	exitNotVerified = 1 // the image was evaluated: nothing verified
-	exitCannotTell  = 2 // the image could not be evaluated
-	exitInterrupted = 130
-)
-
 // verifyFlags are the flags of the commands that verify attestations: what
 // to trust, whom to trust, and how to print.
 type verifyFlags struct {
@@ -201,47 +193,6 @@ func registryOptions(image string, allowHTTP bool, env verifyEnv) []verify.Optio
 		opts = append(opts, verify.WithInsecureRegistries(ref.Context().RegistryStr()))
 	}
 	return opts
-}
-
-// notVerified is the error of a command whose image was evaluated and had
-// nothing verified of what was asked for.
-type notVerified struct{ msg string }
-
-func (e notVerified) Error() string { return e.msg }
-
-// finish prints err, if any, as `hallmark NAME: err` and turns it into
-// main's exit code: exitNotVerified for notVerified, exitInterrupted when
-// ctx ended, exitCannotTell for anything else.
-func finish(ctx context.Context, stderr io.Writer, cmdName string, err error) error {
-	if err == nil {
-		return nil
-	}
-	code := exitCannotTell
-	var nv notVerified
-	switch {
-	case errors.As(err, &nv):
-		code = exitNotVerified
-	case ctx.Err() != nil:
-		err, code = errors.New("interrupted"), exitInterrupted
-	}
-	fmt.Fprintf(stderr, "hallmark %s: %s\n", cmdName, printable(err.Error()))
-	return exitError{code: code}
-}
-
-// usageErrors makes flag errors and a wrong number of arguments end cmd
-// with exitCannotTell, like any other "could not evaluate".
-func usageErrors(cmd *cobra.Command) {
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		fmt.Fprintf(c.ErrOrStderr(), "hallmark %s: %v\n", c.Name(), err)
-		return exitError{code: exitCannotTell}
-	})
-	cmd.Args = func(c *cobra.Command, args []string) error {
-		if len(args) != 1 {
-			fmt.Fprintf(c.ErrOrStderr(), "hallmark %s: want exactly one IMAGE, got %d arguments\nUsage: %s\n", c.Name(), len(args), c.UseLine())
-			return exitError{code: exitCannotTell}
-		}
-		return nil
-	}
 }
 
 // whyNone explains why res has no verified attestation of predicateType.

@@ -2,6 +2,7 @@
 // HTTP/2, runs builds on BuildKit and pushes the images to their registry.
 //
 //	hallmarkd [--config hallmarkd.yaml]
+//	hallmarkd --version
 //
 // Without a config file it runs against the dev stack (`hallmark dev up`).
 package main
@@ -11,13 +12,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -32,21 +33,28 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/internal/config"
+	"github.com/hallmark-dev/hallmark/internal/version"
 	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "hallmarkd:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
+func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("hallmarkd", flag.ContinueOnError)
 	configPath := fs.String("config", os.Getenv("HALLMARKD_CONFIG"), "path of the YAML config file (default: built-in dev stack settings)")
+	printVersion := fs.Bool("version", false, "print the version, VCS revision, Go version and BuildKit client version, and exit")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	build := version.Get()
+	if *printVersion {
+		_, err := fmt.Fprintln(stdout, "hallmarkd", build)
 		return err
 	}
 	cfg, err := config.Load(*configPath)
@@ -54,6 +62,7 @@ func run(args []string) error {
 		return err
 	}
 	log := newLogger(cfg.Log)
+	log.Info("hallmarkd starting", "build", build)
 	if *configPath == "" {
 		log.Warn("no config file given: running with the built-in dev stack settings", "listen", cfg.Listen, "buildkit", cfg.BuildKit.Address)
 	}
@@ -218,20 +227,12 @@ func newAttester(cfg config.Config, log *slog.Logger, kc builder.Keychain, insec
 	}
 	a, err := attest.New(signer, append(attOpts,
 		attest.WithBuilderID(cfg.Signing.BuilderID),
-		attest.WithHallmarkVersion(version()),
+		attest.WithHallmarkVersion(version.Get().Version),
 		attest.WithLogger(log),
 		attest.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
 		attest.WithInsecureRegistries(insecure...),
 	)...)
 	return a, signer, err
-}
-
-// version is the gateway's module version, from the build info.
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }
 
 // serve runs the HTTP/2 server until ctx ends, then drains for up to 30s.

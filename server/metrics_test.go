@@ -1,0 +1,53 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hallmark-dev/hallmark/internal/version"
+)
+
+func TestBuildInfoMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	if _, err := NewMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := version.Get()
+	want := map[string]string{
+		"version":          build.Version,
+		"revision":         build.RevisionLabel(),
+		"go_version":       build.GoVersion,
+		"buildkit_version": build.BuildKit,
+	}
+	for _, f := range families {
+		if f.GetName() != "hallmark_build_info" {
+			continue
+		}
+		if len(f.GetMetric()) != 1 {
+			t.Fatalf("%d hallmark_build_info series, want 1", len(f.GetMetric()))
+		}
+		m := f.GetMetric()[0]
+		if v := m.GetGauge().GetValue(); v != 1 {
+			t.Errorf("hallmark_build_info = %v, want 1", v)
+		}
+		got := map[string]string{}
+		for _, l := range m.GetLabel() {
+			got[l.GetName()] = l.GetValue()
+		}
+		if len(got) != len(want) {
+			t.Errorf("labels %v, want %v", got, want)
+		}
+		for k, v := range want {
+			if got[k] != v || v == "" {
+				t.Errorf("label %s = %q, want %q (non-empty)", k, got[k], v)
+			}
+		}
+		return
+	}
+	t.Fatal("no hallmark_build_info metric")
+}
