@@ -9,7 +9,7 @@ BIN   ?= bin
 all: build
 
 build:
-	$(GO) build -o $(BIN)/ ./cmd/hallmark ./cmd/hallmarkd
+	$(GO) build -buildvcs=auto -o $(BIN)/ ./cmd/hallmark ./cmd/hallmarkd
 
 ## cross: the CLI builds for macOS, Windows and Linux on arm64 (everything but
 ## `hallmark dev`, which is Linux only), the gateway for Linux on arm64.
