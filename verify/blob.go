@@ -16,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // Artifact is what a bundle must be a signature of: the artifact's bytes
@@ -128,11 +129,11 @@ func WithBundleKey(pub crypto.PublicKey) BundleOption {
 }
 
 // WithBundleMaxSize sets the largest bundle accepted, in bytes. It cannot
-// exceed MaxBundleSize, the default.
+// exceed registry.MaxBundleSize, the default.
 func WithBundleMaxSize(n int64) BundleOption {
 	return func(o *bundleOptions) error {
-		if n < 1 || n > MaxBundleSize {
-			return fmt.Errorf("%w: max bundle size %d is not between 1 and %d", hallmark.ErrInvalid, n, MaxBundleSize)
+		if n < 1 || n > registry.MaxBundleSize {
+			return fmt.Errorf("%w: max bundle size %d is not between 1 and %d", hallmark.ErrInvalid, n, registry.MaxBundleSize)
 		}
 		o.maxSize = n
 		return nil
@@ -173,7 +174,7 @@ func VerifyBundle(ctx context.Context, trustedMaterial root.TrustedMaterial, dat
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("verify bundle: %w: %w", hallmark.ErrCanceled, err)
 	}
-	o := bundleOptions{maxSize: MaxBundleSize}
+	o := bundleOptions{maxSize: registry.MaxBundleSize}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("verify bundle: %w", err)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
 
@@ -42,8 +43,7 @@ type boundPolicy struct {
 
 // NewEvaluator returns an Evaluator for policies; a policy that names no
 // trusted root of its own is evaluated under trust (which may then not be
-// nil). Options for the registry (WithRemoteOptions,
-// WithInsecureRegistries), bundles (WithMaxBundles, WithMaxBundleSize) and
+// nil). Options for the registry (WithRegistry), bundles (WithMaxBundles, WithMaxBundleSize) and
 // logging apply to every policy's Verifier; signer identities come from the
 // policies, so WithIdentities and WithAnyIdentityUnsafe are refused.
 func NewEvaluator(trust *Trust, policies []*policy.Policy, opts ...Option) (*Evaluator, error) {
@@ -147,7 +147,8 @@ type Request struct {
 // Verify returns the verdict for req. A denial is a Verdict with Allowed
 // false; errors mean the image could not be evaluated and wrap
 // hallmark.ErrInvalid (bad reference), hallmark.ErrNotFound (no such image
-// or policy), hallmark.ErrUnavailable (registry or signer unreachable) or
+// or policy), hallmark.ErrPermissionDenied (registry refused access),
+// hallmark.ErrUnavailable (registry or signer unreachable) or
 // hallmark.ErrCanceled. The returned Verdict must not be modified.
 func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	bp, err := e.lookup(req.Policy)
@@ -166,7 +167,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 		}
 	} else {
 		// A tag is resolved now, every time: the cache is keyed by digest.
-		if subject, digest, err = resolveHead(ctx, r, withContext(ctx, bp.v.opts.remote)); err != nil {
+		if subject, digest, err = resolveHead(ctx, r, bp.v.opts.registry.RemoteOptions(ctx)); err != nil {
 			return nil, err
 		}
 	}
@@ -244,7 +245,7 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.
 	})
 	g.Go(func() error {
 		var err error
-		image, err = describeImage(gctx, subject, withContext(gctx, bp.v.opts.remote))
+		image, err = describeImage(gctx, subject, bp.v.opts.registry.RemoteOptions(gctx))
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -351,28 +352,28 @@ func describeImage(ctx context.Context, subject name.Digest, ropts []remote.Opti
 	img := policy.Image{Digest: subject.DigestStr(), Repository: subject.Context().String()}
 	desc, err := remote.Get(subject, ropts...)
 	if err != nil {
-		return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+		return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 	}
 	img.Manifest = object(desc.Manifest)
 	var im v1.Image
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 		}
 		im, err = platformImage(idx)
 		if err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 		}
 	} else if desc.MediaType.IsImage() {
 		if im, err = desc.Image(); err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 		}
 	}
 	if im != nil {
 		raw, err := im.RawConfigFile()
 		if err != nil {
-			return img, fmt.Errorf("read config of %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read config of %s: %w", subject, registry.Error(ctx, err))
 		}
 		img.Config = object(raw)
 	}

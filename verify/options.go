@@ -5,9 +5,8 @@ import (
 	"log/slog"
 	"regexp"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // Defaults of the options.
@@ -92,8 +91,7 @@ type options struct {
 	identities    []Identity
 	anyIdentity   bool
 	noTlog        bool
-	remote        []remote.Option
-	insecure      map[string]bool
+	registry      *registry.Client
 	logger        *slog.Logger
 	maxBundles    int
 	maxBundleSize int64
@@ -102,10 +100,9 @@ type options struct {
 
 func defaultOptions() options {
 	return options{
-		insecure:      map[string]bool{},
 		logger:        slog.New(slog.DiscardHandler),
 		maxBundles:    DefaultMaxBundles,
-		maxBundleSize: MaxBundleSize,
+		maxBundleSize: registry.MaxBundleSize,
 		eval:          defaultEvalOptions(),
 	}
 }
@@ -146,24 +143,16 @@ func WithoutTransparencyLogUnsafe() Option {
 	}
 }
 
-// WithRemoteOptions sets options (authentication, transport, retries) for
-// registry calls. The default is anonymous access with go-containerregistry's
-// default transport.
-func WithRemoteOptions(opts ...remote.Option) Option {
+// WithRegistry sets the registry client that resolves images and reads
+// their referrers and bundles: its credentials, insecure hosts, transport
+// and retries. The default is a client with anonymous access and no
+// insecure hosts.
+func WithRegistry(c *registry.Client) Option {
 	return func(o *options) error {
-		o.remote = append(o.remote, opts...)
-		return nil
-	}
-}
-
-// WithInsecureRegistries names registry hosts ("host:port") spoken to over
-// plain HTTP. Loopback and localhost registries always are. The default is
-// none.
-func WithInsecureRegistries(hosts ...string) Option {
-	return func(o *options) error {
-		for _, h := range hosts {
-			o.insecure[h] = true
+		if c == nil {
+			return fmt.Errorf("%w: nil registry client", hallmark.ErrInvalid)
 		}
+		o.registry = c
 		return nil
 	}
 }
@@ -194,11 +183,12 @@ func WithMaxBundles(n int) Option {
 }
 
 // WithMaxBundleSize sets the largest bundle read, in bytes; a larger one is
-// a failed attestation. It cannot exceed MaxBundleSize, the default.
+// a failed attestation. It cannot exceed registry.MaxBundleSize, the
+// default.
 func WithMaxBundleSize(n int64) Option {
 	return func(o *options) error {
-		if n < 1 || n > MaxBundleSize {
-			return fmt.Errorf("%w: max bundle size %d is not between 1 and %d", hallmark.ErrInvalid, n, MaxBundleSize)
+		if n < 1 || n > registry.MaxBundleSize {
+			return fmt.Errorf("%w: max bundle size %d is not between 1 and %d", hallmark.ErrInvalid, n, registry.MaxBundleSize)
 		}
 		o.maxBundleSize = n
 		return nil
