@@ -59,11 +59,12 @@ func WithHallmarkVersion(v string) Option {
 	return func(o *options) error { o.version = v; return nil }
 }
 
-// WithLogger sets the logger. The default discards logs.
+// WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
+// default discards logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return errors.New("logger is nil")
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.logger = l
 		return nil
@@ -76,7 +77,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithRegistry(c *registry.Client) Option {
 	return func(o *options) error {
 		if c == nil {
-			return errors.New("registry client is nil")
+			return fmt.Errorf("%w: registry client is nil", hallmark.ErrInvalid)
 		}
 		o.registry = c
 		return nil

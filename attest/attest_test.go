@@ -155,6 +155,19 @@ func TestNewRejectsNilSigner(t *testing.T) {
 	}
 }
 
+// TestNewRejectsNilOptions: nil for a logger or a registry client is an
+// error, as for every package's WithLogger.
+func TestNewRejectsNilOptions(t *testing.T) {
+	a, _, _, _, _ := fixture(t, true)
+	for name, opt := range map[string]Option{"nil logger": WithLogger(nil), "nil registry": WithRegistry(nil)} {
+		t.Run(name, func(t *testing.T) {
+			if got, err := New(a.signer, opt); !errors.Is(err, hallmark.ErrInvalid) || got != nil {
+				t.Fatalf("New = %v, %v; want ErrInvalid", got, err)
+			}
+		})
+	}
+}
+
 func TestAttestReusesVerifiedBaseSBOM(t *testing.T) {
 	a, _, req, res, v := fixture(t, true)
 	if _, err := a.Attest(t.Context(), req, res, nil); err != nil {

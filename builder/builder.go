@@ -53,9 +53,16 @@ type options struct {
 	debCache     string
 }
 
-// WithLogger sets the logger. The default discards logs.
+// WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
+// default discards logs.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error { o.logger = l; return nil }
+	return func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
+		}
+		o.logger = l
+		return nil
+	}
 }
 
 // WithMaxParallel sets how many builds run at once; the rest queue in
@@ -83,7 +90,7 @@ func WithWorkDir(dir string) Option {
 func WithRegistry(c *registry.Client) Option {
 	return func(o *options) error {
 		if c == nil {
-			return errors.New("registry client is nil")
+			return fmt.Errorf("%w: registry client is nil", hallmark.ErrInvalid)
 		}
 		o.registry = c
 		return nil

@@ -41,7 +41,7 @@ spec:
 	return p
 }
 
-func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verify.Option) *verify.Evaluator {
+func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verify.EvaluatorOption) *verify.Evaluator {
 	t.Helper()
 	data, err := f.ss.TrustedRoot(t).MarshalJSON()
 	if err != nil {
@@ -51,7 +51,7 @@ func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verif
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := verify.NewEvaluator(trust, pols, append([]verify.Option{verify.WithRegistry(registrytest.Client(t))}, opts...)...)
+	e, err := verify.NewEvaluator(trust, pols, append([]verify.EvaluatorOption{verify.WithRegistry(registrytest.Client(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,13 +324,16 @@ func TestNewEvaluatorRejects(t *testing.T) {
 		name  string
 		trust *verify.Trust
 		pols  []*policy.Policy
-		opts  []verify.Option
+		opts  []verify.EvaluatorOption
 	}{
 		{"no policy", trust, nil, nil},
 		{"duplicate names", trust, []*policy.Policy{p, p}, nil},
 		{"no trusted root", nil, []*policy.Policy{p}, nil},
-		{"identities given", trust, []*policy.Policy{p}, []verify.Option{verify.WithAnyIdentityUnsafe()}},
-		{"unknown default", trust, []*policy.Policy{p}, []verify.Option{verify.WithDefaultPolicy("q")}},
+		// Identities given to NewEvaluator no longer compile (TestOptionTypes).
+		{"unknown default", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithDefaultPolicy("q")}},
+		{"nil logger", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithLogger(nil)}},
+		{"negative TTL", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithVerdictTTL(-1, 0)}},
+		{"max bundle size", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithMaxBundleSize(0)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := verify.NewEvaluator(tc.trust, tc.pols, tc.opts...); !errors.Is(err, hallmark.ErrInvalid) {

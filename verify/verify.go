@@ -69,7 +69,7 @@ func (c *refCache) put(ref string, r name.Reference) {
 func New(trustedRoot *root.TrustedRoot, opts ...Option) (*Verifier, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
-		if err := opt(&o); err != nil {
+		if err := opt.applyToVerifier(&o); err != nil {
 			return nil, fmt.Errorf("new verifier: %w", err)
 		}
 	}

@@ -46,7 +46,7 @@ func newEvaluator(cfg Config, log *slog.Logger, rc *registry.Client, signer *sig
 		}
 		trust = t
 	}
-	opts := []verify.Option{
+	opts := []verify.EvaluatorOption{
 		verify.WithLogger(log),
 		verify.WithRegistry(rc),
 		verify.WithDefaultPolicy(vc.DefaultPolicy),
