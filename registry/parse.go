@@ -36,6 +36,9 @@ func (c *Client) ParseRepository(s string) (name.Repository, error) {
 // client's insecure hosts. Registries that go-containerregistry speaks
 // plain HTTP to by its own rule (loopback, say) are not, unless named.
 func (c *Client) IsInsecure(host string) bool {
+	if host == "" {
+		return false // name.NewRegistry would take it for Docker Hub
+	}
 	if c.insecure[host] {
 		return true
 	}

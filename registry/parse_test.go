@@ -112,7 +112,7 @@ func TestInsecureHostsNormalized(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Context().Scheme() != "http" || !c.IsInsecure("index.docker.io") || !c.IsInsecure("docker.io") {
+	if r.Context().Scheme() != "http" || !c.IsInsecure("index.docker.io") || !c.IsInsecure("docker.io") || c.IsInsecure("") {
 		t.Fatalf("docker.io as an insecure host: scheme %s", r.Context().Scheme())
 	}
 }
