@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -18,6 +19,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/sbom"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -41,8 +43,7 @@ type options struct {
 	builderID string
 	version   string
 	logger    *slog.Logger
-	remote    []remote.Option
-	insecure  map[string]bool
+	registry  *registry.Client
 	bases     *verify.Verifier
 }
 
@@ -58,30 +59,27 @@ func WithHallmarkVersion(v string) Option {
 	return func(o *options) error { o.version = v; return nil }
 }
 
-// WithLogger sets the logger. The default discards logs.
+// WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
+// default discards logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return errors.New("logger is nil")
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.logger = l
 		return nil
 	}
 }
 
-// WithRemoteOptions sets options (authentication, transport) for registry
-// calls. The default is anonymous access.
-func WithRemoteOptions(opts ...remote.Option) Option {
-	return func(o *options) error { o.remote = append(o.remote, opts...); return nil }
-}
-
-// WithInsecureRegistries names registry hosts spoken to over plain HTTP.
-// The default is none.
-func WithInsecureRegistries(hosts ...string) Option {
+// WithRegistry sets the registry client that reads built images and
+// publishes their attestations. The default is a client with anonymous
+// access and no insecure hosts.
+func WithRegistry(c *registry.Client) Option {
 	return func(o *options) error {
-		for _, h := range hosts {
-			o.insecure[h] = true
+		if c == nil {
+			return fmt.Errorf("%w: registry client is nil", hallmark.ErrInvalid)
 		}
+		o.registry = c
 		return nil
 	}
 }
@@ -103,12 +101,18 @@ func New(signer Signer, opts ...Option) (*Attester, error) {
 		builderID: "https://hallmark.dev/builders/default",
 		version:   "devel",
 		logger:    slog.New(slog.DiscardHandler),
-		insecure:  map[string]bool{},
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
+	}
+	if o.registry == nil {
+		reg, err := registry.New()
+		if err != nil {
+			return nil, err
+		}
+		o.registry = reg
 	}
 	if signer == nil {
 		return nil, errors.New("signer is nil")
@@ -118,7 +122,8 @@ func New(signer Signer, opts ...Option) (*Attester, error) {
 
 // Attest writes the SBOM and provenance of the image res describes, signs
 // both, and publishes them as referrers of the image. logf receives progress
-// lines for the caller. Any failure fails the whole attestation.
+// lines for the caller, one call at a time. Any failure fails the whole
+// attestation.
 func (a *Attester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
 	return a.attest(ctx, res, func() ([]byte, error) {
 		return provenance.Predicate(provenance.Build{Request: req, Result: res, BuilderID: a.opts.builderID, HallmarkVersion: a.opts.version})
@@ -140,13 +145,13 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
+	logf = serialized(logf)
 	ref, err := a.digestRef(res.Repository, res.Digest)
 	if err != nil {
 		return nil, err
 	}
-	ropts := append([]remote.Option{remote.WithContext(ctx)}, a.opts.remote...)
 	start := time.Now()
-	img, err := a.image(ref, ropts)
+	img, err := a.image(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +197,7 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 			if err != nil {
 				return err
 			}
-			d, err := publish.Publish(gctx, ref, signed.Bundle, signed.PredicateType, append([]remote.Option{remote.WithContext(gctx)}, a.opts.remote...)...)
+			d, err := publish.Publish(gctx, ref, signed.Bundle, signed.PredicateType, a.opts.registry.RemoteOptions(gctx)...)
 			if err != nil {
 				return fmt.Errorf("publish %s bundle: %w", signed.PredicateType, err)
 			}
@@ -209,13 +214,9 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 }
 
 func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error) {
-	var nopts []name.Option
-	if r, err := name.NewRepository(repo); err == nil && a.opts.insecure[r.RegistryStr()] {
-		nopts = append(nopts, name.Insecure)
-	}
-	ref, err := name.NewDigest(repo+"@"+d.String(), nopts...)
+	ref, err := a.opts.registry.ParseDigest(repo + "@" + d.String())
 	if err != nil {
-		return name.Digest{}, fmt.Errorf("%w: image %s@%s: %w", hallmark.ErrInvalid, repo, d, err)
+		return name.Digest{}, fmt.Errorf("image %s@%s: %w", repo, d, err)
 	}
 	return ref, nil
 }
@@ -223,10 +224,10 @@ func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error
 // image fetches the built image. For an index (a multi-platform build) it
 // describes the first platform image; per-platform attestations are a
 // later step.
-func (a *Attester) image(ref name.Digest, ropts []remote.Option) (v1.Image, error) {
-	desc, err := remote.Get(ref, ropts...)
+func (a *Attester) image(ctx context.Context, ref name.Digest) (v1.Image, error) {
+	desc, err := remote.Get(ref, a.opts.registry.RemoteOptions(ctx)...)
 	if err != nil {
-		return nil, fmt.Errorf("%w: fetch %s: %w", hallmark.ErrUnavailable, ref, err)
+		return nil, fmt.Errorf("fetch %s: %w", ref, registry.Error(ctx, err))
 	}
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
@@ -267,4 +268,16 @@ func (a *Attester) baseSBOM(ctx context.Context, res hallmark.BuildResult, logf 
 		return doc
 	}
 	return nil
+}
+
+// serialized returns logf guarded by a mutex: the statements are signed and
+// published in parallel, and callers' progress writers (a stream) are not
+// safe for concurrent use.
+func serialized(logf func(string, ...any)) func(string, ...any) {
+	var mu sync.Mutex
+	return func(format string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		logf(format, args...)
+	}
 }

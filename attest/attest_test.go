@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -21,6 +18,8 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -28,23 +27,16 @@ import (
 // Attester signing with a fake Sigstore, the build facts, and a verifier.
 func fixture(t *testing.T, referrersAPI bool) (*Attester, *signtest.Sigstore, hallmark.BuildRequest, hallmark.BuildResult, *verify.Verifier) {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(referrersAPI), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := registrytest.New(t, registrytest.WithReferrersAPI(referrersAPI))
+	host := reg.Host
 	repo := host + "/team/app"
 	img, err := random.Image(512, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ref, _ := reg.Push(t, "team/app", "", img)
 	d, err := img.Digest()
 	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.NewDigest(repo+"@"+d.String(), name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img); err != nil {
 		t.Fatal(err)
 	}
 	ss := signtest.New(t)
@@ -52,7 +44,7 @@ func fixture(t *testing.T, referrersAPI bool) (*Attester, *signtest.Sigstore, ha
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(signer, WithBuilderID("https://hallmark.example/builders/test"), WithInsecureRegistries(host))
+	a, err := New(signer, WithBuilderID("https://hallmark.example/builders/test"), WithRegistry(registrytest.Client(t, registry.WithInsecureHosts(host))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +63,7 @@ func fixture(t *testing.T, referrersAPI bool) (*Attester, *signtest.Sigstore, ha
 		DockerfileDigest: hallmark.Digest("sha256:" + strings.Repeat("b", 64)),
 	}
 	issuer, san := ss.Identity()
-	v, err := verify.New(ss.TrustedRoot(t), verify.WithIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san}), verify.WithInsecureRegistries(host))
+	v, err := verify.New(ss.TrustedRoot(t), verify.WithIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san}), verify.WithRegistry(registrytest.Client(t, registry.WithInsecureHosts(host))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,9 +119,52 @@ func TestAttestRejectsMissingImage(t *testing.T) {
 	}
 }
 
+// TestAttestRegistryErrors: a registry failure has the class registry.Error
+// gives it, as for every other caller.
+func TestAttestRegistryErrors(t *testing.T) {
+	a, _, req, res, _ := fixture(t, true)
+	refusing := registrytest.New(t)
+	refusing.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+		return true
+	})
+	missing := res
+	missing.Digest = hallmark.Digest("sha256:" + strings.Repeat("c", 64))
+	denied := res
+	denied.Repository = refusing.Host + "/team/app"
+	tests := []struct {
+		name string
+		res  hallmark.BuildResult
+		want error
+	}{
+		{"missing image", missing, hallmark.ErrNotFound},
+		{"access refused", denied, hallmark.ErrPermissionDenied},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := a.Attest(t.Context(), req, tt.res, nil); !errors.Is(err, tt.want) {
+				t.Fatalf("Attest = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestNewRejectsNilSigner(t *testing.T) {
 	if _, err := New(nil); err == nil {
 		t.Fatal("New(nil) succeeded")
+	}
+}
+
+// TestNewRejectsNilOptions: nil for a logger or a registry client is an
+// error, as for every package's WithLogger.
+func TestNewRejectsNilOptions(t *testing.T) {
+	a, _, _, _, _ := fixture(t, true)
+	for name, opt := range map[string]Option{"nil logger": WithLogger(nil), "nil registry": WithRegistry(nil)} {
+		t.Run(name, func(t *testing.T) {
+			if got, err := New(a.signer, opt); !errors.Is(err, hallmark.ErrInvalid) || got != nil {
+				t.Fatalf("New = %v, %v; want ErrInvalid", got, err)
+			}
+		})
 	}
 }
 

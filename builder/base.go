@@ -14,6 +14,7 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/debian"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // WithDebianCache sets the directory where base builds cache the .deb
@@ -38,9 +39,9 @@ func (b *Builder) BuildBase(ctx context.Context, req hallmark.BaseRequest, emit 
 	if err != nil {
 		return hallmark.BaseResult{}, fmt.Errorf("encode spec: %w", err)
 	}
-	repo, err := name.NewRepository(req.Repository, b.nameOptions(req.Repository)...)
+	repo, err := b.opts.registry.ParseRepository(req.Repository)
 	if err != nil {
-		return hallmark.BaseResult{}, fmt.Errorf("%w: repository %q: %w", hallmark.ErrInvalid, req.Repository, err)
+		return hallmark.BaseResult{}, fmt.Errorf("repository %q: %w", req.Repository, err)
 	}
 	if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID}}); err != nil {
 		return hallmark.BaseResult{}, err
@@ -138,8 +139,8 @@ func (b *Builder) pushImage(ctx context.Context, repo name.Repository, img *debi
 		return "", fmt.Errorf("compute image digest: %w", err)
 	}
 	ref := repo.Digest(d.String())
-	if err := remote.Write(ref, img.Image, b.remoteOptions(ctx)...); err != nil {
-		return "", fmt.Errorf("push %s: %w", ref, registryError(err))
+	if err := remote.Write(ref, img.Image, b.opts.registry.RemoteOptions(ctx)...); err != nil {
+		return "", fmt.Errorf("push %s: %w", ref, registry.Error(ctx, err))
 	}
 	return hallmark.ParseDigest(d.String())
 }

@@ -11,14 +11,13 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/buildkit/client"
 	"golang.org/x/sync/semaphore"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/debian"
 	"github.com/hallmark-dev/hallmark/internal/glob"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // Builder runs builds on one BuildKit daemon, at most a configured number at
@@ -28,7 +27,6 @@ type Builder struct {
 	contexts *ContextStore
 	resolver *Resolver
 	sem      *semaphore.Weighted
-	pusher   *remote.Pusher // reused across builds for tag moves
 	bk       *client.Client // one connection to buildkitd, shared by builds
 	apt      *debian.Apt    // base builds
 	debs     *debian.Fetcher
@@ -44,8 +42,7 @@ type options struct {
 	logger       *slog.Logger
 	maxParallel  int64
 	workDir      string
-	registries   map[string]RegistryAuth
-	insecure     []string
+	registry     *registry.Client
 	pingTimeout  time.Duration
 	onQueue      func(waiting, running int64)
 	allowRoot    bool
@@ -57,18 +54,16 @@ type options struct {
 	debCache     string
 }
 
-// RegistryAuth is a credential for one registry host.
-type RegistryAuth struct {
-	Username string
-	Password string
-}
-
-// String hides the password.
-func (a RegistryAuth) String() string { return "auth(" + a.Username + ")" }
-
-// WithLogger sets the logger. The default discards logs.
+// WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
+// default discards logs.
 func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error { o.logger = l; return nil }
+	return func(o *options) error {
+		if l == nil {
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
+		}
+		o.logger = l
+		return nil
+	}
 }
 
 // WithMaxParallel sets how many builds run at once; the rest queue in
@@ -89,17 +84,18 @@ func WithWorkDir(dir string) Option {
 	return func(o *options) error { o.workDir = dir; return nil }
 }
 
-// WithRegistryAuth sets credentials for registry hosts (for resolving bases,
-// BuildKit's pulls and pushes, and tagging). The default is none: anonymous.
-func WithRegistryAuth(m map[string]RegistryAuth) Option {
-	return func(o *options) error { o.registries = m; return nil }
-}
-
-// WithInsecureRegistries names registry hosts spoken to over plain HTTP,
-// such as "127.0.0.1:5000", for resolving, pushing and tagging. The default
-// is none.
-func WithInsecureRegistries(hosts ...string) Option {
-	return func(o *options) error { o.insecure = append(o.insecure, hosts...); return nil }
+// WithRegistry sets the registry client for resolving bases, pushing and
+// tagging; BuildKit's pulls and pushes get its credentials and insecure
+// hosts too. The default is a client with anonymous access and no insecure
+// hosts.
+func WithRegistry(c *registry.Client) Option {
+	return func(o *options) error {
+		if c == nil {
+			return fmt.Errorf("%w: registry client is nil", hallmark.ErrInvalid)
+		}
+		o.registry = c
+		return nil
+	}
 }
 
 // WithQueueObserver sets a function called whenever the number of waiting or
@@ -151,13 +147,14 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 	if err != nil {
 		return nil, fmt.Errorf("create deb cache: %w", err)
 	}
-	res, err := NewResolver(WithKeychain(o.keychain()), WithResolverInsecureRegistries(o.insecure...))
+	if o.registry == nil {
+		if o.registry, err = registry.New(); err != nil {
+			return nil, err
+		}
+	}
+	res, err := NewResolver(o.registry)
 	if err != nil {
 		return nil, err
-	}
-	pusher, err := remote.NewPusher(remote.WithAuthFromKeychain(o.keychain()))
-	if err != nil {
-		return nil, fmt.Errorf("create registry client: %w", err)
 	}
 	// client.New dials lazily and reconnects, so a daemon that starts after
 	// the gateway is found by the first build.
@@ -165,40 +162,12 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o, pusher: pusher, bk: bk, apt: apt, debs: debs}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o, bk: bk, apt: apt, debs: debs}
 	return b, nil
 }
 
 // Close releases the connection to BuildKit.
 func (b *Builder) Close() error { return b.bk.Close() }
-
-// keychain serves the configured credentials, falling back to anonymous.
-func (o options) keychain() authn.Keychain { return Keychain(o.registries) }
-
-// Keychain serves registry credentials by host to go-containerregistry,
-// falling back to anonymous access. The gateway gives the same credentials
-// to BuildKit, the attester and the verifier through it.
-type Keychain map[string]RegistryAuth
-
-var _ authn.Keychain = Keychain(nil)
-
-// Resolve returns the credential for r's registry host.
-func (k Keychain) Resolve(r authn.Resource) (authn.Authenticator, error) {
-	a, ok := k[r.RegistryStr()]
-	if !ok {
-		return authn.Anonymous, nil
-	}
-	return &authn.Basic{Username: a.Username, Password: a.Password}, nil
-}
-
-func (b *Builder) isInsecure(host string) bool {
-	for _, h := range b.opts.insecure {
-		if h == host {
-			return true
-		}
-	}
-	return false
-}
 
 func (b *Builder) observeQueue() {
 	if b.opts.onQueue != nil {

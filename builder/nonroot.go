@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // WithRootAllowed lets final images run as root. Dangerous: a container
@@ -39,7 +40,7 @@ func (b *Builder) checkNonRoot(ctx context.Context, repo string, d hallmark.Dige
 	for _, img := range imgs {
 		cfg, err := img.ConfigFile()
 		if err != nil {
-			return fmt.Errorf("read pushed image config: %w", registryError(err))
+			return fmt.Errorf("read pushed image config: %w", registry.Error(ctx, err))
 		}
 		users = append(users, cfg.Config.User)
 	}

@@ -3,20 +3,15 @@ package builder
 import (
 	"errors"
 	"fmt"
-	"io"
-	"log"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
 func TestIsRoot(t *testing.T) {
@@ -32,9 +27,8 @@ func TestIsRoot(t *testing.T) {
 }
 
 func TestCheckNonRoot(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := registrytest.New(t)
+	host := reg.Host
 	store, err := NewContextStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -49,18 +43,8 @@ func TestCheckNonRoot(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := img.Digest()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ref, err := name.NewDigest(host+"/app@"+d.String(), name.Insecure)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, img); err != nil {
-			t.Fatal(err)
-		}
-		return hallmark.Digest(d.String())
+		ref, _ := reg.Push(t, "app", "", img)
+		return hallmark.Digest(ref.DigestStr())
 	}
 	info := &DockerfileInfo{Target: 0, Stages: []Stage{{Name: "final", Line: 3}}}
 	for _, tt := range []struct {
@@ -73,7 +57,7 @@ func TestCheckNonRoot(t *testing.T) {
 		{"", true, false, false}, {"0", false, true, false},
 	} {
 		t.Run(fmt.Sprintf("%q/%v/%v", tt.user, tt.allowRoot, tt.ruleAllow), func(t *testing.T) {
-			opts := []Option{WithInsecureRegistries(host)}
+			opts := []Option{WithRegistry(registrytest.Client(t))}
 			if tt.allowRoot {
 				opts = append(opts, WithRootAllowed())
 			}

@@ -2,18 +2,12 @@ package builder
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"syscall"
 
 	"github.com/distribution/reference"
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -21,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // maxParallelResolves bounds the registry requests of one ResolveAll.
@@ -29,80 +24,18 @@ const maxParallelResolves = 8
 // Resolver pins image references to the digests they point at in their
 // registries. It is safe for concurrent use.
 type Resolver struct {
-	keychain  authn.Keychain
-	insecure  map[string]bool
-	transport http.RoundTripper
-	// puller keeps one authenticated transport per repository across
-	// builds, so resolving a base costs one request, not a ping and a token
+	// reg keeps one authenticated transport per repository across builds,
+	// so resolving a base costs one request, not a ping and a token
 	// exchange first.
-	puller *remote.Puller
+	reg *registry.Client
 }
 
-type resolverOptions struct {
-	keychain  authn.Keychain
-	insecure  []string
-	transport http.RoundTripper
-}
-
-// ResolverOption configures a Resolver.
-type ResolverOption func(*resolverOptions) error
-
-// WithKeychain sets where registry credentials come from.
-// The default is authn.DefaultKeychain (the Docker config of the process).
-func WithKeychain(k authn.Keychain) ResolverOption {
-	return func(o *resolverOptions) error {
-		if k == nil {
-			return fmt.Errorf("%w: keychain is nil", hallmark.ErrInvalid)
-		}
-		o.keychain = k
-		return nil
+// NewResolver returns a Resolver that reaches registries through reg.
+func NewResolver(reg *registry.Client) (*Resolver, error) {
+	if reg == nil {
+		return nil, fmt.Errorf("%w: registry client is nil", hallmark.ErrInvalid)
 	}
-}
-
-// WithResolverInsecureRegistries names registries ("host" or "host:port")
-// spoken to over plain HTTP. Registries on localhost, loopback and private
-// addresses already are, by go-containerregistry's own rule.
-// The default is none.
-func WithResolverInsecureRegistries(hosts ...string) ResolverOption {
-	return func(o *resolverOptions) error {
-		o.insecure = append(o.insecure, hosts...)
-		return nil
-	}
-}
-
-// WithResolverTransport sets the HTTP transport used to reach registries.
-// The default is remote.DefaultTransport.
-func WithResolverTransport(t http.RoundTripper) ResolverOption {
-	return func(o *resolverOptions) error {
-		if t == nil {
-			return fmt.Errorf("%w: transport is nil", hallmark.ErrInvalid)
-		}
-		o.transport = t
-		return nil
-	}
-}
-
-// NewResolver returns a Resolver.
-func NewResolver(opts ...ResolverOption) (*Resolver, error) {
-	o := resolverOptions{keychain: authn.DefaultKeychain, transport: remote.DefaultTransport}
-	for _, opt := range opts {
-		if err := opt(&o); err != nil {
-			return nil, err
-		}
-	}
-	puller, err := remote.NewPuller(remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport))
-	if err != nil {
-		return nil, fmt.Errorf("create registry client: %w", err)
-	}
-	r := &Resolver{keychain: o.keychain, transport: o.transport, insecure: map[string]bool{}, puller: puller}
-	for _, h := range o.insecure {
-		reg, err := name.NewRegistry(h)
-		if err != nil {
-			return nil, fmt.Errorf("%w: insecure registry %q: %w", hallmark.ErrInvalid, h, err)
-		}
-		r.insecure[reg.RegistryStr()] = true
-	}
-	return r, nil
+	return &Resolver{reg: reg}, nil
 }
 
 // Resolve returns the digest ref points at: the manifest or, for a
@@ -112,16 +45,11 @@ func NewResolver(opts ...ResolverOption) (*Resolver, error) {
 // missing image, hallmark.ErrPermissionDenied when the registry refuses
 // access and hallmark.ErrUnavailable when it cannot be reached.
 func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBase, error) {
-	parsed, err := r.parse(ref)
+	parsed, err := r.reg.ParseReference(ref)
 	if err != nil {
-		return hallmark.ResolvedBase{}, err
+		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: %w", truncate(ref, 200), err)
 	}
-	opts := []remote.Option{
-		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(r.keychain),
-		remote.WithTransport(r.transport),
-		remote.Reuse(r.puller),
-	}
+	opts := r.reg.RemoteOptions(ctx)
 	var dgst v1.Hash
 	desc, err := remote.Head(parsed, opts...)
 	if err == nil {
@@ -131,11 +59,11 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBa
 		// GET also gives an error body naming the cause.
 		full, gerr := remote.Get(parsed, opts...)
 		if gerr != nil {
-			return hallmark.ResolvedBase{}, classify(ref, parsed, gerr)
+			return hallmark.ResolvedBase{}, classify(ctx, ref, parsed, gerr)
 		}
 		dgst = full.Digest
 	} else {
-		return hallmark.ResolvedBase{}, classify(ref, parsed, err)
+		return hallmark.ResolvedBase{}, classify(ctx, ref, parsed, err)
 	}
 	if d, ok := parsed.(name.Digest); ok && dgst.String() != d.DigestStr() {
 		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: registry %s answered with digest %s", ref, parsed.Context().RegistryStr(), dgst)
@@ -145,17 +73,6 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBa
 		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: %w", ref, err)
 	}
 	return hallmark.ResolvedBase{Ref: ref, Pinned: parsed.Context().Name() + "@" + hd.String(), Digest: hd}, nil
-}
-
-func (r *Resolver) parse(ref string) (name.Reference, error) {
-	parsed, err := name.ParseReference(ref)
-	if err != nil {
-		return nil, fmt.Errorf("resolve base %q: %w: %w", truncate(ref, 200), hallmark.ErrInvalid, err)
-	}
-	if r.insecure[parsed.Context().RegistryStr()] {
-		return name.ParseReference(ref, name.Insecure)
-	}
-	return parsed, nil
 }
 
 // fallbackToGet reports whether a failed HEAD is worth a GET: not when the
@@ -174,9 +91,9 @@ func fallbackToGet(err error) bool {
 
 // classify wraps an error from resolving ref in the sentinel error for its
 // cause, naming the ref and registry.
-func classify(ref string, parsed name.Reference, err error) error {
+func classify(ctx context.Context, ref string, parsed name.Reference, err error) error {
 	reg := parsed.Context().RegistryStr()
-	class := registryClass(err)
+	class := registry.Class(ctx, err)
 	switch {
 	case errors.Is(class, hallmark.ErrNotFound):
 		return fmt.Errorf("resolve base %q: %w: base image %q not found in registry %s", ref, class, ref, reg)
@@ -187,71 +104,6 @@ func classify(ref string, parsed name.Reference, err error) error {
 	default:
 		return fmt.Errorf("resolve base %q: %w: registry %s: %w", ref, class, reg, err)
 	}
-}
-
-// registryError wraps an error from a go-containerregistry call in the
-// sentinel error for its cause, if it has a known one.
-func registryError(err error) error {
-	if class := registryClass(err); class != nil {
-		return fmt.Errorf("%w: %w", class, err)
-	}
-	return err
-}
-
-// registryClass returns the sentinel error for the cause of a registry
-// error, or nil.
-func registryClass(err error) error {
-	if errors.Is(err, context.Canceled) {
-		return hallmark.ErrCanceled
-	}
-	var te *transport.Error
-	if errors.As(err, &te) {
-		switch {
-		case te.StatusCode == http.StatusNotFound ||
-			hasCode(te, transport.ManifestUnknownErrorCode, transport.NameUnknownErrorCode, transport.BlobUnknownErrorCode):
-			return hallmark.ErrNotFound
-		case te.StatusCode == http.StatusUnauthorized || te.StatusCode == http.StatusForbidden ||
-			hasCode(te, transport.UnauthorizedErrorCode, transport.DeniedErrorCode):
-			return hallmark.ErrPermissionDenied
-		case te.StatusCode == http.StatusTooManyRequests || te.StatusCode == http.StatusRequestTimeout || te.StatusCode >= 500 ||
-			hasCode(te, transport.TooManyRequestsErrorCode, transport.UnavailableErrorCode):
-			return hallmark.ErrUnavailable
-		}
-		return nil
-	}
-	if unreachable(err) {
-		return hallmark.ErrUnavailable
-	}
-	return nil
-}
-
-func hasCode(te *transport.Error, codes ...transport.ErrorCode) bool {
-	for _, d := range te.Errors {
-		for _, c := range codes {
-			if d.Code == c {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// unreachable reports network failures: refused connections, DNS, TLS,
-// timeouts and dropped connections.
-func unreachable(err error) bool {
-	var (
-		ne  net.Error
-		ue  *url.Error
-		dns *net.DNSError
-		ope *net.OpError
-		ca  x509.UnknownAuthorityError
-		hn  x509.HostnameError
-		ci  x509.CertificateInvalidError
-	)
-	return errors.As(err, &ne) || errors.As(err, &ue) || errors.As(err, &dns) || errors.As(err, &ope) ||
-		errors.As(err, &ca) || errors.As(err, &hn) || errors.As(err, &ci) ||
-		errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNREFUSED) ||
-		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // ResolveAll resolves refs in parallel and returns one result per distinct

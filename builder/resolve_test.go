@@ -4,29 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
-
-// anonymous is a keychain with no credentials, so tests never read the
-// Docker config of whoever runs them.
-var anonymous = authn.NewMultiKeychain()
 
 // testRegistry is an in-process registry holding an image and an index.
 type testRegistry struct {
@@ -37,24 +27,12 @@ type testRegistry struct {
 	indexRef string // host/hallmark/multi:v1
 }
 
-// startRegistry serves go-containerregistry's registry, wrapped by wrap if
-// not nil, and pushes an image and an index to it.
-func startRegistry(t *testing.T, wrap func(http.Handler) http.Handler) *testRegistry {
+// startRegistry serves an in-process registry whose requests go through
+// hook, if not nil, and pushes an image and an index to it (past the hook,
+// so a hook that refuses access does not stop the setup).
+func startRegistry(t *testing.T, hook registrytest.Hook) *testRegistry {
 	t.Helper()
-	h := registry.New(registry.Logger(discardLogger()))
-	push := h
-	if wrap != nil {
-		h = wrap(h)
-	}
-	// Push through the unwrapped handler, so a wrapper that refuses
-	// access does not stop the setup.
-	pushSrv := httptest.NewServer(push)
-	t.Cleanup(pushSrv.Close)
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-
-	r := &testRegistry{host: strings.TrimPrefix(srv.URL, "http://")}
-	pushHost := strings.TrimPrefix(pushSrv.URL, "http://")
+	reg := registrytest.New(t)
 	img, err := random.Image(256, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -63,31 +41,27 @@ func startRegistry(t *testing.T, wrap func(http.Handler) http.Handler) *testRegi
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.image, err = img.Digest(); err != nil {
+	image, _ := reg.Push(t, "hallmark/static", "v1", img)
+	index, _ := reg.Push(t, "hallmark/multi", "v1", idx)
+	reg.SetHook(hook)
+	r := &testRegistry{host: reg.Host, imageRef: reg.Host + "/hallmark/static:v1", indexRef: reg.Host + "/hallmark/multi:v1"}
+	if r.image, err = v1.NewHash(image.DigestStr()); err != nil {
 		t.Fatal(err)
 	}
-	if r.index, err = idx.Digest(); err != nil {
+	if r.index, err = v1.NewHash(index.DigestStr()); err != nil {
 		t.Fatal(err)
 	}
-	imgTag, _ := name.NewTag(pushHost + "/hallmark/static:v1")
-	idxTag, _ := name.NewTag(pushHost + "/hallmark/multi:v1")
-	if err := remote.Write(imgTag, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(idxTag, idx, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	// Both servers share the registry's in-memory state through push.
-	r.imageRef = r.host + "/hallmark/static:v1"
-	r.indexRef = r.host + "/hallmark/multi:v1"
 	return r
 }
 
-func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
-
-func newTestResolver(t *testing.T, opts ...ResolverOption) *Resolver {
+// newTestResolver returns a Resolver with a registry client made of opts.
+func newTestResolver(t *testing.T, opts ...registry.Option) *Resolver {
 	t.Helper()
-	r, err := NewResolver(append([]ResolverOption{WithKeychain(anonymous)}, opts...)...)
+	c, err := registry.New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewResolver(c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,23 +144,14 @@ func TestResolveCanceled(t *testing.T) {
 	}
 }
 
-// testKeychain serves one username and password for every registry.
-type testKeychain struct{ user, pass string }
-
-func (k testKeychain) Resolve(authn.Resource) (authn.Authenticator, error) {
-	return &authn.Basic{Username: k.user, Password: k.pass}, nil
-}
-
 func TestResolveAuth(t *testing.T) {
-	basicAuth := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "s3cret" {
-				w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-				http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
+	basicAuth := func(w http.ResponseWriter, r *http.Request) bool {
+		if u, p, ok := r.BasicAuth(); !ok || u != "ci" || p != "s3cret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+			return true
+		}
+		return false
 	}
 	reg := startRegistry(t, basicAuth)
 
@@ -201,7 +166,7 @@ func TestResolveAuth(t *testing.T) {
 		t.Errorf("error %q leaks the password", err)
 	}
 
-	got, err := newTestResolver(t, WithKeychain(testKeychain{"ci", "s3cret"})).Resolve(t.Context(), reg.imageRef)
+	got, err := newTestResolver(t, registry.WithKeychain(registry.Keychain{reg.host: {Username: "ci", Password: "s3cret"}})).Resolve(t.Context(), reg.imageRef)
 	if err != nil {
 		t.Fatalf("Resolve() with credentials: %v", err)
 	}
@@ -209,21 +174,19 @@ func TestResolveAuth(t *testing.T) {
 		t.Fatalf("Resolve() digest = %s, want %s", got.Digest, reg.image)
 	}
 
-	wrong, err := newTestResolver(t, WithKeychain(testKeychain{"ci", "wrong"})).Resolve(t.Context(), reg.imageRef)
+	wrong, err := newTestResolver(t, registry.WithKeychain(registry.Keychain{reg.host: {Username: "ci", Password: "wrong"}})).Resolve(t.Context(), reg.imageRef)
 	if !errors.Is(err, hallmark.ErrPermissionDenied) {
 		t.Fatalf("Resolve() with wrong credentials = %+v, %v; want ErrPermissionDenied", wrong, err)
 	}
 }
 
 func TestResolveForbidden(t *testing.T) {
-	forbid := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.Contains(r.URL.Path, "/manifests/") {
-				http.Error(w, `{"errors":[{"code":"DENIED","message":"no"}]}`, http.StatusForbidden)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
+	forbid := func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			http.Error(w, `{"errors":[{"code":"DENIED","message":"no"}]}`, http.StatusForbidden)
+			return true
+		}
+		return false
 	}
 	reg := startRegistry(t, forbid)
 	if _, err := newTestResolver(t).Resolve(t.Context(), reg.imageRef); !errors.Is(err, hallmark.ErrPermissionDenied) {
@@ -233,18 +196,16 @@ func TestResolveForbidden(t *testing.T) {
 
 func TestResolveFallsBackToGet(t *testing.T) {
 	var heads, gets atomic.Int32
-	noHead := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if strings.Contains(r.URL.Path, "/manifests/") {
-				if r.Method == http.MethodHead {
-					heads.Add(1)
-					w.WriteHeader(http.StatusMethodNotAllowed)
-					return
-				}
-				gets.Add(1)
+	noHead := func(w http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			if r.Method == http.MethodHead {
+				heads.Add(1)
+				w.WriteHeader(http.StatusMethodNotAllowed)
+				return true
 			}
-			next.ServeHTTP(w, r)
-		})
+			gets.Add(1)
+		}
+		return false
 	}
 	reg := startRegistry(t, noHead)
 	got, err := newTestResolver(t).Resolve(t.Context(), reg.indexRef)
@@ -261,8 +222,9 @@ func TestResolveFallsBackToGet(t *testing.T) {
 
 func TestResolveInsecureRegistry(t *testing.T) {
 	reg := startRegistry(t, nil)
-	// A name that is not loopback, so only WithResolverInsecureRegistries
-	// makes it plain HTTP; the transport dials the test server for it.
+	// A name that is not loopback, so only an insecure host of the
+	// registry client makes it plain HTTP; the transport dials the test
+	// server for it.
 	const host = "registry.test:5000"
 	dialer := &net.Dialer{}
 	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
@@ -271,11 +233,11 @@ func TestResolveInsecureRegistry(t *testing.T) {
 	t.Cleanup(tr.CloseIdleConnections)
 	ref := host + "/hallmark/static:v1"
 
-	_, err := newTestResolver(t, WithResolverTransport(tr)).Resolve(t.Context(), ref)
+	_, err := newTestResolver(t, registry.WithTransport(tr)).Resolve(t.Context(), ref)
 	if !errors.Is(err, hallmark.ErrUnavailable) {
 		t.Fatalf("Resolve() over HTTPS of a plain-HTTP registry = %v, want ErrUnavailable", err)
 	}
-	got, err := newTestResolver(t, WithResolverTransport(tr), WithResolverInsecureRegistries(host)).Resolve(t.Context(), ref)
+	got, err := newTestResolver(t, registry.WithTransport(tr), registry.WithInsecureHosts(host)).Resolve(t.Context(), ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,11 +246,9 @@ func TestResolveInsecureRegistry(t *testing.T) {
 	}
 }
 
-func TestNewResolverOptions(t *testing.T) {
-	for _, opt := range []ResolverOption{WithKeychain(nil), WithResolverTransport(nil), WithResolverInsecureRegistries("bad host/x")} {
-		if _, err := NewResolver(opt); !errors.Is(err, hallmark.ErrInvalid) {
-			t.Errorf("NewResolver() = %v, want ErrInvalid", err)
-		}
+func TestNewResolverNil(t *testing.T) {
+	if _, err := NewResolver(nil); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("NewResolver(nil) = %v, want ErrInvalid", err)
 	}
 }
 
@@ -309,39 +269,6 @@ func TestResolveAll(t *testing.T) {
 	_, err = res.ResolveAll(t.Context(), []string{reg.imageRef, reg.host + "/hallmark/gone:v1"})
 	if !errors.Is(err, hallmark.ErrNotFound) || !strings.Contains(err.Error(), "gone") {
 		t.Fatalf("ResolveAll() with a missing image = %v, want ErrNotFound naming it", err)
-	}
-}
-
-func TestRegistryClass(t *testing.T) {
-	tests := []struct {
-		name string
-		err  error
-		want error
-	}{
-		{"404", &transport.Error{StatusCode: 404}, hallmark.ErrNotFound},
-		{"manifest unknown", &transport.Error{StatusCode: 400, Errors: []transport.Diagnostic{{Code: transport.ManifestUnknownErrorCode}}}, hallmark.ErrNotFound},
-		{"name unknown", &transport.Error{StatusCode: 400, Errors: []transport.Diagnostic{{Code: transport.NameUnknownErrorCode}}}, hallmark.ErrNotFound},
-		{"401", &transport.Error{StatusCode: 401}, hallmark.ErrPermissionDenied},
-		{"403", &transport.Error{StatusCode: 403}, hallmark.ErrPermissionDenied},
-		{"denied", &transport.Error{StatusCode: 400, Errors: []transport.Diagnostic{{Code: transport.DeniedErrorCode}}}, hallmark.ErrPermissionDenied},
-		{"429", &transport.Error{StatusCode: 429}, hallmark.ErrUnavailable},
-		{"503", &transport.Error{StatusCode: 503}, hallmark.ErrUnavailable},
-		{"400", &transport.Error{StatusCode: 400}, nil},
-		{"timeout", fmt.Errorf("get: %w", context.DeadlineExceeded), hallmark.ErrUnavailable},
-		{"dns", &net.DNSError{Err: "no such host", Name: "x"}, hallmark.ErrUnavailable},
-		{"canceled", fmt.Errorf("get: %w", context.Canceled), hallmark.ErrCanceled},
-		{"other", errors.New("manifest digest mismatch"), nil},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := registryClass(tc.err); !errors.Is(got, tc.want) || (got == nil) != (tc.want == nil) {
-				t.Fatalf("registryClass(%v) = %v, want %v", tc.err, got, tc.want)
-			}
-			wrapped := registryError(tc.err)
-			if !errors.Is(wrapped, tc.err) || (tc.want != nil && !errors.Is(wrapped, tc.want)) {
-				t.Fatalf("registryError(%v) = %v", tc.err, wrapped)
-			}
-		})
 	}
 }
 

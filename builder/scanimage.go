@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // maxPlatformImages bounds the platform images read from one index.
@@ -39,7 +39,7 @@ func (b *Builder) scanSecrets(ctx context.Context, repo string, d hallmark.Diges
 		for _, img := range bimgs {
 			cfg, err := img.ConfigFile()
 			if err != nil {
-				return nil, fmt.Errorf("scan for secrets: read runtime base config: %w", registryError(err))
+				return nil, fmt.Errorf("scan for secrets: read runtime base config: %w", registry.Error(ctx, err))
 			}
 			for _, id := range cfg.RootFS.DiffIDs {
 				baseLayers[id] = true
@@ -57,17 +57,17 @@ func (b *Builder) scanSecrets(ctx context.Context, repo string, d hallmark.Diges
 	for _, img := range imgs {
 		cfg, err := img.ConfigFile()
 		if err != nil {
-			return nil, fmt.Errorf("scan for secrets: read image config: %w", registryError(err))
+			return nil, fmt.Errorf("scan for secrets: read image config: %w", registry.Error(ctx, err))
 		}
 		layers, err := img.Layers()
 		if err != nil {
-			return nil, fmt.Errorf("scan for secrets: read image layers: %w", registryError(err))
+			return nil, fmt.Errorf("scan for secrets: read image layers: %w", registry.Error(ctx, err))
 		}
 		inBase := true
 		for i, l := range layers {
 			id, err := l.DiffID()
 			if err != nil {
-				return nil, fmt.Errorf("scan for secrets: read layer %d: %w", i+1, registryError(err))
+				return nil, fmt.Errorf("scan for secrets: read layer %d: %w", i+1, registry.Error(ctx, err))
 			}
 			// The base's layers come first; the build's follow.
 			if inBase && baseLayers[id] {
@@ -97,11 +97,11 @@ func scanLayer(ctx context.Context, s *scanner, l v1.Layer, index int) error {
 	}
 	rc, err := l.Uncompressed()
 	if err != nil {
-		return fmt.Errorf("scan for secrets: fetch layer %d: %w", index, registryError(err))
+		return fmt.Errorf("scan for secrets: fetch layer %d: %w", index, registry.Error(ctx, err))
 	}
 	defer rc.Close()
 	if err := s.scanLayer(rc, index); err != nil {
-		return fmt.Errorf("scan for secrets: %w", registryError(err))
+		return fmt.Errorf("scan for secrets: %w", registry.Error(ctx, err))
 	}
 	return nil
 }
@@ -110,13 +110,13 @@ func scanLayer(ctx context.Context, s *scanner, l v1.Layer, index int) error {
 // itself, or every platform image of an index (attestation manifests left
 // out).
 func (b *Builder) platformImages(ctx context.Context, ref string) ([]v1.Image, error) {
-	r, err := name.NewDigest(ref, b.nameOptions(ref)...)
+	r, err := b.opts.registry.ParseDigest(ref)
 	if err != nil {
-		return nil, fmt.Errorf("%w: image %s: %w", hallmark.ErrInvalid, ref, err)
+		return nil, fmt.Errorf("image %s: %w", ref, err)
 	}
-	desc, err := remote.Get(r, b.remoteOptions(ctx)...)
+	desc, err := remote.Get(r, b.opts.registry.RemoteOptions(ctx)...)
 	if err != nil {
-		return nil, fmt.Errorf("read image %s: %w", ref, registryError(err))
+		return nil, fmt.Errorf("read image %s: %w", ref, registry.Error(ctx, err))
 	}
 	if !desc.MediaType.IsIndex() {
 		img, err := desc.Image()
@@ -131,7 +131,7 @@ func (b *Builder) platformImages(ctx context.Context, ref string) ([]v1.Image, e
 	}
 	m, err := idx.IndexManifest()
 	if err != nil {
-		return nil, fmt.Errorf("read index %s: %w", ref, registryError(err))
+		return nil, fmt.Errorf("read index %s: %w", ref, registry.Error(ctx, err))
 	}
 	var out []v1.Image
 	for _, child := range m.Manifests {
@@ -143,7 +143,7 @@ func (b *Builder) platformImages(ctx context.Context, ref string) ([]v1.Image, e
 		}
 		img, err := idx.Image(child.Digest)
 		if err != nil {
-			return nil, fmt.Errorf("read image %s: %w", child.Digest, registryError(err))
+			return nil, fmt.Errorf("read image %s: %w", child.Digest, registry.Error(ctx, err))
 		}
 		out = append(out, img)
 	}

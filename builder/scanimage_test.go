@@ -5,13 +5,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"log"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -19,6 +15,7 @@ import (
 	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
 // testLayer is a layer of regular files, path → content.
@@ -65,33 +62,14 @@ func withLayer(t *testing.T, img v1.Image, files map[string]string, env ...strin
 	return img
 }
 
-// pushTest writes an image or index to host/repo and returns repo@digest.
-func pushTest(t *testing.T, host, repo string, w remote.Taggable) string {
-	t.Helper()
-	d, err := w.(interface{ Digest() (v1.Hash, error) }).Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.NewDigest(host+"/"+repo+"@"+d.String(), name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	switch w := w.(type) {
-	case v1.ImageIndex:
-		err = remote.WriteIndex(ref, w)
-	case v1.Image:
-		err = remote.Write(ref, w)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref.String()
-}
-
 func TestScanSecretsImage(t *testing.T) {
-	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	reg := registrytest.New(t)
+	host := reg.Host
+	pushTest := func(t *testing.T, repo string, w remote.Taggable) string {
+		t.Helper()
+		ref, _ := reg.Push(t, repo, "", w)
+		return ref.String()
+	}
 	store, err := NewContextStore(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +79,7 @@ func TestScanSecretsImage(t *testing.T) {
 	// The base has a key and a credential-like variable of its own: they
 	// are the base's business, not this build's.
 	base := withLayer(t, empty.Image, map[string]string{"etc/ssl/private/base.key": key, "etc/passwd": "root:x:0:0::/root:/bin/sh\n"}, "BASE_PASSWORD=from-the-base")
-	basePinned := pushTest(t, host, "base", base)
+	basePinned := pushTest(t, "base", base)
 	baseDigest, _ := base.Digest()
 	runtime := &hallmark.ResolvedBase{Ref: host + "/base:v1", Pinned: basePinned, Digest: hallmark.Digest(baseDigest.String())}
 
@@ -131,12 +109,12 @@ func TestScanSecretsImage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := New("unix:///nonexistent.sock", store, append([]Option{WithInsecureRegistries(host)}, tt.opts...)...)
+			b, err := New("unix:///nonexistent.sock", store, append([]Option{WithRegistry(registrytest.Client(t))}, tt.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer b.Close()
-			pinned := pushTest(t, host, "app", tt.image)
+			pinned := pushTest(t, "app", tt.image)
 			repo, d, _ := strings.Cut(pinned, "@")
 			warnings, err := b.scanSecrets(t.Context(), repo, hallmark.Digest(d), tt.runtime)
 			switch {

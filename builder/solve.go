@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/docker/cli/cli/config/types"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/buildkit/session"
@@ -26,9 +25,9 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 	if err != nil {
 		return "", err
 	}
-	repo, err := name.NewRepository(req.Repository)
+	repo, err := b.opts.registry.ParseRepository(req.Repository)
 	if err != nil {
-		return "", fmt.Errorf("%w: repository %q: %w", hallmark.ErrInvalid, req.Repository, err)
+		return "", fmt.Errorf("repository %q: %w", req.Repository, err)
 	}
 	export := map[string]string{
 		"name":           repo.Name(),
@@ -36,7 +35,7 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 		"push-by-digest": "true",
 		"oci-mediatypes": "true",
 	}
-	if b.isInsecure(repo.RegistryStr()) {
+	if b.opts.registry.IsInsecure(repo.RegistryStr()) {
 		export["registry.insecure"] = "true"
 	}
 	opt := client.SolveOpt{
@@ -189,16 +188,17 @@ func secretMap(secrets []hallmark.Secret) map[string][]byte {
 	return m
 }
 
-// authConfig serves the configured registry credentials to BuildKit.
-func (b *Builder) authConfig(_ context.Context, host string, _ []string, _ authprovider.ExpireCachedAuthCheck) (types.AuthConfig, error) {
+// authConfig serves the registry client's credentials to BuildKit.
+func (b *Builder) authConfig(ctx context.Context, host string, _ []string, _ authprovider.ExpireCachedAuthCheck) (types.AuthConfig, error) {
 	if host == authprovider.DockerHubRegistryHost {
 		host = "index.docker.io"
 	}
-	a, ok := b.opts.registries[host]
-	if !ok {
-		return types.AuthConfig{}, nil
+	a, ok, err := b.opts.registry.Credential(ctx, host)
+	if err != nil || !ok {
+		return types.AuthConfig{}, err
 	}
-	return types.AuthConfig{ServerAddress: host, Username: a.Username, Password: a.Password}, nil
+	return types.AuthConfig{ServerAddress: host, Username: a.Username, Password: a.Password,
+		IdentityToken: a.IdentityToken, RegistryToken: a.RegistryToken}, nil
 }
 
 // convertStatus copies BuildKit's progress into the domain type.

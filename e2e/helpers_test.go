@@ -11,10 +11,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -22,12 +20,12 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
 // tarEntry is one entry of a test context archive.
@@ -218,7 +216,5 @@ func buildRequest(contextDigest, tag string) *hallmarkv1.BuildRequest {
 // implements the OCI referrers API, on loopback and returns its host:port.
 func referrersRegistry(t testing.TB) string {
 	t.Helper()
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
-	return strings.TrimPrefix(srv.URL, "http://")
+	return registrytest.New(t).Host
 }

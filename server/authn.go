@@ -127,12 +127,13 @@ func WithKeyRefreshInterval(d time.Duration) AuthOption {
 	}
 }
 
-// WithAuthLogger sets the logger for issuer discovery and rejected requests.
-// Tokens are never logged. The default discards logs.
+// WithAuthLogger sets the logger for issuer discovery and rejected requests;
+// nil is an error (hallmark.ErrInvalid). Tokens are never logged. The
+// default discards logs.
 func WithAuthLogger(l *slog.Logger) AuthOption {
 	return func(o *authOptions) error {
 		if l == nil {
-			return errors.New("logger is nil")
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.log = l
 		return nil

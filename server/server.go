@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 )
 
@@ -35,11 +37,12 @@ type Server struct {
 type Option func(*Server) error
 
 // WithLogger sets the logger; records logged during a request carry its
-// request_id. The default discards logs.
+// request_id. nil is an error (hallmark.ErrInvalid). The default discards
+// logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) error {
 		if l == nil {
-			return errors.New("logger is nil")
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		s.log = slog.New(requestIDHandler{l.Handler()})
 		return nil

@@ -16,6 +16,7 @@ import (
 	"github.com/sigstore/sigstore/pkg/signature"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // Artifact is what a bundle must be a signature of: the artifact's bytes
@@ -92,51 +93,30 @@ type BundleError struct {
 
 func (e *BundleError) Error() string { return e.Reason }
 
-// BundleOption configures VerifyBundle.
-type BundleOption func(*bundleOptions) error
-
 type bundleOptions struct {
 	identities []Identity
 	key        signature.Verifier
 	maxSize    int64
 }
 
-// WithBundleIdentities adds signer identities for a bundle signed with a
-// Fulcio certificate; the certificate must match at least one (see Identity
-// for exact values and regular expressions). It excludes WithBundleKey. The
-// default is none: VerifyBundle needs this option or WithBundleKey.
-func WithBundleIdentities(ids ...Identity) BundleOption {
-	return func(o *bundleOptions) error {
-		o.identities = append(o.identities, ids...)
-		return nil
-	}
-}
+// bundleOption is a BundleOption only.
+type bundleOption func(*bundleOptions) error
+
+func (f bundleOption) applyToBundle(o *bundleOptions) error { return f(o) }
 
 // WithBundleKey verifies a bundle signed with a managed key instead of a
 // Fulcio certificate: the signature must verify with pub (an ECDSA, RSA or
-// Ed25519 public key). It excludes WithBundleIdentities. The default is
-// none: VerifyBundle needs this option or WithBundleIdentities.
+// Ed25519 public key). It excludes WithIdentities. The default is none:
+// VerifyBundle needs this option or WithIdentities.
 func WithBundleKey(pub crypto.PublicKey) BundleOption {
-	return func(o *bundleOptions) error {
+	return bundleOption(func(o *bundleOptions) error {
 		v, err := signature.LoadDefaultVerifier(pub)
 		if err != nil {
 			return fmt.Errorf("%w: public key: %w", hallmark.ErrInvalid, err)
 		}
 		o.key = v
 		return nil
-	}
-}
-
-// WithBundleMaxSize sets the largest bundle accepted, in bytes. It cannot
-// exceed MaxBundleSize, the default.
-func WithBundleMaxSize(n int64) BundleOption {
-	return func(o *bundleOptions) error {
-		if n < 1 || n > MaxBundleSize {
-			return fmt.Errorf("%w: max bundle size %d is not between 1 and %d", hallmark.ErrInvalid, n, MaxBundleSize)
-		}
-		o.maxSize = n
-		return nil
-	}
+	})
 }
 
 // VerifyBundle verifies data, one standalone Sigstore bundle (JSON, media
@@ -147,14 +127,15 @@ func WithBundleMaxSize(n int64) BundleOption {
 //
 //	res, err := verify.VerifyBundle(ctx, trustedRoot, bundleJSON,
 //		verify.ArtifactDigest(digest),
-//		verify.WithBundleIdentities(verify.Identity{Issuer: iss, SubjectAlternativeName: san}))
+//		verify.WithIdentities(verify.Identity{Issuer: iss, SubjectAlternativeName: san}))
 //
 // The bundle may be a message signature over the artifact, or a DSSE
 // envelope of an in-toto statement (payload type
 // application/vnd.in-toto+json, one signature) whose subjects must include
 // the artifact's sha256. It is signed either with a Fulcio certificate that
-// must match one of the identities of WithBundleIdentities, or with the
-// managed key of WithBundleKey; exactly one of the two options is required.
+// must match one of the identities of WithIdentities, or with the managed
+// key of WithBundleKey; exactly one of the two options is required
+// (WithMaxBundleSize lowers the size limit).
 //
 // What the bundle must carry follows the trusted material exactly as for a
 // Verifier: an SCT when it lists CT logs (certificates only), an entry in
@@ -173,9 +154,9 @@ func VerifyBundle(ctx context.Context, trustedMaterial root.TrustedMaterial, dat
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("verify bundle: %w: %w", hallmark.ErrCanceled, err)
 	}
-	o := bundleOptions{maxSize: MaxBundleSize}
+	o := bundleOptions{maxSize: registry.MaxBundleSize}
 	for _, opt := range opts {
-		if err := opt(&o); err != nil {
+		if err := opt.applyToBundle(&o); err != nil {
 			return nil, fmt.Errorf("verify bundle: %w", err)
 		}
 	}

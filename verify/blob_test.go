@@ -82,7 +82,7 @@ func TestBlobVerifyBundle(t *testing.T) {
 	ss := signtest.New(t)
 	tr := ss.TrustedRoot(t)
 	issuer, san := ss.Identity()
-	signer := verify.WithBundleIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san})
+	signer := verify.WithIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san})
 
 	artifact := []byte("hello, hallmark\n")
 	digest := hallmark.SHA256(artifact)
@@ -108,9 +108,9 @@ func TestBlobVerifyBundle(t *testing.T) {
 		{name: "message bytes", bundle: message, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}},
 		{name: "message digest", bundle: message, artifact: verify.ArtifactDigest(digest), opts: []verify.BundleOption{signer}},
 		{name: "message identity regexp", bundle: message, artifact: verify.ArtifactDigest(digest),
-			opts: []verify.BundleOption{verify.WithBundleIdentities(verify.Identity{IssuerRegexp: ".*signtest.*", SANRegexp: "https://hallmark\\..*"})}},
+			opts: []verify.BundleOption{verify.WithIdentities(verify.Identity{IssuerRegexp: ".*signtest.*", SANRegexp: "https://hallmark\\..*"})}},
 		{name: "message other identity", bundle: message, artifact: verify.ArtifactDigest(digest),
-			opts: []verify.BundleOption{verify.WithBundleIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san + "x"})}, want: "is not an allowed signer"},
+			opts: []verify.BundleOption{verify.WithIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san + "x"})}, want: "is not an allowed signer"},
 		{name: "message other bytes", bundle: message, artifact: verify.ArtifactBytes([]byte("tampered")), opts: []verify.BundleOption{signer}, want: "verify signature"},
 		{name: "message other digest", bundle: message, artifact: verify.ArtifactDigest(other), opts: []verify.BundleOption{signer}, want: "verify signature"},
 		{name: "dsse bytes", bundle: dsse, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}},
@@ -129,7 +129,7 @@ func TestBlobVerifyBundle(t *testing.T) {
 		{name: "not JSON", bundle: []byte(`{"mediaType":`), artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "not a JSON object"},
 		{name: "unknown version", bundle: editBlob(t, message, func(m map[string]any) { m["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=99.9" }),
 			artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "not supported"},
-		{name: "too large", bundle: message, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer, verify.WithBundleMaxSize(100)}, want: "over the 100-byte limit"},
+		{name: "too large", bundle: message, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer, verify.WithMaxBundleSize(100)}, want: "over the 100-byte limit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestBlobVerifyBundleArguments(t *testing.T) {
 	issuer, san := ss.Identity()
 	artifact := []byte("a")
 	b := signBlob(t, ss, &sign.PlainData{Data: artifact}, nil)
-	signer := verify.WithBundleIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san})
+	signer := verify.WithIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san})
 	canceled, cancel := context.WithCancel(t.Context())
 	cancel()
 
@@ -190,12 +190,12 @@ func TestBlobVerifyBundleArguments(t *testing.T) {
 	}{
 		{name: "no signer", artifact: verify.ArtifactBytes(artifact), want: hallmark.ErrInvalid},
 		{name: "key and identity", artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer, verify.WithBundleKey(newKey(t).GetPublicKey())}, want: hallmark.ErrInvalid},
-		{name: "identity without issuer", artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{verify.WithBundleIdentities(verify.Identity{SubjectAlternativeName: san})}, want: hallmark.ErrInvalid},
+		{name: "identity without issuer", artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{verify.WithIdentities(verify.Identity{SubjectAlternativeName: san})}, want: hallmark.ErrInvalid},
 		{name: "unsupported key", artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{verify.WithBundleKey("not a key")}, want: hallmark.ErrInvalid},
 		{name: "no artifact", opts: []verify.BundleOption{signer}, want: hallmark.ErrInvalid},
 		{name: "bad digest", artifact: verify.ArtifactDigest("sha256:abc"), opts: []verify.BundleOption{signer}, want: hallmark.ErrInvalid},
 		{name: "empty digest", artifact: verify.ArtifactDigest(""), opts: []verify.BundleOption{signer}, want: hallmark.ErrInvalid},
-		{name: "bad max size", artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer, verify.WithBundleMaxSize(0)}, want: hallmark.ErrInvalid},
+		{name: "bad max size", artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer, verify.WithMaxBundleSize(0)}, want: hallmark.ErrInvalid},
 		{name: "nil trusted root", trusted: (*root.TrustedRoot)(nil), artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: hallmark.ErrInvalid},
 		{name: "canceled", ctx: canceled, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: hallmark.ErrCanceled},
 	}

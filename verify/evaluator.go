@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
 
@@ -27,7 +28,7 @@ import (
 type Evaluator struct {
 	policies map[string]*boundPolicy
 	def      string
-	o        options
+	o        evalOptions
 	cache    *verdictCache
 	group    singleflight.Group
 }
@@ -42,25 +43,22 @@ type boundPolicy struct {
 
 // NewEvaluator returns an Evaluator for policies; a policy that names no
 // trusted root of its own is evaluated under trust (which may then not be
-// nil). Options for the registry (WithRemoteOptions,
-// WithInsecureRegistries), bundles (WithMaxBundles, WithMaxBundleSize) and
-// logging apply to every policy's Verifier; signer identities come from the
-// policies, so WithIdentities and WithAnyIdentityUnsafe are refused.
-func NewEvaluator(trust *Trust, policies []*policy.Policy, opts ...Option) (*Evaluator, error) {
-	o := defaultOptions()
+// nil). The ImageOptions and LimitOptions (the registry, bundle limits,
+// logging) apply to every policy's Verifier; signer identities come from
+// the policies, so WithIdentities and WithAnyIdentityUnsafe are not
+// EvaluatorOptions.
+func NewEvaluator(trust *Trust, policies []*policy.Policy, opts ...EvaluatorOption) (*Evaluator, error) {
+	o := defaultEvalOptions()
 	for _, opt := range opts {
-		if err := opt(&o); err != nil {
+		if err := opt.applyToEvaluator(&o); err != nil {
 			return nil, fmt.Errorf("new evaluator: %w", err)
 		}
-	}
-	if len(o.identities) > 0 || o.anyIdentity {
-		return nil, fmt.Errorf("new evaluator: %w: signer identities come from the policies", hallmark.ErrInvalid)
 	}
 	if len(policies) == 0 {
 		return nil, fmt.Errorf("new evaluator: %w: no policy", hallmark.ErrInvalid)
 	}
-	e := &Evaluator{policies: map[string]*boundPolicy{}, o: o, def: o.eval.defaultPolicy,
-		cache: newVerdictCache(o.eval.cacheSize, o.eval.now)}
+	e := &Evaluator{policies: map[string]*boundPolicy{}, o: o, def: o.defaultPolicy,
+		cache: newVerdictCache(o.cacheSize, o.now)}
 	if e.def == "" {
 		e.def = policies[0].Name()
 	}
@@ -68,7 +66,7 @@ func NewEvaluator(trust *Trust, policies []*policy.Policy, opts ...Option) (*Eva
 		if _, dup := e.policies[p.Name()]; dup {
 			return nil, fmt.Errorf("new evaluator: %w: two policies are named %q", hallmark.ErrInvalid, p.Name())
 		}
-		bp, err := bind(p, trust, o)
+		bp, err := bind(p, trust, o.verifier)
 		if err != nil {
 			return nil, fmt.Errorf("new evaluator: policy %q: %w", p.Name(), err)
 		}
@@ -147,7 +145,8 @@ type Request struct {
 // Verify returns the verdict for req. A denial is a Verdict with Allowed
 // false; errors mean the image could not be evaluated and wrap
 // hallmark.ErrInvalid (bad reference), hallmark.ErrNotFound (no such image
-// or policy), hallmark.ErrUnavailable (registry or signer unreachable) or
+// or policy), hallmark.ErrPermissionDenied (registry refused access),
+// hallmark.ErrUnavailable (registry or signer unreachable) or
 // hallmark.ErrCanceled. The returned Verdict must not be modified.
 func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	bp, err := e.lookup(req.Policy)
@@ -166,7 +165,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 		}
 	} else {
 		// A tag is resolved now, every time: the cache is keyed by digest.
-		if subject, digest, err = resolveHead(ctx, r, withContext(ctx, bp.v.opts.remote)); err != nil {
+		if subject, digest, err = resolveHead(ctx, r, bp.v.opts.registry.RemoteOptions(ctx)); err != nil {
 			return nil, err
 		}
 	}
@@ -183,15 +182,15 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	ch := e.group.DoChan(key, func() (any, error) {
 		// Shared by every caller waiting on key: detached from the first
 		// caller's cancellation, bounded by its own deadline.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.eval.verifyTimeout)
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.verifyTimeout)
 		defer cancel()
 		v, err := e.evaluate(sctx, bp, subject, digest, req.VSA)
 		if err != nil {
 			return nil, err
 		}
-		ttl := e.o.eval.denyTTL
+		ttl := e.o.denyTTL
 		if v.Allowed {
-			ttl = e.o.eval.allowTTL
+			ttl = e.o.allowTTL
 		}
 		e.cache.put(key, v, ttl)
 		return v, nil
@@ -231,7 +230,7 @@ func resolveHead(ctx context.Context, r name.Reference, ropts []remote.Option) (
 
 // evaluate verifies the image subject and evaluates bp's rules.
 func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.Digest, digest hallmark.Digest, vsa bool) (*Verdict, error) {
-	start := e.o.eval.now()
+	start := e.o.now()
 	var (
 		res   *ImageResult
 		image policy.Image
@@ -244,7 +243,7 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.
 	})
 	g.Go(func() error {
 		var err error
-		image, err = describeImage(gctx, subject, withContext(gctx, bp.v.opts.remote))
+		image, err = describeImage(gctx, subject, bp.v.opts.registry.RemoteOptions(gctx))
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -272,20 +271,20 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.
 			return nil, err
 		}
 	}
-	e.o.logger.InfoContext(ctx, "verified image", "image", v.Pinned, "policy", v.Policy, "allowed", v.Allowed,
-		"attestations", len(v.Attestations), "reasons", len(v.Reasons), "duration", e.o.eval.now().Sub(start))
+	e.o.verifier.logger.InfoContext(ctx, "verified image", "image", v.Pinned, "policy", v.Policy, "allowed", v.Allowed,
+		"attestations", len(v.Attestations), "reasons", len(v.Reasons), "duration", e.o.now().Sub(start))
 	return v, nil
 }
 
 func (e *Evaluator) signVSA(ctx context.Context, v *Verdict, builderChecked bool) error {
-	if e.o.eval.vsaSigner == nil {
+	if e.o.vsaSigner == nil {
 		return fmt.Errorf("sign verification summary: %w: this gateway has no signer for verification summaries", hallmark.ErrUnavailable)
 	}
-	st, err := vsaStatement(v, e.o.eval.verifierID, builderChecked, e.o.eval.now())
+	st, err := vsaStatement(v, e.o.verifierID, builderChecked, e.o.now())
 	if err != nil {
 		return err
 	}
-	signed, err := e.o.eval.vsaSigner.SignStatement(ctx, st)
+	signed, err := e.o.vsaSigner.SignStatement(ctx, st)
 	if err != nil {
 		return fmt.Errorf("sign verification summary: %w", err)
 	}
@@ -351,28 +350,28 @@ func describeImage(ctx context.Context, subject name.Digest, ropts []remote.Opti
 	img := policy.Image{Digest: subject.DigestStr(), Repository: subject.Context().String()}
 	desc, err := remote.Get(subject, ropts...)
 	if err != nil {
-		return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+		return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 	}
 	img.Manifest = object(desc.Manifest)
 	var im v1.Image
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 		}
 		im, err = platformImage(idx)
 		if err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 		}
 	} else if desc.MediaType.IsImage() {
 		if im, err = desc.Image(); err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 		}
 	}
 	if im != nil {
 		raw, err := im.RawConfigFile()
 		if err != nil {
-			return img, fmt.Errorf("read config of %s: %w", subject, RegistryError(ctx, err))
+			return img, fmt.Errorf("read config of %s: %w", subject, registry.Error(ctx, err))
 		}
 		img.Config = object(raw)
 	}

@@ -29,7 +29,7 @@ func reportPercentiles(b *testing.B, durations []time.Duration) {
 // bundles, Sigstore verification, config, rules.
 func BenchmarkVerifyCold(b *testing.B) {
 	f := newFixture(b, true)
-	img, _ := f.reg.pushImage(b, "app", "v1")
+	img, _ := f.reg.PushRandom(b, "app", "v1")
 	f.attest(b, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
 	f.attest(b, img, hallmark.PredicateSPDX, spdxPredicate)
 	e := newEvaluator(b, f, []*policy.Policy{testPolicy(b, f, "p", "")}, verify.WithVerdictCacheSize(0))
@@ -50,7 +50,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 // image by digest, verified before.
 func BenchmarkVerifyCached(b *testing.B) {
 	f := newFixture(b, true)
-	img, _ := f.reg.pushImage(b, "app", "v1")
+	img, _ := f.reg.PushRandom(b, "app", "v1")
 	f.attest(b, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
 	e := newEvaluator(b, f, []*policy.Policy{testPolicy(b, f, "p", "")})
 	if _, err := e.Verify(b.Context(), verify.Request{Ref: img.String()}); err != nil {

@@ -21,9 +21,11 @@ const (
 	DefaultVerifyTimeout = 30 * time.Second
 )
 
-// evalOptions configure an Evaluator; they live in options so one Option
-// type serves Verifier and Evaluator.
+// evalOptions configure an Evaluator.
 type evalOptions struct {
+	// verifier are the options of every policy's Verifier, but for the
+	// identities, which come from the policy.
+	verifier      options
 	defaultPolicy string
 	allowTTL      time.Duration
 	denyTTL       time.Duration
@@ -34,8 +36,14 @@ type evalOptions struct {
 	now           func() time.Time
 }
 
+// evaluatorOption is an EvaluatorOption only.
+type evaluatorOption func(*evalOptions) error
+
+func (f evaluatorOption) applyToEvaluator(o *evalOptions) error { return f(o) }
+
 func defaultEvalOptions() evalOptions {
 	return evalOptions{
+		verifier:      defaultOptions(),
 		allowTTL:      DefaultAllowTTL,
 		denyTTL:       DefaultDenyTTL,
 		cacheSize:     DefaultCacheSize,
@@ -46,73 +54,73 @@ func defaultEvalOptions() evalOptions {
 
 // WithDefaultPolicy names the policy an Evaluator uses when a request names
 // none. The default is the first policy given to NewEvaluator.
-func WithDefaultPolicy(name string) Option {
-	return func(o *options) error {
-		o.eval.defaultPolicy = name
+func WithDefaultPolicy(name string) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
+		o.defaultPolicy = name
 		return nil
-	}
+	})
 }
 
 // WithVerdictTTL sets how long allowed and denied verdicts are cached; 0
 // disables caching of that kind. Errors ("could not evaluate") are never
 // cached. The default is DefaultAllowTTL (10m) and DefaultDenyTTL (1m).
-func WithVerdictTTL(allow, deny time.Duration) Option {
-	return func(o *options) error {
+func WithVerdictTTL(allow, deny time.Duration) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
 		if allow < 0 || deny < 0 {
 			return fmt.Errorf("%w: negative verdict TTL", hallmark.ErrInvalid)
 		}
-		o.eval.allowTTL, o.eval.denyTTL = allow, deny
+		o.allowTTL, o.denyTTL = allow, deny
 		return nil
-	}
+	})
 }
 
 // WithVerdictCacheSize sets how many verdicts are kept; 0 disables the
 // cache. The default is DefaultCacheSize (10000).
-func WithVerdictCacheSize(n int) Option {
-	return func(o *options) error {
+func WithVerdictCacheSize(n int) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
 		if n < 0 {
 			return fmt.Errorf("%w: negative verdict cache size", hallmark.ErrInvalid)
 		}
-		o.eval.cacheSize = n
+		o.cacheSize = n
 		return nil
-	}
+	})
 }
 
 // WithVerifyTimeout bounds one verification, which concurrent requests for
 // the same image and policy share (so one caller giving up does not cancel
 // it for the others). The default is DefaultVerifyTimeout (30s).
-func WithVerifyTimeout(d time.Duration) Option {
-	return func(o *options) error {
+func WithVerifyTimeout(d time.Duration) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
 		if d <= 0 {
 			return fmt.Errorf("%w: verify timeout %s is not positive", hallmark.ErrInvalid, d)
 		}
-		o.eval.verifyTimeout = d
+		o.verifyTimeout = d
 		return nil
-	}
+	})
 }
 
 // WithVSASigner signs SLSA Verification Summary Attestations for allowed
 // verdicts that ask for one, as verifier verifierID (the VSA's verifier.id,
 // e.g. "https://hallmark.dev/verifiers/prod"). The default is no signer:
 // requests for a VSA fail with hallmark.ErrUnavailable.
-func WithVSASigner(s StatementSigner, verifierID string) Option {
-	return func(o *options) error {
+func WithVSASigner(s StatementSigner, verifierID string) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
 		if s == nil || verifierID == "" {
 			return fmt.Errorf("%w: VSA signer needs a signer and a verifier id", hallmark.ErrInvalid)
 		}
-		o.eval.vsaSigner, o.eval.verifierID = s, verifierID
+		o.vsaSigner, o.verifierID = s, verifierID
 		return nil
-	}
+	})
 }
 
 // WithClock sets the clock for verdict times and cache expiry. The default
 // is time.Now.
-func WithClock(now func() time.Time) Option {
-	return func(o *options) error {
+func WithClock(now func() time.Time) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
 		if now == nil {
 			return fmt.Errorf("%w: nil clock", hallmark.ErrInvalid)
 		}
-		o.eval.now = now
+		o.now = now
 		return nil
-	}
+	})
 }

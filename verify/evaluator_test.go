@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
@@ -40,7 +41,7 @@ spec:
 	return p
 }
 
-func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verify.Option) *verify.Evaluator {
+func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verify.EvaluatorOption) *verify.Evaluator {
 	t.Helper()
 	data, err := f.ss.TrustedRoot(t).MarshalJSON()
 	if err != nil {
@@ -50,7 +51,7 @@ func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verif
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := verify.NewEvaluator(trust, pols, append([]verify.Option{verify.WithRemoteOptions(noRetry)}, opts...)...)
+	e, err := verify.NewEvaluator(trust, pols, append([]verify.EvaluatorOption{verify.WithRegistry(registrytest.Client(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,13 +62,13 @@ var goodProvenance = `{"buildDefinition":{"buildType":"https://hallmark.dev/buil
 
 func TestEvaluatorVerdicts(t *testing.T) {
 	f := newFixture(t, true)
-	good, _ := f.reg.pushImage(t, "app", "good")
+	good, _ := f.reg.PushRandom(t, "app", "good")
 	f.attest(t, good, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
-	otherBuilder, _ := f.reg.pushImage(t, "app", "other")
+	otherBuilder, _ := f.reg.PushRandom(t, "app", "other")
 	f.attest(t, otherBuilder, hallmark.PredicateSLSAProvenanceV1, strings.Replace(goodProvenance, builderID, "https://evil.example/b", 1))
-	sbomOnly, _ := f.reg.pushImage(t, "app", "sbom")
+	sbomOnly, _ := f.reg.PushRandom(t, "app", "sbom")
 	f.attest(t, sbomOnly, hallmark.PredicateSPDX, spdxPredicate)
-	unsigned, _ := f.reg.pushImage(t, "app", "unsigned")
+	unsigned, _ := f.reg.PushRandom(t, "app", "unsigned")
 
 	pols := []*policy.Policy{
 		testPolicy(t, f, "base", ""),
@@ -79,7 +80,7 @@ func TestEvaluatorVerdicts(t *testing.T) {
 		allowed           bool
 		reason            string
 	}{
-		{"allowed by tag", f.reg.host + "/app:good", "", true, ""},
+		{"allowed by tag", f.reg.Host + "/app:good", "", true, ""},
 		{"allowed by digest", good.String(), "base", true, ""},
 		{"other builder", otherBuilder.String(), "", false, `rule "builders": builder "https://evil.example/b" is not allowed`},
 		{"missing provenance", sbomOnly.String(), "", false, `requirePredicateType:https://slsa.dev/provenance/v1`},
@@ -94,7 +95,7 @@ func TestEvaluatorVerdicts(t *testing.T) {
 			if v.Allowed != tc.allowed || !strings.Contains(strings.Join(v.Reasons, "\n"), tc.reason) {
 				t.Fatalf("allowed %v reasons %q; want %v with %q", v.Allowed, v.Reasons, tc.allowed, tc.reason)
 			}
-			if v.Ref != tc.ref || !strings.HasPrefix(v.Pinned, f.reg.host+"/app@sha256:") || v.PolicyHash == "" {
+			if v.Ref != tc.ref || !strings.HasPrefix(v.Pinned, f.reg.Host+"/app@sha256:") || v.PolicyHash == "" {
 				t.Errorf("verdict %+v", v)
 			}
 		})
@@ -116,7 +117,7 @@ func TestEvaluatorVerdicts(t *testing.T) {
 // tag moved to another image is never answered from the cache.
 func TestEvaluatorCache(t *testing.T) {
 	f := newFixture(t, true)
-	good, _ := f.reg.pushImage(t, "app", "v1")
+	good, _ := f.reg.PushRandom(t, "app", "v1")
 	f.attest(t, good, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
 	e := newEvaluator(t, f, []*policy.Policy{testPolicy(t, f, "p", "")})
 
@@ -124,21 +125,21 @@ func TestEvaluatorCache(t *testing.T) {
 	if err != nil || !first.Allowed || first.Cached {
 		t.Fatalf("first Verify = %+v, %v", first, err)
 	}
-	before := f.reg.requests.Load()
+	before := f.reg.Requests()
 	again, err := e.Verify(t.Context(), verify.Request{Ref: good.String()})
 	if err != nil || !again.Allowed || !again.Cached {
 		t.Fatalf("second Verify = %+v, %v; want cached", again, err)
 	}
-	if n := f.reg.requests.Load() - before; n != 0 {
+	if n := f.reg.Requests() - before; n != 0 {
 		t.Errorf("a cached verdict by digest made %d registry requests", n)
 	}
-	tag := f.reg.host + "/app:v1"
+	tag := f.reg.Host + "/app:v1"
 	byTag, err := e.Verify(t.Context(), verify.Request{Ref: tag})
 	if err != nil || !byTag.Cached || byTag.Ref != tag {
 		t.Fatalf("Verify by tag = %+v, %v; want cached", byTag, err)
 	}
 	// Move the tag to an unsigned image.
-	moved, _ := f.reg.pushImage(t, "app", "v1")
+	moved, _ := f.reg.PushRandom(t, "app", "v1")
 	v, err := e.Verify(t.Context(), verify.Request{Ref: tag})
 	if err != nil {
 		t.Fatal(err)
@@ -152,12 +153,12 @@ func TestEvaluatorCache(t *testing.T) {
 // evaluate", and the next request verifies again.
 func TestEvaluatorNeverCachesErrors(t *testing.T) {
 	f := newFixture(t, true)
-	good, _ := f.reg.pushImage(t, "app", "v1")
+	good, _ := f.reg.PushRandom(t, "app", "v1")
 	f.attest(t, good, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
 	e := newEvaluator(t, f, []*policy.Policy{testPolicy(t, f, "p", "")})
 	var down atomic.Bool
 	down.Store(true)
-	f.reg.hookFunc(func(w http.ResponseWriter, r *http.Request) bool {
+	f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
 		if down.Load() && strings.Contains(r.URL.Path, "/referrers/") {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return true
@@ -177,9 +178,9 @@ func TestEvaluatorNeverCachesErrors(t *testing.T) {
 // TestEvaluatorTTL: verdicts expire; denials sooner than successes.
 func TestEvaluatorTTL(t *testing.T) {
 	f := newFixture(t, true)
-	good, _ := f.reg.pushImage(t, "app", "good")
+	good, _ := f.reg.PushRandom(t, "app", "good")
 	f.attest(t, good, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
-	bad, _ := f.reg.pushImage(t, "app", "bad")
+	bad, _ := f.reg.PushRandom(t, "app", "bad")
 	var mu sync.Mutex
 	now := time.Now()
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -207,7 +208,7 @@ func TestEvaluatorCollapses(t *testing.T) {
 	f := newFixture(t, true)
 	var imgs [3]string
 	for i := range imgs {
-		d, _ := f.reg.pushImage(t, "app", fmt.Sprint("v", i))
+		d, _ := f.reg.PushRandom(t, "app", fmt.Sprint("v", i))
 		f.attest(t, d, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
 		imgs[i] = d.String()
 	}
@@ -217,13 +218,13 @@ func TestEvaluatorCollapses(t *testing.T) {
 	if _, err := e.Verify(t.Context(), verify.Request{Ref: warm}); err != nil {
 		t.Fatal(err)
 	}
-	before := f.reg.requests.Load()
+	before := f.reg.Requests()
 	if _, err := e.Verify(t.Context(), verify.Request{Ref: one}); err != nil {
 		t.Fatal(err)
 	}
-	single := f.reg.requests.Load() - before
+	single := f.reg.Requests() - before
 
-	before = f.reg.requests.Load()
+	before = f.reg.Requests()
 	var wg sync.WaitGroup
 	errs := make(chan error, 32)
 	for range 32 {
@@ -242,7 +243,7 @@ func TestEvaluatorCollapses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := f.reg.requests.Load() - before; n != single {
+	if n := f.reg.Requests() - before; n != single {
 		t.Errorf("32 concurrent requests made %d registry requests; one verification makes %d", n, single)
 	}
 }
@@ -257,9 +258,9 @@ func (s *fakeSigner) SignStatement(_ context.Context, st []byte) (*verify.Signed
 
 func TestEvaluatorVSA(t *testing.T) {
 	f := newFixture(t, true)
-	good, _ := f.reg.pushImage(t, "app", "good")
+	good, _ := f.reg.PushRandom(t, "app", "good")
 	f.attest(t, good, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
-	unsigned, _ := f.reg.pushImage(t, "app", "unsigned")
+	unsigned, _ := f.reg.PushRandom(t, "app", "unsigned")
 	s := &fakeSigner{}
 	e := newEvaluator(t, f, []*policy.Policy{testPolicy(t, f, "p", "")}, verify.WithVSASigner(s, "https://hallmark.dev/verifiers/test"))
 
@@ -323,13 +324,16 @@ func TestNewEvaluatorRejects(t *testing.T) {
 		name  string
 		trust *verify.Trust
 		pols  []*policy.Policy
-		opts  []verify.Option
+		opts  []verify.EvaluatorOption
 	}{
 		{"no policy", trust, nil, nil},
 		{"duplicate names", trust, []*policy.Policy{p, p}, nil},
 		{"no trusted root", nil, []*policy.Policy{p}, nil},
-		{"identities given", trust, []*policy.Policy{p}, []verify.Option{verify.WithAnyIdentityUnsafe()}},
-		{"unknown default", trust, []*policy.Policy{p}, []verify.Option{verify.WithDefaultPolicy("q")}},
+		// Identities given to NewEvaluator no longer compile (TestOptionTypes).
+		{"unknown default", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithDefaultPolicy("q")}},
+		{"nil logger", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithLogger(nil)}},
+		{"negative TTL", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithVerdictTTL(-1, 0)}},
+		{"max bundle size", trust, []*policy.Policy{p}, []verify.EvaluatorOption{verify.WithMaxBundleSize(0)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := verify.NewEvaluator(tc.trust, tc.pols, tc.opts...); !errors.Is(err, hallmark.ErrInvalid) {

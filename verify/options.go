@@ -3,11 +3,9 @@ package verify
 import (
 	"fmt"
 	"log/slog"
-	"regexp"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // Defaults of the options.
@@ -19,105 +17,130 @@ const (
 	parallelism = 4
 )
 
-// Identity is a signer a Verifier accepts: a Fulcio certificate's OIDC
-// issuer (Issuer or IssuerRegexp) and subject alternative name
-// (SubjectAlternativeName or SANRegexp). Each of the two needs an exact value,
-// a regular expression, or both, in which case both must match. Regular
-// expressions (Go RE2 syntax) must match the whole value: they are anchored,
-// unlike cosign's --certificate-identity-regexp, so that
-// "https://github.com/org/.*" cannot match a SAN that merely contains it.
-type Identity struct {
-	Issuer                 string
-	SubjectAlternativeName string
-	IssuerRegexp           string
-	SANRegexp              string
+// Each constructor has its own option type, so that an option given to the
+// wrong one does not compile: Option for New (a Verifier), EvaluatorOption
+// for NewEvaluator and BundleOption for VerifyBundle. An option that means
+// the same for several of them is a value of each of their types: WithRegistry,
+// say, returns an ImageOption, both an Option and an EvaluatorOption.
+
+// Option configures a Verifier (New).
+type Option interface {
+	applyToVerifier(*options) error
 }
 
-// String describes the identity for messages.
-func (id Identity) String() string {
-	show := func(exact, re string) string {
-		switch {
-		case exact != "" && re != "":
-			return exact + " (and ~" + re + ")"
-		case re != "":
-			return "~" + re
-		}
-		return exact
-	}
-	return show(id.SubjectAlternativeName, id.SANRegexp) + " from " + show(id.Issuer, id.IssuerRegexp)
+// EvaluatorOption configures an Evaluator (NewEvaluator).
+type EvaluatorOption interface {
+	applyToEvaluator(*evalOptions) error
 }
 
-// matcher is a compiled Identity.
-type matcher struct {
-	issuer, san     string
-	issuerRE, sanRE *regexp.Regexp
+// BundleOption configures VerifyBundle.
+type BundleOption interface {
+	applyToBundle(*bundleOptions) error
 }
 
-func compileIdentity(id Identity) (matcher, error) {
-	if id.Issuer == "" && id.IssuerRegexp == "" {
-		return matcher{}, fmt.Errorf("%w: identity %s has no issuer or issuer regexp", hallmark.ErrInvalid, id)
-	}
-	if id.SubjectAlternativeName == "" && id.SANRegexp == "" {
-		return matcher{}, fmt.Errorf("%w: identity %s has no subject alternative name or SAN regexp", hallmark.ErrInvalid, id)
-	}
-	m := matcher{issuer: id.Issuer, san: id.SubjectAlternativeName}
-	var err error
-	if m.issuerRE, err = anchored(id.IssuerRegexp); err != nil {
-		return matcher{}, fmt.Errorf("%w: issuer regexp %q: %w", hallmark.ErrInvalid, id.IssuerRegexp, err)
-	}
-	if m.sanRE, err = anchored(id.SANRegexp); err != nil {
-		return matcher{}, fmt.Errorf("%w: SAN regexp %q: %w", hallmark.ErrInvalid, id.SANRegexp, err)
-	}
-	return m, nil
+// ImageOption says how images are read and verified: it configures a
+// Verifier, and an Evaluator's Verifier for each of its policies.
+type ImageOption interface {
+	Option
+	EvaluatorOption
 }
 
-func anchored(re string) (*regexp.Regexp, error) {
-	if re == "" {
-		return nil, nil
-	}
-	return regexp.Compile(`^(?:` + re + `)$`)
+// SignerOption says whose signatures are accepted, for a Verifier and for
+// VerifyBundle. (An Evaluator takes its signers from its policies.)
+type SignerOption interface {
+	Option
+	BundleOption
 }
 
-func (m matcher) match(issuer, san string) bool {
-	return (m.issuer == "" || m.issuer == issuer) &&
-		(m.issuerRE == nil || m.issuerRE.MatchString(issuer)) &&
-		(m.san == "" || m.san == san) &&
-		(m.sanRE == nil || m.sanRE.MatchString(san))
+// LimitOption bounds what is read, for a Verifier, an Evaluator and
+// VerifyBundle.
+type LimitOption interface {
+	Option
+	EvaluatorOption
+	BundleOption
 }
 
-// Option configures a Verifier.
-type Option func(*options) error
-
+// options configure a Verifier.
 type options struct {
 	identities    []Identity
 	anyIdentity   bool
 	noTlog        bool
-	remote        []remote.Option
-	insecure      map[string]bool
+	registry      *registry.Client
 	logger        *slog.Logger
 	maxBundles    int
 	maxBundleSize int64
-	eval          evalOptions
 }
 
 func defaultOptions() options {
 	return options{
-		insecure:      map[string]bool{},
 		logger:        slog.New(slog.DiscardHandler),
 		maxBundles:    DefaultMaxBundles,
-		maxBundleSize: MaxBundleSize,
-		eval:          defaultEvalOptions(),
+		maxBundleSize: registry.MaxBundleSize,
 	}
 }
 
-// WithIdentities adds signer identities; a bundle verifies only if its
-// certificate matches at least one. New requires at least one identity
-// unless WithAnyIdentityUnsafe is given. The default is none.
-func WithIdentities(ids ...Identity) Option {
-	return func(o *options) error {
-		o.identities = append(o.identities, ids...)
-		return nil
+// verifierOption is an Option only.
+type verifierOption func(*options) error
+
+func (f verifierOption) applyToVerifier(o *options) error { return f(o) }
+
+// imageOption is an ImageOption: it sets a Verifier's options, or those of
+// an Evaluator's Verifiers.
+type imageOption func(*options) error
+
+func (f imageOption) applyToVerifier(o *options) error      { return f(o) }
+func (f imageOption) applyToEvaluator(o *evalOptions) error { return f(&o.verifier) }
+
+// identitiesOption is WithIdentities.
+type identitiesOption []Identity
+
+func (ids identitiesOption) applyToVerifier(o *options) error {
+	o.identities = append(o.identities, ids...)
+	return nil
+}
+
+func (ids identitiesOption) applyToBundle(o *bundleOptions) error {
+	o.identities = append(o.identities, ids...)
+	return nil
+}
+
+// maxBundleSizeOption is WithMaxBundleSize.
+type maxBundleSizeOption int64
+
+func (n maxBundleSizeOption) check() error {
+	if n < 1 || n > registry.MaxBundleSize {
+		return fmt.Errorf("%w: max bundle size %d is not between 1 and %d", hallmark.ErrInvalid, n, registry.MaxBundleSize)
 	}
+	return nil
+}
+
+func (n maxBundleSizeOption) applyToVerifier(o *options) error {
+	if err := n.check(); err != nil {
+		return err
+	}
+	o.maxBundleSize = int64(n)
+	return nil
+}
+
+func (n maxBundleSizeOption) applyToEvaluator(o *evalOptions) error {
+	return n.applyToVerifier(&o.verifier)
+}
+
+func (n maxBundleSizeOption) applyToBundle(o *bundleOptions) error {
+	if err := n.check(); err != nil {
+		return err
+	}
+	o.maxSize = int64(n)
+	return nil
+}
+
+// WithIdentities adds signer identities; a bundle verifies only if its
+// certificate matches at least one (see Identity for exact values and
+// regular expressions). New requires at least one identity unless
+// WithAnyIdentityUnsafe is given; VerifyBundle requires this option or
+// WithBundleKey, which it excludes. The default is none.
+func WithIdentities(ids ...Identity) SignerOption {
+	return identitiesOption(ids)
 }
 
 // WithAnyIdentityUnsafe accepts bundles from any signer whose certificate
@@ -127,10 +150,10 @@ func WithIdentities(ids ...Identity) Option {
 // look at what an image carries, never to decide whether it may run. The
 // default is to require WithIdentities.
 func WithAnyIdentityUnsafe() Option {
-	return func(o *options) error {
+	return verifierOption(func(o *options) error {
 		o.anyIdentity = true
 		return nil
-	}
+	})
 }
 
 // WithoutTransparencyLogUnsafe accepts bundles without a transparency log
@@ -139,68 +162,55 @@ func WithAnyIdentityUnsafe() Option {
 // the certificate was used. Entries that are present are still verified.
 // The default requires an entry from one of the trusted root's logs
 // whenever it lists any.
-func WithoutTransparencyLogUnsafe() Option {
-	return func(o *options) error {
+func WithoutTransparencyLogUnsafe() ImageOption {
+	return imageOption(func(o *options) error {
 		o.noTlog = true
 		return nil
-	}
+	})
 }
 
-// WithRemoteOptions sets options (authentication, transport, retries) for
-// registry calls. The default is anonymous access with go-containerregistry's
-// default transport.
-func WithRemoteOptions(opts ...remote.Option) Option {
-	return func(o *options) error {
-		o.remote = append(o.remote, opts...)
-		return nil
-	}
-}
-
-// WithInsecureRegistries names registry hosts ("host:port") spoken to over
-// plain HTTP. Loopback and localhost registries always are. The default is
-// none.
-func WithInsecureRegistries(hosts ...string) Option {
-	return func(o *options) error {
-		for _, h := range hosts {
-			o.insecure[h] = true
+// WithRegistry sets the registry client that resolves images and reads
+// their referrers and bundles: its credentials, insecure hosts, transport
+// and retries. The default is a client with anonymous access and no
+// insecure hosts.
+func WithRegistry(c *registry.Client) ImageOption {
+	return imageOption(func(o *options) error {
+		if c == nil {
+			return fmt.Errorf("%w: registry client is nil", hallmark.ErrInvalid)
 		}
+		o.registry = c
 		return nil
-	}
+	})
 }
 
-// WithLogger sets the logger for verification events. The default discards
-// log records.
-func WithLogger(l *slog.Logger) Option {
-	return func(o *options) error {
+// WithLogger sets the logger for verification events; nil is an error
+// (hallmark.ErrInvalid). The default discards log records.
+func WithLogger(l *slog.Logger) ImageOption {
+	return imageOption(func(o *options) error {
 		if l == nil {
-			return fmt.Errorf("%w: nil logger", hallmark.ErrInvalid)
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.logger = l
 		return nil
-	}
+	})
 }
 
 // WithMaxBundles sets how many bundle referrers of one image are considered:
 // the newest n; ImageResult.Omitted counts the rest. It bounds the work an
 // image with many referrers causes. The default is DefaultMaxBundles (32).
-func WithMaxBundles(n int) Option {
-	return func(o *options) error {
+func WithMaxBundles(n int) ImageOption {
+	return imageOption(func(o *options) error {
 		if n < 1 {
 			return fmt.Errorf("%w: max bundles %d is below 1", hallmark.ErrInvalid, n)
 		}
 		o.maxBundles = n
 		return nil
-	}
+	})
 }
 
 // WithMaxBundleSize sets the largest bundle read, in bytes; a larger one is
-// a failed attestation. It cannot exceed MaxBundleSize, the default.
-func WithMaxBundleSize(n int64) Option {
-	return func(o *options) error {
-		if n < 1 || n > MaxBundleSize {
-			return fmt.Errorf("%w: max bundle size %d is not between 1 and %d", hallmark.ErrInvalid, n, MaxBundleSize)
-		}
-		o.maxBundleSize = n
-		return nil
-	}
+// a failed attestation (an error for VerifyBundle). It cannot exceed
+// registry.MaxBundleSize, the default.
+func WithMaxBundleSize(n int64) LimitOption {
+	return maxBundleSizeOption(n)
 }

@@ -3,14 +3,9 @@ package verify
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -18,33 +13,15 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
-// Identifiers of a Sigstore bundle referrer manifest, as cosign v3 writes
-// them (attest/publish writes exactly that layout).
+// Size limits for what is read from a registry (and registry.MaxBundleSize
+// for bundles).
 const (
-	// ArtifactType is the referrer manifest's artifactType and its layer's
-	// media type.
-	ArtifactType = hallmark.MediaTypeBundleV03
-	// MediaTypeEmpty is the media type of the empty config, "{}".
-	MediaTypeEmpty = "application/vnd.oci.empty.v1+json"
-	// AnnotationPredicateType is the in-toto predicate type of the bundle's
-	// statement. It is unsigned: only the verified statement says what the
-	// predicate type is.
-	AnnotationPredicateType = "dev.sigstore.bundle.predicateType"
-	// AnnotationCreated is the OCI creation time, RFC 3339 in UTC.
-	AnnotationCreated = "org.opencontainers.image.created"
-)
-
-// Size limits for what is read from a registry.
-const (
-	// MaxBundleSize is the largest bundle Fetch reads (and the largest
-	// attest/publish writes).
-	MaxBundleSize = 16 << 20
 	// MaxManifestSize is the largest referrer manifest List reads.
 	MaxManifestSize = 4 << 20
 	// MaxReferrers is the most bundle referrer manifests List fetches for one
@@ -68,9 +45,10 @@ type Referrer struct {
 	Digest hallmark.Digest
 	// ArtifactType is the manifest's artifactType.
 	ArtifactType string
-	// PredicateType is the AnnotationPredicateType annotation, if any.
+	// PredicateType is the registry.AnnotationPredicateType annotation, if
+	// any.
 	PredicateType string
-	// Created is the AnnotationCreated annotation, or zero.
+	// Created is the registry.AnnotationCreated annotation, or zero.
 	Created time.Time
 	// Annotations are all of the manifest's annotations.
 	Annotations map[string]string
@@ -89,7 +67,8 @@ type Referrer struct {
 // without referrers, or one that does not exist, has none.
 //
 // Errors wrap hallmark.ErrUnavailable when the registry could not be
-// reached or failed, and hallmark.ErrCanceled when ctx ended.
+// reached or failed, hallmark.ErrPermissionDenied when it refused access,
+// and hallmark.ErrCanceled when ctx ended (registry.Error).
 func List(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Referrer, error) {
 	refs, _, err := list(ctx, subject, MaxReferrers, withContext(ctx, opts))
 	return refs, err
@@ -100,11 +79,11 @@ func List(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Re
 func list(ctx context.Context, subject name.Digest, limit int, ropts []remote.Option) ([]Referrer, int, error) {
 	idx, err := remote.Referrers(subject, ropts...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, RegistryError(ctx, err))
+		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, RegistryError(ctx, err))
+		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
 	}
 	candidates := candidates(im.Manifests)
 	omitted := 0
@@ -141,7 +120,7 @@ func candidates(ds []v1.Descriptor) []v1.Descriptor {
 		out = append(out, d)
 	}
 	created := func(d v1.Descriptor) time.Time {
-		t, _ := time.Parse(time.RFC3339, d.Annotations[AnnotationCreated])
+		t, _ := time.Parse(time.RFC3339, d.Annotations[registry.AnnotationCreated])
 		return t
 	}
 	slices.SortStableFunc(out, func(a, b v1.Descriptor) int { return created(a).Compare(created(b)) })
@@ -162,7 +141,7 @@ func maybeBundle(d v1.Descriptor) bool {
 		return false
 	}
 	switch d.ArtifactType {
-	case "", MediaTypeEmpty:
+	case "", registry.MediaTypeEmpty:
 		return true
 	default:
 		return strings.HasPrefix(d.ArtifactType, bundlePrefix)
@@ -177,7 +156,7 @@ func describe(ctx context.Context, subject name.Digest, d v1.Descriptor, ropts [
 	ref := subject.Context().Digest(d.Digest.String())
 	got, err := remote.Get(ref, ropts...)
 	if err != nil {
-		return Referrer{}, fmt.Errorf("fetch referrer %s: %w", ref, RegistryError(ctx, err))
+		return Referrer{}, fmt.Errorf("fetch referrer %s: %w", ref, registry.Error(ctx, err))
 	}
 	r, err := parseReferrer(got.Manifest, subject.DigestStr())
 	if err != nil {
@@ -214,27 +193,30 @@ func parseReferrer(raw []byte, subjectDigest string) (Referrer, error) {
 	}
 	r := Referrer{
 		ArtifactType:    artifactType,
-		PredicateType:   m.Annotations[AnnotationPredicateType],
+		PredicateType:   m.Annotations[registry.AnnotationPredicateType],
 		Annotations:     m.Annotations,
 		BundleDigest:    d,
 		BundleSize:      l.Size,
 		BundleMediaType: string(l.MediaType),
 	}
-	if t, err := time.Parse(time.RFC3339, m.Annotations[AnnotationCreated]); err == nil {
+	if t, err := time.Parse(time.RFC3339, m.Annotations[registry.AnnotationCreated]); err == nil {
 		r.Created = t
 	}
 	return r, nil
 }
 
 // Fetch returns the bundle of a referrer found by List, checked against its
-// digest and at most MaxBundleSize bytes. The bundle is still unverified.
+// digest and at most registry.MaxBundleSize bytes. The bundle is still
+// unverified.
 //
 // Errors wrap hallmark.ErrTooLarge for a bundle over the limit,
-// hallmark.ErrInvalid for one that does not match its digest or size,
-// hallmark.ErrNotFound when the registry does not have it, and
-// hallmark.ErrUnavailable when the registry could not be reached or failed.
+// hallmark.ErrInvalid for one that does not match its digest or size, and
+// the classes of registry.Error for registry failures: hallmark.ErrNotFound
+// when the registry does not have it, hallmark.ErrPermissionDenied when it
+// refused access, hallmark.ErrUnavailable when it could not be reached or
+// failed.
 func Fetch(ctx context.Context, r Referrer, opts ...remote.Option) ([]byte, error) {
-	return fetch(ctx, r, MaxBundleSize, withContext(ctx, opts))
+	return fetch(ctx, r, registry.MaxBundleSize, withContext(ctx, opts))
 }
 
 // fetch is Fetch with a size limit.
@@ -243,62 +225,14 @@ func fetch(ctx context.Context, r Referrer, limit int64, ropts []remote.Option) 
 	if err != nil {
 		return nil, fmt.Errorf("fetch bundle: %w", err)
 	}
-	if r.BundleSize > limit {
-		return nil, fmt.Errorf("fetch bundle %s: %w: %d bytes, over the %d-byte limit", want, hallmark.ErrTooLarge, r.BundleSize, limit)
-	}
 	ref := r.Ref.Context().Digest(want.String())
-	layer, err := remote.Layer(ref, ropts...)
+	b, err := registry.ReadBlob(ctx, ref, r.BundleSize, limit, ropts...)
 	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, RegistryError(ctx, err))
-	}
-	rc, err := layer.Compressed()
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, RegistryError(ctx, err))
-	}
-	defer func() { _ = rc.Close() }()
-	h := sha256.New()
-	b, err := io.ReadAll(io.TeeReader(io.LimitReader(rc, limit+1), h))
-	if err != nil {
-		return nil, fmt.Errorf("fetch bundle %s: %w", ref, RegistryError(ctx, err))
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("fetch bundle %s: %w: over the %d-byte limit", ref, hallmark.ErrTooLarge, limit)
-	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != want.String() || int64(len(b)) != r.BundleSize {
-		return nil, fmt.Errorf("fetch bundle %s: %w: registry sent %d bytes with digest %s", ref, hallmark.ErrInvalid, len(b), got)
+		return nil, fmt.Errorf("fetch bundle %s: %w", ref, err)
 	}
 	return b, nil
 }
 
 func withContext(ctx context.Context, opts []remote.Option) []remote.Option {
 	return append(slices.Clip(opts), remote.WithContext(ctx))
-}
-
-// RegistryError classifies an error from a registry call made under ctx:
-// retryable failures (5xx, 429, network, deadline) wrap
-// hallmark.ErrUnavailable, a missing manifest or blob hallmark.ErrNotFound,
-// and cancellation hallmark.ErrCanceled. Other errors are returned as they
-// are. attest/publish uses it too.
-func RegistryError(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return fmt.Errorf("%w: %w", hallmark.ErrCanceled, err)
-		}
-		return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err)
-	}
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		switch {
-		case terr.StatusCode == http.StatusNotFound:
-			return fmt.Errorf("%w: %w", hallmark.ErrNotFound, err)
-		case terr.StatusCode >= 500 || terr.StatusCode == http.StatusTooManyRequests:
-			return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err)
-		}
-		return err
-	}
-	var nerr net.Error
-	if errors.As(err, &nerr) {
-		return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err)
-	}
-	return err
 }

@@ -6,84 +6,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/publish"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // emptyDigest is the digest of "{}", the OCI empty descriptor.
 const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
-// testRegistry is go-containerregistry's in-process registry, counting
-// requests. Every request goes through hook first, if set; a hook that
-// returns true has answered the request itself.
-type testRegistry struct {
-	host     string
-	handler  http.Handler
-	requests atomic.Int64
-	hook     atomic.Pointer[func(http.ResponseWriter, *http.Request) bool]
-}
-
-func newRegistry(t testing.TB, referrers bool) *testRegistry {
+// newRegistry serves an in-process registry, with or without the
+// referrers API.
+func newRegistry(t testing.TB, referrers bool) *registrytest.Registry {
 	t.Helper()
-	r := &testRegistry{handler: registry.New(registry.WithReferrersSupport(referrers), registry.Logger(discardLogger()))}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.requests.Add(1)
-		if h := r.hook.Load(); h != nil && (*h)(w, req) {
-			return
-		}
-		r.handler.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = strings.TrimPrefix(srv.URL, "http://")
-	return r
-}
-
-// pushImage pushes a random image as repo:tag and returns it by digest with
-// its descriptor.
-func (r *testRegistry) pushImage(t testing.TB, repo, tag string) (name.Digest, v1.Descriptor) {
-	t.Helper()
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, err := name.NewTag(r.host + "/" + repo + ":" + tag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	h, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mt, err := img.MediaType()
-	if err != nil {
-		t.Fatal(err)
-	}
-	size, err := img.Size()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ref.Context().Digest(h.String()), v1.Descriptor{MediaType: mt, Digest: h, Size: size}
+	return registrytest.New(t, registrytest.WithReferrersAPI(referrers))
 }
 
 // testBundle is a bundle-shaped JSON document that publish accepts; it
@@ -110,8 +59,6 @@ func sha(b []byte) string {
 	return "sha256:" + hex.EncodeToString(s[:])
 }
 
-func discardLogger() *log.Logger { return log.New(io.Discard, "", 0) }
-
 var modes = []struct {
 	name      string
 	referrers bool
@@ -131,7 +78,7 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIMani
 func pushRawReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, layerType string, content []byte) string {
 	t.Helper()
 	repo := subject.Context()
-	for _, l := range []v1.Layer{static.NewLayer([]byte("{}"), verify.MediaTypeEmpty), static.NewLayer(content, types.MediaType(layerType))} {
+	for _, l := range []v1.Layer{static.NewLayer([]byte("{}"), registry.MediaTypeEmpty), static.NewLayer(content, types.MediaType(layerType))} {
 		if err := remote.WriteLayer(repo, l, remote.WithContext(t.Context())); err != nil {
 			t.Fatal(err)
 		}
@@ -143,11 +90,11 @@ func pushRawReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descripto
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		Config:        v1.Descriptor{MediaType: verify.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
+		Config:        v1.Descriptor{MediaType: registry.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
 		Layers:        []v1.Descriptor{{MediaType: types.MediaType(layerType), Digest: h, Size: int64(len(content))}},
 		Subject:       &subjectDesc,
 		ArtifactType:  layerType,
-		Annotations:   map[string]string{verify.AnnotationPredicateType: hallmark.PredicateSLSAProvenanceV1, verify.AnnotationCreated: time.Now().UTC().Format(time.RFC3339)},
+		Annotations:   map[string]string{registry.AnnotationPredicateType: hallmark.PredicateSLSAProvenanceV1, registry.AnnotationCreated: time.Now().UTC().Format(time.RFC3339)},
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
@@ -165,7 +112,7 @@ func TestListSkipsOtherReferrers(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			reg := newRegistry(t, mode.referrers)
-			subject, subjectDesc := reg.pushImage(t, "app", "latest")
+			subject, subjectDesc := reg.PushRandom(t, "app", "latest")
 			want, err := publish.Publish(t.Context(), subject, testBundle(t, "x"), hallmark.PredicateSPDX)
 			if err != nil {
 				t.Fatal(err)
@@ -174,9 +121,9 @@ func TestListSkipsOtherReferrers(t *testing.T) {
 				artifactType string
 				layers       []string
 			}{
-				{"application/spdx+json", []string{"application/spdx+json"}},              // another artifact type
-				{verify.ArtifactType, []string{verify.ArtifactType, verify.ArtifactType}}, // two layers
-				{"", []string{"application/vnd.oci.image.layer.v1.tar+gzip"}},             // an image
+				{"application/spdx+json", []string{"application/spdx+json"}},                                      // another artifact type
+				{registry.BundleArtifactType, []string{registry.BundleArtifactType, registry.BundleArtifactType}}, // two layers
+				{"", []string{"application/vnd.oci.image.layer.v1.tar+gzip"}},                                     // an image
 			}
 			for i, o := range others {
 				pushReferrer(t, subject, subjectDesc, o.artifactType, o.layers, i)
@@ -202,11 +149,11 @@ func TestListSkipsOtherReferrers(t *testing.T) {
 func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, artifactType string, layerTypes []string, seed int) {
 	t.Helper()
 	repo := subject.Context()
-	config := static.NewLayer([]byte("{}"), verify.MediaTypeEmpty)
+	config := static.NewLayer([]byte("{}"), registry.MediaTypeEmpty)
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		Config:        v1.Descriptor{MediaType: verify.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
+		Config:        v1.Descriptor{MediaType: registry.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
 		Subject:       &subjectDesc,
 		ArtifactType:  artifactType,
 	}
@@ -237,7 +184,7 @@ func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, 
 
 func TestFetchRejects(t *testing.T) {
 	reg := newRegistry(t, true)
-	subject, _ := reg.pushImage(t, "app", "latest")
+	subject, _ := reg.PushRandom(t, "app", "latest")
 	bundle := testBundle(t, "x")
 	if _, err := publish.Publish(t.Context(), subject, bundle, hallmark.PredicateSPDX); err != nil {
 		t.Fatal(err)
@@ -252,7 +199,7 @@ func TestFetchRejects(t *testing.T) {
 		modify func(*verify.Referrer)
 		want   error
 	}{
-		{"declared too large", func(r *verify.Referrer) { r.BundleSize = verify.MaxBundleSize + 1 }, hallmark.ErrTooLarge},
+		{"declared too large", func(r *verify.Referrer) { r.BundleSize = registry.MaxBundleSize + 1 }, hallmark.ErrTooLarge},
 		{"size mismatch", func(r *verify.Referrer) { r.BundleSize-- }, hallmark.ErrInvalid},
 		{"missing blob", func(r *verify.Referrer) { r.BundleDigest = hallmark.Digest("sha256:" + strings.Repeat("1", 64)) }, hallmark.ErrNotFound},
 		{"bad digest", func(r *verify.Referrer) { r.BundleDigest = "md5:x" }, hallmark.ErrInvalid},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // Verifier finds and verifies the Sigstore bundles attached to images. It is
@@ -68,7 +69,7 @@ func (c *refCache) put(ref string, r name.Reference) {
 func New(trustedRoot *root.TrustedRoot, opts ...Option) (*Verifier, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
-		if err := opt(&o); err != nil {
+		if err := opt.applyToVerifier(&o); err != nil {
 			return nil, fmt.Errorf("new verifier: %w", err)
 		}
 	}
@@ -89,13 +90,13 @@ func newVerifier(trustedRoot *root.TrustedRoot, o options) (*Verifier, error) {
 	case !o.anyIdentity && len(o.identities) == 0:
 		return nil, fmt.Errorf("new verifier: %w: no signer identity: give at least one (or WithAnyIdentityUnsafe)", hallmark.ErrInvalid)
 	}
-	// One Puller for every registry call: it keeps a transport (with its
-	// ping and token) per repository instead of making one per request.
-	puller, err := remote.NewPuller(o.remote...)
-	if err != nil {
-		return nil, fmt.Errorf("new verifier: %w", err)
+	if o.registry == nil {
+		reg, err := registry.New()
+		if err != nil {
+			return nil, fmt.Errorf("new verifier: %w", err)
+		}
+		o.registry = reg
 	}
-	o.remote = append(slices.Clip(o.remote), remote.Reuse(puller))
 	v := &Verifier{
 		trustedRoot: trustedRoot,
 		opts:        o,
@@ -177,15 +178,15 @@ type Attestation struct {
 // A bundle that does not verify is an Attestation with Verified false and a
 // Failure, not an error. Errors mean the image could not be evaluated: they
 // wrap hallmark.ErrInvalid for a malformed reference, hallmark.ErrNotFound
-// when the image does not exist, hallmark.ErrUnavailable when the registry
-// could not be reached or failed, and hallmark.ErrCanceled when ctx ended.
+// when the image does not exist, hallmark.ErrPermissionDenied when the
+// registry refused access, hallmark.ErrUnavailable when it could not be
+// reached or failed, and hallmark.ErrCanceled when ctx ended.
 func (v *Verifier) Image(ctx context.Context, ref string) (*ImageResult, error) {
 	r, err := v.parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
-	ropts := withContext(ctx, v.opts.remote)
-	subject, digest, err := resolve(ctx, r, ropts)
+	subject, digest, err := resolve(ctx, r, v.opts.registry.RemoteOptions(ctx))
 	if err != nil {
 		return nil, err
 	}
@@ -195,8 +196,7 @@ func (v *Verifier) Image(ctx context.Context, ref string) (*ImageResult, error) 
 // verifyDigest verifies the bundles attached to subject, the image ref
 // resolved to.
 func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Digest, digest hallmark.Digest) (*ImageResult, error) {
-	ropts := withContext(ctx, v.opts.remote)
-	refs, omitted, err := list(ctx, subject, v.opts.maxBundles, ropts)
+	refs, omitted, err := list(ctx, subject, v.opts.maxBundles, v.opts.registry.RemoteOptions(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", subject, err)
 	}
@@ -208,7 +208,7 @@ func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Di
 	g.SetLimit(parallelism)
 	for i, rr := range refs {
 		g.Go(func() error {
-			a, err := v.attestation(gctx, rr, digest, withContext(gctx, v.opts.remote))
+			a, err := v.attestation(gctx, rr, digest, v.opts.registry.RemoteOptions(gctx))
 			if err != nil {
 				return fmt.Errorf("verify %s: %w", subject, err)
 			}
@@ -227,7 +227,7 @@ func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Di
 }
 
 // parseRef parses an image reference, for plain HTTP if its registry is
-// one of WithInsecureRegistries. Parsed references are remembered: parsing
+// one of the registry client's insecure hosts. Parsed references are remembered: parsing
 // costs more than a cached verdict, and admission asks about the same
 // images over and over.
 func (v *Verifier) parseRef(ref string) (name.Reference, error) {
@@ -242,14 +242,9 @@ func (v *Verifier) parseRef(ref string) (name.Reference, error) {
 }
 
 func (v *Verifier) parseRefUncached(ref string) (name.Reference, error) {
-	r, err := name.ParseReference(ref)
+	r, err := v.opts.registry.ParseReference(ref)
 	if err != nil {
-		return nil, fmt.Errorf("parse image reference %q: %w: %w", clip(ref), hallmark.ErrInvalid, err)
-	}
-	if v.opts.insecure[r.Context().RegistryStr()] {
-		if r, err = name.ParseReference(ref, name.Insecure); err != nil {
-			return nil, fmt.Errorf("parse image reference %q: %w: %w", clip(ref), hallmark.ErrInvalid, err)
-		}
+		return nil, fmt.Errorf("parse image reference %q: %w", clip(ref), err)
 	}
 	return r, nil
 }
@@ -259,7 +254,7 @@ func (v *Verifier) parseRefUncached(ref string) (name.Reference, error) {
 func resolve(ctx context.Context, r name.Reference, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
 	desc, err := remote.Get(r, ropts...)
 	if err != nil {
-		err = RegistryError(ctx, err)
+		err = registry.Error(ctx, err)
 		if errors.Is(err, hallmark.ErrNotFound) {
 			return name.Digest{}, "", fmt.Errorf("resolve %s: image does not exist: %w", r, err)
 		}

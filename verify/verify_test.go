@@ -21,12 +21,14 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // fixture is a fake Sigstore, a signer using it and an in-process registry.
 type fixture struct {
-	reg    *testRegistry
+	reg    *registrytest.Registry
 	ss     *signtest.Sigstore
 	signer *sign.Signer
 }
@@ -79,14 +81,12 @@ func (f *fixture) verifier(t *testing.T, opts ...verify.Option) *verify.Verifier
 
 func newVerifier(t *testing.T, tr *root.TrustedRoot, opts ...verify.Option) *verify.Verifier {
 	t.Helper()
-	v, err := verify.New(tr, append([]verify.Option{verify.WithRemoteOptions(noRetry)}, opts...)...)
+	v, err := verify.New(tr, append([]verify.Option{verify.WithRegistry(registrytest.Client(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return v
 }
-
-var noRetry = remote.WithRetryBackoff(remote.Backoff{Steps: 1})
 
 const (
 	provenancePredicate = `{"buildDefinition":{"buildType":"https://hallmark.dev/buildtypes/dockerfile/v1"}}`
@@ -97,11 +97,11 @@ func TestImageVerifies(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			f := newFixture(t, mode.referrers)
-			subject, _ := f.reg.pushImage(t, "app", "v1")
+			subject, _ := f.reg.PushRandom(t, "app", "v1")
 			f.attest(t, subject, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 			f.attest(t, subject, hallmark.PredicateSPDX, spdxPredicate)
 
-			ref := f.reg.host + "/app:v1"
+			ref := f.reg.Host + "/app:v1"
 			res, err := f.verifier(t).Image(t.Context(), ref)
 			if err != nil {
 				t.Fatalf("Image: %v", err)
@@ -201,7 +201,7 @@ func TestImageFailures(t *testing.T) {
 		{
 			name: "statement about another digest",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, _ v1.Descriptor) {
-				other, _ := f.reg.pushImage(t, "other", "v1")
+				other, _ := f.reg.PushRandom(t, "other", "v1")
 				publishRaw(t, subject, f.statement(t, other.Context().Name(), hallmark.Digest(other.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate))
 			},
 			failure: "subject digest does not match the image",
@@ -274,7 +274,7 @@ func TestImageFailures(t *testing.T) {
 			attach: func(t *testing.T, f *fixture, subject name.Digest, desc v1.Descriptor) {
 				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, []byte(`{"a":1}`))
 				// Make the registry serve other bytes for that blob.
-				f.reg.hookFunc(func(w http.ResponseWriter, r *http.Request) bool {
+				f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
 					if strings.HasSuffix(r.URL.Path, "/blobs/"+sha([]byte(`{"a":1}`))) && r.Method == http.MethodGet {
 						_, _ = w.Write([]byte(`{"b":22}`))
 						return true
@@ -288,13 +288,13 @@ func TestImageFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, true)
-			subject, desc := f.reg.pushImage(t, "app", "v1")
+			subject, desc := f.reg.PushRandom(t, "app", "v1")
 			tt.attach(t, f, subject, desc)
 			v := f.verifier(t)
 			if tt.verifier != nil {
 				v = tt.verifier(t, f)
 			}
-			res, err := v.Image(t.Context(), f.reg.host+"/app:v1")
+			res, err := v.Image(t.Context(), f.reg.Host+"/app:v1")
 			if err != nil {
 				t.Fatalf("Image: %v", err)
 			}
@@ -342,13 +342,11 @@ func editBundle(t *testing.T, b []byte, edit func(map[string]any)) []byte {
 	return out
 }
 
-func (r *testRegistry) hookFunc(h func(http.ResponseWriter, *http.Request) bool) { r.hook.Store(&h) }
-
 // TestPredicateTypeFromStatement attaches a provenance bundle whose
 // (unsigned) annotation claims it is an SBOM: the verified statement wins.
 func TestPredicateTypeFromStatement(t *testing.T) {
 	f := newFixture(t, true)
-	subject, _ := f.reg.pushImage(t, "app", "v1")
+	subject, _ := f.reg.PushRandom(t, "app", "v1")
 	b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 	if _, err := publish.Publish(t.Context(), subject, b, hallmark.PredicateSPDX); err != nil {
 		t.Fatal(err)
@@ -391,7 +389,7 @@ func TestImageOptions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, true, tt.sigstore...)
-			subject, _ := f.reg.pushImage(t, "app", "v1")
+			subject, _ := f.reg.PushRandom(t, "app", "v1")
 			f.attest(t, subject, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 			res, err := newVerifier(t, f.ss.TrustedRoot(t), tt.opts(f)...).Image(t.Context(), subject.String())
 			if err != nil {
@@ -406,7 +404,7 @@ func TestImageOptions(t *testing.T) {
 
 func TestMaxBundles(t *testing.T) {
 	f := newFixture(t, true)
-	subject, _ := f.reg.pushImage(t, "app", "v1")
+	subject, _ := f.reg.PushRandom(t, "app", "v1")
 	for _, p := range []string{`{"n":1}`, `{"n":2}`, `{"n":3}`} {
 		f.attest(t, subject, hallmark.PredicateSPDX, p)
 	}
@@ -426,9 +424,9 @@ func TestImageResolvesOnce(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			f := newFixture(t, mode.referrers)
-			first, _ := f.reg.pushImage(t, "app", "v1")
+			first, _ := f.reg.PushRandom(t, "app", "v1")
 			f.attest(t, first, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-			second, _ := f.reg.pushImage(t, "app", "v2")
+			second, _ := f.reg.PushRandom(t, "app", "v2")
 			f.attest(t, second, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 			f.attest(t, second, hallmark.PredicateSPDX, spdxPredicate)
 			secondManifest, err := remote.Get(second, remote.WithContext(t.Context()))
@@ -437,24 +435,24 @@ func TestImageResolvesOnce(t *testing.T) {
 			}
 
 			var tagReads atomic.Int64
-			f.reg.hookFunc(func(w http.ResponseWriter, r *http.Request) bool {
+			f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
 				if !strings.HasSuffix(r.URL.Path, "/app/manifests/v1") || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 					return false
 				}
 				tagReads.Add(1)
-				f.reg.handler.ServeHTTP(w, r)
+				f.reg.Handler().ServeHTTP(w, r)
 				// Move the tag: v1 now names the second image.
 				put := httptest.NewRequest(http.MethodPut, r.URL.Path, strings.NewReader(string(secondManifest.Manifest)))
 				put.Header.Set("Content-Type", string(secondManifest.MediaType))
 				rec := httptest.NewRecorder()
-				f.reg.handler.ServeHTTP(rec, put)
+				f.reg.Handler().ServeHTTP(rec, put)
 				if rec.Code != http.StatusCreated {
 					t.Errorf("move tag: %d %s", rec.Code, rec.Body)
 				}
 				return true
 			})
 
-			res, err := f.verifier(t).Image(t.Context(), f.reg.host+"/app:v1")
+			res, err := f.verifier(t).Image(t.Context(), f.reg.Host+"/app:v1")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -477,7 +475,7 @@ func TestImageResolvesOnce(t *testing.T) {
 
 func TestImageErrors(t *testing.T) {
 	f := newFixture(t, true)
-	f.reg.pushImage(t, "app", "v1")
+	f.reg.PushRandom(t, "app", "v1")
 	down := httptest.NewServer(http.NotFoundHandler())
 	downHost := strings.TrimPrefix(down.URL, "http://")
 	down.Close()
@@ -485,6 +483,13 @@ func TestImageErrors(t *testing.T) {
 		http.Error(w, "boom", http.StatusBadGateway)
 	}))
 	t.Cleanup(failing.Close)
+	// The same refusal that builder and attest/publish report as
+	// ErrPermissionDenied (registry.Error).
+	refusing := registrytest.New(t)
+	refusing.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+		http.Error(w, `{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}`, http.StatusUnauthorized)
+		return true
+	})
 
 	tests := []struct {
 		name string
@@ -493,9 +498,10 @@ func TestImageErrors(t *testing.T) {
 	}{
 		{"registry down", downHost + "/app:v1", hallmark.ErrUnavailable},
 		{"registry failing", strings.TrimPrefix(failing.URL, "http://") + "/app:v1", hallmark.ErrUnavailable},
-		{"tag not found", f.reg.host + "/app:nope", hallmark.ErrNotFound},
-		{"repository not found", f.reg.host + "/nope:v1", hallmark.ErrNotFound},
-		{"digest not found", f.reg.host + "/app@sha256:" + strings.Repeat("3", 64), hallmark.ErrNotFound},
+		{"registry refuses access", refusing.Host + "/app:v1", hallmark.ErrPermissionDenied},
+		{"tag not found", f.reg.Host + "/app:nope", hallmark.ErrNotFound},
+		{"repository not found", f.reg.Host + "/nope:v1", hallmark.ErrNotFound},
+		{"digest not found", f.reg.Host + "/app@sha256:" + strings.Repeat("3", 64), hallmark.ErrNotFound},
 		{"bad reference", "UPPER/Case::x", hallmark.ErrInvalid},
 		{"empty reference", "", hallmark.ErrInvalid},
 	}
@@ -515,11 +521,11 @@ func TestImageErrors(t *testing.T) {
 // that is "could not evaluate", not "no attestations".
 func TestReferrersUnavailable(t *testing.T) {
 	f := newFixture(t, true)
-	subject, _ := f.reg.pushImage(t, "app", "v1")
+	subject, _ := f.reg.PushRandom(t, "app", "v1")
 	f.attest(t, subject, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 	for _, path := range []string{"/referrers/", "/blobs/"} {
 		t.Run(strings.Trim(path, "/"), func(t *testing.T) {
-			f.reg.hookFunc(func(w http.ResponseWriter, r *http.Request) bool {
+			f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
 				if strings.Contains(r.URL.Path, path) && !strings.HasSuffix(r.URL.Path, sha([]byte("{}"))) {
 					http.Error(w, "down", http.StatusServiceUnavailable)
 					return true
@@ -551,7 +557,7 @@ func TestNewRejects(t *testing.T) {
 		{"bad SAN regexp", tr, []verify.Option{verify.WithIdentities(verify.Identity{Issuer: "https://i", SANRegexp: "("})}},
 		{"bad issuer regexp", tr, []verify.Option{verify.WithIdentities(verify.Identity{IssuerRegexp: "[", SubjectAlternativeName: "s"})}},
 		{"max bundles", tr, []verify.Option{verify.WithIdentities(good), verify.WithMaxBundles(0)}},
-		{"max bundle size", tr, []verify.Option{verify.WithIdentities(good), verify.WithMaxBundleSize(verify.MaxBundleSize + 1)}},
+		{"max bundle size", tr, []verify.Option{verify.WithIdentities(good), verify.WithMaxBundleSize(registry.MaxBundleSize + 1)}},
 		{"nil logger", tr, []verify.Option{verify.WithIdentities(good), verify.WithLogger(nil)}},
 	}
 	for _, tt := range tests {

@@ -1,7 +1,9 @@
 // Package publish stores Sigstore bundles next to the images they attest,
 // as OCI 1.1 referrers. Finding and reading them again is package verify's
 // job (verify.List, verify.Fetch); Publish uses verify.List to recognise a
-// bundle it already published.
+// bundle it already published. The identifiers of the layout (artifact
+// type, annotations, fallback tag, size limit) are package registry's,
+// shared with verify.
 //
 // The referrer manifest is byte for byte the one cosign v3 writes for
 // `cosign attest --new-bundle-format` (cosign v3.1.3,

@@ -18,32 +18,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify"
 )
-
-// Identifiers of the referrer manifest, as cosign v3 writes them. Those a
-// reader needs are package verify's; Publish writes them all.
-const (
-	// ArtifactType is the referrer manifest's artifactType and its layer's
-	// media type.
-	ArtifactType = verify.ArtifactType
-	// MediaTypeEmpty is the media type of the empty config, "{}".
-	MediaTypeEmpty = verify.MediaTypeEmpty
-	// AnnotationContent says what the bundle carries; Hallmark's bundles
-	// always carry ContentDSSE.
-	AnnotationContent = "dev.sigstore.bundle.content"
-	// ContentDSSE is AnnotationContent's value for a DSSE envelope.
-	ContentDSSE = "dsse-envelope"
-	// AnnotationPredicateType is the in-toto predicate type of the bundle's
-	// statement.
-	AnnotationPredicateType = verify.AnnotationPredicateType
-	// AnnotationCreated is the OCI creation time, RFC 3339 in UTC.
-	AnnotationCreated = verify.AnnotationCreated
-)
-
-// MaxBundleSize is the largest bundle Publish writes: the largest that
-// verify.Fetch reads.
-const MaxBundleSize = verify.MaxBundleSize
 
 // emptyConfig is the OCI empty descriptor's content.
 var emptyConfig = []byte("{}")
@@ -55,10 +32,13 @@ var emptyConfig = []byte("{}")
 // "sha256-<hex>" fallback tag is updated too.
 //
 // Publishing the same bundle with the same predicate type again returns the
-// existing referrer without pushing. Errors wrap hallmark.ErrNotFound when
-// the subject does not exist, hallmark.ErrUnavailable when the registry could
-// not be reached or failed, hallmark.ErrInvalid or hallmark.ErrTooLarge for a
-// bundle that cannot be published.
+// existing referrer without pushing. opts are the options of the registry
+// calls (registry.Client.RemoteOptions, say). Errors wrap
+// hallmark.ErrNotFound when the subject does not exist,
+// hallmark.ErrPermissionDenied when the registry refuses access,
+// hallmark.ErrUnavailable when it could not be reached or failed (see
+// registry.Error), hallmark.ErrInvalid or hallmark.ErrTooLarge for a bundle
+// that cannot be published.
 func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateType string, opts ...remote.Option) (hallmark.Digest, error) {
 	if err := checkBundle(bundle, predicateType); err != nil {
 		return "", fmt.Errorf("publish bundle for %s: %w", subject, err)
@@ -70,7 +50,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 	ropts := withContext(ctx, opts)
 	desc, err := remote.Head(subject, ropts...)
 	if err != nil {
-		err = verify.RegistryError(ctx, err)
+		err = registry.Error(ctx, err)
 		if errors.Is(err, hallmark.ErrNotFound) {
 			return "", fmt.Errorf("publish bundle: subject %s does not exist: %w", subject, err)
 		}
@@ -86,17 +66,17 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 		return "", fmt.Errorf("publish bundle: %w", err)
 	}
 	for _, r := range existing {
-		if r.BundleDigest == bundleDigest && r.PredicateType == predicateType && r.ArtifactType == ArtifactType {
+		if r.BundleDigest == bundleDigest && r.PredicateType == predicateType && r.ArtifactType == registry.BundleArtifactType {
 			return r.Digest, nil
 		}
 	}
 
 	repo := subject.Context()
-	config := static.NewLayer(emptyConfig, MediaTypeEmpty)
-	layer := static.NewLayer(bundle, ArtifactType)
+	config := static.NewLayer(emptyConfig, registry.MediaTypeEmpty)
+	layer := static.NewLayer(bundle, registry.BundleArtifactType)
 	for _, l := range []v1.Layer{config, layer} {
 		if err := remote.WriteLayer(repo, l, ropts...); err != nil {
-			return "", fmt.Errorf("publish bundle: upload blob to %s: %w", repo, verify.RegistryError(ctx, err))
+			return "", fmt.Errorf("publish bundle: upload blob to %s: %w", repo, registry.Error(ctx, err))
 		}
 	}
 	raw, err := referrerManifest(desc, bundle, predicateType, time.Now())
@@ -109,7 +89,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 	}
 	ref := repo.Digest(h.String())
 	if err := remote.Put(ref, manifest(raw), ropts...); err != nil {
-		return "", fmt.Errorf("publish bundle: push referrer %s: %w", ref, verify.RegistryError(ctx, err))
+		return "", fmt.Errorf("publish bundle: push referrer %s: %w", ref, registry.Error(ctx, err))
 	}
 	return hallmark.Digest(h.String()), nil
 }
@@ -118,12 +98,12 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 // WriteReferrer does, including the artifactType inside the config
 // descriptor.
 func referrerManifest(subject *v1.Descriptor, bundle []byte, predicateType string, created time.Time) ([]byte, error) {
-	config := static.NewLayer(emptyConfig, MediaTypeEmpty)
+	config := static.NewLayer(emptyConfig, registry.MediaTypeEmpty)
 	configDigest, err := config.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("hash config: %w", err)
 	}
-	layer := static.NewLayer(bundle, ArtifactType)
+	layer := static.NewLayer(bundle, registry.BundleArtifactType)
 	layerDigest, err := layer.Digest()
 	if err != nil {
 		return nil, fmt.Errorf("hash bundle: %w", err)
@@ -132,13 +112,13 @@ func referrerManifest(subject *v1.Descriptor, bundle []byte, predicateType strin
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
 		Config: v1.Descriptor{
-			MediaType:    MediaTypeEmpty,
-			ArtifactType: ArtifactType,
+			MediaType:    registry.MediaTypeEmpty,
+			ArtifactType: registry.BundleArtifactType,
 			Digest:       configDigest,
 			Size:         int64(len(emptyConfig)),
 		},
 		Layers: []v1.Descriptor{{
-			MediaType: ArtifactType,
+			MediaType: registry.BundleArtifactType,
 			Digest:    layerDigest,
 			Size:      int64(len(bundle)),
 		}},
@@ -148,11 +128,11 @@ func referrerManifest(subject *v1.Descriptor, bundle []byte, predicateType strin
 			Size:      subject.Size,
 		},
 		Annotations: map[string]string{
-			AnnotationCreated:       created.UTC().Format(time.RFC3339),
-			AnnotationContent:       ContentDSSE,
-			AnnotationPredicateType: predicateType,
+			registry.AnnotationCreated:       created.UTC().Format(time.RFC3339),
+			registry.AnnotationBundleContent: registry.BundleContentDSSE,
+			registry.AnnotationPredicateType: predicateType,
 		},
-		ArtifactType: ArtifactType,
+		ArtifactType: registry.BundleArtifactType,
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -170,10 +150,10 @@ func (m manifest) RawManifest() ([]byte, error)        { return m, nil }
 func (m manifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // checkBundle accepts a bundle v0.3 JSON with a DSSE envelope, the only kind
-// the referrer's AnnotationContent describes.
+// the referrer's registry.AnnotationBundleContent annotation describes.
 func checkBundle(bundle []byte, predicateType string) error {
-	if len(bundle) > MaxBundleSize {
-		return fmt.Errorf("%w: bundle is %d bytes, over %d", hallmark.ErrTooLarge, len(bundle), MaxBundleSize)
+	if len(bundle) > registry.MaxBundleSize {
+		return fmt.Errorf("%w: bundle is %d bytes, over %d", hallmark.ErrTooLarge, len(bundle), registry.MaxBundleSize)
 	}
 	if predicateType == "" {
 		return fmt.Errorf("%w: no predicate type", hallmark.ErrInvalid)

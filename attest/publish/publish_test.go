@@ -16,73 +16,37 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/publish"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // emptyDigest is the digest of "{}", the OCI empty descriptor.
 const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
-// testRegistry is go-containerregistry's in-process registry, counting
-// requests.
+// testRegistry is an in-process registry counting manifest PUTs.
 type testRegistry struct {
-	host      string
-	requests  atomic.Int64
-	manifests atomic.Int64 // manifest PUTs
+	*registrytest.Registry
+	manifests atomic.Int64
 }
 
 func newRegistry(t *testing.T, referrers bool) *testRegistry {
 	t.Helper()
-	r := &testRegistry{}
-	h := registry.New(registry.WithReferrersSupport(referrers))
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		r.requests.Add(1)
+	r := &testRegistry{Registry: registrytest.New(t, registrytest.WithReferrersAPI(referrers))}
+	r.SetHook(func(_ http.ResponseWriter, req *http.Request) bool {
 		if req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/manifests/") {
 			r.manifests.Add(1)
 		}
-		h.ServeHTTP(w, req)
-	}))
-	t.Cleanup(srv.Close)
-	r.host = strings.TrimPrefix(srv.URL, "http://")
+		return false
+	})
 	return r
-}
-
-// pushImage pushes a random image and returns it by digest with its
-// descriptor.
-func (r *testRegistry) pushImage(t *testing.T, repo string) (name.Digest, v1.Descriptor) {
-	t.Helper()
-	img, err := random.Image(512, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(r.host + "/" + repo + ":latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	h, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	mt, err := img.MediaType()
-	if err != nil {
-		t.Fatal(err)
-	}
-	size, err := img.Size()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tag.Context().Digest(h.String()), v1.Descriptor{MediaType: mt, Digest: h, Size: size}
 }
 
 func testBundle(t *testing.T, payload string) []byte {
@@ -121,7 +85,7 @@ func TestPublishManifest(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			reg := newRegistry(t, mode.referrers)
-			subject, subjectDesc := reg.pushImage(t, "app")
+			subject, subjectDesc := reg.PushRandom(t, "app", "latest")
 			bundle := testBundle(t, `{"_type":"https://in-toto.io/Statement/v1"}`)
 			before := time.Now().UTC().Truncate(time.Second)
 
@@ -218,7 +182,7 @@ func TestPublishManifest(t *testing.T) {
 				t.Fatalf("List found %d referrers, want 1", len(refs))
 			}
 			r := refs[0]
-			if r.Digest != d || r.Ref.String() != ref.String() || r.ArtifactType != verify.ArtifactType ||
+			if r.Digest != d || r.Ref.String() != ref.String() || r.ArtifactType != registry.BundleArtifactType ||
 				r.PredicateType != hallmark.PredicateSLSAProvenanceV1 || r.BundleDigest != hallmark.Digest(sha(bundle)) ||
 				r.BundleSize != int64(len(bundle)) || r.BundleMediaType != hallmark.MediaTypeBundleV03 || !r.Created.Equal(created) ||
 				!maps.Equal(r.Annotations, m.Annotations) {
@@ -236,7 +200,7 @@ func TestPublishManifest(t *testing.T) {
 // the registry has no referrers API, and does not exist when it has one.
 func checkFallbackTag(t *testing.T, subject name.Digest, referrer hallmark.Digest, api bool, annotations map[string]string) {
 	t.Helper()
-	tag := subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
+	tag := registry.FallbackTag(subject)
 	got, err := remote.Get(tag, remote.WithContext(t.Context()))
 	if api {
 		var terr *transport.Error
@@ -260,7 +224,7 @@ func checkFallbackTag(t *testing.T, subject name.Digest, referrer hallmark.Diges
 	}
 	e := im.Manifests[0]
 	if e.Digest.String() != string(referrer) || e.MediaType != types.OCIManifestSchema1 ||
-		e.ArtifactType != publish.ArtifactType || !maps.Equal(e.Annotations, annotations) {
+		e.ArtifactType != registry.BundleArtifactType || !maps.Equal(e.Annotations, annotations) {
 		t.Errorf("fallback index entry = %+v", e)
 	}
 }
@@ -269,7 +233,7 @@ func TestPublishIdempotent(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			reg := newRegistry(t, mode.referrers)
-			subject, _ := reg.pushImage(t, "app")
+			subject, _ := reg.PushRandom(t, "app", "latest")
 			sbom := testBundle(t, "sbom")
 			prov := testBundle(t, "provenance")
 
@@ -312,8 +276,8 @@ func TestPublishMissingSubject(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			reg := newRegistry(t, mode.referrers)
-			reg.pushImage(t, "app") // the repository exists, the digest does not
-			missing, err := name.NewDigest(reg.host + "/app@sha256:" + strings.Repeat("0", 64))
+			reg.PushRandom(t, "app", "latest") // the repository exists, the digest does not
+			missing, err := name.NewDigest(reg.Host + "/app@sha256:" + strings.Repeat("0", 64))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -335,8 +299,8 @@ func TestPublishMissingSubject(t *testing.T) {
 
 func TestPublishRejects(t *testing.T) {
 	reg := newRegistry(t, true)
-	subject, _ := reg.pushImage(t, "app")
-	before := reg.requests.Load()
+	subject, _ := reg.PushRandom(t, "app", "latest")
+	before := reg.Requests()
 	tests := []struct {
 		name          string
 		bundle        string
@@ -347,7 +311,7 @@ func TestPublishRejects(t *testing.T) {
 		{"not json", "{", hallmark.PredicateSPDX, hallmark.ErrInvalid},
 		{"bundle v0.2", `{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=0.2","dsseEnvelope":{}}`, hallmark.PredicateSPDX, hallmark.ErrInvalid},
 		{"message signature", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","messageSignature":{}}`, hallmark.PredicateSPDX, hallmark.ErrInvalid},
-		{"too large", strings.Repeat(" ", publish.MaxBundleSize+1), hallmark.PredicateSPDX, hallmark.ErrTooLarge},
+		{"too large", strings.Repeat(" ", registry.MaxBundleSize+1), hallmark.PredicateSPDX, hallmark.ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -357,7 +321,7 @@ func TestPublishRejects(t *testing.T) {
 			}
 		})
 	}
-	if n := reg.requests.Load() - before; n != 0 {
+	if n := reg.Requests() - before; n != 0 {
 		t.Errorf("rejected bundles made %d registry requests", n)
 	}
 }
@@ -376,4 +340,26 @@ func TestRegistryUnavailable(t *testing.T) {
 		t.Errorf("Publish error = %v, want ErrUnavailable", err)
 	}
 	t.Log(err)
+}
+
+// TestRegistryRefusesAccess: a refusal is ErrPermissionDenied, as it is for
+// builder and verify (registry.Error).
+func TestRegistryRefusesAccess(t *testing.T) {
+	reg := newRegistry(t, true)
+	subject, _ := reg.PushRandom(t, "app", "latest")
+	for _, path := range []string{"/manifests/", "/blobs/"} {
+		t.Run(strings.Trim(path, "/"), func(t *testing.T) {
+			reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
+				if strings.Contains(r.URL.Path, path) && (path != "/manifests/" || r.Method == http.MethodHead) {
+					http.Error(w, `{"errors":[{"code":"DENIED","message":"no"}]}`, http.StatusForbidden)
+					return true
+				}
+				return false
+			})
+			_, err := publish.Publish(t.Context(), subject, testBundle(t, path), hallmark.PredicateSPDX, registrytest.Client(t).RemoteOptions(t.Context())...)
+			if !errors.Is(err, hallmark.ErrPermissionDenied) {
+				t.Fatalf("Publish error = %v, want ErrPermissionDenied", err)
+			}
+		})
+	}
 }

@@ -23,7 +23,7 @@ func TestSignPublishVerify(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			reg := newRegistry(t, mode.referrers)
-			subject, _ := reg.pushImage(t, "app")
+			subject, _ := reg.PushRandom(t, "app", "latest")
 			ss := signtest.New(t)
 			signer, err := sign.New(ss.SigningConfig(t), ss.TrustedRoot(t),
 				sign.FuncTokenSource(func(context.Context) (string, error) { return ss.Token(t), nil }))

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/package-url/packageurl-go"
 	spdxjson "github.com/spdx/tools-golang/json"
@@ -238,6 +239,14 @@ func TestGenerateCanceled(t *testing.T) {
 	_, err := Generate(ctx, fixtureImages(t)["alpine"])
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("error = %v, want context.Canceled", err)
+	}
+}
+
+// TestWithLoggerNil: nil for a logger is an error, as for every package's
+// WithLogger.
+func TestWithLoggerNil(t *testing.T) {
+	if _, err := Generate(t.Context(), empty.Image, WithLogger(nil)); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Fatalf("Generate with a nil logger = %v, want ErrInvalid", err)
 	}
 }
 

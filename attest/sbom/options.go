@@ -1,7 +1,6 @@
 package sbom
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -159,12 +158,12 @@ func WithBaseSBOM(doc *Document, baseLayers int) Option {
 	}
 }
 
-// WithLogger sets the logger for progress and skipped files. The default
-// discards all records.
+// WithLogger sets the logger for progress and skipped files; nil is an
+// error (hallmark.ErrInvalid). The default discards all records.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return errors.New("nil logger")
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.logger = l
 		return nil

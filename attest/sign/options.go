@@ -47,12 +47,12 @@ func defaultOptions() options {
 }
 
 // WithLogger sets the logger for signing events (identity, log index,
-// certificate requests and reuse). Tokens are never logged. The default is
-// to discard log records.
+// certificate requests and reuse); nil is an error (hallmark.ErrInvalid).
+// Tokens are never logged. The default is to discard log records.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return fmt.Errorf("%w: nil logger", hallmark.ErrInvalid)
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.logger = l
 		return nil

@@ -25,7 +25,7 @@ import (
 
 // MaxStatementSize is the largest statement Sign accepts: its bundle, with
 // the payload in base64, must still fit in 16 MiB, the size limit readers of
-// OCI referrers apply (publish.MaxBundleSize).
+// OCI referrers apply (registry.MaxBundleSize).
 const MaxStatementSize = 12<<20 - 64<<10
 
 // Signed is a statement signed into a Sigstore bundle.

@@ -88,11 +88,12 @@ func WithListsMaxAge(d time.Duration) AptOption {
 	return func(o *aptOptions) error { o.maxAge = d; return nil }
 }
 
-// WithAptLogger sets the logger. The default discards logs.
+// WithAptLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
+// default discards logs.
 func WithAptLogger(l *slog.Logger) AptOption {
 	return func(o *aptOptions) error {
 		if l == nil {
-			return errors.New("logger is nil")
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.logger = l
 		return nil

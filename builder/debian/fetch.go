@@ -52,11 +52,12 @@ func WithParallelDownloads(n int) FetchOption {
 	}
 }
 
-// WithFetchLogger sets the logger. The default discards logs.
+// WithFetchLogger sets the logger; nil is an error (hallmark.ErrInvalid).
+// The default discards logs.
 func WithFetchLogger(l *slog.Logger) FetchOption {
 	return func(f *Fetcher) error {
 		if l == nil {
-			return errors.New("logger is nil")
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		f.logger = l
 		return nil

@@ -131,7 +131,7 @@ func runConformanceVerify(ctx context.Context, f *conformanceVerifyFlags, fileOr
 		}
 		signer = verify.WithBundleKey(pub)
 	} else {
-		signer = verify.WithBundleIdentities(verify.Identity{Issuer: f.issuer, SubjectAlternativeName: f.identity})
+		signer = verify.WithIdentities(verify.Identity{Issuer: f.issuer, SubjectAlternativeName: f.identity})
 	}
 	artifact, err := conformanceArtifact(fileOrDigest)
 	if err != nil {

@@ -121,7 +121,7 @@ func runConformanceSign(ctx context.Context, f *conformanceSignFlags, file strin
 	if err != nil {
 		return notVerified{msg: "check new bundle: " + err.Error()}
 	}
-	if _, err := verify.VerifyBundle(ctx, tr, b, artifact, verify.WithBundleIdentities(id)); err != nil {
+	if _, err := verify.VerifyBundle(ctx, tr, b, artifact, verify.WithIdentities(id)); err != nil {
 		return notVerified{msg: "check new bundle: " + err.Error()}
 	}
 	if err := os.WriteFile(f.bundle, b, 0o644); err != nil {

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,8 +14,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/spf13/cobra"
 
@@ -29,6 +25,8 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 	"github.com/hallmark-dev/hallmark/internal/golden"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
+	"github.com/hallmark-dev/hallmark/registry"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -230,6 +228,7 @@ func TestInspectReportUsesOnlyVerified(t *testing.T) {
 // cliFixture is a fake Sigstore that signs as the dev gateway, an
 // in-process registry, and a dev stack state pointing at both.
 type cliFixture struct {
+	reg    *registrytest.Registry
 	host   string
 	ss     *signtest.Sigstore
 	signer *sign.Signer
@@ -252,16 +251,16 @@ func newCLIFixture(t *testing.T) *cliFixture {
 	if err := os.WriteFile(tr, trJSON, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(registry.New(registry.WithReferrersSupport(true), registry.Logger(log.New(io.Discard, "", 0))))
-	t.Cleanup(srv.Close)
+	reg := registrytest.New(t)
 	return &cliFixture{
-		host:   strings.TrimPrefix(srv.URL, "http://"),
+		reg:    reg,
+		host:   reg.Host,
 		ss:     ss,
 		signer: signer,
 		env: verifyEnv{
 			lookupEnv: envOf(map[string]string{}),
 			stack:     runningStack(devstack.State{TrustedRoot: tr, Issuer: testIssuer}),
-			remote:    []remote.Option{remote.WithRetryBackoff(remote.Backoff{Steps: 1})},
+			registry:  []registry.Option{registry.WithRetryBackoff(remote.Backoff{Steps: 1})},
 		},
 	}
 }
@@ -269,22 +268,8 @@ func newCLIFixture(t *testing.T) *cliFixture {
 // pushImage pushes a random image as repo:v1 and returns it by digest.
 func (f *cliFixture) pushImage(t *testing.T, repo string) name.Digest {
 	t.Helper()
-	img, err := random.Image(256, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := name.NewTag(f.host + "/" + repo + ":v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.Write(tag, img, remote.WithContext(t.Context())); err != nil {
-		t.Fatal(err)
-	}
-	h, err := img.Digest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tag.Context().Digest(h.String())
+	d, _ := f.reg.PushRandom(t, repo, "v1")
+	return d
 }
 
 // attest signs and publishes the statement of type typ about subject and

@@ -166,7 +166,11 @@ func offlineEvaluator(policyFile, trustedRoot string, allowHTTP bool, image stri
 			return nil, err
 		}
 	}
-	return verify.NewEvaluator(trust, []*policy.Policy{p}, append(registryOptions(image, allowHTTP, env), verify.WithVerdictCacheSize(0))...)
+	rc, err := registryClient(image, allowHTTP, env)
+	if err != nil {
+		return nil, err
+	}
+	return verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithRegistry(rc), verify.WithVerdictCacheSize(0))
 }
 
 // reasonLines are the reasons of a denial, each made one line and

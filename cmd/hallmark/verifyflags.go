@@ -12,12 +12,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/hallmark-dev/hallmark/internal/devstack"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -41,8 +41,8 @@ type verifyEnv struct {
 	stderr    io.Writer
 	lookupEnv func(string) (string, bool)
 	stack     stackLoader
-	// remote are extra registry options, after the defaults.
-	remote []remote.Option
+	// registry are extra registry client options, after the defaults.
+	registry []registry.Option
 }
 
 func (e verifyEnv) getenv(k string) string {
@@ -164,7 +164,11 @@ func (f *verifyFlags) newVerifier(image string, env verifyEnv) (*verify.Verifier
 	if err != nil {
 		return nil, fmt.Errorf("read trusted root %s: %w", c.trustedRoot, err)
 	}
-	v, err := verify.New(tr, append(registryOptions(image, f.allowHTTP, env), verify.WithIdentities(c.identity))...)
+	rc, err := registryClient(image, f.allowHTTP, env)
+	if err != nil {
+		return nil, err
+	}
+	v, err := verify.New(tr, verify.WithRegistry(rc), verify.WithIdentities(c.identity))
 	if err != nil {
 		return nil, err
 	}
@@ -181,18 +185,14 @@ func (f *verifyFlags) verifyImage(ctx context.Context, image string, env verifyE
 	return v.Image(ctx, image)
 }
 
-// registryOptions are the verify options for reading image's registry:
-// the docker keychain, and plain HTTP if allowHTTP.
-func registryOptions(image string, allowHTTP bool, env verifyEnv) []verify.Option {
-	ropts := append([]remote.Option{
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
-		remote.WithUserAgent("hallmark"),
-	}, env.remote...)
-	opts := []verify.Option{verify.WithRemoteOptions(ropts...)}
+// registryClient is the client for reading image's registry: the docker
+// keychain, and plain HTTP if allowHTTP.
+func registryClient(image string, allowHTTP bool, env verifyEnv) (*registry.Client, error) {
+	opts := []registry.Option{registry.WithKeychain(authn.DefaultKeychain), registry.WithUserAgent("hallmark")}
 	if ref, err := name.ParseReference(image); err == nil && allowHTTP {
-		opts = append(opts, verify.WithInsecureRegistries(ref.Context().RegistryStr()))
+		opts = append(opts, registry.WithInsecureHosts(ref.Context().RegistryStr()))
 	}
-	return opts
+	return registry.New(append(opts, env.registry...)...)
 }
 
 // whyNone explains why res has no verified attestation of predicateType.

@@ -25,8 +25,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
 	"github.com/hallmark-dev/hallmark/attest"
@@ -34,6 +32,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/version"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/verify"
 )
@@ -106,19 +105,9 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, err
 	}
-	auths := map[string]builder.RegistryAuth{}
-	var insecure []string
-	for i, r := range cfg.Registries {
-		if r.Insecure {
-			insecure = append(insecure, r.Host)
-		}
-		if r.Username != "" {
-			pw, err := os.ReadFile(r.PasswordFile)
-			if err != nil {
-				return nil, nil, fmt.Errorf("registries[%d].passwordFile: %w", i, err)
-			}
-			auths[r.Host] = builder.RegistryAuth{Username: r.Username, Password: strings.TrimSpace(string(pw))}
-		}
+	rc, err := newRegistry(cfg.Registries)
+	if err != nil {
+		return nil, nil, err
 	}
 	contexts, err := builder.NewContextStore(filepath.Join(cfg.DataDir, "contexts"), builder.WithMaxContextBytes(cfg.Limits.MaxContextBytes))
 	if err != nil {
@@ -142,14 +131,14 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if cfg.Signing.Disabled {
 		log.Warn("signing.disabledUnsafe is set: images are published without attestations")
 	} else {
-		a, sgn, err := newAttester(cfg, log, builder.Keychain(auths), insecure)
+		a, sgn, err := newAttester(cfg, log, rc)
 		if err != nil {
 			return nil, nil, err
 		}
 		srvOpts = append(srvOpts, server.WithAttester(a))
 		signer = sgn
 	}
-	e, err := newEvaluator(cfg, log, builder.Keychain(auths), insecure, signer)
+	e, err := newEvaluator(cfg, log, rc, signer)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -165,8 +154,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		builder.WithLogger(log),
 		builder.WithMaxParallel(cfg.BuildKit.MaxParallel),
 		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
-		builder.WithRegistryAuth(auths),
-		builder.WithInsecureRegistries(insecure...),
+		builder.WithRegistry(rc),
 		builder.WithQueueObserver(metrics.ObserveQueue),
 	}
 	if cfg.Debian.CacheDir != "" {
@@ -196,9 +184,34 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	return s.Handler(), admission, nil
 }
 
+// newRegistry returns the one registry client of the gateway, for the
+// builder, the attester and the verifier: the credentials and plain-HTTP
+// hosts of the registries config.
+func newRegistry(regs []config.RegistryConfig) (*registry.Client, error) {
+	kc := registry.Keychain{}
+	var insecure []string
+	for i, r := range regs {
+		if r.Insecure {
+			insecure = append(insecure, r.Host)
+		}
+		if r.Username != "" {
+			pw, err := os.ReadFile(r.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("registries[%d].passwordFile: %w", i, err)
+			}
+			kc[r.Host] = registry.Credential{Username: r.Username, Password: strings.TrimSpace(string(pw))}
+		}
+	}
+	rc, err := registry.New(registry.WithKeychain(kc), registry.WithInsecureHosts(insecure...))
+	if err != nil {
+		return nil, fmt.Errorf("registries: %w", err)
+	}
+	return rc, nil
+}
+
 // newAttester builds the signer and attester from the signing config; the
 // signer also signs Verification Summary Attestations.
-func newAttester(cfg config.Config, log *slog.Logger, kc builder.Keychain, insecure []string) (*attest.Attester, *sign.Signer, error) {
+func newAttester(cfg config.Config, log *slog.Logger, rc *registry.Client) (*attest.Attester, *sign.Signer, error) {
 	sc, err := root.NewSigningConfigFromPath(cfg.Signing.SigningConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("signing.signingConfig: %w", err)
@@ -213,8 +226,7 @@ func newAttester(cfg config.Config, log *slog.Logger, kc builder.Keychain, insec
 		signOpts = append(signOpts, sign.WithExpectedIdentity(id.Issuer, id.SubjectAlternativeName))
 		v, err := verify.New(tr,
 			verify.WithIdentities(verify.Identity{Issuer: id.Issuer, SubjectAlternativeName: id.SubjectAlternativeName}),
-			verify.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
-			verify.WithInsecureRegistries(insecure...),
+			verify.WithRegistry(rc),
 			verify.WithLogger(log))
 		if err != nil {
 			return nil, nil, fmt.Errorf("signing.identity: %w", err)
@@ -229,8 +241,7 @@ func newAttester(cfg config.Config, log *slog.Logger, kc builder.Keychain, insec
 		attest.WithBuilderID(cfg.Signing.BuilderID),
 		attest.WithHallmarkVersion(version.Get().Version),
 		attest.WithLogger(log),
-		attest.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
-		attest.WithInsecureRegistries(insecure...),
+		attest.WithRegistry(rc),
 	)...)
 	return a, signer, err
 }

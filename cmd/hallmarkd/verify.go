@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/internal/config"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/admission"
 	"github.com/hallmark-dev/hallmark/verify/policy"
@@ -23,7 +22,7 @@ import (
 // newEvaluator loads the policies of cfg.Verify and returns the evaluator
 // behind VerifyService and the admission webhook, or nil when no policy is
 // configured. signer, if not nil, signs Verification Summary Attestations.
-func newEvaluator(cfg config.Config, log *slog.Logger, kc builder.Keychain, insecure []string, signer *sign.Signer) (*verify.Evaluator, error) {
+func newEvaluator(cfg config.Config, log *slog.Logger, rc *registry.Client, signer *sign.Signer) (*verify.Evaluator, error) {
 	vc := cfg.Verify
 	if len(vc.Policies) == 0 {
 		return nil, nil
@@ -48,10 +47,9 @@ func newEvaluator(cfg config.Config, log *slog.Logger, kc builder.Keychain, inse
 		}
 		trust = t
 	}
-	opts := []verify.Option{
+	opts := []verify.EvaluatorOption{
 		verify.WithLogger(log),
-		verify.WithRemoteOptions(remote.WithAuthFromKeychain(kc)),
-		verify.WithInsecureRegistries(insecure...),
+		verify.WithRegistry(rc),
 		verify.WithDefaultPolicy(vc.DefaultPolicy),
 	}
 	allow, deny := verify.DefaultAllowTTL, verify.DefaultDenyTTL

@@ -1,7 +1,6 @@
 package devstack
 
 import (
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,9 +10,10 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
 // countingBuild returns an image builder that counts its calls.
@@ -88,9 +88,7 @@ func TestCachedImage(t *testing.T) {
 }
 
 func TestEnsureImage(t *testing.T) {
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
-	host := strings.TrimPrefix(srv.URL, "http://")
+	host := registrytest.New(t, registrytest.WithReferrersAPI(false)).Host
 	static := testImage(t)
 	tests := []struct {
 		name string
@@ -191,13 +189,12 @@ func TestGolangImageRealGoroot(t *testing.T) {
 		}
 	}
 
-	srv := httptest.NewServer(registry.New())
-	t.Cleanup(srv.Close)
+	host := registrytest.New(t, registrytest.WithReferrersAPI(false)).Host
 	version, err := GoVersion(goroot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := name.ParseReference(strings.TrimPrefix(srv.URL, "http://") + "/" + GolangRepository + ":" + version)
+	ref, err := name.ParseReference(host + "/" + GolangRepository + ":" + version)
 	if err != nil {
 		t.Fatal(err)
 	}

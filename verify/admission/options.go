@@ -42,12 +42,12 @@ func defaultOptions() options {
 }
 
 // WithLogger sets the logger for admission decisions (one record per
-// review; environment variable values are never logged). The default
-// discards log records.
+// review; environment variable values are never logged); nil is an error
+// (hallmark.ErrInvalid). The default discards log records.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
 		if l == nil {
-			return fmt.Errorf("%w: nil logger", hallmark.ErrInvalid)
+			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
 		}
 		o.logger = l
 		return nil

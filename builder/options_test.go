@@ -1,0 +1,25 @@
+package builder
+
+import (
+	"errors"
+	"testing"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+)
+
+// TestNewRejectsNil: nil for a logger or a registry client is an error,
+// as for every package's WithLogger.
+func TestNewRejectsNil(t *testing.T) {
+	store, err := NewContextStore(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, opt := range map[string]Option{"nil logger": WithLogger(nil), "nil registry": WithRegistry(nil)} {
+		t.Run(name, func(t *testing.T) {
+			b, err := New("unix:///nonexistent.sock", store, WithWorkDir(t.TempDir()), opt)
+			if !errors.Is(err, hallmark.ErrInvalid) || b != nil {
+				t.Fatalf("New = %v, %v; want ErrInvalid", b, err)
+			}
+		})
+	}
+}

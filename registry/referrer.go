@@ -1,0 +1,43 @@
+package registry
+
+import (
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+)
+
+// Identifiers of a Sigstore bundle referrer manifest, as cosign v3 writes
+// them: attest/publish writes exactly that layout and verify reads it.
+const (
+	// BundleArtifactType is the referrer manifest's artifactType and its
+	// layer's media type.
+	BundleArtifactType = hallmark.MediaTypeBundleV03
+	// MediaTypeEmpty is the media type of the empty config, "{}".
+	MediaTypeEmpty = "application/vnd.oci.empty.v1+json"
+	// AnnotationBundleContent says what the bundle carries; Hallmark's
+	// bundles always carry BundleContentDSSE.
+	AnnotationBundleContent = "dev.sigstore.bundle.content"
+	// BundleContentDSSE is AnnotationBundleContent's value for a DSSE
+	// envelope.
+	BundleContentDSSE = "dsse-envelope"
+	// AnnotationPredicateType is the in-toto predicate type of the bundle's
+	// statement. It is unsigned: only the verified statement says what the
+	// predicate type is.
+	AnnotationPredicateType = "dev.sigstore.bundle.predicateType"
+	// AnnotationCreated is the OCI creation time, RFC 3339 in UTC.
+	AnnotationCreated = "org.opencontainers.image.created"
+)
+
+// MaxBundleSize is the largest Sigstore bundle Hallmark publishes or reads
+// from a registry.
+const MaxBundleSize = 16 << 20
+
+// FallbackTag returns the tag that lists subject's referrers on registries
+// without the referrers API: "sha256-<hex>" in subject's repository (the
+// OCI distribution spec's referrers tag schema). go-containerregistry's
+// remote.Put maintains it and remote.Referrers reads it.
+func FallbackTag(subject name.Digest) name.Tag {
+	return subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
+}
