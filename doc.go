@@ -5,6 +5,6 @@
 // and rules of a build request (ValidateBuildArgs, ValidateTags, …) that the
 // gateway enforces and the CLI checks before it uploads anything.
 //
-// It imports only the standard library, so builder, attest, verify and store
+// It imports only the standard library, so builder, attest and verify
 // can all depend on it without depending on each other.
 package hallmark

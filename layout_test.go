@@ -9,7 +9,7 @@ import (
 )
 
 // TestRootImportsOnlyStdlib keeps the root package importable by every other
-// package: it may import the standard library only (DESIGN.md, Layout).
+// package: it may import the standard library only (docs/architecture.md).
 func TestRootImportsOnlyStdlib(t *testing.T) {
 	files, err := filepath.Glob("*.go")
 	if err != nil {

@@ -61,3 +61,15 @@ func parse[T any](c *Client, s string, f func(string, ...name.Option) (T, error)
 	}
 	return v, nil
 }
+
+// TagRepository parses tag strictly, as a build's tags must be written (an
+// explicit registry, repository and tag; no defaults), and returns its
+// repository, "registry/repository". It is the parser the gateway and the
+// CLI give hallmark.ValidateTags.
+func TagRepository(tag string) (string, error) {
+	t, err := name.NewTag(tag, name.StrictValidation)
+	if err != nil {
+		return "", err
+	}
+	return t.Context().Name(), nil
+}

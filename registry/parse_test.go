@@ -116,3 +116,18 @@ func TestInsecureHostsNormalized(t *testing.T) {
 		t.Fatalf("docker.io as an insecure host: scheme %s", r.Context().Scheme())
 	}
 }
+
+func TestTagRepository(t *testing.T) {
+	for _, tt := range []struct{ tag, repo string }{
+		{"reg.example/team/app:v1", "reg.example/team/app"},
+		{"127.0.0.1:5000/app:dev", "127.0.0.1:5000/app"},
+		{"app:v1", ""},                     // no registry: strict parsing refuses defaults
+		{"reg.example/team/app", ""},       // no tag
+		{"reg.example/app@sha256:abc", ""}, // a digest is not a tag
+	} {
+		got, err := registry.TagRepository(tt.tag)
+		if (err == nil) != (tt.repo != "") || got != tt.repo {
+			t.Errorf("TagRepository(%q) = %q, %v; want %q", tt.tag, got, err, tt.repo)
+		}
+	}
+}

@@ -5,11 +5,11 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // maxPathBytes bounds the paths of a request (Dockerfile, git subdir, git
@@ -105,18 +105,7 @@ func buildRequest(in *hallmarkv1.BuildRequest) (hallmark.BuildRequest, error) {
 // tags checks the tags (hallmark.ValidateTags) and returns their one
 // repository.
 func tags(ts []string) (string, error) {
-	return hallmark.ValidateTags(ts, tagRepository)
-}
-
-// tagRepository parses tag strictly (an explicit registry and tag, no
-// defaults) and returns its repository, "registry/repository". The CLI
-// gives hallmark.ValidateTags the same parser.
-func tagRepository(tag string) (string, error) {
-	t, err := name.NewTag(tag, name.StrictValidation)
-	if err != nil {
-		return "", err
-	}
-	return t.Context().Name(), nil
+	return hallmark.ValidateTags(ts, registry.TagRepository)
 }
 
 func checkPath(field, p string) error {

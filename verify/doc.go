@@ -7,8 +7,8 @@
 // API first, then the "sha256-<hex>" tag fallback, with size limits on
 // everything read.
 //
-// A Verifier checks one image the way DESIGN.md's verification paragraph
-// says: the reference is resolved to a digest once, and everything after
+// A Verifier checks one image (docs/architecture.md, "A verification"):
+// the reference is resolved to a digest once, and everything after
 // uses that digest, so a tag that moves meanwhile cannot mix two images;
 // each bundle is verified with sigstore-go against the trusted root
 // (certificate chain, SCT when the root lists CT logs, transparency log

@@ -10,10 +10,10 @@ import (
 	"unicode"
 
 	"github.com/docker/go-units"
-	"github.com/google/go-containerregistry/pkg/name"
 
 	"github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // This file turns build's flags into a BuildRequest, checking them as the
@@ -34,21 +34,10 @@ func checkTags(tags []string) error {
 			return fmt.Errorf("parse --tag %q: want registry/repository:tag", t)
 		}
 	}
-	if _, err := hallmark.ValidateTags(tags, tagRepository); err != nil {
+	if _, err := hallmark.ValidateTags(tags, registry.TagRepository); err != nil {
 		return fmt.Errorf("parse --tag: %w", err)
 	}
 	return nil
-}
-
-// tagRepository parses tag strictly (an explicit registry and tag) and
-// returns its repository: the parser the gateway gives
-// hallmark.ValidateTags.
-func tagRepository(tag string) (string, error) {
-	t, err := name.NewTag(tag, name.StrictValidation)
-	if err != nil {
-		return "", err
-	}
-	return t.Context().Name(), nil
 }
 
 // request checks the flags and turns them into a BuildRequest without a
