@@ -30,18 +30,40 @@ type testIssuer struct {
 	url     string
 	behind  atomic.Int64
 	current atomic.Pointer[devstack.Issuer]
+	// jwksCache, if set, replaces the Cache-Control header of the JWKS.
+	jwksCache atomic.Pointer[string]
+	// down makes every request fail with 503.
+	down atomic.Bool
 }
 
 func startTestIssuer(t testing.TB) *testIssuer {
 	t.Helper()
 	ti := &testIssuer{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ti.down.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		if cc := ti.jwksCache.Load(); cc != nil && strings.HasSuffix(r.URL.Path, "/jwks") {
+			w = headerOverride{ResponseWriter: w, key: "Cache-Control", value: *cc}
+		}
 		ti.current.Load().Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	ti.url = srv.URL
 	ti.rotate(t)
 	return ti
+}
+
+// headerOverride sets one header just before the response is written.
+type headerOverride struct {
+	http.ResponseWriter
+	key, value string
+}
+
+func (h headerOverride) WriteHeader(code int) {
+	h.Header().Set(h.key, h.value)
+	h.ResponseWriter.WriteHeader(code)
 }
 
 // rotate replaces the issuer's key.

@@ -115,8 +115,9 @@ func WithMaxTokenBytes(n int) AuthOption {
 // WithKeyRefreshInterval sets the shortest time between two fetches of an
 // issuer's JWKS caused by tokens signed with a key the gateway has not seen;
 // it keeps forged key ids from turning into a flood of requests to the
-// issuer. A failed fetch is retried with the next token. The default is
-// 10 s.
+// issuer. It is also the shortest time a fetched key set is used, whatever
+// the issuer's cache headers say; the longest is an hour. A failed fetch is
+// retried with the next token. The default is 10 s.
 func WithKeyRefreshInterval(d time.Duration) AuthOption {
 	return func(o *authOptions) error {
 		if d < 0 {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -104,7 +105,7 @@ func (ti *trustedIssuer) discover(ctx context.Context) (*oidc.IDTokenVerifier, [
 		Algs    []string `json:"id_token_signing_alg_values_supported"`
 	}
 	wellKnown := strings.TrimSuffix(ti.cfg.URL, "/") + "/.well-known/openid-configuration"
-	if err := getIssuerJSON(ctx, ti.opts.client, wellKnown, &meta); err != nil {
+	if _, err := getIssuerJSON(ctx, ti.opts.client, wellKnown, &meta); err != nil {
 		return nil, nil, unavailable("%w", err)
 	}
 	if meta.Issuer != ti.cfg.URL {
@@ -178,8 +179,14 @@ type remoteKeys struct {
 	mu       sync.Mutex
 	keys     []jose.JSONWebKey
 	fetched  time.Time // of the last successful fetch
+	expires  time.Time // when keys go stale: the issuer's cache headers, at most maxKeyAge
 	inflight *keyFetch
 }
+
+// maxKeyAge is the longest the gateway trusts a fetched key set: a key the
+// issuer withdraws stops verifying tokens within this time, whatever its
+// cache headers say.
+const maxKeyAge = time.Hour
 
 var _ oidc.KeySet = (*remoteKeys)(nil)
 
@@ -190,8 +197,10 @@ type keyFetch struct {
 	err  error
 }
 
-// VerifySignature verifies the token's signature with the cached keys, or
-// with freshly fetched ones when no cached key verifies it.
+// VerifySignature verifies the token's signature with the cached keys while
+// they are fresh, or with freshly fetched ones when they went stale or no
+// cached key verifies it. Stale keys are never used: if they cannot be
+// fetched again, the token fails as unavailable (fail closed).
 func (r *remoteKeys) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
 	report, _ := ctx.Value(verifyReportKey{}).(*verifyReport)
 	if report == nil {
@@ -205,11 +214,13 @@ func (r *remoteKeys) VerifySignature(ctx context.Context, raw string) ([]byte, e
 	kid := jws.Signatures[0].Header.KeyID
 
 	r.mu.Lock()
-	cached := r.keys
+	cached, fresh := r.keys, r.opts.now().Before(r.expires)
 	r.mu.Unlock()
-	if payload, ok := verifyWithKeys(jws, kid, cached); ok {
-		report.verified = true
-		return payload, nil
+	if fresh {
+		if payload, ok := verifyWithKeys(jws, kid, cached); ok {
+			report.verified = true
+			return payload, nil
+		}
 	}
 	keys, err := r.refresh(ctx)
 	if err != nil {
@@ -236,13 +247,14 @@ func verifyWithKeys(jws *jose.JSONWebSignature, kid string, keys []jose.JSONWebK
 }
 
 // refresh returns fresh keys: it fetches the JWKS unless it did so
-// successfully less than the refresh interval ago, in which case it returns
-// the cached keys. Concurrent callers share one fetch.
+// successfully less than the refresh interval ago and the keys have not gone
+// stale, in which case it returns the cached keys. Concurrent callers share
+// one fetch.
 func (r *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 	r.mu.Lock()
 	f := r.inflight
 	if f == nil {
-		if !r.fetched.IsZero() && time.Since(r.fetched) < r.opts.refresh {
+		if now := r.opts.now(); !r.fetched.IsZero() && now.Sub(r.fetched) < r.opts.refresh && now.Before(r.expires) {
 			keys := r.keys
 			r.mu.Unlock()
 			return keys, nil
@@ -265,14 +277,15 @@ func (r *remoteKeys) refresh(ctx context.Context) ([]jose.JSONWebKey, error) {
 func (r *remoteKeys) fetch(ctx context.Context, f *keyFetch) {
 	ctx, cancel := context.WithTimeout(ctx, r.opts.timeout)
 	defer cancel()
-	keys, err := r.fetchKeys(ctx)
+	keys, ttl, err := r.fetchKeys(ctx)
 	if err != nil {
 		err = fmt.Errorf("%w: fetch keys of issuer %q: %w", hallmark.ErrUnavailable, r.issuer, err)
 		r.opts.log.WarnContext(ctx, "fetch OIDC issuer keys", "issuer", r.issuer, "error", err)
 	}
 	r.mu.Lock()
 	if err == nil {
-		r.keys, r.fetched = keys, time.Now()
+		now := r.opts.now()
+		r.keys, r.fetched, r.expires = keys, now, now.Add(ttl)
 	}
 	r.inflight = nil
 	r.mu.Unlock()
@@ -280,12 +293,15 @@ func (r *remoteKeys) fetch(ctx context.Context, f *keyFetch) {
 	close(f.done)
 }
 
-func (r *remoteKeys) fetchKeys(ctx context.Context) ([]jose.JSONWebKey, error) {
+// fetchKeys fetches the JWKS and returns its signing keys and how long they
+// may be used (keyTTL).
+func (r *remoteKeys) fetchKeys(ctx context.Context) ([]jose.JSONWebKey, time.Duration, error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
 	}
-	if err := getIssuerJSON(ctx, r.opts.client, r.url, &set); err != nil {
-		return nil, err
+	header, err := getIssuerJSON(ctx, r.opts.client, r.url, &set)
+	if err != nil {
+		return nil, 0, err
 	}
 	var keys []jose.JSONWebKey
 	for _, raw := range set.Keys {
@@ -301,36 +317,69 @@ func (r *remoteKeys) fetchKeys(ctx context.Context) ([]jose.JSONWebKey, error) {
 		}
 	}
 	if len(keys) == 0 {
-		return nil, errors.New("JWKS has no usable signing key")
+		return nil, 0, errors.New("JWKS has no usable signing key")
 	}
-	return keys, nil
+	return keys, keyTTL(header, r.opts.now(), r.opts.refresh), nil
+}
+
+// keyTTL is how long a key set served with header may be used: its
+// Cache-Control max-age (or its Expires), at least floor (the refresh
+// interval, so that an issuer that forbids caching is not asked on every
+// token) and at most maxKeyAge. Without cache headers it is maxKeyAge.
+func keyTTL(header http.Header, now time.Time, floor time.Duration) time.Duration {
+	ttl := maxKeyAge
+	if maxAge, ok := cacheMaxAge(header.Get("Cache-Control")); ok {
+		ttl = maxAge
+	} else if exp, err := http.ParseTime(header.Get("Expires")); err == nil {
+		ttl = exp.Sub(now)
+	}
+	return min(max(ttl, floor), maxKeyAge)
+}
+
+// cacheMaxAge reads a Cache-Control header: no-store and no-cache mean 0,
+// max-age=N means N seconds.
+func cacheMaxAge(v string) (time.Duration, bool) {
+	for d := range strings.SplitSeq(v, ",") {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if d == "no-store" || d == "no-cache" {
+			return 0, true
+		}
+		if n, ok := strings.CutPrefix(d, "max-age="); ok {
+			secs, err := strconv.ParseInt(strings.Trim(n, `"`), 10, 64)
+			if err != nil || secs < 0 {
+				return 0, true // unreadable: treat as "do not cache"
+			}
+			return time.Duration(min(secs, int64(maxKeyAge/time.Second))) * time.Second, true
+		}
+	}
+	return 0, false
 }
 
 // getIssuerJSON GETs u and decodes its JSON body of at most
-// maxIssuerResponseBytes into v.
-func getIssuerJSON(ctx context.Context, client *http.Client, u string, v any) error {
+// maxIssuerResponseBytes into v. It returns the response's headers.
+func getIssuerJSON(ctx context.Context, client *http.Client, u string, v any) (http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fmt.Errorf("create request: %w", err)
+		return nil, fmt.Errorf("create request: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("get %s: %s", u, resp.Status)
+		return nil, fmt.Errorf("get %s: %s", u, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIssuerResponseBytes+1))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", u, err)
+		return nil, fmt.Errorf("read %s: %w", u, err)
 	}
 	if len(body) > maxIssuerResponseBytes {
-		return fmt.Errorf("read %s: response is larger than %d bytes", u, maxIssuerResponseBytes)
+		return nil, fmt.Errorf("read %s: response is larger than %d bytes", u, maxIssuerResponseBytes)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("decode %s: %w", u, err)
+		return nil, fmt.Errorf("decode %s: %w", u, err)
 	}
-	return nil
+	return resp.Header, nil
 }

@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strings"
 
-
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
