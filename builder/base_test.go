@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 )
 
 func TestBuildBaseBadSpec(t *testing.T) {
-	store, err := NewContextStore(t.TempDir())
+	store, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

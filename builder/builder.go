@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/builder/debian"
 	"github.com/hallmark-dev/hallmark/internal/glob"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -24,7 +25,7 @@ import (
 // a time; the others wait in a first-come, first-served queue.
 type Builder struct {
 	addr     string
-	contexts *ContextStore
+	contexts *contextstore.Store
 	resolver *Resolver
 	sem      *semaphore.Weighted
 	bk       *client.Client // one connection to buildkitd, shared by builds
@@ -113,7 +114,7 @@ func WithPingTimeout(d time.Duration) Option {
 // New returns a Builder for the BuildKit daemon at addr
 // (unix:///run/buildkit/buildkitd.sock, tcp://host:port), reading uploaded
 // contexts from contexts.
-func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) {
+func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, error) {
 	o := options{
 		logger:      slog.New(slog.DiscardHandler),
 		maxParallel: 2,

@@ -14,8 +14,8 @@
 // by digest, a non-root user and a secret scan of the layers the build
 // added, so that a refused image is never tagged or attested.
 //
-// It also owns the inputs of a build: the content-addressed store of uploaded
-// contexts and their safe extraction.
+// A build's uploaded context comes from a builder/contextstore Store, which
+// New takes as a dependency.
 //
 // BuildBase builds base images without BuildKit: builder/debian resolves a
 // BaseImage spec's Debian packages with apt, checks and unpacks them into

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 )
 
 // TestNewRejectsNil: nil for a logger or a registry client is an error,
 // as for every package's WithLogger.
 func TestNewRejectsNil(t *testing.T) {
-	store, err := NewContextStore(t.TempDir())
+	store, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

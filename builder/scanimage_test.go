@@ -15,6 +15,7 @@ import (
 	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
@@ -70,7 +71,7 @@ func TestScanSecretsImage(t *testing.T) {
 		ref, _ := reg.Push(t, repo, "", w)
 		return ref.String()
 	}
-	store, err := NewContextStore(t.TempDir())
+	store, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

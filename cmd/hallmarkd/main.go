@@ -30,6 +30,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/version"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -109,7 +110,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, err
 	}
-	contexts, err := builder.NewContextStore(filepath.Join(cfg.DataDir, "contexts"), builder.WithMaxContextBytes(cfg.Limits.MaxContextBytes))
+	contexts, err := contextstore.New(filepath.Join(cfg.DataDir, "contexts"), contextstore.WithMaxArchiveBytes(cfg.Limits.MaxContextBytes))
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataDir: %w", err)
 	}
