@@ -62,35 +62,16 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		policy.Bases[i].VerifiedBy = verifiedBy
 	}
 
-	// Position: builds waiting ahead, plus one if every slot is busy.
-	pos := b.waiting.Add(1) - 1
-	if b.running.Load() >= b.opts.maxParallel {
-		pos++
-	}
-	b.observeQueue()
-	if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: int(pos), Bases: bases}}); err != nil {
-		b.waiting.Add(-1)
-		b.observeQueue()
-		return hallmark.BuildResult{}, err
-	}
-	if err := emitWarnings(emit, lintVertex, info.Warnings); err != nil {
-		b.waiting.Add(-1)
-		b.observeQueue()
-		return hallmark.BuildResult{}, err
-	}
-	err = b.sem.Acquire(ctx, 1)
-	b.waiting.Add(-1)
+	release, err := b.queue.Acquire(ctx, func(pos int) error {
+		if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: pos, Bases: bases}}); err != nil {
+			return err
+		}
+		return emitWarnings(emit, lintVertex, info.Warnings)
+	})
 	if err != nil {
-		b.observeQueue()
-		return hallmark.BuildResult{}, fmt.Errorf("%w: left the queue: %w", hallmark.ErrCanceled, context.Cause(ctx))
+		return hallmark.BuildResult{}, err
 	}
-	b.running.Add(1)
-	b.observeQueue()
-	defer func() {
-		b.running.Add(-1)
-		b.sem.Release(1)
-		b.observeQueue()
-	}()
+	defer release()
 
 	started := time.Now().UTC()
 	warnings := slices.Clone(info.Warnings)

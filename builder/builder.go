@@ -8,15 +8,14 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/moby/buildkit/client"
-	"golang.org/x/sync/semaphore"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/builder/debian"
+	"github.com/hallmark-dev/hallmark/builder/queue"
 	"github.com/hallmark-dev/hallmark/internal/glob"
 	"github.com/hallmark-dev/hallmark/registry"
 )
@@ -27,12 +26,10 @@ type Builder struct {
 	addr     string
 	contexts *contextstore.Store
 	resolver *Resolver
-	sem      *semaphore.Weighted
+	queue    *queue.Queue
 	bk       *client.Client // one connection to buildkitd, shared by builds
 	apt      *debian.Apt    // base builds
 	debs     *debian.Fetcher
-	waiting  atomic.Int64
-	running  atomic.Int64
 	opts     options
 }
 
@@ -41,7 +38,7 @@ type Option func(*options) error
 
 type options struct {
 	logger       *slog.Logger
-	maxParallel  int64
+	maxParallel  int
 	workDir      string
 	registry     *registry.Client
 	pingTimeout  time.Duration
@@ -74,7 +71,7 @@ func WithMaxParallel(n int) Option {
 		if n < 1 {
 			return fmt.Errorf("max parallel builds must be at least 1, got %d", n)
 		}
-		o.maxParallel = int64(n)
+		o.maxParallel = n
 		return nil
 	}
 }
@@ -153,6 +150,10 @@ func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, e
 			return nil, err
 		}
 	}
+	q, err := queue.New(o.maxParallel, queue.WithObserver(o.onQueue))
+	if err != nil {
+		return nil, err
+	}
 	res, err := NewResolver(o.registry)
 	if err != nil {
 		return nil, err
@@ -163,15 +164,9 @@ func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o, bk: bk, apt: apt, debs: debs}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, opts: o, bk: bk, apt: apt, debs: debs}
 	return b, nil
 }
 
 // Close releases the connection to BuildKit.
 func (b *Builder) Close() error { return b.bk.Close() }
-
-func (b *Builder) observeQueue() {
-	if b.opts.onQueue != nil {
-		b.opts.onQueue(b.waiting.Load(), b.running.Load())
-	}
-}
