@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/client"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/secretscan"
 )
 
 // Build runs req: it refuses credential-like build args, reads, inspects
@@ -24,7 +25,7 @@ import (
 // build. It does not move any tag: see MoveTags.
 func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit func(hallmark.Event) error) (hallmark.BuildResult, error) {
 	begin := time.Now()
-	if err := CheckBuildArgSecrets(req.BuildArgs); err != nil {
+	if err := secretscan.CheckBuildArgs(req.BuildArgs); err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	c, err := b.connect(ctx)

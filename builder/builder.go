@@ -16,6 +16,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/builder/debian"
 	"github.com/hallmark-dev/hallmark/builder/queue"
+	"github.com/hallmark-dev/hallmark/builder/secretscan"
 	"github.com/hallmark-dev/hallmark/internal/glob"
 	"github.com/hallmark-dev/hallmark/registry"
 )
@@ -27,6 +28,7 @@ type Builder struct {
 	contexts *contextstore.Store
 	resolver *Resolver
 	queue    *queue.Queue
+	secrets  *secretscan.Scanner
 	bk       *client.Client // one connection to buildkitd, shared by builds
 	apt      *debian.Apt    // base builds
 	debs     *debian.Fetcher
@@ -46,7 +48,7 @@ type options struct {
 	allowRoot    bool
 	baseMode     BaseMode
 	baseAllow    []glob.Pattern
-	secretAllow  []glob.Pattern
+	secretScan   []secretscan.Option
 	noSecretScan bool
 	baseVerifier BaseVerifier
 	debCache     string
@@ -124,6 +126,10 @@ func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, e
 			return nil, err
 		}
 	}
+	secrets, err := secretscan.New(append(o.secretScan, secretscan.WithReadErrors(registry.Error))...)
+	if err != nil {
+		return nil, err
+	}
 	if addr == "" {
 		return nil, errors.New("buildkit address is empty")
 	}
@@ -164,7 +170,7 @@ func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, opts: o, bk: bk, apt: apt, debs: debs}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, opts: o, bk: bk, apt: apt, debs: debs}
 	return b, nil
 }
 
