@@ -7,14 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/moby/buildkit/client"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
-	"github.com/hallmark-dev/hallmark/builder/debian"
 	"github.com/hallmark-dev/hallmark/builder/queue"
 	"github.com/hallmark-dev/hallmark/builder/secretscan"
 	"github.com/hallmark-dev/hallmark/internal/glob"
@@ -30,8 +28,6 @@ type Builder struct {
 	queue    *queue.Queue
 	secrets  *secretscan.Scanner
 	bk       *client.Client // one connection to buildkitd, shared by builds
-	apt      *debian.Apt    // base builds
-	debs     *debian.Fetcher
 	opts     options
 }
 
@@ -51,7 +47,6 @@ type options struct {
 	secretScan   []secretscan.Option
 	noSecretScan bool
 	baseVerifier BaseVerifier
-	debCache     string
 }
 
 // WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
@@ -140,17 +135,6 @@ func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, e
 	if err := os.MkdirAll(o.workDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
-	if o.debCache == "" {
-		o.debCache = filepath.Join(o.workDir, "debs")
-	}
-	apt, err := debian.NewApt(debian.WithStateDir(filepath.Join(o.workDir, "apt")), debian.WithAptLogger(o.logger))
-	if err != nil {
-		return nil, err
-	}
-	debs, err := debian.NewFetcher(o.debCache, debian.WithFetchLogger(o.logger))
-	if err != nil {
-		return nil, fmt.Errorf("create deb cache: %w", err)
-	}
 	if o.registry == nil {
 		if o.registry, err = registry.New(); err != nil {
 			return nil, err
@@ -170,7 +154,7 @@ func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, e
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, opts: o, bk: bk, apt: apt, debs: debs}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, opts: o, bk: bk}
 	return b, nil
 }
 

@@ -30,6 +30,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/basebuild"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/version"
@@ -158,9 +159,6 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		builder.WithRegistry(rc),
 		builder.WithQueueObserver(metrics.ObserveQueue),
 	}
-	if cfg.Debian.CacheDir != "" {
-		bopts = append(bopts, builder.WithDebianCache(cfg.Debian.CacheDir))
-	}
 	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {
 		bv, err := newBaseVerifier(e, name)
@@ -173,8 +171,12 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, err
 	}
+	base, err := newBaseBuilder(cfg, log, rc)
+	if err != nil {
+		return nil, nil, err
+	}
 	s, err := server.New(b, contexts, authn, authz, append(srvOpts,
-		server.WithBaseBuilder(b),
+		server.WithBaseBuilder(base),
 		server.WithMetrics(metrics, reg),
 		server.WithMaxMessageBytes(cfg.Limits.MaxMessageBytes),
 		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),
@@ -183,6 +185,20 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		return nil, nil, err
 	}
 	return s.Handler(), admission, nil
+}
+
+// newBaseBuilder returns the builder of base images: it shares the work
+// directory of BuildKit builds and pushes with the gateway's registry
+// client.
+func newBaseBuilder(cfg config.Config, log *slog.Logger, rc *registry.Client) (*basebuild.Builder, error) {
+	opts := []basebuild.Option{
+		basebuild.WithLogger(log),
+		basebuild.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
+	}
+	if cfg.Debian.CacheDir != "" {
+		opts = append(opts, basebuild.WithDebianCache(cfg.Debian.CacheDir))
+	}
+	return basebuild.New(rc, opts...)
 }
 
 // newRegistry returns the one registry client of the gateway, for the
