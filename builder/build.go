@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/client"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/secretscan"
 )
 
 // Build runs req: it refuses credential-like build args, reads, inspects
@@ -24,7 +25,7 @@ import (
 // build. It does not move any tag: see MoveTags.
 func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit func(hallmark.Event) error) (hallmark.BuildResult, error) {
 	begin := time.Now()
-	if err := CheckBuildArgSecrets(req.BuildArgs); err != nil {
+	if err := secretscan.CheckBuildArgs(req.BuildArgs); err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	c, err := b.connect(ctx)
@@ -62,35 +63,16 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		policy.Bases[i].VerifiedBy = verifiedBy
 	}
 
-	// Position: builds waiting ahead, plus one if every slot is busy.
-	pos := b.waiting.Add(1) - 1
-	if b.running.Load() >= b.opts.maxParallel {
-		pos++
-	}
-	b.observeQueue()
-	if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: int(pos), Bases: bases}}); err != nil {
-		b.waiting.Add(-1)
-		b.observeQueue()
-		return hallmark.BuildResult{}, err
-	}
-	if err := emitWarnings(emit, lintVertex, info.Warnings); err != nil {
-		b.waiting.Add(-1)
-		b.observeQueue()
-		return hallmark.BuildResult{}, err
-	}
-	err = b.sem.Acquire(ctx, 1)
-	b.waiting.Add(-1)
+	release, err := b.queue.Acquire(ctx, func(pos int) error {
+		if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: pos, Bases: bases}}); err != nil {
+			return err
+		}
+		return emitWarnings(emit, lintVertex, info.Warnings)
+	})
 	if err != nil {
-		b.observeQueue()
-		return hallmark.BuildResult{}, fmt.Errorf("%w: left the queue: %w", hallmark.ErrCanceled, context.Cause(ctx))
+		return hallmark.BuildResult{}, err
 	}
-	b.running.Add(1)
-	b.observeQueue()
-	defer func() {
-		b.running.Add(-1)
-		b.sem.Release(1)
-		b.observeQueue()
-	}()
+	defer release()
 
 	started := time.Now().UTC()
 	warnings := slices.Clone(info.Warnings)
@@ -248,4 +230,12 @@ func runtimeBase(info *DockerfileInfo, bases []hallmark.ResolvedBase) *hallmark.
 		}
 	}
 	return nil
+}
+
+// truncate shortens s to n bytes for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

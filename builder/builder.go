@@ -7,15 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/moby/buildkit/client"
-	"golang.org/x/sync/semaphore"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder/debian"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
+	"github.com/hallmark-dev/hallmark/builder/queue"
+	"github.com/hallmark-dev/hallmark/builder/secretscan"
 	"github.com/hallmark-dev/hallmark/internal/glob"
 	"github.com/hallmark-dev/hallmark/registry"
 )
@@ -24,14 +23,11 @@ import (
 // a time; the others wait in a first-come, first-served queue.
 type Builder struct {
 	addr     string
-	contexts *ContextStore
+	contexts *contextstore.Store
 	resolver *Resolver
-	sem      *semaphore.Weighted
+	queue    *queue.Queue
+	secrets  *secretscan.Scanner
 	bk       *client.Client // one connection to buildkitd, shared by builds
-	apt      *debian.Apt    // base builds
-	debs     *debian.Fetcher
-	waiting  atomic.Int64
-	running  atomic.Int64
 	opts     options
 }
 
@@ -40,7 +36,7 @@ type Option func(*options) error
 
 type options struct {
 	logger       *slog.Logger
-	maxParallel  int64
+	maxParallel  int
 	workDir      string
 	registry     *registry.Client
 	pingTimeout  time.Duration
@@ -48,10 +44,9 @@ type options struct {
 	allowRoot    bool
 	baseMode     BaseMode
 	baseAllow    []glob.Pattern
-	secretAllow  []glob.Pattern
+	secretScan   []secretscan.Option
 	noSecretScan bool
 	baseVerifier BaseVerifier
-	debCache     string
 }
 
 // WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
@@ -73,7 +68,7 @@ func WithMaxParallel(n int) Option {
 		if n < 1 {
 			return fmt.Errorf("max parallel builds must be at least 1, got %d", n)
 		}
-		o.maxParallel = int64(n)
+		o.maxParallel = n
 		return nil
 	}
 }
@@ -113,7 +108,7 @@ func WithPingTimeout(d time.Duration) Option {
 // New returns a Builder for the BuildKit daemon at addr
 // (unix:///run/buildkit/buildkitd.sock, tcp://host:port), reading uploaded
 // contexts from contexts.
-func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) {
+func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, error) {
 	o := options{
 		logger:      slog.New(slog.DiscardHandler),
 		maxParallel: 2,
@@ -126,6 +121,10 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 			return nil, err
 		}
 	}
+	secrets, err := secretscan.New(append(o.secretScan, secretscan.WithReadErrors(registry.Error))...)
+	if err != nil {
+		return nil, err
+	}
 	if addr == "" {
 		return nil, errors.New("buildkit address is empty")
 	}
@@ -136,21 +135,14 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 	if err := os.MkdirAll(o.workDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create work dir: %w", err)
 	}
-	if o.debCache == "" {
-		o.debCache = filepath.Join(o.workDir, "debs")
-	}
-	apt, err := debian.NewApt(debian.WithStateDir(filepath.Join(o.workDir, "apt")), debian.WithAptLogger(o.logger))
-	if err != nil {
-		return nil, err
-	}
-	debs, err := debian.NewFetcher(o.debCache, debian.WithFetchLogger(o.logger))
-	if err != nil {
-		return nil, fmt.Errorf("create deb cache: %w", err)
-	}
 	if o.registry == nil {
 		if o.registry, err = registry.New(); err != nil {
 			return nil, err
 		}
+	}
+	q, err := queue.New(o.maxParallel, queue.WithObserver(o.onQueue))
+	if err != nil {
+		return nil, err
 	}
 	res, err := NewResolver(o.registry)
 	if err != nil {
@@ -162,15 +154,9 @@ func New(addr string, contexts *ContextStore, opts ...Option) (*Builder, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, sem: semaphore.NewWeighted(o.maxParallel), opts: o, bk: bk, apt: apt, debs: debs}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, opts: o, bk: bk}
 	return b, nil
 }
 
 // Close releases the connection to BuildKit.
 func (b *Builder) Close() error { return b.bk.Close() }
-
-func (b *Builder) observeQueue() {
-	if b.opts.onQueue != nil {
-		b.opts.onQueue(b.waiting.Load(), b.running.Load())
-	}
-}

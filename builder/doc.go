@@ -6,7 +6,8 @@
 // source policy that rewrites each base to its pinned digest and denies every
 // other image, so the result depends only on content-addressed inputs. The
 // image is pushed by digest only; MoveTags points the tags at it in a separate
-// last step, after the caller has attested it.
+// last step, after the caller has attested it, for BuildKit builds and base
+// builds alike.
 //
 // It enforces the gateway's build policy (docs/build-policy.md): no
 // credential-like build args, a base-image allowlist and pinning mode checked
@@ -14,10 +15,15 @@
 // by digest, a non-root user and a secret scan of the layers the build
 // added, so that a refused image is never tagged or attested.
 //
-// It also owns the inputs of a build: the content-addressed store of uploaded
-// contexts and their safe extraction.
+// builder owns the BuildKit work and the glue around it; the parts that do
+// not need BuildKit are packages of their own, which builder calls:
 //
-// BuildBase builds base images without BuildKit: builder/debian resolves a
-// BaseImage spec's Debian packages with apt, checks and unpacks them into
-// one reproducible layer, and the image is pushed by digest like any build.
+//   - builder/contextstore stores uploaded contexts; New takes a Store, and
+//     a build extracts its context from it.
+//   - builder/dockerlint gives the lint warnings of InspectDockerfile.
+//   - builder/secretscan checks build args and scans the pushed image,
+//     which builder fetches through the registry client.
+//   - builder/queue admits builds, at most WithMaxParallel at a time.
+//
+// Base images are built without BuildKit, by builder/basebuild.
 package builder

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/platforms"
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/dockerlint"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -236,7 +237,7 @@ func inspect(src []byte, globals *argEnv, buildArgs map[string]string, target st
 	if err := info.checkOrder(); err != nil {
 		return nil, err
 	}
-	info.Warnings = info.lint(stages)
+	info.Warnings = dockerlint.Lint(stages, func(i int) bool { return i < len(info.Stages) && info.Stages[i].Reachable })
 	return info, info.collectBases()
 }
 

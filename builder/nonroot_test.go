@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
@@ -29,7 +30,7 @@ func TestIsRoot(t *testing.T) {
 func TestCheckNonRoot(t *testing.T) {
 	reg := registrytest.New(t)
 	host := reg.Host
-	store, err := NewContextStore(t.TempDir())
+	store, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,10 @@ package builder
 import (
 	"archive/tar"
 	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"strings"
@@ -15,8 +19,23 @@ import (
 	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
+
+// testPrivateKey returns a fresh PKCS#8 private key in PEM.
+func testPrivateKey(t testing.TB) string {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+}
 
 // testLayer is a layer of regular files, path → content.
 func testLayer(t *testing.T, files map[string]string) v1.Layer {
@@ -70,7 +89,7 @@ func TestScanSecretsImage(t *testing.T) {
 		ref, _ := reg.Push(t, repo, "", w)
 		return ref.String()
 	}
-	store, err := NewContextStore(t.TempDir())
+	store, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

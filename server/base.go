@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/basebuild"
 	"github.com/hallmark-dev/hallmark/builder/debian"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/server/convert"
@@ -19,6 +20,8 @@ import (
 type BaseBuilder interface {
 	BuildBase(ctx context.Context, req hallmark.BaseRequest, emit func(hallmark.Event) error) (hallmark.BaseResult, error)
 }
+
+var _ BaseBuilder = (*basebuild.Builder)(nil)
 
 // BaseAttester signs and publishes the attestations of a base image. The
 // attester given to WithAttester must implement it when base builds are

@@ -11,7 +11,7 @@ import (
 	"connectrpc.com/connect"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 )
@@ -190,7 +190,7 @@ func TestNewBaseBuilderNeedsBaseAttester(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	contexts, err := builder.NewContextStore(t.TempDir())
+	contexts, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

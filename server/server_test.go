@@ -20,7 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
@@ -126,7 +126,7 @@ type testEnv struct {
 
 type envConfig struct {
 	opts      []Option
-	storeOpts []builder.ContextStoreOption
+	storeOpts []contextstore.Option
 }
 
 func newTestEnv(t testing.TB, b *fakeBuilder, cfg envConfig) *testEnv {
@@ -139,7 +139,7 @@ func newTestEnv(t testing.TB, b *fakeBuilder, cfg envConfig) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	contexts, err := builder.NewContextStore(t.TempDir(), cfg.storeOpts...)
+	contexts, err := contextstore.New(t.TempDir(), cfg.storeOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -525,7 +525,7 @@ func TestBuildRejected(t *testing.T) {
 func TestUploadContext(t *testing.T) {
 	e := newTestEnv(t, &fakeBuilder{}, envConfig{
 		opts:      []Option{WithMaxMessageBytes(1 << 20)},
-		storeOpts: []builder.ContextStoreOption{builder.WithMaxContextBytes(3 << 20)},
+		storeOpts: []contextstore.Option{contextstore.WithMaxArchiveBytes(3 << 20)},
 	})
 	c := e.client(e.token)
 	stored := []byte("stored context")
@@ -704,7 +704,7 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	contexts, err := builder.NewContextStore(t.TempDir())
+	contexts, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,6 +30,8 @@ import (
 	"github.com/hallmark-dev/hallmark/attest"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/basebuild"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/version"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -109,7 +111,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, err
 	}
-	contexts, err := builder.NewContextStore(filepath.Join(cfg.DataDir, "contexts"), builder.WithMaxContextBytes(cfg.Limits.MaxContextBytes))
+	contexts, err := contextstore.New(filepath.Join(cfg.DataDir, "contexts"), contextstore.WithMaxArchiveBytes(cfg.Limits.MaxContextBytes))
 	if err != nil {
 		return nil, nil, fmt.Errorf("dataDir: %w", err)
 	}
@@ -157,9 +159,6 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		builder.WithRegistry(rc),
 		builder.WithQueueObserver(metrics.ObserveQueue),
 	}
-	if cfg.Debian.CacheDir != "" {
-		bopts = append(bopts, builder.WithDebianCache(cfg.Debian.CacheDir))
-	}
 	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {
 		bv, err := newBaseVerifier(e, name)
@@ -172,8 +171,12 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, err
 	}
+	base, err := newBaseBuilder(cfg, log, rc)
+	if err != nil {
+		return nil, nil, err
+	}
 	s, err := server.New(b, contexts, authn, authz, append(srvOpts,
-		server.WithBaseBuilder(b),
+		server.WithBaseBuilder(base),
 		server.WithMetrics(metrics, reg),
 		server.WithMaxMessageBytes(cfg.Limits.MaxMessageBytes),
 		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),
@@ -182,6 +185,20 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		return nil, nil, err
 	}
 	return s.Handler(), admission, nil
+}
+
+// newBaseBuilder returns the builder of base images: it shares the work
+// directory of BuildKit builds and pushes with the gateway's registry
+// client.
+func newBaseBuilder(cfg config.Config, log *slog.Logger, rc *registry.Client) (*basebuild.Builder, error) {
+	opts := []basebuild.Option{
+		basebuild.WithLogger(log),
+		basebuild.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
+	}
+	if cfg.Debian.CacheDir != "" {
+		opts = append(opts, basebuild.WithDebianCache(cfg.Debian.CacheDir))
+	}
+	return basebuild.New(rc, opts...)
 }
 
 // newRegistry returns the one registry client of the gateway, for the

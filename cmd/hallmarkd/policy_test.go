@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
@@ -22,7 +23,7 @@ func TestPolicyOptions(t *testing.T) {
 		{name: "unsafe", policy: config.PolicyConfig{AllowRootUnsafe: true, BaseImages: config.BaseImagesConfig{Mode: "pin", Allow: []string{"x/*"}}, SecretScan: config.SecretScanConfig{Disabled: true}},
 			warnings: []string{"policy.allowRootUnsafe", "policy.secretScan.disabledUnsafe"}},
 	}
-	store, err := builder.NewContextStore(t.TempDir())
+	store, err := contextstore.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package builder
+package secretscan
 
 import (
 	"archive/tar"
@@ -30,43 +30,6 @@ const (
 	maxReportedFindings = 10
 )
 
-// WithSecretScanAllowPaths lets the secret scan accept findings at paths
-// that match one of patterns: absolute paths in the image ("/etc/ssl/private/*",
-// "/app/**/fixtures/**"; a leading "/" is implied), or "env:NAME" and
-// "label:KEY" for the image's environment and labels. Patterns use the
-// syntax of WithBaseImageAllow. Accepted findings become build warnings,
-// recorded in the provenance. The default is none.
-func WithSecretScanAllowPaths(patterns ...string) Option {
-	return func(o *options) error {
-		norm := make([]string, len(patterns))
-		for i, p := range patterns {
-			norm[i] = normalizeAllowPath(p)
-		}
-		g, err := glob.CompileAll("secret scan allow path", norm)
-		if err != nil {
-			return err
-		}
-		o.secretAllow = append(o.secretAllow, g...)
-		return nil
-	}
-}
-
-// normalizeAllowPath adds the implied leading "/" to a path pattern.
-func normalizeAllowPath(p string) string {
-	if p == "" || strings.HasPrefix(p, "/") || strings.HasPrefix(p, "env:") || strings.HasPrefix(p, "label:") {
-		return p
-	}
-	return "/" + p
-}
-
-// WithoutSecretScanUnsafe turns off the scan of built images for secrets.
-// Dangerous: an image with a private key or token in a layer gets tagged
-// and published; every build then carries a warning saying so. The default
-// is to scan every image before it is attested and tagged.
-func WithoutSecretScanUnsafe() Option {
-	return func(o *options) error { o.noSecretScan = true; return nil }
-}
-
 // finding is one thing in an image that looks like a secret. It never
 // holds the secret.
 type finding struct {
@@ -83,17 +46,18 @@ func (f finding) String() string {
 	return fmt.Sprintf("%s: %s [rule %s]", f.where, f.what, f.rule)
 }
 
-// scanner applies the secret rules to layers and configs, within a budget.
-type scanner struct {
+// scan applies the secret rules to the layers and configs of one image,
+// within a budget.
+type scan struct {
 	budget    int64  // content bytes left
 	exhausted string // the first path not content-scanned for the budget
 	findings  []finding
 }
 
-func newScanner() *scanner { return &scanner{budget: maxScanBytes} }
+func newScan() *scan { return &scan{budget: maxScanBytes} }
 
 // scanLayer reads an uncompressed layer tar.
-func (s *scanner) scanLayer(r io.Reader, layer int) error {
+func (s *scan) scanLayer(r io.Reader, layer int) error {
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
@@ -113,7 +77,7 @@ func (s *scanner) scanLayer(r io.Reader, layer int) error {
 }
 
 // scanFile checks one regular file of size bytes, read from r.
-func (s *scanner) scanFile(p string, size int64, r io.Reader, layer int) error {
+func (s *scan) scanFile(p string, size int64, r io.Reader, layer int) error {
 	if size <= 0 {
 		return nil
 	}
@@ -159,7 +123,7 @@ func (s *scanner) scanFile(p string, size int64, r io.Reader, layer int) error {
 
 // scanConfig checks the environment variables and labels that the build
 // added to those of the runtime base (baseEnv holds its "K=V" entries).
-func (s *scanner) scanConfig(env []string, labels map[string]string, baseEnv map[string]bool, baseLabels map[string]string) {
+func (s *scan) scanConfig(env []string, labels map[string]string, baseEnv map[string]bool, baseLabels map[string]string) {
 	for _, e := range env {
 		if baseEnv[e] {
 			continue
@@ -185,8 +149,8 @@ func (s *scanner) scanConfig(env []string, labels map[string]string, baseEnv map
 }
 
 // verdict splits the findings into those the allowlist accepts, returned
-// as warnings, and an error for the rest, which wraps hallmark.ErrInvalid.
-func (s *scanner) verdict(allow []glob.Pattern) ([]string, error) {
+// as warnings, and a *FindingsError for the rest.
+func (s *scan) verdict(allow []glob.Pattern) ([]string, error) {
 	var warnings, blocked []string
 	seen := map[string]bool{}
 	for _, f := range s.findings {
@@ -207,11 +171,28 @@ func (s *scanner) verdict(allow []glob.Pattern) ([]string, error) {
 	if len(blocked) == 0 {
 		return warnings, nil
 	}
-	more := ""
-	if len(blocked) > maxReportedFindings {
-		more = fmt.Sprintf("; and %d more", len(blocked)-maxReportedFindings)
-		blocked = blocked[:maxReportedFindings]
-	}
-	return warnings, fmt.Errorf("%w: the image holds what looks like secrets (values are never shown): %s%s; remove them from the image (pass build secrets with --secret: they are mounted for a RUN step, never stored in a layer), or, for a false positive, ask the gateway's operator to allow the path",
-		hallmark.ErrInvalid, strings.Join(blocked, "; "), more)
+	return warnings, &FindingsError{Refused: blocked}
 }
+
+// FindingsError is the error for an image that holds what looks like
+// secrets the allowlist does not accept. It wraps hallmark.ErrInvalid. Its
+// message names the first findings and never a secret.
+type FindingsError struct {
+	// Refused are the findings, each as "where (layer N): what [rule id]"
+	// or, for the config, "where: what [rule id]"; where is a path in the
+	// image, "env:NAME" or "label:KEY".
+	Refused []string
+}
+
+func (e *FindingsError) Error() string {
+	shown, more := e.Refused, ""
+	if len(shown) > maxReportedFindings {
+		more = fmt.Sprintf("; and %d more", len(shown)-maxReportedFindings)
+		shown = shown[:maxReportedFindings]
+	}
+	return fmt.Sprintf("%v: the image holds what looks like secrets (values are never shown): %s%s; remove them from the image (pass build secrets with --secret: they are mounted for a RUN step, never stored in a layer), or, for a false positive, ask the gateway's operator to allow the path",
+		hallmark.ErrInvalid, strings.Join(shown, "; "), more)
+}
+
+// Unwrap returns hallmark.ErrInvalid.
+func (e *FindingsError) Unwrap() error { return hallmark.ErrInvalid }

@@ -1,17 +1,34 @@
-package builder
+package dockerlint
 
 import (
+	"bytes"
 	"slices"
 	"strings"
 	"testing"
 
-	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
+
+// stages parses a Dockerfile into its stages.
+func stages(t *testing.T, dockerfile string) []instructions.Stage {
+	t.Helper()
+	res, err := parser.Parse(bytes.NewReader([]byte(dockerfile)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, err := instructions.Parse(res.AST, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
 
 func TestLint(t *testing.T) {
 	tests := []struct {
 		name       string
 		dockerfile string
+		notBuilt   []int    // stages the build does not build
 		want       []string // each warning, as a substring, in order
 	}{
 		{name: "clean", dockerfile: "FROM alpine:3.20\nRUN apt-get update && apt-get install -y --no-install-recommends curl=8.5.0-2 ca-certificates=20240203\nADD --checksum=sha256:" + strings.Repeat("a", 64) + " https://example.com/x.tgz /x.tgz\nADD local.tgz /\n"},
@@ -34,50 +51,28 @@ func TestLint(t *testing.T) {
 		{name: "bash process substitution", dockerfile: "FROM alpine:3.20\nRUN bash <(curl -s https://x/i.sh)\n", want: []string{"HallmarkPipeToShell"}},
 		{name: "curl pipe checksum is fine", dockerfile: "FROM alpine:3.20\nRUN curl -fsSL https://x/a.tgz | sha256sum -c a.sha256 && curl -s https://x | tar xz && curl https://x | shellcheck -\n"},
 		{name: "exec form", dockerfile: "FROM alpine:3.20\nRUN [\"sh\", \"-c\", \"curl -s https://x | sh\"]\n", want: []string{"HallmarkPipeToShell"}},
-		{name: "unreachable stage is not linted", dockerfile: "FROM alpine:3.20 AS unused\nRUN curl https://x | sh\nFROM alpine:3.20\n"},
+		{name: "a stage not built is not linted", dockerfile: "FROM alpine:3.20 AS unused\nRUN curl https://x | sh\nFROM alpine:3.20\n", notBuilt: []int{0}},
 		{name: "several", dockerfile: "FROM debian:12 AS build\nRUN apt-get install -y curl && curl https://x | bash\nFROM alpine:3.20\nCOPY --from=build /x /x\nADD https://example.com/y /y\n",
 			want: []string{"HallmarkAptGetUnpinned", "HallmarkPipeToShell", "HallmarkAddWithoutChecksum"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			info, err := InspectDockerfile([]byte(tt.dockerfile), nil, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(info.Warnings) != len(tt.want) {
-				t.Fatalf("warnings = %q, want %d", info.Warnings, len(tt.want))
+			warnings := Lint(stages(t, tt.dockerfile), func(i int) bool { return !slices.Contains(tt.notBuilt, i) })
+			if len(warnings) != len(tt.want) {
+				t.Fatalf("warnings = %q, want %d", warnings, len(tt.want))
 			}
 			for i, w := range tt.want {
-				if !strings.Contains(info.Warnings[i], w) {
-					t.Errorf("warning %d = %q, want it to say %q", i, info.Warnings[i], w)
+				if !strings.Contains(warnings[i], w) {
+					t.Errorf("warning %d = %q, want it to say %q", i, warnings[i], w)
 				}
 			}
 		})
 	}
 }
 
-func TestEmitWarnings(t *testing.T) {
-	var events []hallmark.Event
-	emit := func(e hallmark.Event) error { events = append(events, e); return nil }
-	if err := emitWarnings(emit, lintVertex, nil); err != nil || len(events) != 0 {
-		t.Fatalf("no warnings: %v, %d events", err, len(events))
-	}
-	ws := []string{"HallmarkPipeToShell: x (line 2)", "HallmarkAddWithoutChecksum: y (line 3)"}
-	if err := emitWarnings(emit, lintVertex, ws); err != nil || len(events) != 1 {
-		t.Fatalf("emitWarnings: %v, %d events", err, len(events))
-	}
-	st := events[0].Status
-	if len(st.Vertexes) != 1 || st.Vertexes[0].Name != lintVertex || st.Vertexes[0].Completed == nil {
-		t.Fatalf("vertexes = %+v", st.Vertexes)
-	}
-	var got []string
-	for _, w := range st.Warnings {
-		if w.Vertex != st.Vertexes[0].Digest {
-			t.Errorf("warning %q is not on the lint step", w.Short)
-		}
-		got = append(got, string(w.Short))
-	}
-	if !slices.Equal(got, ws) {
-		t.Errorf("warnings = %q, want %q", got, ws)
+func TestLintMaxWarnings(t *testing.T) {
+	df := "FROM alpine:3.20\n" + strings.Repeat("RUN curl https://x | sh\n", MaxWarnings+5)
+	if got := Lint(stages(t, df), func(int) bool { return true }); len(got) != MaxWarnings {
+		t.Errorf("%d warnings, want MaxWarnings (%d)", len(got), MaxWarnings)
 	}
 }

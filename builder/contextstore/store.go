@@ -1,4 +1,4 @@
-package builder
+package contextstore
 
 import (
 	"context"
@@ -14,30 +14,30 @@ import (
 	"github.com/hallmark-dev/hallmark"
 )
 
-// DefaultMaxContextBytes is the default limit on an uploaded context archive.
-const DefaultMaxContextBytes = 512 << 20
+// DefaultMaxArchiveBytes is the default limit on an uploaded context archive.
+const DefaultMaxArchiveBytes = 512 << 20
 
-// ContextStore keeps uploaded build-context archives on disk, named by the
+// Store keeps uploaded build-context archives on disk, named by the
 // sha256 digest of their bytes: dir/sha256/<hex>. Its methods are safe for
 // concurrent use, also by several processes sharing dir.
-type ContextStore struct {
+type Store struct {
 	dir    string
 	max    int64
 	limits ExtractLimits
 }
 
-type contextStoreOptions struct {
+type options struct {
 	maxBytes int64
 	limits   ExtractLimits
 }
 
-// ContextStoreOption configures a ContextStore.
-type ContextStoreOption func(*contextStoreOptions) error
+// Option configures a Store.
+type Option func(*options) error
 
-// WithMaxContextBytes limits the size of an archive accepted by Put.
-// The default is 512 MiB.
-func WithMaxContextBytes(n int64) ContextStoreOption {
-	return func(o *contextStoreOptions) error {
+// WithMaxArchiveBytes limits the size of an archive accepted by Put.
+// The default is DefaultMaxArchiveBytes (512 MiB).
+func WithMaxArchiveBytes(n int64) Option {
+	return func(o *options) error {
 		if n <= 0 {
 			return fmt.Errorf("%w: max context bytes %d is not positive", hallmark.ErrInvalid, n)
 		}
@@ -49,8 +49,8 @@ func WithMaxContextBytes(n int64) ContextStoreOption {
 // WithExtractLimits sets the limits Extract applies to an archive's
 // contents. Zero fields keep their defaults. The default is 100,000 entries
 // and 2 GiB uncompressed.
-func WithExtractLimits(l ExtractLimits) ContextStoreOption {
-	return func(o *contextStoreOptions) error {
+func WithExtractLimits(l ExtractLimits) Option {
+	return func(o *options) error {
 		if l.MaxEntries < 0 || l.MaxBytes < 0 {
 			return fmt.Errorf("%w: extract limits must not be negative", hallmark.ErrInvalid)
 		}
@@ -59,9 +59,9 @@ func WithExtractLimits(l ExtractLimits) ContextStoreOption {
 	}
 }
 
-// NewContextStore opens, creating it if needed, a store in dir.
-func NewContextStore(dir string, opts ...ContextStoreOption) (*ContextStore, error) {
-	o := contextStoreOptions{maxBytes: DefaultMaxContextBytes}
+// New opens, creating it if needed, a store in dir.
+func New(dir string, opts ...Option) (*Store, error) {
+	o := options{maxBytes: DefaultMaxArchiveBytes}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -75,10 +75,10 @@ func NewContextStore(dir string, opts ...ContextStoreOption) (*ContextStore, err
 			return nil, fmt.Errorf("create context store: %w", err)
 		}
 	}
-	return &ContextStore{dir: dir, max: o.maxBytes, limits: o.limits.withDefaults()}, nil
+	return &Store{dir: dir, max: o.maxBytes, limits: o.limits.withDefaults()}, nil
 }
 
-func (s *ContextStore) path(d hallmark.Digest) string {
+func (s *Store) path(d hallmark.Digest) string {
 	return filepath.Join(s.dir, "sha256", d.Hex())
 }
 
@@ -89,7 +89,7 @@ func (s *ContextStore) path(d hallmark.Digest) string {
 // digest is already stored, so that only a caller holding the content can
 // name it; existed reports that it was already stored. Errors do not repeat
 // "store context": the caller names what it was doing.
-func (s *ContextStore) Put(ctx context.Context, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
+func (s *Store) Put(ctx context.Context, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
 	if expected != "" {
 		if _, err := hallmark.ParseDigest(string(expected)); err != nil {
 			return "", 0, false, err
@@ -139,7 +139,7 @@ func (s *ContextStore) Put(ctx context.Context, r io.Reader, expected hallmark.D
 }
 
 // Has reports whether the archive with digest d is stored.
-func (s *ContextStore) Has(d hallmark.Digest) bool {
+func (s *Store) Has(d hallmark.Digest) bool {
 	if _, err := hallmark.ParseDigest(string(d)); err != nil {
 		return false
 	}
@@ -149,7 +149,7 @@ func (s *ContextStore) Has(d hallmark.Digest) bool {
 
 // Open returns the stored archive with digest d. The error wraps
 // hallmark.ErrNotFound if there is none.
-func (s *ContextStore) Open(d hallmark.Digest) (io.ReadCloser, error) {
+func (s *Store) Open(d hallmark.Digest) (io.ReadCloser, error) {
 	if _, err := hallmark.ParseDigest(string(d)); err != nil {
 		return nil, fmt.Errorf("open context: %w", err)
 	}
@@ -167,7 +167,7 @@ func (s *ContextStore) Open(d hallmark.Digest) (io.ReadCloser, error) {
 // ExtractTar and the store's limits, and checks that the stored bytes still
 // hash to d. On error dest may hold a partial extraction. Errors do not
 // repeat the digest; callers add it.
-func (s *ContextStore) Extract(ctx context.Context, d hallmark.Digest, dest string) error {
+func (s *Store) Extract(ctx context.Context, d hallmark.Digest, dest string) error {
 	rc, err := s.Open(d)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package builder
+package secretscan
 
 import (
 	"archive/tar"
@@ -90,7 +90,7 @@ func TestScanFile(t *testing.T) {
 		{"/app/empty.key", "", nil},
 	}
 	for _, tt := range tests {
-		s := newScanner()
+		s := newScan()
 		if err := s.scanFile(tt.path, int64(len(tt.body)), strings.NewReader(tt.body), 1); err != nil {
 			t.Fatalf("%s: %v", tt.path, err)
 		}
@@ -111,7 +111,7 @@ func TestScanFile(t *testing.T) {
 func TestScanLimits(t *testing.T) {
 	key := testPrivateKey(t)
 	big := key + strings.Repeat("x", maxScanFileBytes)
-	s := newScanner()
+	s := newScan()
 	if err := s.scanFile("/app/big.txt", int64(len(big)), strings.NewReader(big), 1); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestScanLimits(t *testing.T) {
 		t.Errorf("over the file limit, only names count; findings %+v", s.findings)
 	}
 
-	s = newScanner()
+	s = newScan()
 	s.budget = 10
 	if err := s.scanFile("/app/deploy.key", int64(len(key)), strings.NewReader(key), 2); err != nil {
 		t.Fatal(err)
@@ -159,7 +159,7 @@ func TestScanLayer(t *testing.T) {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s := newScanner()
+	s := newScan()
 	if err := s.scanLayer(&buf, 3); err != nil {
 		t.Fatal(err)
 	}
@@ -174,13 +174,13 @@ func TestScanLayer(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("findings %q, want %q", got, want)
 	}
-	if err := newScanner().scanLayer(strings.NewReader("not a tar, but long enough to be read as a header block"+strings.Repeat("?", 600)), 1); err == nil {
+	if err := newScan().scanLayer(strings.NewReader("not a tar, but long enough to be read as a header block"+strings.Repeat("?", 600)), 1); err == nil {
 		t.Error("a broken layer scanned without error")
 	}
 }
 
 func TestScanConfig(t *testing.T) {
-	s := newScanner()
+	s := newScan()
 	s.scanConfig(
 		[]string{"PATH=/usr/bin", "GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D", "BASE_PASSWORD=from-base", "API_TOKEN=x", "EMPTY_SECRET=", "GREETING=" + testGitHub, "AUTH_JWT=" + testJWT, "TOKEN_URL=https://x/token"},
 		map[string]string{"org.opencontainers.image.source": "https://github.com/acme/app", "ci.token": testSlack, "base.label": testJWT},
@@ -198,7 +198,7 @@ func TestScanConfig(t *testing.T) {
 }
 
 func TestScanVerdict(t *testing.T) {
-	s := newScanner()
+	s := newScan()
 	for i := range 12 {
 		s.findings = append(s.findings, finding{where: "/app/k" + strings.Repeat("x", i), layer: 2, rule: "private-key", what: "a PEM private key"})
 	}
@@ -222,26 +222,26 @@ func TestScanVerdict(t *testing.T) {
 		t.Errorf("allowed findings: warnings %q, error %v", warnings, err)
 	}
 
-	s = newScanner()
+	s = newScan()
 	s.findings = s.findings[:0]
 	if w, err := s.verdict(nil); err != nil || len(w) != 0 {
 		t.Errorf("no findings: %q, %v", w, err)
 	}
 }
 
-func TestSecretScanAllowPathOption(t *testing.T) {
+func TestWithAllowPaths(t *testing.T) {
 	var o options
-	if err := WithSecretScanAllowPaths("etc/ssl/private/*", "/srv/**", "env:X", "label:a.b")(&o); err != nil {
+	if err := WithAllowPaths("etc/ssl/private/*", "/srv/**", "env:X", "label:a.b")(&o); err != nil {
 		t.Fatal(err)
 	}
 	var raw []string
-	for _, g := range o.secretAllow {
+	for _, g := range o.allow {
 		raw = append(raw, g.String())
 	}
 	if want := []string{"/etc/ssl/private/*", "/srv/**", "env:X", "label:a.b"}; !slices.Equal(raw, want) {
 		t.Errorf("patterns %q, want %q", raw, want)
 	}
-	if err := WithSecretScanAllowPaths("/ok", "/a/[")(&o); err == nil || !strings.Contains(err.Error(), "[1]") {
+	if err := WithAllowPaths("/ok", "/a/[")(&o); err == nil || !strings.Contains(err.Error(), "[1]") {
 		t.Errorf("bad pattern error %v does not name [1]", err)
 	}
 }

@@ -1,4 +1,4 @@
-package builder
+package basebuild
 
 import (
 	"context"
@@ -17,18 +17,12 @@ import (
 	"github.com/hallmark-dev/hallmark/registry"
 )
 
-// WithDebianCache sets the directory where base builds cache the .deb
-// files they download, by sha256. The default is <work dir>/debs.
-func WithDebianCache(dir string) Option {
-	return func(o *options) error { o.debCache = dir; return nil }
-}
-
 // BuildBase builds the base image req's BaseImage spec describes
 // (builder/debian): it resolves the packages with apt, fetches and checks
 // every .deb, assembles the image and pushes it by digest. emit receives an
 // acceptance event and one progress step per stage. Base builds do not use
-// BuildKit and do not wait in its queue. It does not move any tag: see
-// MoveTags. A bad spec, an unknown package, an unsatisfiable dependency or
+// BuildKit and do not wait in its queue. It does not move any tag: the
+// caller does, once the image is attested (builder.Builder.MoveTags). A bad spec, an unknown package, an unsatisfiable dependency or
 // a checksum mismatch fails before anything is pushed.
 func (b *Builder) BuildBase(ctx context.Context, req hallmark.BaseRequest, emit func(hallmark.Event) error) (hallmark.BaseResult, error) {
 	spec, err := debian.ParseSpec(req.Spec)
@@ -39,7 +33,7 @@ func (b *Builder) BuildBase(ctx context.Context, req hallmark.BaseRequest, emit 
 	if err != nil {
 		return hallmark.BaseResult{}, fmt.Errorf("encode spec: %w", err)
 	}
-	repo, err := b.opts.registry.ParseRepository(req.Repository)
+	repo, err := b.registry.ParseRepository(req.Repository)
 	if err != nil {
 		return hallmark.BaseResult{}, fmt.Errorf("repository %q: %w", req.Repository, err)
 	}
@@ -139,7 +133,7 @@ func (b *Builder) pushImage(ctx context.Context, repo name.Repository, img *debi
 		return "", fmt.Errorf("compute image digest: %w", err)
 	}
 	ref := repo.Digest(d.String())
-	if err := remote.Write(ref, img.Image, b.opts.registry.RemoteOptions(ctx)...); err != nil {
+	if err := remote.Write(ref, img.Image, b.registry.RemoteOptions(ctx)...); err != nil {
 		return "", fmt.Errorf("push %s: %w", ref, registry.Error(ctx, err))
 	}
 	return hallmark.ParseDigest(d.String())

@@ -1,4 +1,4 @@
-package builder
+package secretscan
 
 import (
 	"errors"
@@ -85,7 +85,7 @@ func TestValueRules(t *testing.T) {
 	}
 }
 
-func TestCheckBuildArgSecrets(t *testing.T) {
+func TestCheckBuildArgs(t *testing.T) {
 	tests := []struct {
 		name string
 		args map[string]string
@@ -105,15 +105,15 @@ func TestCheckBuildArgSecrets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckBuildArgSecrets(tt.args)
+			err := CheckBuildArgs(tt.args)
 			if len(tt.want) == 0 {
 				if err != nil {
-					t.Fatalf("CheckBuildArgSecrets = %v", err)
+					t.Fatalf("CheckBuildArgs = %v", err)
 				}
 				return
 			}
 			if !errors.Is(err, hallmark.ErrInvalid) {
-				t.Fatalf("CheckBuildArgSecrets = %v, want ErrInvalid", err)
+				t.Fatalf("CheckBuildArgs = %v, want ErrInvalid", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

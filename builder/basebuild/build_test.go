@@ -1,4 +1,4 @@
-package builder
+package basebuild
 
 import (
 	"errors"
@@ -7,20 +7,50 @@ import (
 	"testing"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
+func newBuilder(t *testing.T) *Builder {
+	t.Helper()
+	reg, err := registry.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(reg, WithWorkDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestNewRejects: a nil registry client or logger is an error.
+func TestNewRejects(t *testing.T) {
+	reg, err := registry.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		reg  *registry.Client
+		opts []Option
+	}{
+		{name: "nil registry"},
+		{name: "nil logger", reg: reg, opts: []Option{WithLogger(nil)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := New(tt.reg, append([]Option{WithWorkDir(t.TempDir())}, tt.opts...)...)
+			if !errors.Is(err, hallmark.ErrInvalid) || b != nil {
+				t.Fatalf("New = %v, %v; want ErrInvalid", b, err)
+			}
+		})
+	}
+}
+
 func TestBuildBaseBadSpec(t *testing.T) {
-	store, err := NewContextStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New("unix:///nonexistent.sock", store, WithWorkDir(t.TempDir()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := newBuilder(t)
 	var events int
-	_, err = b.BuildBase(t.Context(), hallmark.BaseRequest{ID: "base-1", Spec: []byte("apiVersion: hallmark.dev/v1\nkind: BaseImage\nmetadata: {name: x}\nspec: {packages: [Bad]}\n"),
+	_, err := b.BuildBase(t.Context(), hallmark.BaseRequest{ID: "base-1", Spec: []byte("apiVersion: hallmark.dev/v1\nkind: BaseImage\nmetadata: {name: x}\nspec: {packages: [Bad]}\n"),
 		Repository: "registry.example.com/acme/base", Tags: []string{"registry.example.com/acme/base:v1"}},
 		func(hallmark.Event) error { events++; return nil })
 	if !errors.Is(err, hallmark.ErrInvalid) || !strings.Contains(err.Error(), "spec.packages[0]") {

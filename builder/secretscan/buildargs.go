@@ -1,4 +1,4 @@
-package builder
+package secretscan
 
 import (
 	"fmt"
@@ -9,14 +9,14 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 )
 
-// CheckBuildArgSecrets refuses build args that look like credentials: a
+// CheckBuildArgs refuses build args that look like credentials: a
 // non-empty value under a credential-like name (API_TOKEN, DB_PASSWORD), or
 // a value shaped like a credential (an AWS access key id, a PEM private
 // key, a JWT, a GitHub, GitLab, Slack or npm token) under any name. Build
 // args end up in the image history, BuildKit's cache and the provenance;
 // credentials belong in secret mounts. The error wraps hallmark.ErrInvalid,
 // names every such arg and never includes a value.
-func CheckBuildArgSecrets(args map[string]string) error {
+func CheckBuildArgs(args map[string]string) error {
 	var problems []string
 	for _, k := range slices.Sorted(maps.Keys(args)) {
 		v := args[k]
@@ -36,4 +36,12 @@ func CheckBuildArgSecrets(args map[string]string) error {
 	}
 	return fmt.Errorf("%w: %s; build args are recorded in the image history and provenance: pass credentials with --secret id=<id> and read them in a RUN --mount=type=secret,id=<id> step instead",
 		hallmark.ErrInvalid, strings.Join(problems, "; "))
+}
+
+// truncate shortens s to n bytes for an error message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

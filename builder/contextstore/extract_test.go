@@ -1,4 +1,4 @@
-package builder
+package contextstore
 
 import (
 	"archive/tar"

@@ -1,4 +1,4 @@
-package builder
+package contextstore
 
 import (
 	"bytes"
@@ -14,17 +14,17 @@ import (
 	"github.com/hallmark-dev/hallmark"
 )
 
-func newStore(t *testing.T, opts ...ContextStoreOption) (*ContextStore, string) {
+func newStore(t *testing.T, opts ...Option) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := NewContextStore(dir, opts...)
+	s, err := New(dir, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s, dir
 }
 
-func TestContextStorePut(t *testing.T) {
+func TestStorePut(t *testing.T) {
 	content := []byte("some context bytes")
 	d := hallmark.SHA256(content)
 	other := hallmark.SHA256([]byte("other"))
@@ -44,9 +44,9 @@ func TestContextStorePut(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var opts []ContextStoreOption
+			var opts []Option
 			if tc.max > 0 {
-				opts = append(opts, WithMaxContextBytes(tc.max))
+				opts = append(opts, WithMaxArchiveBytes(tc.max))
 			}
 			s, dir := newStore(t, opts...)
 			got, size, existed, err := s.Put(t.Context(), bytes.NewReader(content), tc.expected)
@@ -102,7 +102,7 @@ func assertEmptyDir(t *testing.T, dir string) {
 	}
 }
 
-func TestContextStoreConcurrentPut(t *testing.T) {
+func TestStoreConcurrentPut(t *testing.T) {
 	s, _ := newStore(t)
 	content := bytes.Repeat([]byte("concurrent "), 10000)
 	const n = 8
@@ -134,7 +134,7 @@ func TestContextStoreConcurrentPut(t *testing.T) {
 	}
 }
 
-func TestContextStoreMissing(t *testing.T) {
+func TestStoreMissing(t *testing.T) {
 	s, _ := newStore(t)
 	d := hallmark.SHA256([]byte("never stored"))
 	if s.Has(d) {
@@ -154,7 +154,7 @@ func TestContextStoreMissing(t *testing.T) {
 	}
 }
 
-func TestContextStoreCanceled(t *testing.T) {
+func TestStoreCanceled(t *testing.T) {
 	s, dir := newStore(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -164,7 +164,7 @@ func TestContextStoreCanceled(t *testing.T) {
 	assertEmptyDir(t, filepath.Join(dir, "tmp"))
 }
 
-func TestContextStoreExtract(t *testing.T) {
+func TestStoreExtract(t *testing.T) {
 	archive := gzipped(t, tarball(t, tarDir("app/"), tarFile("app/Dockerfile", "FROM scratch\n")))
 	s, dir := newStore(t)
 	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
@@ -198,7 +198,7 @@ func TestContextStoreExtract(t *testing.T) {
 	}
 }
 
-func TestContextStoreExtractLimits(t *testing.T) {
+func TestStoreExtractLimits(t *testing.T) {
 	archive := tarball(t, tarFile("a", ""), tarFile("b", ""))
 	s, _ := newStore(t, WithExtractLimits(ExtractLimits{MaxEntries: 1}))
 	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
@@ -210,20 +210,20 @@ func TestContextStoreExtractLimits(t *testing.T) {
 	}
 }
 
-func TestNewContextStoreOptions(t *testing.T) {
+func TestNewRejects(t *testing.T) {
 	tests := []struct {
 		name string
 		dir  string
-		opts []ContextStoreOption
+		opts []Option
 	}{
 		{"empty dir", "", nil},
-		{"zero max", t.TempDir(), []ContextStoreOption{WithMaxContextBytes(0)}},
-		{"negative limits", t.TempDir(), []ContextStoreOption{WithExtractLimits(ExtractLimits{MaxBytes: -1})}},
+		{"zero max", t.TempDir(), []Option{WithMaxArchiveBytes(0)}},
+		{"negative limits", t.TempDir(), []Option{WithExtractLimits(ExtractLimits{MaxBytes: -1})}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := NewContextStore(tc.dir, tc.opts...); !errors.Is(err, hallmark.ErrInvalid) {
-				t.Fatalf("NewContextStore() = %v, want ErrInvalid", err)
+			if _, err := New(tc.dir, tc.opts...); !errors.Is(err, hallmark.ErrInvalid) {
+				t.Fatalf("New() = %v, want ErrInvalid", err)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package builder
+package dockerlint
 
 import (
 	"fmt"
@@ -6,37 +6,37 @@ import (
 	"path"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
-
-	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 )
 
 // Names of the gateway's Dockerfile lint rules, which warn and never fail
 // a build. docs/build-policy.md describes them.
 const (
-	LintAddWithoutChecksum = "HallmarkAddWithoutChecksum"
-	LintAptGetUnpinned     = "HallmarkAptGetUnpinned"
-	LintPipeToShell        = "HallmarkPipeToShell"
+	AddWithoutChecksum = "HallmarkAddWithoutChecksum"
+	AptGetUnpinned     = "HallmarkAptGetUnpinned"
+	PipeToShell        = "HallmarkPipeToShell"
 )
 
-// maxLintWarnings bounds the warnings of one Dockerfile.
-const maxLintWarnings = 50
+// MaxWarnings bounds the warnings Lint returns for one Dockerfile.
+const MaxWarnings = 50
 
-// lint checks the instructions of the stages building the target and
-// returns warnings in BuildKit's short form, "Rule: message (line N)".
-func (info *DockerfileInfo) lint(stages []instructions.Stage) []string {
+// Lint checks the instructions of the stages for which built reports true
+// (the stages that building the target builds; the others are not linted)
+// and returns at most MaxWarnings warnings in BuildKit's short form,
+// "Rule: message (line N)". Warnings never show credentials a URL holds.
+func Lint(stages []instructions.Stage, built func(stage int) bool) []string {
 	var out []string
 	for i, st := range stages {
-		if i >= len(info.Stages) || !info.Stages[i].Reachable {
+		if !built(i) {
 			continue
 		}
 		for _, cmd := range st.Commands {
 			line := startLine(cmd.Location())
 			for _, w := range lintCommand(cmd) {
-				if len(out) < maxLintWarnings {
+				if len(out) < MaxWarnings {
 					out = append(out, linter.LintFormatShort(w.rule, w.msg, line))
 				}
 			}
@@ -56,7 +56,7 @@ func lintCommand(cmd instructions.Command) []lintWarning {
 		}
 		for _, src := range c.SourcePaths {
 			if l := strings.ToLower(src); strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
-				out = append(out, lintWarning{LintAddWithoutChecksum,
+				out = append(out, lintWarning{AddWithoutChecksum,
 					fmt.Sprintf("ADD %s has no --checksum, so the download is not pinned; add --checksum=sha256:<hex>", truncate(publicURL(src), 120))})
 			}
 		}
@@ -67,11 +67,11 @@ func lintCommand(cmd instructions.Command) []lintWarning {
 		}
 		for _, s := range scripts {
 			if pkgs := aptUnpinned(s); len(pkgs) > 0 {
-				out = append(out, lintWarning{LintAptGetUnpinned,
+				out = append(out, lintWarning{AptGetUnpinned,
 					fmt.Sprintf("apt-get install without pinned versions (%s); pin each as package=version for a reproducible image", truncate(strings.Join(pkgs, ", "), 120))})
 			}
 			if pipeToShell(s) {
-				out = append(out, lintWarning{LintPipeToShell,
+				out = append(out, lintWarning{PipeToShell,
 					"a download is piped into a shell (curl … | sh); download to a file, check its sha256, then run it"})
 			}
 		}
@@ -150,23 +150,18 @@ func pipeToShell(script string) bool {
 	return pipeToShellRE.MatchString(script)
 }
 
-// Progress steps that carry the gateway's warnings, so that `hallmark
-// build` shows them like BuildKit's own.
-const (
-	lintVertex = "[hallmark] lint Dockerfile"
-	scanVertex = "[hallmark] scan image for secrets"
-)
+// startLine is the first line of a parsed instruction, or 0.
+func startLine(loc []parser.Range) int {
+	if len(loc) == 0 {
+		return 0
+	}
+	return loc[0].Start.Line
+}
 
-// emitWarnings reports warnings as a completed step named name.
-func emitWarnings(emit func(hallmark.Event) error, name string, warnings []string) error {
-	if len(warnings) == 0 {
-		return nil
+// truncate shortens s to n bytes for a warning.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	now := time.Now()
-	d := hallmark.SHA256([]byte(name + now.String())).String()
-	st := &hallmark.SolveStatus{Vertexes: []hallmark.Vertex{{Digest: d, Name: name, Started: &now, Completed: &now}}}
-	for _, w := range warnings {
-		st.Warnings = append(st.Warnings, hallmark.VertexWarning{Vertex: d, Level: 1, Short: []byte(w)})
-	}
-	return emit(hallmark.Event{Status: st})
+	return s[:n] + "…"
 }

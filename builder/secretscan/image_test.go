@@ -1,0 +1,173 @@
+package secretscan
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+)
+
+// testLayer is a layer of regular files, path → content.
+func testLayer(t *testing.T, files map[string]string) v1.Layer {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for p, body := range files {
+		if err := tw.WriteHeader(&tar.Header{Name: p, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	l, err := ggcrtarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// withLayer adds a layer and environment variables to img.
+func withLayer(t *testing.T, img v1.Image, files map[string]string, env ...string) v1.Image {
+	t.Helper()
+	img, err := mutate.AppendLayers(img, testLayer(t, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cf.Config
+	cfg.Env = append(cfg.Env, env...)
+	img, err = mutate.Config(img, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestScan(t *testing.T) {
+	key := testPrivateKey(t)
+
+	// The base has a key and a credential-like variable of its own: they
+	// are the base's business, not this build's.
+	base := withLayer(t, empty.Image, map[string]string{"etc/ssl/private/base.key": key, "etc/passwd": "root:x:0:0::/root:/bin/sh\n"}, "BASE_PASSWORD=from-the-base")
+	clean := withLayer(t, base, map[string]string{"app/hello": "\x7fELF\x00binary", "app/README.md": "Keep the PRIVATE KEY in a secret.\n"})
+	withKey := withLayer(t, base, map[string]string{"app/deploy.key": key})
+	withEnv := withLayer(t, base, map[string]string{"app/hello": "x"}, "API_TOKEN=abc123")
+	withLabel, err := mutate.Config(clean, v1.Config{Labels: map[string]string{"ci.token": testSlack}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		images   []v1.Image
+		base     []v1.Image
+		opts     []Option
+		wantErr  string // substring; "" means accepted
+		refused  int    // findings refused, when more than one
+		wantWarn string // substring of the only warning; "" means none
+	}{
+		{name: "clean", images: []v1.Image{clean}, base: []v1.Image{base}},
+		{name: "key", images: []v1.Image{withKey}, base: []v1.Image{base}, wantErr: "/app/deploy.key (layer 2): a PEM private key [rule private-key]"},
+		{name: "key allowed", images: []v1.Image{withKey}, base: []v1.Image{base}, opts: []Option{WithAllowPaths("app/*.key")},
+			wantWarn: "allowed by the gateway's allowlist (/app/*.key): /app/deploy.key (layer 2)"},
+		{name: "env", images: []v1.Image{withEnv}, base: []v1.Image{base}, wantErr: "env:API_TOKEN: a credential-like variable name (ends in TOKEN) [rule credential-name]"},
+		{name: "label", images: []v1.Image{withLabel}, base: []v1.Image{base}, wantErr: "label:ci.token: a Slack token [rule slack-token]"},
+		{name: "from scratch, every layer is the build's", images: []v1.Image{clean}, wantErr: "/etc/ssl/private/base.key (layer 1)", refused: 2},
+		{name: "platforms", images: []v1.Image{clean, withKey}, base: []v1.Image{base}, wantErr: "/app/deploy.key (layer 2)"},
+		{name: "a layer two platforms share is scanned once", images: []v1.Image{withKey, withKey}, base: []v1.Image{base}, wantErr: "/app/deploy.key (layer 2)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(tt.opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warnings, err := s.Scan(t.Context(), tt.images, tt.base)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Scan: %v", err)
+			case tt.wantErr != "" && (!errors.Is(err, hallmark.ErrInvalid) || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Scan = %v, want ErrInvalid saying %q", err, tt.wantErr)
+			}
+			var fe *FindingsError
+			if tt.wantErr != "" && (!errors.As(err, &fe) || len(fe.Refused) != max(tt.refused, 1)) {
+				t.Errorf("Scan error %#v is not a *FindingsError with %d findings", err, max(tt.refused, 1))
+			}
+			if err != nil && (strings.Contains(err.Error(), "BEGIN") || strings.Contains(err.Error(), "abc123") || strings.Contains(err.Error(), "from-the-base")) {
+				t.Errorf("error %q shows a secret", err)
+			}
+			if tt.wantErr == "" && (len(warnings) > 1 || (tt.wantWarn == "") != (len(warnings) == 0) ||
+				(tt.wantWarn != "" && !strings.Contains(warnings[0], tt.wantWarn))) {
+				t.Errorf("warnings = %q, want one saying %q", warnings, tt.wantWarn)
+			}
+		})
+	}
+}
+
+// brokenImage fails to read its config.
+type brokenImage struct {
+	v1.Image
+	err error
+}
+
+func (b brokenImage) ConfigFile() (*v1.ConfigFile, error) { return nil, b.err }
+
+// TestScanReadErrors: errors reading an image go through WithReadErrors,
+// and a done context stops the scan before a layer is read.
+func TestScanReadErrors(t *testing.T) {
+	errRead := errors.New("GET /v2/app/blobs/sha256:abc: connection reset")
+	img := withLayer(t, empty.Image, map[string]string{"app/hello": "x"})
+	classify := func(_ context.Context, err error) error { return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err) }
+	s, err := New(WithReadErrors(classify))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		images []v1.Image
+		base   []v1.Image
+		want   string
+		class  error
+	}{
+		{name: "image config", images: []v1.Image{brokenImage{img, errRead}}, class: hallmark.ErrUnavailable,
+			want: "scan for secrets: read image config: unavailable: " + errRead.Error()},
+		{name: "base config", images: []v1.Image{img}, base: []v1.Image{brokenImage{img, errRead}}, class: hallmark.ErrUnavailable,
+			want: "scan for secrets: read runtime base config: unavailable: " + errRead.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Scan(t.Context(), tt.images, tt.base)
+			if !errors.Is(err, tt.class) || !errors.Is(err, errRead) || err.Error() != tt.want {
+				t.Fatalf("Scan = %v, want %q", err, tt.want)
+			}
+		})
+	}
+
+	ctx, cancel := context.WithCancelCause(t.Context())
+	cancel(errors.New("build timed out"))
+	if _, err := s.Scan(ctx, []v1.Image{img}, nil); !errors.Is(err, hallmark.ErrCanceled) || err.Error() != "canceled: build timed out" {
+		t.Errorf("Scan after cancel = %v, want ErrCanceled with the cause", err)
+	}
+	if _, err := New(WithReadErrors(nil)); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("New(WithReadErrors(nil)) = %v, want ErrInvalid", err)
+	}
+}
