@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -175,7 +174,7 @@ func NewAuthenticator(ctx context.Context, issuers []config.Issuer, opts ...Auth
 		if _, dup := a.issuers[c.URL]; dup {
 			return nil, fmt.Errorf("issuers[%d].url: issuer %q is listed twice", i, c.URL)
 		}
-		if u, _ := url.Parse(c.URL); u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		if u, _ := url.Parse(c.URL); u.Scheme == "http" && !config.IsLoopback(u.Hostname()) {
 			o.log.WarnContext(ctx, "OIDC issuer uses plain http outside loopback", "issuer", c.URL)
 		}
 		a.issuers[c.URL] = &trustedIssuer{cfg: c, opts: &a.opts}
@@ -186,14 +185,6 @@ func NewAuthenticator(ctx context.Context, issuers []config.Issuer, opts ...Auth
 		ti.mu.Unlock()
 	}
 	return a, nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // Authenticate verifies rawToken, an OIDC ID token, and returns the identity

@@ -19,18 +19,19 @@ import (
 
 // Server serves Hallmark's API.
 type Server struct {
-	builder  Builder
-	attester Attester
-	base     BaseBuilder
-	verifier Verifier
-	contexts ContextStore
-	authn    *Authenticator
-	authz    *Authorizer
-	log      *slog.Logger
-	metrics  *Metrics
-	gatherer prometheus.Gatherer
-	maxMsg   int
-	timeout  time.Duration
+	builder      Builder
+	attester     Attester
+	base         BaseBuilder
+	verifier     Verifier
+	contexts     ContextStore
+	authn        *Authenticator
+	authz        *Authorizer
+	log          *slog.Logger
+	metrics      *Metrics
+	gatherer     prometheus.Gatherer
+	metricsToken string
+	maxMsg       int
+	timeout      time.Duration
 }
 
 // Option configures a Server.
@@ -53,6 +54,19 @@ func WithLogger(l *slog.Logger) Option {
 // default is a private registry.
 func WithMetrics(m *Metrics, g prometheus.Gatherer) Option {
 	return func(s *Server) error { s.metrics, s.gatherer = m, g; return nil }
+}
+
+// WithMetricsToken makes /metrics require "Authorization: Bearer <token>"
+// (compared in constant time); other requests get 401. The default is no
+// token: anyone who reaches the listener may scrape.
+func WithMetricsToken(token string) Option {
+	return func(s *Server) error {
+		if token == "" {
+			return fmt.Errorf("%w: metrics token is empty", hallmark.ErrInvalid)
+		}
+		s.metricsToken = token
+		return nil
+	}
 }
 
 // WithMaxMessageBytes bounds every request message. The default is 4 MiB,
@@ -130,6 +144,6 @@ func (s *Server) Handler() http.Handler {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
-	mux.Handle("/metrics", promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("/metrics", requireBearer(s.metricsToken, promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
 	return withRequestID(mux)
 }

@@ -129,6 +129,16 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		}
 	}
 	srvOpts := []server.Option{server.WithLogger(log)}
+	if f := cfg.Metrics.TokenFile; f != "" {
+		token, err := os.ReadFile(f)
+		if err != nil {
+			return nil, nil, fmt.Errorf("metrics.tokenFile: %w", err)
+		}
+		srvOpts = append(srvOpts, server.WithMetricsToken(strings.TrimSpace(string(token))))
+	}
+	if cfg.AllowInsecure && cfg.TLS.CertFile == "" {
+		log.Warn("allowInsecure is set: the API is served without TLS on " + cfg.Listen + "; callers' tokens cross the network in clear text unless a proxy terminates TLS")
+	}
 	var signer *sign.Signer
 	if cfg.Signing.Disabled {
 		log.Warn("signing.disabledUnsafe is set: images are published without attestations")

@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -148,15 +151,21 @@ func serveAdmission(ctx context.Context, cfg config.Config, log *slog.Logger, h 
 	if err != nil {
 		return fmt.Errorf("admission.listen: %w", err)
 	}
+	tlsConfig, err := admissionTLS(cfg.Admission.ClientCAFile)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         tlsConfig,
 	}
 	errc := make(chan error, 1)
-	log.Info("serving admission webhook", "addr", ln.Addr().String())
+	log.Info("serving admission webhook", "addr", ln.Addr().String(), "client_certificates", tlsConfig.ClientAuth == tls.RequireAndVerifyClientCert)
 	go func() { errc <- srv.ServeTLS(ln, cfg.Admission.TLS.CertFile, cfg.Admission.TLS.KeyFile) }()
 	select {
 	case err := <-errc:
@@ -169,4 +178,23 @@ func serveAdmission(ctx context.Context, cfg config.Config, log *slog.Logger, h 
 		return err
 	}
 	return nil
+}
+
+// admissionTLS is the webhook's TLS configuration: with a client CA file,
+// only callers with a client certificate from those CAs are served.
+func admissionTLS(clientCAFile string) (*tls.Config, error) {
+	c := &tls.Config{MinVersion: tls.VersionTLS12}
+	if clientCAFile == "" {
+		return c, nil
+	}
+	pem, err := os.ReadFile(clientCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("admission.clientCAFile: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("admission.clientCAFile: %s holds no PEM certificate", clientCAFile)
+	}
+	c.ClientCAs, c.ClientAuth = pool, tls.RequireAndVerifyClientCert
+	return c, nil
 }

@@ -14,8 +14,15 @@ type Config struct {
 	// Listen is the address the API listens on. Default 127.0.0.1:7433.
 	Listen string `json:"listen"`
 	// TLS serves HTTPS when both files are set; otherwise HTTP/2 cleartext
-	// (h2c), for local development only.
+	// (h2c), which is refused on a non-loopback listen address unless
+	// AllowInsecure is set.
 	TLS TLSConfig `json:"tls"`
+	// AllowInsecure serves h2c without TLS on a non-loopback address, e.g.
+	// behind a service mesh that terminates TLS. Dangerous: callers' tokens
+	// cross the network in clear text. The default refuses it.
+	AllowInsecure bool `json:"allowInsecure"`
+	// Metrics configures the Prometheus endpoint /metrics.
+	Metrics MetricsConfig `json:"metrics"`
 	// BuildKit names the daemon that runs builds.
 	BuildKit BuildKitConfig `json:"buildkit"`
 	// Registries lists registry hosts that need credentials or plain HTTP.
@@ -41,6 +48,14 @@ type Config struct {
 	Log LogConfig `json:"log"`
 	// Debug holds operator diagnostics.
 	Debug DebugConfig `json:"debug"`
+}
+
+// MetricsConfig configures /metrics.
+type MetricsConfig struct {
+	// TokenFile, if set, holds a bearer token that scrapers must send
+	// (Authorization: Bearer <token>); re-read at start. Empty (the
+	// default) serves metrics to anyone who can reach the listener.
+	TokenFile string `json:"tokenFile"`
 }
 
 // DebugConfig holds operator diagnostics.

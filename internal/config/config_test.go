@@ -403,3 +403,31 @@ func TestRulesCheckedAtLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainHTTPOnlyOnLoopback: h2c (no TLS) is refused on an address other
+// machines can reach, unless allowInsecure says so.
+func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
+	for _, tt := range []struct {
+		name, yaml string
+		ok         bool
+	}{
+		{"loopback", "listen: 127.0.0.1:7433\n", true},
+		{"localhost", "listen: localhost:7433\n", true},
+		{"ipv6 loopback", "listen: \"[::1]:7433\"\n", true},
+		{"every interface", "listen: 0.0.0.0:7433\n", false},
+		{"empty host", "listen: \":7433\"\n", false},
+		{"public address", "listen: 10.0.0.5:7433\n", false},
+		{"every interface, allowed", "listen: 0.0.0.0:7433\nallowInsecure: true\n", true},
+		{"every interface, TLS", "listen: 0.0.0.0:7433\ntls: {certFile: c, keyFile: k}\n", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(writeConfig(t, tt.yaml+issuers))
+			if tt.ok && err != nil {
+				t.Errorf("Load: %v", err)
+			}
+			if !tt.ok && (err == nil || !strings.Contains(err.Error(), "is not a loopback address and tls is not set")) {
+				t.Errorf("Load = %v, want the loopback error", err)
+			}
+		})
+	}
+}

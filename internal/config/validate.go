@@ -11,6 +11,17 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/glob"
 )
 
+// IsLoopback reports whether host (of a listen address) can be reached
+// only from this machine: "localhost" or a loopback IP. An empty host, which
+// listens on every interface, is not.
+func IsLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // Validate checks every field and returns all problems at once, joined, in
 // the order of the fields in the file; each starts with the field's path
 // ("buildkit.maxParallel: …").
@@ -77,6 +88,9 @@ func (c Config) validateServer(v *validation) {
 	v.hostPort("listen", c.Listen)
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		v.bad("tls", "set both certFile and keyFile, or neither")
+	}
+	if host, _, err := net.SplitHostPort(c.Listen); err == nil && c.TLS.CertFile == "" && !c.AllowInsecure && !IsLoopback(host) {
+		v.bad("listen", "%q is not a loopback address and tls is not set: callers' tokens would cross the network in clear text; set tls.certFile and tls.keyFile, or allowInsecure: true behind a proxy that terminates TLS", c.Listen)
 	}
 	if u, err := url.Parse(c.BuildKit.Address); err != nil || (u.Scheme != "unix" && u.Scheme != "tcp") {
 		v.bad("buildkit.address", "%q is not unix:///path or tcp://host:port", c.BuildKit.Address)

@@ -33,6 +33,12 @@ type AdmissionConfig struct {
 	// TLS is the webhook's serving certificate (required: the API server
 	// only calls webhooks over HTTPS).
 	TLS TLSConfig `json:"tls"`
+	// ClientCAFile, if set, is a PEM bundle of CAs; the webhook then accepts
+	// only callers with a client certificate they issued (the API server's
+	// --proxy-client-cert-file, or an admission configuration's client
+	// certificate). Empty (the default) accepts any caller that can reach
+	// the listener.
+	ClientCAFile string `json:"clientCAFile"`
 	// Policy names the policy admission uses. Default: verify.defaultPolicy.
 	Policy string `json:"policy"`
 	// Timeout bounds the verification of all images of one review; keep it
