@@ -193,21 +193,34 @@ func uploadContext(ctx context.Context, cl hallmarkv1connect.BuildServiceClient,
 // The display is drained before build returns, so a failing step's output is
 // on screen before the error.
 func build(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildRequest, prog *progress) (*hallmarkv1.BuildResult, error) {
+	return runStream(ctx, tokens, req, cl.Build, func(m *hallmarkv1.BuildResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildResult) {
+		return m.GetAccepted(), m.GetStatus(), m.GetResult()
+	}, (*hallmarkv1.BuildResult).GetDigest, prog)
+}
+
+// runStream is what build and base build have in common: it opens a build
+// stream with call (a BuildServiceClient method) for req and the caller's
+// token, follows it to its end (event splits each message, see follow) and
+// returns the result, which must name an image digest (read with digest).
+func runStream[Req, M, R any](
+	ctx context.Context, tokens tokenSource, req *Req,
+	call func(context.Context, *connect.Request[Req]) (*connect.ServerStreamForClient[M], error),
+	event func(*M) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *R),
+	digest func(*R) string, prog *progress,
+) (*R, error) {
 	r, err := withToken(ctx, tokens, req)
 	if err != nil {
 		return nil, err
 	}
-	stream, err := cl.Build(ctx, r)
+	stream, err := call(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	result, err := follow(stream, func(m *hallmarkv1.BuildResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildResult) {
-		return m.GetAccepted(), m.GetStatus(), m.GetResult()
-	}, prog)
+	result, err := follow(stream, event, prog)
 	if err != nil {
 		return nil, err
 	}
-	if result.GetDigest() == "" {
+	if digest(result) == "" {
 		return nil, errors.New("read build result: the gateway ended the build without a result")
 	}
 	return result, nil
