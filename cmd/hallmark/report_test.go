@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -72,14 +70,7 @@ func TestWriteMetadata(t *testing.T) {
 	if err := writeMetadata(path, baseBuildMetadata{imageMetadata: imageMetadata{Digest: "sha256:d"}, Packages: []packageMetadata{}, Attestations: []attestationMetadata{}}); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
+	m, data := readJSONFile[map[string]any](t, path)
 	if m["containerimage.digest"] != "sha256:d" || data[len(data)-1] != '\n' || !bytes.Contains(data, []byte("\n  \"")) {
 		t.Errorf("metadata file:\n%s", data)
 	}
