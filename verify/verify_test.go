@@ -94,9 +94,9 @@ const (
 )
 
 func TestImageVerifies(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			f := newFixture(t, mode.Referrers)
 			subject, _ := f.reg.PushRandom(t, "app", "v1")
 			f.attest(t, subject, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 			f.attest(t, subject, hallmark.PredicateSPDX, spdxPredicate)
@@ -275,7 +275,7 @@ func TestImageFailures(t *testing.T) {
 				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, []byte(`{"a":1}`))
 				// Make the registry serve other bytes for that blob.
 				f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-					if strings.HasSuffix(r.URL.Path, "/blobs/"+sha([]byte(`{"a":1}`))) && r.Method == http.MethodGet {
+					if strings.HasSuffix(r.URL.Path, "/blobs/"+hallmark.SHA256([]byte(`{"a":1}`)).String()) && r.Method == http.MethodGet {
 						_, _ = w.Write([]byte(`{"b":22}`))
 						return true
 					}
@@ -421,9 +421,9 @@ func TestMaxBundles(t *testing.T) {
 // the verifier read it: the result is about the first image only, and the
 // tag was read once.
 func TestImageResolvesOnce(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			f := newFixture(t, mode.Referrers)
 			first, _ := f.reg.PushRandom(t, "app", "v1")
 			f.attest(t, first, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 			second, _ := f.reg.PushRandom(t, "app", "v2")
@@ -476,9 +476,7 @@ func TestImageResolvesOnce(t *testing.T) {
 func TestImageErrors(t *testing.T) {
 	f := newFixture(t, true)
 	f.reg.PushRandom(t, "app", "v1")
-	down := httptest.NewServer(http.NotFoundHandler())
-	downHost := strings.TrimPrefix(down.URL, "http://")
-	down.Close()
+	downHost := registrytest.UnreachableHost()
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusBadGateway)
 	}))
@@ -526,7 +524,7 @@ func TestReferrersUnavailable(t *testing.T) {
 	for _, path := range []string{"/referrers/", "/blobs/"} {
 		t.Run(strings.Trim(path, "/"), func(t *testing.T) {
 			f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-				if strings.Contains(r.URL.Path, path) && !strings.HasSuffix(r.URL.Path, sha([]byte("{}"))) {
+				if strings.Contains(r.URL.Path, path) && !strings.HasSuffix(r.URL.Path, registrytest.EmptyDigest) {
 					http.Error(w, "down", http.StatusServiceUnavailable)
 					return true
 				}

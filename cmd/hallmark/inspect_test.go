@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -311,9 +309,7 @@ func TestInspectCommand(t *testing.T) {
 	bare := f.pushImage(t, "acme/bare")
 	sbomOnly := f.pushImage(t, "acme/sbomonly")
 	f.attest(t, sbomOnly, hallmark.PredicateSPDX)
-	down := httptest.NewServer(http.NotFoundHandler())
-	downHost := strings.TrimPrefix(down.URL, "http://")
-	down.Close()
+	downHost := registrytest.UnreachableHost()
 
 	tests := []struct {
 		name       string
