@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -46,25 +44,17 @@ func TestVerifyTampered(t *testing.T) {
 		}, "subject digest does not match"},
 		{"payload edited after signing", func(t *testing.T) string {
 			img := copyDigest(t, pinned, st.Registry+"/e2e/tamper-edited:v1")
-			attach(t, img, editBundle(t, prov, func(b map[string]any) {
-				env := b["dsseEnvelope"].(map[string]any)
-				payload, _ := base64.StdEncoding.DecodeString(env["payload"].(string))
-				env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(payload), "dev-ci", "dev-cj", 1)))
-			}), hallmark.PredicateSLSAProvenanceV1)
+			attach(t, img, signtest.EditPayload(t, prov, "dev-ci", "dev-cj"), hallmark.PredicateSLSAProvenanceV1)
 			return img
 		}, "verify bundle"},
 		{"no timestamp", func(t *testing.T) string {
 			img := copyDigest(t, pinned, st.Registry+"/e2e/tamper-nots:v1")
-			attach(t, img, editBundle(t, prov, func(b map[string]any) {
-				delete(b["verificationMaterial"].(map[string]any), "timestampVerificationData")
-			}), hallmark.PredicateSLSAProvenanceV1)
+			attach(t, img, signtest.DropMaterial(t, prov, "timestampVerificationData"), hallmark.PredicateSLSAProvenanceV1)
 			return img
 		}, "timestamp"},
 		{"no transparency log entry", func(t *testing.T) string {
 			img := copyDigest(t, pinned, st.Registry+"/e2e/tamper-notlog:v1")
-			attach(t, img, editBundle(t, prov, func(b map[string]any) {
-				delete(b["verificationMaterial"].(map[string]any), "tlogEntries")
-			}), hallmark.PredicateSLSAProvenanceV1)
+			attach(t, img, signtest.DropMaterial(t, prov, "tlogEntries"), hallmark.PredicateSLSAProvenanceV1)
 			return img
 		}, "no transparency log entry"},
 		{"signer not in policy", func(t *testing.T) string {
@@ -141,21 +131,6 @@ func attach(t testing.TB, image string, bundle []byte, predicateType string) {
 	if _, err := publish.Publish(t.Context(), ref, bundle, predicateType); err != nil {
 		t.Fatalf("attach to %s: %v", image, err)
 	}
-}
-
-// editBundle returns bundle JSON changed by edit.
-func editBundle(t *testing.T, bundle []byte, edit func(map[string]any)) []byte {
-	t.Helper()
-	var b map[string]any
-	if err := json.Unmarshal(bundle, &b); err != nil {
-		t.Fatal(err)
-	}
-	edit(b)
-	out, err := json.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // copyDigest copies src into the repository of dst and returns it pinned:

@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -178,15 +177,7 @@ func TestImageFailures(t *testing.T) {
 			name: "tampered payload",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, _ v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				b = editBundle(t, b, func(m map[string]any) {
-					env := m["dsseEnvelope"].(map[string]any)
-					payload, err := base64.StdEncoding.DecodeString(env["payload"].(string))
-					if err != nil {
-						t.Fatal(err)
-					}
-					env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(payload), "dockerfile", "evilfile", 1)))
-				})
-				publishRaw(t, subject, b)
+				publishRaw(t, subject, signtest.EditPayload(t, b, "dockerfile", "evilfile"))
 			},
 			failure: "verify bundle: ",
 		},
@@ -218,9 +209,7 @@ func TestImageFailures(t *testing.T) {
 			name: "no signed timestamp",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, _ v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				publishRaw(t, subject, editBundle(t, b, func(m map[string]any) {
-					delete(m["verificationMaterial"].(map[string]any), "timestampVerificationData")
-				}))
+				publishRaw(t, subject, signtest.DropMaterial(t, b, "timestampVerificationData"))
 			},
 			failure: "timestamp",
 		},
@@ -228,9 +217,7 @@ func TestImageFailures(t *testing.T) {
 			name: "no transparency log entry",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, _ v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				publishRaw(t, subject, editBundle(t, b, func(m map[string]any) {
-					delete(m["verificationMaterial"].(map[string]any), "tlogEntries")
-				}))
+				publishRaw(t, subject, signtest.DropMaterial(t, b, "tlogEntries"))
 			},
 			failure: "bundle has no transparency log entry",
 		},
@@ -253,7 +240,7 @@ func TestImageFailures(t *testing.T) {
 			name: "unknown bundle media type",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, desc v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, editBundle(t, b, func(m map[string]any) {
+				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, signtest.EditBundle(t, b, func(m map[string]any) {
 					m["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.4+json"
 				}))
 			},
@@ -263,7 +250,7 @@ func TestImageFailures(t *testing.T) {
 			name: "not an in-toto payload",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, desc v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, editBundle(t, b, func(m map[string]any) {
+				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, signtest.EditBundle(t, b, func(m map[string]any) {
 					m["dsseEnvelope"].(map[string]any)["payloadType"] = "text/plain"
 				}))
 			},
@@ -325,21 +312,6 @@ func publishRaw(t *testing.T, subject name.Digest, b []byte) {
 	if _, err := publish.Publish(t.Context(), subject, b, hallmark.PredicateSLSAProvenanceV1); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// editBundle decodes a bundle, lets edit change it and encodes it again.
-func editBundle(t *testing.T, b []byte, edit func(map[string]any)) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestPredicateTypeFromStatement attaches a provenance bundle whose
