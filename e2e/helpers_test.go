@@ -8,11 +8,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -212,9 +215,63 @@ func buildRequest(contextDigest, tag string) *hallmarkv1.BuildRequest {
 	}
 }
 
+// dockerfileRequest uploads a context holding only dockerfile, and returns
+// the request that builds it as tag.
+func dockerfileRequest(t *testing.T, c hallmarkv1connect.BuildServiceClient, dockerfile, tag string) *hallmarkv1.BuildRequest {
+	t.Helper()
+	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: dockerfile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buildRequest(dgst, tag)
+}
+
+// inlineRequest uploads an empty context for an inline Dockerfile.
+func inlineRequest(t *testing.T, c hallmarkv1connect.BuildServiceClient, dockerfile, tag string) *hallmarkv1.BuildRequest {
+	t.Helper()
+	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "README", body: "base"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := buildRequest(dgst, tag)
+	req.DockerfileInline = []byte(dockerfile)
+	return req
+}
+
 // referrersRegistry serves go-containerregistry's in-process registry, which
 // implements the OCI referrers API, on loopback and returns its host:port.
 func referrersRegistry(t testing.TB) string {
 	t.Helper()
 	return registrytest.New(t).Host
+}
+
+// helloBuild is the command line of `hallmark build` for examples/hello on
+// the stack's bases, with flags.
+func helloBuild(flags ...string) []string {
+	st := env.stack.State
+	args := append([]string{"build"}, flags...)
+	return append(args, "--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
+		filepath.Join(env.repo, "examples", "hello"))
+}
+
+// checkHelloSBOM checks that doc is the SPDX 2.3 document of an image of
+// examples/hello: it lists the Go standard library of the binary.
+func checkHelloSBOM(t *testing.T, doc []byte) {
+	t.Helper()
+	var spdx struct {
+		SPDXVersion string `json:"spdxVersion"`
+		Packages    []struct {
+			Name string `json:"name"`
+		} `json:"packages"`
+	}
+	if err := json.Unmarshal(doc, &spdx); err != nil {
+		t.Fatalf("decode SBOM: %v\n%s", err, doc)
+	}
+	var names []string
+	for _, p := range spdx.Packages {
+		names = append(names, p.Name)
+	}
+	if spdx.SPDXVersion != "SPDX-2.3" || !slices.Contains(names, "stdlib") {
+		t.Errorf("SBOM %s lists %v; want SPDX-2.3 with the Go stdlib of the hello binary", spdx.SPDXVersion, names)
+	}
 }

@@ -100,14 +100,7 @@ func TestVerifyTampered(t *testing.T) {
 // exampleBundle returns the bundle of predicateType attached to image.
 func exampleBundle(t testing.TB, image, predicateType string) []byte {
 	t.Helper()
-	ref, err := name.NewDigest(image, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := hverify.List(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, refs := bundleReferrers(t, image)
 	for _, r := range refs {
 		if r.PredicateType == predicateType {
 			data, err := hverify.Fetch(t.Context(), r)
@@ -124,11 +117,7 @@ func exampleBundle(t testing.TB, image, predicateType string) []byte {
 // attach publishes bundle as a referrer of image.
 func attach(t testing.TB, image string, bundle []byte, predicateType string) {
 	t.Helper()
-	ref, err := name.NewDigest(image, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := publish.Publish(t.Context(), ref, bundle, predicateType); err != nil {
+	if _, err := publish.Publish(t.Context(), pinnedRef(t, image), bundle, predicateType); err != nil {
 		t.Fatalf("attach to %s: %v", image, err)
 	}
 }
@@ -149,10 +138,7 @@ func copyDigest(t testing.TB, src, dst string) string {
 // Sigstore described by sc and tr, as the holder of tok.
 func signStatement(t *testing.T, image string, sc *root.SigningConfig, tr *root.TrustedRoot, tok string) []byte {
 	t.Helper()
-	ref, err := name.NewDigest(image, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := pinnedRef(t, image)
 	d, err := hallmark.ParseDigest(ref.DigestStr())
 	if err != nil {
 		t.Fatal(err)
