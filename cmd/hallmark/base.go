@@ -83,16 +83,11 @@ func runBaseBuild(ctx context.Context, f *baseFlags, specPath string, env buildE
 	if err != nil {
 		return err
 	}
-	prog, err := newProgress(env.stderr, mode)
+	prog, cl, tokens, err := dialGateway(env, mode, f.gateway, f.tokenFile)
 	if err != nil {
 		return err
 	}
-	gateway, err := resolveGateway(f.gateway, env.getenv, env.stack)
-	if err != nil {
-		return err
-	}
-	tokens := newTokenSource(f.tokenFile, env.getenv, env.stack)
-	res, err := buildBase(ctx, newClient(gateway), tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog)
+	res, err := buildBase(ctx, cl, tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog)
 	if err != nil {
 		return err
 	}

@@ -107,6 +107,22 @@ func buildRunE(name string, run func(ctx context.Context, arg string, env buildE
 	}
 }
 
+// dialGateway is what build and base build need once their inputs are checked:
+// the progress display in mode, a client of the gateway and the caller's
+// tokens. The gateway is gatewayFlag, the token tokenFile's, else each comes
+// from the environment, else from the running dev stack.
+func dialGateway(env buildEnv, mode, gatewayFlag, tokenFile string) (*progress, hallmarkv1connect.BuildServiceClient, tokenSource, error) {
+	prog, err := newProgress(env.stderr, mode)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gateway, err := resolveGateway(gatewayFlag, env.getenv, env.stack)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return prog, newClient(gateway), newTokenSource(tokenFile, env.getenv, env.stack), nil
+}
+
 // runBuild checks every input, uploads the context, runs the build and
 // reports the result.
 func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEnv) error {
@@ -125,20 +141,14 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 	if err != nil {
 		return err
 	}
-	prog, err := newProgress(env.stderr, mode)
+	prog, cl, tokens, err := dialGateway(env, mode, f.gateway, f.tokenFile)
 	if err != nil {
 		return err
 	}
-	gateway, err := resolveGateway(f.gateway, env.getenv, env.stack)
-	if err != nil {
-		return err
-	}
-	tokens := newTokenSource(f.tokenFile, env.getenv, env.stack)
 	// Fail on a missing token before the (possibly long) archive pass.
 	if _, err := tokens(ctx); err != nil {
 		return err
 	}
-	cl := newClient(gateway)
 	if isGit {
 		prog.infof("#0 BuildKit fetches %s at %s\n", git.GetUrl(), git.GetCommit())
 		req.Source = &hallmarkv1.BuildRequest_Git{Git: git}
