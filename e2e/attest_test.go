@@ -74,6 +74,18 @@ func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedSta
 	return out
 }
 
+// provenanceAndSBOM returns the verified provenance and SBOM statements of
+// image; an image without both ends the test.
+func provenanceAndSBOM(t *testing.T, image string) (prov, sbom *intoto.ParsedStatement) {
+	t.Helper()
+	statements := verifiedStatements(t, image)
+	prov, sbom = statements[hallmark.PredicateSLSAProvenanceV1], statements[hallmark.PredicateSPDX]
+	if prov == nil || sbom == nil {
+		t.Fatalf("want SBOM and provenance, got %v", keys(statements))
+	}
+	return prov, sbom
+}
+
 // TestAttestations checks that a built image carries a verified SBOM and
 // verified provenance that say what the build did.
 func TestAttestations(t *testing.T) {
@@ -87,11 +99,7 @@ func TestAttestations(t *testing.T) {
 		t.Errorf("progress does not show the attest step:\n%s", stderr)
 	}
 	pinned := strings.TrimSpace(stdout)
-	statements := verifiedStatements(t, pinned)
-	prov, sbom := statements[hallmark.PredicateSLSAProvenanceV1], statements[hallmark.PredicateSPDX]
-	if prov == nil || sbom == nil {
-		t.Fatalf("want SBOM and provenance, got %v", keys(statements))
-	}
+	prov, sbom := provenanceAndSBOM(t, pinned)
 
 	p, err := provenance.Parse(prov.Predicate)
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/provenance"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
@@ -64,11 +63,7 @@ func TestBaseBuild(t *testing.T) {
 		t.Errorf("config user %q, workingDir %q; want 65532:65532, /home/nonroot", cfg.Config.User, cfg.Config.WorkingDir)
 	}
 
-	statements := verifiedStatements(t, pinned)
-	prov, doc := statements[hallmark.PredicateSLSAProvenanceV1], statements[hallmark.PredicateSPDX]
-	if prov == nil || doc == nil {
-		t.Fatalf("want SBOM and provenance, got %v", keys(statements))
-	}
+	prov, doc := provenanceAndSBOM(t, pinned)
 	p, err := provenance.ParseBase(prov.Predicate)
 	if err != nil {
 		t.Fatalf("parse provenance: %v", err)
