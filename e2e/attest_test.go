@@ -15,9 +15,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 
 	hallmark "github.com/hallmark-dev/hallmark"
@@ -34,26 +32,8 @@ import (
 // statements by predicate type.
 func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedStatement {
 	t.Helper()
-	ref, err := name.NewDigest(image, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := hverify.List(t.Context(), ref)
-	if err != nil {
-		t.Fatalf("list referrers of %s: %v", image, err)
-	}
-	tr, err := root.NewTrustedRootFromPath(env.stack.TrustedRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := verify.NewVerifier(tr, verify.WithTransparencyLog(1), verify.WithSignedTimestamps(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := verify.NewShortCertificateIdentity(env.stack.State.Issuer, "", devstack.BuilderID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref, refs := bundleReferrers(t, image)
+	v, id := gatewayVerifier(t)
 	digest, err := hallmark.ParseDigest(ref.DigestStr())
 	if err != nil {
 		t.Fatal(err)
@@ -94,14 +74,24 @@ func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedSta
 	return out
 }
 
+// provenanceAndSBOM returns the verified provenance and SBOM statements of
+// image; an image without both ends the test.
+func provenanceAndSBOM(t *testing.T, image string) (prov, sbom *intoto.ParsedStatement) {
+	t.Helper()
+	statements := verifiedStatements(t, image)
+	prov, sbom = statements[hallmark.PredicateSLSAProvenanceV1], statements[hallmark.PredicateSPDX]
+	if prov == nil || sbom == nil {
+		t.Fatalf("want SBOM and provenance, got %v", keys(statements))
+	}
+	return prov, sbom
+}
+
 // TestAttestations checks that a built image carries a verified SBOM and
 // verified provenance that say what the build did.
 func TestAttestations(t *testing.T) {
 	st := env.stack.State
 	tag := st.Registry + "/e2e/attested:v1"
-	stdout, stderr, err := runCLI(t, "build", "--progress", "plain", "-t", tag,
-		"--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
-		filepath.Join(env.repo, "examples", "hello"))
+	stdout, stderr, err := runCLI(t, helloBuild("--progress", "plain", "-t", tag)...)
 	if err != nil {
 		t.Fatalf("hallmark build: %v\n%s", err, stderr)
 	}
@@ -109,11 +99,7 @@ func TestAttestations(t *testing.T) {
 		t.Errorf("progress does not show the attest step:\n%s", stderr)
 	}
 	pinned := strings.TrimSpace(stdout)
-	statements := verifiedStatements(t, pinned)
-	prov, sbom := statements[hallmark.PredicateSLSAProvenanceV1], statements[hallmark.PredicateSPDX]
-	if prov == nil || sbom == nil {
-		t.Fatalf("want SBOM and provenance, got %v", keys(statements))
-	}
+	prov, sbom := provenanceAndSBOM(t, pinned)
 
 	p, err := provenance.Parse(prov.Predicate)
 	if err != nil {
@@ -133,22 +119,7 @@ func TestAttestations(t *testing.T) {
 		}
 	}
 
-	var doc struct {
-		SPDXVersion string `json:"spdxVersion"`
-		Packages    []struct {
-			Name string `json:"name"`
-		} `json:"packages"`
-	}
-	if err := json.Unmarshal(sbom.Predicate, &doc); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, p := range doc.Packages {
-		names = append(names, p.Name)
-	}
-	if doc.SPDXVersion != "SPDX-2.3" || !strings.Contains(strings.Join(names, " "), "stdlib") {
-		t.Errorf("SBOM %s lists %v; want SPDX-2.3 with the Go stdlib of the hello binary", doc.SPDXVersion, names)
-	}
+	checkHelloSBOM(t, sbom.Predicate)
 
 	t.Run("cosign verifies", func(t *testing.T) {
 		cosign, err := devstack.Tool(t.Context(), env.repo, "cosign", "cosign", os.Stderr)
@@ -197,11 +168,7 @@ func TestSigningFailureMovesNoTag(t *testing.T) {
 	run := func(t *testing.T, signingConfig, dockerfile, tag string, during func(*hallmarkv1.BuildResponse)) {
 		gw := startGatewayWith(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, signingConfig: signingConfig})
 		c := hallmarkv1connectClient(gw, token(t, "e2e-nosign"))
-		dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: dockerfile}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		stream, err := c.Build(t.Context(), connect.NewRequest(buildRequest(dgst, tag)))
+		stream, err := c.Build(t.Context(), connect.NewRequest(dockerfileRequest(t, c, dockerfile, tag)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -241,11 +208,7 @@ func TestReferrersAPIRegistry(t *testing.T) {
 	reg := referrersRegistry(t)
 	gw := startGatewayWith(t, gatewayOpts{buildkit: st.BuildKit, registry: reg})
 	c := hallmarkv1connectClient(gw, token(t, "e2e-referrers"))
-	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + st.BaseImage + "\nUSER 65532\n"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, _, err := build(context.Background(), c, buildRequest(dgst, reg+"/e2e/api:v1"))
+	res, _, err := build(context.Background(), c, dockerfileRequest(t, c, "FROM "+st.BaseImage+"\nUSER 65532\n", reg+"/e2e/api:v1"))
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}

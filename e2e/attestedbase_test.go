@@ -34,11 +34,7 @@ func TestAttestedBases(t *testing.T) {
 		t.Errorf("%s exists after a refused build", refused)
 	}
 
-	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + attested + "\nUSER 65532\n"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, _, err := build(t.Context(), c, buildRequest(dgst, st.Registry+"/e2e/attested-base:v1"))
+	res, _, err := build(t.Context(), c, dockerfileRequest(t, c, "FROM "+attested+"\nUSER 65532\n", st.Registry+"/e2e/attested-base:v1"))
 	if err != nil {
 		t.Fatalf("attested base: %v", err)
 	}

@@ -206,16 +206,10 @@ func TestBuildKitDown(t *testing.T) {
 	gw := startGateway(t, "unix://"+filepath.Join(t.TempDir(), "nobody.sock"), env.stack.Registry)
 	c := hallmarkv1connectClient(gw, token(t, "e2e-down"))
 	st := env.stack.State
-	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + st.BaseImage + "\n"}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	req := dockerfileRequest(t, c, "FROM "+st.BaseImage+"\n", st.Registry+"/e2e/down:v1")
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	_, _, err = build(ctx, c, &hallmarkv1.BuildRequest{
-		Source: &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: dgst},
-		Tags:   []string{st.Registry + "/e2e/down:v1"},
-	})
+	_, _, err := build(ctx, c, req)
 	if code(err) != connect.CodeUnavailable || !strings.Contains(err.Error(), "buildkit") {
 		t.Fatalf("error = %v, want Unavailable naming buildkit", err)
 	}
@@ -228,14 +222,7 @@ func TestPushFailure(t *testing.T) {
 	gw := startGateway(t, env.stack.BuildKit, dead)
 	c := hallmarkv1connectClient(gw, token(t, "e2e-push"))
 	st := env.stack.State
-	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + st.BaseImage + "\nUSER 65532\n"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, _, err = build(t.Context(), c, &hallmarkv1.BuildRequest{
-		Source: &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: dgst},
-		Tags:   []string{dead + "/e2e/push:v1"},
-	})
+	_, _, err := build(t.Context(), c, dockerfileRequest(t, c, "FROM "+st.BaseImage+"\nUSER 65532\n", dead+"/e2e/push:v1"))
 	if code(err) != connect.CodeUnavailable {
 		t.Fatalf("error = %v, want Unavailable", err)
 	}

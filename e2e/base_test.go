@@ -15,7 +15,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/provenance"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
@@ -64,11 +63,7 @@ func TestBaseBuild(t *testing.T) {
 		t.Errorf("config user %q, workingDir %q; want 65532:65532, /home/nonroot", cfg.Config.User, cfg.Config.WorkingDir)
 	}
 
-	statements := verifiedStatements(t, pinned)
-	prov, doc := statements[hallmark.PredicateSLSAProvenanceV1], statements[hallmark.PredicateSPDX]
-	if prov == nil || doc == nil {
-		t.Fatalf("want SBOM and provenance, got %v", keys(statements))
-	}
+	prov, doc := provenanceAndSBOM(t, pinned)
 	p, err := provenance.ParseBase(prov.Predicate)
 	if err != nil {
 		t.Fatalf("parse provenance: %v", err)
@@ -126,9 +121,7 @@ func sbomDebs(t *testing.T, predicate []byte) []string {
 // static base, inside BuildKit: the binary starts as uid 65532.
 func TestBaseExampleRunsAsNonRoot(t *testing.T) {
 	st := env.stack.State
-	stdout, stderr, err := runCLI(t, "build", "--progress", "plain", "-t", st.Registry+"/e2e/base-hello:v1",
-		"--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
-		filepath.Join(env.repo, "examples", "hello"))
+	stdout, stderr, err := runCLI(t, helloBuild("--progress", "plain", "-t", st.Registry+"/e2e/base-hello:v1")...)
 	if err != nil {
 		t.Fatalf("build hello: %v\n%s", err, stderr)
 	}
@@ -149,18 +142,6 @@ func TestBaseExampleRunsAsNonRoot(t *testing.T) {
 	if !strings.Contains(out.String(), "hello from a Hallmark-built image") || !strings.Contains(out.String(), "uid 65532)") {
 		t.Errorf("hello printed %q, want it to run as uid 65532", out.String())
 	}
-}
-
-// inlineRequest uploads an empty context for an inline Dockerfile.
-func inlineRequest(t *testing.T, c hallmarkv1connect.BuildServiceClient, dockerfile, tag string) *hallmarkv1.BuildRequest {
-	t.Helper()
-	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "README", body: "base"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := buildRequest(dgst, tag)
-	req.DockerfileInline = []byte(dockerfile)
-	return req
 }
 
 // TestBaseBuildBadSpecs sends bad specs through the API: each fails with a

@@ -16,9 +16,7 @@ import (
 // cataloging the base layers again, and still lists them all.
 func TestBaseSBOMReuse(t *testing.T) {
 	st := env.stack.State
-	stdout, stderr, err := runCLI(t, "build", "--progress", "plain", "-t", st.Registry+"/e2e/base-app:v1",
-		"--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
-		filepath.Join(env.repo, "examples", "hello"))
+	stdout, stderr, err := runCLI(t, helloBuild("--progress", "plain", "-t", st.Registry+"/e2e/base-app:v1")...)
 	if err != nil {
 		t.Fatalf("build base: %v\n%s", err, stderr)
 	}

@@ -18,10 +18,8 @@ func TestBuildExample(t *testing.T) {
 	st := env.stack.State
 	tag := st.Registry + "/examples/hello:e2e"
 	meta := filepath.Join(t.TempDir(), "metadata.json")
-	stdout, stderr, err := runCLI(t, "build", "--progress", "plain", "--metadata-file", meta,
-		"-t", tag, "-t", st.Registry+"/examples/hello:e2e-2",
-		"--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
-		filepath.Join(env.repo, "examples", "hello"))
+	stdout, stderr, err := runCLI(t, helloBuild("--progress", "plain", "--metadata-file", meta,
+		"-t", tag, "-t", st.Registry+"/examples/hello:e2e-2")...)
 	if err != nil {
 		t.Fatalf("hallmark build: %v\nstderr:\n%s", err, stderr)
 	}

@@ -212,6 +212,29 @@ func buildRequest(contextDigest, tag string) *hallmarkv1.BuildRequest {
 	}
 }
 
+// dockerfileRequest uploads a context holding only dockerfile, and returns
+// the request that builds it as tag.
+func dockerfileRequest(t *testing.T, c hallmarkv1connect.BuildServiceClient, dockerfile, tag string) *hallmarkv1.BuildRequest {
+	t.Helper()
+	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "Dockerfile", body: dockerfile}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buildRequest(dgst, tag)
+}
+
+// inlineRequest uploads an empty context for an inline Dockerfile.
+func inlineRequest(t *testing.T, c hallmarkv1connect.BuildServiceClient, dockerfile, tag string) *hallmarkv1.BuildRequest {
+	t.Helper()
+	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "README", body: "base"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := buildRequest(dgst, tag)
+	req.DockerfileInline = []byte(dockerfile)
+	return req
+}
+
 // referrersRegistry serves go-containerregistry's in-process registry, which
 // implements the OCI referrers API, on loopback and returns its host:port.
 func referrersRegistry(t testing.TB) string {

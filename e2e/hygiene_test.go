@@ -147,11 +147,7 @@ func TestHygiene(t *testing.T) {
 		if code(err) != connect.CodeInvalidArgument || !strings.Contains(err.Error(), "not pinned by digest") {
 			t.Errorf("tagged base: error = %v, want it refused as not pinned by digest", err)
 		}
-		dgst, err := upload(t.Context(), pc, makeTar(t, tarEntry{name: "Dockerfile", body: "FROM " + st.BaseImage + "\nUSER 65532\n"}))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, _, err := build(t.Context(), pc, buildRequest(dgst, st.Registry+"/e2e/hygiene-policy:v1"))
+		res, _, err := build(t.Context(), pc, dockerfileRequest(t, pc, "FROM "+st.BaseImage+"\nUSER 65532\n", st.Registry+"/e2e/hygiene-policy:v1"))
 		if err != nil {
 			t.Fatalf("pinned, allowed base: %v", err)
 		}
@@ -166,14 +162,9 @@ func TestHygiene(t *testing.T) {
 // buildInline uploads an empty context and builds dockerfile inline.
 func buildInline(t *testing.T, c hallmarkv1connect.BuildServiceClient, dockerfile string, args map[string]string, tag string) error {
 	t.Helper()
-	dgst, err := upload(t.Context(), c, makeTar(t, tarEntry{name: "README", body: "hygiene"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := buildRequest(dgst, tag)
-	req.DockerfileInline = []byte(dockerfile)
+	req := inlineRequest(t, c, dockerfile, tag)
 	req.BuildArgs = args
-	_, _, err = build(t.Context(), c, req)
+	_, _, err := build(t.Context(), c, req)
 	return err
 }
 

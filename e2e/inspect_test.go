@@ -51,9 +51,7 @@ type inspectOutput struct {
 func TestInspect(t *testing.T) {
 	st := env.stack.State
 	tag := st.Registry + "/e2e/inspect:v1"
-	stdout, stderr, err := runCLI(t, "build", "--progress", "quiet", "-t", tag,
-		"--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
-		filepath.Join(env.repo, "examples", "hello"))
+	stdout, stderr, err := runCLI(t, helloBuild("--progress", "quiet", "-t", tag)...)
 	if err != nil {
 		t.Fatalf("hallmark build: %v\n%s", err, stderr)
 	}
@@ -119,22 +117,7 @@ func TestInspect(t *testing.T) {
 		if err != nil {
 			t.Fatalf("hallmark sbom: %v\n%s", err, stderr)
 		}
-		var doc struct {
-			SPDXVersion string `json:"spdxVersion"`
-			Packages    []struct {
-				Name string `json:"name"`
-			} `json:"packages"`
-		}
-		if err := json.Unmarshal([]byte(stdout), &doc); err != nil {
-			t.Fatalf("decode sbom: %v\n%s", err, stdout)
-		}
-		var names []string
-		for _, p := range doc.Packages {
-			names = append(names, p.Name)
-		}
-		if doc.SPDXVersion != "SPDX-2.3" || !strings.Contains(" "+strings.Join(names, " ")+" ", " stdlib ") {
-			t.Errorf("sbom %s lists %v; want SPDX-2.3 with the Go stdlib", doc.SPDXVersion, names)
-		}
+		checkHelloSBOM(t, []byte(stdout))
 	})
 
 	t.Run("wrong signer", func(t *testing.T) {

@@ -4,8 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -46,25 +44,17 @@ func TestVerifyTampered(t *testing.T) {
 		}, "subject digest does not match"},
 		{"payload edited after signing", func(t *testing.T) string {
 			img := copyDigest(t, pinned, st.Registry+"/e2e/tamper-edited:v1")
-			attach(t, img, editBundle(t, prov, func(b map[string]any) {
-				env := b["dsseEnvelope"].(map[string]any)
-				payload, _ := base64.StdEncoding.DecodeString(env["payload"].(string))
-				env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(payload), "dev-ci", "dev-cj", 1)))
-			}), hallmark.PredicateSLSAProvenanceV1)
+			attach(t, img, signtest.EditPayload(t, prov, "dev-ci", "dev-cj"), hallmark.PredicateSLSAProvenanceV1)
 			return img
 		}, "verify bundle"},
 		{"no timestamp", func(t *testing.T) string {
 			img := copyDigest(t, pinned, st.Registry+"/e2e/tamper-nots:v1")
-			attach(t, img, editBundle(t, prov, func(b map[string]any) {
-				delete(b["verificationMaterial"].(map[string]any), "timestampVerificationData")
-			}), hallmark.PredicateSLSAProvenanceV1)
+			attach(t, img, signtest.DropMaterial(t, prov, "timestampVerificationData"), hallmark.PredicateSLSAProvenanceV1)
 			return img
 		}, "timestamp"},
 		{"no transparency log entry", func(t *testing.T) string {
 			img := copyDigest(t, pinned, st.Registry+"/e2e/tamper-notlog:v1")
-			attach(t, img, editBundle(t, prov, func(b map[string]any) {
-				delete(b["verificationMaterial"].(map[string]any), "tlogEntries")
-			}), hallmark.PredicateSLSAProvenanceV1)
+			attach(t, img, signtest.DropMaterial(t, prov, "tlogEntries"), hallmark.PredicateSLSAProvenanceV1)
 			return img
 		}, "no transparency log entry"},
 		{"signer not in policy", func(t *testing.T) string {
@@ -110,14 +100,7 @@ func TestVerifyTampered(t *testing.T) {
 // exampleBundle returns the bundle of predicateType attached to image.
 func exampleBundle(t testing.TB, image, predicateType string) []byte {
 	t.Helper()
-	ref, err := name.NewDigest(image, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	refs, err := hverify.List(t.Context(), ref)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, refs := bundleReferrers(t, image)
 	for _, r := range refs {
 		if r.PredicateType == predicateType {
 			data, err := hverify.Fetch(t.Context(), r)
@@ -134,28 +117,9 @@ func exampleBundle(t testing.TB, image, predicateType string) []byte {
 // attach publishes bundle as a referrer of image.
 func attach(t testing.TB, image string, bundle []byte, predicateType string) {
 	t.Helper()
-	ref, err := name.NewDigest(image, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := publish.Publish(t.Context(), ref, bundle, predicateType); err != nil {
+	if _, err := publish.Publish(t.Context(), pinnedRef(t, image), bundle, predicateType); err != nil {
 		t.Fatalf("attach to %s: %v", image, err)
 	}
-}
-
-// editBundle returns bundle JSON changed by edit.
-func editBundle(t *testing.T, bundle []byte, edit func(map[string]any)) []byte {
-	t.Helper()
-	var b map[string]any
-	if err := json.Unmarshal(bundle, &b); err != nil {
-		t.Fatal(err)
-	}
-	edit(b)
-	out, err := json.Marshal(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // copyDigest copies src into the repository of dst and returns it pinned:
@@ -174,10 +138,7 @@ func copyDigest(t testing.TB, src, dst string) string {
 // Sigstore described by sc and tr, as the holder of tok.
 func signStatement(t *testing.T, image string, sc *root.SigningConfig, tr *root.TrustedRoot, tok string) []byte {
 	t.Helper()
-	ref, err := name.NewDigest(image, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ref := pinnedRef(t, image)
 	d, err := hallmark.ParseDigest(ref.DigestStr())
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
-	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
 
@@ -44,9 +43,7 @@ func attestedExample(t testing.TB) (tag, pinned string) {
 		st := env.stack.State
 		example.tag = st.Registry + "/e2e/verify:v1"
 		var stdout string
-		stdout, example.stderr, example.err = runCLI(t, "build", "--progress", "plain", "-t", example.tag,
-			"--build-arg", "GOLANG_IMAGE="+st.GolangImage, "--build-arg", "BASE_IMAGE="+st.BaseImage,
-			filepath.Join(env.repo, "examples", "hello"))
+		stdout, example.stderr, example.err = runCLI(t, helloBuild("--progress", "plain", "-t", example.tag)...)
 		example.pinned = strings.TrimSpace(stdout)
 	})
 	if example.err != nil {
@@ -195,18 +192,7 @@ func TestVerifyVSA(t *testing.T) {
 	if err := b.UnmarshalJSON(data); err != nil {
 		t.Fatalf("parse VSA bundle: %v", err)
 	}
-	tr, err := root.NewTrustedRootFromPath(env.stack.TrustedRoot)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := sgverify.NewVerifier(tr, sgverify.WithTransparencyLog(1), sgverify.WithSignedTimestamps(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := sgverify.NewShortCertificateIdentity(env.stack.Issuer, "", devstack.BuilderID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, id := gatewayVerifier(t)
 	digest := pinned[strings.Index(pinned, "@sha256:")+len("@sha256:"):]
 	raw, err := hex.DecodeString(digest)
 	if err != nil {

@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -55,29 +54,6 @@ func newKey(t *testing.T) *sign.EphemeralKeypair {
 	return k
 }
 
-// editBlob returns bundle b changed by edit.
-func editBlob(t *testing.T, b []byte, edit func(map[string]any)) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// dropMaterial removes a field of a bundle's verificationMaterial.
-func dropMaterial(t *testing.T, b []byte, field string) []byte {
-	t.Helper()
-	return editBlob(t, b, func(m map[string]any) {
-		delete(m["verificationMaterial"].(map[string]any), field)
-	})
-}
-
 func TestBlobVerifyBundle(t *testing.T) {
 	ss := signtest.New(t)
 	tr := ss.TrustedRoot(t)
@@ -124,10 +100,10 @@ func TestBlobVerifyBundle(t *testing.T) {
 		{name: "key without key", bundle: keySigned, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "signed with a key"},
 		{name: "certificate with key", bundle: message, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{withKey}, want: "not signed with a key"},
 		{name: "foreign root", trusted: ss.ForeignTrustedRoot(t), bundle: message, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "certificate"},
-		{name: "no log entry", bundle: dropMaterial(t, message, "tlogEntries"), artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "no transparency log entry"},
-		{name: "no timestamp", bundle: dropMaterial(t, message, "timestampVerificationData"), artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "timestamp"},
+		{name: "no log entry", bundle: signtest.DropMaterial(t, message, "tlogEntries"), artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "no transparency log entry"},
+		{name: "no timestamp", bundle: signtest.DropMaterial(t, message, "timestampVerificationData"), artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "timestamp"},
 		{name: "not JSON", bundle: []byte(`{"mediaType":`), artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "not a JSON object"},
-		{name: "unknown version", bundle: editBlob(t, message, func(m map[string]any) { m["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=99.9" }),
+		{name: "unknown version", bundle: signtest.EditBundle(t, message, func(m map[string]any) { m["mediaType"] = "application/vnd.dev.sigstore.bundle+json;version=99.9" }),
 			artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer}, want: "not supported"},
 		{name: "too large", bundle: message, artifact: verify.ArtifactBytes(artifact), opts: []verify.BundleOption{signer, verify.WithMaxBundleSize(100)}, want: "over the 100-byte limit"},
 	}

@@ -10,6 +10,23 @@ import (
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
 
+// benchmarkVerify verifies ref with e b.N times, each verdict checked by
+// ok, and reports the percentiles of the decision times.
+func benchmarkVerify(b *testing.B, e *verify.Evaluator, ref string, ok func(*verify.Verdict) bool) {
+	b.Helper()
+	durations := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for b.Loop() {
+		start := time.Now()
+		v, err := e.Verify(b.Context(), verify.Request{Ref: ref})
+		if err != nil || !ok(v) {
+			b.Fatalf("Verify = %v, %v", v, err)
+		}
+		durations = append(durations, time.Since(start))
+	}
+	reportPercentiles(b, durations)
+}
+
 // reportPercentiles reports p50 and p99 of durations in milliseconds.
 func reportPercentiles(b *testing.B, durations []time.Duration) {
 	b.Helper()
@@ -33,17 +50,7 @@ func BenchmarkVerifyCold(b *testing.B) {
 	f.attest(b, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
 	f.attest(b, img, hallmark.PredicateSPDX, spdxPredicate)
 	e := newEvaluator(b, f, []*policy.Policy{testPolicy(b, f, "p", "")}, verify.WithVerdictCacheSize(0))
-	durations := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		v, err := e.Verify(b.Context(), verify.Request{Ref: img.String()})
-		if err != nil || !v.Allowed {
-			b.Fatalf("Verify = %v, %v", v, err)
-		}
-		durations = append(durations, time.Since(start))
-	}
-	reportPercentiles(b, durations)
+	benchmarkVerify(b, e, img.String(), func(v *verify.Verdict) bool { return v.Allowed })
 }
 
 // BenchmarkVerifyCached is a decision served from the verdict cache: an
@@ -56,15 +63,5 @@ func BenchmarkVerifyCached(b *testing.B) {
 	if _, err := e.Verify(b.Context(), verify.Request{Ref: img.String()}); err != nil {
 		b.Fatal(err)
 	}
-	durations := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for b.Loop() {
-		start := time.Now()
-		v, err := e.Verify(b.Context(), verify.Request{Ref: img.String()})
-		if err != nil || !v.Cached {
-			b.Fatalf("Verify = %v, %v", v, err)
-		}
-		durations = append(durations, time.Since(start))
-	}
-	reportPercentiles(b, durations)
+	benchmarkVerify(b, e, img.String(), func(v *verify.Verdict) bool { return v.Cached })
 }

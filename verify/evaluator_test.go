@@ -41,7 +41,8 @@ spec:
 	return p
 }
 
-func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verify.EvaluatorOption) *verify.Evaluator {
+// trust is the fake Sigstore's trusted root as an Evaluator takes it.
+func (f *fixture) trust(t testing.TB) *verify.Trust {
 	t.Helper()
 	data, err := f.ss.TrustedRoot(t).MarshalJSON()
 	if err != nil {
@@ -51,7 +52,12 @@ func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verif
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := verify.NewEvaluator(trust, pols, append([]verify.EvaluatorOption{verify.WithRegistry(registrytest.Client(t))}, opts...)...)
+	return trust
+}
+
+func newEvaluator(t testing.TB, f *fixture, pols []*policy.Policy, opts ...verify.EvaluatorOption) *verify.Evaluator {
+	t.Helper()
+	e, err := verify.NewEvaluator(f.trust(t), pols, append([]verify.EvaluatorOption{verify.WithRegistry(registrytest.Client(t))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,14 +318,7 @@ func TestEvaluatorVSA(t *testing.T) {
 func TestNewEvaluatorRejects(t *testing.T) {
 	f := newFixture(t, true)
 	p := testPolicy(t, f, "p", "")
-	data, err := f.ss.TrustedRoot(t).MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	trust, err := verify.ParseTrust(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	trust := f.trust(t)
 	for _, tc := range []struct {
 		name  string
 		trust *verify.Trust

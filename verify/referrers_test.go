@@ -1,13 +1,9 @@
 package verify_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -25,46 +21,11 @@ import (
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
-// emptyDigest is the digest of "{}", the OCI empty descriptor.
-const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-
 // newRegistry serves an in-process registry, with or without the
 // referrers API.
 func newRegistry(t testing.TB, referrers bool) *registrytest.Registry {
 	t.Helper()
 	return registrytest.New(t, registrytest.WithReferrersAPI(referrers))
-}
-
-// testBundle is a bundle-shaped JSON document that publish accepts; it
-// does not verify.
-func testBundle(t *testing.T, payload string) []byte {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"mediaType":            hallmark.MediaTypeBundleV03,
-		"verificationMaterial": map[string]any{},
-		"dsseEnvelope": map[string]any{
-			"payload":     []byte(payload),
-			"payloadType": hallmark.PayloadTypeInToto,
-			"signatures":  []any{},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(s[:])
-}
-
-var modes = []struct {
-	name      string
-	referrers bool
-}{
-	{"referrers api", true},
-	{"tag fallback", false},
 }
 
 type rawManifest []byte
@@ -83,14 +44,14 @@ func pushRawReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descripto
 			t.Fatal(err)
 		}
 	}
-	h, err := v1.NewHash(sha(content))
+	h, err := v1.NewHash(hallmark.SHA256(content).String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		Config:        v1.Descriptor{MediaType: registry.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
+		Config:        v1.Descriptor{MediaType: registry.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(registrytest.EmptyDigest, "sha256:")}, Size: 2},
 		Layers:        []v1.Descriptor{{MediaType: types.MediaType(layerType), Digest: h, Size: int64(len(content))}},
 		Subject:       &subjectDesc,
 		ArtifactType:  layerType,
@@ -100,20 +61,20 @@ func pushRawReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descripto
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(repo.Digest(sha(raw)), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+	if err := remote.Put(repo.Digest(hallmark.SHA256(raw).String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
 		t.Fatal(err)
 	}
-	return sha(raw)
+	return hallmark.SHA256(raw).String()
 }
 
 // TestListSkipsOtherReferrers pushes referrers that are not Sigstore bundle
 // referrers of the subject next to one that is.
 func TestListSkipsOtherReferrers(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			reg := newRegistry(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			reg := newRegistry(t, mode.Referrers)
 			subject, subjectDesc := reg.PushRandom(t, "app", "latest")
-			want, err := publish.Publish(t.Context(), subject, testBundle(t, "x"), hallmark.PredicateSPDX)
+			want, err := publish.Publish(t.Context(), subject, registrytest.FakeBundle(t, "x"), hallmark.PredicateSPDX)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +114,7 @@ func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, 
 	m := v1.Manifest{
 		SchemaVersion: 2,
 		MediaType:     types.OCIManifestSchema1,
-		Config:        v1.Descriptor{MediaType: registry.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(emptyDigest, "sha256:")}, Size: 2},
+		Config:        v1.Descriptor{MediaType: registry.MediaTypeEmpty, Digest: v1.Hash{Algorithm: "sha256", Hex: strings.TrimPrefix(registrytest.EmptyDigest, "sha256:")}, Size: 2},
 		Subject:       &subjectDesc,
 		ArtifactType:  artifactType,
 	}
@@ -162,7 +123,7 @@ func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, 
 		content := fmt.Appendf(nil, "layer %d/%d", seed, i)
 		l := static.NewLayer(content, types.MediaType(lt))
 		layers = append(layers, l)
-		h, err := v1.NewHash(sha(content))
+		h, err := v1.NewHash(hallmark.SHA256(content).String())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +138,7 @@ func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(repo.Digest(sha(raw)), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+	if err := remote.Put(repo.Digest(hallmark.SHA256(raw).String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -185,7 +146,7 @@ func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, 
 func TestFetchRejects(t *testing.T) {
 	reg := newRegistry(t, true)
 	subject, _ := reg.PushRandom(t, "app", "latest")
-	bundle := testBundle(t, "x")
+	bundle := registrytest.FakeBundle(t, "x")
 	if _, err := publish.Publish(t.Context(), subject, bundle, hallmark.PredicateSPDX); err != nil {
 		t.Fatal(err)
 	}
@@ -217,15 +178,7 @@ func TestFetchRejects(t *testing.T) {
 }
 
 func TestListRegistryUnavailable(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	host := strings.TrimPrefix(srv.URL, "http://")
-	srv.Close()
-	subject, err := name.NewDigest(host + "/app@sha256:" + strings.Repeat("2", 64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	noRetry := remote.WithRetryBackoff(remote.Backoff{Steps: 1})
-	if _, err := verify.List(t.Context(), subject, noRetry); !errors.Is(err, hallmark.ErrUnavailable) {
+	if _, err := verify.List(t.Context(), registrytest.Unreachable(t), registrytest.NoRetry()); !errors.Is(err, hallmark.ErrUnavailable) {
 		t.Errorf("List error = %v, want ErrUnavailable", err)
 	}
 }

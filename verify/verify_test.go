@@ -2,7 +2,6 @@ package verify_test
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -94,9 +93,9 @@ const (
 )
 
 func TestImageVerifies(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			f := newFixture(t, mode.Referrers)
 			subject, _ := f.reg.PushRandom(t, "app", "v1")
 			f.attest(t, subject, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 			f.attest(t, subject, hallmark.PredicateSPDX, spdxPredicate)
@@ -178,15 +177,7 @@ func TestImageFailures(t *testing.T) {
 			name: "tampered payload",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, _ v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				b = editBundle(t, b, func(m map[string]any) {
-					env := m["dsseEnvelope"].(map[string]any)
-					payload, err := base64.StdEncoding.DecodeString(env["payload"].(string))
-					if err != nil {
-						t.Fatal(err)
-					}
-					env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(payload), "dockerfile", "evilfile", 1)))
-				})
-				publishRaw(t, subject, b)
+				publishRaw(t, subject, signtest.EditPayload(t, b, "dockerfile", "evilfile"))
 			},
 			failure: "verify bundle: ",
 		},
@@ -218,9 +209,7 @@ func TestImageFailures(t *testing.T) {
 			name: "no signed timestamp",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, _ v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				publishRaw(t, subject, editBundle(t, b, func(m map[string]any) {
-					delete(m["verificationMaterial"].(map[string]any), "timestampVerificationData")
-				}))
+				publishRaw(t, subject, signtest.DropMaterial(t, b, "timestampVerificationData"))
 			},
 			failure: "timestamp",
 		},
@@ -228,9 +217,7 @@ func TestImageFailures(t *testing.T) {
 			name: "no transparency log entry",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, _ v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				publishRaw(t, subject, editBundle(t, b, func(m map[string]any) {
-					delete(m["verificationMaterial"].(map[string]any), "tlogEntries")
-				}))
+				publishRaw(t, subject, signtest.DropMaterial(t, b, "tlogEntries"))
 			},
 			failure: "bundle has no transparency log entry",
 		},
@@ -253,7 +240,7 @@ func TestImageFailures(t *testing.T) {
 			name: "unknown bundle media type",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, desc v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, editBundle(t, b, func(m map[string]any) {
+				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, signtest.EditBundle(t, b, func(m map[string]any) {
 					m["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.4+json"
 				}))
 			},
@@ -263,7 +250,7 @@ func TestImageFailures(t *testing.T) {
 			name: "not an in-toto payload",
 			attach: func(t *testing.T, f *fixture, subject name.Digest, desc v1.Descriptor) {
 				b := f.statement(t, subject.Context().Name(), hallmark.Digest(subject.DigestStr()), hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
-				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, editBundle(t, b, func(m map[string]any) {
+				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, signtest.EditBundle(t, b, func(m map[string]any) {
 					m["dsseEnvelope"].(map[string]any)["payloadType"] = "text/plain"
 				}))
 			},
@@ -275,7 +262,7 @@ func TestImageFailures(t *testing.T) {
 				pushRawReferrer(t, subject, desc, hallmark.MediaTypeBundleV03, []byte(`{"a":1}`))
 				// Make the registry serve other bytes for that blob.
 				f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-					if strings.HasSuffix(r.URL.Path, "/blobs/"+sha([]byte(`{"a":1}`))) && r.Method == http.MethodGet {
+					if strings.HasSuffix(r.URL.Path, "/blobs/"+hallmark.SHA256([]byte(`{"a":1}`)).String()) && r.Method == http.MethodGet {
 						_, _ = w.Write([]byte(`{"b":22}`))
 						return true
 					}
@@ -325,21 +312,6 @@ func publishRaw(t *testing.T, subject name.Digest, b []byte) {
 	if _, err := publish.Publish(t.Context(), subject, b, hallmark.PredicateSLSAProvenanceV1); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// editBundle decodes a bundle, lets edit change it and encodes it again.
-func editBundle(t *testing.T, b []byte, edit func(map[string]any)) []byte {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	edit(m)
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // TestPredicateTypeFromStatement attaches a provenance bundle whose
@@ -421,9 +393,9 @@ func TestMaxBundles(t *testing.T) {
 // the verifier read it: the result is about the first image only, and the
 // tag was read once.
 func TestImageResolvesOnce(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			f := newFixture(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			f := newFixture(t, mode.Referrers)
 			first, _ := f.reg.PushRandom(t, "app", "v1")
 			f.attest(t, first, hallmark.PredicateSLSAProvenanceV1, provenancePredicate)
 			second, _ := f.reg.PushRandom(t, "app", "v2")
@@ -476,9 +448,7 @@ func TestImageResolvesOnce(t *testing.T) {
 func TestImageErrors(t *testing.T) {
 	f := newFixture(t, true)
 	f.reg.PushRandom(t, "app", "v1")
-	down := httptest.NewServer(http.NotFoundHandler())
-	downHost := strings.TrimPrefix(down.URL, "http://")
-	down.Close()
+	downHost := registrytest.UnreachableHost()
 	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "boom", http.StatusBadGateway)
 	}))
@@ -526,7 +496,7 @@ func TestReferrersUnavailable(t *testing.T) {
 	for _, path := range []string{"/referrers/", "/blobs/"} {
 		t.Run(strings.Trim(path, "/"), func(t *testing.T) {
 			f.reg.SetHook(func(w http.ResponseWriter, r *http.Request) bool {
-				if strings.Contains(r.URL.Path, path) && !strings.HasSuffix(r.URL.Path, sha([]byte("{}"))) {
+				if strings.Contains(r.URL.Path, path) && !strings.HasSuffix(r.URL.Path, registrytest.EmptyDigest) {
 					http.Error(w, "down", http.StatusServiceUnavailable)
 					return true
 				}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/intoto"
 )
 
 // BaseBuildType is the buildDefinition.buildType of base images Hallmark
@@ -83,7 +84,7 @@ func BasePredicate(b BaseBuild) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write base provenance: %w", err)
 	}
-	out, err := encode(p)
+	out, err := intoto.Encode(p)
 	if err != nil {
 		return nil, fmt.Errorf("write base provenance: %w", err)
 	}

@@ -18,6 +18,7 @@ import (
 	packageurl "github.com/package-url/packageurl-go"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/intoto"
 )
 
 const (
@@ -82,7 +83,7 @@ func Predicate(b Build) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("write provenance: %w", err)
 	}
-	out, err := encode(p)
+	out, err := intoto.Encode(p)
 	if err != nil {
 		return nil, fmt.Errorf("write provenance: %w", err)
 	}
@@ -510,7 +511,7 @@ func scanSecrets(out []byte, req hallmark.BuildRequest) error {
 		if len(v) < minScannedSecret {
 			return nil
 		}
-		enc, err := encode(string(v))
+		enc, err := intoto.Encode(string(v))
 		if err != nil {
 			return err
 		}
@@ -532,18 +533,6 @@ func scanSecrets(out []byte, req hallmark.BuildRequest) error {
 		}
 	}
 	return nil
-}
-
-// encode is json.Marshal without HTML escaping and without the encoder's
-// trailing newline. Maps are written with sorted keys.
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // checkURI checks for an absolute URI without spaces.

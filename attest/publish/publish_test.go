@@ -1,14 +1,11 @@
 package publish_test
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -28,9 +25,6 @@ import (
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
-// emptyDigest is the digest of "{}", the OCI empty descriptor.
-const emptyDigest = "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
-
 // testRegistry is an in-process registry counting manifest PUTs.
 type testRegistry struct {
 	*registrytest.Registry
@@ -49,44 +43,14 @@ func newRegistry(t *testing.T, referrers bool) *testRegistry {
 	return r
 }
 
-func testBundle(t *testing.T, payload string) []byte {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{
-		"mediaType":            hallmark.MediaTypeBundleV03,
-		"verificationMaterial": map[string]any{},
-		"dsseEnvelope": map[string]any{
-			"payload":     []byte(payload),
-			"payloadType": hallmark.PayloadTypeInToto,
-			"signatures":  []any{},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func sha(b []byte) string {
-	s := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(s[:])
-}
-
-var modes = []struct {
-	name      string
-	referrers bool
-}{
-	{"referrers api", true},
-	{"tag fallback", false},
-}
-
 // TestPublishManifest checks the referrer manifest field by field against
 // what cosign v3 writes, and the fallback tag.
 func TestPublishManifest(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			reg := newRegistry(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			reg := newRegistry(t, mode.Referrers)
 			subject, subjectDesc := reg.PushRandom(t, "app", "latest")
-			bundle := testBundle(t, `{"_type":"https://in-toto.io/Statement/v1"}`)
+			bundle := registrytest.FakeBundle(t, `{"_type":"https://in-toto.io/Statement/v1"}`)
 			before := time.Now().UTC().Truncate(time.Second)
 
 			d, err := publish.Publish(t.Context(), subject, bundle, hallmark.PredicateSLSAProvenanceV1)
@@ -98,8 +62,8 @@ func TestPublishManifest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("get referrer manifest: %v", err)
 			}
-			if sha(got.Manifest) != string(d) || got.MediaType != types.OCIManifestSchema1 {
-				t.Fatalf("referrer %s is %s with media type %s", d, sha(got.Manifest), got.MediaType)
+			if hallmark.SHA256(got.Manifest).String() != string(d) || got.MediaType != types.OCIManifestSchema1 {
+				t.Fatalf("referrer %s is %s with media type %s", d, hallmark.SHA256(got.Manifest).String(), got.MediaType)
 			}
 
 			var fields map[string]json.RawMessage
@@ -137,9 +101,9 @@ func TestPublishManifest(t *testing.T) {
 				{"schemaVersion", m.SchemaVersion, 2},
 				{"mediaType", m.MediaType, "application/vnd.oci.image.manifest.v1+json"},
 				{"artifactType", m.ArtifactType, "application/vnd.dev.sigstore.bundle.v0.3+json"},
-				{"config", m.Config, desc{MediaType: "application/vnd.oci.empty.v1+json", Digest: emptyDigest, Size: 2, ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json"}},
+				{"config", m.Config, desc{MediaType: "application/vnd.oci.empty.v1+json", Digest: registrytest.EmptyDigest, Size: 2, ArtifactType: "application/vnd.dev.sigstore.bundle.v0.3+json"}},
 				{"len(layers)", len(m.Layers), 1},
-				{"layers[0]", m.Layers[0], desc{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Digest: sha(bundle), Size: int64(len(bundle))}},
+				{"layers[0]", m.Layers[0], desc{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Digest: hallmark.SHA256(bundle).String(), Size: int64(len(bundle))}},
 				{"subject", m.Subject, desc{MediaType: string(subjectDesc.MediaType), Digest: subject.DigestStr(), Size: subjectDesc.Size}},
 				{"len(annotations)", len(m.Annotations), 3},
 				{"annotations[content]", m.Annotations["dev.sigstore.bundle.content"], "dsse-envelope"},
@@ -155,7 +119,7 @@ func TestPublishManifest(t *testing.T) {
 				t.Errorf("created = %q, want RFC 3339 UTC around now (%v)", m.Annotations["org.opencontainers.image.created"], err)
 			}
 
-			for digest, want := range map[string][]byte{emptyDigest: []byte("{}"), sha(bundle): bundle} {
+			for digest, want := range map[string][]byte{registrytest.EmptyDigest: []byte("{}"), hallmark.SHA256(bundle).String(): bundle} {
 				l, err := remote.Layer(subject.Context().Digest(digest), remote.WithContext(t.Context()))
 				if err != nil {
 					t.Fatal(err)
@@ -172,7 +136,7 @@ func TestPublishManifest(t *testing.T) {
 				}
 			}
 
-			checkFallbackTag(t, subject, d, mode.referrers, m.Annotations)
+			checkFallbackTag(t, subject, d, mode.Referrers, m.Annotations)
 
 			refs, err := verify.List(t.Context(), subject)
 			if err != nil {
@@ -183,7 +147,7 @@ func TestPublishManifest(t *testing.T) {
 			}
 			r := refs[0]
 			if r.Digest != d || r.Ref.String() != ref.String() || r.ArtifactType != registry.BundleArtifactType ||
-				r.PredicateType != hallmark.PredicateSLSAProvenanceV1 || r.BundleDigest != hallmark.Digest(sha(bundle)) ||
+				r.PredicateType != hallmark.PredicateSLSAProvenanceV1 || r.BundleDigest != hallmark.SHA256(bundle) ||
 				r.BundleSize != int64(len(bundle)) || r.BundleMediaType != hallmark.MediaTypeBundleV03 || !r.Created.Equal(created) ||
 				!maps.Equal(r.Annotations, m.Annotations) {
 				t.Errorf("List()[0] = %+v", r)
@@ -230,12 +194,12 @@ func checkFallbackTag(t *testing.T, subject name.Digest, referrer hallmark.Diges
 }
 
 func TestPublishIdempotent(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			reg := newRegistry(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			reg := newRegistry(t, mode.Referrers)
 			subject, _ := reg.PushRandom(t, "app", "latest")
-			sbom := testBundle(t, "sbom")
-			prov := testBundle(t, "provenance")
+			sbom := registrytest.FakeBundle(t, "sbom")
+			prov := registrytest.FakeBundle(t, "provenance")
 
 			first, err := publish.Publish(t.Context(), subject, sbom, hallmark.PredicateSPDX)
 			if err != nil {
@@ -273,15 +237,15 @@ func TestPublishIdempotent(t *testing.T) {
 }
 
 func TestPublishMissingSubject(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			reg := newRegistry(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			reg := newRegistry(t, mode.Referrers)
 			reg.PushRandom(t, "app", "latest") // the repository exists, the digest does not
 			missing, err := name.NewDigest(reg.Host + "/app@sha256:" + strings.Repeat("0", 64))
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := publish.Publish(t.Context(), missing, testBundle(t, "x"), hallmark.PredicateSPDX)
+			d, err := publish.Publish(t.Context(), missing, registrytest.FakeBundle(t, "x"), hallmark.PredicateSPDX)
 			if !errors.Is(err, hallmark.ErrNotFound) || d != "" {
 				t.Fatalf("Publish = %q, %v; want ErrNotFound", d, err)
 			}
@@ -307,7 +271,7 @@ func TestPublishRejects(t *testing.T) {
 		predicateType string
 		want          error
 	}{
-		{"no predicate type", string(testBundle(t, "x")), "", hallmark.ErrInvalid},
+		{"no predicate type", string(registrytest.FakeBundle(t, "x")), "", hallmark.ErrInvalid},
 		{"not json", "{", hallmark.PredicateSPDX, hallmark.ErrInvalid},
 		{"bundle v0.2", `{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=0.2","dsseEnvelope":{}}`, hallmark.PredicateSPDX, hallmark.ErrInvalid},
 		{"message signature", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","messageSignature":{}}`, hallmark.PredicateSPDX, hallmark.ErrInvalid},
@@ -327,15 +291,7 @@ func TestPublishRejects(t *testing.T) {
 }
 
 func TestRegistryUnavailable(t *testing.T) {
-	srv := httptest.NewServer(http.NotFoundHandler())
-	host := strings.TrimPrefix(srv.URL, "http://")
-	srv.Close()
-	subject, err := name.NewDigest(host + "/app@sha256:" + strings.Repeat("2", 64))
-	if err != nil {
-		t.Fatal(err)
-	}
-	noRetry := remote.WithRetryBackoff(remote.Backoff{Steps: 1})
-	_, err = publish.Publish(t.Context(), subject, testBundle(t, "x"), hallmark.PredicateSPDX, noRetry)
+	_, err := publish.Publish(t.Context(), registrytest.Unreachable(t), registrytest.FakeBundle(t, "x"), hallmark.PredicateSPDX, registrytest.NoRetry())
 	if !errors.Is(err, hallmark.ErrUnavailable) {
 		t.Errorf("Publish error = %v, want ErrUnavailable", err)
 	}
@@ -356,7 +312,7 @@ func TestRegistryRefusesAccess(t *testing.T) {
 				}
 				return false
 			})
-			_, err := publish.Publish(t.Context(), subject, testBundle(t, path), hallmark.PredicateSPDX, registrytest.Client(t).RemoteOptions(t.Context())...)
+			_, err := publish.Publish(t.Context(), subject, registrytest.FakeBundle(t, path), hallmark.PredicateSPDX, registrytest.Client(t).RemoteOptions(t.Context())...)
 			if !errors.Is(err, hallmark.ErrPermissionDenied) {
 				t.Fatalf("Publish error = %v, want ErrPermissionDenied", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/publish"
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
+	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	hverify "github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -20,9 +21,9 @@ import (
 // finds it again and verifies it the way a consumer (cosign, package verify)
 // does.
 func TestSignPublishVerify(t *testing.T) {
-	for _, mode := range modes {
-		t.Run(mode.name, func(t *testing.T) {
-			reg := newRegistry(t, mode.referrers)
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			reg := newRegistry(t, mode.Referrers)
 			subject, _ := reg.PushRandom(t, "app", "latest")
 			ss := signtest.New(t)
 			signer, err := sign.New(ss.SigningConfig(t), ss.TrustedRoot(t),

@@ -1,9 +1,7 @@
 package sbom
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 
 	"github.com/package-url/packageurl-go"
@@ -24,31 +22,13 @@ type apkPackage struct {
 // every package that could be read.
 func parseApkInstalled(r io.Reader) ([]apkPackage, error) {
 	var (
-		pkgs    []apkPackage
-		cur     apkPackage
-		badLine int
-		n       int
+		pkgs []apkPackage
+		cur  apkPackage
 	)
-	flush := func() {
-		if cur.Name != "" && cur.Version != "" {
-			pkgs = append(pkgs, cur)
-		}
-		cur = apkPackage{}
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
-	for sc.Scan() {
-		n++
-		line := bytes.TrimRight(sc.Bytes(), "\r")
-		if len(bytes.TrimSpace(line)) == 0 {
-			flush()
-			continue
-		}
+	field := func(line []byte) bool {
+		line = bytes.TrimRight(line, "\r")
 		if len(line) < 2 || line[1] != ':' {
-			if badLine == 0 {
-				badLine = n
-			}
-			continue
+			return false
 		}
 		v := string(bytes.TrimSpace(line[2:]))
 		switch line[0] {
@@ -63,15 +43,16 @@ func parseApkInstalled(r io.Reader) ([]apkPackage, error) {
 		case 'o':
 			cur.Origin = v
 		}
+		return true
 	}
-	flush()
-	if err := sc.Err(); err != nil {
-		return pkgs, fmt.Errorf("parse apk installed: line %d: %w", n+1, err)
+	end := func() {
+		if cur.Name != "" && cur.Version != "" {
+			pkgs = append(pkgs, cur)
+		}
+		cur = apkPackage{}
 	}
-	if badLine != 0 {
-		return pkgs, fmt.Errorf("parse apk installed: line %d: not a field", badLine)
-	}
-	return pkgs, nil
+	err := scanRecords(r, "apk installed", field, end)
+	return pkgs, err
 }
 
 // purl is pkg:apk/<os id>/<name>@<version>?arch=…&distro=…&upstream=…, the

@@ -1,18 +1,12 @@
 package sbom
 
 import (
-	"bufio"
 	"bytes"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/package-url/packageurl-go"
 )
-
-// maxLineBytes bounds one line of a package database; longer lines end the
-// parse with an error and the packages read so far.
-const maxLineBytes = 1 << 20
 
 // dpkgPackage is one paragraph of a dpkg status file.
 type dpkgPackage struct {
@@ -43,35 +37,16 @@ func (p *dpkgPackage) installed() bool {
 // alongside every package that could be read.
 func parseDpkgStatus(r io.Reader) ([]dpkgPackage, error) {
 	var (
-		pkgs    []dpkgPackage
-		cur     dpkgPackage
-		badLine int
-		n       int
+		pkgs []dpkgPackage
+		cur  dpkgPackage
 	)
-	flush := func() {
-		if cur.Name != "" && cur.Version != "" && cur.installed() {
-			pkgs = append(pkgs, cur)
-		}
-		cur = dpkgPackage{}
-	}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
-	for sc.Scan() {
-		n++
-		line := sc.Bytes()
-		if len(bytes.TrimSpace(line)) == 0 {
-			flush()
-			continue
-		}
+	field := func(line []byte) bool {
 		if line[0] == ' ' || line[0] == '\t' {
-			continue // continuation of a multi-line field; none is needed
+			return true // continuation of a multi-line field; none is needed
 		}
 		key, val, ok := bytes.Cut(line, []byte(":"))
 		if !ok {
-			if badLine == 0 {
-				badLine = n
-			}
-			continue
+			return false
 		}
 		v := string(bytes.TrimSpace(val))
 		switch string(key) {
@@ -89,15 +64,16 @@ func parseDpkgStatus(r io.Reader) ([]dpkgPackage, error) {
 			cur.Source = name
 			cur.SourceVersion = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(ver), "("), ")")
 		}
+		return true
 	}
-	flush()
-	if err := sc.Err(); err != nil {
-		return pkgs, fmt.Errorf("parse dpkg status: line %d: %w", n+1, err)
+	end := func() {
+		if cur.Name != "" && cur.Version != "" && cur.installed() {
+			pkgs = append(pkgs, cur)
+		}
+		cur = dpkgPackage{}
 	}
-	if badLine != 0 {
-		return pkgs, fmt.Errorf("parse dpkg status: line %d: not a field", badLine)
-	}
-	return pkgs, nil
+	err := scanRecords(r, "dpkg status", field, end)
+	return pkgs, err
 }
 
 // purl is pkg:deb/<os id>/<name>@<version>?arch=…&distro=…&upstream=….

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -84,16 +83,11 @@ func runBaseBuild(ctx context.Context, f *baseFlags, specPath string, env buildE
 	if err != nil {
 		return err
 	}
-	prog, err := newProgress(env.stderr, mode)
+	prog, cl, tokens, err := dialGateway(env, mode, f.gateway, f.tokenFile)
 	if err != nil {
 		return err
 	}
-	gateway, err := resolveGateway(f.gateway, env.getenv, env.stack)
-	if err != nil {
-		return err
-	}
-	tokens := newTokenSource(f.tokenFile, env.getenv, env.stack)
-	res, err := buildBase(ctx, newClient(gateway), tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog)
+	res, err := buildBase(ctx, cl, tokens, &hallmarkv1.BuildBaseRequest{Spec: spec, Tags: f.tags}, prog)
 	if err != nil {
 		return err
 	}
@@ -124,22 +118,7 @@ func readSpec(path string, stdin io.Reader) ([]byte, error) {
 // buildBase runs the BuildBase stream, showing its progress, and returns
 // the result. The display is drained before it returns.
 func buildBase(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildBaseRequest, prog *progress) (*hallmarkv1.BuildBaseResult, error) {
-	r, err := withToken(ctx, tokens, req)
-	if err != nil {
-		return nil, err
-	}
-	stream, err := cl.BuildBase(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	result, err := follow(stream, func(m *hallmarkv1.BuildBaseResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildBaseResult) {
+	return runStream(ctx, tokens, req, cl.BuildBase, func(m *hallmarkv1.BuildBaseResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildBaseResult) {
 		return m.GetAccepted(), m.GetStatus(), m.GetResult()
-	}, prog)
-	if err != nil {
-		return nil, err
-	}
-	if result.GetBuild().GetDigest() == "" {
-		return nil, errors.New("read build result: the gateway ended the build without a result")
-	}
-	return result, nil
+	}, func(r *hallmarkv1.BuildBaseResult) string { return r.GetBuild().GetDigest() }, prog)
 }

@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,29 +56,14 @@ func (g *baseGateway) BuildBase(_ context.Context, req *connect.Request[hallmark
 func startBaseGateway(t *testing.T, g *baseGateway) string {
 	t.Helper()
 	path, h := hallmarkv1connect.NewBuildServiceHandler(g)
-	mux := http.NewServeMux()
-	mux.Handle(path, h)
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = new(http.Protocols)
-	srv.Config.Protocols.SetUnencryptedHTTP2(true)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
+	return serveH2C(t, path, h)
 }
 
+// runBaseCmd runs `hallmark base build args...` as main would, with
+// HALLMARK_TOKEN set and stdin.
 func runBaseCmd(t *testing.T, stdin string, args ...string) runResult {
 	t.Helper()
-	t.Setenv("HALLMARK_TOKEN", testToken)
-	t.Setenv("HALLMARK_GATEWAY", "")
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	var stdout, stderr bytes.Buffer
-	cmd := newBaseCmd()
-	cmd.SetArgs(append([]string{"build"}, args...))
-	cmd.SetOut(&stdout)
-	cmd.SetErr(&stderr)
-	cmd.SetIn(strings.NewReader(stdin))
-	err := cmd.ExecuteContext(t.Context())
-	return runResult{err: err, stdout: stdout.String(), stderr: stderr.String()}
+	return runGatewayCmd(t.Context(), t, newBaseCmd(), stdin, append([]string{"build"}, args...)...)
 }
 
 func TestBaseBuild(t *testing.T) {
@@ -105,11 +87,7 @@ func TestBaseBuild(t *testing.T) {
 	if len(g.reqs) != 1 || string(g.reqs[0].GetSpec()) != testSpec || g.auth[0] != "Bearer "+testToken {
 		t.Errorf("requests = %v, auth %q", g.reqs, g.auth)
 	}
-	var m baseBuildMetadata
-	data, err := os.ReadFile(meta)
-	if err != nil || json.Unmarshal(data, &m) != nil {
-		t.Fatalf("metadata: %v\n%s", err, data)
-	}
+	m, _ := readJSONFile[baseBuildMetadata](t, meta)
 	if m.ImageName != "reg.example/static:v1" || len(m.Packages) != 1 || m.Packages[0].Name != "netbase" || len(m.Attestations) != 1 {
 		t.Errorf("metadata = %+v", m)
 	}

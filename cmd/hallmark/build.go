@@ -107,6 +107,22 @@ func buildRunE(name string, run func(ctx context.Context, arg string, env buildE
 	}
 }
 
+// dialGateway is what build and base build need once their inputs are checked:
+// the progress display in mode, a client of the gateway and the caller's
+// tokens. The gateway is gatewayFlag, the token tokenFile's, else each comes
+// from the environment, else from the running dev stack.
+func dialGateway(env buildEnv, mode, gatewayFlag, tokenFile string) (*progress, hallmarkv1connect.BuildServiceClient, tokenSource, error) {
+	prog, err := newProgress(env.stderr, mode)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gateway, err := resolveGateway(gatewayFlag, env.getenv, env.stack)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return prog, newClient(gateway), newTokenSource(tokenFile, env.getenv, env.stack), nil
+}
+
 // runBuild checks every input, uploads the context, runs the build and
 // reports the result.
 func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEnv) error {
@@ -125,20 +141,14 @@ func runBuild(ctx context.Context, f *buildFlags, contextDir string, env buildEn
 	if err != nil {
 		return err
 	}
-	prog, err := newProgress(env.stderr, mode)
+	prog, cl, tokens, err := dialGateway(env, mode, f.gateway, f.tokenFile)
 	if err != nil {
 		return err
 	}
-	gateway, err := resolveGateway(f.gateway, env.getenv, env.stack)
-	if err != nil {
-		return err
-	}
-	tokens := newTokenSource(f.tokenFile, env.getenv, env.stack)
 	// Fail on a missing token before the (possibly long) archive pass.
 	if _, err := tokens(ctx); err != nil {
 		return err
 	}
-	cl := newClient(gateway)
 	if isGit {
 		prog.infof("#0 BuildKit fetches %s at %s\n", git.GetUrl(), git.GetCommit())
 		req.Source = &hallmarkv1.BuildRequest_Git{Git: git}
@@ -193,21 +203,34 @@ func uploadContext(ctx context.Context, cl hallmarkv1connect.BuildServiceClient,
 // The display is drained before build returns, so a failing step's output is
 // on screen before the error.
 func build(ctx context.Context, cl hallmarkv1connect.BuildServiceClient, tokens tokenSource, req *hallmarkv1.BuildRequest, prog *progress) (*hallmarkv1.BuildResult, error) {
+	return runStream(ctx, tokens, req, cl.Build, func(m *hallmarkv1.BuildResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildResult) {
+		return m.GetAccepted(), m.GetStatus(), m.GetResult()
+	}, (*hallmarkv1.BuildResult).GetDigest, prog)
+}
+
+// runStream is what build and base build have in common: it opens a build
+// stream with call (a BuildServiceClient method) for req and the caller's
+// token, follows it to its end (event splits each message, see follow) and
+// returns the result, which must name an image digest (read with digest).
+func runStream[Req, M, R any](
+	ctx context.Context, tokens tokenSource, req *Req,
+	call func(context.Context, *connect.Request[Req]) (*connect.ServerStreamForClient[M], error),
+	event func(*M) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *R),
+	digest func(*R) string, prog *progress,
+) (*R, error) {
 	r, err := withToken(ctx, tokens, req)
 	if err != nil {
 		return nil, err
 	}
-	stream, err := cl.Build(ctx, r)
+	stream, err := call(ctx, r)
 	if err != nil {
 		return nil, err
 	}
-	result, err := follow(stream, func(m *hallmarkv1.BuildResponse) (*hallmarkv1.BuildAccepted, *hallmarkv1.SolveStatus, *hallmarkv1.BuildResult) {
-		return m.GetAccepted(), m.GetStatus(), m.GetResult()
-	}, prog)
+	result, err := follow(stream, event, prog)
 	if err != nil {
 		return nil, err
 	}
-	if result.GetDigest() == "" {
+	if digest(result) == "" {
 		return nil, errors.New("read build result: the gateway ended the build without a result")
 	}
 	return result, nil

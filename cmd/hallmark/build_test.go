@@ -366,14 +366,7 @@ func TestReport(t *testing.T) {
 	if got := stdout.String(); got != "reg.example/app@"+dgst+"\n" {
 		t.Errorf("stdout = %q", got)
 	}
-	data, err := os.ReadFile(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got map[string]any
-	if err := json.Unmarshal(data, &got); err != nil {
-		t.Fatal(err)
-	}
+	got, _ := readJSONFile[map[string]any](t, meta)
 	want := map[string]any{
 		"buildx.build.ref":      "b-123",
 		"containerimage.digest": dgst,
@@ -403,7 +396,7 @@ func TestReport(t *testing.T) {
 	if stdout.String() != "r/x@"+dgst+"\n" {
 		t.Errorf("stdout = %q", stdout.String())
 	}
-	data, _ = os.ReadFile(meta)
+	data, _ := os.ReadFile(meta)
 	if !strings.Contains(string(data), `"image.name": "reg.example/x:1"`) || !strings.Contains(string(data), `"hallmark.bases": []`) {
 		t.Errorf("metadata = %s", data)
 	}
@@ -542,19 +535,12 @@ func startGateway(t *testing.T, g *fakeGateway) string {
 		g.stored = map[string]bool{}
 	}
 	path, h := hallmarkv1connect.NewBuildServiceHandler(g)
-	mux := http.NewServeMux()
-	mux.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return serveH2C(t, path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		g.mu.Lock()
 		g.protos = append(g.protos, r.ProtoMajor)
 		g.mu.Unlock()
 		h.ServeHTTP(w, r)
 	}))
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = new(http.Protocols)
-	srv.Config.Protocols.SetUnencryptedHTTP2(true)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
 }
 
 // buildContextDir writes a small context with a Dockerfile and returns it.
@@ -567,29 +553,10 @@ func buildContextDir(t *testing.T, extra map[string]string) string {
 	return dir
 }
 
-type runResult struct {
-	err            error
-	stdout, stderr string
-}
-
 // runCmd runs `hallmark build args...` as main would, with HALLMARK_TOKEN set.
 func runCmd(ctx context.Context, t *testing.T, args ...string) runResult {
 	t.Helper()
-	t.Setenv("HALLMARK_TOKEN", testToken)
-	t.Setenv("HALLMARK_GATEWAY", "")
-	t.Setenv("XDG_CACHE_HOME", t.TempDir()) // never find a real dev stack
-	var stdout, stderr bytes.Buffer
-	cmd := newBuildCmd()
-	cmd.SetArgs(args)
-	cmd.SetOut(&stdout)
-	cmd.SetErr(&stderr)
-	cmd.SetIn(strings.NewReader(""))
-	err := cmd.ExecuteContext(ctx)
-	r := runResult{err: err, stdout: stdout.String(), stderr: stderr.String()}
-	if strings.Contains(r.stdout+r.stderr, testToken) {
-		t.Errorf("the token was printed:\n%s\n%s", r.stdout, r.stderr)
-	}
-	return r
+	return runGatewayCmd(ctx, t, newBuildCmd(), "", args...)
 }
 
 func TestBuildAgainstGateway(t *testing.T) {
@@ -653,14 +620,7 @@ func TestBuildAgainstGateway(t *testing.T) {
 	if strings.Contains(r.stderr, "npm-secret") {
 		t.Error("the secret was printed")
 	}
-	data, err := os.ReadFile(meta)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
+	m, data := readJSONFile[map[string]any](t, meta)
 	if m["containerimage.digest"] != dgst || m["image.name"] != "reg.example/app:1,reg.example/app:latest" || m["buildx.build.ref"] != "b-42" {
 		t.Errorf("metadata = %s", data)
 	}

@@ -89,11 +89,6 @@ in-toto statement.
 
 Without --trusted-root the bundle is verified against a built-in snapshot of
 the public-good Sigstore trusted root.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return conformanceFinish(cmd, runConformanceVerify(cmd.Context(), f, args[0]))
-		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.staging, "staging", false, "use Sigstore's staging instance (needs --trusted-root)")
@@ -102,8 +97,9 @@ the public-good Sigstore trusted root.`,
 	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "the signing certificate's OIDC issuer, exactly")
 	fl.StringVar(&f.key, "key", "", "PEM public key the bundle is signed with (instead of a certificate identity)")
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json (default: the built-in public-good snapshot)")
-	conformanceUsage(cmd, "FILE_OR_DIGEST")
-	return cmd
+	return conformanceCommand(cmd, "FILE_OR_DIGEST", func(ctx context.Context, fileOrDigest string) error {
+		return runConformanceVerify(ctx, f, fileOrDigest)
+	})
 }
 
 func runConformanceVerify(ctx context.Context, f *conformanceVerifyFlags, fileOrDigest string) error {
@@ -220,13 +216,17 @@ func readConformanceFile(path, what string) ([]byte, error) {
 	return data, nil
 }
 
-// conformanceFinish ends a conformance command: see commandExit.finish.
-func conformanceFinish(cmd *cobra.Command, err error) error {
-	return conformanceExit.finish(cmd.Context(), cmd.ErrOrStderr(), "conformance "+cmd.Name(), err)
-}
-
-// conformanceUsage makes flag errors and a wrong number of arguments end
-// cmd like any other bad argument, with one line on stderr.
-func conformanceUsage(cmd *cobra.Command, arg string) {
-	conformanceExit.usage(cmd, "conformance "+cmd.Name(), exactlyOne(arg))
+// conformanceCommand completes cmd, a conformance command of exactly one
+// argument (described by arg): its RunE calls run with the argument and ends
+// through conformanceExit (see commandExit.finish), and flag errors and a
+// wrong number of arguments end it like any other bad argument, with one
+// line on stderr.
+func conformanceCommand(cmd *cobra.Command, arg string, run func(ctx context.Context, arg string) error) *cobra.Command {
+	name := "conformance " + cmd.Name()
+	cmd.SilenceUsage, cmd.SilenceErrors = true, true
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		return conformanceExit.finish(c.Context(), c.ErrOrStderr(), name, run(c.Context(), args[0]))
+	}
+	conformanceExit.usage(cmd, name, exactlyOne(arg))
+	return cmd
 }

@@ -56,11 +56,6 @@ The Fulcio, timestamp authorities and transparency logs are those that
 required, as the public-good services cannot be reached from here. The new
 bundle is verified against --trusted-root (default: the built-in public-good
 snapshot) for the identity in its certificate before it is written.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return conformanceFinish(cmd, runConformanceSign(cmd.Context(), f, args[0]))
-		},
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.staging, "staging", false, "use Sigstore's staging instance (needs --trusted-root and --signing-config)")
@@ -69,8 +64,9 @@ snapshot) for the identity in its certificate before it is written.`,
 	fl.StringVar(&f.bundle, "bundle", "", "where to write the bundle")
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "Sigstore trusted_root.json to verify the new bundle against (default: the built-in public-good snapshot)")
 	fl.StringVar(&f.signingConfig, "signing-config", "", "Sigstore signing_config.json naming the services to use (required)")
-	conformanceUsage(cmd, "FILE")
-	return cmd
+	return conformanceCommand(cmd, "FILE", func(ctx context.Context, file string) error {
+		return runConformanceSign(ctx, f, file)
+	})
 }
 
 func runConformanceSign(ctx context.Context, f *conformanceSignFlags, file string) error {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -35,21 +34,8 @@ var conformanceExceptions = map[string]string{}
 // the exit code and stderr.
 func runConformance(t *testing.T, args ...string) (exitCode, string) {
 	t.Helper()
-	cmd := newConformanceCmd()
-	var stdout, stderr bytes.Buffer
-	cmd.SetOut(&stdout)
-	cmd.SetErr(&stderr)
-	cmd.SetArgs(args)
-	err := cmd.ExecuteContext(t.Context())
-	var ee exitError
-	switch {
-	case err == nil:
-		return 0, stderr.String()
-	case errors.As(err, &ee):
-		return ee.code, stderr.String()
-	}
-	t.Fatalf("hallmark conformance %s: unexpected error %v (stderr %q)", strings.Join(args, " "), err, stderr.String())
-	return 0, ""
+	r := execute(t.Context(), newConformanceCmd(), "", args...)
+	return exitOf(t, r.err), r.stderr
 }
 
 // verifyBundleArgs builds the verify-bundle arguments for the case in dir

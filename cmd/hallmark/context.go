@@ -270,16 +270,21 @@ func fileKind(m fs.FileMode) string {
 	}
 }
 
+// stdinDockerfile reads the Dockerfile of -f - from stdin, to send inline.
+func stdinDockerfile(stdin io.Reader) (dockerfileSpec, error) {
+	data, err := readBounded(stdin, maxDockerfileBytes)
+	if err != nil {
+		return dockerfileSpec{}, fmt.Errorf("read Dockerfile from stdin: %w", err)
+	}
+	return dockerfileSpec{inline: data}, nil
+}
+
 // findDockerfile locates the Dockerfile: file ("" for CONTEXT_DIR/Dockerfile,
 // "-" for stdin). One inside the context is named by its path; one outside is
 // sent inline.
 func findDockerfile(file, contextDir string, stdin io.Reader) (dockerfileSpec, error) {
 	if file == "-" {
-		data, err := readBounded(stdin, maxDockerfileBytes)
-		if err != nil {
-			return dockerfileSpec{}, fmt.Errorf("read Dockerfile from stdin: %w", err)
-		}
-		return dockerfileSpec{inline: data}, nil
+		return stdinDockerfile(stdin)
 	}
 	if file == "" {
 		file = filepath.Join(contextDir, "Dockerfile")

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"strings"
 	"testing"
 )
@@ -19,19 +17,12 @@ func TestUnsupportedDev(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := newUnsupportedDevCmd("darwin")
-			var stderr bytes.Buffer
-			cmd.SetErr(&stderr)
-			cmd.SetOut(&stderr)
-			cmd.SetArgs(append([]string{}, tt.args...))
-			cmd.SilenceErrors, cmd.SilenceUsage = true, true
-			err := cmd.ExecuteContext(t.Context())
-			var ee exitError
-			if !errors.As(err, &ee) || ee.code != exitCannotTell {
-				t.Fatalf("err = %v, want exit 2", err)
+			r := executeSilenced(t.Context(), newUnsupportedDevCmd("darwin"), tt.args...)
+			if code := exitOf(t, r.err); code != exitCannotTell {
+				t.Fatalf("exit %d (%v), want exit 2", code, r.err)
 			}
-			if !strings.HasPrefix(stderr.String(), "hallmark dev: runs on Linux only, not on darwin: ") {
-				t.Errorf("stderr = %q", stderr.String())
+			if !strings.HasPrefix(r.stderr, "hallmark dev: runs on Linux only, not on darwin: ") || r.stdout != "" {
+				t.Errorf("stdout = %q, stderr = %q", r.stdout, r.stderr)
 			}
 		})
 	}

@@ -96,22 +96,12 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := newCmd(tt.x)
-			var stderr bytes.Buffer
-			cmd.SetErr(&stderr)
-			cmd.SetOut(&stderr)
-			cmd.SetArgs(append([]string{}, tt.args...))
-			cmd.SilenceErrors, cmd.SilenceUsage = true, true
-			err := cmd.ExecuteContext(t.Context())
-			var ee exitError
-			switch {
-			case tt.want == exitOK && err != nil:
-				t.Fatalf("err = %v", err)
-			case tt.want != exitOK && (!errors.As(err, &ee) || ee.code != tt.want):
-				t.Fatalf("err = %v, want exit %d", err, tt.want)
+			r := executeSilenced(t.Context(), newCmd(tt.x), tt.args...)
+			if code := exitOf(t, r.err); code != tt.want {
+				t.Fatalf("exit %d (%v), want exit %d", code, r.err, tt.want)
 			}
-			if stderr.String() != tt.msg {
-				t.Errorf("stderr = %q, want %q", stderr.String(), tt.msg)
+			if r.stderr != tt.msg || r.stdout != "" {
+				t.Errorf("stdout = %q, stderr = %q, want %q", r.stdout, r.stderr, tt.msg)
 			}
 		})
 	}

@@ -31,11 +31,7 @@ func parseGitContext(s string) (*hallmarkv1.GitSource, bool, error) {
 // repository (relative to the subdir), or stdin with -f -.
 func gitDockerfile(file string, stdin io.Reader) (dockerfileSpec, error) {
 	if file == "-" {
-		data, err := readBounded(stdin, maxDockerfileBytes)
-		if err != nil {
-			return dockerfileSpec{}, fmt.Errorf("read Dockerfile from stdin: %w", err)
-		}
-		return dockerfileSpec{inline: data}, nil
+		return stdinDockerfile(stdin)
 	}
 	if file == "" {
 		file = "Dockerfile"

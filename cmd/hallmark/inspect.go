@@ -41,14 +41,11 @@ must match the whole value.
 Exit status: 0 if a verified SLSA provenance exists, 1 if none does (the
 reasons are printed), 2 if the image could not be evaluated (registry
 unreachable, image missing, bad flags).`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env := envOf(cmd)
-			return verifyExit.finish(cmd.Context(), env.stderr, "inspect", runInspect(cmd.Context(), f, args[0], env))
-		},
 	}
 	f.register(cmd.Flags(), "text", "json")
-	verifyExit.usage(cmd, "inspect", exactlyOne("IMAGE"))
-	return cmd
+	return imageCommand(cmd, envOf, func(ctx context.Context, image string, env verifyEnv) error {
+		return runInspect(ctx, f, image, env)
+	})
 }
 
 // runInspect verifies image and prints the report; it fails with

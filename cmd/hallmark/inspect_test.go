@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -296,26 +293,12 @@ type cliResult struct {
 // would, and returns its exit code and output.
 func runVerifyCmd(t *testing.T, newCmd func(func(*cobra.Command) verifyEnv) *cobra.Command, env verifyEnv, args ...string) cliResult {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	env.stdout, env.stderr = &stdout, &stderr
-	cmd := newCmd(func(*cobra.Command) verifyEnv { return env })
-	if args == nil {
-		args = []string{} // not os.Args
-	}
-	cmd.SetArgs(args)
-	cmd.SetOut(&stdout)
-	cmd.SetErr(&stderr)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(t.Context())
-	code := 0
-	var ee exitError
-	switch {
-	case errors.As(err, &ee):
-		code = int(ee.code)
-	case err != nil:
-		t.Fatalf("command returned %v, not an exit code", err)
-	}
-	return cliResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	cmd := newCmd(func(c *cobra.Command) verifyEnv {
+		env.stdout, env.stderr = c.OutOrStdout(), c.ErrOrStderr()
+		return env
+	})
+	r := executeSilenced(t.Context(), cmd, args...)
+	return cliResult{code: int(exitOf(t, r.err)), stdout: r.stdout, stderr: r.stderr}
 }
 
 func TestInspectCommand(t *testing.T) {
@@ -326,9 +309,7 @@ func TestInspectCommand(t *testing.T) {
 	bare := f.pushImage(t, "acme/bare")
 	sbomOnly := f.pushImage(t, "acme/sbomonly")
 	f.attest(t, sbomOnly, hallmark.PredicateSPDX)
-	down := httptest.NewServer(http.NotFoundHandler())
-	downHost := strings.TrimPrefix(down.URL, "http://")
-	down.Close()
+	downHost := registrytest.UnreachableHost()
 
 	tests := []struct {
 		name       string

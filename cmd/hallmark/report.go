@@ -18,12 +18,9 @@ import (
 
 // metadata is what --metadata-file holds: buildx's keys, then Hallmark's.
 type metadata struct {
-	BuildRef  string         `json:"buildx.build.ref"`
-	Digest    string         `json:"containerimage.digest"`
-	ImageName string         `json:"image.name"`
-	BuildID   string         `json:"hallmark.build.id"`
-	Pinned    string         `json:"hallmark.image.pinned"`
-	Bases     []baseMetadata `json:"hallmark.bases"`
+	BuildRef string `json:"buildx.build.ref"`
+	imageMetadata
+	Bases []baseMetadata `json:"hallmark.bases"`
 	// Attestations are the signed statements published before the tags moved.
 	Attestations []attestationMetadata `json:"hallmark.attestations"`
 }
@@ -31,13 +28,19 @@ type metadata struct {
 // baseBuildMetadata is what --metadata-file holds for a base build: buildx's
 // keys, then Hallmark's.
 type baseBuildMetadata struct {
-	Digest       string                `json:"containerimage.digest"`
-	ImageName    string                `json:"image.name"`
-	BuildID      string                `json:"hallmark.build.id"`
-	Pinned       string                `json:"hallmark.image.pinned"`
+	imageMetadata
 	Packages     []packageMetadata     `json:"hallmark.packages"`
 	Warnings     []string              `json:"hallmark.warnings,omitempty"`
 	Attestations []attestationMetadata `json:"hallmark.attestations"`
+}
+
+// imageMetadata is what both metadata files say of the image built, in
+// this order (their fields are inlined in JSON).
+type imageMetadata struct {
+	Digest    string `json:"containerimage.digest"`
+	ImageName string `json:"image.name"`
+	BuildID   string `json:"hallmark.build.id"`
+	Pinned    string `json:"hallmark.image.pinned"`
 }
 
 type attestationMetadata struct {
@@ -66,20 +69,17 @@ type packageMetadata struct {
 
 // report prints the pinned image to stdout and writes the files asked for.
 func report(res *hallmarkv1.BuildResult, req *hallmarkv1.BuildRequest, f *buildFlags, stdout io.Writer) error {
-	pinned := printPinned(stdout, res)
+	image := printPinned(stdout, res, req.GetTags())
 	if f.metadataFile != "" {
 		bases := []baseMetadata{}
 		for _, b := range res.GetBases() {
 			bases = append(bases, baseMetadata{Ref: b.GetRef(), Pinned: b.GetPinned(), Digest: b.GetDigest()})
 		}
 		err := writeMetadata(f.metadataFile, metadata{
-			BuildRef:     res.GetBuildId(),
-			Digest:       res.GetDigest(),
-			ImageName:    imageName(res, req.GetTags()),
-			BuildID:      res.GetBuildId(),
-			Pinned:       pinned,
-			Bases:        bases,
-			Attestations: attestationsMetadata(res.GetAttestations()),
+			BuildRef:      res.GetBuildId(),
+			imageMetadata: image,
+			Bases:         bases,
+			Attestations:  attestationsMetadata(res.GetAttestations()),
 		})
 		if err != nil {
 			return err
@@ -96,12 +96,11 @@ func report(res *hallmarkv1.BuildResult, req *hallmarkv1.BuildRequest, f *buildF
 // reportBase prints the pinned image to stdout and writes the metadata file.
 func reportBase(res *hallmarkv1.BuildBaseResult, f *baseFlags, stdout io.Writer) error {
 	b := res.GetBuild()
-	pinned := printPinned(stdout, b)
+	image := printPinned(stdout, b, f.tags)
 	if f.metadataFile == "" {
 		return nil
 	}
-	m := baseBuildMetadata{Digest: b.GetDigest(), ImageName: imageName(b, f.tags), BuildID: b.GetBuildId(), Pinned: pinned,
-		Packages: []packageMetadata{}, Warnings: b.GetWarnings(), Attestations: attestationsMetadata(b.GetAttestations())}
+	m := baseBuildMetadata{imageMetadata: image, Packages: []packageMetadata{}, Warnings: b.GetWarnings(), Attestations: attestationsMetadata(b.GetAttestations())}
 	for _, p := range res.GetPackages() {
 		m.Packages = append(m.Packages, packageMetadata{Name: p.GetName(), Version: p.GetVersion(), Architecture: p.GetArchitecture(), URI: p.GetUri(), SHA256: p.GetSha256()})
 	}
@@ -109,14 +108,15 @@ func reportBase(res *hallmarkv1.BuildBaseResult, f *baseFlags, stdout io.Writer)
 }
 
 // printPinned prints the image pinned by digest, the one line a build
-// writes to stdout, and returns it.
-func printPinned(stdout io.Writer, res *hallmarkv1.BuildResult) string {
+// writes to stdout, and returns what the metadata file says of the image;
+// requested are the tags asked for.
+func printPinned(stdout io.Writer, res *hallmarkv1.BuildResult, requested []string) imageMetadata {
 	pinned := res.GetPinned()
 	if pinned == "" {
 		pinned = res.GetImageName() + "@" + res.GetDigest()
 	}
 	fmt.Fprintln(stdout, pinned)
-	return pinned
+	return imageMetadata{Digest: res.GetDigest(), ImageName: imageName(res, requested), BuildID: res.GetBuildId(), Pinned: pinned}
 }
 
 // imageName is buildx's image.name: the tags moved, else those asked for.

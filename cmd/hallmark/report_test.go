@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -31,11 +29,12 @@ func TestPrintPinnedAndImageName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out bytes.Buffer
-			if got := printPinned(&out, tt.res); got != tt.wantPinned || out.String() != tt.wantPinned+"\n" {
-				t.Errorf("printPinned = %q, printed %q; want %q", got, out.String(), tt.wantPinned)
+			got := printPinned(&out, tt.res, tt.requested)
+			if got.Pinned != tt.wantPinned || out.String() != tt.wantPinned+"\n" {
+				t.Errorf("printPinned = %q, printed %q; want %q", got.Pinned, out.String(), tt.wantPinned)
 			}
-			if got := imageName(tt.res, tt.requested); got != tt.wantName {
-				t.Errorf("imageName = %q, want %q", got, tt.wantName)
+			if got.ImageName != tt.wantName || got.Digest != d {
+				t.Errorf("printPinned = %+v, want image name %q, digest %s", got, tt.wantName, d)
 			}
 		})
 	}
@@ -68,17 +67,10 @@ func TestAttestationsMetadata(t *testing.T) {
 
 func TestWriteMetadata(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "meta.json")
-	if err := writeMetadata(path, baseBuildMetadata{Digest: "sha256:d", Packages: []packageMetadata{}, Attestations: []attestationMetadata{}}); err != nil {
+	if err := writeMetadata(path, baseBuildMetadata{imageMetadata: imageMetadata{Digest: "sha256:d"}, Packages: []packageMetadata{}, Attestations: []attestationMetadata{}}); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
+	m, data := readJSONFile[map[string]any](t, path)
 	if m["containerimage.digest"] != "sha256:d" || data[len(data)-1] != '\n' || !bytes.Contains(data, []byte("\n  \"")) {
 		t.Errorf("metadata file:\n%s", data)
 	}

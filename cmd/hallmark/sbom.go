@@ -37,14 +37,11 @@ a table of the packages: name, version, type and package URL.
 
 Trust settings and exit status are those of hallmark inspect: 0 if a verified
 SBOM was printed, 1 if none verified, 2 if the image could not be evaluated.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env := envOf(cmd)
-			return verifyExit.finish(cmd.Context(), env.stderr, "sbom", runSBOM(cmd.Context(), f, args[0], env))
-		},
 	}
 	f.register(cmd.Flags(), "json", "text")
-	verifyExit.usage(cmd, "sbom", exactlyOne("IMAGE"))
-	return cmd
+	return imageCommand(cmd, envOf, func(ctx context.Context, image string, env verifyEnv) error {
+		return runSBOM(ctx, f, image, env)
+	})
 }
 
 func runSBOM(ctx context.Context, f *verifyFlags, image string, env verifyEnv) error {

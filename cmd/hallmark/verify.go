@@ -54,10 +54,6 @@ Attestation and writes its Sigstore bundle to FILE when the image is allowed.
 
 Exit status: 0 allowed, 1 denied (the reasons are printed), 2 could not
 evaluate (registry or gateway unreachable, image missing, bad flags).`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			env := envOf(cmd)
-			return verifyExit.finish(cmd.Context(), env.stderr, "verify", runVerify(cmd.Context(), f, args[0], env))
-		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.gateway, "gateway", "", "gateway base URL (default $HALLMARK_GATEWAY, else the dev stack's)")
@@ -68,8 +64,9 @@ evaluate (registry or gateway unreachable, image missing, bad flags).`,
 	fl.StringVar(&f.vsaFile, "vsa", "", "ask for a signed Verification Summary Attestation and write its bundle to this file (gateway only)")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.BoolVar(&f.allowHTTP, "allow-http-registry", false, "with --offline: speak plain HTTP to the image's registry (implied for localhost and loopback)")
-	verifyExit.usage(cmd, "verify", exactlyOne("IMAGE"))
-	return cmd
+	return imageCommand(cmd, envOf, func(ctx context.Context, image string, env verifyEnv) error {
+		return runVerify(ctx, f, image, env)
+	})
 }
 
 func runVerify(ctx context.Context, f *verifyCmdFlags, image string, env verifyEnv) error {

@@ -60,6 +60,20 @@ func processVerifyEnv(cmd *cobra.Command) verifyEnv {
 	}
 }
 
+// imageCommand completes cmd, a command of exactly one IMAGE that ends
+// through verifyExit (verify, inspect, sbom): its RunE calls run with the
+// image and envOf's environment, and a bad flag or argument count is a
+// usage error.
+func imageCommand(cmd *cobra.Command, envOf func(*cobra.Command) verifyEnv, run func(ctx context.Context, image string, env verifyEnv) error) *cobra.Command {
+	name := cmd.Name()
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		env := envOf(c)
+		return verifyExit.finish(c.Context(), env.stderr, name, run(c.Context(), args[0], env))
+	}
+	verifyExit.usage(cmd, name, exactlyOne("IMAGE"))
+	return cmd
+}
+
 // register adds the flags to fl; outputs are the --output values, the
 // first being the default.
 func (f *verifyFlags) register(fl *pflag.FlagSet, outputs ...string) {

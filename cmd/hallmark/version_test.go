@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"runtime"
 	"strings"
 	"testing"
@@ -20,20 +19,14 @@ func TestVersionCommand(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := newVersionCmd()
-			var out bytes.Buffer
-			cmd.SetOut(&out)
-			cmd.SetErr(&out)
-			cmd.SetArgs(append([]string{}, tt.args...))
-			cmd.SilenceErrors, cmd.SilenceUsage = true, true
-			err := cmd.ExecuteContext(t.Context())
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			r := executeSilenced(t.Context(), newVersionCmd(), tt.args...)
+			if (r.err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", r.err, tt.wantErr)
 			}
 			if tt.wantErr {
 				return
 			}
-			line := out.String()
+			line := r.stdout + r.stderr
 			if line != versionLine(version.Get())+"\n" || !strings.HasPrefix(line, "hallmark ") || !strings.Contains(line, runtime.Version()) {
 				t.Errorf("output %q", line)
 			}

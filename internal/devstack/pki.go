@@ -156,18 +156,23 @@ func pemCert(der []byte) []byte {
 }
 
 func readCert(path string) (*x509.Certificate, error) {
-	data, err := os.ReadFile(path)
+	der, err := readPEM(path)
 	if err != nil {
-		return nil, fmt.Errorf("read dev pki: %w", err)
+		return nil, err
 	}
-	b, _ := pem.Decode(data)
-	if b == nil {
-		return nil, fmt.Errorf("read dev pki %s: no PEM block", path)
-	}
-	return x509.ParseCertificate(b.Bytes)
+	return x509.ParseCertificate(der)
 }
 
 func readKey(path string) (crypto.PrivateKey, error) {
+	der, err := readPEM(path)
+	if err != nil {
+		return nil, err
+	}
+	return x509.ParsePKCS8PrivateKey(der)
+}
+
+// readPEM returns the content of the first PEM block of the file at path.
+func readPEM(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read dev pki: %w", err)
@@ -176,5 +181,5 @@ func readKey(path string) (crypto.PrivateKey, error) {
 	if b == nil {
 		return nil, fmt.Errorf("read dev pki %s: no PEM block", path)
 	}
-	return x509.ParsePKCS8PrivateKey(b.Bytes)
+	return b.Bytes, nil
 }

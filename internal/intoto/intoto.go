@@ -69,7 +69,7 @@ func Statement(subjectName string, subjectDigest hallmark.Digest, predicateType 
 	if err := checkObject(raw); err != nil {
 		return nil, fmt.Errorf("write statement: predicate: %w", err)
 	}
-	out, err := encode(statementJSON{
+	out, err := Encode(statementJSON{
 		Type:          hallmark.StatementTypeV1,
 		Subject:       []subjectJSON{{Name: subjectName, Digest: map[string]string{"sha256": d.Hex()}}},
 		PredicateType: predicateType,
@@ -91,7 +91,7 @@ func predicateJSON(p any) (json.RawMessage, error) {
 	case []byte:
 		return v, nil
 	default:
-		raw, err := encode(v)
+		raw, err := Encode(v)
 		if err != nil {
 			return nil, fmt.Errorf("encode predicate: %w", err)
 		}
@@ -99,9 +99,11 @@ func predicateJSON(p any) (json.RawMessage, error) {
 	}
 }
 
-// encode is json.Marshal without HTML escaping and without the encoder's
-// trailing newline.
-func encode(v any) ([]byte, error) {
+// Encode is how Hallmark writes statements and the predicates in them:
+// json.Marshal without HTML escaping and without the encoder's trailing
+// newline. Maps are written with sorted keys, so the same value always
+// gives the same bytes.
+func Encode(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)

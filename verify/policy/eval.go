@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"iter"
+	"maps"
 	"slices"
 
 	"cel.dev/cel-go/cel"
@@ -186,26 +188,21 @@ func isPlain(v any, depth int) bool {
 	case nil, string, bool, float64:
 		return true
 	case map[string]any:
-		if v == nil {
-			return false
-		}
-		for _, e := range v {
-			if !isPlain(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return v != nil && allPlain(maps.Values(v), depth+1)
 	case []any:
-		if v == nil {
-			return false
-		}
-		for _, e := range v {
-			if !isPlain(e, depth+1) {
-				return false
-			}
-		}
-		return true
+		return v != nil && allPlain(slices.Values(v), depth+1)
 	default:
 		return false
 	}
+}
+
+// allPlain reports whether every element of a map or slice at depth is
+// plain.
+func allPlain(elems iter.Seq[any], depth int) bool {
+	for e := range elems {
+		if !isPlain(e, depth) {
+			return false
+		}
+	}
+	return true
 }

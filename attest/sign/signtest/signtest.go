@@ -488,14 +488,25 @@ func (s *Sigstore) issue(pub *ecdsa.PublicKey, c claims) (*x509.Certificate, err
 	return x509.ParseCertificate(der)
 }
 
-func (s *Sigstore) serveTSA(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
+// readPost reads the body of a POST to path ("": any path), up to
+// maxRequest bytes. Otherwise it answers the request itself and returns
+// false.
+func readPost(w http.ResponseWriter, r *http.Request, path string) ([]byte, bool) {
+	if r.Method != http.MethodPost || path != "" && r.URL.Path != path {
 		http.NotFound(w, r)
-		return
+		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequest))
 	if err != nil {
 		http.Error(w, "bad request", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+func (s *Sigstore) serveTSA(w http.ResponseWriter, r *http.Request) {
+	body, ok := readPost(w, r, "")
+	if !ok {
 		return
 	}
 	req, err := timestamp.ParseRequest(body)
@@ -521,13 +532,8 @@ func (s *Sigstore) serveTSA(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sigstore) serveRekor(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/api/v2/log/entries" {
-		http.NotFound(w, r)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequest))
-	if err != nil {
-		http.Error(w, "bad request", http.StatusBadRequest)
+	body, ok := readPost(w, r, "/api/v2/log/entries")
+	if !ok {
 		return
 	}
 	var req rekortilespb.CreateEntryRequest
