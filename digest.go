@@ -14,11 +14,11 @@ type Digest string
 func ParseDigest(s string) (Digest, error) {
 	hex, ok := strings.CutPrefix(s, "sha256:")
 	if !ok || len(hex) != 64 {
-		return "", fmt.Errorf("%w: digest %q is not sha256:<64 hex>", ErrInvalid, truncate(s, 80))
+		return "", fmt.Errorf("%w: digest %q is not sha256:<64 hex>", ErrInvalid, Clip(s, 80))
 	}
 	for _, c := range hex {
 		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return "", fmt.Errorf("%w: digest %q is not sha256:<64 lowercase hex>", ErrInvalid, truncate(s, 80))
+			return "", fmt.Errorf("%w: digest %q is not sha256:<64 lowercase hex>", ErrInvalid, Clip(s, 80))
 		}
 	}
 	return Digest(s), nil
@@ -35,10 +35,3 @@ func (d Digest) Hex() string { return strings.TrimPrefix(string(d), "sha256:") }
 
 // String returns the digest as "sha256:<hex>".
 func (d Digest) String() string { return string(d) }
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}

@@ -36,14 +36,6 @@ func invalid(field, format string, args ...any) error {
 	return fmt.Errorf("%w: %s: %s", ErrInvalid, field, fmt.Sprintf(format, args...))
 }
 
-// clip shortens caller-supplied strings quoted in errors.
-func clip(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "…"
-	}
-	return s
-}
-
 // ValidateTags checks a build's tags and returns their one repository:
 // 1 to MaxTags references, none naming a digest, each accepted by
 // repository, which parses one tag reference and returns its repository
@@ -61,11 +53,11 @@ func ValidateTags(tags []string, repository func(tag string) (string, error)) (s
 	var repo string
 	for i, t := range tags {
 		if strings.Contains(t, "@") {
-			return "", invalid(fmt.Sprintf("tags[%d]", i), "%q names a digest; tags name the references to move", clip(t))
+			return "", invalid(fmt.Sprintf("tags[%d]", i), "%q names a digest; tags name the references to move", Clip(t, 100))
 		}
 		r, err := repository(t)
 		if err != nil {
-			return "", invalid(fmt.Sprintf("tags[%d]", i), "%q is not registry/repository:tag: %v", clip(t), err)
+			return "", invalid(fmt.Sprintf("tags[%d]", i), "%q is not registry/repository:tag: %v", Clip(t, 100), err)
 		}
 		if repo != "" && r != repo {
 			return "", invalid(fmt.Sprintf("tags[%d]", i), "repository %q differs from %q; all tags of a build must name one repository", r, repo)
@@ -81,7 +73,7 @@ func ValidateTags(tags []string, repository func(tag string) (string, error)) (s
 // wrap ErrInvalid.
 func ValidateBuildArg(name, value string) error {
 	if !buildArgNameRE.MatchString(name) || len(name) > MaxBuildArgNameBytes {
-		return invalid("build_args", "name %q is not a valid ARG name (letters, digits, _; not starting with a digit)", clip(name))
+		return invalid("build_args", "name %q is not a valid ARG name (letters, digits, _; not starting with a digit)", Clip(name, 100))
 	}
 	if len(value) > MaxBuildArgValueBytes {
 		return invalid("build_args", "value of %s is over %d bytes", name, MaxBuildArgValueBytes)
@@ -113,7 +105,7 @@ func ValidatePlatforms(platforms []string) error {
 	}
 	for _, p := range platforms {
 		if !platformRE.MatchString(p) {
-			return invalid("platforms", "%q is not os/arch[/variant], e.g. linux/amd64", clip(p))
+			return invalid("platforms", "%q is not os/arch[/variant], e.g. linux/amd64", Clip(p, 100))
 		}
 	}
 	return nil
@@ -123,7 +115,7 @@ func ValidatePlatforms(platforms []string) error {
 // stage) is valid. Errors wrap ErrInvalid.
 func ValidateTarget(target string) error {
 	if target != "" && !targetRE.MatchString(target) {
-		return invalid("target", "%q is not a stage name", clip(target))
+		return invalid("target", "%q is not a stage name", Clip(target, 100))
 	}
 	return nil
 }
@@ -139,7 +131,7 @@ func ValidateSecrets(secrets []Secret) error {
 	seen := map[string]bool{}
 	for i, s := range secrets {
 		if !secretIDRE.MatchString(s.ID) {
-			return invalid(fmt.Sprintf("secrets[%d].id", i), "%q is not a secret id (letters, digits, . _ -)", clip(s.ID))
+			return invalid(fmt.Sprintf("secrets[%d].id", i), "%q is not a secret id (letters, digits, . _ -)", Clip(s.ID, 100))
 		}
 		if seen[s.ID] {
 			return invalid(fmt.Sprintf("secrets[%d].id", i), "%q is given twice", s.ID)
@@ -161,7 +153,7 @@ func ValidateLabels(labels map[string]string) error {
 	}
 	for _, k := range slices.Sorted(maps.Keys(labels)) {
 		if k == "" || len(k) > MaxLabelKeyBytes || len(labels[k]) > MaxLabelValueBytes {
-			return invalid("labels", "key %q: keys must be 1-%d bytes, values at most %d", clip(k), MaxLabelKeyBytes, MaxLabelValueBytes)
+			return invalid("labels", "key %q: keys must be 1-%d bytes, values at most %d", Clip(k, 100), MaxLabelKeyBytes, MaxLabelValueBytes)
 		}
 	}
 	return nil

@@ -74,7 +74,7 @@ func (o options) checkBases(info *DockerfileInfo) error {
 		}
 		seen[ref] = true
 		if why := o.baseProblem(ref); why != "" {
-			problems = append(problems, fmt.Sprintf("%s: base image %q: %s", stageLabel(s, line), truncate(ref, 200), why))
+			problems = append(problems, fmt.Sprintf("%s: base image %q: %s", stageLabel(s, line), hallmark.Clip(ref, 200), why))
 		}
 	}
 	info.eachBase(check)
@@ -147,7 +147,7 @@ func (o options) allowList() string {
 	for i, g := range o.baseAllow {
 		raw[i] = g.String()
 	}
-	return truncate(strings.Join(raw, ", "), 300)
+	return hallmark.Clip(strings.Join(raw, ", "), 300)
 }
 
 // recordBases returns the policy decision for the resolved bases of info.

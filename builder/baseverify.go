@@ -80,7 +80,7 @@ func (b *Builder) verifyBases(ctx context.Context, info *DockerfileInfo, bases [
 			reasons = reasons[:600] + "…"
 		}
 		problems = append(problems, fmt.Sprintf("%s: base image %q (%s) is not attested as policy %q requires: %s",
-			info.stageOf(bases[i].Ref), truncate(bases[i].Ref, 200), bases[i].Digest, vd.Policy, reasons))
+			info.stageOf(bases[i].Ref), hallmark.Clip(bases[i].Ref, 200), bases[i].Digest, vd.Policy, reasons))
 	}
 	if len(problems) > 0 {
 		return "", fmt.Errorf("%w: %s", hallmark.ErrInvalid, strings.Join(problems, "\n"))

@@ -231,11 +231,3 @@ func runtimeBase(info *DockerfileInfo, bases []hallmark.ResolvedBase) *hallmark.
 	}
 	return nil
 }
-
-// truncate shortens s to n bytes for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}

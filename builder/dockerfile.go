@@ -111,7 +111,7 @@ func ValidateBuildArgs(args map[string]string) error {
 	sort.Strings(names)
 	for _, k := range names {
 		if !buildArgName.MatchString(k) {
-			return fmt.Errorf("%w: build arg name %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", hallmark.ErrInvalid, truncate(k, 80))
+			return fmt.Errorf("%w: build arg name %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", hallmark.ErrInvalid, hallmark.Clip(k, 80))
 		}
 		if k == "BUILDKIT_SYNTAX" {
 			return fmt.Errorf("%w: build arg BUILDKIT_SYNTAX would select an unpinned frontend image", hallmark.ErrInvalid)
@@ -229,7 +229,7 @@ func inspect(src []byte, globals *argEnv, buildArgs map[string]string, target st
 	if target != "" {
 		t, ok := byName[strings.ToLower(target)]
 		if !ok {
-			return nil, fmt.Errorf("%w: target stage %q not found in the dockerfile; stages are: %s", hallmark.ErrInvalid, truncate(target, 80), info.stageNames())
+			return nil, fmt.Errorf("%w: target stage %q not found in the dockerfile; stages are: %s", hallmark.ErrInvalid, hallmark.Clip(target, 80), info.stageNames())
 		}
 		info.Target = t
 	}
@@ -272,7 +272,7 @@ func fromStage(i int, st instructions.Stage, lex *shell.Lex, globals *argEnv, by
 	}
 	if base != scratch {
 		if _, err := normalizeName(base); err != nil {
-			return s, lineErr(st.Location, "invalid base image reference %q: %v", truncate(base, 200), err)
+			return s, lineErr(st.Location, "invalid base image reference %q: %v", hallmark.Clip(base, 200), err)
 		}
 	}
 	return s, nil
@@ -289,7 +289,7 @@ func (info *DockerfileInfo) addSources(i int, cmds []instructions.Command, lex *
 			}
 			// BuildKit refuses variables in --from.
 			if v, _, err := lex.ProcessWord(c.From, emptyEnv{}); err != nil || v != c.From {
-				return lineErr(c.Location(), "COPY --from=%s: variables are not supported in --from; add a stage with FROM instead", truncate(c.From, 80))
+				return lineErr(c.Location(), "COPY --from=%s: variables are not supported in --from; add a stage with FROM instead", hallmark.Clip(c.From, 80))
 			}
 			if n, err := strconv.Atoi(c.From); err == nil {
 				if n < 0 || n >= len(info.Stages) {
@@ -315,7 +315,7 @@ func (info *DockerfileInfo) addSources(i int, cmds []instructions.Command, lex *
 				continue
 			}
 			if _, err := normalizeName(from); err != nil {
-				return lineErr(cmd.Location(), "invalid image reference %q in --from: %v", truncate(from, 200), err)
+				return lineErr(cmd.Location(), "invalid image reference %q in --from: %v", hallmark.Clip(from, 200), err)
 			}
 			info.Stages[i].Images = append(info.Stages[i].Images, from)
 			info.Stages[i].imageLines = append(info.Stages[i].imageLines, startLine(cmd.Location()))
@@ -334,13 +334,13 @@ func (info *DockerfileInfo) addOnbuild(i int, baseCmds []instructions.Command, l
 		}
 		res, err := parser.Parse(strings.NewReader(ob.Expression))
 		if err != nil || len(res.AST.Children) != 1 {
-			return lineErr(ob.Location(), "ONBUILD %s: not a single instruction", truncate(ob.Expression, 80))
+			return lineErr(ob.Location(), "ONBUILD %s: not a single instruction", hallmark.Clip(ob.Expression, 80))
 		}
 		node := res.AST.Children[0]
 		node.StartLine, node.EndLine = startLine(loc), startLine(loc)
 		c, err := instructions.ParseCommand(node)
 		if err != nil {
-			return lineErr(ob.Location(), "ONBUILD %s: %v", truncate(ob.Expression, 80), err)
+			return lineErr(ob.Location(), "ONBUILD %s: %v", hallmark.Clip(ob.Expression, 80), err)
 		}
 		if err := info.addSources(i, []instructions.Command{c}, lex, byName); err != nil {
 			return err
@@ -403,7 +403,7 @@ func (info *DockerfileInfo) checkOrder() error {
 		}
 		for _, d := range s.deps {
 			if d.stage >= i {
-				return fmt.Errorf("%w: dockerfile line %d: --from=%s names stage %s, which is not defined before this one", hallmark.ErrInvalid, d.line, truncate(d.from, 80), info.stageName(d.stage))
+				return fmt.Errorf("%w: dockerfile line %d: --from=%s names stage %s, which is not defined before this one", hallmark.ErrInvalid, d.line, hallmark.Clip(d.from, 80), info.stageName(d.stage))
 			}
 		}
 	}

@@ -47,7 +47,7 @@ func NewResolver(reg *registry.Client) (*Resolver, error) {
 func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBase, error) {
 	parsed, err := r.reg.ParseReference(ref)
 	if err != nil {
-		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: %w", truncate(ref, 200), err)
+		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: %w", hallmark.Clip(ref, 200), err)
 	}
 	opts := r.reg.RemoteOptions(ctx)
 	var dgst v1.Hash

@@ -208,7 +208,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, rawToken string) (hall
 	}
 	ti, ok := a.issuers[peek.Issuer]
 	if !ok {
-		return hallmark.Identity{}, fmt.Errorf("%w: issuer %q is not trusted", hallmark.ErrUnauthenticated, clipClaim(peek.Issuer))
+		return hallmark.Identity{}, fmt.Errorf("%w: issuer %q is not trusted", hallmark.ErrUnauthenticated, hallmark.Clip(peek.Issuer, maxQuotedClaimBytes))
 	}
 	verifier, err := ti.verifier(ctx)
 	if err != nil {
@@ -272,12 +272,4 @@ func (c peekedClaims) hasAudience(want string) bool {
 		return slices.Contains(many, want)
 	}
 	return false
-}
-
-// clipClaim shortens an unverified claim quoted in an error.
-func clipClaim(s string) string {
-	if len(s) > maxQuotedClaimBytes {
-		return s[:maxQuotedClaimBytes] + "…"
-	}
-	return s
 }

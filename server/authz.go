@@ -112,7 +112,7 @@ func (a *Authorizer) Grant(id hallmark.Identity, repository string) (Grant, erro
 	}
 	if !matched {
 		return Grant{}, fmt.Errorf("%w: subject %q of issuer %q may not push to %q",
-			hallmark.ErrPermissionDenied, clipClaim(id.Subject), clipClaim(id.Issuer), clipClaim(repository))
+			hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes), hallmark.Clip(repository, maxQuotedClaimBytes))
 	}
 	return g, nil
 }

@@ -109,10 +109,10 @@ func (ti *trustedIssuer) discover(ctx context.Context) (*oidc.IDTokenVerifier, [
 		return nil, nil, unavailable("%w", err)
 	}
 	if meta.Issuer != ti.cfg.URL {
-		return nil, nil, unavailable("discovery document names issuer %q", clipClaim(meta.Issuer))
+		return nil, nil, unavailable("discovery document names issuer %q", hallmark.Clip(meta.Issuer, maxQuotedClaimBytes))
 	}
 	if u, err := url.Parse(meta.JWKSURI); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, nil, unavailable("jwks_uri %q is not an http(s) URL", clipClaim(meta.JWKSURI))
+		return nil, nil, unavailable("jwks_uri %q is not an http(s) URL", hallmark.Clip(meta.JWKSURI, maxQuotedClaimBytes))
 	}
 	var algs []jose.SignatureAlgorithm
 	for _, a := range meta.Algs {

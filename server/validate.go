@@ -41,7 +41,7 @@ func buildRequest(in *hallmarkv1.BuildRequest) (hallmark.BuildRequest, error) {
 	case *hallmarkv1.BuildRequest_Git:
 		g := src.Git
 		if !gitURLRE.MatchString(g.GetUrl()) || len(g.GetUrl()) > maxPathBytes {
-			return out, invalid("git.url", "%q is not an https://, http:// or git@host:path URL without a fragment", clip(g.GetUrl()))
+			return out, invalid("git.url", "%q is not an https://, http:// or git@host:path URL without a fragment", hallmark.Clip(g.GetUrl(), 100))
 		}
 		if !commitRE.MatchString(g.GetCommit()) {
 			return out, invalid("git.commit", "must be a full lowercase hex commit id, not a branch or tag")
@@ -50,7 +50,7 @@ func buildRequest(in *hallmarkv1.BuildRequest) (hallmark.BuildRequest, error) {
 			return out, err
 		}
 		if strings.ContainsAny(g.GetSubdir(), ":#?") {
-			return out, invalid("git.subdir", "%q may not contain ':', '#' or '?'", clip(g.GetSubdir()))
+			return out, invalid("git.subdir", "%q may not contain ':', '#' or '?'", hallmark.Clip(g.GetSubdir(), 100))
 		}
 		out.Git = &hallmark.GitSource{URL: g.GetUrl(), Commit: g.GetCommit(), Subdir: g.GetSubdir()}
 	default:
@@ -113,16 +113,8 @@ func checkPath(field, p string) error {
 	}
 	for _, part := range strings.Split(p, "/") {
 		if part == ".." {
-			return invalid(field, "%q leaves the context", clip(p))
+			return invalid(field, "%q leaves the context", hallmark.Clip(p, 100))
 		}
 	}
 	return nil
-}
-
-// clip shortens caller-supplied strings quoted in errors.
-func clip(s string) string {
-	if len(s) > 100 {
-		return s[:100] + "…"
-	}
-	return s
 }

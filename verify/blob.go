@@ -234,7 +234,7 @@ func verifyOneBundle(trusted root.TrustedMaterial, data []byte, artifactPolicy s
 		cert := res.Signature.Certificate
 		out.SignerIdentity, out.SignerIssuer = cert.SubjectAlternativeName, cert.Issuer
 		if !anyMatch(matchers, cert.Issuer, cert.SubjectAlternativeName) {
-			return nil, fail("certificate identity %s (issuer %s) is not an allowed signer", clip(cert.SubjectAlternativeName), clip(cert.Issuer))
+			return nil, fail("certificate identity %s (issuer %s) is not an allowed signer", hallmark.Clip(cert.SubjectAlternativeName, 80), hallmark.Clip(cert.Issuer, 80))
 		}
 	}
 	if env := b.GetDsseEnvelope(); env != nil {
@@ -253,7 +253,7 @@ func verifyOneBundle(trusted root.TrustedMaterial, data []byte, artifactPolicy s
 func checkBundleShape(b *bundle.Bundle, withKey bool) error {
 	if env := b.GetDsseEnvelope(); env != nil {
 		if env.GetPayloadType() != hallmark.PayloadTypeInToto {
-			return fmt.Errorf("DSSE payload type %q is not %q", clip(env.GetPayloadType()), hallmark.PayloadTypeInToto)
+			return fmt.Errorf("DSSE payload type %q is not %q", hallmark.Clip(env.GetPayloadType(), 80), hallmark.PayloadTypeInToto)
 		}
 		if len(env.GetSignatures()) != 1 {
 			return fmt.Errorf("DSSE envelope has %d signatures, want 1", len(env.GetSignatures()))

@@ -47,7 +47,7 @@ func parseBundle(data []byte, limit int64) (*parsedBundle, error) {
 	}
 	env := b.GetDsseEnvelope()
 	if env.GetPayloadType() != hallmark.PayloadTypeInToto {
-		return nil, fmt.Errorf("DSSE payload type %q is not %q", clip(env.GetPayloadType()), hallmark.PayloadTypeInToto)
+		return nil, fmt.Errorf("DSSE payload type %q is not %q", hallmark.Clip(env.GetPayloadType(), 80), hallmark.PayloadTypeInToto)
 	}
 	if len(env.GetSignatures()) != 1 {
 		return nil, fmt.Errorf("DSSE envelope has %d signatures, want 1", len(env.GetSignatures()))
@@ -74,7 +74,7 @@ func readBundle(data []byte, limit int64) (*bundle.Bundle, error) {
 		return nil, fmt.Errorf("bundle is not a JSON object: %v", clipErr(err))
 	}
 	if !slices.Contains(supportedMediaTypes, head.MediaType) {
-		return nil, fmt.Errorf("bundle media type %q is not supported", clip(head.MediaType))
+		return nil, fmt.Errorf("bundle media type %q is not supported", hallmark.Clip(head.MediaType, 80))
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
@@ -149,15 +149,6 @@ func anyMatch(ms []matcher, issuer, san string) bool {
 		}
 	}
 	return false
-}
-
-// clip shortens untrusted strings quoted in failures.
-func clip(s string) string {
-	r := []rune(s)
-	if len(r) <= 80 {
-		return s
-	}
-	return string(r[:80]) + "…"
 }
 
 // clipErr shortens an error message that may quote untrusted input.

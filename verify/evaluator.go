@@ -126,7 +126,7 @@ func (e *Evaluator) lookup(name string) (*boundPolicy, error) {
 	}
 	bp, ok := e.policies[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: no policy named %q", hallmark.ErrNotFound, clip(name))
+		return nil, fmt.Errorf("%w: no policy named %q", hallmark.ErrNotFound, hallmark.Clip(name, 80))
 	}
 	return bp, nil
 }
@@ -161,7 +161,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	var digest hallmark.Digest
 	if ok {
 		if digest, err = hallmark.ParseDigest(subject.DigestStr()); err != nil {
-			return nil, fmt.Errorf("parse image reference %q: %w", clip(req.Ref), err)
+			return nil, fmt.Errorf("parse image reference %q: %w", hallmark.Clip(req.Ref, 80), err)
 		}
 	} else {
 		// A tag is resolved now, every time: the cache is keyed by digest.
@@ -197,7 +197,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	})
 	select {
 	case <-ctx.Done():
-		return nil, fmt.Errorf("verify %s: %w: %w", clip(req.Ref), hallmark.ErrCanceled, context.Cause(ctx))
+		return nil, fmt.Errorf("verify %s: %w: %w", hallmark.Clip(req.Ref, 80), hallmark.ErrCanceled, context.Cause(ctx))
 	case res := <-ch:
 		if res.Err != nil {
 			return nil, res.Err

@@ -244,7 +244,7 @@ func (v *Verifier) parseRef(ref string) (name.Reference, error) {
 func (v *Verifier) parseRefUncached(ref string) (name.Reference, error) {
 	r, err := v.opts.registry.ParseReference(ref)
 	if err != nil {
-		return nil, fmt.Errorf("parse image reference %q: %w", clip(ref), err)
+		return nil, fmt.Errorf("parse image reference %q: %w", hallmark.Clip(ref, 80), err)
 	}
 	return r, nil
 }
@@ -272,7 +272,7 @@ func resolve(ctx context.Context, r name.Reference, ropts []remote.Option) (name
 func (v *Verifier) attestation(ctx context.Context, r Referrer, digest hallmark.Digest, ropts []remote.Option) (Attestation, error) {
 	a := Attestation{Referrer: r, PredicateType: r.PredicateType, LogIndex: -1}
 	if !slices.Contains(supportedMediaTypes, r.BundleMediaType) {
-		a.Failure = fmt.Sprintf("bundle media type %q is not supported", clip(r.BundleMediaType))
+		a.Failure = fmt.Sprintf("bundle media type %q is not supported", hallmark.Clip(r.BundleMediaType, 80))
 		return a, nil
 	}
 	data, err := fetch(ctx, r, v.opts.maxBundleSize, ropts)
@@ -325,7 +325,7 @@ func (v *Verifier) verifyBundle(a *Attestation, data []byte, digest hallmark.Dig
 	a.SignerIdentity, a.SignerIssuer = cert.SubjectAlternativeName, cert.Issuer
 	a.LogIndex, a.Timestamp = logIndex(v.trustedRoot, entries), signingTime(res)
 	if !v.identityAllowed(cert.Issuer, cert.SubjectAlternativeName) {
-		a.Failure = fmt.Sprintf("certificate identity %s (issuer %s) does not match the policy", clip(cert.SubjectAlternativeName), clip(cert.Issuer))
+		a.Failure = fmt.Sprintf("certificate identity %s (issuer %s) does not match the policy", hallmark.Clip(cert.SubjectAlternativeName, 80), hallmark.Clip(cert.Issuer, 80))
 		return
 	}
 	st, err := intoto.Parse(pb.payload, int(v.opts.maxBundleSize))

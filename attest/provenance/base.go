@@ -135,13 +135,13 @@ func baseBuild(b BaseBuild) (*BaseProvenance, error) {
 	for _, p := range res.Packages {
 		d, err := hallmark.ParseDigest(string(p.SHA256))
 		if err != nil {
-			return nil, fmt.Errorf("package %s: %w", clip(p.Name), err)
+			return nil, fmt.Errorf("package %s: %w", hallmark.Clip(p.Name, 80), err)
 		}
 		if u, err := url.Parse(p.URI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.User != nil {
-			return nil, fmt.Errorf("package %s: uri %q is not an http(s) URL", clip(p.Name), clip(p.URI))
+			return nil, fmt.Errorf("package %s: uri %q is not an http(s) URL", hallmark.Clip(p.Name, 80), hallmark.Clip(p.URI, 80))
 		}
 		if p.Name == "" || p.Version == "" {
-			return nil, fmt.Errorf("package %q has no name or version", clip(p.Name))
+			return nil, fmt.Errorf("package %q has no name or version", hallmark.Clip(p.Name, 80))
 		}
 		deps = append(deps, ResourceDescriptor{Name: p.Name + "=" + p.Version, URI: p.URI, Digest: map[string]string{"sha256": d.Hex()}})
 	}

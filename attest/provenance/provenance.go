@@ -117,7 +117,7 @@ func parseStrict(predicate []byte, p any, buildType func() string, want string) 
 		return fmt.Errorf("%w: data after the predicate", hallmark.ErrInvalid)
 	}
 	if bt := buildType(); bt != want {
-		return fmt.Errorf("%w: build type %q is not %q", hallmark.ErrInvalid, clip(bt), want)
+		return fmt.Errorf("%w: build type %q is not %q", hallmark.ErrInvalid, hallmark.Clip(bt, 80), want)
 	}
 	return nil
 }
@@ -319,11 +319,11 @@ func baseDependencies(bases []hallmark.ResolvedBase) ([]ResourceDescriptor, erro
 	for _, b := range bases {
 		d, err := hallmark.ParseDigest(string(b.Digest))
 		if err != nil {
-			return nil, fmt.Errorf("base %q: %w", clip(b.Ref), err)
+			return nil, fmt.Errorf("base %q: %w", hallmark.Clip(b.Ref, 80), err)
 		}
 		uri, err := purl.RefToPURL(packageurl.TypeDocker, b.Ref, nil)
 		if err != nil {
-			return nil, fmt.Errorf("base %q: %w", clip(b.Ref), err)
+			return nil, fmt.Errorf("base %q: %w", hallmark.Clip(b.Ref, 80), err)
 		}
 		if key := uri + " " + d.String(); !seen[key] {
 			seen[key] = true
@@ -342,7 +342,7 @@ func basePolicy(res hallmark.BuildResult) (*BasePolicy, error) {
 	switch res.BasePolicy.Mode {
 	case "pin", "require-digest":
 	default:
-		return nil, fmt.Errorf("base policy mode %q is not pin or require-digest", clip(res.BasePolicy.Mode))
+		return nil, fmt.Errorf("base policy mode %q is not pin or require-digest", hallmark.Clip(res.BasePolicy.Mode, 80))
 	}
 	pinned := map[string]bool{}
 	for _, b := range res.Bases {
@@ -351,10 +351,10 @@ func basePolicy(res hallmark.BuildResult) (*BasePolicy, error) {
 	p := &BasePolicy{Mode: res.BasePolicy.Mode, Bases: []BaseDecision{}}
 	for _, d := range res.BasePolicy.Bases {
 		if _, err := hallmark.ParseDigest(string(d.Digest)); err != nil {
-			return nil, fmt.Errorf("base policy: base %q: %w", clip(d.Ref), err)
+			return nil, fmt.Errorf("base policy: base %q: %w", hallmark.Clip(d.Ref, 80), err)
 		}
 		if !pinned[d.Ref+" "+string(d.Digest)] {
-			return nil, fmt.Errorf("base policy: base %q@%s is not among the build's bases", clip(d.Ref), d.Digest)
+			return nil, fmt.Errorf("base policy: base %q@%s is not among the build's bases", hallmark.Clip(d.Ref, 80), d.Digest)
 		}
 		p.Bases = append(p.Bases, BaseDecision{Ref: d.Ref, Digest: d.Digest, AllowedBy: d.AllowedBy, Runtime: d.Runtime, VerifiedBy: d.VerifiedBy})
 	}
@@ -541,10 +541,10 @@ func checkURI(s string) error {
 		return fmt.Errorf("empty")
 	}
 	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return fmt.Errorf("%q has spaces or control characters", clip(s))
+		return fmt.Errorf("%q has spaces or control characters", hallmark.Clip(s, 80))
 	}
 	if u, err := url.Parse(s); err != nil || u.Scheme == "" {
-		return fmt.Errorf("%q is not an absolute URI", clip(s))
+		return fmt.Errorf("%q is not an absolute URI", hallmark.Clip(s, 80))
 	}
 	return nil
 }
@@ -561,13 +561,4 @@ func nonEmptyMap(m map[string]string) map[string]string {
 		return nil
 	}
 	return m
-}
-
-// clip shortens strings quoted in errors.
-func clip(s string) string {
-	r := []rune(s)
-	if len(r) <= 80 {
-		return s
-	}
-	return string(r[:80]) + "…"
 }

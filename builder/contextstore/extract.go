@@ -190,7 +190,7 @@ func readErr(err error) error {
 }
 
 func invalidEntry(name, format string, args ...any) error {
-	return fmt.Errorf("%w: tar entry %q: %s", hallmark.ErrInvalid, truncate(name, 200), fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: tar entry %q: %s", hallmark.ErrInvalid, hallmark.Clip(name, 200), fmt.Sprintf(format, args...))
 }
 
 // cleanName turns an archive path into a clean, slash-separated path

@@ -8,6 +8,8 @@ import (
 	"path"
 	"slices"
 	"strings"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // maxSymlinkHops bounds symlink resolution, like the kernel's ELOOP limit.
@@ -21,10 +23,10 @@ func (x *extractor) symlink(hdr *tar.Header, name string) error {
 	case strings.ContainsRune(target, 0):
 		return invalidEntry(hdr.Name, "symlink target contains NUL")
 	case strings.HasPrefix(target, "/"):
-		return invalidEntry(hdr.Name, "symlink target %q is absolute", truncate(target, 200))
+		return invalidEntry(hdr.Name, "symlink target %q is absolute", hallmark.Clip(target, 200))
 	}
 	if t := path.Join(path.Dir(name), target); t == ".." || strings.HasPrefix(t, "../") {
-		return invalidEntry(hdr.Name, "symlink target %q escapes the extraction directory", truncate(target, 200))
+		return invalidEntry(hdr.Name, "symlink target %q escapes the extraction directory", hallmark.Clip(target, 200))
 	}
 	if x.dirs[name] {
 		return invalidEntry(hdr.Name, "would replace a directory")
@@ -42,7 +44,7 @@ func (x *extractor) symlink(hdr *tar.Header, name string) error {
 func (x *extractor) hardlink(hdr *tar.Header, name string) error {
 	old, err := cleanName(hdr.Linkname)
 	if err != nil {
-		return invalidEntry(hdr.Name, "hardlink target %q is not a path inside the archive", truncate(hdr.Linkname, 200))
+		return invalidEntry(hdr.Name, "hardlink target %q is not a path inside the archive", hallmark.Clip(hdr.Linkname, 200))
 	}
 	// The target must be a regular file reached through real directories:
 	// a hard link to a symlink would resolve relative to a different directory.
@@ -51,7 +53,7 @@ func (x *extractor) hardlink(hdr *tar.Header, name string) error {
 	}
 	fi, err := x.root.Lstat(old)
 	if err != nil || !fi.Mode().IsRegular() {
-		return invalidEntry(hdr.Name, "hardlink target %q is not a regular file extracted earlier", truncate(hdr.Linkname, 200))
+		return invalidEntry(hdr.Name, "hardlink target %q is not a regular file extracted earlier", hallmark.Clip(hdr.Linkname, 200))
 	}
 	if old == name {
 		return nil
@@ -93,18 +95,11 @@ func (x *extractor) checkSymlinks() error {
 				return fmt.Errorf("remove unsafe symlink %q: %w", name, rerr)
 			}
 			if first == nil {
-				first = invalidEntry(name, "symlink target %q %v", truncate(target, 200), err)
+				first = invalidEntry(name, "symlink target %q %v", hallmark.Clip(target, 200), err)
 			}
 		}
 	}
 	return first
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 var errEscapes = errors.New("escapes the extraction directory")

@@ -53,11 +53,11 @@ func parseURIs(out []byte) ([]uriLine, error) {
 		}
 		u, err := url.Parse(m[1])
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.HasSuffix(m[2], ".deb") {
-			return nil, fmt.Errorf("%w: apt-get wants to download %q; only http(s) mirrors are supported", hallmark.ErrInvalid, clip(m[1]))
+			return nil, fmt.Errorf("%w: apt-get wants to download %q; only http(s) mirrors are supported", hallmark.ErrInvalid, hallmark.Clip(m[1], 80))
 		}
 		name, _, ok := strings.Cut(m[2], "_")
 		if !ok || !packageRE.MatchString(name) {
-			return nil, fmt.Errorf("apt-get printed a bad file name %q", clip(m[2]))
+			return nil, fmt.Errorf("apt-get printed a bad file name %q", hallmark.Clip(m[2], 80))
 		}
 		if seen[name] {
 			return nil, fmt.Errorf("apt-get lists package %s twice", name)
@@ -109,7 +109,7 @@ func matchIndex(uris []uriLine, index []map[string]string) ([]Package, error) {
 	for _, u := range uris {
 		path, err := url.PathUnescape(u.uri)
 		if err != nil {
-			return nil, fmt.Errorf("unescape %q: %w", clip(u.uri), err)
+			return nil, fmt.Errorf("unescape %q: %w", hallmark.Clip(u.uri, 80), err)
 		}
 		var found *Package
 		for _, st := range index {

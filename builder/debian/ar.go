@@ -6,6 +6,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // arReader reads the members of a common ar archive.
@@ -52,7 +54,7 @@ func (a *arReader) next() (string, io.Reader, error) {
 	name := strings.TrimRight(string(hdr[0:16]), " ")
 	name = strings.TrimSuffix(name, "/")
 	if name == "" || len(name) > maxMemberName || strings.ContainsAny(name, "/\x00") {
-		return "", nil, invalidf("read .deb: bad member name %q", clip(name))
+		return "", nil, invalidf("read .deb: bad member name %q", hallmark.Clip(name, 80))
 	}
 	size, err := strconv.ParseInt(strings.TrimRight(string(hdr[48:58]), " "), 10, 64)
 	if err != nil || size < 0 {

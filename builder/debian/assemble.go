@@ -201,7 +201,7 @@ func (a *assembler) addPackage(p Package, file string) error {
 	f := deb.Fields
 	if f["Package"] != p.Name || f["Version"] != p.Version || f["Architecture"] != p.Architecture {
 		return fmt.Errorf("%w: the .deb is %s %s (%s), the index said %s %s (%s)", hallmark.ErrInvalid,
-			clip(f["Package"]), clip(f["Version"]), clip(f["Architecture"]), p.Name, p.Version, p.Architecture)
+			hallmark.Clip(f["Package"], 80), hallmark.Clip(f["Version"], 80), hallmark.Clip(f["Architecture"], 80), p.Name, p.Version, p.Architecture)
 	}
 	a.controls[p.Name] = deb.Control
 	return nil

@@ -86,7 +86,7 @@ func ReadDeb(r io.Reader, maxData int64, fn func(Entry, io.Reader) error) (*Deb,
 				return nil, invalidf("read .deb: debian-binary: %v", err)
 			}
 			if !bytes.HasPrefix(v, []byte("2.")) {
-				return nil, invalidf("read .deb: format %q is not 2.x", clip(strings.TrimSpace(string(v))))
+				return nil, invalidf("read .deb: format %q is not 2.x", hallmark.Clip(strings.TrimSpace(string(v)), 80))
 			}
 		case i == 1:
 			if !strings.HasPrefix(name, "control.tar") {
@@ -211,7 +211,7 @@ func entry(hdr *tar.Header, regular map[string]bool) (Entry, bool, error) {
 	}
 	if name == "" {
 		if hdr.Typeflag != tar.TypeDir {
-			return Entry{}, false, invalidf("read .deb: root entry %q is not a directory", clip(hdr.Name))
+			return Entry{}, false, invalidf("read .deb: root entry %q is not a directory", hallmark.Clip(hdr.Name, 80))
 		}
 		return Entry{}, true, nil
 	}
@@ -234,14 +234,14 @@ func entry(hdr *tar.Header, regular map[string]bool) (Entry, bool, error) {
 		}
 		if !path.IsAbs(hdr.Linkname) {
 			if t := path.Join(path.Dir(name), hdr.Linkname); t == ".." || strings.HasPrefix(t, "../") {
-				return e, false, invalidf("read .deb: symlink %s -> %s leaves the root", name, clip(hdr.Linkname))
+				return e, false, invalidf("read .deb: symlink %s -> %s leaves the root", name, hallmark.Clip(hdr.Linkname, 80))
 			}
 		}
 		e.Type, e.Linkname = tar.TypeSymlink, hdr.Linkname
 	case tar.TypeLink:
 		target, err := cleanName(hdr.Linkname)
 		if err != nil || target == "" {
-			return e, false, invalidf("read .deb: hard link %s has a bad target %q", name, clip(hdr.Linkname))
+			return e, false, invalidf("read .deb: hard link %s has a bad target %q", name, hallmark.Clip(hdr.Linkname, 80))
 		}
 		if !regular[target] {
 			return e, false, invalidf("read .deb: hard link %s -> %s: the target is not an earlier regular file of the package", name, target)
@@ -259,14 +259,14 @@ func entry(hdr *tar.Header, regular map[string]bool) (Entry, bool, error) {
 // becomes "". Absolute paths and ".." elements are errors.
 func cleanName(name string) (string, error) {
 	if name == "" || strings.ContainsRune(name, 0) || len(name) > 4096 {
-		return "", invalidf("read .deb: bad entry name %q", clip(name))
+		return "", invalidf("read .deb: bad entry name %q", hallmark.Clip(name, 80))
 	}
 	if strings.HasPrefix(name, "/") {
-		return "", invalidf("read .deb: entry %q is an absolute path", clip(name))
+		return "", invalidf("read .deb: entry %q is an absolute path", hallmark.Clip(name, 80))
 	}
 	for _, part := range strings.Split(name, "/") {
 		if part == ".." {
-			return "", invalidf("read .deb: entry %q leaves the root", clip(name))
+			return "", invalidf("read .deb: entry %q leaves the root", hallmark.Clip(name, 80))
 		}
 	}
 	c := path.Clean("/" + name)

@@ -136,27 +136,27 @@ func (s *Spec) validate() error {
 		return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...))
 	}
 	if s.APIVersion != APIVersion {
-		return bad("apiVersion", "%q is not %q", clip(s.APIVersion), APIVersion)
+		return bad("apiVersion", "%q is not %q", hallmark.Clip(s.APIVersion, 80), APIVersion)
 	}
 	if s.Kind != Kind {
-		return bad("kind", "%q is not %q", clip(s.Kind), Kind)
+		return bad("kind", "%q is not %q", hallmark.Clip(s.Kind, 80), Kind)
 	}
 	if !nameRE.MatchString(s.Metadata.Name) {
-		return bad("metadata.name", "%q is not a lowercase name (letters, digits, '.', '-'; at most 63)", clip(s.Metadata.Name))
+		return bad("metadata.name", "%q is not a lowercase name (letters, digits, '.', '-'; at most 63)", hallmark.Clip(s.Metadata.Name, 80))
 	}
 	b := &s.Spec
 	if b.Mirror != "" {
 		u, err := url.Parse(b.Mirror)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.ContainsAny(b.Mirror, " \t\n[]") {
-			return bad("spec.mirror", "%q is not an http(s) URL without credentials, query or fragment", clip(b.Mirror))
+			return bad("spec.mirror", "%q is not an http(s) URL without credentials, query or fragment", hallmark.Clip(b.Mirror, 80))
 		}
 	}
 	if b.Suite != "" && !suiteRE.MatchString(b.Suite) {
-		return bad("spec.suite", "%q is not a suite name such as bookworm", clip(b.Suite))
+		return bad("spec.suite", "%q is not a suite name such as bookworm", hallmark.Clip(b.Suite, 80))
 	}
 	if b.Architecture != "" {
 		if _, ok := ociPlatforms[b.Architecture]; !ok {
-			return bad("spec.architecture", "%q is not one of %s", clip(b.Architecture), strings.Join(slices.Sorted(maps.Keys(ociPlatforms)), ", "))
+			return bad("spec.architecture", "%q is not one of %s", hallmark.Clip(b.Architecture, 80), strings.Join(slices.Sorted(maps.Keys(ociPlatforms)), ", "))
 		}
 	}
 	if len(b.Packages) == 0 {
@@ -183,7 +183,7 @@ func (s *Spec) validate() error {
 	for i, p := range b.Exclude {
 		switch {
 		case !packageRE.MatchString(p):
-			return bad(fmt.Sprintf("spec.exclude[%d]", i), "%q is not a Debian package name", clip(p))
+			return bad(fmt.Sprintf("spec.exclude[%d]", i), "%q is not a Debian package name", hallmark.Clip(p, 80))
 		case seen[p]:
 			return bad(fmt.Sprintf("spec.exclude[%d]", i), "package %q is both declared and excluded", p)
 		case excluded[p]:
@@ -193,7 +193,7 @@ func (s *Spec) validate() error {
 	}
 	if u := b.User; u != nil {
 		if !userNameRE.MatchString(u.Name) || u.Name == "root" {
-			return bad("spec.user.name", "%q is not a user name other than root (lowercase letters, digits, _ and -)", clip(u.Name))
+			return bad("spec.user.name", "%q is not a user name other than root (lowercase letters, digits, _ and -)", hallmark.Clip(u.Name, 80))
 		}
 		if u.UID < 1 || u.UID > 1<<31-2 {
 			return bad("spec.user.uid", "%d is not between 1 and %d", u.UID, 1<<31-2)
@@ -207,7 +207,7 @@ func (s *Spec) validate() error {
 
 func (c *ImageConfig) validate(bad func(field, format string, args ...any) error) error {
 	if len(c.User) > 256 || strings.ContainsFunc(c.User, isSpaceOrControl) {
-		return bad("spec.config.user", "%q is not a user[:group]", clip(c.User))
+		return bad("spec.config.user", "%q is not a user[:group]", hallmark.Clip(c.User, 80))
 	}
 	if len(c.Env) > maxEnv {
 		return bad("spec.config.env", "%d entries, the limit is %d", len(c.Env), maxEnv)
@@ -216,7 +216,7 @@ func (c *ImageConfig) validate(bad func(field, format string, args ...any) error
 	for i, e := range c.Env {
 		k, _, ok := strings.Cut(e, "=")
 		if !ok || !envKeyRE.MatchString(k) || len(e) > maxValue || strings.ContainsRune(e, 0) {
-			return bad(fmt.Sprintf("spec.config.env[%d]", i), "%q is not KEY=value", clip(e))
+			return bad(fmt.Sprintf("spec.config.env[%d]", i), "%q is not KEY=value", hallmark.Clip(e, 80))
 		}
 		if keys[k] {
 			return bad(fmt.Sprintf("spec.config.env[%d]", i), "%s is set twice", k)
@@ -224,7 +224,7 @@ func (c *ImageConfig) validate(bad func(field, format string, args ...any) error
 		keys[k] = true
 	}
 	if w := c.WorkingDir; w != "" && (!path.IsAbs(w) || len(w) > maxValue || strings.ContainsRune(w, 0)) {
-		return bad("spec.config.workingDir", "%q is not an absolute path", clip(w))
+		return bad("spec.config.workingDir", "%q is not an absolute path", hallmark.Clip(w, 80))
 	}
 	for field, args := range map[string][]string{"spec.config.entrypoint": c.Entrypoint, "spec.config.cmd": c.Cmd} {
 		if len(args) > maxArgs {
@@ -241,7 +241,7 @@ func (c *ImageConfig) validate(bad func(field, format string, args ...any) error
 	}
 	for _, k := range slices.Sorted(maps.Keys(c.Labels)) {
 		if k == "" || len(k) > 256 || len(c.Labels[k]) > maxValue {
-			return bad("spec.config.labels", "key %q: keys must be 1-256 bytes, values at most %d", clip(k), maxValue)
+			return bad("spec.config.labels", "key %q: keys must be 1-256 bytes, values at most %d", hallmark.Clip(k, 80), maxValue)
 		}
 	}
 	return nil
@@ -251,10 +251,10 @@ func (c *ImageConfig) validate(bad func(field, format string, args ...any) error
 func parseRequest(s string) (Request, error) {
 	name, version, pinned := strings.Cut(s, "=")
 	if !packageRE.MatchString(name) {
-		return Request{}, fmt.Errorf("%q is not a Debian package name (lowercase letters, digits, '+', '-', '.')", clip(name))
+		return Request{}, fmt.Errorf("%q is not a Debian package name (lowercase letters, digits, '+', '-', '.')", hallmark.Clip(name, 80))
 	}
 	if pinned && !versionRE.MatchString(version) {
-		return Request{}, fmt.Errorf("%q is not a Debian version", clip(version))
+		return Request{}, fmt.Errorf("%q is not a Debian version", hallmark.Clip(version, 80))
 	}
 	return Request{Name: name, Version: version}, nil
 }
@@ -279,12 +279,3 @@ func (u *User) gid() int {
 }
 
 func isSpaceOrControl(r rune) bool { return r <= ' ' || r == 0x7f }
-
-// clip shortens strings quoted in errors.
-func clip(s string) string {
-	r := []rune(s)
-	if len(r) <= 80 {
-		return s
-	}
-	return string(r[:80]) + "…"
-}

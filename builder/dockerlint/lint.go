@@ -10,6 +10,8 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // Names of the gateway's Dockerfile lint rules, which warn and never fail
@@ -57,7 +59,7 @@ func lintCommand(cmd instructions.Command) []lintWarning {
 		for _, src := range c.SourcePaths {
 			if l := strings.ToLower(src); strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://") {
 				out = append(out, lintWarning{AddWithoutChecksum,
-					fmt.Sprintf("ADD %s has no --checksum, so the download is not pinned; add --checksum=sha256:<hex>", truncate(publicURL(src), 120))})
+					fmt.Sprintf("ADD %s has no --checksum, so the download is not pinned; add --checksum=sha256:<hex>", hallmark.Clip(publicURL(src), 120))})
 			}
 		}
 	case *instructions.RunCommand:
@@ -68,7 +70,7 @@ func lintCommand(cmd instructions.Command) []lintWarning {
 		for _, s := range scripts {
 			if pkgs := aptUnpinned(s); len(pkgs) > 0 {
 				out = append(out, lintWarning{AptGetUnpinned,
-					fmt.Sprintf("apt-get install without pinned versions (%s); pin each as package=version for a reproducible image", truncate(strings.Join(pkgs, ", "), 120))})
+					fmt.Sprintf("apt-get install without pinned versions (%s); pin each as package=version for a reproducible image", hallmark.Clip(strings.Join(pkgs, ", "), 120))})
 			}
 			if pipeToShell(s) {
 				out = append(out, lintWarning{PipeToShell,
@@ -156,12 +158,4 @@ func startLine(loc []parser.Range) int {
 		return 0
 	}
 	return loc[0].Start.Line
-}
-
-// truncate shortens s to n bytes for a warning.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -61,6 +62,18 @@ func wait(ctx context.Context, q *Queue) *waiter {
 	return w
 }
 
+// waitForWaiter returns once some caller waits in the semaphore: with every
+// slot busy, TryAcquire(0) succeeds only while nobody waits.
+func waitForWaiter(t *testing.T, q *Queue) {
+	t.Helper()
+	for q.sem.TryAcquire(0) {
+		if t.Context().Err() != nil {
+			t.Fatal("no caller joined the wait list")
+		}
+		runtime.Gosched()
+	}
+}
+
 func TestNewRejects(t *testing.T) {
 	for _, n := range []int{0, -1} {
 		if q, err := New(n); !errors.Is(err, hallmark.ErrInvalid) || q != nil {
@@ -84,8 +97,11 @@ func TestAcquireOrderAndPositions(t *testing.T) {
 	if want := []int{0, 0}; fmt.Sprint(positions) != fmt.Sprint(want) {
 		t.Fatalf("positions with free slots = %v, want %v", positions, want)
 	}
-	// Both slots are busy: C waits first, D behind it.
+	// Both slots are busy: C waits first, D behind it. C reports its
+	// position before it joins the semaphore's wait list, so D starts only
+	// once C is in it.
 	c := wait(t.Context(), q)
+	waitForWaiter(t, q)
 	d := wait(t.Context(), q)
 	if c.pos != 1 || d.pos != 2 {
 		t.Fatalf("positions of C, D = %d, %d; want 1, 2", c.pos, d.pos)

@@ -24,11 +24,11 @@ func CheckBuildArgs(args map[string]string) error {
 			continue
 		}
 		if why, ok := credentialName(k); ok {
-			problems = append(problems, fmt.Sprintf("build arg %q looks like a credential (its name %s)", truncate(k, 80), why))
+			problems = append(problems, fmt.Sprintf("build arg %q looks like a credential (its name %s)", hallmark.Clip(k, 80), why))
 			continue
 		}
 		if r, ok := findValue(valueRules, []byte(v)); ok {
-			problems = append(problems, fmt.Sprintf("the value of build arg %q looks like %s (rule %s)", truncate(k, 80), r.what, r.id))
+			problems = append(problems, fmt.Sprintf("the value of build arg %q looks like %s (rule %s)", hallmark.Clip(k, 80), r.what, r.id))
 		}
 	}
 	if len(problems) == 0 {
@@ -36,12 +36,4 @@ func CheckBuildArgs(args map[string]string) error {
 	}
 	return fmt.Errorf("%w: %s; build args are recorded in the image history and provenance: pass credentials with --secret id=<id> and read them in a RUN --mount=type=secret,id=<id> step instead",
 		hallmark.ErrInvalid, strings.Join(problems, "; "))
-}
-
-// truncate shortens s to n bytes for an error message.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -268,7 +268,7 @@ func parseSubjects(raw json.RawMessage) ([]Subject, error) {
 func checkKeys(obj map[string]json.RawMessage, allowed []string, required ...string) error {
 	for k := range obj {
 		if !slices.Contains(allowed, k) {
-			return fmt.Errorf("%w: unknown field %q", hallmark.ErrInvalid, clip(k))
+			return fmt.Errorf("%w: unknown field %q", hallmark.ErrInvalid, hallmark.Clip(k, 80))
 		}
 	}
 	for _, k := range required {
@@ -305,7 +305,7 @@ func checkJSON(data []byte) error {
 		if n := len(stack); n > 0 && stack[n-1].keys != nil && stack[n-1].wantKey {
 			if k, ok := tok.(string); ok { // a key; '}' ends the object instead
 				if _, dup := stack[n-1].keys[k]; dup {
-					return fmt.Errorf("%w: duplicate key %q", hallmark.ErrInvalid, clip(k))
+					return fmt.Errorf("%w: duplicate key %q", hallmark.ErrInvalid, hallmark.Clip(k, 80))
 				}
 				stack[n-1].keys[k] = struct{}{}
 				stack[n-1].wantKey = false
@@ -364,7 +364,7 @@ func checkName(name string) error {
 	case len(name) > maxNameBytes:
 		return fmt.Errorf("%w: subject name is over %d bytes", hallmark.ErrInvalid, maxNameBytes)
 	case !utf8.ValidString(name) || strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return fmt.Errorf("%w: subject name %q has invalid or control characters", hallmark.ErrInvalid, clip(name))
+		return fmt.Errorf("%w: subject name %q has invalid or control characters", hallmark.ErrInvalid, hallmark.Clip(name, 80))
 	}
 	return nil
 }
@@ -372,19 +372,10 @@ func checkName(name string) error {
 // checkTypeURI checks a predicate type: an absolute URI, no spaces.
 func checkTypeURI(s string) error {
 	if s == "" || len(s) > maxTypeURIBytes || strings.IndexFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
-		return fmt.Errorf("%w: predicate type %q is not a URI", hallmark.ErrInvalid, clip(s))
+		return fmt.Errorf("%w: predicate type %q is not a URI", hallmark.ErrInvalid, hallmark.Clip(s, 80))
 	}
 	if u, err := url.Parse(s); err != nil || u.Scheme == "" {
-		return fmt.Errorf("%w: predicate type %q is not an absolute URI", hallmark.ErrInvalid, clip(s))
+		return fmt.Errorf("%w: predicate type %q is not an absolute URI", hallmark.ErrInvalid, hallmark.Clip(s, 80))
 	}
 	return nil
-}
-
-// clip shortens untrusted strings quoted in errors.
-func clip(s string) string {
-	r := []rune(s)
-	if len(r) <= 80 {
-		return s
-	}
-	return string(r[:80]) + "…"
 }

@@ -113,7 +113,7 @@ func checkShape(errs *[]error, path string, v any, t reflect.Type) {
 		for _, k := range slices.Sorted(maps.Keys(m)) {
 			f, ok := fieldByJSONName(t, k)
 			if !ok {
-				add("unknown field %q", clip(k))
+				add("unknown field %q", hallmark.Clip(k, 80))
 				continue
 			}
 			checkShape(errs, join(path, k), m[k], f.Type)
@@ -183,7 +183,7 @@ func kindOf(v any) string {
 	case []any:
 		return "a list"
 	case string:
-		return fmt.Sprintf("string %q", clip(v))
+		return fmt.Sprintf("string %q", hallmark.Clip(v, 80))
 	case bool:
 		return fmt.Sprintf("bool %t", v)
 	case float64:
@@ -191,12 +191,4 @@ func kindOf(v any) string {
 	default:
 		return fmt.Sprintf("%T", v)
 	}
-}
-
-// clip bounds a string from the document for a message.
-func clip(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
 }
