@@ -63,11 +63,7 @@ func WithHallmarkVersion(v string) Option {
 // default discards logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.logger = l
-		return nil
+		return hallmark.SetLogger(&o.logger, l)
 	}
 }
 

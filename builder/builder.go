@@ -53,11 +53,7 @@ type options struct {
 // default discards logs.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.logger = l
-		return nil
+		return hallmark.SetLogger(&o.logger, l)
 	}
 }
 

@@ -1,14 +1,7 @@
 package builder
 
 import (
-	"archive/tar"
-	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
-	"io"
 	"strings"
 	"testing"
 
@@ -16,70 +9,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
+	"github.com/hallmark-dev/hallmark/builder/secretscan/scantest"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
-
-// testPrivateKey returns a fresh PKCS#8 private key in PEM.
-func testPrivateKey(t testing.TB) string {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
-
-// testLayer is a layer of regular files, path → content.
-func testLayer(t *testing.T, files map[string]string) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for p, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: p, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	l, err := ggcrtarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// withLayer adds a layer and environment variables to img.
-func withLayer(t *testing.T, img v1.Image, files map[string]string, env ...string) v1.Image {
-	t.Helper()
-	img, err := mutate.AppendLayers(img, testLayer(t, files))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := cf.Config
-	cfg.Env = append(cfg.Env, env...)
-	img, err = mutate.Config(img, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
 
 func TestScanSecretsImage(t *testing.T) {
 	reg := registrytest.New(t)
@@ -93,18 +28,18 @@ func TestScanSecretsImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := testPrivateKey(t)
+	key := scantest.PrivateKeyPEM(t)
 
 	// The base has a key and a credential-like variable of its own: they
 	// are the base's business, not this build's.
-	base := withLayer(t, empty.Image, map[string]string{"etc/ssl/private/base.key": key, "etc/passwd": "root:x:0:0::/root:/bin/sh\n"}, "BASE_PASSWORD=from-the-base")
+	base := scantest.WithLayer(t, empty.Image, map[string]string{"etc/ssl/private/base.key": key, "etc/passwd": "root:x:0:0::/root:/bin/sh\n"}, "BASE_PASSWORD=from-the-base")
 	basePinned := pushTest(t, "base", base)
 	baseDigest, _ := base.Digest()
 	runtime := &hallmark.ResolvedBase{Ref: host + "/base:v1", Pinned: basePinned, Digest: hallmark.Digest(baseDigest.String())}
 
-	clean := withLayer(t, base, map[string]string{"app/hello": "\x7fELF\x00binary", "app/README.md": "Keep the PRIVATE KEY in a secret.\n"})
-	withKey := withLayer(t, base, map[string]string{"app/deploy.key": key})
-	withEnv := withLayer(t, base, map[string]string{"app/hello": "x"}, "API_TOKEN=abc123")
+	clean := scantest.WithLayer(t, base, map[string]string{"app/hello": "\x7fELF\x00binary", "app/README.md": "Keep the PRIVATE KEY in a secret.\n"})
+	withKey := scantest.WithLayer(t, base, map[string]string{"app/deploy.key": key})
+	withEnv := scantest.WithLayer(t, base, map[string]string{"app/hello": "x"}, "API_TOKEN=abc123")
 	idx := mutate.AppendManifests(empty.Index,
 		mutate.IndexAddendum{Add: clean, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "amd64"}}},
 		mutate.IndexAddendum{Add: withKey, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: "arm64"}}})

@@ -3,10 +3,6 @@
 package e2e
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,6 +13,7 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/provenance"
+	"github.com/hallmark-dev/hallmark/builder/secretscan/scantest"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 )
 
@@ -69,7 +66,7 @@ func TestHygiene(t *testing.T) {
 
 	t.Run("private key in a layer", func(t *testing.T) {
 		repo := st.Registry + "/e2e/hygiene-key"
-		key := privateKeyPEM(t)
+		key := scantest.PrivateKeyPEM(t)
 		data := makeTar(t,
 			tarEntry{name: "Dockerfile", body: "FROM " + static + ":v1\nCOPY deploy.key /app/deploy.key\nUSER 65532:65532\n"},
 			tarEntry{name: "deploy.key", body: key})
@@ -198,20 +195,6 @@ func equalDecisions(a, b []provenance.BaseDecision) bool {
 		}
 	}
 	return true
-}
-
-// privateKeyPEM returns a fresh PKCS#8 private key in PEM.
-func privateKeyPEM(t *testing.T) string {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }
 
 // startPolicyGateway runs another hallmarkd on the stack's BuildKit,

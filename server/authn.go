@@ -132,11 +132,7 @@ func WithKeyRefreshInterval(d time.Duration) AuthOption {
 // default discards logs.
 func WithAuthLogger(l *slog.Logger) AuthOption {
 	return func(o *authOptions) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.log = l
-		return nil
+		return hallmark.SetLogger(&o.log, l)
 	}
 }
 

@@ -187,11 +187,7 @@ func WithRegistry(c *registry.Client) ImageOption {
 // (hallmark.ErrInvalid). The default discards log records.
 func WithLogger(l *slog.Logger) ImageOption {
 	return imageOption(func(o *options) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.logger = l
-		return nil
+		return hallmark.SetLogger(&o.logger, l)
 	})
 }
 

@@ -162,11 +162,7 @@ func WithBaseSBOM(doc *Document, baseLayers int) Option {
 // error (hallmark.ErrInvalid). The default discards all records.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.logger = l
-		return nil
+		return hallmark.SetLogger(&o.logger, l)
 	}
 }
 

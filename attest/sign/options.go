@@ -51,11 +51,7 @@ func defaultOptions() options {
 // Tokens are never logged. The default is to discard log records.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.logger = l
-		return nil
+		return hallmark.SetLogger(&o.logger, l)
 	}
 }
 

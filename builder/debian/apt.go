@@ -92,11 +92,7 @@ func WithListsMaxAge(d time.Duration) AptOption {
 // default discards logs.
 func WithAptLogger(l *slog.Logger) AptOption {
 	return func(o *aptOptions) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.logger = l
-		return nil
+		return hallmark.SetLogger(&o.logger, l)
 	}
 }
 

@@ -56,11 +56,7 @@ func WithParallelDownloads(n int) FetchOption {
 // The default discards logs.
 func WithFetchLogger(l *slog.Logger) FetchOption {
 	return func(f *Fetcher) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		f.logger = l
-		return nil
+		return hallmark.SetLogger(&f.logger, l)
 	}
 }
 

@@ -1,76 +1,29 @@
 package secretscan
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	ggcrtarball "github.com/google/go-containerregistry/pkg/v1/tarball"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/secretscan/scantest"
 )
 
-// testLayer is a layer of regular files, path → content.
-func testLayer(t *testing.T, files map[string]string) v1.Layer {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for p, body := range files {
-		if err := tw.WriteHeader(&tar.Header{Name: p, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body))}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	data := buf.Bytes()
-	l, err := ggcrtarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// withLayer adds a layer and environment variables to img.
-func withLayer(t *testing.T, img v1.Image, files map[string]string, env ...string) v1.Image {
-	t.Helper()
-	img, err := mutate.AppendLayers(img, testLayer(t, files))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := cf.Config
-	cfg.Env = append(cfg.Env, env...)
-	img, err = mutate.Config(img, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 func TestScan(t *testing.T) {
-	key := testPrivateKey(t)
+	key := scantest.PrivateKeyPEM(t)
 
 	// The base has a key and a credential-like variable of its own: they
 	// are the base's business, not this build's.
-	base := withLayer(t, empty.Image, map[string]string{"etc/ssl/private/base.key": key, "etc/passwd": "root:x:0:0::/root:/bin/sh\n"}, "BASE_PASSWORD=from-the-base")
-	clean := withLayer(t, base, map[string]string{"app/hello": "\x7fELF\x00binary", "app/README.md": "Keep the PRIVATE KEY in a secret.\n"})
-	withKey := withLayer(t, base, map[string]string{"app/deploy.key": key})
-	withEnv := withLayer(t, base, map[string]string{"app/hello": "x"}, "API_TOKEN=abc123")
+	base := scantest.WithLayer(t, empty.Image, map[string]string{"etc/ssl/private/base.key": key, "etc/passwd": "root:x:0:0::/root:/bin/sh\n"}, "BASE_PASSWORD=from-the-base")
+	clean := scantest.WithLayer(t, base, map[string]string{"app/hello": "\x7fELF\x00binary", "app/README.md": "Keep the PRIVATE KEY in a secret.\n"})
+	withKey := scantest.WithLayer(t, base, map[string]string{"app/deploy.key": key})
+	withEnv := scantest.WithLayer(t, base, map[string]string{"app/hello": "x"}, "API_TOKEN=abc123")
 	withLabel, err := mutate.Config(clean, v1.Config{Labels: map[string]string{"ci.token": testSlack}})
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +88,7 @@ func (b brokenImage) ConfigFile() (*v1.ConfigFile, error) { return nil, b.err }
 // and a done context stops the scan before a layer is read.
 func TestScanReadErrors(t *testing.T) {
 	errRead := errors.New("GET /v2/app/blobs/sha256:abc: connection reset")
-	img := withLayer(t, empty.Image, map[string]string{"app/hello": "x"})
+	img := scantest.WithLayer(t, empty.Image, map[string]string{"app/hello": "x"})
 	classify := func(_ context.Context, err error) error { return fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err) }
 	s, err := New(WithReadErrors(classify))
 	if err != nil {

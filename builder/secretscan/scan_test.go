@@ -13,22 +13,9 @@ import (
 	"testing"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/secretscan/scantest"
 	"github.com/hallmark-dev/hallmark/internal/glob"
 )
-
-// testPrivateKey returns a fresh PKCS#8 private key in PEM.
-func testPrivateKey(t testing.TB) string {
-	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
 
 func testPublicKey(t testing.TB) string {
 	t.Helper()
@@ -44,7 +31,7 @@ func testPublicKey(t testing.TB) string {
 }
 
 func TestScanFile(t *testing.T) {
-	key := testPrivateKey(t)
+	key := scantest.PrivateKeyPEM(t)
 	tests := []struct {
 		path, body string
 		want       []string // rule ids
@@ -109,7 +96,7 @@ func TestScanFile(t *testing.T) {
 }
 
 func TestScanLimits(t *testing.T) {
-	key := testPrivateKey(t)
+	key := scantest.PrivateKeyPEM(t)
 	big := key + strings.Repeat("x", maxScanFileBytes)
 	s := newScan()
 	if err := s.scanFile("/app/big.txt", int64(len(big)), strings.NewReader(big), 1); err != nil {
@@ -134,7 +121,7 @@ func TestScanLimits(t *testing.T) {
 }
 
 func TestScanLayer(t *testing.T) {
-	key := testPrivateKey(t)
+	key := scantest.PrivateKeyPEM(t)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range []struct {

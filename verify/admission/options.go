@@ -46,11 +46,7 @@ func defaultOptions() options {
 // (hallmark.ErrInvalid). The default discards log records.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) error {
-		if l == nil {
-			return fmt.Errorf("%w: logger is nil", hallmark.ErrInvalid)
-		}
-		o.logger = l
-		return nil
+		return hallmark.SetLogger(&o.logger, l)
 	}
 }
 
