@@ -3,10 +3,6 @@ package secretscan
 import (
 	"archive/tar"
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"slices"
 	"strings"
@@ -16,19 +12,6 @@ import (
 	"github.com/hallmark-dev/hallmark/builder/secretscan/scantest"
 	"github.com/hallmark-dev/hallmark/internal/glob"
 )
-
-func testPublicKey(t testing.TB) string {
-	t.Helper()
-	pub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
 
 func TestScanFile(t *testing.T) {
 	key := scantest.PrivateKeyPEM(t)
@@ -45,7 +28,7 @@ func TestScanFile(t *testing.T) {
 		{"/app/token.go", "package auth\n\n// token refreshes the access token.\nfunc token() {}\n", nil},
 		{"/app/README.md", "Keep the PRIVATE KEY in a secret, never in the image.\n", nil},
 		{"/app/pem.go", "const header = \"" + testPEMHeader + "\"\n", nil},
-		{"/app/public.pem", testPublicKey(t), nil},
+		{"/app/public.pem", scantest.PublicKeyPEM(t), nil},
 		{"/app/.env", "DATABASE_URL=postgres://db/app\n", []string{"dotenv-file"}},
 		{"/app/.env.production", "X=1\n", []string{"dotenv-file"}},
 		{"/app/.env.example", "API_TOKEN=\n", nil},

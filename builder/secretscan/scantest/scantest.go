@@ -24,11 +24,26 @@ func PrivateKeyPEM(t testing.TB) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	return encodePEM(t, "PRIVATE KEY", key, x509.MarshalPKCS8PrivateKey)
+}
+
+// PublicKeyPEM returns a fresh PKIX public key in PEM: not a secret.
+func PublicKeyPEM(t testing.TB) string {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	return encodePEM(t, "PUBLIC KEY", pub, x509.MarshalPKIXPublicKey)
+}
+
+func encodePEM(t testing.TB, typ string, key any, marshal func(any) ([]byte, error)) string {
+	t.Helper()
+	der, err := marshal(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}))
 }
 
 // Layer is a layer of regular files, path → content.
