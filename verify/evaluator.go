@@ -176,6 +176,11 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	if req.VSA {
 		key += "|vsa"
 	}
+	if bp.p.ReadsImage() {
+		// Rules see image.ref as the caller wrote it: a verdict for one
+		// reference must not answer for another (a tag vs its digest).
+		key += "|ref=" + req.Ref
+	}
 	if v := e.cache.get(key); v != nil {
 		return withRef(v, req.Ref, true), nil
 	}
@@ -184,7 +189,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 		// caller's cancellation, bounded by its own deadline.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.verifyTimeout)
 		defer cancel()
-		v, err := e.evaluate(sctx, bp, subject, digest, req.VSA)
+		v, err := e.evaluate(sctx, bp, req.Ref, subject, digest, req.VSA)
 		if err != nil {
 			return nil, err
 		}
@@ -228,8 +233,9 @@ func resolveHead(ctx context.Context, r name.Reference, ropts []remote.Option) (
 	return r.Context().Digest(d.String()), d, nil
 }
 
-// evaluate verifies the image subject and evaluates bp's rules.
-func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.Digest, digest hallmark.Digest, vsa bool) (*Verdict, error) {
+// evaluate verifies the image subject, which the caller named ref, and
+// evaluates bp's rules.
+func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, ref string, subject name.Digest, digest hallmark.Digest, vsa bool) (*Verdict, error) {
 	start := e.o.now()
 	var (
 		res   *ImageResult
@@ -255,6 +261,7 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, subject name.
 		Attestations: res.Attestations, EvaluatedAt: start,
 	}
 	v.Input = inputOf(res, image)
+	v.Input.Image.Ref = ref // before the rules run: they may read image.ref
 	v.Rules = append([]policy.RuleResult{signersRule(res)}, bp.p.Evaluate(ctx, v.Input)...)
 	v.Allowed = true
 	builderChecked := false

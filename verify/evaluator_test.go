@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -339,5 +340,35 @@ func TestNewEvaluatorRejects(t *testing.T) {
 				t.Errorf("NewEvaluator = %v, want ErrInvalid", err)
 			}
 		})
+	}
+}
+
+// TestEvaluatorRulesSeeTheReference: image.ref is filled before the rules
+// run, so a rule over the reference decides; and a verdict for one
+// reference never answers for another when the rules read the image.
+func TestEvaluatorRulesSeeTheReference(t *testing.T) {
+	f := newFixture(t, true)
+	good, _ := f.reg.PushRandom(t, "app", "latest")
+	f.attest(t, good, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
+	e := newEvaluator(t, f, []*policy.Policy{testPolicy(t, f, "p", `{name: no-latest, expression: '!image.ref.endsWith(":latest")'}`)})
+	latest := f.reg.Host + "/app:latest"
+
+	byDigest, err := e.Verify(t.Context(), verify.Request{Ref: good.String()})
+	if err != nil || !byDigest.Allowed {
+		t.Fatalf("Verify by digest = %+v, %v; want allowed", byDigest, err)
+	}
+	byTag, err := e.Verify(t.Context(), verify.Request{Ref: latest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byTag.Allowed || byTag.Cached {
+		t.Fatalf("Verify %s = allowed %v cached %v; want a fresh denial by the no-latest rule", latest, byTag.Allowed, byTag.Cached)
+	}
+	if !slices.ContainsFunc(byTag.Rules, func(r policy.RuleResult) bool { return r.Name == "no-latest" && !r.Passed }) {
+		t.Errorf("rules = %+v; want no-latest failed", byTag.Rules)
+	}
+	again, err := e.Verify(t.Context(), verify.Request{Ref: good.String()})
+	if err != nil || !again.Allowed || !again.Cached {
+		t.Errorf("Verify by digest again = %+v, %v; want the cached allowance", again, err)
 	}
 }

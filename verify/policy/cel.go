@@ -52,6 +52,7 @@ type rule struct {
 	message string
 	prg     cel.Program
 	pod     bool // references the pod variable
+	image   bool // references the image variable
 }
 
 // compileRule parses and type-checks a rule and plans its program.
@@ -77,13 +78,14 @@ func compileRule(r Rule, o options) (*rule, error) {
 	if msg == "" {
 		msg = fmt.Sprintf("rule %q failed", r.Name)
 	}
-	return &rule{name: r.Name, message: msg, prg: prg, pod: referencesPod(ast.NativeRep())}, nil
+	native := ast.NativeRep()
+	return &rule{name: r.Name, message: msg, prg: prg, pod: references(native, VarPod), image: references(native, VarImage)}, nil
 }
 
-// referencesPod reports whether the checked expression reads the pod
-// variable. Comprehension variables named pod (`x.all(pod, …)`) shadow it
+// references reports whether the checked expression reads the variable
+// name. Comprehension variables of that name (`x.all(pod, …)`) shadow it
 // and do not count.
-func referencesPod(a *celast.AST) bool {
+func references(a *celast.AST, name string) bool {
 	refs := a.ReferenceMap()
 	var walk func(e celast.Expr, shadowed bool) bool
 	walkAll := func(es []celast.Expr, shadowed bool) bool {
@@ -104,7 +106,7 @@ func referencesPod(a *celast.AST) bool {
 				return false
 			}
 			ref, ok := refs[e.ID()]
-			return ok && ref.Name == VarPod
+			return ok && ref.Name == name
 		case celast.SelectKind:
 			return walk(e.AsSelect().Operand(), shadowed)
 		case celast.CallKind:
@@ -133,8 +135,8 @@ func referencesPod(a *celast.AST) bool {
 			if walk(c.IterRange(), shadowed) || walk(c.AccuInit(), shadowed) {
 				return true
 			}
-			inner := shadowed || c.IterVar() == VarPod || c.AccuVar() == VarPod ||
-				(c.HasIterVar2() && c.IterVar2() == VarPod)
+			inner := shadowed || c.IterVar() == name || c.AccuVar() == name ||
+				(c.HasIterVar2() && c.IterVar2() == name)
 			return walkAll([]celast.Expr{c.LoopCondition(), c.LoopStep(), c.Result()}, inner)
 		}
 		return false

@@ -289,3 +289,21 @@ spec:
 	// builders: passed
 	// git-source: failed: images must be built from git
 }
+
+func TestReadsImage(t *testing.T) {
+	for _, tt := range []struct {
+		expr string
+		want bool
+	}{
+		{`provenance.buildDefinition.buildType != ""`, false},
+		{`!image.ref.endsWith(":latest")`, true},
+		{`image.config.User != "root"`, true},
+		{`has(image.ref)`, true},
+		{`[1, 2].all(image, image > 0)`, false}, // a comprehension variable named image
+		{`pod.spec.containers.all(c, c.image != "")`, false},
+	} {
+		if got := mustLoad(t, rulesDoc(tt.expr)).ReadsImage(); got != tt.want {
+			t.Errorf("ReadsImage(%s) = %v, want %v", tt.expr, got, tt.want)
+		}
+	}
+}

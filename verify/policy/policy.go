@@ -109,6 +109,13 @@ func (p *Policy) HasPodRules() bool {
 	return slices.ContainsFunc(p.rules, func(r *rule) bool { return r.pod })
 }
 
+// ReadsImage reports whether an image rule reads the image variable, whose
+// ref is the reference as the caller wrote it: then a verdict depends on
+// the reference, not only on the digest it resolved to.
+func (p *Policy) ReadsImage() bool {
+	return slices.ContainsFunc(p.rules, func(r *rule) bool { return !r.pod && r.image })
+}
+
 // AnchoredSigners returns the signers with each regexp written anchored,
 // "^(?:re)$", for matchers that search rather than match whole strings
 // (sigstore-go's certificate identities do).
