@@ -151,6 +151,10 @@ func TestAdmissionWebhook(t *testing.T) {
 			[]string{unsignedTag, "signers"}},
 		{"unsigned CronJob", cronJobYAML("verified", "nightly", secureContainer("app", unsignedTag, "")),
 			[]string{unsignedTag, "signers"}},
+		// A core kind with a Pod template, admitted unchecked before.
+		{"unsigned ReplicationController", strings.NewReplacer("apiVersion: apps/v1\nkind: Deployment", "apiVersion: v1\nkind: ReplicationController",
+			"selector: {matchLabels: {app: rc}}", "selector: {app: rc}").Replace(deploymentYAML("verified", "rc", secureContainer("app", unsignedTag, ""))),
+			[]string{unsignedTag, "signers"}},
 		{"replayed attestation", podYAML("verified", "replayed", secureContainer("app", replayed, "")),
 			[]string{replayed, "subject digest does not match"}},
 		{"latest tag", podYAML("verified", "latest", secureContainer("app", st.Registry+"/e2e/verify:latest", "")),

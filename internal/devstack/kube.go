@@ -207,7 +207,7 @@ func (s *Stack) registerWebhooks(ctx context.Context, cl *http.Client, server, t
 			"admissionReviewVersions": []string{"v1"},
 			"rules": []any{
 				map[string]any{"apiGroups": []string{""}, "apiVersions": []string{"v1"}, "operations": []string{"CREATE", "UPDATE"},
-					"resources": []string{"pods", "pods/ephemeralcontainers"}},
+					"resources": []string{"pods", "pods/ephemeralcontainers", "replicationcontrollers", "podtemplates"}},
 				map[string]any{"apiGroups": []string{"apps"}, "apiVersions": []string{"v1"}, "operations": []string{"CREATE", "UPDATE"},
 					"resources": []string{"deployments", "statefulsets", "daemonsets", "replicasets"}},
 				map[string]any{"apiGroups": []string{"batch"}, "apiVersions": []string{"v1"}, "operations": []string{"CREATE", "UPDATE"},

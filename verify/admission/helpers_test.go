@@ -159,6 +159,10 @@ func workload(kind metav1.GroupVersionKind, spec corev1.PodSpec) any {
 		return &appsv1.DaemonSet{TypeMeta: tm, ObjectMeta: om, Spec: appsv1.DaemonSetSpec{Template: tmpl}}
 	case "ReplicaSet":
 		return &appsv1.ReplicaSet{TypeMeta: tm, ObjectMeta: om, Spec: appsv1.ReplicaSetSpec{Template: tmpl}}
+	case "ReplicationController":
+		return &corev1.ReplicationController{TypeMeta: tm, ObjectMeta: om, Spec: corev1.ReplicationControllerSpec{Template: &tmpl}}
+	case "PodTemplate":
+		return &corev1.PodTemplate{TypeMeta: tm, ObjectMeta: om, Template: tmpl}
 	case "Job":
 		return &batchv1.Job{TypeMeta: tm, ObjectMeta: om, Spec: batchv1.JobSpec{Template: tmpl}}
 	case "CronJob":

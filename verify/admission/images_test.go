@@ -29,6 +29,8 @@ func TestImageExtraction(t *testing.T) {
 		{Group: "apps", Version: "v1", Kind: "DaemonSet"},
 		{Group: "apps", Version: "v1", Kind: "ReplicaSet"},
 		{Group: "batch", Version: "v1", Kind: "Job"},
+		{Version: "v1", Kind: "ReplicationController"},
+		{Version: "v1", Kind: "PodTemplate"},
 	}
 	want := []string{"reg/app:v1", "reg/proxy:v2", "reg/setup:v3"}
 	for _, kind := range kinds {
@@ -269,5 +271,26 @@ func TestTooManyImages(t *testing.T) {
 	resp = admit(t, newWebhook(t, f, p).Mutate(), request(t, podKind, newPod(podSpec(cs...))))
 	if !resp.Allowed || len(resp.Warnings) != 1 || resp.Patch != nil {
 		t.Fatalf("warn mode: allowed=%v warnings %q patch %s", resp.Allowed, resp.Warnings, resp.Patch)
+	}
+}
+
+// TestTemplatedCoreKindsDenied: a ReplicationController or PodTemplate
+// whose template names an image that fails verification is denied, as
+// shaped by the API server (raw JSON, as in other admission projects' test
+// data), not admitted unchecked.
+func TestTemplatedCoreKindsDenied(t *testing.T) {
+	f := &fakeVerifier{verify: func(_ context.Context, ref string) (*verify.Verdict, error) {
+		v := allowed(ref, "1000")
+		v.Allowed, v.Reasons = false, []string{"no attestation verified"}
+		return v, nil
+	}}
+	w := newWebhook(t, f, newPolicy())
+	for _, kind := range []metav1.GroupVersionKind{{Version: "v1", Kind: "ReplicationController"}, {Version: "v1", Kind: "PodTemplate"}} {
+		t.Run(kind.Kind, func(t *testing.T) {
+			resp := admit(t, w.Validate(), request(t, kind, workload(kind, podSpec(goodContainer("app", "reg/unsigned:v1")))))
+			if resp.Allowed || !strings.Contains(msg(resp), `image "reg/unsigned:v1"`) {
+				t.Fatalf("%s with an unsigned image: allowed %v, %q", kind.Kind, resp.Allowed, msg(resp))
+			}
+		})
 	}
 }

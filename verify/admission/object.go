@@ -17,6 +17,7 @@ const (
 	podSpecPath      = "/spec"
 	templateSpecPath = "/spec/template/spec"
 	cronJobSpecPath  = "/spec/jobTemplate/spec/template/spec"
+	podTemplatePath  = "/template/spec"
 )
 
 // Container lists of a Pod spec, in the order they are checked.
@@ -40,6 +41,18 @@ var kinds = map[schema.GroupVersionKind]kind{
 		err := json.Unmarshal(raw, &p)
 		return p.TypeMeta, &corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}, err
 	}},
+	// The core kinds that carry a Pod template: a ReplicationController
+	// creates Pods like a ReplicaSet; a PodTemplate is what other
+	// controllers copy.
+	{Version: "v1", Kind: "ReplicationController"}: {templateSpecPath, template(func(w *corev1.ReplicationController) (metav1.TypeMeta, *corev1.PodTemplateSpec) {
+		if w.Spec.Template == nil {
+			return w.TypeMeta, &corev1.PodTemplateSpec{}
+		}
+		return w.TypeMeta, w.Spec.Template
+	})},
+	{Version: "v1", Kind: "PodTemplate"}: {podTemplatePath, template(func(w *corev1.PodTemplate) (metav1.TypeMeta, *corev1.PodTemplateSpec) {
+		return w.TypeMeta, &w.Template
+	})},
 	{Group: "apps", Version: "v1", Kind: "Deployment"}: {templateSpecPath, template(func(w *appsv1.Deployment) (metav1.TypeMeta, *corev1.PodTemplateSpec) {
 		return w.TypeMeta, &w.Spec.Template
 	})},

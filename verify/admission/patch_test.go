@@ -160,7 +160,7 @@ func TestKindsHaveSpecPaths(t *testing.T) {
 	want := map[string]string{
 		"Pod": "/spec", "Deployment": "/spec/template/spec", "StatefulSet": "/spec/template/spec",
 		"DaemonSet": "/spec/template/spec", "ReplicaSet": "/spec/template/spec", "Job": "/spec/template/spec",
-		"CronJob": "/spec/jobTemplate/spec/template/spec",
+		"CronJob": "/spec/jobTemplate/spec/template/spec", "ReplicationController": "/spec/template/spec", "PodTemplate": "/template/spec",
 	}
 	if len(kinds) != len(want) {
 		t.Fatalf("%d kinds, want %d", len(kinds), len(want))
