@@ -6,6 +6,9 @@ import "time"
 const (
 	// StatementTypeV1 is the in-toto Statement v1 type.
 	StatementTypeV1 = "https://in-toto.io/Statement/v1"
+	// StatementTypeV01 is the in-toto Statement v0.1 type, which
+	// `cosign attest` (v3) still writes. Hallmark reads it, never writes it.
+	StatementTypeV01 = "https://in-toto.io/Statement/v0.1"
 	// PayloadTypeInToto is the DSSE payload type of in-toto statements.
 	PayloadTypeInToto = "application/vnd.in-toto+json"
 	// PredicateSLSAProvenanceV1 is SLSA Provenance v1.

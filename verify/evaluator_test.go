@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/publish"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
@@ -370,5 +371,39 @@ func TestEvaluatorRulesSeeTheReference(t *testing.T) {
 	again, err := e.Verify(t.Context(), verify.Request{Ref: good.String()})
 	if err != nil || !again.Allowed || !again.Cached {
 		t.Errorf("Verify by digest again = %+v, %v; want the cached allowance", again, err)
+	}
+}
+
+// TestEvaluatorCosignSignature: a plain signature in the form `cosign sign`
+// (v3) publishes, a v1 statement of predicate type
+// https://sigstore.dev/cosign/sign/v1 whose subject carries annotations,
+// satisfies a policy that names only its signer, and not one that requires
+// gateway provenance.
+func TestEvaluatorCosignSignature(t *testing.T) {
+	f := newFixture(t, true)
+	img, _ := f.reg.PushRandom(t, "app", "signed")
+	const cosignSign = "https://sigstore.dev/cosign/sign/v1"
+	hex := strings.TrimPrefix(img.DigestStr(), "sha256:")
+	st := `{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + hex + `"},"annotations":{"team":"a"}}],"predicateType":"` + cosignSign + `","predicate":{}}`
+	signed, err := f.signer.Sign(t.Context(), []byte(st))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := publish.Publish(t.Context(), img, signed.Bundle, cosignSign); err != nil {
+		t.Fatal(err)
+	}
+	issuer, san := f.ss.Identity()
+	signerOnly, err := policy.Load(fmt.Appendf(nil, "apiVersion: hallmark.dev/v1\nkind: Policy\nmetadata: {name: signed}\nspec:\n  signers: [{issuer: %q, subject: %q}]\n", issuer, san))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEvaluator(t, f, []*policy.Policy{signerOnly, testPolicy(t, f, "built", "")})
+	v, err := e.Verify(t.Context(), verify.Request{Ref: img.String(), Policy: "signed"})
+	if err != nil || !v.Allowed {
+		t.Fatalf("Verify under the signer's policy = %+v, %v; want allowed", v, err)
+	}
+	v, err = e.Verify(t.Context(), verify.Request{Ref: img.String(), Policy: "built"})
+	if err != nil || v.Allowed {
+		t.Fatalf("Verify under the gateway-built policy = allowed %v, %v; want denied", v.Allowed, err)
 	}
 }

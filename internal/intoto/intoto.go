@@ -132,9 +132,10 @@ func (s Subject) SHA256() (hallmark.Digest, bool) {
 	return d, err == nil
 }
 
-// ParsedStatement is an in-toto Statement v1 read by Parse. Its type is
-// always hallmark.StatementTypeV1.
+// ParsedStatement is an in-toto statement read by Parse.
 type ParsedStatement struct {
+	// Type is hallmark.StatementTypeV1 or hallmark.StatementTypeV01.
+	Type string
 	// Subjects has at least one entry, and at least one of them has a valid
 	// sha256 digest.
 	Subjects []Subject
@@ -158,22 +159,30 @@ func (s *ParsedStatement) HasSubjectDigest(d hallmark.Digest) bool {
 
 var (
 	statementKeys = []string{"_type", "subject", "predicateType", "predicate"}
-	subjectKeys   = []string{"name", "digest"}
+	// subjectKeys are the fields of a v0.1 subject; a v1 subject is a
+	// ResourceDescriptor and may have every field of one.
+	subjectKeys            = []string{"name", "digest"}
+	resourceDescriptorKeys = []string{"name", "uri", "digest", "content", "downloadLocation", "mediaType", "annotations"}
 )
 
-// Parse reads an in-toto Statement v1 from untrusted data of at most
+// Parse reads an in-toto statement, v1 or v0.1 (as the in-toto parsers
+// do: `cosign attest` still writes v0.1), from untrusted data of at most
 // maxBytes bytes (a larger input is hallmark.ErrTooLarge). It accepts only
 // valid UTF-8 JSON with no duplicate keys at any depth, nesting no deeper
 // than 128, and exactly the statement's fields with their exact spelling:
-// "_type" equal to hallmark.StatementTypeV1, "subject", "predicateType" (a
-// URI) and optionally "predicate" (an object); each subject has only "name"
-// and a non-empty "digest" of string values, and at least one subject has a
-// sha256 digest of 64 lowercase hex. Any other input is hallmark.ErrInvalid.
+// "_type" equal to hallmark.StatementTypeV1 or hallmark.StatementTypeV01,
+// "subject", "predicateType" (a URI) and optionally "predicate" (an object).
+// A v1 subject is a ResourceDescriptor: "name", "uri", "content",
+// "downloadLocation" and "mediaType" are strings and "annotations" an
+// object (`cosign sign` writes them), and "digest" is required; a v0.1
+// subject has only "name" and "digest". Every digest is a non-empty object
+// of strings, and at least one subject has a sha256 digest of 64 lowercase
+// hex. Any other input is hallmark.ErrInvalid.
 //
 // The in-toto spec asks consumers to ignore unknown fields; Parse rejects
-// them instead, because the statements Hallmark reads (its own, cosign's,
-// GitHub's) have none, and a strict reader leaves no room for two parsers to
-// disagree about what was signed.
+// them instead (the statements Hallmark reads, its own, cosign's and
+// GitHub's, have none), so that no two parsers can disagree about what was
+// signed.
 func Parse(data []byte, maxBytes int) (*ParsedStatement, error) {
 	if maxBytes <= 0 {
 		return nil, fmt.Errorf("parse statement: limit %d is not positive", maxBytes)
@@ -193,17 +202,21 @@ func Parse(data []byte, maxBytes int) (*ParsedStatement, error) {
 	}
 
 	var typ string
-	if err := json.Unmarshal(top["_type"], &typ); err != nil || typ != hallmark.StatementTypeV1 {
-		return nil, fmt.Errorf("parse statement: %w: _type is not %q", hallmark.ErrInvalid, hallmark.StatementTypeV1)
+	if err := json.Unmarshal(top["_type"], &typ); err != nil || (typ != hallmark.StatementTypeV1 && typ != hallmark.StatementTypeV01) {
+		return nil, fmt.Errorf("parse statement: %w: _type is not %q or %q", hallmark.ErrInvalid, hallmark.StatementTypeV1, hallmark.StatementTypeV01)
 	}
-	st := &ParsedStatement{}
+	st := &ParsedStatement{Type: typ}
 	if err := json.Unmarshal(top["predicateType"], &st.PredicateType); err != nil {
 		return nil, fmt.Errorf("parse statement: %w: predicateType is not a string", hallmark.ErrInvalid)
 	}
 	if err := checkTypeURI(st.PredicateType); err != nil {
 		return nil, fmt.Errorf("parse statement: %w", err)
 	}
-	subjects, err := parseSubjects(top["subject"])
+	allowed := resourceDescriptorKeys
+	if typ == hallmark.StatementTypeV01 {
+		allowed = subjectKeys
+	}
+	subjects, err := parseSubjects(top["subject"], allowed)
 	if err != nil {
 		return nil, fmt.Errorf("parse statement: %w", err)
 	}
@@ -219,8 +232,9 @@ func Parse(data []byte, maxBytes int) (*ParsedStatement, error) {
 	return st, nil
 }
 
-// parseSubjects reads and checks the subject array.
-func parseSubjects(raw json.RawMessage) ([]Subject, error) {
+// parseSubjects reads and checks the subject array; allowed are the
+// fields a subject may have.
+func parseSubjects(raw json.RawMessage, allowed []string) ([]Subject, error) {
 	var entries []map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &entries); err != nil {
 		return nil, fmt.Errorf("%w: subject is not an array of objects", hallmark.ErrInvalid)
@@ -234,8 +248,16 @@ func parseSubjects(raw json.RawMessage) ([]Subject, error) {
 		if e == nil {
 			return nil, fmt.Errorf("%w: subject %d is not an object", hallmark.ErrInvalid, i)
 		}
-		if err := checkKeys(e, subjectKeys, "digest"); err != nil {
+		if err := checkKeys(e, allowed, "digest"); err != nil {
 			return nil, fmt.Errorf("subject %d: %w", i, err)
+		}
+		for _, k := range []string{"uri", "content", "downloadLocation", "mediaType"} {
+			if v, ok := e[k]; ok && !isString(v) {
+				return nil, fmt.Errorf("%w: subject %d: %s is not a string", hallmark.ErrInvalid, i, k)
+			}
+		}
+		if v, ok := e["annotations"]; ok && !isObject(v) {
+			return nil, fmt.Errorf("%w: subject %d: annotations is not an object", hallmark.ErrInvalid, i)
 		}
 		var s Subject
 		if name, ok := e["name"]; ok {

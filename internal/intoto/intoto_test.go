@@ -137,6 +137,24 @@ func TestParse(t *testing.T) {
 		t.Fatal("HasSubjectDigest matched another digest")
 	}
 
+	// What cosign v3.1.3 writes: `cosign sign` a v1 statement whose subject
+	// carries annotations (ResourceDescriptor), `cosign attest` a v0.1 one.
+	for name, tc := range map[string]struct{ doc, typ string }{
+		"cosign sign": {`{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + testHex + `"},"annotations":{"team":"a"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`, hallmark.StatementTypeV1},
+		"cosign attest": {`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://example.com/pred/v1","subject":[{"name":"reg.example/app","digest":{"sha256":"` + testHex + `"}}],"predicate":{"a":1}}`, hallmark.StatementTypeV01},
+		"every ResourceDescriptor field": {`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"n","uri":"https://x","digest":{"sha256":"` + testHex + `"},"content":"aGk=","downloadLocation":"https://y","mediaType":"text/plain","annotations":{}}],"predicateType":"https://example.com/p"}`, hallmark.StatementTypeV1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			st, err := Parse([]byte(tc.doc), 1<<20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Type != tc.typ || !st.HasSubjectDigest(testDigest) {
+				t.Errorf("Parse = %+v", st)
+			}
+		})
+	}
+
 	t.Run("no predicate is empty", func(t *testing.T) {
 		st, err := Parse(statementWith(t, func(m map[string]any) { delete(m, "predicate") }), 1<<20)
 		if err != nil {
@@ -186,9 +204,19 @@ func TestParse(t *testing.T) {
 		{"case-folded key", []byte(strings.Replace(string(good), `"subject"`, `"Subject"`, 1)), 1 << 20, hallmark.ErrInvalid},
 		{"unknown field", statementWith(t, func(m map[string]any) { m["extra"] = 1 }), 1 << 20, hallmark.ErrInvalid},
 		{"unknown subject field", statementWith(t, func(m map[string]any) {
+			m["subject"] = []any{map[string]any{"name": "a", "colour": "x", "digest": map[string]any{"sha256": testHex}}}
+		}), 1 << 20, hallmark.ErrInvalid},
+		{"ResourceDescriptor field in a v0.1 subject", statementWith(t, func(m map[string]any) {
+			m["_type"] = hallmark.StatementTypeV01
 			m["subject"] = []any{map[string]any{"name": "a", "uri": "x", "digest": map[string]any{"sha256": testHex}}}
 		}), 1 << 20, hallmark.ErrInvalid},
-		{"legacy type", statementWith(t, func(m map[string]any) { m["_type"] = "https://in-toto.io/Statement/v0.1" }), 1 << 20, hallmark.ErrInvalid},
+		{"uri not a string", statementWith(t, func(m map[string]any) {
+			m["subject"] = []any{map[string]any{"uri": 7, "digest": map[string]any{"sha256": testHex}}}
+		}), 1 << 20, hallmark.ErrInvalid},
+		{"annotations not an object", statementWith(t, func(m map[string]any) {
+			m["subject"] = []any{map[string]any{"annotations": "x", "digest": map[string]any{"sha256": testHex}}}
+		}), 1 << 20, hallmark.ErrInvalid},
+		{"unknown type", statementWith(t, func(m map[string]any) { m["_type"] = "https://in-toto.io/Statement/v2" }), 1 << 20, hallmark.ErrInvalid},
 		{"type not string", statementWith(t, func(m map[string]any) { m["_type"] = 1 }), 1 << 20, hallmark.ErrInvalid},
 		{"missing type", statementWith(t, func(m map[string]any) { delete(m, "_type") }), 1 << 20, hallmark.ErrInvalid},
 		{"missing subject", statementWith(t, func(m map[string]any) { delete(m, "subject") }), 1 << 20, hallmark.ErrInvalid},
