@@ -140,8 +140,8 @@ func TestParse(t *testing.T) {
 	// What cosign v3.1.3 writes: `cosign sign` a v1 statement whose subject
 	// carries annotations (ResourceDescriptor), `cosign attest` a v0.1 one.
 	for name, tc := range map[string]struct{ doc, typ string }{
-		"cosign sign": {`{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + testHex + `"},"annotations":{"team":"a"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`, hallmark.StatementTypeV1},
-		"cosign attest": {`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://example.com/pred/v1","subject":[{"name":"reg.example/app","digest":{"sha256":"` + testHex + `"}}],"predicate":{"a":1}}`, hallmark.StatementTypeV01},
+		"cosign sign":                    {`{"_type":"https://in-toto.io/Statement/v1","subject":[{"digest":{"sha256":"` + testHex + `"},"annotations":{"team":"a"}}],"predicateType":"https://sigstore.dev/cosign/sign/v1","predicate":{}}`, hallmark.StatementTypeV1},
+		"cosign attest":                  {`{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"https://example.com/pred/v1","subject":[{"name":"reg.example/app","digest":{"sha256":"` + testHex + `"}}],"predicate":{"a":1}}`, hallmark.StatementTypeV01},
 		"every ResourceDescriptor field": {`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"n","uri":"https://x","digest":{"sha256":"` + testHex + `"},"content":"aGk=","downloadLocation":"https://y","mediaType":"text/plain","annotations":{}}],"predicateType":"https://example.com/p"}`, hallmark.StatementTypeV1},
 	} {
 		t.Run(name, func(t *testing.T) {
