@@ -249,7 +249,7 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, ref string, s
 	})
 	g.Go(func() error {
 		var err error
-		image, err = describeImage(gctx, subject, bp.v.opts.registry.RemoteOptions(gctx))
+		image, err = describeImage(gctx, subject, e.o.maxConfigSize, bp.v.opts.registry.RemoteOptions(gctx))
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -353,7 +353,7 @@ func object(raw json.RawMessage) map[string]any {
 // describeImage reads subject's manifest and image config (for an index,
 // those of the image for this platform's architecture on linux, else the
 // first).
-func describeImage(ctx context.Context, subject name.Digest, ropts []remote.Option) (policy.Image, error) {
+func describeImage(ctx context.Context, subject name.Digest, maxConfig int64, ropts []remote.Option) (policy.Image, error) {
 	img := policy.Image{Digest: subject.DigestStr(), Repository: subject.Context().String()}
 	desc, err := remote.Get(subject, ropts...)
 	if err != nil {
@@ -376,9 +376,15 @@ func describeImage(ctx context.Context, subject name.Digest, ropts []remote.Opti
 		}
 	}
 	if im != nil {
-		raw, err := im.RawConfigFile()
+		// The config is read as a bounded, digest-checked blob: its size
+		// and content come from the registry, which may be hostile.
+		m, err := im.Manifest()
 		if err != nil {
-			return img, fmt.Errorf("read config of %s: %w", subject, registry.Error(ctx, err))
+			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
+		}
+		raw, err := registry.ReadBlob(ctx, subject.Context().Digest(m.Config.Digest.String()), m.Config.Size, maxConfig, ropts...)
+		if err != nil {
+			return img, fmt.Errorf("read config of %s: %w", subject, err)
 		}
 		img.Config = object(raw)
 	}

@@ -19,6 +19,9 @@ const (
 	// DefaultVerifyTimeout bounds one verification shared by concurrent
 	// requests for the same image and policy.
 	DefaultVerifyTimeout = 30 * time.Second
+	// DefaultMaxConfigSize bounds the image config a verification reads for
+	// the policy's rules: real configs are a few KiB, rarely over 100 KiB.
+	DefaultMaxConfigSize = 4 << 20
 )
 
 // evalOptions configure an Evaluator.
@@ -31,6 +34,7 @@ type evalOptions struct {
 	denyTTL       time.Duration
 	cacheSize     int
 	verifyTimeout time.Duration
+	maxConfigSize int64
 	vsaSigner     StatementSigner
 	verifierID    string
 	now           func() time.Time
@@ -48,8 +52,23 @@ func defaultEvalOptions() evalOptions {
 		denyTTL:       DefaultDenyTTL,
 		cacheSize:     DefaultCacheSize,
 		verifyTimeout: DefaultVerifyTimeout,
+		maxConfigSize: DefaultMaxConfigSize,
 		now:           time.Now,
 	}
+}
+
+// WithMaxConfigSize bounds the image config an Evaluator reads, in bytes;
+// a larger config, declared or sent, is an error wrapping
+// hallmark.ErrTooLarge before more than n bytes are held. The default is
+// DefaultMaxConfigSize.
+func WithMaxConfigSize(n int64) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max config size %d is not positive", hallmark.ErrInvalid, n)
+		}
+		o.maxConfigSize = n
+		return nil
+	})
 }
 
 // WithDefaultPolicy names the policy an Evaluator uses when a request names

@@ -151,7 +151,14 @@ func writeState(dir string, s State) error {
 // FetchToken asks the dev OIDC issuer at issuerURL for a CI token for
 // subject, with extra string claims.
 func FetchToken(ctx context.Context, issuerURL, subject string, claims map[string]string) (string, error) {
-	form := url.Values{"subject": {subject}, "audience": {Audience}}
+	return FetchTokenFor(ctx, issuerURL, Audience, subject, claims)
+}
+
+// FetchTokenFor is FetchToken for another audience, such as
+// SigningAudience: a token Fulcio accepts, whose builder_id claim becomes
+// the certificate's SAN.
+func FetchTokenFor(ctx context.Context, issuerURL, audience, subject string, claims map[string]string) (string, error) {
+	form := url.Values{"subject": {subject}, "audience": {audience}}
 	for k, v := range claims {
 		form.Set("claim."+k, v)
 	}
