@@ -37,6 +37,7 @@ type Option func(*options) error
 type options struct {
 	logger       *slog.Logger
 	maxParallel  int
+	maxQueued    int
 	workDir      string
 	registry     *registry.Client
 	pingTimeout  time.Duration
@@ -65,6 +66,20 @@ func WithMaxParallel(n int) Option {
 			return fmt.Errorf("max parallel builds must be at least 1, got %d", n)
 		}
 		o.maxParallel = n
+		return nil
+	}
+}
+
+// WithMaxQueued bounds how many builds may wait for a slot; one more fails
+// at once with an error wrapping hallmark.ErrTooLarge (RESOURCE_EXHAUSTED),
+// so that no caller can make the gateway hold unbounded waiting work. The
+// default is 0: no bound.
+func WithMaxQueued(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("%w: max queued builds %d is negative", hallmark.ErrInvalid, n)
+		}
+		o.maxQueued = n
 		return nil
 	}
 }
@@ -136,7 +151,7 @@ func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, e
 			return nil, err
 		}
 	}
-	q, err := queue.New(o.maxParallel, queue.WithObserver(o.onQueue))
+	q, err := queue.New(o.maxParallel, queue.WithObserver(o.onQueue), queue.WithMaxWaiting(o.maxQueued))
 	if err != nil {
 		return nil, err
 	}

@@ -25,7 +25,22 @@ type Queue struct {
 type Option func(*options) error
 
 type options struct {
-	observer func(waiting, running int64)
+	observer   func(waiting, running int64)
+	maxWaiting int64
+}
+
+// WithMaxWaiting bounds how many callers may wait for a slot: one more is
+// refused at once with an error wrapping hallmark.ErrTooLarge (the gateway
+// answers RESOURCE_EXHAUSTED), so that callers cannot pile up work the
+// gateway holds for them. The default is 0: no bound.
+func WithMaxWaiting(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("%w: max waiting %d is negative", hallmark.ErrInvalid, n)
+		}
+		o.maxWaiting = int64(n)
+		return nil
+	}
 }
 
 // WithObserver sets a function called whenever the number of waiting or
@@ -53,12 +68,22 @@ func New(n int, opts ...Option) (*Queue, error) {
 // Acquire joins the queue and waits for a slot. Once it has joined, it
 // calls queued, unless nil, with its position: the number of callers
 // waiting ahead, plus one if every slot is busy, so 0 means it runs at once.
-// An error from queued leaves the queue and is returned as it is. When ctx
+// An error from queued leaves the queue and is returned as it is. A full
+// queue (WithMaxWaiting) is refused before queued is called. When ctx
 // is done first, Acquire leaves the queue and the error wraps
 // hallmark.ErrCanceled and context.Cause(ctx). Otherwise the caller holds a
 // slot until it calls release; calling release again does nothing.
 func (q *Queue) Acquire(ctx context.Context, queued func(position int) error) (release func(), err error) {
-	pos := q.waiting.Add(1) - 1
+	var pos int64
+	for {
+		pos = q.waiting.Load()
+		if max := q.opts.maxWaiting; max > 0 && pos >= max && q.running.Load() >= q.size {
+			return nil, fmt.Errorf("%w: the build queue is full (%d builds wait for %d slots); try again later", hallmark.ErrTooLarge, pos, q.size)
+		}
+		if q.waiting.CompareAndSwap(pos, pos+1) {
+			break
+		}
+	}
 	if q.running.Load() >= q.size {
 		pos++
 	}

@@ -183,3 +183,30 @@ func TestAcquireQueuedError(t *testing.T) {
 	release()
 	(<-w.release)()
 }
+
+// TestAcquireFull: with WithMaxWaiting, a caller beyond the bound is refused
+// at once (ErrTooLarge) while the slots are busy, and admitted again once a
+// waiter has left.
+func TestAcquireFull(t *testing.T) {
+	q, err := New(1, WithMaxWaiting(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	relA, err := q.Acquire(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := wait(t.Context(), q)
+	called := false
+	if _, err := q.Acquire(t.Context(), func(int) error { called = true; return nil }); !errors.Is(err, hallmark.ErrTooLarge) || called {
+		t.Fatalf("Acquire on a full queue = %v (queued called %v); want ErrTooLarge before queued", err, called)
+	}
+	relA()
+	relB := <-b.release
+	c := wait(t.Context(), q) // B runs, C is the one waiter again
+	relB()
+	(<-c.release)()
+	if _, err := New(1, WithMaxWaiting(-1)); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("WithMaxWaiting(-1) = %v, want ErrInvalid", err)
+	}
+}

@@ -165,6 +165,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	bopts := []builder.Option{
 		builder.WithLogger(log),
 		builder.WithMaxParallel(cfg.BuildKit.MaxParallel),
+		builder.WithMaxQueued(cfg.BuildKit.MaxQueued),
 		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
 		builder.WithRegistry(rc),
 		builder.WithQueueObserver(metrics.ObserveQueue),

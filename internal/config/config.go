@@ -117,6 +117,9 @@ type BuildKitConfig struct {
 	Address string `json:"address"`
 	// MaxParallel is how many builds run at once; the rest queue. Default 2.
 	MaxParallel int `json:"maxParallel"`
+	// MaxQueued is how many builds may wait for a slot; one more is refused
+	// with RESOURCE_EXHAUSTED. Default 64.
+	MaxQueued int `json:"maxQueued"`
 }
 
 // RegistryConfig is one registry host.

@@ -107,7 +107,7 @@ log:
 	want := Config{
 		Listen:   "0.0.0.0:8443",
 		TLS:      TLSConfig{CertFile: "/etc/hallmark/tls.crt", KeyFile: "/etc/hallmark/tls.key"},
-		BuildKit: BuildKitConfig{Address: "tcp://buildkitd.hallmark.svc:1234", MaxParallel: 8},
+		BuildKit: BuildKitConfig{Address: "tcp://buildkitd.hallmark.svc:1234", MaxParallel: 8, MaxQueued: 64},
 		Registries: []RegistryConfig{
 			{Host: "registry.example.com", Username: "hallmark", PasswordFile: "/etc/hallmark/registry-password"},
 			{Host: "10.0.0.5:5000", Insecure: true},
@@ -429,5 +429,16 @@ func TestPlainHTTPOnlyOnLoopback(t *testing.T) {
 				t.Errorf("Load = %v, want the loopback error", err)
 			}
 		})
+	}
+}
+
+func TestMaxQueued(t *testing.T) {
+	if c := Default(); c.BuildKit.MaxQueued != 64 {
+		t.Errorf("default buildkit.maxQueued = %d, want 64", c.BuildKit.MaxQueued)
+	}
+	for _, n := range []string{"0", "10001"} {
+		if _, err := Load(writeConfig(t, issuers+"buildkit: {maxQueued: "+n+"}\n")); err == nil || !strings.Contains(err.Error(), "buildkit.maxQueued") {
+			t.Errorf("maxQueued %s: %v", n, err)
+		}
 	}
 }

@@ -30,7 +30,7 @@ func Default() Config {
 	home, _ := os.UserCacheDir()
 	return Config{
 		Listen:     DevListen,
-		BuildKit:   BuildKitConfig{Address: "unix://" + home + "/hallmark/dev/buildkitd.sock", MaxParallel: 2},
+		BuildKit:   BuildKitConfig{Address: "unix://" + home + "/hallmark/dev/buildkitd.sock", MaxParallel: 2, MaxQueued: 64},
 		Registries: []RegistryConfig{{Host: DevRegistry, Insecure: true}},
 		Auth: AuthConfig{
 			Issuers: []Issuer{{URL: DevIssuer, Audience: DevAudience}},

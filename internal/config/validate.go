@@ -98,6 +98,9 @@ func (c Config) validateServer(v *validation) {
 	if c.BuildKit.MaxParallel < 1 || c.BuildKit.MaxParallel > 64 {
 		v.bad("buildkit.maxParallel", "%d is not between 1 and 64", c.BuildKit.MaxParallel)
 	}
+	if c.BuildKit.MaxQueued < 1 || c.BuildKit.MaxQueued > 10000 {
+		v.bad("buildkit.maxQueued", "%d is not between 1 and 10000", c.BuildKit.MaxQueued)
+	}
 	for i, r := range c.Registries {
 		if r.Host == "" || strings.ContainsAny(r.Host, "/ ") {
 			v.bad(fmt.Sprintf("registries[%d].host", i), "%q is not host[:port]", r.Host)
