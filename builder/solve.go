@@ -120,6 +120,11 @@ func frontendAttrs(req hallmark.BuildRequest, in inputs) map[string]string {
 		attrs["context"] = gitContext(req.Git)
 		if in.dockerfileDir == "" {
 			attrs["dockerfile"] = gitContext(req.Git) // read the Dockerfile from the same commit
+		} else {
+			// An inline Dockerfile with a git context: without this the
+			// frontend reads the Dockerfile from the commit, and the image
+			// would not be built from the recipe the provenance names.
+			attrs["dockerfilekey"] = "dockerfile"
 		}
 	}
 	if req.Target != "" {

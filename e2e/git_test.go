@@ -78,6 +78,48 @@ func TestBuildFromGit(t *testing.T) {
 		t.Errorf("progress does not show the pinned base:\n%s", stderr)
 	}
 
+	// A git source with an inline Dockerfile names the repository in the
+	// provenance although the recipe never came from it: the shipped
+	// source-allowlist policy allows the git Dockerfile and denies it. And
+	// the inline recipe is the one built (BuildKit read the commit's
+	// Dockerfile instead until the gateway forced the local one).
+	t.Run("inline Dockerfile with a git source", func(t *testing.T) {
+		inlineTag := st.Registry + "/e2e/git:inline"
+		cmd := exec.CommandContext(t.Context(), filepath.Join(env.bin, "hallmark"), "build", "--progress", "plain", "-t", inlineTag,
+			"--build-arg", "BASE="+st.BaseImage, "-f", "-", url+"#"+commit+":app")
+		cmd.Env = append(os.Environ(), "HALLMARK_DEV_DIR="+env.stack.Dir, "HALLMARK_GATEWAY="+env.stack.Gateway)
+		cmd.Stdin = strings.NewReader("ARG BASE\nFROM ${BASE}\nCOPY message.txt /etc/inline.txt\nUSER 65532\n")
+		var progress strings.Builder
+		cmd.Stderr = &progress
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("hallmark build -f -: %v\n%s", err, progress.String())
+		}
+		inline := strings.TrimSpace(string(out))
+		// The image is built from the inline recipe, not the commit's.
+		if inline == pinned || !strings.Contains(progress.String(), "COPY message.txt /etc/inline.txt") {
+			t.Fatalf("the inline Dockerfile was not the one built (git build %s, inline build %s):\n%s", pinned, inline, progress.String())
+		}
+		doc, err := os.ReadFile(filepath.Join(env.repo, "examples", "policies", "source-allowlist.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Allowlist this test's git server instead of the example's URLs.
+		s := string(doc)
+		s = s[:strings.Index(s, "in [")] + "in [\"" + url + "\"]\n" + s[strings.Index(s, "    - name: recipe-from-source"):]
+		policy := filepath.Join(t.TempDir(), "source-allowlist.yaml")
+		if err := os.WriteFile(policy, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if stdout, stderr, err := runCLI(t, "verify", "--offline", "--policy", policy, pinned); err != nil {
+			t.Errorf("the git Dockerfile's image under source-allowlist: %v\n%s\n%s", err, stdout, stderr)
+		}
+		stdout, stderr, err := runCLI(t, "verify", "--offline", "--policy", policy, inline)
+		if code := exitCode(err); code != 1 || !strings.Contains(stdout+stderr, "recipe-from-source") {
+			t.Errorf("the inline Dockerfile's image under source-allowlist: exit %d, want 1 naming recipe-from-source\n%s\n%s", code, stdout, stderr)
+		}
+	})
+
 	t.Run("unknown commit", func(t *testing.T) {
 		_, stderr, err := runCLI(t, "build", "--progress", "plain", "-t", st.Registry+"/e2e/git:nope",
 			url+"#"+strings.Repeat("0", 40))

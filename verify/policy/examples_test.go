@@ -203,6 +203,9 @@ func TestExampleSourceAllowlist(t *testing.T) {
 		{"other repository", Input{Provenance: rewrite(t, git, "acme/app.git", "acme/other.git"), Attestations: att},
 			[]string{"source-allowlist"}},
 		{"uploaded context", Input{Provenance: upload, Attestations: att}, []string{"source-allowlist"}},
-		{"no provenance", Input{}, []string{"requirePredicateType:" + slsa, "source-allowlist"}},
+		{"allowlisted git, inline Dockerfile", Input{Provenance: rewrite(t, git, `"dockerfile":{"path":"Dockerfile"}`,
+			`"dockerfile":{"digest":"sha256:62f0ecc5289f6f818ec7408edbbe2da7232f53cd8836944f5c7fffd745506074","inline":true}`), Attestations: att},
+			[]string{"recipe-from-source"}},
+		{"no provenance", Input{}, []string{"requirePredicateType:" + slsa, "source-allowlist", "recipe-from-source"}},
 	})
 }
