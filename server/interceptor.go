@@ -71,7 +71,7 @@ func (a *Authenticator) authenticateCall(ctx context.Context, procedure string, 
 	if a.opts.public[procedure] {
 		return ctx, nil
 	}
-	raw, err := a.bearerToken(h)
+	raw, err := bearerToken(h, a.opts.maxTokenBytes)
 	if err != nil {
 		return ctx, a.callError(ctx, procedure, err)
 	}
@@ -95,9 +95,10 @@ func (a *Authenticator) callError(ctx context.Context, procedure string, err err
 	return ce
 }
 
-// bearerToken returns the token of the one "Authorization: Bearer <token>"
-// header (RFC 6750). Its errors never quote the header.
-func (a *Authenticator) bearerToken(h http.Header) (string, error) {
+// bearerToken returns the token, of at most maxBytes, of the one
+// "Authorization: Bearer <token>" header (RFC 6750). Its errors never quote
+// the header.
+func bearerToken(h http.Header, maxBytes int) (string, error) {
 	values := h.Values("Authorization")
 	switch len(values) {
 	case 0:
@@ -107,8 +108,8 @@ func (a *Authenticator) bearerToken(h http.Header) (string, error) {
 		return "", fmt.Errorf("%w: more than one Authorization header", hallmark.ErrUnauthenticated)
 	}
 	v := values[0]
-	if len(v) > a.opts.maxTokenBytes+len("Bearer ")+16 {
-		return "", fmt.Errorf("%w: Authorization header is larger than %d bytes", hallmark.ErrUnauthenticated, a.opts.maxTokenBytes)
+	if len(v) > maxBytes+len("Bearer ")+16 {
+		return "", fmt.Errorf("%w: Authorization header is larger than %d bytes", hallmark.ErrUnauthenticated, maxBytes)
 	}
 	scheme, tok, _ := strings.Cut(v, " ")
 	if !strings.EqualFold(scheme, "Bearer") {

@@ -37,3 +37,14 @@ func TestRequireBearer(t *testing.T) {
 		})
 	}
 }
+
+func TestWithMetricsTokenRejects(t *testing.T) {
+	for _, tok := range []string{"", "has space", "bang!"} {
+		if err := WithMetricsToken(tok)(&Server{}); err == nil {
+			t.Errorf("WithMetricsToken(%q) accepted", tok)
+		}
+	}
+	if err := WithMetricsToken("s3cret-Token_1=")(&Server{}); err != nil {
+		t.Errorf("WithMetricsToken of a valid token: %v", err)
+	}
+}

@@ -61,8 +61,8 @@ func WithMetrics(m *Metrics, g prometheus.Gatherer) Option {
 // token: anyone who reaches the listener may scrape.
 func WithMetricsToken(token string) Option {
 	return func(s *Server) error {
-		if token == "" {
-			return fmt.Errorf("%w: metrics token is empty", hallmark.ErrInvalid)
+		if !isB64Token(token) {
+			return fmt.Errorf("%w: metrics token is empty or not an RFC 6750 bearer token (letters, digits, -._~+/ and trailing =)", hallmark.ErrInvalid)
 		}
 		s.metricsToken = token
 		return nil
