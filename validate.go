@@ -67,13 +67,26 @@ func ValidateTags(tags []string, repository func(tag string) (string, error)) (s
 	return repo, nil
 }
 
+// ControlBuildArgPrefix starts the names of the build args that BuildKit's
+// Dockerfile frontend reads as its own settings rather than as ARGs:
+// BUILDKIT_SYNTAX (another frontend image), BUILDKIT_CACHE_MOUNT_NS (the
+// cache-mount namespace), BUILDKIT_CONTEXT_KEEP_GIT_DIR,
+// BUILDKIT_MULTI_PLATFORM, BUILDKIT_SBOM_SCAN_*, … BuildKit matches them
+// case-sensitively, and so does ValidateBuildArg.
+const ControlBuildArgPrefix = "BUILDKIT_"
+
 // ValidateBuildArg checks one build argument: its name is a Dockerfile ARG
 // name (letters, digits and _, not starting with a digit) of at most
-// MaxBuildArgNameBytes, its value at most MaxBuildArgValueBytes. Errors
-// wrap ErrInvalid.
+// MaxBuildArgNameBytes that does not start with ControlBuildArgPrefix (the
+// gateway alone sets BuildKit's control args), its value at most
+// MaxBuildArgValueBytes. Errors wrap ErrInvalid.
 func ValidateBuildArg(name, value string) error {
 	if !buildArgNameRE.MatchString(name) || len(name) > MaxBuildArgNameBytes {
 		return invalid("build_args", "name %q is not a valid ARG name (letters, digits, _; not starting with a digit)", Clip(name, 100))
+	}
+	if strings.HasPrefix(name, ControlBuildArgPrefix) {
+		return invalid("build_args", "%s is a BuildKit control argument: build args named %s* configure BuildKit itself "+
+			"(frontend image, cache-mount namespace, …) and only the gateway sets them; rename it", Clip(name, 100), ControlBuildArgPrefix)
 	}
 	if len(value) > MaxBuildArgValueBytes {
 		return invalid("build_args", "value of %s is over %d bytes", name, MaxBuildArgValueBytes)

@@ -81,6 +81,17 @@ func TestValidateBuildArgs(t *testing.T) {
 		{"value too long", map[string]string{"BIG": strings.Repeat("v", MaxBuildArgValueBytes+1)}, "invalid input: build_args: value of BIG is over 32768 bytes"},
 		{"first bad by name", map[string]string{"b-2": "", "a-1": ""}, `invalid input: build_args: name "a-1" is not a valid ARG name (letters, digits, _; not starting with a digit)`},
 		{"too many", many, "invalid input: build_args: 201 entries, the limit is 200"},
+		{"cache mount namespace", map[string]string{"BUILDKIT_CACHE_MOUNT_NS": "other-tenant"}, `invalid input: build_args: BUILDKIT_CACHE_MOUNT_NS is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		{"syntax", map[string]string{"BUILDKIT_SYNTAX": "docker/dockerfile:1"}, `invalid input: build_args: BUILDKIT_SYNTAX is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		{"keep git dir", map[string]string{"BUILDKIT_CONTEXT_KEEP_GIT_DIR": "1"}, `invalid input: build_args: BUILDKIT_CONTEXT_KEEP_GIT_DIR is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		{"sbom scan", map[string]string{"BUILDKIT_SBOM_SCAN_STAGE": "true"}, `invalid input: build_args: BUILDKIT_SBOM_SCAN_STAGE is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		{"multi platform", map[string]string{"BUILDKIT_MULTI_PLATFORM": "1"}, `invalid input: build_args: BUILDKIT_MULTI_PLATFORM is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		{"inline cache", map[string]string{"BUILDKIT_INLINE_CACHE": "1"}, `invalid input: build_args: BUILDKIT_INLINE_CACHE is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		{"any BUILDKIT_ name", map[string]string{"BUILDKIT_": ""}, `invalid input: build_args: BUILDKIT_ is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		{"empty value too", map[string]string{"A": "", "BUILDKIT_X": ""}, `invalid input: build_args: BUILDKIT_X is a BuildKit control argument: build args named BUILDKIT_* configure BuildKit itself (frontend image, cache-mount namespace, …) and only the gateway sets them; rename it`},
+		// BuildKit reads its control args case-sensitively: these are ARGs.
+		{"lower case is an ARG", map[string]string{"buildkit_syntax": "x", "Buildkit_Cache_Mount_NS": "x"}, ""},
+		{"prefix inside a name", map[string]string{"MY_BUILDKIT_SYNTAX": "x", "BUILDKITSYNTAX": "x"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,11 +10,12 @@ import (
 	"strings"
 
 	"github.com/containerd/platforms"
-	"github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder/dockerlint"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/dockerlint"
 )
 
 // MaxDockerfileBytes is the largest Dockerfile InspectDockerfile accepts.
@@ -101,8 +102,9 @@ func WithTargetPlatform(p string) InspectOption {
 var buildArgName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ValidateBuildArgs checks that every build-arg name is a valid identifier
-// and that none asks BuildKit to switch to another frontend image
-// (BUILDKIT_SYNTAX), which would bypass base pinning.
+// and that none is one of BuildKit's control args
+// (hallmark.ControlBuildArgPrefix): BUILDKIT_SYNTAX would switch to another
+// frontend image, BUILDKIT_CACHE_MOUNT_NS to another tenant's cache mounts.
 func ValidateBuildArgs(args map[string]string) error {
 	names := make([]string, 0, len(args))
 	for k := range args {
@@ -113,8 +115,8 @@ func ValidateBuildArgs(args map[string]string) error {
 		if !buildArgName.MatchString(k) {
 			return fmt.Errorf("%w: build arg name %q is not an identifier ([A-Za-z_][A-Za-z0-9_]*)", hallmark.ErrInvalid, hallmark.Clip(k, 80))
 		}
-		if k == "BUILDKIT_SYNTAX" {
-			return fmt.Errorf("%w: build arg BUILDKIT_SYNTAX would select an unpinned frontend image", hallmark.ErrInvalid)
+		if strings.HasPrefix(k, hallmark.ControlBuildArgPrefix) {
+			return hallmark.ValidateBuildArg(k, "")
 		}
 	}
 	return nil

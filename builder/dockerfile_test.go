@@ -178,6 +178,9 @@ func TestValidateBuildArgs(t *testing.T) {
 		{"equals", map[string]string{"A=B": ""}, false},
 		{"unicode", map[string]string{"Ä": ""}, false},
 		{"frontend switch", map[string]string{"BUILDKIT_SYNTAX": "x"}, false},
+		{"cache namespace", map[string]string{"BUILDKIT_CACHE_MOUNT_NS": "x"}, false},
+		{"any control arg", map[string]string{"BUILDKIT_CONTEXT_KEEP_GIT_DIR": "1"}, false},
+		{"lower case is an ARG", map[string]string{"buildkit_syntax": "x"}, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -235,6 +235,9 @@ func TestBuildRequestRejects(t *testing.T) {
 		{name: "build arg with dash", mutate: func(r *hallmarkv1.BuildRequest) { r.BuildArgs = map[string]string{"A-B": "v"} }, field: "build_args:"},
 		{name: "build arg empty name", mutate: func(r *hallmarkv1.BuildRequest) { r.BuildArgs = map[string]string{"": "v"} }, field: "build_args:"},
 		{name: "build arg name too long", mutate: func(r *hallmarkv1.BuildRequest) { r.BuildArgs = map[string]string{strings.Repeat("A", 257): "v"} }, field: "build_args:"},
+		{name: "cache mount namespace build arg", mutate: func(r *hallmarkv1.BuildRequest) { r.BuildArgs["BUILDKIT_CACHE_MOUNT_NS"] = "tenant-b" }, field: "build_args: BUILDKIT_CACHE_MOUNT_NS is a BuildKit control argument"},
+		{name: "syntax build arg", mutate: func(r *hallmarkv1.BuildRequest) { r.BuildArgs["BUILDKIT_SYNTAX"] = "evil/frontend" }, field: "build_args: BUILDKIT_SYNTAX is a BuildKit control argument"},
+		{name: "any BUILDKIT_ build arg", mutate: func(r *hallmarkv1.BuildRequest) { r.BuildArgs["BUILDKIT_CONTEXT_KEEP_GIT_DIR"] = "" }, field: "build_args: BUILDKIT_CONTEXT_KEEP_GIT_DIR is a BuildKit control argument"},
 		{name: "build arg value too large", mutate: func(r *hallmarkv1.BuildRequest) {
 			r.BuildArgs = map[string]string{"A": strings.Repeat("v", 32<<10+1)}
 		}, field: "build_args:"},
