@@ -57,7 +57,24 @@ type BuildRequest struct {
 	// AllowRoot lets the final image run as root: the caller's
 	// authorization rule allows it (allowRootUnsafe).
 	AllowRoot bool
+	// CacheScope is who shares the build's cache mounts (RUN
+	// --mount=type=cache): the cacheScope of the authorizing rule, or the
+	// Repository when the rule names none. Builds of different scopes never
+	// see each other's cache mounts. Empty means the Repository.
+	CacheScope string
+	// Network is the network RUN steps get, as the authorizing rule grants
+	// it: NetworkDefault or NetworkNone. Empty means NetworkDefault.
+	Network string
 }
+
+// Network modes of RUN steps (BuildRequest.Network, BuildResult.Network).
+const (
+	// NetworkDefault is BuildKit's sandboxed network: RUN steps reach
+	// whatever the BuildKit host can reach.
+	NetworkDefault = "default"
+	// NetworkNone gives RUN steps no network but loopback: a hermetic build.
+	NetworkNone = "none"
+)
 
 // ResolvedBase is a base image reference pinned to a digest.
 type ResolvedBase struct {
@@ -85,8 +102,16 @@ type BuildResult struct {
 	Solved time.Time
 	// BuildKit describes the daemon that ran the build.
 	BuildKit BuildKitInfo
-	// Frontend is the BuildKit frontend, e.g. "dockerfile.v0".
+	// Frontend is the BuildKit frontend that built the image: "dockerfile.v0"
+	// (the Dockerfile frontend built into BuildKit), or the frontend image a
+	// "# syntax=" directive selected, pinned by digest
+	// ("docker.io/docker/dockerfile:1.7@sha256:…").
 	Frontend string
+	// CacheScope is the scope whose cache mounts the build used
+	// (BuildRequest.CacheScope, never empty).
+	CacheScope string
+	// Network is the network RUN steps had: NetworkDefault or NetworkNone.
+	Network string
 	// DockerfileDigest is the sha256 of the Dockerfile as built.
 	DockerfileDigest Digest
 	// Warnings are the gateway's and the frontend's warnings about the

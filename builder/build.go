@@ -28,6 +28,10 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err := secretscan.CheckBuildArgs(req.BuildArgs); err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	req, err := tenancy(req)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
 	c, err := b.connect(ctx)
 	if err != nil {
 		return hallmark.BuildResult{}, err
@@ -46,12 +50,19 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	frontend, frontendImage, err := b.opts.chooseFrontend(in.dockerfile)
+	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
 	if err := b.opts.checkBases(info); err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	prepared := time.Now()
 	bases, err := b.resolver.ResolveAll(ctx, info.Bases)
 	if err != nil {
+		return hallmark.BuildResult{}, err
+	}
+	if err := checkFrontendPin(frontendImage, bases); err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	verifiedBy, err := b.verifyBases(ctx, info, bases)
@@ -84,7 +95,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		}
 		return emit(e)
 	}
-	dgst, err := b.solve(ctx, c, req, in, bases, collect)
+	dgst, err := b.solve(ctx, c, req, in, solvePins{bases: bases, frontend: frontendImage}, collect)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -116,6 +127,8 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		Solved:           solved,
 		BuildKit:         b.buildKitInfo(ctx, c),
 		Frontend:         frontend,
+		CacheScope:       req.CacheScope,
+		Network:          req.Network,
 		DockerfileDigest: hallmark.SHA256(in.dockerfile),
 		Warnings:         warnings,
 		BasePolicy:       policy,
@@ -204,10 +217,6 @@ func readInRoot(root, rel string) ([]byte, error) {
 	}
 	return data, nil
 }
-
-// frontend is the BuildKit frontend every build uses: the Dockerfile
-// frontend built into buildkitd (never one pulled from a registry).
-const frontend = "dockerfile.v0"
 
 // buildKitInfo asks the daemon for its version; a daemon too old to answer
 // gives an empty version rather than failing the build.

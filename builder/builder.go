@@ -48,6 +48,7 @@ type options struct {
 	secretScan   []secretscan.Option
 	noSecretScan bool
 	baseVerifier BaseVerifier
+	frontends    []allowedFrontend
 }
 
 // WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The

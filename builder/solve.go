@@ -3,6 +3,7 @@ package builder
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/docker/cli/cli/config/types"
@@ -19,8 +20,16 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 )
 
+// solvePins are the images a solve may pull, each pinned by digest.
+type solvePins struct {
+	bases []hallmark.ResolvedBase
+	// frontend is the "# syntax=" frontend image, or nil for the built-in
+	// Dockerfile frontend.
+	frontend *hallmark.ResolvedBase
+}
+
 // solve runs the build in BuildKit and returns the pushed image's digest.
-func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.BuildRequest, in inputs, bases []hallmark.ResolvedBase, emit func(hallmark.Event) error) (hallmark.Digest, error) {
+func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.BuildRequest, in inputs, pins solvePins, emit func(hallmark.Event) error) (hallmark.Digest, error) {
 	mounts, err := localMounts(in)
 	if err != nil {
 		return "", err
@@ -39,12 +48,14 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 		export["registry.insecure"] = "true"
 	}
 	opt := client.SolveOpt{
-		Ref:           req.ID,
-		Frontend:      frontend,
+		Ref: req.ID,
+		// Always the built-in frontend: it hands the build to an allowed
+		// "# syntax=" image itself, under the same source policy.
+		Frontend:      builtinFrontend,
 		FrontendAttrs: frontendAttrs(req, in),
 		LocalMounts:   mounts,
 		Exports:       []client.ExportEntry{{Type: client.ExporterImage, Attrs: export}},
-		SourcePolicy:  pinPolicy(bases),
+		SourcePolicy:  pinPolicy(pins.all()),
 		Session: []session.Attachable{
 			secretsprovider.FromMap(secretMap(req.Secrets)),
 			authprovider.NewDockerAuthProvider(authprovider.DockerAuthProviderConfig{
@@ -113,7 +124,19 @@ func (b *Builder) connect(ctx context.Context) (*client.Client, error) {
 	return c, nil
 }
 
-// frontendAttrs are the dockerfile.v0 frontend's options for req.
+// all lists the bases and the frontend image.
+func (p solvePins) all() []hallmark.ResolvedBase {
+	if p.frontend == nil {
+		return p.bases
+	}
+	return append(slices.Clone(p.bases), *p.frontend)
+}
+
+// frontendAttrs are the dockerfile.v0 frontend's options for req. Caller
+// input reaches them only as build args (never BUILDKIT_* ones), labels,
+// target, platforms and no-cache: never "cmdline", "source" or a named
+// context, which would select another frontend or base. The cache-mount
+// namespace and the network come from the build's authorization.
 func frontendAttrs(req hallmark.BuildRequest, in inputs) map[string]string {
 	attrs := map[string]string{"filename": in.dockerfileKey}
 	if req.Git != nil {
@@ -142,6 +165,7 @@ func frontendAttrs(req hallmark.BuildRequest, in inputs) map[string]string {
 	for k, v := range req.Labels {
 		attrs["label:"+k] = v
 	}
+	setTenancyAttrs(attrs, req)
 	return attrs
 }
 

@@ -652,3 +652,44 @@ func TestGrantAllowRoot(t *testing.T) {
 		}
 	}
 }
+
+// TestGrantBuildSettings: cacheScope and network come from the first
+// matching rule in order (a later rule never widens them); without a
+// cacheScope the scope is the repository, without a network "default".
+func TestGrantBuildSettings(t *testing.T) {
+	const iss = "https://issuer.example"
+	z, err := NewAuthorizer([]config.Rule{
+		{Issuer: iss, Subject: "hermetic-*", Repositories: []string{"reg.example/apps/*"}, Network: config.NetworkNone},
+		{Issuer: iss, Subject: "acme-*", Repositories: []string{"reg.example/acme/*"}, CacheScope: "acme-shared"},
+		{Issuer: iss, Repositories: []string{"reg.example/apps/*", "reg.example/acme/*"}, CacheScope: "everyone", Network: config.NetworkDefault},
+		{Issuer: iss, Subject: "lone", Repositories: []string{"reg.example/lone/*"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		subject, repo  string
+		scope, network string
+	}{
+		// First rule: no cacheScope (the repository), network none,
+		// although the third rule, which matches too, says otherwise.
+		{"hermetic-1", "reg.example/apps/web", "reg.example/apps/web", hallmark.NetworkNone},
+		{"hermetic-1", "reg.example/apps/api", "reg.example/apps/api", hallmark.NetworkNone},
+		// Second rule: a named scope shared by its repositories.
+		{"acme-ci", "reg.example/acme/web", "acme-shared", hallmark.NetworkDefault},
+		{"acme-ci", "reg.example/acme/api", "acme-shared", hallmark.NetworkDefault},
+		// Only the third rule matches.
+		{"ci", "reg.example/apps/web", "everyone", hallmark.NetworkDefault},
+		{"hermetic-1", "reg.example/acme/web", "everyone", hallmark.NetworkDefault},
+		// Neither set: the repository and the default network.
+		{"lone", "reg.example/lone/x", "reg.example/lone/x", hallmark.NetworkDefault},
+	} {
+		g, err := z.Grant(hallmark.Identity{Issuer: iss, Subject: tc.subject}, tc.repo)
+		if err != nil || g.CacheScope != tc.scope || g.Network != tc.network {
+			t.Errorf("Grant(%s, %s) = %+v, %v; want cache scope %q, network %q", tc.subject, tc.repo, g, err, tc.scope, tc.network)
+		}
+	}
+	if g, err := z.Grant(hallmark.Identity{Issuer: iss, Subject: "lone"}, "reg.example/other/x"); err == nil || g != (Grant{}) {
+		t.Errorf("denied Grant = %+v, %v; want the zero Grant and an error", g, err)
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -16,13 +17,16 @@ type rule struct {
 	claims       map[string]glob.Pattern
 	repositories []glob.Pattern
 	allowRoot    bool
+	cacheScope   string
+	network      string
 }
 
 func compileRule(r config.Rule) (rule, error) {
 	if err := r.Check(); err != nil {
 		return rule{}, err
 	}
-	out := rule{issuer: r.Issuer, claims: make(map[string]glob.Pattern, len(r.Claims)), allowRoot: r.AllowRootUnsafe}
+	out := rule{issuer: r.Issuer, claims: make(map[string]glob.Pattern, len(r.Claims)), allowRoot: r.AllowRootUnsafe,
+		cacheScope: r.CacheScope, network: cmp.Or(r.Network, hallmark.NetworkDefault)}
 	if r.Subject != "" {
 		g, _ := glob.Compile(r.Subject) // checked above
 		out.subject = &g
@@ -95,19 +99,35 @@ func (a *Authorizer) Authorize(id hallmark.Identity, repository string) error {
 type Grant struct {
 	// AllowRoot: a matching rule sets allowRootUnsafe.
 	AllowRoot bool
+	// CacheScope is who shares the build's cache mounts: the first
+	// matching rule's cacheScope or, when it names none, the repository.
+	CacheScope string
+	// Network is the first matching rule's network for RUN steps:
+	// hallmark.NetworkDefault or hallmark.NetworkNone.
+	Network string
 }
 
-// Grant is Authorize that also says what the matching rules allow; rules
-// add up, so one matching rule with allowRootUnsafe is enough.
+// Grant is Authorize that also says what the matching rules allow.
+// Permissions add up: one matching rule with allowRootUnsafe is enough.
+// Settings that choose rather than permit, cacheScope and network, come
+// from the first matching rule in configuration order, so an operator
+// puts narrower rules (a hermetic network, a shared cache) before broader
+// ones; a later rule never widens what an earlier one set.
 func (a *Authorizer) Grant(id hallmark.Identity, repository string) (Grant, error) {
 	var g Grant
 	matched := false
 	if id.Issuer != "" && cleanRepository(repository) {
 		for i := range a.rules {
-			if a.rules[i].matches(id, repository) {
-				matched = true
-				g.AllowRoot = g.AllowRoot || a.rules[i].allowRoot
+			r := &a.rules[i]
+			if !r.matches(id, repository) {
+				continue
 			}
+			if !matched {
+				g.CacheScope = cmp.Or(r.cacheScope, repository)
+				g.Network = r.network
+			}
+			matched = true
+			g.AllowRoot = g.AllowRoot || r.allowRoot
 		}
 	}
 	if !matched {

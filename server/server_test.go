@@ -310,6 +310,11 @@ func TestBuildSucceeds(t *testing.T) {
 				len(got.Secrets) != 2 || string(got.Secrets[0].Value) != secretValue || !got.NoCache {
 				t.Errorf("builder got %+v", got)
 			}
+			// The rule names no cacheScope or network: the repository's
+			// cache mounts and the default network.
+			if got.CacheScope != testRepo || got.Network != hallmark.NetworkDefault || got.AllowRoot {
+				t.Errorf("builder got cache scope %q, network %q, allow root %v; want %q, %q, false", got.CacheScope, got.Network, got.AllowRoot, testRepo, hallmark.NetworkDefault)
+			}
 			if got.Requester.Issuer != e.issuer.url || got.Requester.Subject != testSubject || got.Requester.Claims["repository"] != "acme/app" {
 				t.Errorf("requester = %+v, want issuer %s, subject %s and the token's claims", got.Requester, e.issuer.url, testSubject)
 			}

@@ -28,9 +28,10 @@ const (
 	// digest. docs/provenance.md describes its parameters.
 	BuildType = "https://hallmark.dev/buildtypes/dockerfile/v1"
 
-	// FrontendDockerfile is the only frontend BuildType allows: BuildKit's
-	// built-in Dockerfile frontend. A "# syntax=" frontend image is denied
-	// by the base-pinning policy.
+	// FrontendDockerfile is BuildKit's built-in Dockerfile frontend, the
+	// frontend of every build without a "# syntax=" directive. The only
+	// other frontends BuildType allows are frontend images the gateway's
+	// policy allowed, pinned by digest.
 	FrontendDockerfile = "dockerfile.v0"
 
 	// BasePinningSourcePolicy is the base-pinning mode of the gateway:
@@ -137,8 +138,14 @@ func build(b Build) (*Provenance, error) {
 		return nil, fmt.Errorf("build %s has no start or solve time", id)
 	case res.Solved.Before(res.Started):
 		return nil, fmt.Errorf("build %s was solved before it started", id)
-	case res.Frontend != FrontendDockerfile:
-		return nil, fmt.Errorf("frontend %q is not %q", res.Frontend, FrontendDockerfile)
+	}
+	frontend, err := frontendDependency(res)
+	if err != nil {
+		return nil, err
+	}
+	tenancy, err := tenancyParameters(res)
+	if err != nil {
+		return nil, err
 	}
 	dfDigest, err := hallmark.ParseDigest(string(res.DockerfileDigest))
 	if err != nil {
@@ -158,7 +165,7 @@ func build(b Build) (*Provenance, error) {
 		return nil, err
 	}
 	deps = append(deps, bases...)
-	deps = append(deps, frontendDependency(res.BuildKit))
+	deps = append(deps, frontend)
 	policy, err := basePolicy(res)
 	if err != nil {
 		return nil, err
@@ -193,6 +200,8 @@ func build(b Build) (*Provenance, error) {
 				Frontend:    res.Frontend,
 				BasePinning: pinning,
 				BasePolicy:  policy,
+				CacheScope:  tenancy.CacheScope,
+				Network:     tenancy.Network,
 				Warnings:    nonEmpty(res.Warnings),
 			},
 			ResolvedDependencies: deps,
@@ -363,10 +372,10 @@ func basePolicy(res hallmark.BuildResult) (*BasePolicy, error) {
 
 var releaseRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
 
-// frontendDependency is BuildKit's built-in Dockerfile frontend: the
-// frontend/dockerfile package of the BuildKit module, at the daemon's
+// builtinFrontendDependency is BuildKit's built-in Dockerfile frontend:
+// the frontend/dockerfile package of the BuildKit module, at the daemon's
 // release and, when known, its git commit.
-func frontendDependency(bk hallmark.BuildKitInfo) ResourceDescriptor {
+func builtinFrontendDependency(bk hallmark.BuildKitInfo) ResourceDescriptor {
 	version := ""
 	if releaseRE.MatchString(bk.Version) {
 		version = bk.Version

@@ -127,6 +127,8 @@ func uploadBuild() Build {
 			Finished:         solved.Add(5 * time.Second),
 			BuildKit:         hallmark.BuildKitInfo{Version: "v0.34.2", Revision: bkRevision},
 			Frontend:         FrontendDockerfile,
+			CacheScope:       "acme-shared",
+			Network:          hallmark.NetworkDefault,
 			DockerfileDigest: dfDigest,
 			Warnings: []string{
 				"HallmarkAptGetUnpinned: apt-get install without pinned versions (git); pin each as package=version for a reproducible image (line 4)",
@@ -183,6 +185,8 @@ func gitBuild() Build {
 			Solved:           solved.UTC(),
 			BuildKit:         hallmark.BuildKitInfo{Version: "v0.34.2", Revision: bkRevision},
 			Frontend:         FrontendDockerfile,
+			CacheScope:       "registry.example.com/acme/api",
+			Network:          hallmark.NetworkNone,
 			DockerfileDigest: dfDigest,
 		},
 		BuilderID: builderID,
@@ -223,6 +227,8 @@ func inlineBuild() Build {
 			Solved:           started, // a fully cached build
 			BuildKit:         hallmark.BuildKitInfo{Version: "v0.0.0+unknown"},
 			Frontend:         FrontendDockerfile,
+			CacheScope:       "localhost:5000/e2e/hello",
+			Network:          hallmark.NetworkDefault,
 			DockerfileDigest: inlineDigest(),
 			BasePolicy: &hallmark.BasePolicy{Mode: "require-digest", Bases: []hallmark.BaseDecision{
 				{Ref: "localhost:5000/hallmark/static:v1@" + string(staticDigest), Digest: staticDigest, Runtime: true},
@@ -240,6 +246,7 @@ var goldenCases = []struct {
 	{"upload", uploadBuild},
 	{"git", gitBuild},
 	{"inline", inlineBuild},
+	{"syntax", syntaxBuild},
 }
 
 func TestPredicateGolden(t *testing.T) {
@@ -504,7 +511,7 @@ func TestFrontendDependency(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.bk.Version, func(t *testing.T) {
-			got := frontendDependency(tt.bk)
+			got := builtinFrontendDependency(tt.bk)
 			g, _ := json.Marshal(got)
 			w, _ := json.Marshal(tt.want)
 			if !bytes.Equal(g, w) {

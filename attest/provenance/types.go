@@ -90,6 +90,15 @@ type InternalParameters struct {
 	// BasePolicy is the gateway's base-image policy decision, when it took
 	// one.
 	BasePolicy *BasePolicy `json:"basePolicy,omitempty"`
+	// CacheScope is the scope whose BuildKit cache mounts (RUN
+	// --mount=type=cache) the build shared: the authorizing rule's
+	// cacheScope, or the image repository. Absent in provenance from
+	// gateways older than cache scopes.
+	CacheScope string `json:"cacheScope,omitempty"`
+	// Network is the network RUN steps had: "none" (a hermetic build) or
+	// "default". Absent in provenance from gateways older than the
+	// setting, which ran every build with the default network.
+	Network string `json:"network,omitempty"`
 	// Warnings are the gateway's lint and secret-scan warnings and the
 	// Dockerfile frontend's warnings.
 	Warnings []string `json:"warnings,omitempty"`

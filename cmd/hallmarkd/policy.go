@@ -21,7 +21,8 @@ func policyOptions(p config.PolicyConfig, log *slog.Logger) []builder.Option {
 	opts = append(opts,
 		builder.WithBaseImageAllow(p.BaseImages.Allow...),
 		builder.WithBaseImageMode(builder.BaseMode(p.BaseImages.Mode)),
-		builder.WithSecretScanAllowPaths(p.SecretScan.AllowPaths...))
+		builder.WithSecretScanAllowPaths(p.SecretScan.AllowPaths...),
+		builder.WithFrontends(p.Frontends...))
 	if p.SecretScan.Disabled {
 		log.Warn("policy.secretScan.disabledUnsafe is set: images are not scanned for secrets")
 		opts = append(opts, builder.WithoutSecretScanUnsafe())

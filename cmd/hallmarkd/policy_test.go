@@ -20,6 +20,8 @@ func TestPolicyOptions(t *testing.T) {
 		{name: "defaults", policy: config.PolicyConfig{BaseImages: config.BaseImagesConfig{Mode: "pin"}},
 			warnings: []string{"policy.baseImages.allow is empty"}},
 		{name: "strict", policy: config.PolicyConfig{BaseImages: config.BaseImagesConfig{Mode: "require-digest", Allow: []string{"docker.io/library/*"}}}},
+		{name: "frontends", policy: config.PolicyConfig{BaseImages: config.BaseImagesConfig{Mode: "pin", Allow: []string{"x/*"}},
+			Frontends: []string{"docker.io/docker/dockerfile:1.7@sha256:" + strings.Repeat("ab", 32)}}},
 		{name: "unsafe", policy: config.PolicyConfig{AllowRootUnsafe: true, BaseImages: config.BaseImagesConfig{Mode: "pin", Allow: []string{"x/*"}}, SecretScan: config.SecretScanConfig{Disabled: true}},
 			warnings: []string{"policy.allowRootUnsafe", "policy.secretScan.disabledUnsafe"}},
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -89,7 +90,30 @@ type Rule struct {
 	// AllowRootUnsafe lets builds this rule authorizes produce images whose
 	// final USER is root or unset. Dangerous; the default refuses them.
 	AllowRootUnsafe bool `json:"allowRootUnsafe,omitempty"`
+	// CacheScope names the cache-mount scope of the builds this rule
+	// authorizes: builds of every repository of rules naming the same scope
+	// share their RUN --mount=type=cache mounts. 1 to 64 letters, digits,
+	// '.', '_' or '-', starting with a letter or digit. Empty (the default)
+	// scopes cache mounts to the build's repository: only builds pushing to
+	// the same repository share them. When several rules match a build, the
+	// first in order decides.
+	CacheScope string `json:"cacheScope,omitempty"`
+	// Network is the network RUN steps of the builds this rule authorizes
+	// get: "default" (BuildKit's sandboxed network, the default) or "none"
+	// (loopback only: a hermetic build). When several rules match a build,
+	// the first in order decides.
+	Network string `json:"network,omitempty"`
 }
+
+// Network modes of a Rule.
+const (
+	NetworkDefault = "default"
+	NetworkNone    = "none"
+)
+
+// cacheScopeRE is a Rule's CacheScope: short, and of a charset that is
+// safe in logs and cannot be mistaken for a repository ("registry/repo").
+var cacheScopeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // Check returns an error that starts with the field's name
 // ("repositories[0]: …").
@@ -121,5 +145,24 @@ func (r Rule) Check() error {
 			return fmt.Errorf("repositories[%d]: bad pattern %q: the first segment must name the registry", j, p)
 		}
 	}
+	if r.CacheScope != "" && !cacheScopeRE.MatchString(r.CacheScope) {
+		return fmt.Errorf("cacheScope: %q is not 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit", clip(r.CacheScope))
+	}
+	switch r.Network {
+	case "", NetworkDefault, NetworkNone:
+	default:
+		return fmt.Errorf("network: %q is not %s or %s", clip(r.Network), NetworkDefault, NetworkNone)
+	}
 	return nil
+}
+
+// clip shortens s to about 80 bytes for an error message, at a rune
+// boundary.
+func clip(s string) string {
+	for i := range s {
+		if i >= 80 {
+			return s[:i] + "…"
+		}
+	}
+	return s
 }

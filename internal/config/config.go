@@ -97,6 +97,12 @@ type PolicyConfig struct {
 	BaseImages BaseImagesConfig `json:"baseImages"`
 	// SecretScan configures the scan of built images for secrets.
 	SecretScan SecretScanConfig `json:"secretScan"`
+	// Frontends lists the frontend images a "# syntax=" directive may
+	// select, each pinned by digest: "name[:tag]@sha256:<hex>"
+	// (docker.io/docker/dockerfile:1.7@sha256:…). Empty (the default)
+	// refuses every "# syntax=" directive: builds use BuildKit's built-in
+	// Dockerfile frontend.
+	Frontends []string `json:"frontends"`
 }
 
 // IdentityConfig is a Fulcio certificate identity.

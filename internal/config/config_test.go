@@ -345,11 +345,12 @@ func TestMarshalRoundTrip(t *testing.T) {
 	c := Default()
 	c.Listen = "127.0.0.1:1"
 	c.Auth.Rules = append(c.Auth.Rules, Rule{Issuer: DevIssuer, Subject: "ci-*", Claims: map[string]string{"ref": "refs/heads/*"},
-		Repositories: []string{"r.example/a/**"}, AllowRootUnsafe: true})
+		Repositories: []string{"r.example/a/**"}, AllowRootUnsafe: true, CacheScope: "acme", Network: NetworkNone})
 	c.Verify = VerifyConfig{Policies: []string{"/p.yaml"}, AllowTTL: &ttl, CacheSize: &size}
 	c.Admission.Listen = "127.0.0.1:2"
 	c.Admission.TLS = TLSConfig{CertFile: "c", KeyFile: "k"}
 	c.Policy.SecretScan.AllowPaths = []string{"/etc/**"}
+	c.Policy.Frontends = []string{"docker.io/docker/dockerfile:1.7@sha256:" + fakeDigest}
 	data, err := c.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -396,11 +397,35 @@ func TestRulesCheckedAtLoad(t *testing.T) {
 		{"{repositories: [r/x]}", "auth.rules[0].issuer: empty"},
 		{"{issuer: i}", "auth.rules[0].repositories: empty"},
 		{"{issuer: i, subject: \"[\", repositories: [r/x]}", "auth.rules[0].subject: bad pattern"},
+		{"{issuer: i, repositories: [r/x], cacheScope: \"a/b\"}", `auth.rules[0].cacheScope: "a/b" is not 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit`},
+		{"{issuer: i, repositories: [r/x], cacheScope: \".hidden\"}", `auth.rules[0].cacheScope: ".hidden" is not`},
+		{"{issuer: i, repositories: [r/x], cacheScope: \"a b\"}", `auth.rules[0].cacheScope: "a b" is not`},
+		{"{issuer: i, repositories: [r/x], cacheScope: " + strings.Repeat("a", 65) + "}", `auth.rules[0].cacheScope: "` + strings.Repeat("a", 65) + `" is not`},
+		{"{issuer: i, repositories: [r/x], network: host}", `auth.rules[0].network: "host" is not default or none`},
+		{"{issuer: i, repositories: [r/x], network: sandbox}", `auth.rules[0].network: "sandbox" is not default or none`},
 	} {
 		_, err := Load(writeConfig(t, issuers+"  rules:\n  - "+tt.rule+"\n"))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("rule %s: error %v, want %q", tt.rule, err, tt.want)
 		}
+	}
+}
+
+// TestRuleBuildSettings: a rule's cacheScope and network load as written;
+// both are optional.
+func TestRuleBuildSettings(t *testing.T) {
+	c, err := Load(writeConfig(t, issuers+`  rules:
+  - {issuer: i, repositories: [r/a], cacheScope: acme-shared.v2_x, network: none}
+  - {issuer: i, repositories: [r/b], cacheScope: "`+strings.Repeat("a", 64)+`", network: default}
+  - {issuer: i, repositories: [r/c]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Auth.Rules
+	if len(got) != 3 || got[0].CacheScope != "acme-shared.v2_x" || got[0].Network != NetworkNone ||
+		got[1].CacheScope != strings.Repeat("a", 64) || got[1].Network != NetworkDefault || got[2].CacheScope != "" || got[2].Network != "" {
+		t.Errorf("rules = %+v", got)
 	}
 }
 

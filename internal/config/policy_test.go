@@ -6,6 +6,9 @@ import (
 	"testing"
 )
 
+// fakeDigest is the hex of a sha256 digest.
+var fakeDigest = strings.Repeat("ab", 32)
+
 func TestPolicyConfig(t *testing.T) {
 	c, err := Load("")
 	if err != nil {
@@ -32,6 +35,14 @@ policy:
 		t.Errorf("policy = %+v", p)
 	}
 
+	c, err = Load(writeConfig(t, issuers+"policy:\n  frontends: [\"docker.io/docker/dockerfile:1.7@sha256:"+fakeDigest+"\", \"registry.example.com/fe@sha256:"+fakeDigest+"\"]\n"))
+	if err != nil || !slices.Equal(c.Policy.Frontends, []string{"docker.io/docker/dockerfile:1.7@sha256:" + fakeDigest, "registry.example.com/fe@sha256:" + fakeDigest}) {
+		t.Errorf("frontends = %q, %v", c.Policy.Frontends, err)
+	}
+	if len(Default().Policy.Frontends) != 0 {
+		t.Errorf("default frontends = %q, want none", Default().Policy.Frontends)
+	}
+
 	// A file that sets only the allowlist keeps the default mode.
 	c, err = Load(writeConfig(t, issuers+"policy:\n  baseImages:\n    allow: [docker.io/library/*]\n"))
 	if err != nil || c.Policy.BaseImages.Mode != "pin" {
@@ -55,6 +66,12 @@ func TestPolicyConfigMistakes(t *testing.T) {
 		{name: "unknown policy field", yaml: "policy:\n  baseImages:\n    allowed: [x]\n", want: []string{"policy.baseImages.allowed: unknown field"}},
 		{name: "attested bases without policies", yaml: "policy:\n  baseImages:\n    requireAttestation: bases\n",
 			want: []string{`policy.baseImages.requireAttestation: names policy "bases", but verify.policies is empty`}},
+		{name: "frontend by tag", yaml: "policy:\n  frontends: [docker/dockerfile:1.7]\n",
+			want: []string{`policy.frontends[0]: "docker/dockerfile:1.7" is not pinned by digest; write name[:tag]@sha256:<digest>`}},
+		{name: "frontend not a reference", yaml: "policy:\n  frontends: [\"docker.io/docker/dockerfile@sha256:" + fakeDigest + "\", \"Docker/Dockerfile\"]\n",
+			want: []string{`policy.frontends[1]: "Docker/Dockerfile" is not an image reference`}},
+		{name: "frontend short digest", yaml: "policy:\n  frontends: [\"docker/dockerfile@sha256:abc\"]\n",
+			want: []string{`policy.frontends[0]: "docker/dockerfile@sha256:abc" is not an image reference`}},
 		{name: "unknown secret scan field", yaml: "policy:\n  secretScan:\n    disabled: true\n", want: []string{"policy.secretScan.disabled: unknown field"}},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/distribution/reference"
+
 	"github.com/hallmark-dev/hallmark/internal/glob"
 )
 
@@ -210,4 +212,23 @@ func (c Config) validatePolicy(v *validation) {
 		v.bad("policy.baseImages.requireAttestation", "names policy %q, but verify.policies is empty", b.RequireAttestation)
 	}
 	v.globs("policy.secretScan.allowPaths", c.Policy.SecretScan.AllowPaths)
+	for i, f := range c.Policy.Frontends {
+		if err := CheckFrontend(f); err != nil {
+			v.bad(fmt.Sprintf("policy.frontends[%d]", i), "%v", err)
+		}
+	}
+}
+
+// CheckFrontend checks an entry of policy.frontends: an image reference
+// pinned by a sha256 digest, "name[:tag]@sha256:<hex>".
+func CheckFrontend(ref string) error {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return fmt.Errorf("%q is not an image reference: %w", clip(ref), err)
+	}
+	c, ok := named.(reference.Canonical)
+	if !ok || c.Digest().Algorithm() != "sha256" {
+		return fmt.Errorf("%q is not pinned by digest; write name[:tag]@sha256:<digest>", clip(ref))
+	}
+	return nil
 }
