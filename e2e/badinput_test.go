@@ -235,6 +235,7 @@ type gatewayOpts struct {
 	signingConfig string // default: the stack's
 	noSigning     bool   // signing.disabledUnsafe: publish unattested
 	extraYAML     string // appended to the config: policy, verify, …
+	rules         string // auth.rules as a YAML flow list; default: the stack's issuer may push to registry/**
 }
 
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
@@ -248,6 +249,9 @@ func startGatewayWith(t testing.TB, o gatewayOpts) string {
 	if o.signingConfig == "" {
 		o.signingConfig = env.stack.SigningConfig
 	}
+	if o.rules == "" {
+		o.rules = fmt.Sprintf("[{issuer: %q, repositories: [%q]}]", env.stack.State.Issuer, o.registry+"/**")
+	}
 	dir := t.TempDir()
 	addr := freePort(t)
 	conf := fmt.Sprintf(`listen: %q
@@ -255,10 +259,10 @@ buildkit: {address: %q}
 registries: [{host: %q, insecure: true}, {host: %q, insecure: true}]
 auth:
   issuers: [{url: %q, audience: hallmark}]
-  rules: [{issuer: %q, repositories: [%q]}]
+  rules: %s
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
-`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, o.registry+"/**",
+`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, o.rules,
 		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, dir) + o.extraYAML
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
