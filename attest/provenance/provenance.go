@@ -23,7 +23,8 @@ import (
 
 const (
 	// BuildType is the buildDefinition.buildType of every build Hallmark
-	// runs: a Dockerfile built by BuildKit's dockerfile.v0 frontend from an
+	// runs: a Dockerfile built by BuildKit's dockerfile.v0 frontend (or an
+	// allowed "# syntax=" frontend image, pinned by digest) from an
 	// uploaded context or a git commit, with every base image pinned by
 	// digest. docs/provenance.md describes its parameters.
 	BuildType = "https://hallmark.dev/buildtypes/dockerfile/v1"

@@ -333,7 +333,8 @@ func TestExampleLoads(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Listen != "0.0.0.0:7433" || len(c.Auth.Rules) == 0 || len(c.Verify.Policies) == 0 || c.Admission.Listen == "" ||
-		c.Debian.CacheDir == "" || c.Signing.Identity.Issuer == "" || len(c.Policy.BaseImages.Allow) == 0 {
+		c.Debian.CacheDir == "" || c.Signing.Identity.Issuer == "" || len(c.Policy.BaseImages.Allow) == 0 ||
+		len(c.Policy.Frontends) == 0 || c.Auth.Rules[0].CacheScope == "" || c.Auth.Rules[0].Network == "" {
 		t.Errorf("example config lost a section: %+v", c)
 	}
 }
