@@ -38,6 +38,14 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}
 	defer os.RemoveAll(work)
 
+	if req.Git == nil {
+		// Held for the whole build: garbage collection keeps the context.
+		release, err := b.contexts.Use(req.Requester, req.ContextDigest)
+		if err != nil {
+			return hallmark.BuildResult{}, err
+		}
+		defer release()
+	}
 	in, err := b.prepareInputs(ctx, c, req, work)
 	if err != nil {
 		return hallmark.BuildResult{}, err
