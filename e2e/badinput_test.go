@@ -235,6 +235,7 @@ type gatewayOpts struct {
 	signingConfig string // default: the stack's
 	noSigning     bool   // signing.disabledUnsafe: publish unattested
 	extraYAML     string // appended to the config: policy, verify, …
+	rules         string // auth.rules as YAML; default: any subject of the stack's issuer may push to registry
 }
 
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
@@ -250,15 +251,18 @@ func startGatewayWith(t testing.TB, o gatewayOpts) string {
 	}
 	dir := t.TempDir()
 	addr := freePort(t)
+	if o.rules == "" {
+		o.rules = fmt.Sprintf("[{issuer: %q, repositories: [%q]}]", env.stack.State.Issuer, o.registry+"/**")
+	}
 	conf := fmt.Sprintf(`listen: %q
 buildkit: {address: %q}
 registries: [{host: %q, insecure: true}, {host: %q, insecure: true}]
 auth:
   issuers: [{url: %q, audience: hallmark}]
-  rules: [{issuer: %q, repositories: [%q]}]
+  rules: %s
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
-`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, env.stack.State.Issuer, o.registry+"/**",
+`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, o.rules,
 		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, dir) + o.extraYAML
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
