@@ -1,10 +1,12 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -14,6 +16,7 @@ import (
 	"github.com/moby/buildkit/client"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/builder/secretscan"
 )
 
@@ -42,48 +45,12 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}
 	defer os.RemoveAll(work)
 
-	in, err := b.prepareInputs(ctx, c, req, work)
+	a, err := b.admit(ctx, c, req, work, emit)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
-	info, err := InspectDockerfile(in.dockerfile, req.BuildArgs, req.Target)
-	if err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	frontend, frontendImage, err := b.opts.chooseFrontend(in.dockerfile)
-	if err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	if err := b.opts.checkBases(info); err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	prepared := time.Now()
-	bases, err := b.resolver.ResolveAll(ctx, info.Bases)
-	if err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	if err := checkFrontendPin(frontendImage, bases); err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	verifiedBy, err := b.verifyBases(ctx, info, bases)
-	if err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	policy := b.opts.recordBases(info, bases)
-	for i := range policy.Bases {
-		policy.Bases[i].VerifiedBy = verifiedBy
-	}
-
-	release, err := b.queue.Acquire(ctx, func(pos int) error {
-		if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: pos, Bases: bases}}); err != nil {
-			return err
-		}
-		return emitWarnings(emit, lintVertex, info.Warnings)
-	})
-	if err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	defer release()
+	defer a.release()
+	in, info, bases, policy, prepared := a.in, a.info, a.bases, a.policy, a.prepared
 
 	started := time.Now().UTC()
 	warnings := slices.Clone(info.Warnings)
@@ -95,7 +62,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		}
 		return emit(e)
 	}
-	dgst, err := b.solve(ctx, c, req, in, solvePins{bases: bases, frontend: frontendImage}, collect)
+	dgst, err := b.solve(ctx, c, req, in, solvePins{bases: bases, frontend: a.frontendImage}, collect)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -126,7 +93,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		Started:          started,
 		Solved:           solved,
 		BuildKit:         b.buildKitInfo(ctx, c),
-		Frontend:         frontend,
+		Frontend:         a.frontend,
 		CacheScope:       req.CacheScope,
 		Network:          req.Network,
 		DockerfileDigest: hallmark.SHA256(in.dockerfile),
@@ -135,26 +102,100 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}, nil
 }
 
+// admitted is a build that holds a queue slot, with its inputs ready.
+type admitted struct {
+	in   inputs
+	info *DockerfileInfo
+	// frontend is what the provenance names; frontendImage is the pinned
+	// # syntax= image, or nil for the built-in frontend.
+	frontend      string
+	frontendImage *hallmark.ResolvedBase
+	bases         []hallmark.ResolvedBase
+	policy        *hallmark.BasePolicy
+	prepared      time.Time
+	release       func()
+}
+
+// admit does what a build does before BuildKit: it reads the Dockerfile (of
+// an uploaded context straight from the stored archive), inspects it,
+// applies the base-image policy and pins the bases, then waits for a queue
+// slot, and only then extracts the uploaded context, so that builds
+// waiting in the queue hold no extracted files. The caller calls release.
+func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.BuildRequest, work string, emit func(hallmark.Event) error) (_ admitted, err error) {
+	var done []func()
+	a := admitted{release: func() {
+		for _, f := range slices.Backward(done) {
+			f()
+		}
+	}}
+	defer func() {
+		if err != nil {
+			a.release()
+		}
+	}()
+	if req.Git == nil {
+		// Held for the whole build: garbage collection keeps the context.
+		use, err := b.contexts.Use(req.Requester, req.ContextDigest)
+		if err != nil {
+			return a, err
+		}
+		done = append(done, use)
+	}
+	if a.in, err = b.prepareInputs(ctx, c, req, work); err != nil {
+		return a, err
+	}
+	if a.info, err = InspectDockerfile(a.in.dockerfile, req.BuildArgs, req.Target); err != nil {
+		return a, err
+	}
+	if a.frontend, a.frontendImage, err = b.opts.chooseFrontend(a.in.dockerfile); err != nil {
+		return a, err
+	}
+	if err := b.opts.checkBases(a.info); err != nil {
+		return a, err
+	}
+	a.prepared = time.Now()
+	if a.bases, err = b.resolver.ResolveAll(ctx, a.info.Bases); err != nil {
+		return a, err
+	}
+	if err := checkFrontendPin(a.frontendImage, a.bases); err != nil {
+		return a, err
+	}
+	verifiedBy, err := b.verifyBases(ctx, a.info, a.bases)
+	if err != nil {
+		return a, err
+	}
+	a.policy = b.opts.recordBases(a.info, a.bases)
+	for i := range a.policy.Bases {
+		a.policy.Bases[i].VerifiedBy = verifiedBy
+	}
+	slot, err := b.queue.Acquire(ctx, func(pos int) error {
+		if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: pos, Bases: a.bases}}); err != nil {
+			return err
+		}
+		return emitWarnings(emit, lintVertex, a.info.Warnings)
+	})
+	if err != nil {
+		return a, err
+	}
+	done = append(done, slot)
+	return a, b.extractContext(ctx, req, &a.in, work)
+}
+
 // inputs are a build's local directories and its Dockerfile. For a git
 // source, contextDir is empty: BuildKit fetches the context itself.
 type inputs struct {
 	contextDir    string
 	dockerfileDir string
 	dockerfileKey string // path inside dockerfileDir, or inside the git context
+	dockerfileRel string // path inside an uploaded context
 	dockerfile    []byte
 }
 
+// prepareInputs finds the Dockerfile: inline, in the git commit, or in the
+// stored archive of the uploaded context, which it does not extract yet
+// (extractContext does, once the build has a queue slot).
 func (b *Builder) prepareInputs(ctx context.Context, c *client.Client, req hallmark.BuildRequest, work string) (inputs, error) {
 	var in inputs
-	if req.Git == nil {
-		in.contextDir = filepath.Join(work, "context")
-		if err := os.Mkdir(in.contextDir, 0o700); err != nil {
-			return in, fmt.Errorf("create context dir: %w", err)
-		}
-		if err := b.contexts.Extract(ctx, req.ContextDigest, in.contextDir); err != nil {
-			return in, fmt.Errorf("extract context %s: %w", req.ContextDigest, err)
-		}
-	}
 	if len(req.DockerfileInline) > 0 {
 		if len(req.DockerfileInline) > MaxDockerfileBytes {
 			return in, fmt.Errorf("%w: inline dockerfile is %d bytes, the limit is %d", hallmark.ErrTooLarge, len(req.DockerfileInline), MaxDockerfileBytes)
@@ -176,14 +217,63 @@ func (b *Builder) prepareInputs(ctx context.Context, c *client.Client, req hallm
 		in.dockerfile, in.dockerfileKey = data, rel
 		return in, err
 	}
+	data, err := b.contexts.ReadFile(ctx, req.ContextDigest, rel, MaxDockerfileBytes)
+	var fe *contextstore.FileError
+	if errors.As(err, &fe) {
+		return in, dockerfileError(rel, fe.Err)
+	}
+	if err != nil {
+		return in, fmt.Errorf("read context %s: %w", req.ContextDigest, err)
+	}
+	in.dockerfile, in.dockerfileRel = data, rel
+	return in, nil
+}
+
+// extractContext extracts the uploaded context of req into work/context
+// and checks that the Dockerfile there is the one prepareInputs read, and
+// so the one inspected and recorded.
+func (b *Builder) extractContext(ctx context.Context, req hallmark.BuildRequest, in *inputs, work string) error {
+	if req.Git != nil {
+		return nil
+	}
+	in.contextDir = filepath.Join(work, "context")
+	if err := os.Mkdir(in.contextDir, 0o700); err != nil {
+		return fmt.Errorf("create context dir: %w", err)
+	}
+	if err := b.contexts.Extract(ctx, req.ContextDigest, in.contextDir); err != nil {
+		return fmt.Errorf("extract context %s: %w", req.ContextDigest, err)
+	}
+	if in.dockerfileRel == "" {
+		return nil // an inline Dockerfile
+	}
+	rel := in.dockerfileRel
 	data, err := readInRoot(in.contextDir, rel)
 	if err != nil {
-		return in, err
+		return err
 	}
-	in.dockerfile = data
+	if !bytes.Equal(data, in.dockerfile) {
+		// Never expected: ReadFile follows extraction's rules.
+		return fmt.Errorf("dockerfile %q of context %s differs after extraction from the one inspected", rel, req.ContextDigest)
+	}
 	in.dockerfileDir = filepath.Join(in.contextDir, filepath.FromSlash(path.Dir(rel)))
 	in.dockerfileKey = path.Base(rel)
-	return in, nil
+	return nil
+}
+
+// dockerfileError describes why the Dockerfile rel could not be read from
+// the context.
+func dockerfileError(rel string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w: dockerfile %q not found in the build context", hallmark.ErrInvalid, rel)
+	case errors.Is(err, contextstore.ErrNotRegular):
+		return fmt.Errorf("%w: dockerfile %q is not a regular file", hallmark.ErrInvalid, rel)
+	case errors.Is(err, hallmark.ErrTooLarge):
+		return fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, MaxDockerfileBytes)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return err
+	}
+	return fmt.Errorf("%w: open dockerfile %q: %w", hallmark.ErrInvalid, rel, err)
 }
 
 // readInRoot reads rel inside root without following links out of it.
@@ -194,11 +284,8 @@ func readInRoot(root, rel string) ([]byte, error) {
 	}
 	defer r.Close()
 	f, err := r.Open(filepath.FromSlash(rel))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: dockerfile %q not found in the build context", hallmark.ErrInvalid, rel)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: open dockerfile %q: %w", hallmark.ErrInvalid, rel, err)
+		return nil, dockerfileError(rel, err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
@@ -206,14 +293,14 @@ func readInRoot(root, rel string) ([]byte, error) {
 		return nil, fmt.Errorf("stat dockerfile: %w", err)
 	}
 	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%w: dockerfile %q is not a regular file", hallmark.ErrInvalid, rel)
+		return nil, dockerfileError(rel, contextstore.ErrNotRegular)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, MaxDockerfileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read dockerfile: %w", err)
 	}
 	if len(data) > MaxDockerfileBytes {
-		return nil, fmt.Errorf("%w: dockerfile %q is over %d bytes", hallmark.ErrTooLarge, rel, MaxDockerfileBytes)
+		return nil, dockerfileError(rel, hallmark.ErrTooLarge)
 	}
 	return data, nil
 }

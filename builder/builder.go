@@ -19,11 +19,26 @@ import (
 	"github.com/hallmark-dev/hallmark/registry"
 )
 
+// ContextStore holds the uploaded build contexts a Builder builds from
+// (contextstore.Store).
+type ContextStore interface {
+	// Use marks the context as used by a build of owner until release;
+	// the error wraps hallmark.ErrNotFound if owner does not hold it.
+	Use(owner hallmark.Identity, d hallmark.Digest) (release func(), err error)
+	// ReadFile reads one file from the stored archive as extraction would
+	// lay it out, without extracting.
+	ReadFile(ctx context.Context, d hallmark.Digest, name string, max int64) ([]byte, error)
+	// Extract extracts the archive into dest.
+	Extract(ctx context.Context, d hallmark.Digest, dest string) error
+}
+
+var _ ContextStore = (*contextstore.Store)(nil)
+
 // Builder runs builds on one BuildKit daemon, at most a configured number at
 // a time; the others wait in a first-come, first-served queue.
 type Builder struct {
 	addr     string
-	contexts *contextstore.Store
+	contexts ContextStore
 	resolver *Resolver
 	queue    *queue.Queue
 	secrets  *secretscan.Scanner
@@ -120,7 +135,7 @@ func WithPingTimeout(d time.Duration) Option {
 // New returns a Builder for the BuildKit daemon at addr
 // (unix:///run/buildkit/buildkitd.sock, tcp://host:port), reading uploaded
 // contexts from contexts.
-func New(addr string, contexts *contextstore.Store, opts ...Option) (*Builder, error) {
+func New(addr string, contexts ContextStore, opts ...Option) (*Builder, error) {
 	o := options{
 		logger:      slog.New(slog.DiscardHandler),
 		maxParallel: 2,

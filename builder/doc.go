@@ -18,8 +18,9 @@
 // builder owns the BuildKit work and the glue around it; the parts that do
 // not need BuildKit are packages of their own, which builder calls:
 //
-//   - builder/contextstore stores uploaded contexts; New takes a Store, and
-//     a build extracts its context from it.
+//   - builder/contextstore stores uploaded contexts; New takes a Store. A
+//     build reads its Dockerfile straight from the stored archive, and
+//     extracts the context only once the queue admits it.
 //   - builder/dockerlint gives the lint warnings of InspectDockerfile.
 //   - builder/secretscan checks build args and scans the pushed image,
 //     which builder fetches through the registry client.

@@ -566,6 +566,46 @@ func TestAuthorize(t *testing.T) {
 	}
 }
 
+func TestAuthorizeAny(t *testing.T) {
+	const gh = "https://token.actions.githubusercontent.com"
+	z, err := NewAuthorizer([]config.Rule{
+		{Issuer: gh, Subject: "repo:acme/*:ref:refs/heads/main", Claims: map[string]string{"repository_owner": "acme"}, Repositories: []string{"registry.example.com/acme/*"}},
+		{Issuer: "http://127.0.0.1:5556", Repositories: []string{"localhost:5000/*"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		id   hallmark.Identity
+		want bool
+	}{
+		{name: "subject and claims match", id: hallmark.Identity{Issuer: gh, Subject: "repo:acme/app:ref:refs/heads/main", Claims: map[string]any{"repository_owner": "acme"}}, want: true},
+		{name: "any subject of an issuer's rule", id: hallmark.Identity{Issuer: "http://127.0.0.1:5556", Subject: "anyone"}, want: true},
+		{name: "subject matches no rule", id: hallmark.Identity{Issuer: gh, Subject: "repo:evil/app:ref:refs/heads/main", Claims: map[string]any{"repository_owner": "acme"}}},
+		{name: "claim mismatch", id: hallmark.Identity{Issuer: gh, Subject: "repo:acme/app:ref:refs/heads/main", Claims: map[string]any{"repository_owner": "evil"}}},
+		{name: "issuer without a rule", id: hallmark.Identity{Issuer: "https://other.example", Subject: "x"}},
+		{name: "no identity"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := z.AuthorizeAny(tt.id)
+			if tt.want {
+				if err != nil {
+					t.Fatalf("AuthorizeAny: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, hallmark.ErrPermissionDenied) || !strings.Contains(err.Error(), "matches no authorization rule") {
+				t.Fatalf("AuthorizeAny = %v, want ErrPermissionDenied", err)
+			}
+			if !strings.Contains(err.Error(), tt.id.Subject) || !strings.Contains(err.Error(), tt.id.Issuer) {
+				t.Errorf("error %q does not name the identity", err)
+			}
+		})
+	}
+}
+
 func TestNewAuthorizerValidates(t *testing.T) {
 	ok := config.Rule{Issuer: "https://issuer.example.com", Repositories: []string{"r/*"}}
 	tests := []struct {

@@ -40,6 +40,16 @@ func compileRule(r config.Rule) (rule, error) {
 
 // matches reports whether the rule lets id push to repository.
 func (r *rule) matches(id hallmark.Identity, repository string) bool {
+	if !r.matchesIdentity(id) {
+		return false
+	}
+	_, ok := glob.First(r.repositories, repository)
+	return ok
+}
+
+// matchesIdentity reports whether the rule applies to id: its issuer,
+// subject and claims, whatever the repository.
+func (r *rule) matchesIdentity(id hallmark.Identity) bool {
 	if id.Issuer != r.issuer {
 		return false
 	}
@@ -52,8 +62,7 @@ func (r *rule) matches(id hallmark.Identity, repository string) bool {
 			return false
 		}
 	}
-	_, ok := glob.First(r.repositories, repository)
-	return ok
+	return true
 }
 
 // Authorizer decides which identities may push to which repositories, by
@@ -135,4 +144,21 @@ func (a *Authorizer) Grant(id hallmark.Identity, repository string) (Grant, erro
 			hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes), hallmark.Clip(repository, maxQuotedClaimBytes))
 	}
 	return g, nil
+}
+
+// AuthorizeAny returns nil if some rule applies to id, so that it may build
+// for at least one repository, and otherwise an error wrapping
+// hallmark.ErrPermissionDenied that names the identity. It guards what
+// callers can make the gateway hold before a build names a repository,
+// such as uploaded contexts.
+func (a *Authorizer) AuthorizeAny(id hallmark.Identity) error {
+	if id.Issuer != "" {
+		for i := range a.rules {
+			if a.rules[i].matchesIdentity(id) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: subject %q of issuer %q matches no authorization rule, so it may not build",
+		hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes))
 }

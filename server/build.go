@@ -27,10 +27,16 @@ type Attester interface {
 	Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(format string, args ...any)) ([]hallmark.Attestation, error)
 }
 
-// ContextStore holds uploaded build contexts by digest.
+// ContextStore holds uploaded build contexts by digest, each owned by the
+// identities that uploaded it (builder/contextstore.Store).
 type ContextStore interface {
-	Put(ctx context.Context, r io.Reader, expected hallmark.Digest) (hallmark.Digest, int64, bool, error)
-	Has(d hallmark.Digest) bool
+	// Put stores an upload for owner; existed reports that owner held it.
+	Put(ctx context.Context, owner hallmark.Identity, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error)
+	// Reuse reports whether owner holds d, renewing the ownership if so.
+	Reuse(owner hallmark.Identity, d hallmark.Digest) (bool, error)
+	// Lookup returns nil if owner holds d, and otherwise one not-found
+	// error for contexts missing, expired or owned by others.
+	Lookup(owner hallmark.Identity, d hallmark.Digest) error
 }
 
 type buildService struct {
@@ -39,9 +45,17 @@ type buildService struct {
 
 var _ hallmarkv1connect.BuildServiceHandler = (*buildService)(nil)
 
-// UploadContext stores a streamed context archive.
+// UploadContext stores a streamed context archive for the caller, who must
+// match some authorization rule.
 func (h *buildService) UploadContext(ctx context.Context, stream *connect.ClientStream[hallmarkv1.UploadContextRequest]) (*connect.Response[hallmarkv1.UploadContextResponse], error) {
 	s := h.s
+	id, ok := IdentityFromContext(ctx)
+	if !ok {
+		return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("no verified identity"))
+	}
+	if err := s.authz.AuthorizeAny(id); err != nil {
+		return nil, connectError(ctx, s.log, fmt.Errorf("upload context: %w", err))
+	}
 	if !stream.Receive() {
 		if err := stream.Err(); err != nil {
 			return nil, connectError(ctx, s.log, err)
@@ -56,12 +70,18 @@ func (h *buildService) UploadContext(ctx context.Context, stream *connect.Client
 			return nil, connectError(ctx, s.log, fmt.Errorf("expected_digest: %w", err))
 		}
 		expected = d
-		if s.contexts.Has(d) {
+		// Only the caller's own upload lets it skip sending the bytes:
+		// another identity's copy must not be claimed by naming its digest.
+		held, err := s.contexts.Reuse(id, d)
+		if err != nil {
+			return nil, connectError(ctx, s.log, fmt.Errorf("store context: %w", err))
+		}
+		if held {
 			return connect.NewResponse(&hallmarkv1.UploadContextResponse{Digest: d.String(), Existed: true}), nil
 		}
 	}
 	r := &chunkReader{stream: stream, buf: first.GetChunk(), metrics: s.metrics}
-	d, size, existed, err := s.contexts.Put(ctx, r, expected)
+	d, size, existed, err := s.contexts.Put(ctx, id, r, expected)
 	if err != nil {
 		return nil, connectError(ctx, s.log, fmt.Errorf("store context: %w", err))
 	}
@@ -114,8 +134,12 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	}
 	in.AllowRoot = grant.AllowRoot
 	in.CacheScope, in.Network = grant.CacheScope, grant.Network
-	if in.ContextDigest != "" && !s.contexts.Has(in.ContextDigest) {
-		return connectError(ctx, s.log, fmt.Errorf("%w: context %s was not uploaded (or has expired); call UploadContext first", hallmark.ErrNotFound, in.ContextDigest))
+	if in.ContextDigest != "" {
+		// The same answer whether the context is missing or another
+		// identity's: a digest published in provenance gives no access.
+		if err := s.contexts.Lookup(id, in.ContextDigest); err != nil {
+			return connectError(ctx, s.log, err)
+		}
 	}
 	in.ID = "b-" + time.Now().UTC().Format("20060102T150405") + "-" + newID()[:8]
 	in.Requester = id

@@ -15,6 +15,8 @@ type Metrics struct {
 	running  prometheus.Gauge
 	uploaded prometheus.Counter
 
+	contextsCollected prometheus.Counter
+
 	verifications  *prometheus.CounterVec
 	verifyDuration *prometheus.HistogramVec
 }
@@ -56,6 +58,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		uploaded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hallmark_context_upload_bytes_total", Help: "Bytes of build context received.",
 		}),
+		contextsCollected: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hallmark_context_collected_bytes_total",
+			Help: "Bytes of uploaded build contexts removed by garbage collection because no owner held them any more.",
+		}),
 		verifications: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "hallmark_verifications_total", Help: "Verify calls, by outcome (allowed, denied, error).",
 		}, []string{"outcome"}),
@@ -65,7 +71,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"cached"}),
 	}
-	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.verifications, m.verifyDuration} {
+	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected, m.verifications, m.verifyDuration} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -77,4 +83,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 func (m *Metrics) ObserveQueue(waiting, running int64) {
 	m.queued.Set(float64(waiting))
 	m.running.Set(float64(running))
+}
+
+// ObserveContextsCollected counts the bytes of uploaded contexts that a
+// garbage collection removed.
+func (m *Metrics) ObserveContextsCollected(bytes int64) {
+	m.contextsCollected.Add(float64(bytes))
 }

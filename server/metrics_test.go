@@ -51,3 +51,27 @@ func TestBuildInfoMetric(t *testing.T) {
 	}
 	t.Fatal("no hallmark_build_info metric")
 }
+
+func TestContextsCollectedMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{100, 0, 23} {
+		m.ObserveContextsCollected(n)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == "hallmark_context_collected_bytes_total" {
+			if got := f.GetMetric()[0].GetCounter().GetValue(); got != 123 {
+				t.Errorf("hallmark_context_collected_bytes_total = %v, want 123", got)
+			}
+			return
+		}
+	}
+	t.Fatal("no hallmark_context_collected_bytes_total metric")
+}

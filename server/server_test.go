@@ -609,6 +609,77 @@ func TestUploadContext(t *testing.T) {
 	})
 }
 
+// TestContextOwnership: an uploaded context belongs to the identities that
+// uploaded it; naming its digest gives another identity nothing.
+func TestContextOwnership(t *testing.T) {
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{
+		storeOpts: []contextstore.Option{contextstore.WithQuotaBytes(64), contextstore.WithMaxArchiveBytes(64)},
+	})
+	alice := e.client(e.token)
+	bob := e.client(e.mint(t, "repo:acme/other:ref:refs/heads/main", testAudience))
+	content := []byte("alice's context")
+	d := hallmark.SHA256(content).String()
+	if _, err := upload(t.Context(), alice, "", content); err != nil {
+		t.Fatalf("UploadContext: %v", err)
+	}
+	buildFrom := func(c hallmarkv1connect.BuildServiceClient, digest string) error {
+		req := validRequest()
+		req.Source = &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: digest}
+		_, _, err := build(t.Context(), c, req)
+		return err
+	}
+
+	t.Run("another identity's context reads as missing", func(t *testing.T) {
+		errOwned, errMissing := buildFrom(bob, d), buildFrom(bob, testDigest)
+		if connect.CodeOf(errOwned) != connect.CodeNotFound {
+			t.Fatalf("Build = %v, want NotFound", errOwned)
+		}
+		if strings.ReplaceAll(errOwned.Error(), d, "D") != strings.ReplaceAll(errMissing.Error(), testDigest, "D") {
+			t.Errorf("the answers differ:\n%v\n%v", errOwned, errMissing)
+		}
+	})
+	t.Run("naming another identity's digest does not skip the upload", func(t *testing.T) {
+		res, err := upload(t.Context(), bob, d)
+		if err == nil && res.Msg.GetExisted() {
+			t.Fatal("UploadContext answered Existed for another identity's context")
+		}
+		if connect.CodeOf(err) != connect.CodeInvalidArgument {
+			t.Errorf("UploadContext without content = %v, want InvalidArgument (empty content has another digest)", err)
+		}
+	})
+	t.Run("sending the bytes makes it co-owned", func(t *testing.T) {
+		res, err := upload(t.Context(), bob, d, content)
+		if err != nil || res.Msg.GetExisted() || res.Msg.GetSize() != int64(len(content)) {
+			t.Fatalf("UploadContext = %v, %v; want received, not existed", res, err)
+		}
+		if err := buildFrom(bob, d); err != nil {
+			t.Errorf("Build by the co-owner: %v", err)
+		}
+		if err := buildFrom(alice, d); err != nil {
+			t.Errorf("Build by the first owner: %v", err)
+		}
+		if res, err := upload(t.Context(), alice, d); err != nil || !res.Msg.GetExisted() {
+			t.Errorf("UploadContext by the owner = %v, %v; want Existed", res, err)
+		}
+	})
+	t.Run("an identity no rule matches may not upload", func(t *testing.T) {
+		_, err := upload(t.Context(), e.client(e.mint(t, "repo:evil/app:ref:refs/heads/main", testAudience)), "", content)
+		if connect.CodeOf(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "matches no authorization rule") {
+			t.Errorf("UploadContext = %v, want PermissionDenied", err)
+		}
+	})
+	t.Run("over the quota", func(t *testing.T) {
+		_, err := upload(t.Context(), alice, "", make([]byte, 60))
+		if connect.CodeOf(err) != connect.CodeResourceExhausted || !strings.Contains(err.Error(), "quota of 64 bytes") ||
+			!strings.Contains(err.Error(), fmt.Sprintf("use %d bytes", len(content))) {
+			t.Errorf("UploadContext = %v, want ResourceExhausted naming the quota and the usage", err)
+		}
+		if err := buildFrom(alice, d); err != nil {
+			t.Errorf("a refused upload lost the earlier one: %v", err)
+		}
+	})
+}
+
 // metricLines returns the lines of /metrics that start with prefix.
 func metricLines(t *testing.T, e *testEnv, prefix string) []string {
 	t.Helper()

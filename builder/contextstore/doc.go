@@ -3,8 +3,12 @@
 //
 // A Store keeps each uploaded archive on disk under the sha256 digest of its
 // bytes, so that a build names its context by content and only a caller
-// holding the content can name it. Extract checks that the stored bytes
-// still hash to their name while ExtractTar unpacks them.
+// holding the content can name it. Each archive is owned by the identities
+// that uploaded it, within a per-identity quota and until a TTL after its
+// last use; Collect removes the rest. Extract checks that the stored bytes
+// still hash to their name while ExtractTar unpacks them. ReadFile reads
+// one file as extraction would lay it out, from the archive itself, with
+// the same code applied to a tree of names in memory.
 //
 // ExtractTar unpacks a plain or gzip-compressed tar stream through an
 // os.Root: nothing is written outside the destination, links that would

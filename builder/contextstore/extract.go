@@ -56,7 +56,6 @@ func (l ExtractLimits) withDefaults() ExtractLimits {
 // modification times; ownership is not. On error dest may hold a partial
 // extraction, which the caller removes.
 func ExtractTar(ctx context.Context, r io.Reader, dest string, limits ExtractLimits) error {
-	limits = limits.withDefaults()
 	if err := os.MkdirAll(dest, 0o755); err != nil {
 		return fmt.Errorf("create extraction directory: %w", err)
 	}
@@ -65,26 +64,42 @@ func ExtractTar(ctx context.Context, r io.Reader, dest string, limits ExtractLim
 		return fmt.Errorf("open extraction directory: %w", err)
 	}
 	defer root.Close()
+	return applyTar(ctx, r, rootTree{root}, limits, nil)
+}
 
-	br := bufio.NewReader(r)
-	var src io.Reader = br
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
-		if err != nil {
-			return fmt.Errorf("%w: read gzip header: %w", hallmark.ErrInvalid, err)
-		}
-		defer zr.Close()
-		src = zr
+// applyTar applies the archive read from r to t with extraction's rules
+// and limits, calling onEntry, unless nil, with the number of each entry
+// before applying it.
+func applyTar(ctx context.Context, r io.Reader, t tree, limits ExtractLimits, onEntry func(n int)) error {
+	limits = limits.withDefaults()
+	src, done, err := decompress(r)
+	if err != nil {
+		return err
 	}
+	defer done()
 	x := &extractor{
 		ctx:     ctx,
-		root:    root,
+		tree:    t,
 		limits:  limits,
 		written: &byteBudget{limit: limits.MaxBytes},
 		dirs:    map[string]bool{".": true},
+		onEntry: onEntry,
 	}
 	stream := &budgetReader{ctx: ctx, r: src, budget: &byteBudget{limit: limits.MaxBytes}}
 	return x.run(tar.NewReader(stream))
+}
+
+// decompress returns r, gunzipped if it starts with gzip's magic.
+func decompress(r io.Reader) (io.Reader, func(), error) {
+	br := bufio.NewReader(r)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: read gzip header: %w", hallmark.ErrInvalid, err)
+		}
+		return zr, func() { zr.Close() }, nil
+	}
+	return br, func() {}, nil
 }
 
 // byteBudget counts uncompressed bytes against a limit.
@@ -126,7 +141,8 @@ type dirMeta struct {
 
 type extractor struct {
 	ctx      context.Context
-	root     *os.Root
+	tree     tree
+	onEntry  func(n int)
 	limits   ExtractLimits
 	written  *byteBudget     // file contents; sparse files expand beyond the stream
 	dirs     map[string]bool // known real directories, never replaced later
@@ -146,10 +162,10 @@ func (x *extractor) run(tr *tar.Reader) error {
 	// Directory modes and times last, deepest first, so that writing their
 	// contents neither fails on a read-only mode nor bumps the mtime.
 	for _, d := range slices.Backward(x.dirMetas) {
-		if err := x.root.Chmod(d.name, d.mode); err != nil {
+		if err := x.tree.Chmod(d.name, d.mode); err != nil {
 			return fmt.Errorf("set mode of %q: %w", d.name, err)
 		}
-		if err := x.root.Chtimes(d.name, d.mtime, d.mtime); err != nil {
+		if err := x.tree.Chtimes(d.name, d.mtime, d.mtime); err != nil {
 			return fmt.Errorf("set time of %q: %w", d.name, err)
 		}
 	}
@@ -170,6 +186,9 @@ func (x *extractor) entries(tr *tar.Reader) error {
 		}
 		if n >= x.limits.MaxEntries {
 			return fmt.Errorf("%w: archive has more than the limit of %d entries", hallmark.ErrTooLarge, x.limits.MaxEntries)
+		}
+		if x.onEntry != nil {
+			x.onEntry(n)
 		}
 		if err := x.entry(tr, hdr); err != nil {
 			return err
@@ -256,10 +275,10 @@ func (x *extractor) mkdirParents(orig, name string) error {
 		if x.dirs[p] {
 			continue
 		}
-		fi, err := x.root.Lstat(p)
+		fi, err := x.tree.Lstat(p)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
-			if err := x.root.Mkdir(p, 0o755); err != nil {
+			if err := x.tree.Mkdir(p, 0o755); err != nil {
 				return fmt.Errorf("create directory %q: %w", p, err)
 			}
 		case err != nil:
@@ -277,7 +296,7 @@ func (x *extractor) mkdirParents(orig, name string) error {
 // clearPath removes whatever non-directory is at name so that a new entry
 // can take its place, as tar does when an archive repeats a name.
 func (x *extractor) clearPath(orig, name string) error {
-	fi, err := x.root.Lstat(name)
+	fi, err := x.tree.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -287,7 +306,7 @@ func (x *extractor) clearPath(orig, name string) error {
 	if fi.IsDir() {
 		return invalidEntry(orig, "would replace a directory")
 	}
-	if err := x.root.Remove(name); err != nil {
+	if err := x.tree.Remove(name); err != nil {
 		return fmt.Errorf("replace %q: %w", name, err)
 	}
 	return nil
@@ -295,16 +314,16 @@ func (x *extractor) clearPath(orig, name string) error {
 
 func (x *extractor) dir(hdr *tar.Header, name string, mode fs.FileMode) error {
 	if !x.dirs[name] {
-		fi, err := x.root.Lstat(name)
+		fi, err := x.tree.Lstat(name)
 		switch {
 		case err == nil && fi.IsDir():
 		case err == nil || errors.Is(err, fs.ErrNotExist):
 			if err == nil {
-				if err := x.root.Remove(name); err != nil {
+				if err := x.tree.Remove(name); err != nil {
 					return fmt.Errorf("replace %q: %w", name, err)
 				}
 			}
-			if err := x.root.Mkdir(name, 0o755); err != nil {
+			if err := x.tree.Mkdir(name, 0o755); err != nil {
 				return fmt.Errorf("create directory %q: %w", name, err)
 			}
 		default:
@@ -323,7 +342,7 @@ func (x *extractor) file(tr *tar.Reader, hdr *tar.Header, name string, mode fs.F
 	if err := x.clearPath(hdr.Name, name); err != nil {
 		return err
 	}
-	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := x.tree.Create(name)
 	if err != nil {
 		return fmt.Errorf("create %q: %w", name, err)
 	}
@@ -337,7 +356,7 @@ func (x *extractor) file(tr *tar.Reader, hdr *tar.Header, name string, mode fs.F
 	if err != nil {
 		return fmt.Errorf("write %q: %w", name, readErr(err))
 	}
-	if err := x.root.Chtimes(name, hdr.ModTime, hdr.ModTime); err != nil {
+	if err := x.tree.Chtimes(name, hdr.ModTime, hdr.ModTime); err != nil {
 		return fmt.Errorf("set time of %q: %w", name, err)
 	}
 	return nil

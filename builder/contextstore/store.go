@@ -8,27 +8,51 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
+	"time"
 
 	"github.com/hallmark-dev/hallmark"
 )
 
-// DefaultMaxArchiveBytes is the default limit on an uploaded context archive.
-const DefaultMaxArchiveBytes = 512 << 20
+// Defaults of the store's limits.
+const (
+	// DefaultMaxArchiveBytes is the default limit on an uploaded context archive.
+	DefaultMaxArchiveBytes = 512 << 20
+	// DefaultQuotaBytes is the default limit on the contexts one identity holds.
+	DefaultQuotaBytes = 10 << 30
+	// DefaultTTL is how long a context is kept after its owner last
+	// uploaded it or built from it, by default.
+	DefaultTTL = 24 * time.Hour
+)
 
-// Store keeps uploaded build-context archives on disk, named by the
-// sha256 digest of their bytes: dir/sha256/<hex>. Its methods are safe for
-// concurrent use, also by several processes sharing dir.
+// Store keeps uploaded build-context archives on disk, named by the sha256
+// digest of their bytes (dir/sha256/<hex>), and records who uploaded each:
+// an empty file dir/owners/<owner>/<hex> per owner, where <owner> is the
+// hex sha256 of the owner's issuer and subject (never the raw claims) and
+// the file's modification time is the owner's last upload of or build from
+// the context. The same bytes uploaded by two identities are stored once and
+// owned by both. Its methods are safe for concurrent use, also by several
+// processes sharing dir: changes to the ownership records take a lock file
+// (dir/lock) besides the in-process lock.
 type Store struct {
-	dir    string
-	max    int64
-	limits ExtractLimits
+	dir  string
+	opts options
+
+	mu    sync.Mutex     // with the lock file, guards ownership records and blob removal
+	inUse map[string]int // digest hex → builds using it in this process
 }
 
 type options struct {
-	maxBytes int64
-	limits   ExtractLimits
+	maxBytes  int64
+	quota     int64
+	ttl       time.Duration
+	limits    ExtractLimits
+	now       func() time.Time
+	logger    *slog.Logger
+	onCollect func(Collected)
 }
 
 // Option configures a Store.
@@ -46,9 +70,36 @@ func WithMaxArchiveBytes(n int64) Option {
 	}
 }
 
-// WithExtractLimits sets the limits Extract applies to an archive's
-// contents. Zero fields keep their defaults. The default is 100,000 entries
-// and 2 GiB uncompressed.
+// WithQuotaBytes limits the total size of the contexts one identity holds:
+// an upload that would take it over the quota fails with an error wrapping
+// hallmark.ErrTooLarge. A context several identities hold counts fully for
+// each. The default is DefaultQuotaBytes (10 GiB).
+func WithQuotaBytes(n int64) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("%w: context quota %d is not positive", hallmark.ErrInvalid, n)
+		}
+		o.quota = n
+		return nil
+	}
+}
+
+// WithTTL sets how long an identity keeps a context after its last upload
+// of it or its last build from it; Collect then drops the ownership, and
+// the archive once no owner is left. The default is DefaultTTL (24h).
+func WithTTL(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("%w: context ttl %s is not positive", hallmark.ErrInvalid, d)
+		}
+		o.ttl = d
+		return nil
+	}
+}
+
+// WithExtractLimits sets the limits Extract and ReadFile apply to an
+// archive's contents. Zero fields keep their defaults. The default is
+// 100,000 entries and 2 GiB uncompressed.
 func WithExtractLimits(l ExtractLimits) Option {
 	return func(o *options) error {
 		if l.MaxEntries < 0 || l.MaxBytes < 0 {
@@ -59,9 +110,39 @@ func WithExtractLimits(l ExtractLimits) Option {
 	}
 }
 
+// WithClock sets the clock that times ownerships, for tests. The default
+// is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error {
+		if now == nil {
+			return fmt.Errorf("%w: clock is nil", hallmark.ErrInvalid)
+		}
+		o.now = now
+		return nil
+	}
+}
+
+// WithLogger sets the logger, which records what Collect removes; nil is
+// an error (hallmark.ErrInvalid). The default discards logs.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error { return hallmark.SetLogger(&o.logger, l) }
+}
+
+// WithCollectObserver sets a function called with the result of every
+// collection that Run starts, for metrics. The default is none.
+func WithCollectObserver(f func(Collected)) Option {
+	return func(o *options) error { o.onCollect = f; return nil }
+}
+
 // New opens, creating it if needed, a store in dir.
 func New(dir string, opts ...Option) (*Store, error) {
-	o := options{maxBytes: DefaultMaxArchiveBytes}
+	o := options{
+		maxBytes: DefaultMaxArchiveBytes,
+		quota:    DefaultQuotaBytes,
+		ttl:      DefaultTTL,
+		now:      time.Now,
+		logger:   slog.New(slog.DiscardHandler),
+	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -70,31 +151,46 @@ func New(dir string, opts ...Option) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: context store directory is empty", hallmark.ErrInvalid)
 	}
-	for _, d := range []string{filepath.Join(dir, "sha256"), filepath.Join(dir, "tmp")} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
+	for _, d := range []string{"sha256", "tmp", "owners"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
 			return nil, fmt.Errorf("create context store: %w", err)
 		}
 	}
-	return &Store{dir: dir, max: o.maxBytes, limits: o.limits.withDefaults()}, nil
+	o.limits = o.limits.withDefaults()
+	return &Store{dir: dir, opts: o, inUse: map[string]int{}}, nil
 }
 
 func (s *Store) path(d hallmark.Digest) string {
 	return filepath.Join(s.dir, "sha256", d.Hex())
 }
 
-// Put stores the archive read from r and returns its digest and size.
-// When expected is not empty the content must hash to it, or the error wraps
-// hallmark.ErrInvalid; content over the size limit gives an error wrapping
-// hallmark.ErrTooLarge. The body is always read and hashed, even when the
-// digest is already stored, so that only a caller holding the content can
-// name it; existed reports that it was already stored. Errors do not repeat
-// "store context": the caller names what it was doing.
-func (s *Store) Put(ctx context.Context, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
+// Put stores the archive read from r for owner and returns its digest and
+// size. When expected is not empty the content must hash to it, or the
+// error wraps hallmark.ErrInvalid; content over the size limit, or over
+// what is left of owner's quota, gives an error wrapping
+// hallmark.ErrTooLarge, and nothing is kept of it. The body is always read
+// and hashed, even when the digest is already stored, so that only a
+// caller holding the content can name it; existed reports that owner
+// already held it (another identity's copy does not count, and is not
+// revealed). Put renews owner's ownership. Errors do not repeat "store
+// context": the caller names what it was doing.
+func (s *Store) Put(ctx context.Context, owner hallmark.Identity, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
+	key, err := ownerKey(owner)
+	if err != nil {
+		return "", 0, false, err
+	}
 	if expected != "" {
 		if _, err := hallmark.ParseDigest(string(expected)); err != nil {
 			return "", 0, false, err
 		}
 	}
+	// Stop reading early once the upload cannot fit even if it is one the
+	// owner holds already; commit checks exactly, under the lock.
+	used, largest, err := s.usage(key)
+	if err != nil {
+		return "", 0, false, err
+	}
+	limit := min(s.opts.maxBytes, max(s.opts.quota-used+largest, 0))
 	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
 	if err != nil {
 		return "", 0, false, err
@@ -105,13 +201,16 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected hallmark.Digest) 
 	}()
 
 	h := sha256.New()
-	src := io.LimitReader(&ctxReader{ctx: ctx, r: r}, s.max+1)
+	src := io.LimitReader(&ctxReader{ctx: ctx, r: r}, limit+1)
 	size, err = io.Copy(io.MultiWriter(tmp, h), src)
 	if err != nil {
 		return "", 0, false, err
 	}
-	if size > s.max {
-		return "", 0, false, fmt.Errorf("%w: context archive is larger than the limit of %d bytes", hallmark.ErrTooLarge, s.max)
+	if size > s.opts.maxBytes {
+		return "", 0, false, fmt.Errorf("%w: context archive is larger than the limit of %d bytes", hallmark.ErrTooLarge, s.opts.maxBytes)
+	}
+	if size > limit {
+		return "", 0, false, s.quotaError(used, size, true)
 	}
 	d = hallmark.Digest("sha256:" + hex.EncodeToString(h.Sum(nil)))
 	if expected != "" && d != expected {
@@ -126,36 +225,33 @@ func (s *Store) Put(ctx context.Context, r io.Reader, expected hallmark.Digest) 
 	if err := tmp.Close(); err != nil {
 		return "", 0, false, err
 	}
-	// A hard link never replaces an existing name, so of several concurrent
-	// Puts of the same content exactly one creates it.
-	switch err := os.Link(tmp.Name(), s.path(d)); {
-	case err == nil:
-		return d, size, false, nil
-	case errors.Is(err, fs.ErrExist):
-		return d, size, true, nil
-	default:
+	existed, err = s.commit(key, tmp.Name(), d, size)
+	if err != nil {
 		return "", 0, false, err
 	}
+	return d, size, existed, nil
 }
 
-// Has reports whether the archive with digest d is stored.
-func (s *Store) Has(d hallmark.Digest) bool {
-	if _, err := hallmark.ParseDigest(string(d)); err != nil {
-		return false
+// quotaError says that an upload of size bytes does not fit beside the
+// used bytes; partial means the upload was cut off at what would fit.
+func (s *Store) quotaError(used, size int64, partial bool) error {
+	what := fmt.Sprintf("this upload is %d bytes", size)
+	if partial {
+		what = fmt.Sprintf("this upload is over %d bytes", size-1)
 	}
-	fi, err := os.Stat(s.path(d))
-	return err == nil && fi.Mode().IsRegular()
+	return fmt.Errorf("%w: the context quota of %d bytes per identity would be exceeded: your contexts use %d bytes and %s; builds from them keep them, otherwise they expire %s after their last upload or build",
+		hallmark.ErrTooLarge, s.opts.quota, used, what, s.opts.ttl)
 }
 
-// Open returns the stored archive with digest d. The error wraps
-// hallmark.ErrNotFound if there is none.
+// Open returns the stored archive with digest d, whoever owns it. The
+// error wraps hallmark.ErrNotFound if there is none.
 func (s *Store) Open(d hallmark.Digest) (io.ReadCloser, error) {
 	if _, err := hallmark.ParseDigest(string(d)); err != nil {
 		return nil, fmt.Errorf("open context: %w", err)
 	}
 	f, err := os.Open(s.path(d))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("open context: %w: no uploaded context %s", hallmark.ErrNotFound, d)
+		return nil, fmt.Errorf("open context: %w", notUploaded(d))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open context: %w", err)
@@ -175,9 +271,15 @@ func (s *Store) Extract(ctx context.Context, d hallmark.Digest, dest string) err
 	defer rc.Close()
 	h := sha256.New()
 	tee := io.TeeReader(rc, h)
-	if err := ExtractTar(ctx, tee, dest, s.limits); err != nil {
+	if err := ExtractTar(ctx, tee, dest, s.opts.limits); err != nil {
 		return err
 	}
+	return checkHash(tee, h, d)
+}
+
+// checkHash reads the rest of tee, which feeds h, and checks the whole
+// stream hashed to d.
+func checkHash(tee io.Reader, h interface{ Sum([]byte) []byte }, d hallmark.Digest) error {
 	// The tar reader stops at the end-of-archive marker; hash the rest.
 	if _, err := io.Copy(io.Discard, tee); err != nil {
 		return fmt.Errorf("read stored context: %w", err)

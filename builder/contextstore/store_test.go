@@ -14,6 +14,11 @@ import (
 	"github.com/hallmark-dev/hallmark"
 )
 
+var (
+	alice = hallmark.Identity{Issuer: "https://issuer.example", Subject: "alice"}
+	bob   = hallmark.Identity{Issuer: "https://issuer.example", Subject: "bob"}
+)
+
 func newStore(t *testing.T, opts ...Option) (*Store, string) {
 	t.Helper()
 	dir := t.TempDir()
@@ -49,12 +54,12 @@ func TestStorePut(t *testing.T) {
 				opts = append(opts, WithMaxArchiveBytes(tc.max))
 			}
 			s, dir := newStore(t, opts...)
-			got, size, existed, err := s.Put(t.Context(), bytes.NewReader(content), tc.expected)
+			got, size, existed, err := s.Put(t.Context(), alice, bytes.NewReader(content), tc.expected)
 			if tc.want != nil {
 				if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 					t.Fatalf("Put() error = %v, want %v containing %q", err, tc.want, tc.msg)
 				}
-				if s.Has(d) {
+				if s.Lookup(alice, d) == nil {
 					t.Error("rejected content was stored")
 				}
 				assertEmptyDir(t, filepath.Join(dir, "tmp"))
@@ -66,8 +71,8 @@ func TestStorePut(t *testing.T) {
 			if got != d || size != int64(len(content)) || existed {
 				t.Fatalf("Put() = %s, %d, %v; want %s, %d, false", got, size, existed, d, len(content))
 			}
-			if !s.Has(d) {
-				t.Fatal("Has() = false after Put")
+			if err := s.Lookup(alice, d); err != nil {
+				t.Fatalf("Lookup() after Put = %v", err)
 			}
 			rc, err := s.Open(d)
 			if err != nil {
@@ -83,7 +88,7 @@ func TestStorePut(t *testing.T) {
 			assertEmptyDir(t, filepath.Join(dir, "tmp"))
 
 			// Putting it again is idempotent.
-			got, size, existed, err = s.Put(t.Context(), bytes.NewReader(content), tc.expected)
+			got, size, existed, err = s.Put(t.Context(), alice, bytes.NewReader(content), tc.expected)
 			if err != nil || got != d || size != int64(len(content)) || !existed {
 				t.Fatalf("second Put() = %s, %d, %v, %v; want existed", got, size, existed, err)
 			}
@@ -114,7 +119,7 @@ func TestStoreConcurrentPut(t *testing.T) {
 	)
 	for range n {
 		wg.Go(func() {
-			d, _, existed, err := s.Put(t.Context(), bytes.NewReader(content), "")
+			d, _, existed, err := s.Put(t.Context(), alice, bytes.NewReader(content), "")
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil || d != hallmark.SHA256(content) {
@@ -137,11 +142,11 @@ func TestStoreConcurrentPut(t *testing.T) {
 func TestStoreMissing(t *testing.T) {
 	s, _ := newStore(t)
 	d := hallmark.SHA256([]byte("never stored"))
-	if s.Has(d) {
-		t.Error("Has() = true for a missing digest")
+	if err := s.Lookup(alice, d); !errors.Is(err, hallmark.ErrNotFound) {
+		t.Errorf("Lookup() = %v for a missing digest, want ErrNotFound", err)
 	}
-	if s.Has("sha256:../../etc") {
-		t.Error("Has() = true for a malformed digest")
+	if err := s.Lookup(alice, "sha256:../../etc"); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("Lookup() = %v for a malformed digest, want ErrInvalid", err)
 	}
 	if _, err := s.Open(d); !errors.Is(err, hallmark.ErrNotFound) {
 		t.Errorf("Open() = %v, want ErrNotFound", err)
@@ -158,7 +163,7 @@ func TestStoreCanceled(t *testing.T) {
 	s, dir := newStore(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if _, _, _, err := s.Put(ctx, strings.NewReader("x"), ""); !errors.Is(err, context.Canceled) {
+	if _, _, _, err := s.Put(ctx, alice, strings.NewReader("x"), ""); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Put() = %v, want context.Canceled", err)
 	}
 	assertEmptyDir(t, filepath.Join(dir, "tmp"))
@@ -167,7 +172,7 @@ func TestStoreCanceled(t *testing.T) {
 func TestStoreExtract(t *testing.T) {
 	archive := gzipped(t, tarball(t, tarDir("app/"), tarFile("app/Dockerfile", "FROM scratch\n")))
 	s, dir := newStore(t)
-	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
+	d, _, _, err := s.Put(t.Context(), alice, bytes.NewReader(archive), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +206,7 @@ func TestStoreExtract(t *testing.T) {
 func TestStoreExtractLimits(t *testing.T) {
 	archive := tarball(t, tarFile("a", ""), tarFile("b", ""))
 	s, _ := newStore(t, WithExtractLimits(ExtractLimits{MaxEntries: 1}))
-	d, _, _, err := s.Put(t.Context(), bytes.NewReader(archive), "")
+	d, _, _, err := s.Put(t.Context(), alice, bytes.NewReader(archive), "")
 	if err != nil {
 		t.Fatal(err)
 	}

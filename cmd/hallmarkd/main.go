@@ -111,9 +111,9 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, err
 	}
-	contexts, err := contextstore.New(filepath.Join(cfg.DataDir, "contexts"), contextstore.WithMaxArchiveBytes(cfg.Limits.MaxContextBytes))
+	contexts, err := newContextStore(ctx, cfg, log, metrics)
 	if err != nil {
-		return nil, nil, fmt.Errorf("dataDir: %w", err)
+		return nil, nil, err
 	}
 	authn, err := server.NewAuthenticator(ctx, cfg.Auth.Issuers)
 	if err != nil {
@@ -196,6 +196,26 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		return nil, nil, err
 	}
 	return s.Handler(), admission, nil
+}
+
+// newContextStore opens the store of uploaded contexts and starts its
+// garbage collection, which runs until ctx ends.
+func newContextStore(ctx context.Context, cfg config.Config, log *slog.Logger, metrics *server.Metrics) (*contextstore.Store, error) {
+	ttl := time.Duration(cfg.Limits.ContextTTL)
+	contexts, err := contextstore.New(filepath.Join(cfg.DataDir, "contexts"),
+		contextstore.WithMaxArchiveBytes(cfg.Limits.MaxContextBytes),
+		contextstore.WithQuotaBytes(cfg.Limits.ContextQuotaBytes),
+		contextstore.WithTTL(ttl),
+		contextstore.WithLogger(log),
+		contextstore.WithCollectObserver(func(c contextstore.Collected) { metrics.ObserveContextsCollected(c.Bytes) }),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dataDir: %w", err)
+	}
+	// Often enough that an expired context outlives its TTL by a small part.
+	every := min(max(ttl/24, time.Minute), 10*time.Minute)
+	go func() { _ = contexts.Run(ctx, every) }()
+	return contexts, nil
 }
 
 // newBaseBuilder returns the builder of base images: it shares the work

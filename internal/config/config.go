@@ -149,6 +149,14 @@ type LimitsConfig struct {
 	MaxMessageBytes int `json:"maxMessageBytes"`
 	// BuildTimeout bounds one build, queue time included. Default 1h.
 	BuildTimeout Duration `json:"buildTimeout"`
+	// ContextQuotaBytes bounds the uploaded contexts one identity (issuer
+	// and subject) holds; an upload over it is refused with
+	// RESOURCE_EXHAUSTED. Default 10 GiB.
+	ContextQuotaBytes int64 `json:"contextQuotaBytes"`
+	// ContextTTL is how long an uploaded context is kept after its
+	// owner's last upload of it or build from it; garbage collection then
+	// removes it. At least buildTimeout. Default 24h.
+	ContextTTL Duration `json:"contextTTL"`
 }
 
 // DebianConfig configures base image builds. Packages are resolved with

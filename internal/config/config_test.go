@@ -38,6 +38,7 @@ func TestDefaultConfig(t *testing.T) {
 	}
 	if c.Listen != DevListen || c.BuildKit.MaxParallel != 2 || !strings.HasPrefix(c.BuildKit.Address, "unix://") ||
 		c.Limits.MaxContextBytes != 512<<20 || c.Limits.MaxMessageBytes != 4<<20 || time.Duration(c.Limits.BuildTimeout) != time.Hour ||
+		c.Limits.ContextQuotaBytes != 10<<30 || time.Duration(c.Limits.ContextTTL) != 24*time.Hour ||
 		c.Log != (LogConfig{Level: "info", Format: "json"}) || c.TLS != (TLSConfig{}) || c.DataDir == "" {
 		t.Errorf("default config = %+v", c)
 	}
@@ -96,6 +97,8 @@ limits:
   maxContextBytes: 1048576
   maxMessageBytes: 8388608
   buildTimeout: 1h30m
+  contextQuotaBytes: 2147483648
+  contextTTL: 48h
 log:
   level: debug
   format: text
@@ -113,8 +116,11 @@ log:
 			{Host: "10.0.0.5:5000", Insecure: true},
 		},
 		DataDir: "/var/lib/hallmark",
-		Limits:  LimitsConfig{MaxContextBytes: 1 << 20, MaxMessageBytes: 8 << 20, BuildTimeout: Duration(90 * time.Minute)},
-		Log:     LogConfig{Level: "debug", Format: "text"},
+		Limits: LimitsConfig{
+			MaxContextBytes: 1 << 20, MaxMessageBytes: 8 << 20, BuildTimeout: Duration(90 * time.Minute),
+			ContextQuotaBytes: 2 << 30, ContextTTL: Duration(48 * time.Hour),
+		},
+		Log: LogConfig{Level: "debug", Format: "text"},
 	}
 	if c.Listen != want.Listen || c.TLS != want.TLS || c.BuildKit != want.BuildKit || !slices.Equal(c.Registries, want.Registries) ||
 		c.DataDir != want.DataDir || c.Limits != want.Limits || c.Log != want.Log {
@@ -224,6 +230,8 @@ func TestLoadConfigMistakes(t *testing.T) {
 		{name: "tiny context limit", yaml: "limits:\n  maxContextBytes: 100\n" + issuers, want: []string{"limits.maxContextBytes: "}},
 		{name: "tiny message limit", yaml: "limits:\n  maxMessageBytes: 1000\n" + issuers, want: []string{"limits.maxMessageBytes: "}},
 		{name: "short build timeout", yaml: "limits:\n  buildTimeout: 30s\n" + issuers, want: []string{"limits.buildTimeout: ", "30s is below 1m"}},
+		{name: "context quota below one upload", yaml: "limits:\n  contextQuotaBytes: 1048576\n" + issuers, want: []string{"limits.contextQuotaBytes: ", "below limits.maxContextBytes"}},
+		{name: "context ttl below the build timeout", yaml: "limits:\n  contextTTL: 30m\n" + issuers, want: []string{"limits.contextTTL: ", "30m0s is below limits.buildTimeout (1h0m0s)"}},
 		{name: "bad duration", yaml: "limits:\n  buildTimeout: 5x\n" + issuers, want: []string{"limits.buildTimeout", `"5x"`, "90s or 1h"}},
 		{name: "duration without unit", yaml: "limits:\n  buildTimeout: 3600\n" + issuers, want: []string{"limits.buildTimeout", `"3600"`}},
 		{name: "bad log level", yaml: "log:\n  level: verbose\n" + issuers, want: []string{"log.level: ", `"verbose"`}},

@@ -43,8 +43,11 @@ func Default() Config {
 			BuilderID:     DevBuilderID,
 			Identity:      IdentityConfig{Issuer: DevIssuer, SubjectAlternativeName: DevBuilderID},
 		},
-		DataDir:   home + "/hallmark/gateway",
-		Limits:    LimitsConfig{MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour)},
+		DataDir: home + "/hallmark/gateway",
+		Limits: LimitsConfig{
+			MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour),
+			ContextQuotaBytes: 10 << 30, ContextTTL: Duration(24 * time.Hour),
+		},
 		Log:       LogConfig{Level: "info", Format: "json"},
 		Policy:    PolicyConfig{BaseImages: BaseImagesConfig{Mode: BaseModePin}},
 		Admission: AdmissionConfig{Timeout: Duration(8 * time.Second)},

@@ -166,6 +166,12 @@ func (c Config) validateLimits(v *validation) {
 	if l.BuildTimeout < Duration(time.Minute) {
 		v.bad("limits.buildTimeout", "%s is below 1m", time.Duration(l.BuildTimeout))
 	}
+	if l.ContextQuotaBytes < l.MaxContextBytes {
+		v.bad("limits.contextQuotaBytes", "%d is below limits.maxContextBytes (%d): no upload of the largest size would fit", l.ContextQuotaBytes, l.MaxContextBytes)
+	}
+	if l.ContextTTL < l.BuildTimeout {
+		v.bad("limits.contextTTL", "%s is below limits.buildTimeout (%s): a context must outlive the builds that use it", time.Duration(l.ContextTTL), time.Duration(l.BuildTimeout))
+	}
 }
 
 func (c Config) validateVerify(v *validation) {

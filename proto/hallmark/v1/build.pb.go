@@ -339,9 +339,10 @@ type UploadContextRequest struct {
 	// The next bytes of the tar archive. Chunks should be at most 1 MiB.
 	Chunk []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
 	// The sha256 digest ("sha256:<hex>") of the whole archive, if the client
-	// knows it. Only read from the first message. If the gateway already holds
-	// this content it answers at once; otherwise the upload is checked against
-	// this digest when it ends and fails with INVALID_ARGUMENT on a mismatch.
+	// knows it. Only read from the first message. If the caller already
+	// uploaded this content (and it has not expired) the gateway answers at
+	// once; otherwise the upload is checked against this digest when it ends
+	// and fails with INVALID_ARGUMENT on a mismatch.
 	ExpectedDigest string `protobuf:"bytes,2,opt,name=expected_digest,json=expectedDigest,proto3" json:"expected_digest,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
@@ -398,7 +399,8 @@ type UploadContextResponse struct {
 	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
 	// The size of the archive in bytes.
 	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
-	// True when the gateway already held this content.
+	// True when the caller already held this content; another identity's
+	// copy of the same bytes does not count.
 	Existed       bool `protobuf:"varint,3,opt,name=existed,proto3" json:"existed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -48,12 +48,18 @@ const (
 type BuildServiceClient interface {
 	// UploadContext streams a build context as a tar archive (optionally
 	// gzip-compressed) in chunks and returns its sha256 content digest, which
-	// a later Build names as its source. Uploads are idempotent: uploading the
-	// same bytes twice returns the same digest, and a client that sets
-	// `expected_digest` on the first message of an already stored context gets
-	// the answer without sending the rest. The total size is bounded by the
-	// gateway's `limits.maxContextBytes`; larger uploads fail with
-	// RESOURCE_EXHAUSTED.
+	// a later Build names as its source. The caller must match some
+	// authorization rule (PERMISSION_DENIED otherwise). A context belongs to
+	// the identities (issuer and subject) that uploaded it: only they can
+	// build from it, and to anyone else its digest is NOT_FOUND, as if it
+	// were never uploaded. Uploads are idempotent: uploading the same bytes
+	// twice returns the same digest, and a client that sets `expected_digest`
+	// on the first message of a context it uploaded itself gets the answer
+	// without sending the rest. The total size is bounded by the gateway's
+	// `limits.maxContextBytes`, and the contexts one identity holds by
+	// `limits.contextQuotaBytes`; uploads over either fail with
+	// RESOURCE_EXHAUSTED. A context is removed `limits.contextTTL` after its
+	// owner last uploaded it or built from it.
 	UploadContext(context.Context) *connect.ClientStreamForClient[v1.UploadContextRequest, v1.UploadContextResponse]
 	// Build resolves every base image of the Dockerfile to a digest, builds the
 	// image with BuildKit, pushes it by digest, and only then points the tags
@@ -136,12 +142,18 @@ func (c *buildServiceClient) BuildBase(ctx context.Context, req *connect.Request
 type BuildServiceHandler interface {
 	// UploadContext streams a build context as a tar archive (optionally
 	// gzip-compressed) in chunks and returns its sha256 content digest, which
-	// a later Build names as its source. Uploads are idempotent: uploading the
-	// same bytes twice returns the same digest, and a client that sets
-	// `expected_digest` on the first message of an already stored context gets
-	// the answer without sending the rest. The total size is bounded by the
-	// gateway's `limits.maxContextBytes`; larger uploads fail with
-	// RESOURCE_EXHAUSTED.
+	// a later Build names as its source. The caller must match some
+	// authorization rule (PERMISSION_DENIED otherwise). A context belongs to
+	// the identities (issuer and subject) that uploaded it: only they can
+	// build from it, and to anyone else its digest is NOT_FOUND, as if it
+	// were never uploaded. Uploads are idempotent: uploading the same bytes
+	// twice returns the same digest, and a client that sets `expected_digest`
+	// on the first message of a context it uploaded itself gets the answer
+	// without sending the rest. The total size is bounded by the gateway's
+	// `limits.maxContextBytes`, and the contexts one identity holds by
+	// `limits.contextQuotaBytes`; uploads over either fail with
+	// RESOURCE_EXHAUSTED. A context is removed `limits.contextTTL` after its
+	// owner last uploaded it or built from it.
 	UploadContext(context.Context, *connect.ClientStream[v1.UploadContextRequest]) (*connect.Response[v1.UploadContextResponse], error)
 	// Build resolves every base image of the Dockerfile to a digest, builds the
 	// image with BuildKit, pushes it by digest, and only then points the tags
