@@ -2,8 +2,8 @@ package registry
 
 import (
 	"fmt"
+	"strings"
 
-	"github.com/containerd/platforms"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/hallmark-dev/hallmark"
@@ -52,22 +52,55 @@ func PlatformManifests(m *v1.IndexManifest) ([]PlatformManifest, error) {
 }
 
 // MatchPlatform says whether the platform of an index entry, p, is want
-// ("os/arch[/variant]"), after containerd's normalization: "linux/arm64"
-// and "linux/arm64/v8" are the same platform, as are "linux/arm" and
-// "linux/arm/v7"; "linux/arm/v6" and "linux/arm/v7" are not. An entry
-// without a platform matches nothing. A want that does not parse is
-// hallmark.ErrInvalid.
+// ("os/arch[/variant]"), after normalizing both as containerd does:
+// "linux/arm64" and "linux/arm64/v8" are the same platform, as are
+// "linux/arm" and "linux/arm/v7", and "x86_64" is "amd64"; "linux/arm/v6"
+// and "linux/arm/v7" are not. An entry without a platform matches nothing.
+// A want that does not parse is hallmark.ErrInvalid.
 func MatchPlatform(p *v1.Platform, want string) (bool, error) {
-	w, err := platforms.Parse(want)
-	if err != nil {
-		return false, fmt.Errorf("%w: platform %q: %w", hallmark.ErrInvalid, hallmark.Clip(want, 100), err)
+	w, err := v1.ParsePlatform(want)
+	if err != nil || w.OS == "" || w.Architecture == "" || strings.Contains(w.Variant, "/") {
+		return false, fmt.Errorf("%w: platform %q is not os/arch[/variant]", hallmark.ErrInvalid, hallmark.Clip(want, 100))
 	}
 	if p == nil {
 		return false, nil
 	}
-	got, err := platforms.Parse(p.String())
-	if err != nil {
-		return false, nil //nolint:nilerr // an index entry with a malformed platform matches nothing
+	a, b := normalize(*p), normalize(*w)
+	return a.OS == b.OS && a.Architecture == b.Architecture && a.Variant == b.Variant, nil
+}
+
+// normalize is containerd's platform normalization (platforms.Normalize)
+// of OS, architecture and variant.
+func normalize(p v1.Platform) v1.Platform {
+	p.OS = strings.ToLower(p.OS)
+	if p.OS == "macos" {
+		p.OS = "darwin"
 	}
-	return platforms.FormatAll(platforms.Normalize(got)) == platforms.FormatAll(platforms.Normalize(w)), nil
+	arch, variant := strings.ToLower(p.Architecture), strings.ToLower(p.Variant)
+	switch arch {
+	case "i386":
+		arch, variant = "386", ""
+	case "x86_64", "x86-64", "amd64":
+		arch = "amd64"
+		if variant == "v1" {
+			variant = ""
+		}
+	case "aarch64", "arm64":
+		arch = "arm64"
+		if variant == "8" || variant == "v8" {
+			variant = ""
+		}
+	case "armhf":
+		arch, variant = "arm", "v7"
+	case "armel":
+		arch, variant = "arm", "v6"
+	case "arm":
+		switch variant {
+		case "", "7":
+			variant = "v7"
+		case "5", "6", "8":
+			variant = "v" + variant
+		}
+	}
+	return v1.Platform{OS: p.OS, Architecture: arch, Variant: variant}
 }

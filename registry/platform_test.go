@@ -23,6 +23,8 @@ func TestMatchPlatform(t *testing.T) {
 		{&v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, "linux/arm/v7", false},
 		{&v1.Platform{OS: "linux", Architecture: "amd64"}, "linux/arm64", false},
 		{&v1.Platform{OS: "windows", Architecture: "amd64"}, "linux/amd64", false},
+		{&v1.Platform{OS: "linux", Architecture: "x86_64"}, "linux/amd64", true},
+		{&v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, "linux/arm64", false},
 		{nil, "linux/amd64", false},
 	} {
 		got, err := registry.MatchPlatform(tc.p, tc.want)
@@ -30,8 +32,10 @@ func TestMatchPlatform(t *testing.T) {
 			t.Errorf("MatchPlatform(%v, %q) = %v, %v; want %v", tc.p, tc.want, got, err, tc.ok)
 		}
 	}
-	if _, err := registry.MatchPlatform(nil, "linux/"); !errors.Is(err, hallmark.ErrInvalid) {
-		t.Errorf("malformed platform: %v, want ErrInvalid", err)
+	for _, bad := range []string{"linux/", "arm64", "linux/arm/v7/x", ""} {
+		if _, err := registry.MatchPlatform(nil, bad); !errors.Is(err, hallmark.ErrInvalid) {
+			t.Errorf("MatchPlatform(%q): %v, want ErrInvalid", bad, err)
+		}
 	}
 }
 

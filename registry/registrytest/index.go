@@ -57,7 +57,7 @@ type PlatformManifest struct {
 // returns the index and its platform manifests by digest.
 func (r *Registry) PushIndex(t testing.TB, repo, tag string, images ...v1.Image) (name.Digest, []PlatformManifest) {
 	t.Helper()
-	var idx v1.ImageIndex = mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
 	var out []PlatformManifest
 	for _, img := range images {
 		cfg, err := img.ConfigFile()
