@@ -155,6 +155,9 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := hallmark.ValidatePlatform(req.Platform); err != nil {
+		return nil, err
+	}
 	r, err := bp.v.parseRef(req.Ref)
 	if err != nil {
 		return nil, err
@@ -249,9 +252,6 @@ func resolveHead(ctx context.Context, r name.Reference, ropts []remote.Option) (
 // platform manifests (evaluateIndex).
 func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, req Request, subject name.Digest, digest hallmark.Digest) (*Verdict, error) {
 	start := e.o.now()
-	if err := hallmark.ValidatePlatform(req.Platform); err != nil {
-		return nil, err
-	}
 	m, err := e.checkManifest(ctx, bp, req.Ref, subject, digest)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package verify_test
 
 import (
+	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -73,6 +75,17 @@ func TestEvaluatorPlatforms(t *testing.T) {
 	}
 }
 
+// TestEvaluatorRejectsMalformedPlatform: a selector that is not
+// os/arch[/variant] is invalid input, not a denial.
+func TestEvaluatorRejectsMalformedPlatform(t *testing.T) {
+	f := newFixture(t, true)
+	idx, _ := multiIndex(t, f, "")
+	e := newEvaluator(t, f, []*policy.Policy{testPolicy(t, f, "p", "")})
+	if _, err := e.Verify(t.Context(), verify.Request{Ref: idx.String(), Platform: "arm64"}); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("Verify with platform arm64 = %v, want ErrInvalid", err)
+	}
+}
+
 // TestEvaluatorIndexNeedsItsOwnAttestations: platforms that pass do not
 // make up for an index that has no provenance of its own.
 func TestEvaluatorIndexNeedsItsOwnAttestations(t *testing.T) {
@@ -111,6 +124,42 @@ func TestEvaluatorCacheKeyHasPlatform(t *testing.T) {
 		}
 		if v.Allowed || v.Cached {
 			t.Errorf("platform %q: allowed %v cached %v; want a fresh denial", platform, v.Allowed, v.Cached)
+		}
+	}
+}
+
+// TestEvaluatorPlatformVSA: a VSA for one platform of an index is about
+// that platform's manifest, one for every platform about the index; both
+// list the index's and the platforms' attestations as inputs.
+func TestEvaluatorPlatformVSA(t *testing.T) {
+	f := newFixture(t, true)
+	idx, pms := multiIndex(t, f, "", "linux/amd64", "linux/arm64")
+	s := &fakeSigner{}
+	e := newEvaluator(t, f, []*policy.Policy{testPolicy(t, f, "p", "")}, verify.WithVSASigner(s, "https://hallmark.dev/verifiers/test"))
+	for _, tc := range []struct {
+		platform, subject string
+		inputs            int
+	}{
+		{"linux/arm64", pms[1].Ref.DigestStr(), 3},
+		{"", idx.DigestStr(), 5},
+	} {
+		v, err := e.Verify(t.Context(), verify.Request{Ref: idx.String(), Platform: tc.platform, VSA: true})
+		if err != nil || !v.Allowed || v.VSA == nil {
+			t.Fatalf("Verify %q = %+v, %v", tc.platform, v, err)
+		}
+		var st struct {
+			Subject []struct {
+				Digest map[string]string `json:"digest"`
+			} `json:"subject"`
+			Predicate struct {
+				InputAttestations []any `json:"inputAttestations"`
+			} `json:"predicate"`
+		}
+		if err := json.Unmarshal(v.VSA.Statement, &st); err != nil {
+			t.Fatal(err)
+		}
+		if "sha256:"+st.Subject[0].Digest["sha256"] != tc.subject || len(st.Predicate.InputAttestations) != tc.inputs {
+			t.Errorf("platform %q: VSA %s; want subject %s and %d inputs", tc.platform, v.VSA.Statement, tc.subject, tc.inputs)
 		}
 	}
 }
