@@ -30,6 +30,14 @@ type Attestation struct {
 	PredicateType string
 	// Digest is the digest of the referrer manifest that carries the bundle.
 	Digest Digest
+	// Subject is the digest of the manifest the statement is about and the
+	// bundle is a referrer of: the image, or for a multi-platform build the
+	// index or one platform's manifest.
+	Subject Digest
+	// Platform is the platform ("linux/arm64") of the manifest Subject
+	// names, for a platform manifest of an index; empty for an image that
+	// is not in an index and for the index itself.
+	Platform string
 	// BundleDigest is the sha256 of the bundle JSON (the referrer's layer).
 	BundleDigest Digest
 	// SignerIdentity and SignerIssuer are the signing certificate's subject

@@ -124,6 +124,16 @@ func ValidatePlatforms(platforms []string) error {
 	return nil
 }
 
+// ValidatePlatform checks a platform selector for verification: empty
+// (every platform of an index) or os/arch[/variant] in lower case, as
+// ValidatePlatforms. Errors wrap ErrInvalid.
+func ValidatePlatform(platform string) error {
+	if platform != "" && !platformRE.MatchString(platform) {
+		return invalid("platform", "%q is not os/arch[/variant], e.g. linux/arm64", Clip(platform, 100))
+	}
+	return nil
+}
+
 // ValidateTarget checks the name of the stage to build; "" (the last
 // stage) is valid. Errors wrap ErrInvalid.
 func ValidateTarget(target string) error {

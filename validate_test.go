@@ -120,6 +120,20 @@ func TestValidatePlatforms(t *testing.T) {
 	}
 }
 
+func TestValidatePlatform(t *testing.T) {
+	for _, tt := range []struct{ platform, want string }{
+		{"", ""},
+		{"linux/arm64", ""},
+		{"linux/arm/v7", ""},
+		{"arm64", `invalid input: platform: "arm64" is not os/arch[/variant], e.g. linux/arm64`},
+		{"linux/arm64,linux/amd64", `invalid input: platform: "linux/arm64,linux/amd64" is not os/arch[/variant], e.g. linux/arm64`},
+	} {
+		t.Run(tt.platform, func(t *testing.T) {
+			checkValidation(t, ValidatePlatform(tt.platform), ErrInvalid, tt.want)
+		})
+	}
+}
+
 func TestValidateTarget(t *testing.T) {
 	tests := []struct {
 		target string

@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"golang.org/x/sync/errgroup"
 
 	hallmark "github.com/hallmark-dev/hallmark"
@@ -45,6 +43,8 @@ type options struct {
 	logger    *slog.Logger
 	registry  *registry.Client
 	bases     *verify.Verifier
+	// signParallelism bounds the statements signed and published at once.
+	signParallelism int
 }
 
 // WithBuilderID sets the SLSA builder id written into provenance. It must
@@ -91,12 +91,27 @@ func WithBaseSBOMs(v *verify.Verifier) Option {
 	return func(o *options) error { o.bases = v; return nil }
 }
 
+// WithSignParallelism sets how many statements are signed and published at
+// once; a multi-platform build has two per platform plus one for the
+// index. It must be at least 1. The default is 4.
+func WithSignParallelism(n int) Option {
+	return func(o *options) error {
+		if n < 1 {
+			return fmt.Errorf("%w: sign parallelism %d, want at least 1", hallmark.ErrInvalid, n)
+		}
+		o.signParallelism = n
+		return nil
+	}
+}
+
 // New returns an Attester that signs with signer.
 func New(signer Signer, opts ...Option) (*Attester, error) {
 	o := options{
 		builderID: "https://hallmark.dev/builders/default",
 		version:   "devel",
 		logger:    slog.New(slog.DiscardHandler),
+
+		signParallelism: 4,
 	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -136,7 +151,11 @@ func (a *Attester) AttestBase(ctx context.Context, req hallmark.BaseRequest, res
 }
 
 // attest describes the image res names with an SBOM and the provenance
-// predicate returns, then signs and publishes both.
+// predicate returns, then signs and publishes both. For an image index (a
+// multi-platform build) each platform manifest gets its own SBOM (of its
+// own layers) and provenance, published as its referrers, and the index
+// gets the provenance (subject: the index digest), published as its
+// referrer: see subjects.
 func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predicate func() ([]byte, error), logf func(string, ...any)) ([]hallmark.Attestation, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
@@ -147,66 +166,86 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 		return nil, err
 	}
 	start := time.Now()
-	img, err := a.image(ctx, ref)
+	subjects, err := a.subjects(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
+	pred, err := predicate()
+	if err != nil {
+		return nil, fmt.Errorf("write provenance: %w", err)
+	}
 
-	statements := make([][]byte, 2)
-	var pkgs int
+	// One SBOM per image, one provenance per subject: SBOMs first, in
+	// subject order, so a single image's statements are [SBOM, provenance].
+	var statements []statement
+	for _, s := range subjects {
+		if s.image != nil {
+			statements = append(statements, statement{subject: s, predicateType: hallmark.PredicateSPDX})
+		}
+		statements = append(statements, statement{subject: s, predicateType: hallmark.PredicateSLSAProvenanceV1})
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		sopts := []sbom.Option{sbom.WithImageName(res.Repository), sbom.WithToolVersion(a.opts.version), sbom.WithLogger(a.opts.logger)}
-		if base := a.baseSBOM(gctx, res, logf); base != nil {
-			sopts = append(sopts, sbom.WithBaseSBOM(base, len(base.Layers())))
-		}
-		doc, err := sbom.Generate(gctx, img, sopts...)
-		if err != nil {
-			return fmt.Errorf("generate sbom: %w", err)
-		}
-		data, err := doc.JSON()
-		if err != nil {
-			return fmt.Errorf("encode sbom: %w", err)
-		}
-		pkgs = len(doc.Packages())
-		statements[0], err = intoto.Statement(res.Repository, res.Digest, hallmark.PredicateSPDX, data)
-		return err
-	})
-	g.Go(func() error {
-		pred, err := predicate()
-		if err != nil {
-			return fmt.Errorf("write provenance: %w", err)
-		}
-		statements[1], err = intoto.Statement(res.Repository, res.Digest, hallmark.PredicateSLSAProvenanceV1, pred)
-		return err
-	})
+	g.SetLimit(describeParallelism)
+	for i := range statements {
+		st := &statements[i]
+		g.Go(func() error {
+			var err error
+			if st.predicateType == hallmark.PredicateSPDX {
+				st.packages, err = a.sbomStatement(gctx, res, st, logf)
+				return err
+			}
+			st.data, err = intoto.Statement(res.Repository, st.subject.digest, hallmark.PredicateSLSAProvenanceV1, pred)
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	logf("described %s: SBOM with %d packages, SLSA provenance (%s)", ref.DigestStr(), pkgs, time.Since(start).Round(time.Millisecond))
+	logf("%s (%s)", described(ref, statements), time.Since(start).Round(time.Millisecond))
 
 	atts := make([]hallmark.Attestation, len(statements))
 	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(a.opts.signParallelism)
 	for i, st := range statements {
 		g.Go(func() error {
-			signed, err := a.signer.Sign(gctx, st)
+			signed, err := a.signer.Sign(gctx, st.data)
 			if err != nil {
 				return err
 			}
-			d, err := publish.Publish(gctx, ref, signed.Bundle, signed.PredicateType, a.opts.registry.RemoteOptions(gctx)...)
+			d, err := publish.Publish(gctx, st.subject.ref, signed.Bundle, signed.PredicateType, a.opts.registry.RemoteOptions(gctx)...)
 			if err != nil {
-				return fmt.Errorf("publish %s bundle: %w", signed.PredicateType, err)
+				return fmt.Errorf("publish %s bundle%s: %w", signed.PredicateType, st.subject.of(), err)
 			}
 			atts[i] = signed.Attestation(d)
-			logf("signed %s as %s (log index %d), published %s", signed.PredicateType, signed.SignerIdentity, signed.LogIndex, d)
+			atts[i].Subject, atts[i].Platform = st.subject.digest, st.subject.platform
+			logf("signed %s%s as %s (log index %d), published %s", signed.PredicateType, st.subject.of(), signed.SignerIdentity, signed.LogIndex, d)
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	a.opts.logger.InfoContext(ctx, "attested", "image", ref.String(), "attestations", len(atts), "seconds", time.Since(start).Seconds())
+	a.opts.logger.InfoContext(ctx, "attested", "image", ref.String(), "manifests", len(subjects), "attestations", len(atts), "seconds", time.Since(start).Seconds())
 	return atts, nil
+}
+
+// sbomStatement catalogs st's image into an SPDX statement about it and
+// returns the number of packages.
+func (a *Attester) sbomStatement(ctx context.Context, res hallmark.BuildResult, st *statement, logf func(string, ...any)) (int, error) {
+	sopts := []sbom.Option{sbom.WithImageName(res.Repository), sbom.WithToolVersion(a.opts.version), sbom.WithLogger(a.opts.logger)}
+	if base := a.baseSBOM(ctx, res, st.subject.platform, logf); base != nil {
+		sopts = append(sopts, sbom.WithBaseSBOM(base, len(base.Layers())))
+	}
+	doc, err := sbom.Generate(ctx, st.subject.image, sopts...)
+	if err != nil {
+		return 0, fmt.Errorf("generate sbom%s: %w", st.subject.of(), err)
+	}
+	data, err := doc.JSON()
+	if err != nil {
+		return 0, fmt.Errorf("encode sbom%s: %w", st.subject.of(), err)
+	}
+	st.data, err = intoto.Statement(res.Repository, st.subject.digest, hallmark.PredicateSPDX, data)
+	return len(doc.Packages()), err
 }
 
 func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error) {
@@ -215,55 +254,6 @@ func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error
 		return name.Digest{}, fmt.Errorf("image %s@%s: %w", repo, d, err)
 	}
 	return ref, nil
-}
-
-// image fetches the built image. For an index (a multi-platform build) it
-// describes the first platform image; per-platform attestations are a
-// later step.
-func (a *Attester) image(ctx context.Context, ref name.Digest) (v1.Image, error) {
-	desc, err := remote.Get(ref, a.opts.registry.RemoteOptions(ctx)...)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", ref, registry.Error(ctx, err))
-	}
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return nil, fmt.Errorf("read index %s: %w", ref, err)
-		}
-		m, err := idx.IndexManifest()
-		if err != nil {
-			return nil, fmt.Errorf("read index %s: %w", ref, err)
-		}
-		for _, child := range m.Manifests {
-			if child.MediaType.IsImage() {
-				return idx.Image(child.Digest)
-			}
-		}
-		return nil, fmt.Errorf("%w: index %s has no image", hallmark.ErrInvalid, ref)
-	}
-	return desc.Image()
-}
-
-// baseSBOM returns the verified Hallmark SBOM of the build's runtime base,
-// or nil (then the whole image is cataloged, which is always safe).
-func (a *Attester) baseSBOM(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any)) *sbom.Document {
-	if a.opts.bases == nil || res.RuntimeBase == nil {
-		return nil
-	}
-	r, err := a.opts.bases.Image(ctx, res.RuntimeBase.Pinned)
-	if err != nil {
-		a.opts.logger.WarnContext(ctx, "verify base sbom", "base", res.RuntimeBase.Pinned, "error", err)
-		return nil
-	}
-	for _, att := range r.Verified(hallmark.PredicateSPDX) {
-		doc, err := sbom.Parse(att.Statement.Predicate)
-		if err != nil {
-			continue
-		}
-		logf("reusing the verified SBOM of base %s (%d packages)", res.RuntimeBase.Pinned, len(doc.Packages()))
-		return doc
-	}
-	return nil
 }
 
 // serialized returns logf guarded by a mutex: the statements are signed and

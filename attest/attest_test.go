@@ -82,6 +82,11 @@ func TestAttestPublishesVerifiableSBOMAndProvenance(t *testing.T) {
 			if len(atts) != 2 || len(lines) < 3 {
 				t.Fatalf("got %d attestations and %d progress lines, want 2 and 3", len(atts), len(lines))
 			}
+			for _, att := range atts {
+				if att.Subject != res.Digest || att.Platform != "" {
+					t.Errorf("%s is about %s (platform %q), want the image %s", att.PredicateType, att.Subject, att.Platform, res.Digest)
+				}
+			}
 			got, err := v.Image(t.Context(), res.Pinned)
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 	"github.com/hallmark-dev/hallmark/server/convert"
@@ -47,7 +48,7 @@ func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmar
 		return nil, connectError(ctx, s.log, err)
 	}
 	start := time.Now()
-	v, err := s.verifier.Verify(ctx, verify.Request{Ref: m.GetImage(), Policy: m.GetPolicy(), VSA: m.GetVsa()})
+	v, err := s.verifier.Verify(ctx, verify.Request{Ref: m.GetImage(), Policy: m.GetPolicy(), VSA: m.GetVsa(), Platform: m.GetPlatform()})
 	if err != nil {
 		s.metrics.verifications.WithLabelValues("error").Inc()
 		return nil, connectError(ctx, s.log, err)
@@ -58,7 +59,7 @@ func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmar
 	}
 	s.metrics.verifications.WithLabelValues(outcome).Inc()
 	s.metrics.verifyDuration.WithLabelValues(fmt.Sprint(v.Cached)).Observe(time.Since(start).Seconds())
-	s.log.InfoContext(ctx, "verified", "image", v.Pinned, "policy", v.Policy, "allowed", v.Allowed, "cached", v.Cached)
+	s.log.InfoContext(ctx, "verified", "image", v.Pinned, "policy", v.Policy, "platform", m.GetPlatform(), "allowed", v.Allowed, "cached", v.Cached)
 	return connect.NewResponse(convert.Verdict(v)), nil
 }
 
@@ -75,5 +76,5 @@ func validateVerify(m *hallmarkv1.VerifyRequest) error {
 	case !utf8.ValidString(m.GetPolicy()):
 		return invalid("policy", "not valid UTF-8")
 	}
-	return nil
+	return hallmark.ValidatePlatform(m.GetPlatform())
 }

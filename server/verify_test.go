@@ -91,6 +91,32 @@ func TestVerifyRPC(t *testing.T) {
 	}
 }
 
+// TestVerifyRPCPlatform: the platform selection reaches the verifier, and
+// an index's verdict comes back per platform.
+func TestVerifyRPCPlatform(t *testing.T) {
+	v := testVerdict()
+	v.Platform = "linux/arm64"
+	d := hallmark.Digest("sha256:" + strings.Repeat("ef", 32))
+	v.Platforms = []verify.PlatformVerdict{{Platform: "linux/arm64", Digest: d, Pinned: "registry.example.com/acme/app@" + d.String(),
+		Reasons: []string{`rule "signers": the image has no attestations`},
+		Rules:   []policy.RuleResult{{Name: "signers", Message: "the image has no attestations"}}}}
+	fv := &fakeVerifier{verdict: v}
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv)}})
+	resp, err := e.verifyClient(e.token, connect.WithHTTPGet()).Verify(t.Context(),
+		connect.NewRequest(&hallmarkv1.VerifyRequest{Image: "registry.example.com/acme/app:v1", Platform: "linux/arm64"}))
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if last := fv.last.Load(); last == nil || last.Platform != "linux/arm64" {
+		t.Errorf("verifier got %+v", last)
+	}
+	got := resp.Msg
+	if p := got.GetPlatforms(); got.GetPlatform() != "linux/arm64" || len(p) != 1 || p[0].GetPlatform() != "linux/arm64" ||
+		p[0].GetDigest() != d.String() || p[0].GetAllowed() || len(p[0].GetReasons()) != 1 || len(p[0].GetRules()) != 1 {
+		t.Errorf("response = %v", got)
+	}
+}
+
 func TestVerifyRPCErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -102,6 +128,7 @@ func TestVerifyRPCErrors(t *testing.T) {
 		{"no image", &hallmarkv1.VerifyRequest{}, nil, connect.CodeInvalidArgument, 0},
 		{"image too long", &hallmarkv1.VerifyRequest{Image: strings.Repeat("a", 513)}, nil, connect.CodeInvalidArgument, 0},
 		{"policy too long", &hallmarkv1.VerifyRequest{Image: "a/b:c", Policy: strings.Repeat("p", 254)}, nil, connect.CodeInvalidArgument, 0},
+		{"platform malformed", &hallmarkv1.VerifyRequest{Image: "a/b:c", Platform: "arm64"}, nil, connect.CodeInvalidArgument, 0},
 		{"no such image", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, fmt.Errorf("resolve: %w", hallmark.ErrNotFound), connect.CodeNotFound, 1},
 		{"registry down", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, fmt.Errorf("list: %w", hallmark.ErrUnavailable), connect.CodeUnavailable, 1},
 		{"internal", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, errors.New("boom /secret/path"), connect.CodeInternal, 1},

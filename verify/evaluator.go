@@ -3,15 +3,12 @@ package verify
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/hallmark-dev/hallmark"
@@ -140,6 +137,11 @@ type Request struct {
 	Policy string
 	// VSA asks for a signed Verification Summary Attestation when allowed.
 	VSA bool
+	// Platform selects the platform ("linux/arm64") of a multi-platform
+	// image (an index) to verify; "" verifies every platform, each of which
+	// must pass. For an image that is not an index, a platform other than
+	// its own denies it. See evaluateIndex.
+	Platform string
 }
 
 // Verify returns the verdict for req. A denial is a Verdict with Allowed
@@ -151,6 +153,9 @@ type Request struct {
 func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	bp, err := e.lookup(req.Policy)
 	if err != nil {
+		return nil, err
+	}
+	if err := hallmark.ValidatePlatform(req.Platform); err != nil {
 		return nil, err
 	}
 	r, err := bp.v.parseRef(req.Ref)
@@ -176,6 +181,9 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	if req.VSA {
 		key += "|vsa"
 	}
+	// The platform selection decides which manifests are verified: "all"
+	// and one platform of the same index are different questions.
+	key += "|platform=" + req.Platform
 	if bp.p.ReadsImage() {
 		// Rules see image.ref as the caller wrote it: a verdict for one
 		// reference must not answer for another (a tag vs its digest).
@@ -189,7 +197,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 		// caller's cancellation, bounded by its own deadline.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.verifyTimeout)
 		defer cancel()
-		v, err := e.evaluate(sctx, bp, req.Ref, subject, digest, req.VSA)
+		v, err := e.evaluate(sctx, bp, req, subject, digest)
 		if err != nil {
 			return nil, err
 		}
@@ -216,6 +224,12 @@ func withRef(v *Verdict, ref string, cached bool) *Verdict {
 	c := *v
 	c.Ref, c.Cached = ref, cached
 	c.Input.Image.Ref = ref
+	if v.Platforms != nil {
+		c.Platforms = slices.Clone(v.Platforms)
+		for i := range c.Platforms {
+			c.Platforms[i].Input.Image.Ref = ref
+		}
+	}
 	return &c
 }
 
@@ -233,54 +247,51 @@ func resolveHead(ctx context.Context, r name.Reference, ropts []remote.Option) (
 	return r.Context().Digest(d.String()), d, nil
 }
 
-// evaluate verifies the image subject, which the caller named ref, and
-// evaluates bp's rules.
-func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, ref string, subject name.Digest, digest hallmark.Digest, vsa bool) (*Verdict, error) {
+// evaluate verifies the image subject, which the caller named req.Ref, and
+// evaluates bp's rules: on the image, or on an index and its selected
+// platform manifests (evaluateIndex).
+func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, req Request, subject name.Digest, digest hallmark.Digest) (*Verdict, error) {
 	start := e.o.now()
-	var (
-		res   *ImageResult
-		image policy.Image
-	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		var err error
-		res, err = bp.v.verifyDigest(gctx, subject.String(), subject, digest)
-		return err
-	})
-	g.Go(func() error {
-		var err error
-		image, err = describeImage(gctx, subject, e.o.maxConfigSize, bp.v.opts.registry.RemoteOptions(gctx))
-		return err
-	})
-	if err := g.Wait(); err != nil {
+	m, err := e.checkManifest(ctx, bp, req.Ref, subject, digest)
+	if err != nil {
 		return nil, err
 	}
 	v := &Verdict{
-		Digest: digest, Pinned: subject.String(),
+		Digest: digest, Pinned: subject.String(), Platform: req.Platform,
 		Policy: bp.p.Name(), PolicyHash: bp.p.Hash(),
-		Attestations: res.Attestations, EvaluatedAt: start,
+		Attestations: m.res.Attestations, EvaluatedAt: start, Input: m.input,
 	}
-	v.Input = inputOf(res, image)
-	v.Input.Image.Ref = ref // before the rules run: they may read image.ref
-	v.Rules = append([]policy.RuleResult{signersRule(res)}, bp.p.Evaluate(ctx, v.Input)...)
-	v.Allowed = true
+	if m.index == nil {
+		v.Rules = append(m.rules(ctx, bp), platformRule(m.input.Image.Config, req.Platform)...)
+		v.Allowed, v.Reasons = outcome(v.Rules)
+	} else if err := e.evaluateIndex(ctx, bp, req, subject, m, v); err != nil {
+		return nil, err
+	}
 	builderChecked := false
 	for _, r := range v.Rules {
-		if !r.Passed {
-			v.Allowed = false
-			v.Reasons = append(v.Reasons, fmt.Sprintf("rule %q: %s", r.Name, r.Message))
-		} else if r.Name == "builders" {
+		if r.Passed && r.Name == "builders" {
 			builderChecked = true
 		}
 	}
-	if vsa && v.Allowed {
+	if req.VSA && v.Allowed {
 		if err := e.signVSA(ctx, v, builderChecked); err != nil {
 			return nil, err
 		}
 	}
-	e.o.verifier.logger.InfoContext(ctx, "verified image", "image", v.Pinned, "policy", v.Policy, "allowed", v.Allowed,
-		"attestations", len(v.Attestations), "reasons", len(v.Reasons), "duration", e.o.now().Sub(start))
+	e.o.verifier.logger.InfoContext(ctx, "verified image", "image", v.Pinned, "policy", v.Policy, "platform", req.Platform,
+		"platforms", len(v.Platforms), "allowed", v.Allowed, "attestations", len(v.Attestations), "reasons", len(v.Reasons), "duration", e.o.now().Sub(start))
 	return v, nil
+}
+
+// outcome is whether rules all passed, and a reason per failed rule.
+func outcome(rules []policy.RuleResult) (bool, []string) {
+	var reasons []string
+	for _, r := range rules {
+		if !r.Passed {
+			reasons = append(reasons, fmt.Sprintf("rule %q: %s", r.Name, r.Message))
+		}
+	}
+	return len(reasons) == 0, reasons
 }
 
 func (e *Evaluator) signVSA(ctx context.Context, v *Verdict, builderChecked bool) error {
@@ -350,67 +361,40 @@ func object(raw json.RawMessage) map[string]any {
 	return m
 }
 
-// describeImage reads subject's manifest and image config (for an index,
-// those of the image for this platform's architecture on linux, else the
-// first).
-func describeImage(ctx context.Context, subject name.Digest, maxConfig int64, ropts []remote.Option) (policy.Image, error) {
+// describeImage reads subject's manifest and, for an image, its config
+// (for an index the config is nil: its platform manifests are described
+// on their own). It returns the index when subject is one.
+func describeImage(ctx context.Context, subject name.Digest, maxConfig int64, ropts []remote.Option) (policy.Image, v1.ImageIndex, error) {
 	img := policy.Image{Digest: subject.DigestStr(), Repository: subject.Context().String()}
 	desc, err := remote.Get(subject, ropts...)
 	if err != nil {
-		return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
+		return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 	}
 	img.Manifest = object(desc.Manifest)
-	var im v1.Image
 	if desc.MediaType.IsIndex() {
 		idx, err := desc.ImageIndex()
 		if err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
+			return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 		}
-		im, err = platformImage(idx)
-		if err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
-		}
-	} else if desc.MediaType.IsImage() {
-		if im, err = desc.Image(); err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
-		}
+		return img, idx, nil
 	}
-	if im != nil {
-		// The config is read as a bounded, digest-checked blob: its size
-		// and content come from the registry, which may be hostile.
-		m, err := im.Manifest()
-		if err != nil {
-			return img, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
-		}
-		raw, err := registry.ReadBlob(ctx, subject.Context().Digest(m.Config.Digest.String()), m.Config.Size, maxConfig, ropts...)
-		if err != nil {
-			return img, fmt.Errorf("read config of %s: %w", subject, err)
-		}
-		img.Config = object(raw)
+	if !desc.MediaType.IsImage() {
+		return img, nil, nil
 	}
-	return img, nil
-}
-
-func platformImage(idx v1.ImageIndex) (v1.Image, error) {
-	m, err := idx.IndexManifest()
+	im, err := desc.Image()
 	if err != nil {
-		return nil, err
+		return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 	}
-	var pick *v1.Descriptor
-	for i, d := range m.Manifests {
-		if !d.MediaType.IsImage() {
-			continue
-		}
-		if pick == nil {
-			pick = &m.Manifests[i]
-		}
-		if d.Platform != nil && d.Platform.OS == "linux" && d.Platform.Architecture == runtime.GOARCH {
-			pick = &m.Manifests[i]
-			break
-		}
+	// The config is read as a bounded, digest-checked blob: its size and
+	// content come from the registry, which may be hostile.
+	m, err := im.Manifest()
+	if err != nil {
+		return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
 	}
-	if pick == nil {
-		return nil, errors.New("index has no image")
+	raw, err := registry.ReadBlob(ctx, subject.Context().Digest(m.Config.Digest.String()), m.Config.Size, maxConfig, ropts...)
+	if err != nil {
+		return img, nil, fmt.Errorf("read config of %s: %w", subject, err)
 	}
-	return idx.Image(pick.Digest)
+	img.Config = object(raw)
+	return img, nil, nil
 }

@@ -3,6 +3,7 @@ package verify
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,14 +47,27 @@ const (
 )
 
 // vsaStatement builds the VSA statement for an allowed verdict.
+//
+// For an image index the VSA is about what was verified: the index when
+// every platform was (no platform selected), else the one platform
+// manifest selected; its input attestations are the index's and the
+// platforms'.
 func vsaStatement(v *Verdict, verifierID string, builderChecked bool, at time.Time) ([]byte, error) {
-	repo, _, _ := strings.Cut(v.Pinned, "@")
+	pinned, digest := v.Pinned, v.Digest
+	if v.Platform != "" && len(v.Platforms) == 1 {
+		pinned, digest = v.Platforms[0].Pinned, v.Platforms[0].Digest
+	}
+	repo, _, _ := strings.Cut(pinned, "@")
 	level := levelL1
 	if builderChecked {
 		level = levelL3
 	}
+	atts := slices.Clone(v.Attestations)
+	for _, p := range v.Platforms {
+		atts = append(atts, p.Attestations...)
+	}
 	var inputs []map[string]any
-	for _, a := range v.Attestations {
+	for _, a := range atts {
 		if !a.Verified {
 			continue
 		}
@@ -66,14 +80,14 @@ func vsaStatement(v *Verdict, verifierID string, builderChecked bool, at time.Ti
 	predicate := map[string]any{
 		"verifier":           map[string]any{"id": verifierID},
 		"timeVerified":       at.UTC().Format(time.RFC3339),
-		"resourceUri":        v.Pinned,
+		"resourceUri":        pinned,
 		"policy":             map[string]any{"uri": "https://hallmark.dev/policies/" + v.Policy, "digest": map[string]string{"sha256": policyHex}},
 		"inputAttestations":  inputs,
 		"verificationResult": "PASSED",
 		"verifiedLevels":     []string{level},
 		"slsaVersion":        "1.0",
 	}
-	st, err := intoto.Statement(repo, v.Digest, hallmark.PredicateVSA, predicate)
+	st, err := intoto.Statement(repo, digest, hallmark.PredicateVSA, predicate)
 	if err != nil {
 		return nil, fmt.Errorf("build verification summary: %w", err)
 	}

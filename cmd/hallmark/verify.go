@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 	"github.com/hallmark-dev/hallmark/server/convert"
@@ -26,6 +27,7 @@ type verifyCmdFlags struct {
 	offline     bool
 	trustedRoot string
 	policy      string
+	platform    string
 	vsaFile     string
 	output      string
 	allowHTTP   bool
@@ -49,6 +51,11 @@ policies (default: the gateway's default). With --offline this machine
 decides: --policy is then a policy file, and the trusted root is
 --trusted-root, else $HALLMARK_TRUSTED_ROOT, else the dev stack's.
 
+For a multi-platform image (an index), --platform os/arch[/variant] verifies
+that platform's manifest: its own attestations and image config, plus the
+index's own provenance. Without --platform every platform must pass, as in
+admission, where the node's platform is unknown.
+
 --vsa FILE asks the gateway for a signed SLSA Verification Summary
 Attestation and writes its Sigstore bundle to FILE when the image is allowed.
 
@@ -61,6 +68,7 @@ evaluate (registry or gateway unreachable, image missing, bad flags).`,
 	fl.BoolVar(&f.offline, "offline", false, "verify on this machine instead of asking the gateway; --policy is then a file")
 	fl.StringVar(&f.trustedRoot, "trusted-root", "", "with --offline: Sigstore trusted_root.json for policies that name none (default $HALLMARK_TRUSTED_ROOT, else the dev stack's)")
 	fl.StringVar(&f.policy, "policy", "", "policy name (gateway) or policy file (--offline)")
+	fl.StringVar(&f.platform, "platform", "", "for a multi-platform image, the platform to verify, e.g. linux/arm64 (default: every platform must pass)")
 	fl.StringVar(&f.vsaFile, "vsa", "", "ask for a signed Verification Summary Attestation and write its bundle to this file (gateway only)")
 	fl.StringVarP(&f.output, "output", "o", "text", "output format: text or json")
 	fl.BoolVar(&f.allowHTTP, "allow-http-registry", false, "with --offline: speak plain HTTP to the image's registry (implied for localhost and loopback)")
@@ -72,6 +80,9 @@ evaluate (registry or gateway unreachable, image missing, bad flags).`,
 func runVerify(ctx context.Context, f *verifyCmdFlags, image string, env verifyEnv) error {
 	if f.output != "text" && f.output != "json" {
 		return fmt.Errorf("parse --output: unknown format %q, want text or json", f.output)
+	}
+	if err := hallmark.ValidatePlatform(f.platform); err != nil {
+		return fmt.Errorf("parse --platform: %w", err)
 	}
 	var (
 		resp *hallmarkv1.VerifyResponse
@@ -121,7 +132,7 @@ func verifyAtGateway(ctx context.Context, f *verifyCmdFlags, image string, env v
 		opts = append(opts, connect.WithHTTPGet())
 	}
 	cl := hallmarkv1connect.NewVerifyServiceClient(newHTTPClient(gw), strings.TrimSuffix(gw, "/"), opts...)
-	req := connect.NewRequest(&hallmarkv1.VerifyRequest{Image: image, Policy: f.policy, Vsa: f.vsaFile != ""})
+	req := connect.NewRequest(&hallmarkv1.VerifyRequest{Image: image, Policy: f.policy, Vsa: f.vsaFile != "", Platform: f.platform})
 	req.Header().Set("Authorization", bearer(tok))
 	resp, err := cl.Verify(ctx, req)
 	if err != nil {
@@ -139,7 +150,7 @@ func verifyOffline(ctx context.Context, f *verifyCmdFlags, image string, env ver
 	if err != nil {
 		return nil, err
 	}
-	v, err := e.Verify(ctx, verify.Request{Ref: image})
+	v, err := e.Verify(ctx, verify.Request{Ref: image, Platform: f.platform})
 	if err != nil {
 		return nil, err
 	}
@@ -201,30 +212,48 @@ func writeVerdict(w io.Writer, resp *hallmarkv1.VerifyResponse, format string) e
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n  policy %s (%s%s)\n", verdict, oneLine(resp.GetPinned()), oneLine(resp.GetPolicy()), resp.GetPolicyHash(), cached)
-	fmt.Fprintf(&b, "attestations:\n")
-	if len(resp.GetAttestations()) == 0 {
-		fmt.Fprintf(&b, "  none\n")
+	heading := ""
+	if len(resp.GetPlatforms()) > 0 {
+		heading = "index "
 	}
-	for _, a := range resp.GetAttestations() {
+	writeChecks(&b, "", heading, resp.GetAttestations(), resp.GetRules())
+	for _, p := range resp.GetPlatforms() {
+		mark := "✗"
+		if p.GetAllowed() {
+			mark = "✓"
+		}
+		fmt.Fprintf(&b, "platform %s %s %s\n", mark, oneLine(p.GetPlatform()), oneLine(p.GetPinned()))
+		writeChecks(&b, "  ", "", p.GetAttestations(), p.GetRules())
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// writeChecks prints attestations and rules, each heading indented and
+// prefixed.
+func writeChecks(b *strings.Builder, indent, prefix string, atts []*hallmarkv1.CheckedAttestation, rules []*hallmarkv1.RuleResult) {
+	fmt.Fprintf(b, "%s%sattestations:\n", indent, prefix)
+	if len(atts) == 0 {
+		fmt.Fprintf(b, "%s  none\n", indent)
+	}
+	for _, a := range atts {
 		if a.GetVerified() {
 			when := ""
 			if t := utcTime(a.GetTimestamp()); t != "" {
 				when = " at " + t
 			}
-			fmt.Fprintf(&b, "  ✓ %s signed by %s (%s), log index %d%s\n", oneLine(a.GetPredicateType()),
+			fmt.Fprintf(b, "%s  ✓ %s signed by %s (%s), log index %d%s\n", indent, oneLine(a.GetPredicateType()),
 				oneLine(a.GetSignerIdentity()), oneLine(a.GetSignerIssuer()), a.GetLogIndex(), when)
 		} else {
-			fmt.Fprintf(&b, "  ✗ %s (%s): %s\n", oneLine(a.GetPredicateType()), a.GetReferrerDigest(), oneLine(a.GetFailure()))
+			fmt.Fprintf(b, "%s  ✗ %s (%s): %s\n", indent, oneLine(a.GetPredicateType()), a.GetReferrerDigest(), oneLine(a.GetFailure()))
 		}
 	}
-	fmt.Fprintf(&b, "rules:\n")
-	for _, r := range resp.GetRules() {
+	fmt.Fprintf(b, "%s%srules:\n", indent, prefix)
+	for _, r := range rules {
 		if r.GetPassed() {
-			fmt.Fprintf(&b, "  ✓ %s\n", oneLine(r.GetName()))
+			fmt.Fprintf(b, "%s  ✓ %s\n", indent, oneLine(r.GetName()))
 		} else {
-			fmt.Fprintf(&b, "  ✗ %s: %s\n", oneLine(r.GetName()), oneLine(r.GetMessage()))
+			fmt.Fprintf(b, "%s  ✗ %s: %s\n", indent, oneLine(r.GetName()), oneLine(r.GetMessage()))
 		}
 	}
-	_, err := io.WriteString(w, b.String())
-	return err
 }

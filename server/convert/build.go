@@ -75,6 +75,7 @@ func Attestations(in []hallmark.Attestation) []*hallmarkv1.Attestation {
 		out[i] = &hallmarkv1.Attestation{
 			PredicateType: a.PredicateType, ReferrerDigest: a.Digest.String(), BundleDigest: a.BundleDigest.String(),
 			SignerIdentity: a.SignerIdentity, SignerIssuer: a.SignerIssuer, LogIndex: a.LogIndex, Timestamp: Timestamp(&a.Timestamp),
+			SubjectDigest: a.Subject.String(), Platform: a.Platform,
 		}
 	}
 	return out

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
 
@@ -119,12 +120,14 @@ func (w *Webhook) imageViolations(ctx context.Context, o *object, namespace stri
 				violations = append(violations, clip(fmt.Sprintf("could not evaluate pod rules for image %q: %s", image, podErr), maxViolation))
 				continue
 			}
-			in := r.verdict.Input
-			in.Pod = pod
 			var why []string
-			for _, rr := range w.policy.EvaluatePod(ctx, in) {
-				if !rr.Passed {
-					why = append(why, ruleFailure("pod rule", rr.Name, rr.Message))
+			for _, pi := range podInputs(r.verdict) {
+				in := pi.input
+				in.Pod = pod
+				for _, rr := range w.policy.EvaluatePod(ctx, in) {
+					if !rr.Passed {
+						why = append(why, pi.label+ruleFailure("pod rule", rr.Name, rr.Message))
+					}
 				}
 			}
 			if len(why) > 0 {
@@ -133,6 +136,24 @@ func (w *Webhook) imageViolations(ctx context.Context, o *object, namespace stri
 		}
 	}
 	return violations
+}
+
+// podInput is what Pod rules see of one image: the verdict's input, or for
+// an index each platform's (whichever the node pulls), labeled.
+type podInput struct {
+	label string
+	input policy.Input
+}
+
+func podInputs(v *verify.Verdict) []podInput {
+	if len(v.Platforms) == 0 {
+		return []podInput{{input: v.Input}}
+	}
+	out := make([]podInput, len(v.Platforms))
+	for i, p := range v.Platforms {
+		out[i] = podInput{label: platformLabel(p), input: p.Input}
+	}
+	return out
 }
 
 // checkedSubresource says whether a request on subresource of gvk is

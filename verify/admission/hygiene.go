@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
 
@@ -49,6 +50,26 @@ func imageUserOf(config map[string]any) imageUser {
 	return imageUser{user: u, known: true}
 }
 
+// verdictUser is the user an image runs as: for an index, whose platform
+// is unknown until a node pulls it, the user of any platform that runs as
+// root, else the first platform's (unknown if any platform's is).
+func verdictUser(v *verify.Verdict) imageUser {
+	if len(v.Platforms) == 0 {
+		return imageUserOf(v.Input.Image.Config)
+	}
+	var first imageUser
+	for i, p := range v.Platforms {
+		u := imageUserOf(p.Input.Image.Config)
+		if !u.known || isRoot(u.user) {
+			return u
+		}
+		if i == 0 {
+			first = u
+		}
+	}
+	return first
+}
+
 // isRoot says whether an image's User runs as root: empty, "root" or UID
 // 0, with or without a group.
 func isRoot(user string) bool {
@@ -76,7 +97,7 @@ func (w *Webhook) hygiene(o *object, results map[string]result) []string {
 	for _, c := range o.containers() {
 		var user imageUser
 		if r := results[c.image]; r.verdict != nil {
-			user = imageUserOf(r.verdict.Input.Image.Config)
+			user = verdictUser(r.verdict)
 		}
 		for _, i := range enabled {
 			for _, why := range checks[i].check(c, o.spec.SecurityContext, user, allowed) {

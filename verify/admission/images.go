@@ -91,13 +91,21 @@ func (w *Webhook) couldNotVerify(ctx context.Context, image string, err error) s
 	return clip(fmt.Sprintf("could not verify image %q: %s", image, reason), maxViolation)
 }
 
-// denied describes an image whose verdict denies it: the failed rules, or
-// the verdict's reasons when no rule failed.
+// denied describes an image whose verdict denies it: the failed rules (for
+// an index, the index's and each failing platform's, naming the platform),
+// or the verdict's reasons when no rule failed.
 func (w *Webhook) denied(v *verify.Verdict, image string) string {
 	var why []string
 	for _, r := range v.Rules {
 		if !r.Passed {
 			why = append(why, ruleFailure("rule", r.Name, r.Message))
+		}
+	}
+	for _, p := range v.Platforms {
+		for _, r := range p.Rules {
+			if !r.Passed {
+				why = append(why, platformLabel(p)+ruleFailure("rule", r.Name, r.Message))
+			}
 		}
 	}
 	if len(why) == 0 {
@@ -129,6 +137,16 @@ func (w *Webhook) imageViolation(v *verify.Verdict, image string, why []string) 
 		s += r
 	}
 	return clip(s, maxViolation)
+}
+
+// platformLabel is "platform linux/arm64 (sha256:abcd…): ", naming one
+// platform manifest of an index in a violation.
+func platformLabel(p verify.PlatformVerdict) string {
+	name := p.Platform
+	if name == "" {
+		name = "without a platform"
+	}
+	return fmt.Sprintf("platform %s (%s): ", clip(name, 60), shortDigest(p.Digest.String()))
 }
 
 // ruleFailure is `rule "name": message`.

@@ -10,6 +10,8 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+
+	"github.com/hallmark-dev/hallmark"
 )
 
 // Names of the built-in rules' results.
@@ -42,6 +44,29 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) []RuleResult {
 		results = append(results, p.checkBuilder(in.Provenance))
 	}
 	return append(results, p.evalRules(ctx, in, false)...)
+}
+
+// EvaluateIndex runs the rules that apply to the image index of a
+// multi-platform image, whose platform manifests are each evaluated with
+// Evaluate: requirePredicateTypes' SLSA provenance v1 entry, if listed, and
+// builders, if set, in Evaluate's order. The other predicate types (SBOMs
+// describe one platform's files) and the CEL rules (which read SBOMs and
+// image configs) apply to the platform manifests only.
+func (p *Policy) EvaluateIndex(in Input) []RuleResult {
+	spec := &p.doc.Spec
+	var results []RuleResult
+	if t := hallmark.PredicateSLSAProvenanceV1; slices.Contains(spec.RequirePredicateTypes, t) {
+		r := RuleResult{Name: BuiltinRequirePredicateType + t}
+		r.Passed = slices.ContainsFunc(in.Attestations, func(a Attestation) bool { return a.PredicateType == t })
+		if !r.Passed {
+			r.Message = fmt.Sprintf("no verified %s attestation", t)
+		}
+		results = append(results, r)
+	}
+	if len(spec.Builders) > 0 {
+		results = append(results, p.checkBuilder(in.Provenance))
+	}
+	return results
 }
 
 // EvaluatePod runs the rules that reference pod, in document order, for

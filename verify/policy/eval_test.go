@@ -15,6 +15,39 @@ const (
 	spdx = "https://spdx.dev/Document"
 )
 
+// TestEvaluateIndex: an index answers for its provenance only; SBOMs and
+// CEL rules are the platform manifests'.
+func TestEvaluateIndex(t *testing.T) {
+	p := mustLoad(t, doc(`  builders: [https://hallmark.dev/builders/dev]
+  requirePredicateTypes: [`+slsa+`, `+spdx+`]
+  rules: [{name: never, expression: "false"}]
+`))
+	prov := map[string]any{"runDetails": map[string]any{"builder": map[string]any{"id": "https://hallmark.dev/builders/dev"}}}
+	for _, tt := range []struct {
+		name string
+		in   Input
+		want []RuleResult
+	}{
+		{"provenance only", Input{Attestations: []Attestation{{PredicateType: slsa}}, Provenance: prov}, []RuleResult{
+			{Name: "requirePredicateType:" + slsa, Passed: true},
+			{Name: "builders", Passed: true},
+		}},
+		{"nothing verified", Input{}, []RuleResult{
+			{Name: "requirePredicateType:" + slsa, Message: "no verified " + slsa + " attestation"},
+			{Name: "builders", Message: "no verified SLSA provenance"},
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := p.EvaluateIndex(tt.in); !slices.Equal(got, tt.want) {
+				t.Errorf("EvaluateIndex =\n%+v\nwant\n%+v", got, tt.want)
+			}
+		})
+	}
+	if got := mustLoad(t, doc("")).EvaluateIndex(Input{}); len(got) != 0 {
+		t.Errorf("a policy without builders or provenance requires %+v of an index", got)
+	}
+}
+
 func TestEvaluateBuiltins(t *testing.T) {
 	p := mustLoad(t, doc(`  builders: [https://hallmark.dev/builders/dev, https://hallmark.example.com/builders/prod]
   requirePredicateTypes: [`+slsa+`, `+spdx+`]

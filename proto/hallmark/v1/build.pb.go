@@ -1568,7 +1568,16 @@ type Attestation struct {
 	// The transparency log index of the entry, or -1 if there is none.
 	LogIndex int64 `protobuf:"varint,6,opt,name=log_index,json=logIndex,proto3" json:"log_index,omitempty"`
 	// The RFC 3161 signed timestamp, if the bundle has one.
-	Timestamp     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Timestamp *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	// The digest of the manifest the statement is about, "sha256:<hex>", and
+	// of which the bundle is a referrer: the image; for a multi-platform
+	// build, the index (provenance) or one platform's manifest (SBOM and
+	// provenance).
+	SubjectDigest string `protobuf:"bytes,8,opt,name=subject_digest,json=subjectDigest,proto3" json:"subject_digest,omitempty"`
+	// The platform of that manifest, e.g. "linux/arm64", for a platform
+	// manifest of a multi-platform build; empty for the index and for a
+	// single-platform image.
+	Platform      string `protobuf:"bytes,9,opt,name=platform,proto3" json:"platform,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1650,6 +1659,20 @@ func (x *Attestation) GetTimestamp() *timestamppb.Timestamp {
 		return x.Timestamp
 	}
 	return nil
+}
+
+func (x *Attestation) GetSubjectDigest() string {
+	if x != nil {
+		return x.SubjectDigest
+	}
+	return ""
+}
+
+func (x *Attestation) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
 }
 
 var File_hallmark_v1_build_proto protoreflect.FileDescriptor
@@ -1770,7 +1793,7 @@ const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\bfinished\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\bfinished\x12<\n" +
 	"\fattestations\x18\t \x03(\v2\x18.hallmark.v1.AttestationR\fattestations\x12\x1a\n" +
 	"\bwarnings\x18\n" +
-	" \x03(\tR\bwarnings\"\xa7\x02\n" +
+	" \x03(\tR\bwarnings\"\xea\x02\n" +
 	"\vAttestation\x12%\n" +
 	"\x0epredicate_type\x18\x01 \x01(\tR\rpredicateType\x12'\n" +
 	"\x0freferrer_digest\x18\x02 \x01(\tR\x0ereferrerDigest\x12#\n" +
@@ -1778,7 +1801,9 @@ const file_hallmark_v1_build_proto_rawDesc = "" +
 	"\x0fsigner_identity\x18\x04 \x01(\tR\x0esignerIdentity\x12#\n" +
 	"\rsigner_issuer\x18\x05 \x01(\tR\fsignerIssuer\x12\x1b\n" +
 	"\tlog_index\x18\x06 \x01(\x03R\blogIndex\x128\n" +
-	"\ttimestamp\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp2\xf8\x01\n" +
+	"\ttimestamp\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\ttimestamp\x12%\n" +
+	"\x0esubject_digest\x18\b \x01(\tR\rsubjectDigest\x12\x1a\n" +
+	"\bplatform\x18\t \x01(\tR\bplatform2\xf8\x01\n" +
 	"\fBuildService\x12X\n" +
 	"\rUploadContext\x12!.hallmark.v1.UploadContextRequest\x1a\".hallmark.v1.UploadContextResponse(\x01\x12@\n" +
 	"\x05Build\x12\x19.hallmark.v1.BuildRequest\x1a\x1a.hallmark.v1.BuildResponse0\x01\x12L\n" +

@@ -33,7 +33,16 @@ type VerifyRequest struct {
 	Policy string `protobuf:"bytes,2,opt,name=policy,proto3" json:"policy,omitempty"`
 	// Ask for a signed SLSA Verification Summary Attestation
 	// (https://slsa.dev/verification_summary/v1) when the image is allowed.
-	Vsa           bool `protobuf:"varint,3,opt,name=vsa,proto3" json:"vsa,omitempty"`
+	Vsa bool `protobuf:"varint,3,opt,name=vsa,proto3" json:"vsa,omitempty"`
+	// The platform to verify when the image is a multi-platform image index,
+	// "os/arch[/variant]" such as "linux/arm64". The index must carry its own
+	// verified attestations (signers, and the SLSA provenance and builders
+	// the policy requires), and the platform's manifest must pass the whole
+	// policy on its own attestations and image config (`image.*`). Empty
+	// means every platform of the index, each of which must pass (as the
+	// admission webhook requires). For an image that is not an index, a
+	// platform other than its config's denies it.
+	Platform      string `protobuf:"bytes,4,opt,name=platform,proto3" json:"platform,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -89,6 +98,13 @@ func (x *VerifyRequest) GetVsa() bool {
 	return false
 }
 
+func (x *VerifyRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
 // VerifyResponse is the verdict.
 type VerifyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -117,7 +133,14 @@ type VerifyResponse struct {
 	Cached bool `protobuf:"varint,11,opt,name=cached,proto3" json:"cached,omitempty"`
 	// The signed VSA as a Sigstore bundle v0.3 (JSON), when asked for and
 	// allowed.
-	VsaBundle     []byte `protobuf:"bytes,12,opt,name=vsa_bundle,json=vsaBundle,proto3" json:"vsa_bundle,omitempty"`
+	VsaBundle []byte `protobuf:"bytes,12,opt,name=vsa_bundle,json=vsaBundle,proto3" json:"vsa_bundle,omitempty"`
+	// The platform selection as requested; empty for every platform.
+	Platform string `protobuf:"bytes,13,opt,name=platform,proto3" json:"platform,omitempty"`
+	// For a multi-platform image index, the verdict of each platform
+	// manifest selected, in index order; `allowed` is then also false when
+	// any of them is denied, and `attestations` and `rules` are the index's
+	// own. Empty for an image that is not an index.
+	Platforms     []*PlatformVerdict `protobuf:"bytes,14,rep,name=platforms,proto3" json:"platforms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -236,6 +259,122 @@ func (x *VerifyResponse) GetVsaBundle() []byte {
 	return nil
 }
 
+func (x *VerifyResponse) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *VerifyResponse) GetPlatforms() []*PlatformVerdict {
+	if x != nil {
+		return x.Platforms
+	}
+	return nil
+}
+
+// PlatformVerdict is the verdict of one platform manifest of an image
+// index: the policy evaluated on that manifest's own attestations and
+// image config.
+type PlatformVerdict struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The platform as the index names it, e.g. "linux/arm64".
+	Platform string `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"`
+	// The platform manifest's digest, "sha256:<hex>".
+	Digest string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	// "registry/repository@sha256:<hex>" of the platform manifest.
+	Pinned string `protobuf:"bytes,3,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	// True when every rule passed on this manifest.
+	Allowed bool `protobuf:"varint,4,opt,name=allowed,proto3" json:"allowed,omitempty"`
+	// Why it was denied, one line per failed rule; empty when allowed.
+	Reasons []string `protobuf:"bytes,5,rep,name=reasons,proto3" json:"reasons,omitempty"`
+	// The manifest's bundle referrers, verified or not.
+	Attestations []*CheckedAttestation `protobuf:"bytes,6,rep,name=attestations,proto3" json:"attestations,omitempty"`
+	// The outcome of every rule on this manifest, built-in rules first.
+	Rules         []*RuleResult `protobuf:"bytes,7,rep,name=rules,proto3" json:"rules,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PlatformVerdict) Reset() {
+	*x = PlatformVerdict{}
+	mi := &file_hallmark_v1_verify_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PlatformVerdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PlatformVerdict) ProtoMessage() {}
+
+func (x *PlatformVerdict) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_verify_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PlatformVerdict.ProtoReflect.Descriptor instead.
+func (*PlatformVerdict) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_verify_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PlatformVerdict) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *PlatformVerdict) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *PlatformVerdict) GetPinned() string {
+	if x != nil {
+		return x.Pinned
+	}
+	return ""
+}
+
+func (x *PlatformVerdict) GetAllowed() bool {
+	if x != nil {
+		return x.Allowed
+	}
+	return false
+}
+
+func (x *PlatformVerdict) GetReasons() []string {
+	if x != nil {
+		return x.Reasons
+	}
+	return nil
+}
+
+func (x *PlatformVerdict) GetAttestations() []*CheckedAttestation {
+	if x != nil {
+		return x.Attestations
+	}
+	return nil
+}
+
+func (x *PlatformVerdict) GetRules() []*RuleResult {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
 // CheckedAttestation is one bundle referrer of the image and the outcome
 // of its verification.
 type CheckedAttestation struct {
@@ -264,7 +403,7 @@ type CheckedAttestation struct {
 
 func (x *CheckedAttestation) Reset() {
 	*x = CheckedAttestation{}
-	mi := &file_hallmark_v1_verify_proto_msgTypes[2]
+	mi := &file_hallmark_v1_verify_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -276,7 +415,7 @@ func (x *CheckedAttestation) String() string {
 func (*CheckedAttestation) ProtoMessage() {}
 
 func (x *CheckedAttestation) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_verify_proto_msgTypes[2]
+	mi := &file_hallmark_v1_verify_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -289,7 +428,7 @@ func (x *CheckedAttestation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckedAttestation.ProtoReflect.Descriptor instead.
 func (*CheckedAttestation) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_verify_proto_rawDescGZIP(), []int{2}
+	return file_hallmark_v1_verify_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CheckedAttestation) GetPredicateType() string {
@@ -364,7 +503,7 @@ type RuleResult struct {
 
 func (x *RuleResult) Reset() {
 	*x = RuleResult{}
-	mi := &file_hallmark_v1_verify_proto_msgTypes[3]
+	mi := &file_hallmark_v1_verify_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -376,7 +515,7 @@ func (x *RuleResult) String() string {
 func (*RuleResult) ProtoMessage() {}
 
 func (x *RuleResult) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_verify_proto_msgTypes[3]
+	mi := &file_hallmark_v1_verify_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -389,7 +528,7 @@ func (x *RuleResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RuleResult.ProtoReflect.Descriptor instead.
 func (*RuleResult) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_verify_proto_rawDescGZIP(), []int{3}
+	return file_hallmark_v1_verify_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RuleResult) GetName() string {
@@ -417,11 +556,12 @@ var File_hallmark_v1_verify_proto protoreflect.FileDescriptor
 
 const file_hallmark_v1_verify_proto_rawDesc = "" +
 	"\n" +
-	"\x18hallmark/v1/verify.proto\x12\vhallmark.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"O\n" +
+	"\x18hallmark/v1/verify.proto\x12\vhallmark.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"k\n" +
 	"\rVerifyRequest\x12\x14\n" +
 	"\x05image\x18\x01 \x01(\tR\x05image\x12\x16\n" +
 	"\x06policy\x18\x02 \x01(\tR\x06policy\x12\x10\n" +
-	"\x03vsa\x18\x03 \x01(\bR\x03vsa\"\xad\x03\n" +
+	"\x03vsa\x18\x03 \x01(\bR\x03vsa\x12\x1a\n" +
+	"\bplatform\x18\x04 \x01(\tR\bplatform\"\x85\x04\n" +
 	"\x0eVerifyResponse\x12\x18\n" +
 	"\aallowed\x18\x01 \x01(\bR\aallowed\x12\x14\n" +
 	"\x05image\x18\x02 \x01(\tR\x05image\x12\x16\n" +
@@ -437,7 +577,17 @@ const file_hallmark_v1_verify_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\vevaluatedAt\x12\x16\n" +
 	"\x06cached\x18\v \x01(\bR\x06cached\x12\x1d\n" +
 	"\n" +
-	"vsa_bundle\x18\f \x01(\fR\tvsaBundle\"\xbf\x02\n" +
+	"vsa_bundle\x18\f \x01(\fR\tvsaBundle\x12\x1a\n" +
+	"\bplatform\x18\r \x01(\tR\bplatform\x12:\n" +
+	"\tplatforms\x18\x0e \x03(\v2\x1c.hallmark.v1.PlatformVerdictR\tplatforms\"\x85\x02\n" +
+	"\x0fPlatformVerdict\x12\x1a\n" +
+	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x16\n" +
+	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x16\n" +
+	"\x06pinned\x18\x03 \x01(\tR\x06pinned\x12\x18\n" +
+	"\aallowed\x18\x04 \x01(\bR\aallowed\x12\x18\n" +
+	"\areasons\x18\x05 \x03(\tR\areasons\x12C\n" +
+	"\fattestations\x18\x06 \x03(\v2\x1f.hallmark.v1.CheckedAttestationR\fattestations\x12-\n" +
+	"\x05rules\x18\a \x03(\v2\x17.hallmark.v1.RuleResultR\x05rules\"\xbf\x02\n" +
 	"\x12CheckedAttestation\x12%\n" +
 	"\x0epredicate_type\x18\x01 \x01(\tR\rpredicateType\x12'\n" +
 	"\x0freferrer_digest\x18\x02 \x01(\tR\x0ereferrerDigest\x12\x1a\n" +
@@ -467,26 +617,30 @@ func file_hallmark_v1_verify_proto_rawDescGZIP() []byte {
 	return file_hallmark_v1_verify_proto_rawDescData
 }
 
-var file_hallmark_v1_verify_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_hallmark_v1_verify_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_hallmark_v1_verify_proto_goTypes = []any{
 	(*VerifyRequest)(nil),         // 0: hallmark.v1.VerifyRequest
 	(*VerifyResponse)(nil),        // 1: hallmark.v1.VerifyResponse
-	(*CheckedAttestation)(nil),    // 2: hallmark.v1.CheckedAttestation
-	(*RuleResult)(nil),            // 3: hallmark.v1.RuleResult
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*PlatformVerdict)(nil),       // 2: hallmark.v1.PlatformVerdict
+	(*CheckedAttestation)(nil),    // 3: hallmark.v1.CheckedAttestation
+	(*RuleResult)(nil),            // 4: hallmark.v1.RuleResult
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_hallmark_v1_verify_proto_depIdxs = []int32{
-	2, // 0: hallmark.v1.VerifyResponse.attestations:type_name -> hallmark.v1.CheckedAttestation
-	3, // 1: hallmark.v1.VerifyResponse.rules:type_name -> hallmark.v1.RuleResult
-	4, // 2: hallmark.v1.VerifyResponse.evaluated_at:type_name -> google.protobuf.Timestamp
-	4, // 3: hallmark.v1.CheckedAttestation.timestamp:type_name -> google.protobuf.Timestamp
-	0, // 4: hallmark.v1.VerifyService.Verify:input_type -> hallmark.v1.VerifyRequest
-	1, // 5: hallmark.v1.VerifyService.Verify:output_type -> hallmark.v1.VerifyResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	3, // 0: hallmark.v1.VerifyResponse.attestations:type_name -> hallmark.v1.CheckedAttestation
+	4, // 1: hallmark.v1.VerifyResponse.rules:type_name -> hallmark.v1.RuleResult
+	5, // 2: hallmark.v1.VerifyResponse.evaluated_at:type_name -> google.protobuf.Timestamp
+	2, // 3: hallmark.v1.VerifyResponse.platforms:type_name -> hallmark.v1.PlatformVerdict
+	3, // 4: hallmark.v1.PlatformVerdict.attestations:type_name -> hallmark.v1.CheckedAttestation
+	4, // 5: hallmark.v1.PlatformVerdict.rules:type_name -> hallmark.v1.RuleResult
+	5, // 6: hallmark.v1.CheckedAttestation.timestamp:type_name -> google.protobuf.Timestamp
+	0, // 7: hallmark.v1.VerifyService.Verify:input_type -> hallmark.v1.VerifyRequest
+	1, // 8: hallmark.v1.VerifyService.Verify:output_type -> hallmark.v1.VerifyResponse
+	8, // [8:9] is the sub-list for method output_type
+	7, // [7:8] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_hallmark_v1_verify_proto_init() }
@@ -500,7 +654,7 @@ func file_hallmark_v1_verify_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hallmark_v1_verify_proto_rawDesc), len(file_hallmark_v1_verify_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
