@@ -18,7 +18,8 @@ import (
 )
 
 // Build runs req: it refuses credential-like build args, reads, inspects
-// and lints the Dockerfile, applies the base-image policy, pins every base
+// and lints the Dockerfile, applies the base-image policy, refuses bases
+// the requester may not read (req.Readable), pins every base
 // image to a digest, waits for a free slot, solves with BuildKit and pushes
 // the image by digest, then refuses an image that runs as root or holds
 // secrets. emit receives the build's events; an error from it stops the
@@ -55,6 +56,9 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return hallmark.BuildResult{}, err
 	}
 	if err := b.opts.checkBases(info); err != nil {
+		return hallmark.BuildResult{}, err
+	}
+	if err := checkReadable(info, req.Readable); err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	prepared := time.Now()

@@ -112,7 +112,7 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	if err != nil {
 		return connectError(ctx, s.log, err)
 	}
-	in.AllowRoot = grant.AllowRoot
+	in.AllowRoot, in.Readable = grant.AllowRoot, grant.Readable
 	in.CacheScope, in.Network = grant.CacheScope, grant.Network
 	if in.ContextDigest != "" && !s.contexts.Has(in.ContextDigest) {
 		return connectError(ctx, s.log, fmt.Errorf("%w: context %s was not uploaded (or has expired); call UploadContext first", hallmark.ErrNotFound, in.ContextDigest))
