@@ -19,16 +19,17 @@ import (
 
 // TestPullScope: the gateway reads base images with its own credentials,
 // so a caller may build from, and verify, only repositories its rule lets
-// it read. Team A's rule covers its own repositories (and the base-image
-// allowlist); team B's private image, in the same registry, is refused by
-// FROM, COPY --from, RUN --mount from= and Verify before the registry is
-// asked anything about it, whether it exists or not. A pull: pattern
-// grants it, and a read-only rule verifies without pushing.
+// it read. Team A's rule covers its own repositories; with the default
+// (empty) base-image allowlist that is all it reads. Team B's private
+// image, in the same registry, is refused by FROM, COPY --from, RUN --mount
+// from= and Verify before the registry is asked anything about it, whether
+// it exists or not. A pull: pattern grants it, a read-only rule verifies
+// without pushing, and a rule without pull: reads the allowlist.
 func TestPullScope(t *testing.T) {
 	st := env.stack.State
 	reg := registrytest.New(t)
 	h := reg.Host
-	base := copyInto(t, reg, st.BaseImage, "base/static", "v1")
+	base := copyInto(t, reg, st.BaseImage, "teama/base", "v1")
 	private := copyInto(t, reg, st.BaseImage, "teamb/private", "v1")
 	privateTag := h + "/teamb/private:v1"
 	var teamB atomic.Int64 // requests about team B's repositories
@@ -38,29 +39,29 @@ func TestPullScope(t *testing.T) {
 		}
 		return false
 	})
+	verifyPolicy := fmt.Sprintf("verify:\n  policies: [%q]\n", env.stack.Policy)
 	gw := startGatewayWith(t, gatewayOpts{
 		buildkit: st.BuildKit, registry: h,
 		rules: fmt.Sprintf(`
     - {issuer: {{issuer}}, subject: e2e-team-a, repositories: [%[1]q]}
-    - {issuer: {{issuer}}, subject: e2e-team-a-pull, repositories: [%[1]q], pull: [%[2]q, %[3]q]}
-    - {issuer: {{issuer}}, subject: e2e-release, pull: [%[4]q, "127.0.0.1:1/**"]}`,
-			h+"/teama/**", h+"/base/*", h+"/teamb/private", h+"/**"),
-		extraYAML: fmt.Sprintf("policy:\n  baseImages:\n    allow: [%q]\nverify:\n  policies: [%q]\n", h+"/base/*", env.stack.Policy),
+    - {issuer: {{issuer}}, subject: e2e-team-a-pull, repositories: [%[1]q], pull: [%[2]q]}
+    - {issuer: {{issuer}}, subject: e2e-release, pull: [%[3]q, "127.0.0.1:1/**"]}`,
+			h+"/teama/**", h+"/teamb/private", h+"/**"),
+		extraYAML: verifyPolicy,
 	})
-	teamA := hallmarkv1connectClient(gw, token(t, "e2e-team-a"))
-	verifier := func(subject string) hallmarkv1connect.VerifyServiceClient {
-		return hallmarkv1connect.NewVerifyServiceClient(h2c(), gw, connect.WithInterceptors(bearer(token(t, subject))))
-	}
-	verifyAs := func(subject, image string) (*hallmarkv1.VerifyResponse, error) {
-		resp, err := verifier(subject).Verify(t.Context(), connect.NewRequest(&hallmarkv1.VerifyRequest{Image: image}))
+	verifyAt := func(gw, subject, image string) (*hallmarkv1.VerifyResponse, error) {
+		c := hallmarkv1connect.NewVerifyServiceClient(h2c(), gw, connect.WithInterceptors(bearer(token(t, subject))))
+		resp, err := c.Verify(t.Context(), connect.NewRequest(&hallmarkv1.VerifyRequest{Image: image}))
 		if err != nil {
 			return nil, err
 		}
 		return resp.Msg, nil
 	}
+	verifyAs := func(subject, image string) (*hallmarkv1.VerifyResponse, error) { return verifyAt(gw, subject, image) }
+	teamA := hallmarkv1connectClient(gw, token(t, "e2e-team-a"))
 
 	var own string
-	t.Run("own repository on an allowlisted base", func(t *testing.T) {
+	t.Run("own repository", func(t *testing.T) {
 		res, _, err := build(t.Context(), teamA, dockerfileRequest(t, teamA, "FROM "+base+"\nUSER 65532\n", h+"/teama/app:v1"))
 		if err != nil {
 			t.Fatalf("build: %v", err)
@@ -89,7 +90,10 @@ func TestPullScope(t *testing.T) {
 				if code(err) != connect.CodePermissionDenied {
 					t.Fatalf("error = %v, want PermissionDenied", err)
 				}
-				repo := tt.ref[:strings.LastIndexAny(tt.ref, ":@")]
+				repo, _, pinned := strings.Cut(tt.ref, "@")
+				if !pinned {
+					repo = tt.ref[:strings.LastIndex(tt.ref, ":")]
+				}
 				want := fmt.Sprintf("(line %d): base image %q: you may not read repository %q", tt.line, tt.ref, repo)
 				if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "pull:") {
 					t.Errorf("error %q does not say %q and how to allow it", err, want)
@@ -129,7 +133,7 @@ func TestPullScope(t *testing.T) {
 
 	t.Run("a pull grant lets the build read", func(t *testing.T) {
 		c := hallmarkv1connectClient(gw, token(t, "e2e-team-a-pull"))
-		df := "FROM " + privateTag + "\nCOPY --from=" + private + " /etc/os-release /teamb-os-release\nUSER 65532\n"
+		df := "FROM " + privateTag + "\nCOPY --from=" + private + " /etc/os-release /teamb-os-release\nCOPY --from=" + base + " /etc/os-release /base-os-release\nUSER 65532\n"
 		if _, _, err := build(t.Context(), c, dockerfileRequest(t, c, df, h+"/teama/pulled:v1")); err != nil {
 			t.Fatalf("build: %v", err)
 		}
@@ -150,6 +154,21 @@ func TestPullScope(t *testing.T) {
 		err = buildInline(t, c, "FROM "+base+"\nUSER 65532\n", nil, h+"/teama/release:v1")
 		if code(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "may not push") {
 			t.Errorf("build = %v, want PermissionDenied (may not push)", err)
+		}
+	})
+
+	t.Run("a rule without pull patterns reads the base allowlist", func(t *testing.T) {
+		allowed := copyInto(t, reg, st.BaseImage, "base/static", "v1")
+		gw := startGatewayWith(t, gatewayOpts{
+			buildkit: st.BuildKit, registry: h,
+			rules:     fmt.Sprintf("[{issuer: {{issuer}}, subject: e2e-team-a, repositories: [%q]}]", h+"/teama/**"),
+			extraYAML: fmt.Sprintf("policy:\n  baseImages:\n    allow: [%q]\n", h+"/base/*") + verifyPolicy,
+		})
+		if resp, err := verifyAt(gw, "e2e-team-a", allowed); err != nil || resp.GetDigest() == "" {
+			t.Errorf("Verify(%s) = %v, %v; want a verdict", allowed, resp, err)
+		}
+		if _, err := verifyAt(gw, "e2e-team-a", privateTag); code(err) != connect.CodePermissionDenied {
+			t.Errorf("Verify(%s) = %v, want PermissionDenied", privateTag, err)
 		}
 	})
 }

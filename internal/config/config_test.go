@@ -337,6 +337,10 @@ func TestExampleLoads(t *testing.T) {
 		len(c.Policy.Frontends) == 0 || c.Auth.Rules[0].CacheScope == "" || c.Auth.Rules[0].Network == "" {
 		t.Errorf("example config lost a section: %+v", c)
 	}
+	// It shows pull patterns and a read-only rule.
+	if r := c.Auth.Rules; len(r) < 2 || len(r[0].Pull) == 0 || len(r[1].Repositories) != 0 || len(r[1].Pull) == 0 {
+		t.Errorf("example rules = %+v, want pull patterns and a read-only rule", r)
+	}
 }
 
 // TestMarshalRoundTrip: what the dev stack writes with Marshal loads back
