@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -192,4 +193,40 @@ func copyInto(t *testing.T, reg *registrytest.Registry, src, repo, tag string) s
 	}
 	ref, _ := reg.Push(t, repo, tag, w)
 	return ref.String()
+}
+
+// TestAdmissionOutsideCallerScope: the admission webhook is the cluster's,
+// not a caller's, so it verifies an image in a registry no authorization
+// rule covers (here: unsigned, so denied for its attestations, not for
+// who asks).
+func TestAdmissionOutsideCallerScope(t *testing.T) {
+	reg := registrytest.New(t)
+	img, _ := reg.PushRandom(t, "elsewhere/app", "v1")
+	pod := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"x"},"spec":{"containers":[{"name":"app","image":%q}]}}`, img.String())
+	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-scope","kind":{"group":"","version":"v1","kind":"Pod"},` +
+		`"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"x","object":` + pod + `}}`
+	resp, err := webhookClient(t).Post(env.stack.Admission+"/admission/validate", "application/json", strings.NewReader(review))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Response struct {
+			UID     string `json:"uid"`
+			Allowed bool   `json:"allowed"`
+			Status  struct {
+				Message string `json:"message"`
+			} `json:"status"`
+		} `json:"response"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Response.UID != "u-scope" {
+		t.Fatalf("review answer %+v, %v", out, err)
+	}
+	msg := out.Response.Status.Message
+	if out.Response.Allowed || !strings.Contains(msg, img.String()) || !strings.Contains(msg, "no attestations") || strings.Contains(msg, "may not read") {
+		t.Errorf("webhook answered allowed=%v %q; want the image verified and denied for its missing attestations", out.Response.Allowed, msg)
+	}
+	if reg.Requests() == 0 {
+		t.Error("the webhook never asked the registry")
+	}
 }
