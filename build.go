@@ -65,6 +65,12 @@ type BuildRequest struct {
 	// Network is the network RUN steps get, as the authorizing rule grants
 	// it: NetworkDefault or NetworkNone. Empty means NetworkDefault.
 	Network string
+	// Readable are patterns ("registry/path" globs of the configuration's
+	// dialect) of the repositories the requester may read: the gateway
+	// pulls with its own credentials, so every image the build pulls (FROM,
+	// COPY --from, RUN --mount from=) must be in one of them. Empty allows
+	// none.
+	Readable []string
 }
 
 // Network modes of RUN steps (BuildRequest.Network, BuildResult.Network).

@@ -71,7 +71,7 @@ func TestExtractAfterAdmission(t *testing.T) {
 	}
 
 	work := t.TempDir()
-	req := hallmark.BuildRequest{ContextDigest: d, Requester: owner, Repository: reg.Host + "/app"}
+	req := hallmark.BuildRequest{ContextDigest: d, Requester: owner, Repository: reg.Host + "/app", Readable: []string{reg.Host + "/**"}}
 	queued := make(chan hallmark.Accepted)
 	type result struct {
 		a   admitted

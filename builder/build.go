@@ -21,7 +21,8 @@ import (
 )
 
 // Build runs req: it refuses credential-like build args, reads, inspects
-// and lints the Dockerfile, applies the base-image policy, pins every base
+// and lints the Dockerfile, applies the base-image policy, refuses bases
+// the requester may not read (req.Readable), pins every base
 // image to a digest, waits for a free slot, solves with BuildKit and pushes
 // the image by digest, then refuses an image that runs as root or holds
 // secrets. emit receives the build's events; an error from it stops the
@@ -151,6 +152,9 @@ func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.Buil
 		return a, err
 	}
 	if err := b.opts.checkBases(a.info); err != nil {
+		return a, err
+	}
+	if err := checkReadable(a.info, req.Readable); err != nil {
 		return a, err
 	}
 	a.prepared = time.Now()

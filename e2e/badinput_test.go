@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -235,7 +236,11 @@ type gatewayOpts struct {
 	signingConfig string // default: the stack's
 	noSigning     bool   // signing.disabledUnsafe: publish unattested
 	extraYAML     string // appended to the config: policy, verify, …
-	rules         string // auth.rules as a YAML flow list; default: the stack's issuer may push to registry/**
+	// rules replaces the authorization rules: a YAML flow list in which
+	// {{issuer}} stands for the stack's issuer (quoted). The default lets
+	// the stack's issuer push to registry/** and read the stack's
+	// registry, where its base images are.
+	rules string
 }
 
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
@@ -250,7 +255,7 @@ func startGatewayWith(t testing.TB, o gatewayOpts) string {
 		o.signingConfig = env.stack.SigningConfig
 	}
 	if o.rules == "" {
-		o.rules = fmt.Sprintf("[{issuer: %q, repositories: [%q]}]", env.stack.State.Issuer, o.registry+"/**")
+		o.rules = fmt.Sprintf("[{issuer: {{issuer}}, repositories: [%q], pull: [%q]}]", o.registry+"/**", env.stack.Registry+"/**")
 	}
 	dir := t.TempDir()
 	addr := freePort(t)
@@ -262,7 +267,7 @@ auth:
   rules: %s
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
-`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, o.rules,
+`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, strings.ReplaceAll(o.rules, "{{issuer}}", strconv.Quote(env.stack.State.Issuer)),
 		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, dir) + o.extraYAML
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {

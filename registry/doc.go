@@ -13,6 +13,10 @@
 //     names, for plain HTTP when their registry is one of the insecure hosts
 //     (go-containerregistry already speaks plain HTTP to localhost, loopback
 //     and private addresses).
+//   - ReferenceRepository names the repository of a reference as
+//     ParseReference parses it, and RepositoryNames the spellings of a
+//     repository ("docker.io/…" and "index.docker.io/…" for Docker Hub), so
+//     that authorization patterns match however a name was normalised.
 //   - RemoteOptions are the options of every go-containerregistry call.
 //   - Error and Class map a registry failure to the root package's sentinel
 //     errors, the same way for every caller: refused access is

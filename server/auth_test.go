@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -571,6 +572,7 @@ func TestAuthorizeAny(t *testing.T) {
 	z, err := NewAuthorizer([]config.Rule{
 		{Issuer: gh, Subject: "repo:acme/*:ref:refs/heads/main", Claims: map[string]string{"repository_owner": "acme"}, Repositories: []string{"registry.example.com/acme/*"}},
 		{Issuer: "http://127.0.0.1:5556", Repositories: []string{"localhost:5000/*"}},
+		{Issuer: gh, Subject: "repo:acme/release:*", Pull: []string{"registry.example.com/**"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -580,6 +582,7 @@ func TestAuthorizeAny(t *testing.T) {
 		id   hallmark.Identity
 		want bool
 	}{
+		{name: "a read-only rule may not upload", id: hallmark.Identity{Issuer: gh, Subject: "repo:acme/release:ref:refs/heads/main"}},
 		{name: "subject and claims match", id: hallmark.Identity{Issuer: gh, Subject: "repo:acme/app:ref:refs/heads/main", Claims: map[string]any{"repository_owner": "acme"}}, want: true},
 		{name: "any subject of an issuer's rule", id: hallmark.Identity{Issuer: "http://127.0.0.1:5556", Subject: "anyone"}, want: true},
 		{name: "subject matches no rule", id: hallmark.Identity{Issuer: gh, Subject: "repo:evil/app:ref:refs/heads/main", Claims: map[string]any{"repository_owner": "acme"}}},
@@ -729,7 +732,7 @@ func TestGrantBuildSettings(t *testing.T) {
 			t.Errorf("Grant(%s, %s) = %+v, %v; want cache scope %q, network %q", tc.subject, tc.repo, g, err, tc.scope, tc.network)
 		}
 	}
-	if g, err := z.Grant(hallmark.Identity{Issuer: iss, Subject: "lone"}, "reg.example/other/x"); err == nil || g != (Grant{}) {
+	if g, err := z.Grant(hallmark.Identity{Issuer: iss, Subject: "lone"}, "reg.example/other/x"); err == nil || !reflect.DeepEqual(g, Grant{}) {
 		t.Errorf("denied Grant = %+v, %v; want the zero Grant and an error", g, err)
 	}
 }

@@ -3,11 +3,13 @@ package server
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/glob"
+	"github.com/hallmark-dev/hallmark/registry"
 )
 
 // rule is a config.Rule with its patterns compiled.
@@ -16,12 +18,16 @@ type rule struct {
 	subject      *glob.Pattern
 	claims       map[string]glob.Pattern
 	repositories []glob.Pattern
-	allowRoot    bool
-	cacheScope   string
-	network      string
+	// readable are the patterns of the repositories the rule's identities
+	// may read: its repositories, then its pull patterns or, without
+	// them, the base-image allowlist.
+	readable   []glob.Pattern
+	allowRoot  bool
+	cacheScope string
+	network    string
 }
 
-func compileRule(r config.Rule) (rule, error) {
+func compileRule(r config.Rule, baseAllow []glob.Pattern) (rule, error) {
 	if err := r.Check(); err != nil {
 		return rule{}, err
 	}
@@ -35,20 +41,16 @@ func compileRule(r config.Rule) (rule, error) {
 		out.claims[name], _ = glob.Compile(p)
 	}
 	out.repositories, _ = glob.CompileAll("repositories", r.Repositories)
+	pull, _ := glob.CompileAll("pull", r.Pull)
+	if len(pull) == 0 {
+		pull = baseAllow
+	}
+	out.readable = append(slices.Clone(out.repositories), pull...)
 	return out, nil
 }
 
-// matches reports whether the rule lets id push to repository.
-func (r *rule) matches(id hallmark.Identity, repository string) bool {
-	if !r.matchesIdentity(id) {
-		return false
-	}
-	_, ok := glob.First(r.repositories, repository)
-	return ok
-}
-
-// matchesIdentity reports whether the rule applies to id: its issuer,
-// subject and claims, whatever the repository.
+// matchesIdentity reports whether the rule applies to id: same issuer, and
+// subject and claims match.
 func (r *rule) matchesIdentity(id hallmark.Identity) bool {
 	if id.Issuer != r.issuer {
 		return false
@@ -65,18 +67,58 @@ func (r *rule) matchesIdentity(id hallmark.Identity) bool {
 	return true
 }
 
-// Authorizer decides which identities may push to which repositories, by
-// the authorization rules of the gateway's configuration (config.Rule).
+// matches reports whether the rule lets id push to repository.
+func (r *rule) matches(id hallmark.Identity, repository string) bool {
+	if !r.matchesIdentity(id) {
+		return false
+	}
+	_, ok := glob.First(r.repositories, repository)
+	return ok
+}
+
+// Authorizer decides which identities may push to and read which
+// repositories, by the authorization rules of the gateway's configuration
+// (config.Rule).
 type Authorizer struct {
 	rules []rule
 }
 
+// AuthorizerOption configures an Authorizer.
+type AuthorizerOption func(*authzOptions) error
+
+type authzOptions struct {
+	baseAllow []glob.Pattern
+}
+
+// WithBaseImageAllowlist sets the gateway's base-image allowlist
+// (policy.baseImages.allow): a rule without pull patterns lets its
+// identities read the repositories it matches besides the rule's own. The
+// default is none, which adds nothing: such a rule reads only its
+// repositories (an empty allowlist lets builds name any base, not read
+// any repository).
+func WithBaseImageAllowlist(patterns ...string) AuthorizerOption {
+	return func(o *authzOptions) error {
+		g, err := glob.CompileAll("base image allow pattern", patterns)
+		if err != nil {
+			return err
+		}
+		o.baseAllow = append(o.baseAllow, g...)
+		return nil
+	}
+}
+
 // NewAuthorizer returns an Authorizer for rules, checking every rule. An
 // Authorizer without rules denies everything.
-func NewAuthorizer(rules []config.Rule) (*Authorizer, error) {
+func NewAuthorizer(rules []config.Rule, opts ...AuthorizerOption) (*Authorizer, error) {
+	var o authzOptions
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
 	a := &Authorizer{rules: make([]rule, 0, len(rules))}
 	for i, r := range rules {
-		c, err := compileRule(r)
+		c, err := compileRule(r, o.baseAllow)
 		if err != nil {
 			return nil, fmt.Errorf("rules[%d].%w", i, err)
 		}
@@ -114,6 +156,9 @@ type Grant struct {
 	// Network is the first matching rule's network for RUN steps:
 	// hallmark.NetworkDefault or hallmark.NetworkNone.
 	Network string
+	// Readable are the patterns of the repositories the identity may read
+	// (Authorizer.Readable): the build's base images must match one.
+	Readable []string
 }
 
 // Grant is Authorize that also says what the matching rules allow.
@@ -143,22 +188,74 @@ func (a *Authorizer) Grant(id hallmark.Identity, repository string) (Grant, erro
 		return Grant{}, fmt.Errorf("%w: subject %q of issuer %q may not push to %q",
 			hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes), hallmark.Clip(repository, maxQuotedClaimBytes))
 	}
+	g.Readable = a.Readable(id)
 	return g, nil
 }
 
-// AuthorizeAny returns nil if some rule applies to id, so that it may build
-// for at least one repository, and otherwise an error wrapping
+// AuthorizeAny returns nil if some rule lets id push somewhere, so that it
+// may build for at least one repository, and otherwise an error wrapping
 // hallmark.ErrPermissionDenied that names the identity. It guards what
 // callers can make the gateway hold before a build names a repository,
-// such as uploaded contexts.
+// such as uploaded contexts; a read-only rule (pull patterns only) does not
+// count.
 func (a *Authorizer) AuthorizeAny(id hallmark.Identity) error {
 	if id.Issuer != "" {
 		for i := range a.rules {
-			if a.rules[i].matchesIdentity(id) {
+			if len(a.rules[i].repositories) > 0 && a.rules[i].matchesIdentity(id) {
 				return nil
 			}
 		}
 	}
-	return fmt.Errorf("%w: subject %q of issuer %q matches no authorization rule, so it may not build",
+	return fmt.Errorf("%w: subject %q of issuer %q matches no authorization rule that may push, so it may not build",
 		hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes))
+}
+
+// Readable returns the patterns of the repositories id may read, in rule
+// order without repeats: the union over the rules that match id (issuer,
+// subject and claims) of their repositories and pull patterns, or of
+// their repositories and the base-image allowlist for a rule without pull
+// patterns. It is empty for an identity no rule matches.
+func (a *Authorizer) Readable(id hallmark.Identity) []string {
+	out := []string{}
+	if id.Issuer == "" {
+		return out
+	}
+	for i := range a.rules {
+		if !a.rules[i].matchesIdentity(id) {
+			continue
+		}
+		for _, g := range a.rules[i].readable {
+			if !slices.Contains(out, g.String()) {
+				out = append(out, g.String())
+			}
+		}
+	}
+	return out
+}
+
+// AuthorizeRead returns nil if a rule lets id read repository
+// ("registry/repository", a Docker Hub repository spelled either
+// "docker.io/…" or "index.docker.io/…"), and otherwise an error wrapping
+// hallmark.ErrPermissionDenied that names the identity and the repository.
+func (a *Authorizer) AuthorizeRead(id hallmark.Identity, repository string) error {
+	if id.Issuer != "" && cleanRepository(repository) {
+		for i := range a.rules {
+			if a.rules[i].matchesIdentity(id) && readable(a.rules[i].readable, repository) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: subject %q of issuer %q may not read %q",
+		hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes), hallmark.Clip(repository, maxQuotedClaimBytes))
+}
+
+// readable reports whether a pattern matches repository under any of its
+// names (registry.RepositoryNames).
+func readable(patterns []glob.Pattern, repository string) bool {
+	for _, n := range registry.RepositoryNames(repository) {
+		if _, ok := glob.First(patterns, n); ok {
+			return true
+		}
+	}
+	return false
 }

@@ -132,7 +132,7 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	if err != nil {
 		return connectError(ctx, s.log, err)
 	}
-	in.AllowRoot = grant.AllowRoot
+	in.AllowRoot, in.Readable = grant.AllowRoot, grant.Readable
 	in.CacheScope, in.Network = grant.CacheScope, grant.Network
 	if in.ContextDigest != "" {
 		// The same answer whether the context is missing or another

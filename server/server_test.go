@@ -127,6 +127,11 @@ type testEnv struct {
 type envConfig struct {
 	opts      []Option
 	storeOpts []contextstore.Option
+	// rules replace the default rule, which lets testSubject push to
+	// registry.example.com/acme/**; {{issuer}} in a rule's Issuer is the
+	// test issuer's URL.
+	rules     []config.Rule
+	authzOpts []AuthorizerOption
 }
 
 func newTestEnv(t testing.TB, b *fakeBuilder, cfg envConfig) *testEnv {
@@ -135,7 +140,14 @@ func newTestEnv(t testing.TB, b *fakeBuilder, cfg envConfig) *testEnv {
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	authn := newTestAuthenticator(t, []string{iss.url}, WithAuthLogger(logger))
-	authz, err := NewAuthorizer([]config.Rule{{Issuer: iss.url, Subject: "repo:acme/*:ref:refs/heads/*", Repositories: []string{"registry.example.com/acme/**"}}})
+	rules := []config.Rule{{Issuer: iss.url, Subject: "repo:acme/*:ref:refs/heads/*", Repositories: []string{"registry.example.com/acme/**"}}}
+	if cfg.rules != nil {
+		rules = slices.Clone(cfg.rules)
+		for i := range rules {
+			rules[i].Issuer = strings.ReplaceAll(rules[i].Issuer, "{{issuer}}", iss.url)
+		}
+	}
+	authz, err := NewAuthorizer(rules, cfg.authzOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,9 +8,10 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/hallmark-dev/hallmark"
+	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/server/convert"
 	"github.com/hallmark-dev/hallmark/verify"
 )
@@ -40,11 +41,15 @@ type verifyService struct {
 
 var _ hallmarkv1connect.VerifyServiceHandler = (*verifyService)(nil)
 
-// Verify returns the verdict for one image.
+// Verify returns the verdict for one image in a repository the caller may
+// read (Authorizer.AuthorizeRead).
 func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmarkv1.VerifyRequest]) (*connect.Response[hallmarkv1.VerifyResponse], error) {
 	s := h.s
 	m := req.Msg
 	if err := validateVerify(m); err != nil {
+		return nil, connectError(ctx, s.log, err)
+	}
+	if err := h.authorizeRead(ctx, m.GetImage()); err != nil {
 		return nil, connectError(ctx, s.log, err)
 	}
 	start := time.Now()
@@ -61,6 +66,22 @@ func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmar
 	s.metrics.verifyDuration.WithLabelValues(fmt.Sprint(v.Cached)).Observe(time.Since(start).Seconds())
 	s.log.InfoContext(ctx, "verified", "image", v.Pinned, "policy", v.Policy, "platform", m.GetPlatform(), "allowed", v.Allowed, "cached", v.Cached)
 	return connect.NewResponse(convert.Verdict(v)), nil
+}
+
+// authorizeRead checks, before any registry is asked, that the caller may
+// read the repository of image, parsed the way the verifier parses it: the
+// gateway reads with its own credentials, and even a "not found" would
+// tell a caller what exists in a repository it may not read.
+func (h *verifyService) authorizeRead(ctx context.Context, image string) error {
+	id, ok := IdentityFromContext(ctx)
+	if !ok {
+		return fmt.Errorf("%w: no verified identity", hallmark.ErrUnauthenticated)
+	}
+	repo, err := registry.ReferenceRepository(image)
+	if err != nil {
+		return fmt.Errorf("image: %w", err)
+	}
+	return h.s.authz.AuthorizeRead(id, repo)
 }
 
 func validateVerify(m *hallmarkv1.VerifyRequest) error {

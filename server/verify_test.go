@@ -14,6 +14,7 @@ import (
 	"connectrpc.com/connect"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/config"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 	"github.com/hallmark-dev/hallmark/verify"
@@ -127,11 +128,13 @@ func TestVerifyRPCErrors(t *testing.T) {
 	}{
 		{"no image", &hallmarkv1.VerifyRequest{}, nil, connect.CodeInvalidArgument, 0},
 		{"image too long", &hallmarkv1.VerifyRequest{Image: strings.Repeat("a", 513)}, nil, connect.CodeInvalidArgument, 0},
-		{"policy too long", &hallmarkv1.VerifyRequest{Image: "a/b:c", Policy: strings.Repeat("p", 254)}, nil, connect.CodeInvalidArgument, 0},
-		{"platform malformed", &hallmarkv1.VerifyRequest{Image: "a/b:c", Platform: "arm64"}, nil, connect.CodeInvalidArgument, 0},
-		{"no such image", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, fmt.Errorf("resolve: %w", hallmark.ErrNotFound), connect.CodeNotFound, 1},
-		{"registry down", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, fmt.Errorf("list: %w", hallmark.ErrUnavailable), connect.CodeUnavailable, 1},
-		{"internal", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, errors.New("boom /secret/path"), connect.CodeInternal, 1},
+		{"policy too long", &hallmarkv1.VerifyRequest{Image: ownImage, Policy: strings.Repeat("p", 254)}, nil, connect.CodeInvalidArgument, 0},
+		{"platform malformed", &hallmarkv1.VerifyRequest{Image: ownImage, Platform: "arm64"}, nil, connect.CodeInvalidArgument, 0},
+		{"malformed image", &hallmarkv1.VerifyRequest{Image: "UPPER/Case::x"}, nil, connect.CodeInvalidArgument, 0},
+		{"not readable", &hallmarkv1.VerifyRequest{Image: "a/b:c"}, nil, connect.CodePermissionDenied, 0},
+		{"no such image", &hallmarkv1.VerifyRequest{Image: ownImage}, fmt.Errorf("resolve: %w", hallmark.ErrNotFound), connect.CodeNotFound, 1},
+		{"registry down", &hallmarkv1.VerifyRequest{Image: ownImage}, fmt.Errorf("list: %w", hallmark.ErrUnavailable), connect.CodeUnavailable, 1},
+		{"internal", &hallmarkv1.VerifyRequest{Image: ownImage}, errors.New("boom /secret/path"), connect.CodeInternal, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fv := &fakeVerifier{verdict: testVerdict(), err: tc.err}
@@ -142,6 +145,75 @@ func TestVerifyRPCErrors(t *testing.T) {
 			}
 			if strings.Contains(fmt.Sprint(err), "/secret/path") {
 				t.Errorf("internal cause leaked: %v", err)
+			}
+		})
+	}
+}
+
+// ownImage is in the repositories of the test environment's default rule.
+const ownImage = "registry.example.com/acme/b:c"
+
+// TestVerifyRPCReadScope: Verify answers only for repositories the
+// caller's rules let it read, and refuses the others before the verifier
+// (and so any registry) is asked, the same way whether the image exists
+// or not.
+func TestVerifyRPCReadScope(t *testing.T) {
+	const digest = "@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	rules := []config.Rule{
+		// testSubject: push to acme, read acme and the base allowlist.
+		{Issuer: "{{issuer}}", Subject: testSubject, Repositories: []string{"registry.example.com/acme/**"}},
+		// release engineers: read-only, every team.
+		{Issuer: "{{issuer}}", Subject: "release-eng", Pull: []string{"registry.example.com/**"}},
+		// team b: push to teamb, read teamb and Docker Hub's official images.
+		{Issuer: "{{issuer}}", Subject: "team-b", Repositories: []string{"registry.example.com/teamb/*"}, Pull: []string{"docker.io/library/*"}},
+	}
+	allow := WithBaseImageAllowlist("registry.example.com/base/**", "ghcr.io/acme/*")
+	tests := []struct {
+		subject, image string
+		want           connect.Code // CodeOK: the verifier answers
+	}{
+		{testSubject, "registry.example.com/acme/app:v1", 0},
+		{testSubject, "registry.example.com/acme/team/app" + digest, 0},
+		{testSubject, "registry.example.com/base/debian:12", 0},
+		{testSubject, "ghcr.io/acme/base:v1", 0},
+		{testSubject, "registry.example.com/teamb/private:v1", connect.CodePermissionDenied},
+		{testSubject, "registry.example.com/teamb/private" + digest, connect.CodePermissionDenied},
+		{testSubject, "registry.example.com/teamb/does-not-exist:v1", connect.CodePermissionDenied},
+		{testSubject, "registry.example.com/acme", connect.CodePermissionDenied},
+		{testSubject, "alpine:3.20", connect.CodePermissionDenied},
+		{"release-eng", "registry.example.com/teamb/private:v1", 0},
+		{"release-eng", "registry.example.com/acme/app" + digest, 0},
+		{"release-eng", "ghcr.io/acme/base:v1", connect.CodePermissionDenied},
+		// A rule with pull patterns does not read the base allowlist.
+		{"team-b", "registry.example.com/base/debian:12", connect.CodePermissionDenied},
+		{"team-b", "registry.example.com/teamb/private:v1", 0},
+		{"team-b", "registry.example.com/acme/app:v1", connect.CodePermissionDenied},
+		// Docker Hub as the verifier parses it (index.docker.io/library/…)
+		// against a pattern written the way Docker spells it.
+		{"team-b", "alpine:3.20", 0},
+		{"team-b", "docker.io/library/alpine" + digest, 0},
+		{"team-b", "index.docker.io/library/alpine:3.20", 0},
+		{"team-b", "acme/app:v1", connect.CodePermissionDenied},
+		{"nobody", "registry.example.com/acme/app:v1", connect.CodePermissionDenied},
+	}
+	fv := &fakeVerifier{verdict: testVerdict()}
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv)}, rules: rules, authzOpts: []AuthorizerOption{allow}})
+	for _, tt := range tests {
+		t.Run(tt.subject+"/"+tt.image, func(t *testing.T) {
+			before := fv.calls.Load()
+			_, err := e.verifyClient(e.mint(t, tt.subject, testAudience)).Verify(t.Context(), connect.NewRequest(&hallmarkv1.VerifyRequest{Image: tt.image}))
+			calls := fv.calls.Load() - before
+			if tt.want == 0 {
+				if err != nil || calls != 1 {
+					t.Fatalf("Verify = %v (%d calls), want a verdict", err, calls)
+				}
+				return
+			}
+			if connect.CodeOf(err) != tt.want || calls != 0 {
+				t.Fatalf("Verify = %v (%d calls), want %s before the verifier", err, calls, tt.want)
+			}
+			if !strings.Contains(err.Error(), "may not read") || !strings.Contains(err.Error(), tt.subject) {
+				t.Errorf("error %q does not say who may not read what", err)
 			}
 		})
 	}

@@ -119,7 +119,8 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, fmt.Errorf("auth.issuers: %w", err)
 	}
-	authz, err := server.NewAuthorizer(cfg.Auth.Rules)
+	// A rule without pull patterns reads the base-image allowlist too.
+	authz, err := server.NewAuthorizer(cfg.Auth.Rules, server.WithBaseImageAllowlist(cfg.Policy.BaseImages.Allow...))
 	if err != nil {
 		return nil, nil, fmt.Errorf("auth: %w", err)
 	}

@@ -16,7 +16,7 @@ func policyOptions(p config.PolicyConfig, log *slog.Logger) []builder.Option {
 		opts = append(opts, builder.WithRootAllowed())
 	}
 	if len(p.BaseImages.Allow) == 0 {
-		log.Warn("policy.baseImages.allow is empty: builds may use base images from any repository")
+		log.Warn("policy.baseImages.allow is empty: builds may use base images from any repository their authorization rules let them read")
 	}
 	opts = append(opts,
 		builder.WithBaseImageAllow(p.BaseImages.Allow...),

@@ -56,7 +56,8 @@ func checkIssuerURL(s string) error {
 	return nil
 }
 
-// Rule lets the identities it matches push to the repositories it lists:
+// Rule lets the identities it matches push to the repositories it lists,
+// and read (pull from and verify) the repositories its pull patterns list:
 //
 //	rules:
 //	- issuer: https://token.actions.githubusercontent.com
@@ -66,13 +67,22 @@ func checkIssuerURL(s string) error {
 //	  repositories:
 //	  - registry.example.com/acme/*
 //	  - registry.example.com/shared/**
+//	  pull:
+//	  - registry.example.com/base/**
 //
-// Subject, claim values and repositories are patterns of internal/glob's
-// dialect: "*" stays within one "/"-separated segment and a "**" segment
-// crosses "/". So "registry.example.com/acme/*" matches
+// Subject, claim values, repositories and pull are patterns of
+// internal/glob's dialect: "*" stays within one "/"-separated segment and a
+// "**" segment crosses "/". So "registry.example.com/acme/*" matches
 // "registry.example.com/acme/app" but not "registry.example.com/acme/app/sub",
 // and "registry.example.com/acme/**" matches both but not
 // "registry.example.com/acme" itself.
+//
+// What an identity may read is the union, over every rule that matches it,
+// of the rule's repositories and pull patterns; a rule without pull
+// patterns reads its repositories and the base-image allowlist
+// (policy.baseImages.allow), and nothing more when that list is empty. A
+// rule with pull patterns and no repositories is read-only: it lets its
+// identities verify and build from images, never push.
 type Rule struct {
 	// Issuer must equal the identity's issuer (the token's "iss").
 	Issuer string `json:"issuer"`
@@ -83,10 +93,17 @@ type Rule struct {
 	// string that matches its pattern.
 	Claims map[string]string `json:"claims,omitempty"`
 	// Repositories are patterns for "registry/repository"; the rule allows
-	// pushing to a repository that matches any of them. At least one is
-	// required, and each must name its registry (its first segment is not
-	// empty and not "**").
-	Repositories []string `json:"repositories"`
+	// pushing to (and reading) a repository that matches any of them. Each
+	// must name its registry (its first segment is not empty and not
+	// "**"). A rule needs repositories, pull patterns or both.
+	Repositories []string `json:"repositories,omitempty"`
+	// Pull are patterns, like Repositories, for the repositories the rule
+	// lets its identities read besides its Repositories: the base images
+	// (FROM, COPY --from, RUN --mount from=) of their builds and the images
+	// they verify. Without it, a rule reads its Repositories and the
+	// base-image allowlist (policy.baseImages.allow); with it, its
+	// Repositories and these patterns only. Pull never allows a push.
+	Pull []string `json:"pull,omitempty"`
 	// AllowRootUnsafe lets builds this rule authorizes produce images whose
 	// final USER is root or unset. Dangerous; the default refuses them.
 	AllowRootUnsafe bool `json:"allowRootUnsafe,omitempty"`
@@ -134,16 +151,25 @@ func (r Rule) Check() error {
 			return fmt.Errorf("claims[%q]: %w", name, err)
 		}
 	}
-	if len(r.Repositories) == 0 {
-		return errors.New("repositories: empty; list at least one repository pattern")
+	if len(r.Repositories) == 0 && len(r.Pull) == 0 {
+		return errors.New("repositories: empty; list at least one repository pattern (or pull patterns for a read-only rule)")
 	}
-	for j, p := range r.Repositories {
-		if err := glob.Check(p); err != nil {
-			return fmt.Errorf("repositories[%d]: %w", j, err)
+	if len(r.Repositories) == 0 {
+		// Build settings mean nothing on a rule that authorizes no build.
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"allowRootUnsafe", r.AllowRootUnsafe}, {"cacheScope", r.CacheScope != ""}, {"network", r.Network != ""}} {
+			if f.set {
+				return fmt.Errorf("%s: set on a read-only rule (no repositories), which authorizes no build", f.name)
+			}
 		}
-		if first, _, _ := strings.Cut(p, "/"); first == "" || first == "**" {
-			return fmt.Errorf("repositories[%d]: bad pattern %q: the first segment must name the registry", j, p)
-		}
+	}
+	if err := checkRepositoryPatterns("repositories", r.Repositories); err != nil {
+		return err
+	}
+	if err := checkRepositoryPatterns("pull", r.Pull); err != nil {
+		return err
 	}
 	if r.CacheScope != "" && !cacheScopeRE.MatchString(r.CacheScope) {
 		return fmt.Errorf("cacheScope: %q is not 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit", clip(r.CacheScope))
@@ -152,6 +178,21 @@ func (r Rule) Check() error {
 	case "", NetworkDefault, NetworkNone:
 	default:
 		return fmt.Errorf("network: %q is not %s or %s", clip(r.Network), NetworkDefault, NetworkNone)
+	}
+	return nil
+}
+
+// checkRepositoryPatterns checks patterns for "registry/repository": each
+// compiles and names its registry (its first segment is not empty and not
+// "**").
+func checkRepositoryPatterns(field string, patterns []string) error {
+	for j, p := range patterns {
+		if err := glob.Check(p); err != nil {
+			return fmt.Errorf("%s[%d]: %w", field, j, err)
+		}
+		if first, _, _ := strings.Cut(p, "/"); first == "" || first == "**" {
+			return fmt.Errorf("%s[%d]: bad pattern %q: the first segment must name the registry", field, j, p)
+		}
 	}
 	return nil
 }

@@ -345,6 +345,10 @@ func TestExampleLoads(t *testing.T) {
 		len(c.Policy.Frontends) == 0 || c.Auth.Rules[0].CacheScope == "" || c.Auth.Rules[0].Network == "" {
 		t.Errorf("example config lost a section: %+v", c)
 	}
+	// It shows pull patterns and a read-only rule.
+	if r := c.Auth.Rules; len(r) < 2 || len(r[0].Pull) == 0 || len(r[1].Repositories) != 0 || len(r[1].Pull) == 0 {
+		t.Errorf("example rules = %+v, want pull patterns and a read-only rule", r)
+	}
 }
 
 // TestMarshalRoundTrip: what the dev stack writes with Marshal loads back
@@ -412,6 +416,14 @@ func TestRulesCheckedAtLoad(t *testing.T) {
 		{"{issuer: i, repositories: [r/x], cacheScope: " + strings.Repeat("a", 65) + "}", `auth.rules[0].cacheScope: "` + strings.Repeat("a", 65) + `" is not`},
 		{"{issuer: i, repositories: [r/x], network: host}", `auth.rules[0].network: "host" is not default or none`},
 		{"{issuer: i, repositories: [r/x], network: sandbox}", `auth.rules[0].network: "sandbox" is not default or none`},
+		{"{issuer: i, repositories: [r/x], pull: [\"r/a**\"]}", "auth.rules[0].pull[0]: bad pattern"},
+		{"{issuer: i, repositories: [r/x], pull: [r/y, \"**/base\"]}", "auth.rules[0].pull[1]: bad pattern \"**/base\": the first segment must name the registry"},
+		{"{issuer: i, pull: [\"/base/*\"]}", "auth.rules[0].pull[0]: bad pattern \"/base/*\": the first segment must name the registry"},
+		{"{issuer: i, pull: [\"\"]}", "auth.rules[0].pull[0]: empty pattern"},
+		{"{issuer: i, pull: []}", "auth.rules[0].repositories: empty"},
+		{"{issuer: i, pull: [r/x], allowRootUnsafe: true}", "auth.rules[0].allowRootUnsafe: set on a read-only rule"},
+		{"{issuer: i, pull: [r/x], network: none}", "auth.rules[0].network: set on a read-only rule"},
+		{"{issuer: i, pull: [r/x], cacheScope: shared}", "auth.rules[0].cacheScope: set on a read-only rule"},
 	} {
 		_, err := Load(writeConfig(t, issuers+"  rules:\n  - "+tt.rule+"\n"))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -435,6 +447,25 @@ func TestRuleBuildSettings(t *testing.T) {
 	if len(got) != 3 || got[0].CacheScope != "acme-shared.v2_x" || got[0].Network != NetworkNone ||
 		got[1].CacheScope != strings.Repeat("a", 64) || got[1].Network != NetworkDefault || got[2].CacheScope != "" || got[2].Network != "" {
 		t.Errorf("rules = %+v", got)
+	}
+}
+
+// TestRuleCheck: the rules that load, read-only ones included.
+func TestRuleCheck(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rule Rule
+	}{
+		{"push", Rule{Issuer: "i", Repositories: []string{"r.example/acme/**"}}},
+		{"push and pull", Rule{Issuer: "i", Repositories: []string{"r.example/acme/*"}, Pull: []string{"r.example/base/**", "docker.io/library/*"}}},
+		{"read-only", Rule{Issuer: "i", Subject: "release-*", Pull: []string{"r.example/**"}}},
+		{"any registry's port", Rule{Issuer: "i", Pull: []string{"127.0.0.1:*/hallmark/*"}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.rule.Check(); err != nil {
+				t.Errorf("Check() = %v, want nil", err)
+			}
+		})
 	}
 }
 

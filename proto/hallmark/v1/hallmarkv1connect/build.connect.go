@@ -65,7 +65,11 @@ type BuildServiceClient interface {
 	// image with BuildKit, pushes it by digest, and only then points the tags
 	// at it. The stream carries an acceptance event, BuildKit progress, and a
 	// final result. If the build fails, the stream ends with an error and no
-	// tag has moved.
+	// tag has moved. The caller must be allowed to push to the tags'
+	// repository and to read every base image (FROM, COPY --from, RUN
+	// --mount from=): a base outside what its authorization rules let it read
+	// ends the stream with PERMISSION_DENIED before anything is pulled
+	// (docs/build-policy.md).
 	Build(context.Context, *connect.Request[v1.BuildRequest]) (*connect.ServerStreamForClient[v1.BuildResponse], error)
 	// BuildBase assembles a minimal base image from Debian packages, as a
 	// BaseImage spec declares them (docs/base-images.md): apt resolves the
@@ -159,7 +163,11 @@ type BuildServiceHandler interface {
 	// image with BuildKit, pushes it by digest, and only then points the tags
 	// at it. The stream carries an acceptance event, BuildKit progress, and a
 	// final result. If the build fails, the stream ends with an error and no
-	// tag has moved.
+	// tag has moved. The caller must be allowed to push to the tags'
+	// repository and to read every base image (FROM, COPY --from, RUN
+	// --mount from=): a base outside what its authorization rules let it read
+	// ends the stream with PERMISSION_DENIED before anything is pulled
+	// (docs/build-policy.md).
 	Build(context.Context, *connect.Request[v1.BuildRequest], *connect.ServerStream[v1.BuildResponse]) error
 	// BuildBase assembles a minimal base image from Debian packages, as a
 	// BaseImage spec declares them (docs/base-images.md): apt resolves the

@@ -44,6 +44,11 @@ type VerifyServiceClient interface {
 	// signers, checks that each statement is about that digest, and evaluates
 	// the policy's rules.
 	//
+	// The caller may verify only images in repositories its authorization
+	// rules let it read (their `repositories` and `pull` patterns, see
+	// docs/policy.md): any other image is PERMISSION_DENIED, before any
+	// registry is asked and whether it exists or not.
+	//
 	// A denial is a response with `allowed` false and reasons, not an error.
 	// Errors mean the image could not be evaluated: INVALID_ARGUMENT for a
 	// malformed request, NOT_FOUND for an image or policy that does not
@@ -95,6 +100,11 @@ type VerifyServiceHandler interface {
 	// Sigstore bundle attached to it against the policy's trusted root and
 	// signers, checks that each statement is about that digest, and evaluates
 	// the policy's rules.
+	//
+	// The caller may verify only images in repositories its authorization
+	// rules let it read (their `repositories` and `pull` patterns, see
+	// docs/policy.md): any other image is PERMISSION_DENIED, before any
+	// registry is asked and whether it exists or not.
 	//
 	// A denial is a response with `allowed` false and reasons, not an error.
 	// Errors mean the image could not be evaluated: INVALID_ARGUMENT for a
