@@ -152,7 +152,15 @@ func TestPullScope(t *testing.T) {
 			t.Errorf("Verify on a registry that is down = %v, want Unavailable", err)
 		}
 		c := hallmarkv1connectClient(gw, token(t, "e2e-release"))
-		err = buildInline(t, c, "FROM "+base+"\nUSER 65532\n", nil, h+"/teama/release:v1")
+		// A read-only rule may not make the gateway hold a context …
+		_, err = upload(t.Context(), c, makeTar(t, tarEntry{name: "README", body: "release"}))
+		if code(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "no authorization rule that may push") {
+			t.Errorf("UploadContext = %v, want PermissionDenied (no rule that may push)", err)
+		}
+		// … nor push, whatever context it names.
+		req := buildRequest("sha256:"+strings.Repeat("0", 64), h+"/teama/release:v1")
+		req.DockerfileInline = []byte("FROM " + base + "\nUSER 65532\n")
+		_, _, err = build(t.Context(), c, req)
 		if code(err) != connect.CodePermissionDenied || !strings.Contains(err.Error(), "may not push") {
 			t.Errorf("build = %v, want PermissionDenied (may not push)", err)
 		}
