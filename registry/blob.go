@@ -19,12 +19,12 @@ import (
 // and checks it against its digest and size. opts are the options of the
 // call (RemoteOptions, say); ctx is added to them.
 //
-// Errors wrap hallmark.ErrTooLarge for a blob over limit (before anything
-// is read when size says so), hallmark.ErrInvalid for one that does not
+// Errors wrap a *TooLargeError (hallmark.ErrTooLarge) for a blob over limit
+// (before anything is read when size says so), hallmark.ErrInvalid for one that does not
 // match its digest or size, and the classes of Error for registry failures.
 func ReadBlob(ctx context.Context, blob name.Digest, size, limit int64, opts ...remote.Option) ([]byte, error) {
 	if size > limit {
-		return nil, fmt.Errorf("%w: %d bytes, over the %d-byte limit", hallmark.ErrTooLarge, size, limit)
+		return nil, &TooLargeError{Size: size, Limit: limit}
 	}
 	layer, err := remote.Layer(blob, append(slices.Clip(opts), remote.WithContext(ctx))...)
 	if err != nil {
@@ -41,7 +41,7 @@ func ReadBlob(ctx context.Context, blob name.Digest, size, limit int64, opts ...
 		return nil, Error(ctx, err)
 	}
 	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%w: over the %d-byte limit", hallmark.ErrTooLarge, limit)
+		return nil, &TooLargeError{Size: -1, Limit: limit}
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != blob.DigestStr() || int64(len(b)) != size {
 		return nil, fmt.Errorf("%w: registry sent %d bytes with digest %s", hallmark.ErrInvalid, len(b), got)

@@ -23,7 +23,10 @@
 //     hallmark.ErrPermissionDenied, a missing manifest, blob or repository
 //     hallmark.ErrNotFound, an unreachable or failing registry
 //     hallmark.ErrUnavailable, and a canceled call hallmark.ErrCanceled.
-//   - ReadBlob reads a blob with a size limit and checks its digest.
+//   - ReadBlob reads a blob with a size limit and checks its digest;
+//     WithManifestLimit bounds the manifests, indexes and referrers
+//     responses read under a context, and every request follows at most
+//     MaxRedirects redirects (TooLargeError says which limit was hit).
 //
 // It also names the layout of Sigstore bundle referrers that attest/publish
 // writes and verify reads (the one cosign v3 and GitHub write): the

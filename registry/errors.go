@@ -17,9 +17,10 @@ import (
 )
 
 // Error wraps err, from a registry call made under ctx, in the sentinel
-// error Class returns for it; err is returned as it is when it has none.
+// error Class returns for it; err is returned as it is when it has none or
+// already wraps it.
 func Error(ctx context.Context, err error) error {
-	if class := Class(ctx, err); class != nil {
+	if class := Class(ctx, err); class != nil && !errors.Is(err, class) {
 		return fmt.Errorf("%w: %w", class, err)
 	}
 	return err
@@ -36,7 +37,9 @@ func Error(ctx context.Context, err error) error {
 //   - hallmark.ErrUnavailable for 408, 429, 5xx and the TOOMANYREQUESTS and
 //     UNAVAILABLE error codes, for network failures (refused or dropped
 //     connections, DNS, TLS and certificate errors, timeouts, truncated
-//     responses) and when ctx's deadline passed.
+//     responses) and when ctx's deadline passed;
+//   - hallmark.ErrTooLarge for an answer over a limit of the Client
+//     (TooLargeError).
 //
 // Other registry answers (400, say) have no class.
 func Class(ctx context.Context, err error) error {
@@ -48,6 +51,11 @@ func Class(ctx context.Context, err error) error {
 	}
 	if errors.Is(err, context.Canceled) {
 		return hallmark.ErrCanceled
+	}
+	if errors.Is(err, hallmark.ErrTooLarge) || errors.Is(err, hallmark.ErrUnavailable) {
+		// The Client's own limits (TooLargeError, MaxRedirects), inside
+		// net/http's *url.Error.
+		return hallmark.Class(err)
 	}
 	var te *transport.Error
 	if errors.As(err, &te) {

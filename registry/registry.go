@@ -95,7 +95,8 @@ func WithRetryBackoff(b remote.Backoff) Option {
 	}
 }
 
-// New returns a Client. Errors wrap hallmark.ErrInvalid for a bad option,
+// New returns a Client. Its requests follow at most MaxRedirects redirects,
+// and read manifests within the limit of WithManifestLimit. Errors wrap hallmark.ErrInvalid for a bad option,
 // such as an insecure host that is not "host[:port]".
 func New(opts ...Option) (*Client, error) {
 	o := options{keychain: authn.NewMultiKeychain(), transport: remote.DefaultTransport}
@@ -112,7 +113,7 @@ func New(opts ...Option) (*Client, error) {
 		}
 		c.insecure[reg.RegistryStr()] = true
 	}
-	c.remote = []remote.Option{remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(o.transport)}
+	c.remote = []remote.Option{remote.WithAuthFromKeychain(o.keychain), remote.WithTransport(boundedTransport{inner: o.transport})}
 	if o.userAgent != "" {
 		c.remote = append(c.remote, remote.WithUserAgent(o.userAgent))
 	}

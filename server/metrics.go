@@ -19,6 +19,8 @@ type Metrics struct {
 
 	verifications  *prometheus.CounterVec
 	verifyDuration *prometheus.HistogramVec
+	verifyWaiting  prometheus.Gauge
+	verifyRunning  prometheus.Gauge
 }
 
 // NewMetrics registers the gateway's metrics with reg, among them
@@ -70,13 +72,27 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help:    "Wall time of Verify calls that returned a verdict, by whether it was cached.",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
 		}, []string{"cached"}),
+		verifyWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hallmark_verifications_waiting", Help: "Verifications waiting for a free slot (verify.maxConcurrent); cached verdicts never wait.",
+		}),
+		verifyRunning: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "hallmark_verifications_running", Help: "Verifications running (requests for the same image share one).",
+		}),
 	}
-	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected, m.verifications, m.verifyDuration} {
+	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
+		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// ObserveVerifications records the number of verifications waiting for a
+// slot and running (verify.WithConcurrencyObserver).
+func (m *Metrics) ObserveVerifications(waiting, running int64) {
+	m.verifyWaiting.Set(float64(waiting))
+	m.verifyRunning.Set(float64(running))
 }
 
 // ObserveQueue records the number of waiting and running builds.

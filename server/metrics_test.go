@@ -52,6 +52,30 @@ func TestBuildInfoMetric(t *testing.T) {
 	t.Fatal("no hallmark_build_info metric")
 }
 
+// TestVerificationGauges: what the evaluator reports (the observer of
+// verify.WithConcurrencyObserver) is what /metrics serves.
+func TestVerificationGauges(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.ObserveVerifications(3, 16)
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		if len(f.GetMetric()) == 1 {
+			got[f.GetName()] = f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	if got["hallmark_verifications_waiting"] != 3 || got["hallmark_verifications_running"] != 16 {
+		t.Errorf("waiting %v, running %v; want 3 and 16", got["hallmark_verifications_waiting"], got["hallmark_verifications_running"])
+	}
+}
+
 func TestContextsCollectedMetric(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m, err := NewMetrics(reg)

@@ -7,9 +7,7 @@ import (
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"golang.org/x/sync/singleflight"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -21,13 +19,16 @@ import (
 // trusted root, then the policy's rules. It caches verdicts by repository and
 // image digest, policy hash and trusted-root version (never by tag), caches only
 // successes and definite failures, and collapses concurrent requests for the
-// same key into one verification. It is safe for concurrent use.
+// same key into one verification, which stops when no caller waits for it
+// any more. At most WithMaxConcurrent verifications run at once; verdicts
+// served from the cache never wait. It is safe for concurrent use.
 type Evaluator struct {
 	policies map[string]*boundPolicy
 	def      string
 	o        evalOptions
 	cache    *verdictCache
-	group    singleflight.Group
+	flights  flightGroup
+	slots    *slots
 }
 
 // boundPolicy is a policy with the trust it is evaluated under and the
@@ -55,7 +56,7 @@ func NewEvaluator(trust *Trust, policies []*policy.Policy, opts ...EvaluatorOpti
 		return nil, fmt.Errorf("new evaluator: %w: no policy", hallmark.ErrInvalid)
 	}
 	e := &Evaluator{policies: map[string]*boundPolicy{}, o: o, def: o.defaultPolicy,
-		cache: newVerdictCache(o.cacheSize, o.now)}
+		cache: newVerdictCache(o.cacheSize, o.now), slots: newSlots(o.maxConcurrent, o.observeSlots)}
 	if e.def == "" {
 		e.def = policies[0].Name()
 	}
@@ -148,8 +149,12 @@ type Request struct {
 // false; errors mean the image could not be evaluated and wrap
 // hallmark.ErrInvalid (bad reference), hallmark.ErrNotFound (no such image
 // or policy), hallmark.ErrPermissionDenied (registry refused access),
-// hallmark.ErrUnavailable (registry or signer unreachable) or
-// hallmark.ErrCanceled. The returned Verdict must not be modified.
+// hallmark.ErrUnavailable (registry or signer unreachable, or the
+// verification timed out), hallmark.ErrTooLarge (a *LimitError: the image
+// is over a limit of what a verification reads), or hallmark.ErrCanceled
+// with ctx's error when ctx ended first, also while the verification
+// waited for a free slot (WithMaxConcurrent). The returned Verdict must
+// not be modified.
 func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	bp, err := e.lookup(req.Policy)
 	if err != nil {
@@ -170,7 +175,8 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 		}
 	} else {
 		// A tag is resolved now, every time: the cache is keyed by digest.
-		if subject, digest, err = resolveHead(ctx, r, bp.v.opts.registry.RemoteOptions(ctx)); err != nil {
+		rctx := bp.v.withManifestLimit(ctx)
+		if subject, digest, err = resolveHead(rctx, r, bp.v.opts.maxManifestSize, bp.v.opts.registry.RemoteOptions(rctx)); err != nil {
 			return nil, err
 		}
 	}
@@ -192,31 +198,48 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 	if v := e.cache.get(key); v != nil {
 		return withRef(v, req.Ref, true), nil
 	}
-	ch := e.group.DoChan(key, func() (any, error) {
-		// Shared by every caller waiting on key: detached from the first
-		// caller's cancellation, bounded by its own deadline.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.o.verifyTimeout)
-		defer cancel()
-		v, err := e.evaluate(sctx, bp, req, subject, digest)
-		if err != nil {
-			return nil, err
-		}
-		ttl := e.o.denyTTL
-		if v.Allowed {
-			ttl = e.o.allowTTL
-		}
-		e.cache.put(key, v, ttl)
-		return v, nil
+	res := e.flights.do(ctx, key, func(fctx context.Context, started func()) (*Verdict, error) {
+		return e.verifyShared(fctx, started, key, bp, req, subject, digest)
 	})
-	select {
-	case <-ctx.Done():
+	switch {
+	case res.left && !res.started:
+		return nil, fmt.Errorf("verify %s: %w: %w while waiting for a free verification slot (all %d busy; limit set by %s)",
+			hallmark.Clip(req.Ref, 80), hallmark.ErrCanceled, context.Cause(ctx), e.o.maxConcurrent, SettingMaxConcurrent)
+	case res.left:
 		return nil, fmt.Errorf("verify %s: %w: %w", hallmark.Clip(req.Ref, 80), hallmark.ErrCanceled, context.Cause(ctx))
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return withRef(res.Val.(*Verdict), req.Ref, res.Shared), nil
+	case res.err != nil:
+		return nil, res.err
 	}
+	return withRef(res.verdict, req.Ref, res.shared), nil
+}
+
+// verifyShared is the verification of key that concurrent requests share:
+// it waits for a slot, then verifies and caches the verdict. ctx ends when
+// no request waits any more; the verification is bounded by its own
+// timeout too, slot wait included.
+func (e *Evaluator) verifyShared(ctx context.Context, started func(), key string, bp *boundPolicy, req Request, subject name.Digest, digest hallmark.Digest) (*Verdict, error) {
+	ctx, cancel := context.WithTimeout(ctx, e.o.verifyTimeout)
+	defer cancel()
+	release, err := e.slots.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: wait for a free verification slot: %w", subject, registry.Error(ctx, err))
+	}
+	defer release()
+	started()
+	v, err := e.evaluate(bp.v.withManifestLimit(ctx), bp, req, subject, digest)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		// A rule cut off by the end of ctx is no verdict to cache.
+		return nil, fmt.Errorf("verify %s: %w", subject, registry.Error(ctx, err))
+	}
+	ttl := e.o.denyTTL
+	if v.Allowed {
+		ttl = e.o.allowTTL
+	}
+	e.cache.put(key, v, ttl)
+	return v, nil
 }
 
 // withRef returns a shallow copy of v for a request that named ref.
@@ -234,11 +257,12 @@ func withRef(v *Verdict, ref string, cached bool) *Verdict {
 }
 
 // resolveHead resolves a tag to the digest of its manifest with one HEAD
-// request (GET when the registry does not answer HEAD).
-func resolveHead(ctx context.Context, r name.Reference, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
+// request (GET of at most limit bytes when the registry does not answer
+// HEAD).
+func resolveHead(ctx context.Context, r name.Reference, limit int64, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
 	desc, err := remote.Head(r, ropts...)
 	if err != nil {
-		return resolve(ctx, r, ropts)
+		return resolve(ctx, r, limit, ropts)
 	}
 	d, err := hallmark.ParseDigest(desc.Digest.String())
 	if err != nil {
@@ -359,42 +383,4 @@ func object(raw json.RawMessage) map[string]any {
 		return nil
 	}
 	return m
-}
-
-// describeImage reads subject's manifest and, for an image, its config
-// (for an index the config is nil: its platform manifests are described
-// on their own). It returns the index when subject is one.
-func describeImage(ctx context.Context, subject name.Digest, maxConfig int64, ropts []remote.Option) (policy.Image, v1.ImageIndex, error) {
-	img := policy.Image{Digest: subject.DigestStr(), Repository: subject.Context().String()}
-	desc, err := remote.Get(subject, ropts...)
-	if err != nil {
-		return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
-	}
-	img.Manifest = object(desc.Manifest)
-	if desc.MediaType.IsIndex() {
-		idx, err := desc.ImageIndex()
-		if err != nil {
-			return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
-		}
-		return img, idx, nil
-	}
-	if !desc.MediaType.IsImage() {
-		return img, nil, nil
-	}
-	im, err := desc.Image()
-	if err != nil {
-		return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
-	}
-	// The config is read as a bounded, digest-checked blob: its size and
-	// content come from the registry, which may be hostile.
-	m, err := im.Manifest()
-	if err != nil {
-		return img, nil, fmt.Errorf("read %s: %w", subject, registry.Error(ctx, err))
-	}
-	raw, err := registry.ReadBlob(ctx, subject.Context().Digest(m.Config.Digest.String()), m.Config.Size, maxConfig, ropts...)
-	if err != nil {
-		return img, nil, fmt.Errorf("read config of %s: %w", subject, err)
-	}
-	img.Config = object(raw)
-	return img, nil, nil
 }

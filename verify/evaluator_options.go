@@ -22,6 +22,13 @@ const (
 	// DefaultMaxConfigSize bounds the image config a verification reads for
 	// the policy's rules: real configs are a few KiB, rarely over 100 KiB.
 	DefaultMaxConfigSize = 4 << 20
+	// DefaultMaxConcurrent bounds the verifications that run at once. A
+	// verification mostly waits on registries, so it is not tied to the
+	// number of CPUs; the bound is on memory: each verification may hold
+	// its manifests, referrers index, config and up to 4 bundles being
+	// verified, so 16 of them stay within about a GiB whatever registries
+	// send, on a machine of any size.
+	DefaultMaxConcurrent = 16
 )
 
 // evalOptions configure an Evaluator.
@@ -35,6 +42,8 @@ type evalOptions struct {
 	cacheSize     int
 	verifyTimeout time.Duration
 	maxConfigSize int64
+	maxConcurrent int
+	observeSlots  func(waiting, running int64)
 	vsaSigner     StatementSigner
 	verifierID    string
 	now           func() time.Time
@@ -53,6 +62,7 @@ func defaultEvalOptions() evalOptions {
 		cacheSize:     DefaultCacheSize,
 		verifyTimeout: DefaultVerifyTimeout,
 		maxConfigSize: DefaultMaxConfigSize,
+		maxConcurrent: DefaultMaxConcurrent,
 		now:           time.Now,
 	}
 }
@@ -67,6 +77,32 @@ func WithMaxConfigSize(n int64) EvaluatorOption {
 			return fmt.Errorf("%w: max config size %d is not positive", hallmark.ErrInvalid, n)
 		}
 		o.maxConfigSize = n
+		return nil
+	})
+}
+
+// WithMaxConcurrent bounds the verifications an Evaluator runs at once (a
+// verification shared by concurrent requests for the same image counts
+// once). A request whose verdict is not cached waits for a free slot until
+// its context ends; cached verdicts never wait. The default is
+// DefaultMaxConcurrent (16).
+func WithMaxConcurrent(n int) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
+		if n < 1 {
+			return fmt.Errorf("%w: max concurrent verifications %d is below 1", hallmark.ErrInvalid, n)
+		}
+		o.maxConcurrent = n
+		return nil
+	})
+}
+
+// WithConcurrencyObserver sets a function called, for metrics, whenever the
+// number of verifications waiting for a slot or running changes
+// (WithMaxConcurrent). Calls are made one at a time, in order, and must not
+// block. The default is none.
+func WithConcurrencyObserver(f func(waiting, running int64)) EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
+		o.observeSlots = f
 		return nil
 	})
 }
@@ -105,9 +141,10 @@ func WithVerdictCacheSize(n int) EvaluatorOption {
 	})
 }
 
-// WithVerifyTimeout bounds one verification, which concurrent requests for
-// the same image and policy share (so one caller giving up does not cancel
-// it for the others). The default is DefaultVerifyTimeout (30s).
+// WithVerifyTimeout bounds one verification, wait for a free slot
+// included, which concurrent requests for the same image and policy share:
+// one caller giving up does not cancel it for the others, and it stops
+// when the last one gives up. The default is DefaultVerifyTimeout (30s).
 func WithVerifyTimeout(d time.Duration) EvaluatorOption {
 	return evaluatorOption(func(o *evalOptions) error {
 		if d <= 0 {

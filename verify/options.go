@@ -69,6 +69,9 @@ type options struct {
 	logger        *slog.Logger
 	maxBundles    int
 	maxBundleSize int64
+	// maxManifestSize and maxReferrers: see limits.go.
+	maxManifestSize int64
+	maxReferrers    int
 }
 
 func defaultOptions() options {
@@ -76,6 +79,9 @@ func defaultOptions() options {
 		logger:        slog.New(slog.DiscardHandler),
 		maxBundles:    DefaultMaxBundles,
 		maxBundleSize: registry.MaxBundleSize,
+
+		maxManifestSize: DefaultMaxManifestSize,
+		maxReferrers:    DefaultMaxReferrers,
 	}
 }
 
@@ -192,8 +198,11 @@ func WithLogger(l *slog.Logger) ImageOption {
 }
 
 // WithMaxBundles sets how many bundle referrers of one image are considered:
-// the newest n; ImageResult.Omitted counts the rest. It bounds the work an
-// image with many referrers causes. The default is DefaultMaxBundles (32).
+// for a Verifier, the newest n, and ImageResult.Omitted counts the rest; for
+// an Evaluator, an image with more is an error wrapping a *LimitError
+// (hallmark.ErrTooLarge), since a verdict on some of its attestations could
+// differ from one on all. It bounds the work an image with many referrers
+// causes. The default is DefaultMaxBundles (32).
 func WithMaxBundles(n int) ImageOption {
 	return imageOption(func(o *options) error {
 		if n < 1 {

@@ -60,12 +60,13 @@ func (e *Evaluator) checkManifest(ctx context.Context, bp *boundPolicy, ref stri
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		c.res, err = bp.v.verifyDigest(gctx, subject.String(), subject, digest)
+		c.res, err = bp.v.verifyDigest(gctx, subject.String(), subject, digest, true)
 		return err
 	})
 	g.Go(func() error {
 		var err error
-		image, c.index, err = describeImage(gctx, subject, e.o.maxConfigSize, bp.v.opts.registry.RemoteOptions(gctx))
+		image, c.index, err = describeImage(gctx, subject, imageLimits{manifest: bp.v.opts.maxManifestSize, config: e.o.maxConfigSize},
+			bp.v.opts.registry.RemoteOptions(gctx))
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -127,6 +128,9 @@ func (e *Evaluator) evaluateIndex(ctx context.Context, bp *boundPolicy, req Requ
 				return fmt.Errorf("read %s: %w", subject, err)
 			}
 			ps := subject.Context().Digest(d.String())
+			if lim := bp.v.opts.maxManifestSize; pm.Descriptor.Size > lim {
+				return &LimitError{What: "image manifest", Of: ps.String(), Size: pm.Descriptor.Size, Limit: lim, Setting: SettingMaxManifestBytes}
+			}
 			c, err := e.checkManifest(gctx, bp, req.Ref, ps, d)
 			if err != nil {
 				return err

@@ -64,36 +64,68 @@ type Referrer struct {
 // without it. Referrers of other artifact types, manifests that are not
 // bundle referrers of subject and referrers whose manifest is gone are left
 // out; of more than MaxReferrers candidates, the newest are kept. A subject
-// without referrers, or one that does not exist, has none.
+// without referrers, or one that does not exist, has none. The referrers
+// index and each manifest are read up to MaxManifestSize bytes.
 //
 // Errors wrap hallmark.ErrUnavailable when the registry could not be
 // reached or failed, hallmark.ErrPermissionDenied when it refused access,
-// and hallmark.ErrCanceled when ctx ended (registry.Error).
+// hallmark.ErrCanceled when ctx ended (registry.Error), and a *LimitError
+// (hallmark.ErrTooLarge) for a manifest over the size limit.
 func List(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Referrer, error) {
-	refs, _, err := list(ctx, subject, MaxReferrers, withContext(ctx, opts))
+	ctx = registry.WithManifestLimit(ctx, MaxManifestSize)
+	refs, _, err := list(ctx, subject, listLimits{manifest: MaxManifestSize, bundles: MaxReferrers}, withContext(ctx, opts))
 	return refs, err
 }
 
-// list is List with a limit on the referrer manifests fetched. It also
-// returns how many candidates were left out because of the limit.
-func list(ctx context.Context, subject name.Digest, limit int, ropts []remote.Option) ([]Referrer, int, error) {
+// listLimits bound what list reads.
+type listLimits struct {
+	// manifest bounds the referrers index and each referrer manifest, in
+	// bytes; ctx should carry it too (registry.WithManifestLimit).
+	manifest int64
+	// referrers bounds the entries of the referrers index; 0 is no limit.
+	referrers int
+	// bundles bounds the bundle referrer manifests fetched: the newest.
+	bundles int
+	// strict makes more candidates than bundles an error instead.
+	strict bool
+}
+
+// list is List with limits. It also returns how many candidates were left
+// out because of the limit on bundles.
+func list(ctx context.Context, subject name.Digest, lim listLimits, ropts []remote.Option) ([]Referrer, int, error) {
 	idx, err := remote.Referrers(subject, ropts...)
 	if err != nil {
+		err = overLimit(registry.Error(ctx, err), "referrers index", subject.String(), SettingMaxManifestBytes)
+		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, err)
+	}
+	raw, err := idx.RawManifest()
+	if err != nil {
 		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
+	}
+	if int64(len(raw)) > lim.manifest {
+		return nil, 0, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(raw)), Limit: lim.manifest, Setting: SettingMaxManifestBytes}
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
 	}
-	candidates := candidates(im.Manifests)
+	if lim.referrers > 0 && len(im.Manifests) > lim.referrers {
+		return nil, 0, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(im.Manifests)),
+			Limit: int64(lim.referrers), Unit: "entries", Setting: SettingMaxReferrers}
+	}
+	candidates := candidates(im.Manifests, lim.manifest)
 	omitted := 0
-	if len(candidates) > limit {
-		omitted = len(candidates) - limit
-		candidates = candidates[len(candidates)-limit:]
+	if len(candidates) > lim.bundles {
+		if lim.strict {
+			return nil, 0, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(candidates)),
+				Limit: int64(lim.bundles), Unit: "possible bundle referrers", Setting: SettingMaxBundles}
+		}
+		omitted = len(candidates) - lim.bundles
+		candidates = candidates[len(candidates)-lim.bundles:]
 	}
 	var out []Referrer
 	for _, d := range candidates {
-		r, err := describe(ctx, subject, d, ropts)
+		r, err := describe(ctx, subject, d, lim.manifest, ropts)
 		if errors.Is(err, errNotBundle) || errors.Is(err, hallmark.ErrNotFound) {
 			continue
 		}
@@ -106,14 +138,15 @@ func list(ctx context.Context, subject name.Digest, limit int, ropts []remote.Op
 	return out, omitted, nil
 }
 
-// candidates returns the index entries that may be bundle referrers, without
-// repeats, oldest first by the creation annotation the registry copied
-// into the index (entries without one count as oldest).
-func candidates(ds []v1.Descriptor) []v1.Descriptor {
+// candidates returns the index entries that may be bundle referrers (none
+// declared over maxSize bytes), without repeats, oldest first by the
+// creation annotation the registry copied into the index (entries without
+// one count as oldest).
+func candidates(ds []v1.Descriptor, maxSize int64) []v1.Descriptor {
 	var out []v1.Descriptor
 	seen := map[v1.Hash]bool{}
 	for _, d := range ds {
-		if seen[d.Digest] || !maybeBundle(d) {
+		if seen[d.Digest] || !maybeBundle(d, maxSize) {
 			continue
 		}
 		seen[d.Digest] = true
@@ -136,8 +169,8 @@ func sortReferrers(rs []Referrer) {
 // maybeBundle skips index entries that cannot be bundle referrers without
 // fetching them. Some registries (go-containerregistry's own among them)
 // report the config media type as artifactType, so "empty" is a maybe.
-func maybeBundle(d v1.Descriptor) bool {
-	if (d.MediaType != types.OCIManifestSchema1 && d.MediaType != "") || d.Size > MaxManifestSize {
+func maybeBundle(d v1.Descriptor, maxSize int64) bool {
+	if (d.MediaType != types.OCIManifestSchema1 && d.MediaType != "") || d.Size > maxSize {
 		return false
 	}
 	switch d.ArtifactType {
@@ -150,13 +183,13 @@ func maybeBundle(d v1.Descriptor) bool {
 
 var errNotBundle = errors.New("not a bundle referrer")
 
-// describe fetches a referrer manifest and checks that it is a bundle
-// referrer of subject.
-func describe(ctx context.Context, subject name.Digest, d v1.Descriptor, ropts []remote.Option) (Referrer, error) {
+// describe fetches a referrer manifest of at most limit bytes and checks
+// that it is a bundle referrer of subject.
+func describe(ctx context.Context, subject name.Digest, d v1.Descriptor, limit int64, ropts []remote.Option) (Referrer, error) {
 	ref := subject.Context().Digest(d.Digest.String())
-	got, err := remote.Get(ref, ropts...)
+	got, err := getManifest(ctx, ref, limit, "referrer manifest", ropts)
 	if err != nil {
-		return Referrer{}, fmt.Errorf("fetch referrer %s: %w", ref, registry.Error(ctx, err))
+		return Referrer{}, fmt.Errorf("fetch referrer %s: %w", ref, err)
 	}
 	r, err := parseReferrer(got.Manifest, subject.DigestStr())
 	if err != nil {

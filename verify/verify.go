@@ -173,30 +173,38 @@ type Attestation struct {
 }
 
 // Image resolves ref to a digest, once, and verifies every Sigstore bundle
-// attached to that digest (up to WithMaxBundles of them).
+// attached to that digest (up to WithMaxBundles of them). What it reads is
+// bounded: see WithMaxManifestSize, WithMaxReferrers, WithMaxBundles and
+// WithMaxBundleSize.
 //
 // A bundle that does not verify is an Attestation with Verified false and a
 // Failure, not an error. Errors mean the image could not be evaluated: they
 // wrap hallmark.ErrInvalid for a malformed reference, hallmark.ErrNotFound
 // when the image does not exist, hallmark.ErrPermissionDenied when the
 // registry refused access, hallmark.ErrUnavailable when it could not be
-// reached or failed, and hallmark.ErrCanceled when ctx ended.
+// reached or failed, hallmark.ErrCanceled when ctx ended, and a
+// *LimitError (hallmark.ErrTooLarge) when a manifest or the referrers index
+// is over its limit.
 func (v *Verifier) Image(ctx context.Context, ref string) (*ImageResult, error) {
 	r, err := v.parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
-	subject, digest, err := resolve(ctx, r, v.opts.registry.RemoteOptions(ctx))
+	ctx = v.withManifestLimit(ctx)
+	subject, digest, err := resolve(ctx, r, v.opts.maxManifestSize, v.opts.registry.RemoteOptions(ctx))
 	if err != nil {
 		return nil, err
 	}
-	return v.verifyDigest(ctx, ref, subject, digest)
+	return v.verifyDigest(ctx, ref, subject, digest, false)
 }
 
 // verifyDigest verifies the bundles attached to subject, the image ref
-// resolved to.
-func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Digest, digest hallmark.Digest) (*ImageResult, error) {
-	refs, omitted, err := list(ctx, subject, v.opts.maxBundles, v.opts.registry.RemoteOptions(ctx))
+// resolved to; ctx carries the manifest limit (withManifestLimit). When
+// strict, more bundle referrers than WithMaxBundles is an error instead of
+// a result about the newest.
+func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Digest, digest hallmark.Digest, strict bool) (*ImageResult, error) {
+	lim := listLimits{manifest: v.opts.maxManifestSize, referrers: v.opts.maxReferrers, bundles: v.opts.maxBundles, strict: strict}
+	refs, omitted, err := list(ctx, subject, lim, v.opts.registry.RemoteOptions(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", subject, err)
 	}
@@ -249,12 +257,12 @@ func (v *Verifier) parseRefUncached(ref string) (name.Reference, error) {
 	return r, nil
 }
 
-// resolve fetches the manifest r names and returns the reference by the
-// digest of the bytes received: the one digest used from then on.
-func resolve(ctx context.Context, r name.Reference, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
-	desc, err := remote.Get(r, ropts...)
+// resolve fetches the manifest r names, of at most limit bytes, and returns
+// the reference by the digest of the bytes received: the one digest used
+// from then on.
+func resolve(ctx context.Context, r name.Reference, limit int64, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
+	desc, err := getManifest(ctx, r, limit, "image manifest", ropts)
 	if err != nil {
-		err = registry.Error(ctx, err)
 		if errors.Is(err, hallmark.ErrNotFound) {
 			return name.Digest{}, "", fmt.Errorf("resolve %s: image does not exist: %w", r, err)
 		}
@@ -280,7 +288,7 @@ func (v *Verifier) attestation(ctx context.Context, r Referrer, digest hallmark.
 	case errors.Is(err, hallmark.ErrUnavailable) || errors.Is(err, hallmark.ErrCanceled):
 		return a, err
 	case errors.Is(err, hallmark.ErrTooLarge):
-		a.Failure = fmt.Sprintf("bundle is %d bytes, over the %d-byte limit", r.BundleSize, v.opts.maxBundleSize)
+		a.Failure = overLimit(err, "bundle", r.Ref.String(), SettingMaxBundleBytes).Error()
 		return a, nil
 	case err != nil:
 		a.Failure = clipErr(err)

@@ -151,7 +151,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		srvOpts = append(srvOpts, server.WithAttester(a))
 		signer = sgn
 	}
-	e, err := newEvaluator(cfg, log, rc, signer)
+	e, err := newEvaluator(cfg, log, rc, signer, metrics.ObserveVerifications)
 	if err != nil {
 		return nil, nil, err
 	}

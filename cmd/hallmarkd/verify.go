@@ -24,8 +24,9 @@ import (
 
 // newEvaluator loads the policies of cfg.Verify and returns the evaluator
 // behind VerifyService and the admission webhook, or nil when no policy is
-// configured. signer, if not nil, signs Verification Summary Attestations.
-func newEvaluator(cfg config.Config, log *slog.Logger, rc *registry.Client, signer *sign.Signer) (*verify.Evaluator, error) {
+// configured. signer, if not nil, signs Verification Summary Attestations;
+// observe, if not nil, sees the waiting and running verifications.
+func newEvaluator(cfg config.Config, log *slog.Logger, rc *registry.Client, signer *sign.Signer, observe func(waiting, running int64)) (*verify.Evaluator, error) {
 	vc := cfg.Verify
 	if len(vc.Policies) == 0 {
 		return nil, nil
@@ -54,6 +55,15 @@ func newEvaluator(cfg config.Config, log *slog.Logger, rc *registry.Client, sign
 		verify.WithLogger(log),
 		verify.WithRegistry(rc),
 		verify.WithDefaultPolicy(vc.DefaultPolicy),
+		verify.WithMaxConcurrent(vc.MaxConcurrent),
+		verify.WithMaxManifestSize(vc.Limits.MaxManifestBytes),
+		verify.WithMaxReferrers(vc.Limits.MaxReferrers),
+		verify.WithMaxBundles(vc.Limits.MaxBundles),
+		verify.WithMaxBundleSize(vc.Limits.MaxBundleBytes),
+		verify.WithMaxConfigSize(vc.Limits.MaxConfigBytes),
+	}
+	if observe != nil {
+		opts = append(opts, verify.WithConcurrencyObserver(observe))
 	}
 	allow, deny := verify.DefaultAllowTTL, verify.DefaultDenyTTL
 	if vc.AllowTTL != nil {

@@ -359,7 +359,8 @@ func TestMarshalRoundTrip(t *testing.T) {
 	c.Listen = "127.0.0.1:1"
 	c.Auth.Rules = append(c.Auth.Rules, Rule{Issuer: DevIssuer, Subject: "ci-*", Claims: map[string]string{"ref": "refs/heads/*"},
 		Repositories: []string{"r.example/a/**"}, AllowRootUnsafe: true, CacheScope: "acme", Network: NetworkNone})
-	c.Verify = VerifyConfig{Policies: []string{"/p.yaml"}, AllowTTL: &ttl, CacheSize: &size}
+	c.Verify.Policies, c.Verify.AllowTTL, c.Verify.CacheSize = []string{"/p.yaml"}, &ttl, &size
+	c.Verify.Limits.MaxBundles = 8
 	c.Admission.Listen = "127.0.0.1:2"
 	c.Admission.TLS = TLSConfig{CertFile: "c", KeyFile: "k"}
 	c.Policy.SecretScan.AllowPaths = []string{"/etc/**"}

@@ -50,6 +50,13 @@ func Default() Config {
 		},
 		Log:       LogConfig{Level: "info", Format: "json"},
 		Policy:    PolicyConfig{BaseImages: BaseImagesConfig{Mode: BaseModePin}},
+		Verify:    VerifyConfig{MaxConcurrent: 16, Limits: DefaultVerifyLimits()},
 		Admission: AdmissionConfig{Timeout: Duration(8 * time.Second)},
 	}
+}
+
+// DefaultVerifyLimits are the defaults of verify.limits (the verify
+// package's own defaults, which this package may not import).
+func DefaultVerifyLimits() VerifyLimitsConfig {
+	return VerifyLimitsConfig{MaxManifestBytes: 4 << 20, MaxReferrers: 1024, MaxBundles: 32, MaxBundleBytes: 16 << 20, MaxConfigBytes: 4 << 20}
 }

@@ -174,6 +174,27 @@ func (c Config) validateLimits(v *validation) {
 	}
 }
 
+// validateVerifyLimits checks verify.limits against the ranges the verify
+// package accepts.
+func (c Config) validateVerifyLimits(v *validation) {
+	l := c.Verify.Limits
+	for _, b := range []struct {
+		field    string
+		value    int64
+		min, max int64
+	}{
+		{"verify.limits.maxManifestBytes", l.MaxManifestBytes, 1 << 10, 100 << 20},
+		{"verify.limits.maxReferrers", int64(l.MaxReferrers), 1, 1 << 20},
+		{"verify.limits.maxBundles", int64(l.MaxBundles), 1, 1 << 20},
+		{"verify.limits.maxBundleBytes", l.MaxBundleBytes, 1 << 10, 16 << 20},
+		{"verify.limits.maxConfigBytes", l.MaxConfigBytes, 1 << 10, 1 << 30},
+	} {
+		if b.value < b.min || b.value > b.max {
+			v.bad(b.field, "%d is not between %d and %d", b.value, b.min, b.max)
+		}
+	}
+}
+
 func (c Config) validateVerify(v *validation) {
 	for i, p := range c.Verify.Policies {
 		if p == "" {
@@ -194,6 +215,10 @@ func (c Config) validateVerify(v *validation) {
 	if id := c.Verify.VerifierID; id != "" {
 		v.absoluteURI("verify.verifierID", id)
 	}
+	if c.Verify.MaxConcurrent < 1 {
+		v.bad("verify.maxConcurrent", "%d is below 1", c.Verify.MaxConcurrent)
+	}
+	c.validateVerifyLimits(v)
 	a := c.Admission
 	if a.Listen == "" {
 		return

@@ -23,6 +23,38 @@ type VerifyConfig struct {
 	// signing.builderID with "builders" replaced by "verifiers"; empty when
 	// signing is disabled, and then VSAs are refused.
 	VerifierID string `json:"verifierID"`
+	// MaxConcurrent bounds the verifications that run at once (concurrent
+	// requests for the same image share one). A request whose verdict is
+	// not cached waits for a free slot until its deadline; cached verdicts
+	// never wait. Default 16: a verification mostly waits on registries,
+	// and the bound is on the memory that many may hold.
+	MaxConcurrent int `json:"maxConcurrent"`
+	// Limits bound what one verification reads from registries.
+	Limits VerifyLimitsConfig `json:"limits"`
+}
+
+// VerifyLimitsConfig bounds what one verification reads. An image over a
+// limit is not evaluated: VerifyService answers RESOURCE_EXHAUSTED with a
+// message naming the limit and its setting, and admission denies it.
+type VerifyLimitsConfig struct {
+	// MaxManifestBytes bounds every manifest, index and referrers response
+	// (the image's, its referrers index from the API or the fallback tag,
+	// each referrer manifest). Default 4 MiB, the OCI guidance; at most
+	// 100 MiB.
+	MaxManifestBytes int64 `json:"maxManifestBytes"`
+	// MaxReferrers bounds the entries of an image's referrers index, of
+	// every artifact type. Default 1024.
+	MaxReferrers int `json:"maxReferrers"`
+	// MaxBundles bounds the Sigstore bundle referrers of an image that are
+	// verified; an image with more is not evaluated (never a verdict on
+	// some of them). Default 32.
+	MaxBundles int `json:"maxBundles"`
+	// MaxBundleBytes bounds each bundle; a larger one is an attestation
+	// that did not verify. Default and maximum 16 MiB, the largest bundle
+	// the gateway publishes.
+	MaxBundleBytes int64 `json:"maxBundleBytes"`
+	// MaxConfigBytes bounds the image config the rules read. Default 4 MiB.
+	MaxConfigBytes int64 `json:"maxConfigBytes"`
 }
 
 // AdmissionConfig configures the Kubernetes admission webhook.

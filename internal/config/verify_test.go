@@ -14,6 +14,8 @@ func TestVerifyConfig(t *testing.T) {
   denyTTL: 0s
   cacheSize: 100
   verifierID: https://hallmark.example.com/verifiers/prod
+  maxConcurrent: 4
+  limits: {maxManifestBytes: 1048576, maxBundles: 8}
 admission:
   listen: 127.0.0.1:8443
   tls: {certFile: /etc/hallmark/webhook.crt, keyFile: /etc/hallmark/webhook.key}
@@ -29,6 +31,10 @@ debug: {pprofListen: "127.0.0.1:6060"}
 		v.DenyTTL == nil || *v.DenyTTL != 0 || v.CacheSize == nil || *v.CacheSize != 100 {
 		t.Errorf("verify = %+v", v)
 	}
+	// Limits not set keep their defaults.
+	if want := (VerifyLimitsConfig{MaxManifestBytes: 1 << 20, MaxReferrers: 1024, MaxBundles: 8, MaxBundleBytes: 16 << 20, MaxConfigBytes: 4 << 20}); v.MaxConcurrent != 4 || v.Limits != want {
+		t.Errorf("verify.maxConcurrent %d, limits %+v; want 4, %+v", v.MaxConcurrent, v.Limits, want)
+	}
 	if a.Listen != "127.0.0.1:8443" || a.Policy != "prod" || time.Duration(a.Timeout) != 5*time.Second || a.TLS.KeyFile == "" {
 		t.Errorf("admission = %+v", a)
 	}
@@ -36,6 +42,9 @@ debug: {pprofListen: "127.0.0.1:6060"}
 	d, err := Load(writeConfig(t, issuers))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d.Verify.MaxConcurrent != 16 || d.Verify.Limits != DefaultVerifyLimits() {
+		t.Errorf("defaults: verify.maxConcurrent %d, limits %+v", d.Verify.MaxConcurrent, d.Verify.Limits)
 	}
 	if len(d.Verify.Policies) != 0 || d.Admission.Listen != "" || time.Duration(d.Admission.Timeout) != 8*time.Second || d.Debug.PprofListen != "" {
 		t.Errorf("defaults: verify %+v admission %+v", d.Verify, d.Admission)
@@ -50,6 +59,11 @@ func TestVerifyConfigMistakes(t *testing.T) {
 		{"empty policy path", "verify:\n  policies: [\"\"]\n", "verify.policies[0]: is empty"},
 		{"negative TTL", "verify:\n  policies: [p]\n  denyTTL: -1s\n", "verify.denyTTL: -1s is negative"},
 		{"negative cache", "verify:\n  policies: [p]\n  cacheSize: -1\n", "verify.cacheSize: -1 is negative"},
+		{"no verification slot", "verify:\n  maxConcurrent: 0\n", "verify.maxConcurrent: 0 is below 1"},
+		{"manifest limit too large", "verify:\n  limits: {maxManifestBytes: 209715200}\n", "verify.limits.maxManifestBytes: 209715200 is not between 1024 and 104857600"},
+		{"no bundles", "verify:\n  limits: {maxBundles: 0}\n", "verify.limits.maxBundles: 0 is not between"},
+		{"bundle limit over the publishing limit", "verify:\n  limits: {maxBundleBytes: 33554432}\n", "verify.limits.maxBundleBytes: 33554432 is not between"},
+		{"limits typo", "verify:\n  limits: {maxReferers: 5}\n", "verify.limits.maxReferers: unknown field"},
 		{"relative verifier id", "verify:\n  policies: [p]\n  verifierID: verifiers/x\n", `verify.verifierID: "verifiers/x" is not an absolute URI`},
 		{"webhook without TLS", "verify:\n  policies: [p]\nadmission:\n  listen: 127.0.0.1:8443\n", "admission.tls: certFile and keyFile are required"},
 		{"webhook without policies", "admission:\n  listen: 127.0.0.1:8443\n" + tls, "admission: needs at least one policy"},
