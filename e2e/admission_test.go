@@ -227,18 +227,35 @@ func TestAdmissionBadReviews(t *testing.T) {
 	// An undecodable Pod inside a well-formed review is denied, not admitted.
 	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u1","kind":{"group":"","version":"v1","kind":"Pod"},` +
 		`"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"x","object":{"spec":{"containers":"nope"}}}}`
-	resp, err := cl.Post(url, "application/json", strings.NewReader(review))
+	if out := postReview(t, cl, env.stack.Admission, []byte(review)); out.UID != "u1" || out.Allowed {
+		t.Errorf("undecodable Pod: %+v; want a denial with uid u1", out)
+	}
+}
+
+// reviewResponse is the part of an AdmissionReview's response the tests
+// read.
+type reviewResponse struct {
+	UID     string `json:"uid"`
+	Allowed bool   `json:"allowed"`
+	Status  struct {
+		Message string `json:"message"`
+	} `json:"status"`
+}
+
+// postReview posts an AdmissionReview to the webhook at base and returns
+// its response.
+func postReview(t *testing.T, cl *http.Client, base string, review []byte) reviewResponse {
+	t.Helper()
+	resp, err := cl.Post(base+"/admission/validate", "application/json", bytes.NewReader(review))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out struct {
-		Response struct {
-			UID     string `json:"uid"`
-			Allowed bool   `json:"allowed"`
-		} `json:"response"`
+		Response reviewResponse `json:"response"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Response.UID != "u1" || out.Response.Allowed {
-		t.Errorf("undecodable Pod: %+v, %v; want a denial with uid u1", out, err)
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("decode admission response (%s): %v", resp.Status, err)
 	}
+	return out.Response
 }

@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -203,21 +202,6 @@ func admissionReview(t *testing.T, image string) (bool, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := webhookClient(t).Post(env.stack.Admission+"/admission/validate", "application/json", strings.NewReader(string(review)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Response struct {
-			Allowed bool `json:"allowed"`
-			Status  struct {
-				Message string `json:"message"`
-			} `json:"status"`
-		} `json:"response"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(fmt.Errorf("decode admission response: %w", err))
-	}
-	return out.Response.Allowed, out.Response.Status.Message
+	out := postReview(t, webhookClient(t), env.stack.Admission, review)
+	return out.Allowed, out.Status.Message
 }

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -213,26 +212,13 @@ func TestAdmissionOutsideCallerScope(t *testing.T) {
 	pod := fmt.Sprintf(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"x"},"spec":{"containers":[{"name":"app","image":%q}]}}`, img.String())
 	review := `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"u-scope","kind":{"group":"","version":"v1","kind":"Pod"},` +
 		`"resource":{"group":"","version":"v1","resource":"pods"},"operation":"CREATE","namespace":"x","object":` + pod + `}}`
-	resp, err := webhookClient(t).Post(env.stack.Admission+"/admission/validate", "application/json", strings.NewReader(review))
-	if err != nil {
-		t.Fatal(err)
+	out := postReview(t, webhookClient(t), env.stack.Admission, []byte(review))
+	if out.UID != "u-scope" {
+		t.Fatalf("review answer %+v, want uid u-scope", out)
 	}
-	defer resp.Body.Close()
-	var out struct {
-		Response struct {
-			UID     string `json:"uid"`
-			Allowed bool   `json:"allowed"`
-			Status  struct {
-				Message string `json:"message"`
-			} `json:"status"`
-		} `json:"response"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Response.UID != "u-scope" {
-		t.Fatalf("review answer %+v, %v", out, err)
-	}
-	msg := out.Response.Status.Message
-	if out.Response.Allowed || !strings.Contains(msg, img.String()) || !strings.Contains(msg, "no attestations") || strings.Contains(msg, "may not read") {
-		t.Errorf("webhook answered allowed=%v %q; want the image verified and denied for its missing attestations", out.Response.Allowed, msg)
+	msg := out.Status.Message
+	if out.Allowed || !strings.Contains(msg, img.String()) || !strings.Contains(msg, "no attestations") || strings.Contains(msg, "may not read") {
+		t.Errorf("webhook answered allowed=%v %q; want the image verified and denied for its missing attestations", out.Allowed, msg)
 	}
 	if reg.Requests() == 0 {
 		t.Error("the webhook never asked the registry")

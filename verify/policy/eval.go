@@ -33,17 +33,23 @@ func (p *Policy) Evaluate(ctx context.Context, in Input) []RuleResult {
 	spec := &p.doc.Spec
 	results := make([]RuleResult, 0, len(spec.RequirePredicateTypes)+1+len(p.rules))
 	for _, t := range spec.RequirePredicateTypes {
-		r := RuleResult{Name: BuiltinRequirePredicateType + t}
-		r.Passed = slices.ContainsFunc(in.Attestations, func(a Attestation) bool { return a.PredicateType == t })
-		if !r.Passed {
-			r.Message = fmt.Sprintf("no verified %s attestation", t)
-		}
-		results = append(results, r)
+		results = append(results, requirePredicate(in, t))
 	}
 	if len(spec.Builders) > 0 {
 		results = append(results, p.checkBuilder(in.Provenance))
 	}
 	return append(results, p.evalRules(ctx, in, false)...)
+}
+
+// requirePredicate is the rule that in holds a verified attestation of
+// predicate type t.
+func requirePredicate(in Input, t string) RuleResult {
+	r := RuleResult{Name: BuiltinRequirePredicateType + t}
+	r.Passed = slices.ContainsFunc(in.Attestations, func(a Attestation) bool { return a.PredicateType == t })
+	if !r.Passed {
+		r.Message = fmt.Sprintf("no verified %s attestation", t)
+	}
+	return r
 }
 
 // EvaluateIndex runs the rules that apply to the image index of a
@@ -56,12 +62,7 @@ func (p *Policy) EvaluateIndex(in Input) []RuleResult {
 	spec := &p.doc.Spec
 	var results []RuleResult
 	if t := hallmark.PredicateSLSAProvenanceV1; slices.Contains(spec.RequirePredicateTypes, t) {
-		r := RuleResult{Name: BuiltinRequirePredicateType + t}
-		r.Passed = slices.ContainsFunc(in.Attestations, func(a Attestation) bool { return a.PredicateType == t })
-		if !r.Passed {
-			r.Message = fmt.Sprintf("no verified %s attestation", t)
-		}
-		results = append(results, r)
+		results = append(results, requirePredicate(in, t))
 	}
 	if len(spec.Builders) > 0 {
 		results = append(results, p.checkBuilder(in.Provenance))
