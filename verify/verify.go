@@ -261,18 +261,24 @@ func (v *Verifier) parseRefUncached(ref string) (name.Reference, error) {
 // the reference by the digest of the bytes received: the one digest used
 // from then on.
 func resolve(ctx context.Context, r name.Reference, limit int64, ropts []remote.Option) (name.Digest, hallmark.Digest, error) {
+	subject, d, _, err := resolveManifest(ctx, r, limit, ropts)
+	return subject, d, err
+}
+
+// resolveManifest is resolve that also returns the manifest received.
+func resolveManifest(ctx context.Context, r name.Reference, limit int64, ropts []remote.Option) (name.Digest, hallmark.Digest, *remote.Descriptor, error) {
 	desc, err := getManifest(ctx, r, limit, "image manifest", ropts)
 	if err != nil {
 		if errors.Is(err, hallmark.ErrNotFound) {
-			return name.Digest{}, "", fmt.Errorf("resolve %s: image does not exist: %w", r, err)
+			return name.Digest{}, "", nil, fmt.Errorf("resolve %s: image does not exist: %w", r, err)
 		}
-		return name.Digest{}, "", fmt.Errorf("resolve %s: %w", r, err)
+		return name.Digest{}, "", nil, fmt.Errorf("resolve %s: %w", r, err)
 	}
 	d, err := hallmark.ParseDigest(desc.Digest.String())
 	if err != nil {
-		return name.Digest{}, "", fmt.Errorf("resolve %s: %w", r, err)
+		return name.Digest{}, "", nil, fmt.Errorf("resolve %s: %w", r, err)
 	}
-	return r.Context().Digest(d.String()), d, nil
+	return r.Context().Digest(d.String()), d, desc, nil
 }
 
 // attestation fetches and verifies one bundle referrer of the image with
