@@ -82,7 +82,8 @@ func platformManifests(t *testing.T, pinned string) map[string]string {
 // real stack: each platform manifest has its own SBOM and provenance about
 // its own digest, the index has provenance; `hallmark verify --platform
 // linux/arm64` passes; an index assembled with one unattested platform is
-// denied by admission, naming that platform.
+// denied by admission, naming that platform; `hallmark sbom --platform
+// linux/arm64` prints the arm64 manifest's SBOM.
 func TestMultiPlatformAttested(t *testing.T) {
 	st := env.stack.State
 	dir := multiContext(t)
@@ -130,6 +131,7 @@ func TestMultiPlatformAttested(t *testing.T) {
 	if out, errOut, err := runCLI(t, "verify", pinned); err != nil || strings.Count(out, "platform ✓") != 2 {
 		t.Fatalf("hallmark verify (every platform): %v\n%s%s", err, out, errOut)
 	}
+	checkPlatformSBOM(t, st.Registry+"/e2e/multi:v1", platforms)
 
 	// An index of the attested amd64 manifest and an unattested arm64 image.
 	mixed := mixedIndex(t, platforms["linux/amd64"], st.Registry+"/e2e/multi:mixed")
@@ -143,6 +145,32 @@ func TestMultiPlatformAttested(t *testing.T) {
 	}
 	if allowed, message := admissionReview(t, pinned); !allowed {
 		t.Errorf("admission of the built index denied: %s", message)
+	}
+}
+
+// checkPlatformSBOM checks that `hallmark sbom --platform linux/arm64` of
+// the index tag prints the SBOM of the arm64 manifest (its namespace names
+// that manifest, not amd64's) and names the manifest on stderr, and that
+// without --platform it fails listing both platforms.
+func checkPlatformSBOM(t *testing.T, tag string, platforms map[string]string) {
+	t.Helper()
+	out, errOut, err := runCLI(t, "sbom", "--platform", "linux/arm64", tag)
+	if err != nil || !strings.Contains(errOut, "the SBOM of the linux/arm64 image "+platforms["linux/arm64"]) {
+		t.Fatalf("hallmark sbom --platform linux/arm64: %v\n%s", err, errOut)
+	}
+	var doc struct {
+		DocumentNamespace string `json:"documentNamespace"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("hallmark sbom --platform linux/arm64 printed no SPDX document: %v\n%s", err, out)
+	}
+	hexOf := func(ref string) string { return ref[strings.Index(ref, "sha256:")+len("sha256:"):] }
+	if !strings.Contains(doc.DocumentNamespace, hexOf(platforms["linux/arm64"])) || strings.Contains(out, hexOf(platforms["linux/amd64"])) {
+		t.Errorf("hallmark sbom --platform linux/arm64 printed the SBOM %s, want the arm64 manifest's %s", doc.DocumentNamespace, platforms["linux/arm64"])
+	}
+	_, errOut, err = runCLI(t, "sbom", tag)
+	if err == nil || !strings.Contains(errOut, "is a multi-platform image") || !strings.Contains(errOut, "linux/amd64") || !strings.Contains(errOut, "linux/arm64") {
+		t.Errorf("hallmark sbom of the index without --platform: %v\n%s", err, errOut)
 	}
 }
 

@@ -38,9 +38,18 @@ running dev stack's. The signer is --certificate-identity[-regexp] and
 $HALLMARK_SIGNER_ISSUER, else the dev stack's gateway. Regular expressions
 must match the whole value.
 
+A multi-platform image (an image index) is attested per platform: each
+platform's manifest has its own SBOM and provenance, the index provenance only.
+Without --platform, inspect shows the index's own attestations and lists its
+platforms with their manifest digests; --platform os/arch[/variant] (e.g.
+linux/arm64) shows that platform manifest's attestations instead, naming the
+platform and the manifest's digest. For an image that is not an index,
+--platform must be the platform its config names.
+
 Exit status: 0 if a verified SLSA provenance exists, 1 if none does (the
 reasons are printed), 2 if the image could not be evaluated (registry
-unreachable, image missing, bad flags).`,
+unreachable, image missing, bad flags, a platform the image is not or the
+index lacks).`,
 	}
 	f.register(cmd.Flags(), "text", "json")
 	return imageCommand(cmd, envOf, func(ctx context.Context, image string, env verifyEnv) error {
@@ -51,11 +60,16 @@ unreachable, image missing, bad flags).`,
 // runInspect verifies image and prints the report; it fails with
 // notVerified when no provenance verified.
 func runInspect(ctx context.Context, f *verifyFlags, image string, env verifyEnv) error {
-	res, err := f.verifyImage(ctx, image, env)
+	v, r, err := f.resolveImage(ctx, image, env)
+	if err != nil {
+		return err
+	}
+	res, err := v.Verify(ctx, r)
 	if err != nil {
 		return err
 	}
 	rep := newInspectReport(res)
+	rep.setPlatforms(r)
 	switch f.output {
 	case "json":
 		err = rep.writeJSON(env.stdout)
@@ -79,6 +93,16 @@ type inspectReport struct {
 	Image  string `json:"image"`
 	Digest string `json:"digest"`
 	Pinned string `json:"pinned"`
+	// Platform is the platform --platform selected, as the index or the
+	// image config names it, and PlatformDigest the digest of its manifest
+	// (Digest, for an image that is not an index): the attestations and
+	// summaries below are that manifest's. Both are empty without
+	// --platform.
+	Platform       string `json:"platform,omitempty"`
+	PlatformDigest string `json:"platformDigest,omitempty"`
+	// Platforms are the platform manifests of an index, in index order;
+	// nil for an image.
+	Platforms []platformReport `json:"platforms,omitempty"`
 	// Verified says that a verified SLSA provenance exists.
 	Verified     bool                `json:"verified"`
 	Attestations []attestationReport `json:"attestations"`
@@ -88,6 +112,13 @@ type inspectReport struct {
 	SBOM       *sbomReport       `json:"sbom,omitempty"`
 	// Notes say what could not be summarised.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// platformReport is one platform manifest of an index.
+type platformReport struct {
+	// Platform is "os/arch[/variant]"; empty if the index names none.
+	Platform string `json:"platform"`
+	Digest   string `json:"digest"`
 }
 
 type attestationReport struct {
@@ -131,6 +162,9 @@ type baseImageReport struct {
 	Digest string `json:"digest"`
 }
 
+// noSBOMNote is the note of a report without a verified SBOM.
+const noSBOMNote = "no verified SBOM"
+
 // newInspectReport summarises res from its verified attestations only.
 func newInspectReport(res *verify.ImageResult) inspectReport {
 	rep := inspectReport{Image: res.Ref, Digest: res.Digest.String(), Pinned: res.Pinned, Omitted: res.Omitted, Attestations: []attestationReport{}}
@@ -173,9 +207,33 @@ func newInspectReport(res *verify.ImageResult) inspectReport {
 		rep.SBOM = &s
 	}
 	if len(sboms) == 0 {
-		rep.Notes = append(rep.Notes, "no verified SBOM")
+		rep.Notes = append(rep.Notes, noSBOMNote)
 	}
 	return rep
+}
+
+// setPlatforms completes the report of res, the attestations of the
+// manifest r selected: Digest and Pinned are what the reference resolved
+// to, and an index lists its platforms.
+func (rep *inspectReport) setPlatforms(r *verify.Resolved) {
+	rep.Digest, rep.Pinned = r.Digest.String(), r.Pinned
+	if r.Platform != "" {
+		rep.Platform, rep.PlatformDigest = r.Platform, r.Selected.Digest.String()
+	}
+	if !r.IsIndex() {
+		return
+	}
+	rep.Platforms = make([]platformReport, len(r.Platforms))
+	for i, p := range r.Platforms {
+		rep.Platforms[i] = platformReport{Platform: p.Platform, Digest: p.Digest.String()}
+	}
+	if r.Platform == "" {
+		for i, n := range rep.Notes {
+			if n == noSBOMNote {
+				rep.Notes[i] = "an index has no SBOM of its own: each platform has one (choose one with --platform)"
+			}
+		}
+	}
 }
 
 func newProvenanceReport(p *provenance.Provenance, referrer hallmark.Digest) *provenanceReport {
@@ -232,6 +290,10 @@ func (r inspectReport) writeText(w io.Writer) error {
 	p.line(0, "digest", r.Digest)
 	if r.Pinned != r.Image {
 		p.line(0, "pinned", r.Pinned)
+	}
+	if r.Platform != "" {
+		p.line(0, "platform", r.Platform)
+		p.line(0, "manifest", r.PlatformDigest)
 	}
 
 	verified := 0
@@ -326,6 +388,16 @@ func (r inspectReport) writeText(w io.Writer) error {
 		p.heading("SBOM")
 		p.line(1, "document", s.SPDXVersion+" "+s.Name)
 		p.line(1, "packages", s.countsText())
+	}
+	if len(r.Platforms) > 0 {
+		p.heading(fmt.Sprintf("Platforms: %d (show one with --platform)", len(r.Platforms)))
+		for _, pl := range r.Platforms {
+			name := pl.Platform
+			if name == "" {
+				name = "(none named)"
+			}
+			p.line(1, name, pl.Digest)
+		}
 	}
 	if len(r.Notes) > 0 {
 		p.heading("Notes")

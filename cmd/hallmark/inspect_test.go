@@ -169,18 +169,55 @@ func unverifiedResult(t *testing.T) *verify.ImageResult {
 	return res
 }
 
+// indexResult is the verification result of an index: a verified
+// provenance, no SBOM.
+func indexResult(t *testing.T) *verify.ImageResult {
+	t.Helper()
+	res := goldenResult(t)
+	res.Digest, res.Pinned = goldenIndexDigest, "registry.example/acme/app@"+string(goldenIndexDigest)
+	res.Attestations = res.Attestations[1:2]
+	return res
+}
+
+// goldenIndexDigest is the digest of goldenIndex, whose linux/arm64
+// manifest is goldenImage.
+const goldenIndexDigest = hallmark.Digest("sha256:5555555555555555555555555555555555555555555555555555555555555555")
+
+// goldenIndex is registry.example/acme/app:v1 resolved to an index of
+// linux/amd64 and linux/arm64 (goldenImage), with platform selected.
+func goldenIndex(platform string) *verify.Resolved {
+	repo := "registry.example/acme/app"
+	r := &verify.Resolved{Ref: repo + ":v1", Digest: goldenIndexDigest, Pinned: repo + "@" + string(goldenIndexDigest),
+		Platforms: []verify.PlatformManifest{
+			{Platform: "linux/amd64", Digest: fakeDigest('6'), Pinned: repo + "@" + string(fakeDigest('6'))},
+			{Platform: "linux/arm64", Digest: goldenImage, Pinned: repo + "@" + string(goldenImage)},
+		}}
+	r.Selected = verify.PlatformManifest{Digest: r.Digest, Pinned: r.Pinned}
+	if platform != "" {
+		r.Platform, r.Selected = platform, r.Platforms[1]
+	}
+	return r
+}
+
 // checkGolden compares got with testdata/name, or rewrites it with -update.
 func TestInspectGolden(t *testing.T) {
 	tests := []struct {
 		name string
 		res  func(*testing.T) *verify.ImageResult
+		// resolved is what the reference resolved to, if not res's image.
+		resolved *verify.Resolved
 	}{
-		{"verified", goldenResult},
-		{"unverified", unverifiedResult},
+		{"verified", goldenResult, nil},
+		{"unverified", unverifiedResult, nil},
+		{"index", indexResult, goldenIndex("")},
+		{"platform", goldenResult, goldenIndex("linux/arm64")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			rep := newInspectReport(tt.res(t))
+			if tt.resolved != nil {
+				rep.setPlatforms(tt.resolved)
+			}
 			var text, js bytes.Buffer
 			if err := rep.writeText(&text); err != nil {
 				t.Fatal(err)

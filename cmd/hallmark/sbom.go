@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // newSBOMCmd returns `hallmark sbom`.
@@ -35,8 +36,17 @@ bytes of the statement's predicate followed by a newline: compact JSON as
 Hallmark writes it (pipe it through jq for indentation). --output text prints
 a table of the packages: name, version, type and package URL.
 
+A multi-platform image (an image index) has one SBOM per platform, attached
+to that platform's manifest, and none of its own: --platform os/arch[/variant]
+(e.g. linux/arm64) selects the platform, and a note on stderr names it and its
+manifest's digest. Without --platform, an index is an error that lists its
+platforms. For an image that is not an index, --platform must be the platform
+its config names.
+
 Trust settings and exit status are those of hallmark inspect: 0 if a verified
-SBOM was printed, 1 if none verified, 2 if the image could not be evaluated.`,
+SBOM was printed, 1 if none verified, 2 if the image could not be evaluated
+(registry unreachable, image missing, bad flags, an index without --platform,
+a platform the image is not).`,
 	}
 	f.register(cmd.Flags(), "json", "text")
 	return imageCommand(cmd, envOf, func(ctx context.Context, image string, env verifyEnv) error {
@@ -45,9 +55,20 @@ SBOM was printed, 1 if none verified, 2 if the image could not be evaluated.`,
 }
 
 func runSBOM(ctx context.Context, f *verifyFlags, image string, env verifyEnv) error {
-	res, err := f.verifyImage(ctx, image, env)
+	v, r, err := f.resolveImage(ctx, image, env)
 	if err != nil {
 		return err
+	}
+	if r.IsIndex() && r.Platform == "" {
+		return usageError(fmt.Sprintf("%s is a multi-platform image (an index) of %s, with one SBOM per platform: choose one with --platform%s",
+			r.Pinned, oneLine(r.PlatformList()), platformExample(r)))
+	}
+	res, err := v.Verify(ctx, r)
+	if err != nil {
+		return err
+	}
+	if r.Platform != "" {
+		fmt.Fprintf(env.stderr, "hallmark sbom: the SBOM of the %s image %s\n", oneLine(r.Platform), r.Selected.Pinned)
 	}
 	sboms := res.Verified(hallmark.PredicateSPDX)
 	if len(sboms) == 0 {
@@ -68,6 +89,17 @@ func runSBOM(ctx context.Context, f *verifyFlags, image string, env verifyEnv) e
 		return fmt.Errorf("write sbom: %w", err)
 	}
 	return nil
+}
+
+// platformExample is " (e.g. --platform P)" for the first platform the
+// index r names, or "".
+func platformExample(r *verify.Resolved) string {
+	for _, p := range r.Platforms {
+		if p.Platform != "" {
+			return " (e.g. --platform " + oneLine(p.Platform) + ")"
+		}
+	}
+	return ""
 }
 
 // spdxDocument is the part of an SPDX 2.x JSON document the CLI shows. It

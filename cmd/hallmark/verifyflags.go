@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify"
@@ -30,6 +31,7 @@ type verifyFlags struct {
 	issuer         string
 	issuerRegexp   string
 	allowHTTP      bool
+	platform       string
 	output         string
 	outputs        []string // accepted --output values
 }
@@ -84,6 +86,7 @@ func (f *verifyFlags) register(fl *pflag.FlagSet, outputs ...string) {
 	fl.StringVar(&f.issuer, "certificate-oidc-issuer", "", "signer's certificate OIDC issuer, exactly (default $HALLMARK_SIGNER_ISSUER, else the dev stack's issuer)")
 	fl.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "signer's certificate OIDC issuer, as a regular expression matching all of it")
 	fl.BoolVar(&f.allowHTTP, "allow-http-registry", false, "speak plain HTTP to the image's registry (implied for localhost and loopback addresses)")
+	fl.StringVar(&f.platform, "platform", "", "for a multi-platform image, the platform whose manifest to read, e.g. linux/arm64; for an image, the platform it must be")
 	fl.StringVarP(&f.output, "output", "o", outputs[0], "output format: "+strings.Join(outputs, " or "))
 }
 
@@ -101,6 +104,9 @@ func (f *verifyFlags) resolve(env verifyEnv) (verifyConfig, error) {
 	var err error
 	if !slices.Contains(f.outputs, f.output) {
 		return c, fmt.Errorf("parse --output: unknown format %q, want %s", f.output, strings.Join(f.outputs, " or "))
+	}
+	if err := hallmark.ValidatePlatform(f.platform); err != nil {
+		return c, fmt.Errorf("parse --platform: %w", err)
 	}
 	if c.trustedRoot, err = trustedRootPath(f.trustedRoot, env, fromStack); err != nil {
 		return c, err
@@ -189,14 +195,19 @@ func (f *verifyFlags) newVerifier(image string, env verifyEnv) (*verify.Verifier
 	return v, nil
 }
 
-// verifyImage verifies the attestations of image as the flags say. Its
-// errors mean the image could not be evaluated.
-func (f *verifyFlags) verifyImage(ctx context.Context, image string, env verifyEnv) (*verify.ImageResult, error) {
+// resolveImage resolves image to a digest, once, and selects the manifest
+// of --platform (verify.Verifier.Resolve); the Verifier returned verifies
+// its attestations. Its errors mean the image could not be evaluated.
+func (f *verifyFlags) resolveImage(ctx context.Context, image string, env verifyEnv) (*verify.Verifier, *verify.Resolved, error) {
 	v, err := f.newVerifier(image, env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return v.Image(ctx, image)
+	r, err := v.Resolve(ctx, image, f.platform)
+	if err != nil {
+		return nil, nil, err
+	}
+	return v, r, nil
 }
 
 // registryClient is the client for reading image's registry: the docker
