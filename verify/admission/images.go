@@ -81,7 +81,7 @@ func (w *Webhook) verifyImages(ctx context.Context, images []string) map[string]
 
 // couldNotVerify describes an image that could not be evaluated.
 func (w *Webhook) couldNotVerify(ctx context.Context, image string, err error) string {
-	reason := clip(err.Error(), 300)
+	reason := clipMiddle(err.Error(), 600)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		reason = fmt.Sprintf("timed out after %s", w.opts.timeout)

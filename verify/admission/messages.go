@@ -43,6 +43,25 @@ func clip(s string, n int) string {
 	return s[:cut] + ellipsis
 }
 
+// clipMiddle shortens s like clip, but keeps its end too: a wrapped
+// error's end names the innermost cause and, for a limit, the setting to
+// raise. It keeps about a third of n from the start and the rest from the
+// end, joined by "…".
+func clipMiddle(s string, n int) string {
+	s = clip(s, len(s)) // control characters and invalid UTF-8 only
+	if len(s) <= n {
+		return s
+	}
+	const ellipsis = "…"
+	head := clip(s, n/3)
+	head = strings.TrimSuffix(head, ellipsis)
+	start := len(s) - (n - len(head) - len(ellipsis))
+	for start < len(s) && !utf8.RuneStart(s[start]) {
+		start++
+	}
+	return head + ellipsis + s[start:]
+}
+
 // message joins violations into one bounded status message.
 func message(violations []string) string {
 	const reserve = 32 // room for "; and N more"

@@ -81,6 +81,25 @@ func TestSecretKind(t *testing.T) {
 	}
 }
 
+func TestClipMiddle(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"read reg/app: manifest is over the limit (limit set by verify.limits.maxManifestBytes)", 40, "read reg/a…fy.limits.maxManifestBytes)"},
+		{"éééééééééé", 11, "…éééé"},
+		{"éééééééééé", 17, "é…éééééé"},
+		{"a\nb", 10, "a b"},
+	}
+	for _, tt := range tests {
+		if got := clipMiddle(tt.in, tt.n); got != tt.want || len(got) > tt.n {
+			t.Errorf("clipMiddle(%q, %d) = %q (%d bytes), want %q", tt.in, tt.n, got, len(got), tt.want)
+		}
+	}
+}
+
 func TestClip(t *testing.T) {
 	tests := []struct {
 		in   string
