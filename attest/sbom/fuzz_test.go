@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 )
 
@@ -99,6 +100,20 @@ func FuzzLayer(f *testing.F) {
 		}
 		if _, err := doc.JSON(); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+func FuzzPythonMetadata(f *testing.F) {
+	f.Add([]byte("Metadata-Version: 2.1\nName: PyYAML\nVersion: 6.0\nLicense: MIT\nClassifier: A\n  cont\n\nbody\n"))
+	f.Add([]byte("Name: x\r\nVersion:\r\n \r\n\t\r\n:\r\n"))
+	f.Add([]byte("License-Expression: MIT\nName:_.-\nVersion: 1\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parsePythonMetadata(bytes.NewReader(b), int64(len(b)))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:pypi/") {
+				t.Fatalf("package %+v", p)
+			}
 		}
 	})
 }

@@ -152,7 +152,7 @@ func (c *catalog) packages(rel *osRelease) []Package {
 	for _, b := range c.golang {
 		out = append(out, goPackages(b)...)
 	}
-	return out
+	return append(out, appPackages(c.app)...)
 }
 
 // goPackages lists the main module, every dependency (replacements

@@ -142,7 +142,7 @@ func (d *Document) model(m docMeta) *v2_3.Document {
 			PackageVersion:            p.Version,
 			PackageDownloadLocation:   noAssertion,
 			IsFilesAnalyzedTagPresent: true,
-			PackageSourceInfo:         sourceInfo[p.Type],
+			PackageSourceInfo:         sourceInfoOf(p.Type),
 			PackageExternalReferences: []*v2_3.PackageExternalReference{purlRef(p.PURL)},
 		}
 		if p.License != "" {

@@ -67,6 +67,7 @@ type catalog struct {
 	apk          []dbFile[apkPackage]
 	rpm          []dbFile[rpmPackage]
 	golang       []goBinary
+	app          []appFile // application ecosystems (app.go)
 	warnings     []string
 	shadow       shadow // marks of every walked layer
 }
@@ -223,6 +224,9 @@ func (w *walker) layer(ctx context.Context, l v1.Layer, last bool) error {
 func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evidence) (func(), error) {
 	kind := classify(ev.path)
 	if kind == kindNone {
+		if c := appFor(ev.path); c != nil {
+			return w.readApp(c, r, hdr, ev)
+		}
 		if hdr.Mode&0o111 == 0 || hdr.Size < elfMinSize {
 			return nil, nil
 		}
@@ -268,6 +272,25 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 		return func() { w.cat.rpm = append(w.cat.rpm, dbFile[rpmPackage]{ev, pkgs}) }, err
 	}
 	return nil, nil
+}
+
+// readApp runs an application cataloger on one file.
+func (w *walker) readApp(c *appCataloger, r io.Reader, hdr *tar.Header, ev evidence) (func(), error) {
+	limit := w.o.maxFileBytes
+	if c.maxBytes > 0 {
+		limit = min(limit, c.maxBytes)
+	}
+	if hdr.Size > limit {
+		return nil, fmt.Errorf("%w: %s evidence of %d bytes is over the %d-byte limit", hallmark.ErrTooLarge, c.name, hdr.Size, limit)
+	}
+	pkgs, err := c.parse(io.LimitReader(r, hdr.Size), hdr.Size)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", c.name, err)
+	}
+	if len(pkgs) == 0 {
+		return nil, err
+	}
+	return func() { w.cat.app = append(w.cat.app, appFile{ev: ev, pkgs: pkgs}) }, err
 }
 
 func (w *walker) warn(format string, args ...any) {

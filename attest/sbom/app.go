@@ -1,0 +1,79 @@
+package sbom
+
+import "io"
+
+// Application ecosystems (Python, Node.js, Java, …) are cataloged from the
+// evidence their package managers leave in the image: one small metadata
+// file per installed package, found by its path. Each ecosystem is an
+// appCataloger in appCatalogers; the walk reads a visible regular file with
+// the first cataloger whose match accepts its path, bounded by the
+// cataloger's maxBytes and the walk's per-file limit, and never follows a
+// link or extracts anything.
+
+// appCataloger reads one kind of application package evidence.
+type appCataloger struct {
+	// name names the cataloger in warnings: "python", "npm".
+	name string
+	// purlType is the purl type of what it finds; the SPDX document says
+	// where such packages come from (sourceInfo).
+	purlType string
+	// sourceInfo is the SPDX PackageSourceInfo of its packages.
+	sourceInfo string
+	// match reports whether the file at the cleaned absolute path p is
+	// evidence this cataloger reads.
+	match func(p string) bool
+	// maxBytes bounds one file (0: the walk's per-file limit).
+	maxBytes int64
+	// parse reads one file of at most size bytes and returns its packages
+	// without evidence (the walk fills Layer and Path). A partial result
+	// comes with an error, which becomes a warning.
+	parse func(r io.Reader, size int64) ([]Package, error)
+}
+
+// appCatalogers are the application ecosystems the walk reads, in the
+// order they are tried: one line per ecosystem.
+var appCatalogers = []*appCataloger{
+	pythonCataloger,
+}
+
+// appFor returns the cataloger that reads p, or nil.
+func appFor(p string) *appCataloger {
+	for _, c := range appCatalogers {
+		if c.match(p) {
+			return c
+		}
+	}
+	return nil
+}
+
+// appFile is what one cataloger found in one file.
+type appFile struct {
+	ev   evidence
+	pkgs []Package
+}
+
+// appPackages returns the application packages of files, with their
+// evidence.
+func appPackages(files []appFile) []Package {
+	var out []Package
+	for _, f := range files {
+		for _, p := range f.pkgs {
+			p.Layer, p.Path = f.ev.layer, f.ev.path
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// sourceInfoOf says where packages of purl type t were found.
+func sourceInfoOf(t string) string {
+	if s, ok := sourceInfo[t]; ok {
+		return s
+	}
+	for _, c := range appCatalogers {
+		if c.purlType == t {
+			return c.sourceInfo
+		}
+	}
+	return ""
+}
