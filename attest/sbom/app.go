@@ -34,6 +34,7 @@ type appCataloger struct {
 // order they are tried: one line per ecosystem.
 var appCatalogers = []*appCataloger{
 	pythonCataloger,
+	npmCataloger,
 }
 
 // appFor returns the cataloger that reads p, or nil.

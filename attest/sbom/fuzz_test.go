@@ -117,3 +117,17 @@ func FuzzPythonMetadata(f *testing.F) {
 		}
 	})
 }
+
+func FuzzPackageJSON(f *testing.F) {
+	f.Add([]byte(`{"name":"@babel/core","version":"7.26.0","license":{"type":"MIT"}}`))
+	f.Add([]byte(`{"name":"x","version":"1","licenses":["MIT",{"type":"A B"},3]}`))
+	f.Add([]byte(`{"name":"/","version":" "}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parsePackageJSON(bytes.NewReader(b), int64(len(b)))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:npm/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}
