@@ -35,6 +35,7 @@ type appCataloger struct {
 var appCatalogers = []*appCataloger{
 	pythonCataloger,
 	npmCataloger,
+	rubyCataloger,
 }
 
 // appFor returns the cataloger that reads p, or nil.

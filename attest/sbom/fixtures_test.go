@@ -2,6 +2,9 @@ package sbom
 
 import (
 	"archive/tar"
+	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -75,6 +78,43 @@ func rpmLayers(t testing.TB, layer layerFunc) []v1.Layer {
 		)}
 }
 
+// rubyLayers are the installed gemspecs of real Debian 12 packages
+// (testdata/README.md): the gems bundled with Ruby 3.1 (default and
+// bundled), and gems packaged by Debian under rubygems-integration.
+func rubyLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{
+		layer(t, file("etc/os-release", testdata(t, "debian12/os-release"))),
+		layer(t, tarEntries(t, "ruby/gemspecs.tar.gz")...),
+	}
+}
+
+// tarEntries reads the directories and regular files of a testdata tar
+// archive (gzipped if its name ends in .gz).
+func tarEntries(t testing.TB, name string) []entry {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(testdata(t, name)))
+	var entries []entry
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return entries
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch hdr.Typeflag {
+		case tar.TypeDir:
+			entries = append(entries, dir(hdr.Name))
+		case tar.TypeReg:
+			b, err := io.ReadAll(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			entries = append(entries, file(hdr.Name, b))
+		}
+	}
+}
+
 // fillerLayer is ordinary content: many small files and a few non-Go
 // executables, which the catalogers must skip quickly.
 func fillerLayer(t testing.TB, layer layerFunc) v1.Layer {
@@ -105,5 +145,6 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"alpine":     image(t, alpineLayers(t, layer)...),
 		"rpm":        image(t, rpmLayers(t, layer)...),
 		"all":        image(t, all...),
+		"ruby":       image(t, rubyLayers(t, layer)...),
 	}
 }

@@ -131,3 +131,17 @@ func FuzzPackageJSON(f *testing.F) {
 		}
 	})
 }
+
+func FuzzGemspec(f *testing.F) {
+	f.Add([]byte("Gem::Specification.new do |s|\n  s.name = \"rack\".freeze\n  s.version = \"2.2.22\"\n  s.licenses = [\"Ruby\".freeze, \"BSD-2-Clause\".freeze]\nend\n"))
+	f.Add([]byte("s.name = 'caf\\u00e9\\'\\\\'\r\ns.version = \"\\u12\"\ns.license = \"#{x}\"\n"))
+	f.Add([]byte("x.licenses = [\"a\",, 'b' , \"c\".freeze\nq.name=\"\"\n.version = \"1\"\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parseGemspec(bytes.NewReader(b), int64(len(b)))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:gem/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}
