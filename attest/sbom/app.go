@@ -36,6 +36,7 @@ var appCatalogers = []*appCataloger{
 	pythonCataloger,
 	npmCataloger,
 	rubyCataloger,
+	composerCataloger, pearCataloger, // PHP
 }
 
 // appFor returns the cataloger that reads p, or nil.

@@ -88,6 +88,20 @@ func rubyLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	}
 }
 
+// phpLayers are real PHP package registries (testdata/README.md):
+// MediaWiki 1.39's Composer installed.json, as Debian 12 ships it, and
+// the PEAR registry of Debian 12's php-pear.
+func phpLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{
+		layer(t, file("etc/os-release", testdata(t, "debian12/os-release"))),
+		layer(t,
+			dir("usr"), dir("usr/share"), dir("usr/share/mediawiki"), dir("usr/share/mediawiki/vendor"), dir("usr/share/mediawiki/vendor/composer"),
+			file("usr/share/mediawiki/vendor/composer/installed.json", testdata(t, "php/mediawiki-installed.json.gz")),
+		),
+		layer(t, tarEntries(t, "php/pear-registry.tar.gz")...),
+	}
+}
+
 // tarEntries reads the directories and regular files of a testdata tar
 // archive (gzipped if its name ends in .gz).
 func tarEntries(t testing.TB, name string) []entry {
@@ -146,5 +160,6 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"rpm":        image(t, rpmLayers(t, layer)...),
 		"all":        image(t, all...),
 		"ruby":       image(t, rubyLayers(t, layer)...),
+		"php":        image(t, phpLayers(t, layer)...),
 	}
 }

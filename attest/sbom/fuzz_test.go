@@ -136,10 +136,49 @@ func FuzzGemspec(f *testing.F) {
 	f.Add([]byte("Gem::Specification.new do |s|\n  s.name = \"rack\".freeze\n  s.version = \"2.2.22\"\n  s.licenses = [\"Ruby\".freeze, \"BSD-2-Clause\".freeze]\nend\n"))
 	f.Add([]byte("s.name = 'caf\\u00e9\\'\\\\'\r\ns.version = \"\\u12\"\ns.license = \"#{x}\"\n"))
 	f.Add([]byte("x.licenses = [\"a\",, 'b' , \"c\".freeze\nq.name=\"\"\n.version = \"1\"\n"))
+	for _, e := range tarEntries(f, "ruby/gemspecs.tar.gz") {
+		if strings.HasSuffix(e.name, "/rack-2.2.22.gemspec") || strings.HasSuffix(e.name, "/json-2.6.1.gemspec") {
+			f.Add(e.body)
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pkgs, _ := parseGemspec(bytes.NewReader(b), int64(len(b)))
 		for _, p := range pkgs {
 			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:gem/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}
+
+func FuzzInstalledJSON(f *testing.F) {
+	f.Add([]byte(`{"packages":[{"name":"symfony/yaml","version":"v5.4.23","license":["MIT","GPL-2.0 WITH X"]},{"name":3},"s"],"dev":true}`))
+	f.Add([]byte(`[{"name":"a/b/c","version":"1","license":"MIT"},{"name":"solo","version":"dev-main"}]`))
+	f.Add(testdata(f, "php/mediawiki-installed.json.gz")[:4096])
+	f.Add([]byte(`{"x":[{"packages":[]}],"packages":[{"name":"/","version":" "}]}[{"name":"a/a","version":"1"}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parseInstalledJSON(bytes.NewReader(b), int64(len(b)))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:composer/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}
+
+func FuzzPearRegistry(f *testing.F) {
+	f.Add([]byte(`a:4:{s:4:"name";s:9:"memcached";s:7:"channel";s:12:"pecl.php.net";s:7:"version";a:2:{s:7:"release";s:5:"3.2.0";s:3:"api";s:5:"3.2.0";}s:7:"license";a:2:{s:7:"attribs";a:1:{s:3:"uri";s:3:"x:y";}s:8:"_content";s:11:"PHP License";}}`))
+	f.Add([]byte(`a:5:{s:4:"name";s:1:"x";s:7:"version";a:1:{s:7:"release";s:1:"1";}i:-3;d:1.5e3;s:1:"o";O:8:"stdClass":2:{s:1:"a";b:1;s:1:"n";N;}}`))
+	f.Add([]byte(`a:2:{i:0;r:1;s:7:"license";s:3:"PHP";}`))
+	for _, e := range tarEntries(f, "php/pear-registry.tar.gz") {
+		if strings.HasSuffix(e.name, ".reg") {
+			f.Add(e.body)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parsePearRegistry(bytes.NewReader(b), int64(len(b)))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:pear/") {
 				t.Fatalf("package %+v", p)
 			}
 		}

@@ -38,7 +38,7 @@ func TestCompareWithSyft(t *testing.T) {
 	images := fixtureImages(t)
 	var report strings.Builder
 	fmt.Fprintf(&report, "| image | syft packages | Hallmark packages | recall (Hallmark ∩ syft / syft) | only Hallmark | identical purls | syft time | Hallmark time | speed-up |\n|---|---|---|---|---|---|---|---|---|\n")
-	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby"}
+	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php"}
 	if only := os.Getenv("HALLMARK_SYFT_IMAGES"); only != "" {
 		names = strings.Split(only, ",")
 	}
@@ -135,7 +135,7 @@ func TestCompareWithSyft(t *testing.T) {
 }
 
 // purlKeys lists "type/namespace/name@version" of the deb, apk, rpm,
-// golang and gem packages of doc.
+// golang, gem, composer and pear packages of doc.
 func purlKeys(doc *v2_3.Document) map[string]bool {
 	keys := map[string]bool{}
 	for _, p := range doc.Packages {
@@ -148,7 +148,7 @@ func purlKeys(doc *v2_3.Document) map[string]bool {
 				continue
 			}
 			switch u.Type {
-			case "deb", "apk", "rpm", "golang", "gem":
+			case "deb", "apk", "rpm", "golang", "gem", "composer", "pear":
 				keys[u.Type+"/"+u.Namespace+"/"+u.Name+"@"+u.Version] = true
 			}
 		}
@@ -157,12 +157,12 @@ func purlKeys(doc *v2_3.Document) map[string]bool {
 }
 
 // purlStrings lists the canonical purls (qualifiers included) of the
-// deb, apk, rpm, golang and gem packages of doc.
+// deb, apk, rpm, golang, gem, composer and pear packages of doc.
 func purlStrings(doc *v2_3.Document) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range doc.Packages {
 		for _, r := range p.PackageExternalReferences {
-			if u, err := packageurl.FromString(r.Locator); err == nil && r.RefType == "purl" && slices.Contains([]string{"deb", "apk", "rpm", "golang", "gem"}, u.Type) {
+			if u, err := packageurl.FromString(r.Locator); err == nil && r.RefType == "purl" && slices.Contains([]string{"deb", "apk", "rpm", "golang", "gem", "composer", "pear"}, u.Type) {
 				out[u.ToString()] = true
 			}
 		}
