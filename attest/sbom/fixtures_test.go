@@ -75,6 +75,16 @@ func rpmLayers(t testing.TB, layer layerFunc) []v1.Layer {
 		)}
 }
 
+// javaLayers are Debian's jars in /usr/share/java (real files of Debian 12
+// packages, with their links), a Spring Boot jar and a war assembled from
+// them.
+func javaLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{
+		layer(t, debianJars(t)...),
+		layer(t, dir("app"), file("app/shop.jar", springBootJar(t)), dir("srv"), file("srv/store.war", webArchive(t))),
+	}
+}
+
 // fillerLayer is ordinary content: many small files and a few non-Go
 // executables, which the catalogers must skip quickly.
 func fillerLayer(t testing.TB, layer layerFunc) v1.Layer {
@@ -105,5 +115,6 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"alpine":     image(t, alpineLayers(t, layer)...),
 		"rpm":        image(t, rpmLayers(t, layer)...),
 		"all":        image(t, all...),
+		"java":       image(t, javaLayers(t, layer)...),
 	}
 }

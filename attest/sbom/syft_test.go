@@ -38,7 +38,7 @@ func TestCompareWithSyft(t *testing.T) {
 	images := fixtureImages(t)
 	var report strings.Builder
 	fmt.Fprintf(&report, "| image | syft packages | Hallmark packages | recall (Hallmark ∩ syft / syft) | only Hallmark | identical purls | syft time | Hallmark time | speed-up |\n|---|---|---|---|---|---|---|---|---|\n")
-	names := []string{"debian", "distroless", "alpine", "rpm", "all"}
+	names := []string{"debian", "distroless", "alpine", "rpm", "all", "java"}
 	if only := os.Getenv("HALLMARK_SYFT_IMAGES"); only != "" {
 		names = strings.Split(only, ",")
 	}
@@ -134,8 +134,8 @@ func TestCompareWithSyft(t *testing.T) {
 	}
 }
 
-// purlKeys lists "type/namespace/name@version" of the deb, apk, rpm and
-// golang packages of doc.
+// purlKeys lists "type/namespace/name@version" of the deb, apk, rpm,
+// golang and maven packages of doc.
 func purlKeys(doc *v2_3.Document) map[string]bool {
 	keys := map[string]bool{}
 	for _, p := range doc.Packages {
@@ -148,7 +148,7 @@ func purlKeys(doc *v2_3.Document) map[string]bool {
 				continue
 			}
 			switch u.Type {
-			case "deb", "apk", "rpm", "golang":
+			case "deb", "apk", "rpm", "golang", "maven":
 				keys[u.Type+"/"+u.Namespace+"/"+u.Name+"@"+u.Version] = true
 			}
 		}
@@ -157,12 +157,12 @@ func purlKeys(doc *v2_3.Document) map[string]bool {
 }
 
 // purlStrings lists the canonical purls (qualifiers included) of the
-// deb, apk, rpm and golang packages of doc.
+// deb, apk, rpm, golang and maven packages of doc.
 func purlStrings(doc *v2_3.Document) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range doc.Packages {
 		for _, r := range p.PackageExternalReferences {
-			if u, err := packageurl.FromString(r.Locator); err == nil && r.RefType == "purl" && slices.Contains([]string{"deb", "apk", "rpm", "golang"}, u.Type) {
+			if u, err := packageurl.FromString(r.Locator); err == nil && r.RefType == "purl" && slices.Contains([]string{"deb", "apk", "rpm", "golang", "maven"}, u.Type) {
 				out[u.ToString()] = true
 			}
 		}
