@@ -76,12 +76,13 @@ func rpmLayers(t testing.TB, layer layerFunc) []v1.Layer {
 }
 
 // javaLayers are Debian's jars in /usr/share/java (real files of Debian 12
-// packages, with their links), a Spring Boot jar and a war assembled from
-// them.
+// packages, with their links), a Spring Boot jar, a war and a
+// distribution zip assembled from them.
 func javaLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	return []v1.Layer{
 		layer(t, debianJars(t)...),
-		layer(t, dir("app"), file("app/shop.jar", springBootJar(t)), dir("srv"), file("srv/store.war", webArchive(t))),
+		layer(t, dir("app"), file("app/shop.jar", springBootJar(t)), dir("srv"), file("srv/store.war", webArchive(t)),
+			dir("opt"), file("opt/tool-1.0.zip", zipBytes(t, zipFile{name: "tool-1.0/lib/jcip-annotations-1.0.jar", body: readFile(t, "testdata/java/jcip-annotations-1.0.jar")}))),
 	}
 }
 

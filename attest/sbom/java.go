@@ -50,11 +50,13 @@ const (
 // syft does: the archive's own package from its manifest and the
 // pom.properties that matches its file name, every other pom.properties
 // as a package of its own (a shaded jar), and the archives nested in it.
+// A .zip file is no Java archive, but the Java archives in it are read
+// (a distribution zip of an application, as syft reads them).
 var javaCataloger = &appCataloger{
 	name:       "java",
 	purlType:   packageurl.TypeMaven,
 	sourceInfo: "cataloged from the manifest and pom.properties of a Java archive",
-	match:      isJavaArchive,
+	match:      func(p string) bool { return isJavaArchive(p) || path.Ext(p) == ".zip" },
 	parseAt:    parseJavaArchive,
 	holdBytes:  maxJarHoldBytes,
 }
@@ -128,9 +130,11 @@ func (s *jarScan) archive(ra io.ReaderAt, size int64, name, at string, depth int
 	}
 	s.entries -= len(zr.File)
 	a := &jarArchive{s: s, zr: zr, name: name, at: at}
-	for _, p := range a.packages() {
-		p.Path = at
-		s.pkgs = append(s.pkgs, p)
+	if isJavaArchive(name) {
+		for _, p := range a.packages() {
+			p.Path = at
+			s.pkgs = append(s.pkgs, p)
+		}
 	}
 	a.nested(depth)
 }

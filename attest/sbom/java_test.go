@@ -147,6 +147,9 @@ func TestParseJavaArchive(t *testing.T) {
 		{"a damaged nested archive: the rest and a warning", "app.jar",
 			[]zipFile{manifest("Implementation-Version: 3\r\n"), {name: "lib/bad.jar", body: []byte("PK not really")}},
 			[]string{"pkg:maven/app/app@3 "}, "lib/bad.jar: not a zip archive"},
+		{"a zip file: only the Java archives in it", "dist-1.0.zip",
+			[]zipFile{manifest("Implementation-Version: 3\r\n"), pomProps("org.no", "no", "1"), {name: "dist/lib/lib-2.0.jar", body: lib}},
+			[]string{"pkg:maven/org.example/lib@2.0 !/dist/lib/lib-2.0.jar"}, ""},
 		{"not a zip", "x.jar", nil, nil, "not a zip archive"},
 	}
 	for _, tt := range tests {
@@ -343,6 +346,7 @@ func TestGenerateJava(t *testing.T) {
 		"pkg:maven/commons-codec/commons-codec@1.15 " + app + "!/BOOT-INF/lib/commons-codec-1.15.jar":                                          "",
 		"pkg:maven/jsr305/jsr305@0.1~%2Bsvn49 " + app + "!/BOOT-INF/lib/jsr305-0.1~+svn49.jar":                                                 "",
 		"pkg:maven/hamcrest-integration/hamcrest-integration@1.3.1-SNAPSHOT " + app + "!/BOOT-INF/lib/hamcrest-integration-1.3.1-SNAPSHOT.jar": "",
+		"pkg:maven/jcip-annotations/jcip-annotations@1.0 /opt/tool-1.0.zip!/tool-1.0/lib/jcip-annotations-1.0.jar":                             "",
 		"pkg:maven/store/store@2.0.1 " + war:                                                                                                   "",
 		"pkg:maven/org.slf4j/jul-to-slf4j@1.7.32 " + war + "!/WEB-INF/lib/jul-to-slf4j-1.7.32.jar":                                             "",
 		"pkg:maven/org.slf4j/slf4j-simple@1.7.32 " + war + "!/WEB-INF/lib/slf4j-simple-1.7.32.jar":                                             "",
