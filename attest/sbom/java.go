@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
+	_ "embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,7 +13,9 @@ import (
 	"path"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/package-url/packageurl-go"
@@ -428,10 +431,53 @@ func (p *javaPkg) group() string {
 			return cleanGroupID(pp.ArtifactID)
 		}
 	}
+	if g := knownGroupID(p.name, p.version); g != "" {
+		return g
+	}
 	if g := p.manifest.groupID(); g != "" {
 		return g
 	}
 	return p.name
+}
+
+// javaGroupIDs is syft's table of the groups of well-known artifacts.
+//
+//go:embed java_groupids.txt
+var javaGroupIDs string
+
+// knownGroupIDs parses javaGroupIDs once: artifactId to one group, or to
+// the group before and from a major version.
+var knownGroupIDs = sync.OnceValue(func() map[string][]string {
+	m := map[string][]string{}
+	for line := range strings.Lines(javaGroupIDs) {
+		if f := strings.Fields(line); len(f) >= 2 && !strings.HasPrefix(f[0], "#") {
+			m[f[0]] = f[1:]
+		}
+	}
+	return m
+})
+
+// knownGroupID is syft's ArtifactIDToGroupID: the group of a well-known
+// artifact, for an archive whose metadata names none.
+func knownGroupID(artifactID, version string) string {
+	g := knownGroupIDs()[artifactID]
+	switch len(g) {
+	case 1:
+		return g[0]
+	case 3:
+		major, _, _ := strings.Cut(version, ".")
+		major, _, _ = strings.Cut(major, "-")
+		if n, err := strconv.Atoi(major); err == nil && n >= atoi(g[2]) {
+			return g[1]
+		}
+		return g[0]
+	}
+	return ""
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 func cleanGroupID(g string) string {
