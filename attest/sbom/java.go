@@ -6,6 +6,7 @@ import (
 	"bytes"
 	_ "embed"
 	"encoding/binary"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
@@ -163,7 +164,7 @@ type javaPkg struct {
 func (a *jarArchive) packages() []Package {
 	files := map[string]*zip.File{}
 	var propsNames []string
-	poms := map[string]bool{} // directories holding a pom.xml
+	poms := map[string]*zip.File{} // directory to the pom.xml in it
 	for _, f := range a.zr.File {
 		if strings.HasSuffix(f.Name, "/") {
 			continue
@@ -176,7 +177,9 @@ func (a *jarArchive) packages() []Package {
 		case strings.HasSuffix(base, "pom.properties"):
 			propsNames = append(propsNames, n)
 		case strings.HasSuffix(base, "pom.xml"):
-			poms[path.Dir(n)] = true
+			if poms[path.Dir(n)] == nil {
+				poms[path.Dir(n)] = f
+			}
 		}
 	}
 	mf := files["META-INF/MANIFEST.MF"]
@@ -216,8 +219,11 @@ func (a *jarArchive) packages() []Package {
 
 	fn := newJavaArchiveFilename(a.name)
 	main := &javaPkg{manifest: m, license: m.license()}
-	if best := bestPomProperties(byDir, dirs, poms, fn.name); best != nil {
-		main.name, main.version = best.ArtifactID, best.Version
+	if best := bestPomProperties(byDir, dirs, poms, fn.name); best != "" {
+		main.name, main.version = byDir[best].ArtifactID, byDir[best].Version
+		if main.license == "" {
+			main.license = a.pomLicense(poms[best])
+		}
 	}
 	if main.name == "" {
 		main.name = m.selectName(fn)
@@ -240,6 +246,7 @@ func (a *jarArchive) packages() []Package {
 			}
 			continue
 		}
+		p.license = a.pomLicense(poms[d])
 		aux = append(aux, p)
 	}
 	var out []Package
@@ -369,7 +376,8 @@ var releaseVersion = regexp.MustCompile(`^v?(\d[0-9A-Za-z.\-_+]*)$`)
 // bestPomProperties is syft's choice of the pom.properties that names the
 // archive itself: the first (by directory) whose artifactId matches the
 // file name, preferring one with a pom.xml beside it and an exact match.
-func bestPomProperties(byDir map[string]*pomProperties, dirs []string, poms map[string]bool, fileName string) *pomProperties {
+// It returns its directory.
+func bestPomProperties(byDir map[string]*pomProperties, dirs []string, poms map[string]*zip.File, fileName string) string {
 	artifacts := map[string]bool{}
 	for _, pp := range byDir {
 		artifacts[pp.ArtifactID] = true
@@ -386,21 +394,20 @@ func bestPomProperties(byDir map[string]*pomProperties, dirs []string, poms map[
 	exact := func(pp *pomProperties, hasPom bool) bool {
 		return hasPom && (strings.Contains(fileName, pp.GroupID) || fileName == pp.ArtifactID)
 	}
-	var best *pomProperties
-	bestPom := false
+	best, bestPom := "", false
 	for _, d := range dirs {
 		pp := byDir[d]
 		if !matches(pp.ArtifactID) {
 			continue
 		}
 		switch {
-		case best == nil:
-			best, bestPom = pp, poms[d]
-		case !poms[d]:
+		case best == "":
+			best, bestPom = d, poms[d] != nil
+		case poms[d] == nil:
 		case !bestPom:
-			best, bestPom = pp, true
+			best, bestPom = d, true
 		case exact(pp, true):
-			best = pp
+			best = d
 		}
 		if exact(pp, bestPom) {
 			break
@@ -483,6 +490,41 @@ func atoi(s string) int {
 func cleanGroupID(g string) string {
 	g, _, _ = strings.Cut(g, ";") // an OSGi directive: org.bar;uses:="org.foo"
 	return strings.TrimSpace(g)
+}
+
+// pomLicense reads the licenses a pom.xml declares (not those of its
+// parents), joined with OR: Maven says any of them may be chosen.
+func (a *jarArchive) pomLicense(f *zip.File) string {
+	if f == nil {
+		return ""
+	}
+	b, err := a.read(f, maxJarMetaBytes)
+	if err != nil {
+		a.s.fail(a.where(f.Name), err)
+		return ""
+	}
+	var pom struct {
+		Licenses []struct {
+			Name string `xml:"name"`
+		} `xml:"licenses>license"`
+	}
+	if xml.Unmarshal(b, &pom) != nil {
+		return "" // syft skips a pom.xml it cannot parse, and so does Hallmark
+	}
+	var names []string
+	for _, l := range pom.Licenses {
+		if n := strings.Join(strings.Fields(l.Name), " "); n != "" && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	if len(names) > 1 {
+		for i, n := range names {
+			if strings.ContainsAny(n, " ()") {
+				names[i] = "(" + n + ")"
+			}
+		}
+	}
+	return strings.Join(names, " OR ")
 }
 
 // pomProperties is what Maven writes to META-INF/maven/<group>/<artifact>/pom.properties.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,6 +180,35 @@ func TestParseJavaArchive(t *testing.T) {
 				t.Errorf("packages\n%q\nwant\n%q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestJavaLicenses: the manifest's Bundle-License first, else the
+// licenses of the pom.xml beside the pom.properties, for the archive's
+// own package and the others.
+func TestJavaLicenses(t *testing.T) {
+	pom := func(dir string, names ...string) zipFile {
+		x := "<project><licenses>"
+		for _, n := range names {
+			x += "<license><name>" + n + "</name><url>https://x</url></license>"
+		}
+		return zipFile{name: "META-INF/maven/" + dir + "/pom.xml", body: []byte(x + "</licenses><dependencies><dependency><licenses><license><name>no</name></license></licenses></dependency></dependencies></project>")}
+	}
+	b := zipBytes(t, manifest(""), pomProps("org.a", "a", "1"), pom("org.a/a", "MIT", "Apache-2.0", "MIT"),
+		pomProps("org.b", "b", "2"), pom("org.b/b", "The Apache Software License,\n  Version 2.0"),
+		pomProps("org.c", "c", "3"), zipFile{name: "META-INF/maven/org.c/c/pom.xml", body: []byte("<project><licenses>")})
+	pkgs, err := parseJavaArchive(bytes.NewReader(b), int64(len(b)), "/a-1.jar")
+	got := map[string]string{}
+	for _, p := range pkgs {
+		got[p.PURL] = p.License
+	}
+	want := map[string]string{"pkg:maven/org.a/a@1": "MIT OR Apache-2.0", "pkg:maven/org.b/b@2": "The Apache Software License, Version 2.0", "pkg:maven/org.c/c@3": ""}
+	if err != nil || !maps.Equal(got, want) {
+		t.Errorf("licenses %q, error %v; want %q", got, err, want)
+	}
+	b = zipBytes(t, manifest("Bundle-License: MIT;link=x\r\n"), pomProps("org.a", "a", "1"), pom("org.a/a", "Apache-2.0"))
+	if pkgs, _ := parseJavaArchive(bytes.NewReader(b), int64(len(b)), "/a-1.jar"); len(pkgs) != 1 || pkgs[0].License != "MIT" {
+		t.Errorf("packages %+v, want the manifest's license MIT", pkgs)
 	}
 }
 
