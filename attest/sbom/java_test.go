@@ -1,6 +1,7 @@
 package sbom
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"encoding/binary"
@@ -303,11 +304,22 @@ func debianJars(t testing.TB) []entry {
 	for _, n := range names {
 		entries = append(entries, file("usr/share/java/"+filepath.Base(n), readFile(t, n)))
 	}
-	for link, target := range map[string]string{
-		"commons-codec-1.15.jar": "commons-codec.jar", "commons-lang3-3.12.0.jar": "commons-lang3.jar",
-		"slf4j-api-1.7.32.jar": "slf4j-api.jar", "hamcrest.jar": "hamcrest-2.2.jar", "jsr305.jar": "jsr305-0.1~+svn49.jar",
+	for _, l := range [][2]string{ // link, target
+		{"commons-codec-1.15.jar", "commons-codec.jar"},
+		{"commons-lang3-3.12.0.jar", "commons-lang3.jar"},
+		{"slf4j-api-1.7.32.jar", "slf4j-api.jar"},
+		{"slf4j-simple-1.7.32.jar", "slf4j-simple.jar"},
+		{"jul-to-slf4j-1.7.32.jar", "jul-to-slf4j.jar"},
+		{"hamcrest.jar", "hamcrest-2.2.jar"},
+		{"hamcrest-all.jar", "hamcrest.jar"},
+		{"hamcrest-core.jar", "hamcrest.jar"},
+		{"hamcrest-integration.jar", "hamcrest-integration-1.3.1-SNAPSHOT.jar"},
+		{"jcip-20060626.jar", "jcip-annotations-1.0.jar"},
+		{"jcip.jar", "jcip-annotations-1.0.jar"},
+		{"jcip-annotations.jar", "jcip-annotations-1.0.jar"},
+		{"jsr305.jar", "jsr305-0.1~+svn49.jar"},
 	} {
-		entries = append(entries, entry{name: "usr/share/java/" + link, typ: '2', link: target})
+		entries = append(entries, entry{name: "usr/share/java/" + l[0], typ: tar.TypeSymlink, link: l[1]})
 	}
 	return entries
 }
