@@ -822,8 +822,11 @@ func zipEntryCount(ra io.ReaderAt, size int64) (uint64, error) {
 		if end < 20 {
 			return count, nil
 		}
-		if _, err := ra.ReadAt(loc[:], end-20); err != nil || !bytes.Equal(loc[:4], []byte("PK\x06\x07")) {
-			return count, nil
+		if _, err := ra.ReadAt(loc[:], end-20); err != nil {
+			return 0, fmt.Errorf("read zip: %w", err)
+		}
+		if !bytes.Equal(loc[:4], []byte("PK\x06\x07")) {
+			return count, nil // no zip64 locator: the values are what they say
 		}
 		off := binary.LittleEndian.Uint64(loc[8:])
 		var rec [56]byte
