@@ -1,6 +1,9 @@
 package sbom
 
-import "io"
+import (
+	"io"
+	"strings"
+)
 
 // Application ecosystems (Python, Node.js, Java, …) are cataloged from the
 // evidence their package managers leave in the image: one small metadata
@@ -28,6 +31,14 @@ type appCataloger struct {
 	// without evidence (the walk fills Layer and Path). A partial result
 	// comes with an error, which becomes a warning.
 	parse func(r io.Reader, size int64) ([]Package, error)
+	// parseAt, when set, replaces parse for evidence that needs random
+	// access (a zip archive's directory is at its end): the walk holds the
+	// file, in memory up to holdBytes and otherwise in a temporary file,
+	// and passes its cleaned absolute path. A package found inside the file
+	// (a nested archive) may set Path to where it is within it, "!/a/b.jar";
+	// the walk prefixes the file's path.
+	parseAt   func(ra io.ReaderAt, size int64, p string) ([]Package, error)
+	holdBytes int64
 }
 
 // appCatalogers are the application ecosystems the walk reads, in the
@@ -37,6 +48,7 @@ var appCatalogers = []*appCataloger{
 	npmCataloger,
 	rubyCataloger,
 	composerCataloger, pearCataloger, // PHP
+	javaCataloger,
 }
 
 // appFor returns the cataloger that reads p, or nil.
@@ -61,11 +73,18 @@ func appPackages(files []appFile) []Package {
 	var out []Package
 	for _, f := range files {
 		for _, p := range f.pkgs {
-			p.Layer, p.Path = f.ev.layer, f.ev.path
+			p.Layer, p.Path = f.ev.layer, f.ev.path+p.Path
 			out = append(out, p)
 		}
 	}
 	return out
+}
+
+// evidenceFile is the image file of an evidence path: "/app.jar" for
+// "/app.jar!/BOOT-INF/lib/x.jar", a package inside a nested archive.
+func evidenceFile(p string) string {
+	f, _, _ := strings.Cut(p, "!/")
+	return f
 }
 
 // sourceInfoOf says where packages of purl type t were found.

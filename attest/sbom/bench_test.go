@@ -10,7 +10,7 @@ import (
 // in gzip-compressed layers as a registry serves them.
 func BenchmarkGenerate(b *testing.B) {
 	images := fixtureImages(b)
-	for _, name := range []string{"all", "debian", "alpine", "rpm", "distroless"} {
+	for _, name := range []string{"all", "debian", "alpine", "rpm", "distroless", "java"} {
 		img := images[name]
 		b.Run(name, func(b *testing.B) {
 			var n int

@@ -43,7 +43,9 @@ type Package struct {
 	// only).
 	License string
 	// Layer is the diffID of the layer holding the evidence, and Path the
-	// file: a package database, or the Go executable.
+	// file: a package database, the Go executable, a metadata file; for a
+	// package inside an archive nested in the file, its place in it after
+	// "!/" per level ("/app/shop.jar!/BOOT-INF/lib/x.jar").
 	Layer hallmark.Digest
 	Path  string
 	// FromBase is the digest of the base image whose verified SBOM listed

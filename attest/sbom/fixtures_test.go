@@ -129,6 +129,17 @@ func tarEntries(t testing.TB, name string) []entry {
 	}
 }
 
+// javaLayers are Debian's jars in /usr/share/java (real files of Debian 12
+// packages, with their links), a Spring Boot jar, a war and a
+// distribution zip assembled from them.
+func javaLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{
+		layer(t, debianJars(t)...),
+		layer(t, dir("app"), file("app/shop.jar", springBootJar(t)), dir("srv"), file("srv/store.war", webArchive(t)),
+			dir("opt"), file("opt/tool-1.0.zip", zipBytes(t, zipFile{name: "tool-1.0/lib/jcip-annotations-1.0.jar", body: readFile(t, "testdata/java/jcip-annotations-1.0.jar")}))),
+	}
+}
+
 // fillerLayer is ordinary content: many small files and a few non-Go
 // executables, which the catalogers must skip quickly.
 func fillerLayer(t testing.TB, layer layerFunc) v1.Layer {
@@ -161,5 +172,6 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"all":        image(t, all...),
 		"ruby":       image(t, rubyLayers(t, layer)...),
 		"php":        image(t, phpLayers(t, layer)...),
+		"java":       image(t, javaLayers(t, layer)...),
 	}
 }

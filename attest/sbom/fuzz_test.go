@@ -184,3 +184,20 @@ func FuzzPearRegistry(f *testing.F) {
 		}
 	})
 }
+
+// FuzzJavaArchive reads arbitrary bytes as a Java archive, nested
+// archives included.
+func FuzzJavaArchive(f *testing.F) {
+	f.Add(testdata(f, "java/jcip-annotations-1.0.jar"))
+	f.Add(zipBytes(f, manifest("Created-By: Apache Maven Bundle Plugin\r\nBundle-SymbolicName: org.x.y\r\n"), pomProps("org.x", "y", "1"), pomProps("org.z", "z", "2")))
+	f.Add(zipBytes(f, manifest("Main-Class: a\r\n"), zipFile{name: "version.properties", body: []byte("tag=v1\n")},
+		zipFile{name: "BOOT-INF/lib/a-1.jar", body: zipBytes(f, manifest(" \r\n:\r\nImplementation-Version: 1\r\n")), store: true}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parseJavaArchive(bytes.NewReader(b), int64(len(b)), "/app/x-1.0.jar")
+		for _, p := range pkgs {
+			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:maven/") || p.Path != "" && !strings.HasPrefix(p.Path, "!/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}

@@ -87,7 +87,7 @@ func Generate(ctx context.Context, img v1.Image, opts ...Option) (*Document, err
 	fromBase := 0
 	if from > 0 {
 		for _, p := range o.base.packages {
-			if cat.shadow.hides(p.Path, false) {
+			if cat.shadow.hides(evidenceFile(p.Path), false) {
 				continue // deleted or replaced by a layer of this build; recataloged if replaced
 			}
 			p.FromBase = o.base.digest

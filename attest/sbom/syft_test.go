@@ -38,7 +38,7 @@ func TestCompareWithSyft(t *testing.T) {
 	images := fixtureImages(t)
 	var report strings.Builder
 	fmt.Fprintf(&report, "| image | syft packages | Hallmark packages | recall (Hallmark ∩ syft / syft) | only Hallmark | identical purls | syft time | Hallmark time | speed-up |\n|---|---|---|---|---|---|---|---|---|\n")
-	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php"}
+	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php", "java"}
 	if only := os.Getenv("HALLMARK_SYFT_IMAGES"); only != "" {
 		names = strings.Split(only, ",")
 	}
@@ -134,8 +134,11 @@ func TestCompareWithSyft(t *testing.T) {
 	}
 }
 
-// purlKeys lists "type/namespace/name@version" of the deb, apk, rpm,
-// golang, gem, composer and pear packages of doc.
+// comparedTypes are the purl types of the ecosystems both tools catalog.
+var comparedTypes = []string{"deb", "apk", "rpm", "golang", "gem", "composer", "pear", "maven"}
+
+// purlKeys lists "type/namespace/name@version" of the packages of the
+// types the comparison counts (comparedTypes).
 func purlKeys(doc *v2_3.Document) map[string]bool {
 	keys := map[string]bool{}
 	for _, p := range doc.Packages {
@@ -147,8 +150,7 @@ func purlKeys(doc *v2_3.Document) map[string]bool {
 			if err != nil {
 				continue
 			}
-			switch u.Type {
-			case "deb", "apk", "rpm", "golang", "gem", "composer", "pear":
+			if slices.Contains(comparedTypes, u.Type) {
 				keys[u.Type+"/"+u.Namespace+"/"+u.Name+"@"+u.Version] = true
 			}
 		}
@@ -157,12 +159,12 @@ func purlKeys(doc *v2_3.Document) map[string]bool {
 }
 
 // purlStrings lists the canonical purls (qualifiers included) of the
-// deb, apk, rpm, golang, gem, composer and pear packages of doc.
+// packages of the types the comparison counts (comparedTypes).
 func purlStrings(doc *v2_3.Document) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range doc.Packages {
 		for _, r := range p.PackageExternalReferences {
-			if u, err := packageurl.FromString(r.Locator); err == nil && r.RefType == "purl" && slices.Contains([]string{"deb", "apk", "rpm", "golang", "gem", "composer", "pear"}, u.Type) {
+			if u, err := packageurl.FromString(r.Locator); err == nil && r.RefType == "purl" && slices.Contains(comparedTypes, u.Type) {
 				out[u.ToString()] = true
 			}
 		}

@@ -2,10 +2,12 @@ package sbom
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strings"
 
@@ -283,7 +285,13 @@ func (w *walker) readApp(c *appCataloger, r io.Reader, hdr *tar.Header, ev evide
 	if hdr.Size > limit {
 		return nil, fmt.Errorf("%w: %s evidence of %d bytes is over the %d-byte limit", hallmark.ErrTooLarge, c.name, hdr.Size, limit)
 	}
-	pkgs, err := c.parse(io.LimitReader(r, hdr.Size), hdr.Size)
+	var pkgs []Package
+	var err error
+	if c.parseAt != nil {
+		pkgs, err = w.parseHeld(c, r, hdr.Size, ev.path)
+	} else {
+		pkgs, err = c.parse(io.LimitReader(r, hdr.Size), hdr.Size)
+	}
 	if err != nil {
 		err = fmt.Errorf("%s: %w", c.name, err)
 	}
@@ -291,6 +299,34 @@ func (w *walker) readApp(c *appCataloger, r io.Reader, hdr *tar.Header, ev evide
 		return nil, err
 	}
 	return func() { w.cat.app = append(w.cat.app, appFile{ev: ev, pkgs: pkgs}) }, err
+}
+
+// parseHeld holds a file that c reads with random access: in memory up to
+// c.holdBytes, else in a temporary file in the walk's temporary directory,
+// removed afterwards.
+func (w *walker) parseHeld(c *appCataloger, r io.Reader, size int64, p string) (_ []Package, err error) {
+	r = io.LimitReader(r, size)
+	if size <= c.holdBytes {
+		b := make([]byte, size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		return c.parseAt(bytes.NewReader(b), size, p)
+	}
+	f, err := os.CreateTemp(w.o.tempDir, "hallmark-"+c.name+"-*")
+	if err != nil {
+		return nil, fmt.Errorf("create temporary copy: %w", err)
+	}
+	defer func() {
+		f.Close()
+		if rmErr := os.Remove(f.Name()); rmErr != nil && err == nil {
+			err = fmt.Errorf("remove temporary copy: %w", rmErr)
+		}
+	}()
+	if _, err := io.Copy(f, r); err != nil {
+		return nil, fmt.Errorf("copy %s: %w", p, err)
+	}
+	return c.parseAt(f, size, p)
 }
 
 func (w *walker) warn(format string, args ...any) {

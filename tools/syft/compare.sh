@@ -7,7 +7,7 @@
 # ${XDG_CACHE_HOME:-~/.cache}/hallmark/tools/ (about 10 minutes on 2 cores
 # the first time) and reused afterwards. Set HALLMARK_SYFT to use another
 # syft binary, HALLMARK_SYFT_IMAGES to a comma-separated subset of
-# debian,distroless,alpine,rpm,all,ruby,php, and HALLMARK_SYFT_REPORT to a file to
+# debian,distroless,alpine,rpm,all,ruby,php,java, and HALLMARK_SYFT_REPORT to a file to
 # receive the markdown table.
 set -euo pipefail
 export GOTOOLCHAIN=local
