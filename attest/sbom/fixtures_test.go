@@ -6,8 +6,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -102,30 +104,64 @@ func phpLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	}
 }
 
-// tarEntries reads the directories and regular files of a testdata tar
-// archive (gzipped if its name ends in .gz).
+// pythonLayers are Python distributions as Debian installs them (this
+// host's /usr/lib/python3/dist-packages: dist-info and egg-info
+// directories) and, in a second layer, as pip and a source build of Python
+// install them under /usr/local (wheels' dist-info, distutils' egg-info
+// files, Python 2.7's own).
+func pythonLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{
+		layer(t, tarEntries(t, "python/dist-packages.tar.gz")...),
+		layer(t, tarEntries(t, "python/usr-local.tar.gz")...),
+	}
+}
+
+// npmLayers are a Node.js application's real node_modules (express 4,
+// @babel/core 7 and resolve 1 with their dependencies, nested and scoped;
+// resolve ships test fixtures with package.json files of their own).
+func npmLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{layer(t, tarEntries(t, "npm/app.tar.gz")...)}
+}
+
+// tarEntries reads the directories and regular files of the tar
+// testdata/name (gzipped if its name ends in .gz) as fixture entries,
+// with an entry for every parent directory, as real layers have them.
 func tarEntries(t testing.TB, name string) []entry {
 	t.Helper()
 	tr := tar.NewReader(bytes.NewReader(testdata(t, name)))
-	var entries []entry
+	var out []entry
+	dirs := map[string]bool{}
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return entries
+			return out
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		switch hdr.Typeflag {
-		case tar.TypeDir:
-			entries = append(entries, dir(hdr.Name))
-		case tar.TypeReg:
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			entries = append(entries, file(hdr.Name, b))
+		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeDir {
+			continue
 		}
+		name := strings.TrimSuffix(hdr.Name, "/")
+		var parents []string
+		if hdr.Typeflag == tar.TypeDir {
+			name = path.Join(name, "x") // the directory itself and its parents
+		}
+		for d := path.Dir(name); d != "." && d != "/" && !dirs[d]; d = path.Dir(d) {
+			dirs[d] = true
+			parents = append(parents, d)
+		}
+		for i := len(parents) - 1; i >= 0; i-- {
+			out = append(out, dir(parents[i]))
+		}
+		if hdr.Typeflag == tar.TypeDir {
+			continue
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, file(hdr.Name, body))
 	}
 }
 
@@ -173,5 +209,7 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"ruby":       image(t, rubyLayers(t, layer)...),
 		"php":        image(t, phpLayers(t, layer)...),
 		"java":       image(t, javaLayers(t, layer)...),
+		"npm":        image(t, npmLayers(t, layer)...),
+		"python":     image(t, pythonLayers(t, layer)...),
 	}
 }

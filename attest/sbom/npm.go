@@ -36,17 +36,19 @@ type packageJSON struct {
 	Licenses json.RawMessage `json:"licenses"`
 }
 
-// parsePackageJSON reads one package.json. A manifest without a name or
-// a version (a build tool's marker such as {"type": "module"}, or an
-// application that was never versioned) is no installed package: it
-// yields nothing and no error.
+// parsePackageJSON reads one package.json. A manifest without a name (a
+// build tool's marker such as {"type": "module"}) is no package: it yields
+// nothing and no error. A manifest with a name and no version (an
+// application that was never versioned, "private": true) is the
+// application: a package without a version and a purl without one, as
+// syft lists it.
 func parsePackageJSON(r io.Reader, _ int64) ([]Package, error) {
 	var m packageJSON
 	if err := json.NewDecoder(r).Decode(&m); err != nil {
 		return nil, fmt.Errorf("parse package.json: %w", err)
 	}
 	name, version := strings.TrimSpace(m.Name), strings.TrimSpace(m.Version)
-	if name == "" || version == "" {
+	if name == "" {
 		return nil, nil
 	}
 	ns, base := "", name

@@ -17,7 +17,8 @@ func TestParsePackageJSON(t *testing.T) {
 		{"licenses list with an expression", `{"name":"x","version":"1.0.0","licenses":["MIT",{"type":"GPL-2.0 WITH Classpath-exception-2.0"}]}`, "pkg:npm/x@1.0.0", "MIT OR (GPL-2.0 WITH Classpath-exception-2.0)", false},
 		{"prerelease", `{"name":"y","version":"2.0.0-rc.1+build.5"}`, "pkg:npm/y@2.0.0-rc.1%2Bbuild.5", "", false},
 		{"a marker, not a package", `{"type":"module"}`, "", "", false},
-		{"no version", `{"name":"my-app","private":true}`, "", "", false},
+		{"no version: the application", `{"name":"my-app","private":true}`, "pkg:npm/my-app", "", false},
+		{"no name", `{"version":"1.0.0","license":"MIT"}`, "", "", false},
 		{"bad scope", `{"name":"@a/b/c","version":"1.0.0"}`, "", "", true},
 		{"not JSON", `module.exports = {}`, "", "", true},
 		{"wrong types", `{"name":1,"version":[]}`, "", "", true},
@@ -42,13 +43,14 @@ func TestParsePackageJSON(t *testing.T) {
 }
 
 // TestGenerateNPM: nested and scoped node_modules and the application's
-// own package.json are cataloged; a removed package and a package.json over
+// own package.json (versioned or not) are cataloged; a removed package and a package.json over
 // the limit are not, the latter with a warning.
 func TestGenerateNPM(t *testing.T) {
 	nm := "app/node_modules/"
 	img := image(t,
 		layer(t,
 			file("app/package.json", []byte(`{"name":"shop","version":"1.2.3"}`)),
+			file("srv/package.json", []byte(`{"name":"admin","private":true}`)),
 			file(nm+"express/package.json", []byte(`{"name":"express","version":"4.21.2","license":"MIT"}`)),
 			file(nm+"express/node_modules/debug/package.json", []byte(`{"name":"debug","version":"2.6.9"}`)),
 			file(nm+"@types/node/package.json", []byte(`{"name":"@types/node","version":"22.10.2"}`)),
@@ -68,6 +70,7 @@ func TestGenerateNPM(t *testing.T) {
 	}
 	want := map[string]string{
 		"pkg:npm/shop@1.2.3":            "/app/package.json",
+		"pkg:npm/admin":                 "/srv/package.json",
 		"pkg:npm/express@4.21.2":        "/" + nm + "express/package.json",
 		"pkg:npm/debug@2.6.9":           "/" + nm + "express/node_modules/debug/package.json",
 		"pkg:npm/%40types/node@22.10.2": "/" + nm + "@types/node/package.json",

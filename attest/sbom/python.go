@@ -34,9 +34,9 @@ func isPythonMetadata(p string) bool {
 	dir = strings.TrimSuffix(dir, "/")
 	switch base {
 	case "METADATA":
-		return strings.HasSuffix(dir, ".dist-info")
+		return strings.HasSuffix(dir, ".dist-info") || strings.HasSuffix(dir, ".DIST-INFO")
 	case "PKG-INFO":
-		return strings.HasSuffix(dir, ".egg-info")
+		return strings.HasSuffix(dir, ".egg-info") || strings.HasSuffix(dir, ".EGG-INFO")
 	}
 	return strings.HasSuffix(base, ".egg-info")
 }
@@ -49,6 +49,11 @@ func parsePythonMetadata(r io.Reader, _ int64) ([]Package, error) {
 	name, version := h["name"], h["version"]
 	if name == "" || version == "" {
 		return nil, errors.Join(err, errors.New("metadata has no Name or no Version"))
+	}
+	if name == "Python" {
+		// The interpreter's own egg-info (Python 2.7's lib-dynload): the
+		// runtime, not a distribution on PyPI; syft skips it too.
+		return nil, err
 	}
 	license := h["license-expression"]
 	if license == "" && !strings.ContainsAny(h["license"], "\n") && len(h["license"]) <= 128 {
@@ -76,18 +81,25 @@ func normalizePyPI(name string) string {
 var pypiSeparators = regexp.MustCompile(`[-_.]+`)
 
 // readMetadataHeaders reads RFC 822 style headers up to the first blank
-// line, at most limit bytes: lower-cased field names to the first value of
-// each, continuation lines joined with "\n".
+// line after a field (blank lines before the first are skipped), at most
+// limit bytes: lower-cased field names to the first value of each,
+// continuation lines joined with "\n". A line that is neither a field nor
+// a continuation is skipped and reported in the error, as the fields
+// around it are still good (real metadata written by old tools has them).
 func readMetadataHeaders(r io.Reader, limit int) (map[string]string, error) {
 	lr := &io.LimitedReader{R: r, N: int64(limit) + 1}
 	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 4096), limit+1)
 	h := map[string]string{}
 	last := ""
+	var malformed error
 	for sc.Scan() {
 		line := strings.TrimSuffix(sc.Text(), "\r")
 		if line == "" {
-			return h, nil
+			if len(h) == 0 {
+				continue
+			}
+			return h, malformed
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if last != "" {
@@ -96,8 +108,12 @@ func readMetadataHeaders(r io.Reader, limit int) (map[string]string, error) {
 			continue
 		}
 		k, v, ok := strings.Cut(line, ":")
-		if !ok {
-			return h, fmt.Errorf("malformed header line %.40q", line)
+		if !ok || strings.TrimSpace(k) == "" {
+			if malformed == nil {
+				malformed = fmt.Errorf("malformed header line %.40q", line)
+			}
+			last = ""
+			continue
 		}
 		k = strings.ToLower(strings.TrimSpace(k))
 		if _, seen := h[k]; seen {
@@ -112,5 +128,5 @@ func readMetadataHeaders(r io.Reader, limit int) (map[string]string, error) {
 	if lr.N <= 0 {
 		return h, fmt.Errorf("header block is over %d bytes", limit)
 	}
-	return h, nil
+	return h, malformed
 }

@@ -11,6 +11,8 @@ func TestIsPythonMetadata(t *testing.T) {
 		"/usr/local/lib/python3.12/site-packages/requests-2.32.3.dist-info/METADATA": true,
 		"/usr/lib/python3/dist-packages/crcmod-1.7.egg-info/PKG-INFO":                true,
 		"/usr/lib/python3/dist-packages/six-1.16.0.egg-info":                         true,
+		"/opt/lib/FOO-1.0.DIST-INFO/METADATA":                                        true,
+		"/opt/lib/FOO-1.0.EGG-INFO/PKG-INFO":                                         true,
 		"/usr/lib/python3/dist-packages/PyYAML-6.0.dist-info/RECORD":                 false,
 		"/usr/lib/python3/dist-packages/crcmod-1.7.egg-info/top_level.txt":           false,
 		"/srv/METADATA":         false,
@@ -40,6 +42,9 @@ func TestParsePythonMetadata(t *testing.T) {
 		{"no version", "Name: x\n", "", "", "", true},
 		{"garbage", "\x00\x01 not metadata", "", "", "", true},
 		{"malformed after the fields", "Name: x\nVersion: 3\nthis is not a header\n", "x", "pkg:pypi/x@3", "", true},
+		{"malformed before the fields", "Metadata-Version: 1.0\nnot a header\n: nor this\nName: y\nVersion: 4\n\nName: z\n", "y", "pkg:pypi/y@4", "", true},
+		{"blank lines first", "\n\r\nName: x\nVersion: 5\n\nVersion: 6\n", "x", "pkg:pypi/x@5", "", false},
+		{"the interpreter itself", "Metadata-Version: 1.0\nName: Python\nVersion: 2.7.18\n", "", "", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
