@@ -39,6 +39,10 @@ type appCataloger struct {
 	// the walk prefixes the file's path.
 	parseAt   func(ra io.ReaderAt, size int64, p string) ([]Package, error)
 	holdBytes int64
+	// parseNamed, if set, is used instead of parse by catalogers whose
+	// evidence is named after what it describes (a .NET app's
+	// NAME.deps.json): p is the file's cleaned absolute path.
+	parseNamed func(p string, r io.Reader, size int64) ([]Package, error)
 }
 
 // appCatalogers are the application ecosystems the walk reads, in the
@@ -49,6 +53,7 @@ var appCatalogers = []*appCataloger{
 	rubyCataloger,
 	composerCataloger, pearCataloger, // PHP
 	javaCataloger,
+	dotnetCataloger,
 }
 
 // appFor returns the cataloger that reads p, or nil.

@@ -123,6 +123,17 @@ func npmLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	return []v1.Layer{layer(t, tarEntries(t, "npm/app.tar.gz")...)}
 }
 
+// dotnetLayers are two .NET applications' deps.json files as the .NET
+// SDK wrote them: a net6.0 library build with NuGet packages and a
+// second project, and a net8.0 self-contained publish that lists its
+// runtime pack.
+func dotnetLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{layer(t,
+		dir("app"), file("app/TestLibrary.deps.json", testdata(t, "dotnet/TestLibrary.deps.json")),
+		dir("srv"), dir("srv/dotnetapp"), file("srv/dotnetapp/dotnetapp.deps.json", testdata(t, "dotnet/dotnetapp.deps.json.gz")),
+	)}
+}
+
 // tarEntries reads the directories and regular files of the tar
 // testdata/name (gzipped if its name ends in .gz) as fixture entries,
 // with an entry for every parent directory, as real layers have them.
@@ -209,6 +220,7 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"ruby":       image(t, rubyLayers(t, layer)...),
 		"php":        image(t, phpLayers(t, layer)...),
 		"java":       image(t, javaLayers(t, layer)...),
+		"dotnet":     image(t, dotnetLayers(t, layer)...),
 		"npm":        image(t, npmLayers(t, layer)...),
 		"python":     image(t, pythonLayers(t, layer)...),
 	}

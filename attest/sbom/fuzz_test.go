@@ -202,3 +202,17 @@ func FuzzJavaArchive(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDepsJSON(f *testing.F) {
+	f.Add([]byte(`{"targets":{"t":{"App/1.0.0":{"dependencies":{"A":"2.0.0"}},"A/2.0.0":{"runtime":{"a.dll":{}}}}},"libraries":{"App/1.0.0":{"type":"project"}}}`))
+	f.Add([]byte(`{"targets":{"t":{"Fody/6.0.0":{},"B":{"dependencies":{"B":""}},"/":{"native":{"x":1}}}},"libraries":{"B":{"type":"referenceassembly"}}}`))
+	f.Add(testdata(f, "dotnet/TestLibrary.deps.json"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parseDepsJSON("/app/App.deps.json", bytes.NewReader(b), int64(len(b)))
+		for _, p := range pkgs {
+			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:nuget/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}

@@ -289,6 +289,8 @@ func (w *walker) readApp(c *appCataloger, r io.Reader, hdr *tar.Header, ev evide
 	var err error
 	if c.parseAt != nil {
 		pkgs, err = w.parseHeld(c, r, hdr.Size, ev.path)
+	} else if c.parseNamed != nil {
+		pkgs, err = c.parseNamed(ev.path, io.LimitReader(r, hdr.Size), hdr.Size)
 	} else {
 		pkgs, err = c.parse(io.LimitReader(r, hdr.Size), hdr.Size)
 	}
