@@ -134,6 +134,16 @@ func dotnetLayers(t testing.TB, layer layerFunc) []v1.Layer {
 	)}
 }
 
+// rustLayers are a Rust executable with a cargo auditable dependency
+// list: a host ELF with a .dep-v0 section added by objcopy (see
+// testdata/README.md).
+func rustLayers(t testing.TB, layer layerFunc) []v1.Layer {
+	return []v1.Layer{layer(t,
+		dir("usr"), dir("usr/local"), dir("usr/local/bin"),
+		exe("usr/local/bin/optimizer-server", testdata(t, "rust/optimizer-server.gz")),
+	)}
+}
+
 // tarEntries reads the directories and regular files of the tar
 // testdata/name (gzipped if its name ends in .gz) as fixture entries,
 // with an entry for every parent directory, as real layers have them.
@@ -220,6 +230,7 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"ruby":       image(t, rubyLayers(t, layer)...),
 		"php":        image(t, phpLayers(t, layer)...),
 		"java":       image(t, javaLayers(t, layer)...),
+		"rust":       image(t, rustLayers(t, layer)...),
 		"dotnet":     image(t, dotnetLayers(t, layer)...),
 		"npm":        image(t, npmLayers(t, layer)...),
 		"python":     image(t, pythonLayers(t, layer)...),

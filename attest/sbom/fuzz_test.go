@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 )
@@ -211,6 +212,27 @@ func FuzzDepsJSON(f *testing.F) {
 		pkgs, _ := parseDepsJSON("/app/App.deps.json", bytes.NewReader(b), int64(len(b)))
 		for _, p := range pkgs {
 			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:nuget/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}
+
+// FuzzRustScanner feeds a file to the cargo auditable scanner in writes
+// whose size the first byte chooses.
+func FuzzRustScanner(f *testing.F) {
+	deps := zlibBytes(`{"packages":[{"name":"a","version":"1.0.0"},{"name":"b","version":"2.0.0","kind":"build"}]}`)
+	f.Add(testELF(binary.LittleEndian, true, false, testSection{".dep-v0", 1, deps}))
+	f.Add(testELF(binary.BigEndian, false, true, testSection{".rust-deps-v0", 1, deps}, testSection{".x", 8, nil}))
+	f.Add(testdata(f, "rust/optimizer-server.gz")[:4096])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		chunk := 1
+		if len(b) > 0 {
+			chunk += int(b[0])
+		}
+		pkgs, _ := rustScan(b, chunk)
+		for _, p := range pkgs {
+			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:cargo/") {
 				t.Fatalf("package %+v", p)
 			}
 		}

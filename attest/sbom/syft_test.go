@@ -38,7 +38,7 @@ func TestCompareWithSyft(t *testing.T) {
 	images := fixtureImages(t)
 	var report strings.Builder
 	fmt.Fprintf(&report, "| image | syft packages | Hallmark packages | recall (Hallmark ∩ syft / syft) | only Hallmark | identical purls | syft time | Hallmark time | speed-up |\n|---|---|---|---|---|---|---|---|---|\n")
-	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php", "java", "python", "npm", "dotnet"}
+	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php", "java", "python", "npm", "dotnet", "rust"}
 	if only := os.Getenv("HALLMARK_SYFT_IMAGES"); only != "" {
 		names = strings.Split(only, ",")
 	}

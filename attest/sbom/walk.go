@@ -236,14 +236,7 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 			w.warn("skip executable %s in layer %s: %d bytes is over the %d-byte limit", ev.path, ev.layer, hdr.Size, w.o.maxBinaryBytes)
 			return nil, nil
 		}
-		info, err := readGoBuildInfo(r, hdr.Size)
-		if info == nil {
-			if errors.Is(err, errNotGo) {
-				err = nil
-			}
-			return nil, err
-		}
-		return func() { w.cat.golang = append(w.cat.golang, goBinary{ev: ev, info: info}) }, nil
+		return w.readExecutable(r, hdr.Size, ev)
 	}
 	limit := w.o.maxFileBytes
 	if kind == kindOSRelease || kind == kindOSReleaseUsr {
@@ -274,6 +267,36 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 		return func() { w.cat.rpm = append(w.cat.rpm, dbFile[rpmPackage]{ev, pkgs}) }, err
 	}
 	return nil, nil
+}
+
+// readExecutable reads the Go build information and the Rust dependency
+// list (cargo auditable) of an executable in one forward pass: the Rust
+// scanner sees the bytes the Go reader reads, then the rest of the file
+// if it still needs them.
+func (w *walker) readExecutable(r io.Reader, size int64, ev evidence) (func(), error) {
+	rs := newRustScanner(size)
+	info, err := readGoBuildInfo(io.TeeReader(r, rs), size)
+	if errors.Is(err, errNotGo) {
+		err = nil
+	}
+	if rs.wants() {
+		if _, cerr := io.Copy(rs, io.LimitReader(r, size-rs.pos)); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	crates, rerr := rs.packages()
+	err = errors.Join(err, rerr)
+	if info == nil && len(crates) == 0 {
+		return nil, err
+	}
+	return func() {
+		if info != nil {
+			w.cat.golang = append(w.cat.golang, goBinary{ev: ev, info: info})
+		}
+		if len(crates) > 0 {
+			w.cat.app = append(w.cat.app, appFile{ev: ev, pkgs: crates})
+		}
+	}, err
 }
 
 // readApp runs an application cataloger on one file.
