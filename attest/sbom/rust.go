@@ -30,6 +30,9 @@ import (
 //     window extends it), at most rustMaxHeldBytes in all;
 //   - the section header table (at most rustMaxTableBytes) at e_shoff.
 //
+// At most rustMaxTries zlib headers are tried, so that a file made of them
+// costs no more than an ordinary one.
+//
 // At the end the section table decides: the section whose name is at one
 // of the recorded offsets, and whose bytes are in a window, is inflated
 // (at most rustMaxJSONBytes) and decoded. Nothing else of the file is
@@ -42,6 +45,7 @@ const (
 	rustMaxNames        = 64
 	rustMaxTableBytes   = 1 << 20 // section headers: 16,384 of ELF64
 	rustLookahead       = 512     // bytes after a zlib header that are enough to inflate `{"`
+	rustMaxTries        = 1 << 17 // zlib headers tried (a few thousand in a 100 MB executable)
 )
 
 var rustSectionNames = [][]byte{[]byte(".dep-v0\x00"), []byte(".rust-deps-v0\x00")}
@@ -68,6 +72,7 @@ type rustScanner struct {
 	names   map[int64]int
 	windows []rustWindow
 	held    int           // bytes in windows
+	tries   int           // zlib headers tried
 	zr      io.ReadCloser // reused inflater for the candidate check
 }
 
@@ -188,7 +193,7 @@ func (s *rustScanner) scan(p []byte) {
 		}
 		from = i + 1
 		s.candOff = s.winOff + int64(from)
-		if i+1 < len(s.win) && isZlibFlag(s.win[i+1]) && s.jsonStream(s.win[i:min(len(s.win), i+rustLookahead)]) {
+		if i+1 < len(s.win) && isZlibFlag(s.win[i+1]) && s.tries < rustMaxTries && s.jsonStream(s.win[i:min(len(s.win), i+rustLookahead)]) {
 			s.hold(s.winOff+int64(i), i)
 		}
 	}
@@ -206,6 +211,7 @@ func isZlibFlag(b byte) bool { return b == 0x01 || b == 0x5e || b == 0x9c || b =
 // jsonStream reports whether the zlib stream at the start of b inflates to
 // text that starts `{"`.
 func (s *rustScanner) jsonStream(b []byte) bool {
+	s.tries++
 	var err error
 	if s.zr == nil {
 		s.zr, err = zlib.NewReader(bytes.NewReader(b))
@@ -311,6 +317,9 @@ func (s *rustScanner) packages() ([]Package, error) {
 		if found.off >= w.off && found.off+found.size <= w.off+int64(len(w.b)) {
 			return parseRustDeps(w.b[found.off-w.off : found.off-w.off+found.size])
 		}
+	}
+	if s.tries >= rustMaxTries || s.held >= rustMaxHeldBytes {
+		return nil, fmt.Errorf("rust: section %s not kept: more than %d zlib streams or %d bytes of them before it", name, rustMaxTries, rustMaxHeldBytes)
 	}
 	return nil, fmt.Errorf("rust: section %s is not a zlib-compressed JSON dependency list", name)
 }

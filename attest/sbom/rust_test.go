@@ -248,7 +248,8 @@ func TestRustScanner(t *testing.T) {
 
 // TestRustScannerBounded: the scanner holds at most rustMaxHeldBytes of a
 // file full of JSON zlib streams and rustMaxNames name offsets of a file
-// full of names.
+// full of names, and tries at most rustMaxTries zlib headers of a file
+// made of them, then says why it missed the section.
 func TestRustScannerBounded(t *testing.T) {
 	stream := zlibBytes(`{"x":1}`)
 	many := bytes.Repeat(slices.Concat(stream, bytes.Repeat([]byte{0}, 1000)), 4000)
@@ -262,6 +263,12 @@ func TestRustScannerBounded(t *testing.T) {
 	}
 	if _, err := s.packages(); err != nil {
 		t.Error(err)
+	}
+	hostile := testELF(binary.LittleEndian, true, false, testSection{".rodata", 1, bytes.Repeat([]byte{0x78, 0x9c}, 4<<20)}, testSection{".dep-v0", 1, zlibBytes(`{"packages":[]}`)})
+	s = newRustScanner(int64(len(hostile)))
+	_, _ = s.Write(hostile)
+	if _, err := s.packages(); s.tries != rustMaxTries || err == nil || !strings.Contains(err.Error(), "not kept") {
+		t.Errorf("%d tries, error %v; want %d and an error saying the section was not kept", s.tries, err, rustMaxTries)
 	}
 }
 

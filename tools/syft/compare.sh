@@ -7,8 +7,8 @@
 # ${XDG_CACHE_HOME:-~/.cache}/hallmark/tools/ (about 10 minutes on 2 cores
 # the first time) and reused afterwards. Set HALLMARK_SYFT to use another
 # syft binary, HALLMARK_SYFT_IMAGES to a comma-separated subset of
-# debian,distroless,alpine,rpm,all,ruby,php,java, and HALLMARK_SYFT_REPORT to a file to
-# receive the markdown table.
+# debian,distroless,alpine,rpm,all,ruby,php,java,python,npm,dotnet,rust, and
+# HALLMARK_SYFT_REPORT to a file to receive the markdown table.
 set -euo pipefail
 export GOTOOLCHAIN=local
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
