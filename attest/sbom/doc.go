@@ -16,6 +16,11 @@
 //   - Go: every executable ELF file with Go build information (Go 1.18 or
 //     later): its main module, every dependency module (replacements applied)
 //     and the standard library as pkg:golang/stdlib@<go version>.
+//   - Rust: every executable ELF file with a cargo auditable dependency
+//     list (.dep-v0), read in the same pass: its runtime crates,
+//     pkg:cargo/<name>@<version>.
+//   - Application ecosystems, one metadata file per package (app.go):
+//     Python (pkg:pypi), Node.js (pkg:npm) and .NET deps.json (pkg:nuget).
 //
 // The OS id and version come from /etc/os-release (or /usr/lib/os-release).
 // The image is the root package (pkg:oci/…), which the document DESCRIBES

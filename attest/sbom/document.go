@@ -30,7 +30,8 @@ type Package struct {
 	// SPDXID is the package's SPDX identifier ("SPDXRef-Package-…"),
 	// derived from its purl and evidence so that it is stable.
 	SPDXID string
-	// Type is the purl type: "deb", "apk", "rpm" or "golang".
+	// Type is the purl type: "deb", "apk", "rpm", "golang", "cargo",
+	// "pypi", "npm" or "nuget".
 	Type string
 	// Name and Version are as the package manager records them; an rpm
 	// version is "[epoch:]version-release", a Go module's name is its path
@@ -57,7 +58,7 @@ type Package struct {
 type Summary struct {
 	// Packages counts every package except the image itself.
 	Packages int
-	// ByType counts packages by purl type ("deb", "apk", "rpm", "golang").
+	// ByType counts packages by purl type ("deb", "apk", "rpm", "golang", …).
 	ByType map[string]int
 	// FromBase counts the packages copied from a base image's SBOM.
 	FromBase int
