@@ -197,6 +197,7 @@ func (s *rustScanner) scan(p []byte) {
 			s.hold(s.winOff+int64(i), i)
 		}
 	}
+	s.grow(end) // a window hold extended takes the rest of win now
 	// Keep what a later match may start in: the undecided candidates and
 	// the end of a name.
 	keep := min(int64(len(s.win)), max(end-s.candOff, int64(len(rustSectionNames[1])-1)))
@@ -233,7 +234,7 @@ func (s *rustScanner) grow(end int64) {
 		w := &s.windows[j]
 		have := w.off + int64(len(w.b))
 		upTo := min(end, w.limit, have+int64(rustMaxHeldBytes-s.held))
-		if have < upTo {
+		if have < upTo && have >= s.winOff {
 			w.b = append(w.b, s.win[have-s.winOff:upTo-s.winOff]...)
 			s.held += int(upTo - have)
 		}

@@ -246,6 +246,23 @@ func TestRustScanner(t *testing.T) {
 	}
 }
 
+// TestRustScannerWindows: a dependency list that starts inside the window
+// of an earlier JSON stream and ends after that window's first limit is
+// kept whole, whatever the sizes of the writes.
+func TestRustScannerWindows(t *testing.T) {
+	deps := zlibBytes(`{"packages":[{"name":"a","version":"1.0.0"}]}`)
+	decoy := zlibBytes(`{"not":"a dependency list"}`)
+	for _, gap := range []int{rustMaxSectionBytes - 4096, rustMaxSectionBytes - len(decoy) - 10, rustMaxSectionBytes - len(decoy) - 1, rustMaxSectionBytes + 100} {
+		b := testELF(binary.LittleEndian, true, false, testSection{".rodata", 1, slices.Concat(decoy, make([]byte, gap))}, testSection{".dep-v0", 1, deps})
+		for _, chunk := range []int{100, 4096, 32 << 10} {
+			pkgs, err := rustScan(b, chunk)
+			if err != nil || len(pkgs) != 1 {
+				t.Errorf("gap %d, chunk %d: %v, %v", gap, chunk, crateList(pkgs), err)
+			}
+		}
+	}
+}
+
 // TestRustScannerBounded: the scanner holds at most rustMaxHeldBytes of a
 // file full of JSON zlib streams and rustMaxNames name offsets of a file
 // full of names, and tries at most rustMaxTries zlib headers of a file
