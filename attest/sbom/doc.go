@@ -20,7 +20,8 @@
 //     list (.dep-v0), read in the same pass: its runtime crates,
 //     pkg:cargo/<name>@<version>.
 //   - Application ecosystems, one metadata file per package (app.go):
-//     Python (pkg:pypi), Node.js (pkg:npm) and .NET deps.json (pkg:nuget).
+//     Python (pkg:pypi), Node.js (pkg:npm), Ruby (pkg:gem), PHP
+//     (pkg:composer, pkg:pear) and .NET deps.json (pkg:nuget).
 //
 // The OS id and version come from /etc/os-release (or /usr/lib/os-release).
 // The image is the root package (pkg:oci/…), which the document DESCRIBES

@@ -31,7 +31,7 @@ type Package struct {
 	// derived from its purl and evidence so that it is stable.
 	SPDXID string
 	// Type is the purl type: "deb", "apk", "rpm", "golang", "cargo",
-	// "pypi", "npm" or "nuget".
+	// "pypi", "npm", "gem", "composer", "pear" or "nuget".
 	Type string
 	// Name and Version are as the package manager records them; an rpm
 	// version is "[epoch:]version-release", a Go module's name is its path
