@@ -21,7 +21,8 @@
 //     pkg:cargo/<name>@<version>.
 //   - Application ecosystems, one metadata file per package (app.go):
 //     Python (pkg:pypi), Node.js (pkg:npm), Ruby (pkg:gem), PHP
-//     (pkg:composer, pkg:pear) and .NET deps.json (pkg:nuget).
+//     (pkg:composer, pkg:pear), Java archives (pkg:maven) and .NET
+//     deps.json (pkg:nuget).
 //
 // The OS id and version come from /etc/os-release (or /usr/lib/os-release).
 // The image is the root package (pkg:oci/…), which the document DESCRIBES

@@ -230,9 +230,9 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"ruby":       image(t, rubyLayers(t, layer)...),
 		"php":        image(t, phpLayers(t, layer)...),
 		"java":       image(t, javaLayers(t, layer)...),
-		"rust":       image(t, rustLayers(t, layer)...),
-		"dotnet":     image(t, dotnetLayers(t, layer)...),
-		"npm":        image(t, npmLayers(t, layer)...),
 		"python":     image(t, pythonLayers(t, layer)...),
+		"npm":        image(t, npmLayers(t, layer)...),
+		"dotnet":     image(t, dotnetLayers(t, layer)...),
+		"rust":       image(t, rustLayers(t, layer)...),
 	}
 }
