@@ -104,3 +104,19 @@ func sourceInfoOf(t string) string {
 	}
 	return ""
 }
+
+// anyOfLicenses joins the licenses a package lists with OR: RubyGems,
+// Composer, npm's old licenses list and Maven all mean a list as a choice (Ruby's own gems list "Ruby" and
+// "BSD-2-Clause", either of which applies). A license that is itself an
+// expression is parenthesized.
+func anyOfLicenses(list []string) string {
+	if len(list) > 1 {
+		list = append([]string(nil), list...)
+		for i, l := range list {
+			if strings.ContainsAny(l, " ()") {
+				list[i] = "(" + l + ")"
+			}
+		}
+	}
+	return strings.Join(list, " OR ")
+}

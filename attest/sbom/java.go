@@ -517,14 +517,7 @@ func (a *jarArchive) pomLicense(f *zip.File) string {
 			names = append(names, n)
 		}
 	}
-	if len(names) > 1 {
-		for i, n := range names {
-			if strings.ContainsAny(n, " ()") {
-				names[i] = "(" + n + ")"
-			}
-		}
-	}
-	return strings.Join(names, " OR ")
+	return anyOfLicenses(names)
 }
 
 // pomProperties is what Maven writes to META-INF/maven/<group>/<artifact>/pom.properties.

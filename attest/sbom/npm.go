@@ -96,12 +96,5 @@ func npmLicense(license, licenses json.RawMessage) string {
 			out = append(out, l)
 		}
 	}
-	if len(out) > 1 {
-		for i, l := range out {
-			if strings.ContainsAny(l, " ()") {
-				out[i] = "(" + l + ")"
-			}
-		}
-	}
-	return strings.Join(out, " OR ")
+	return anyOfLicenses(out)
 }
