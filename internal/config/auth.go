@@ -66,7 +66,7 @@ func checkIssuerURL(s string) error {
 //	    repository_owner: acme
 //	  repositories:
 //	  - registry.example.com/acme/*
-//	  - registry.example.com/shared/**
+//	  - registry.example.com/common/**
 //	  pull:
 //	  - registry.example.com/base/**
 //
