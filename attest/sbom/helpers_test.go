@@ -275,3 +275,35 @@ func readFile(t testing.TB, path string) []byte {
 	}
 	return b
 }
+
+// parseCase is one row of a table test of an application cataloger's
+// parser: its input, and the one package it must yield (purl and license),
+// or none when wantPURL is empty.
+type parseCase struct {
+	name, in              string
+	wantPURL, wantLicense string
+	wantErr               bool
+}
+
+// runParseCases runs parse on each case and checks the error and the
+// package, which must be of purl type typ.
+func runParseCases(t *testing.T, typ string, parse func(io.Reader, int64) ([]Package, error), cases []parseCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			pkgs, err := parse(strings.NewReader(tt.in), int64(len(tt.in)))
+			if (err != nil) != tt.wantErr {
+				t.Errorf("error = %v, want error %v", err, tt.wantErr)
+			}
+			if tt.wantPURL == "" {
+				if len(pkgs) != 0 {
+					t.Errorf("packages = %+v, want none", pkgs)
+				}
+				return
+			}
+			if len(pkgs) != 1 || pkgs[0].PURL != tt.wantPURL || pkgs[0].License != tt.wantLicense || pkgs[0].Type != typ {
+				t.Errorf("packages = %+v, want %s license %q", pkgs, tt.wantPURL, tt.wantLicense)
+			}
+		})
+	}
+}

@@ -6,11 +6,7 @@ import (
 )
 
 func TestParsePackageJSON(t *testing.T) {
-	tests := []struct {
-		name, in              string
-		wantPURL, wantLicense string
-		wantErr               bool
-	}{
+	tests := []parseCase{
 		{"plain", `{"name":"express","version":"4.21.2","license":"MIT","readme":"…"}`, "pkg:npm/express@4.21.2", "MIT", false},
 		{"scoped", `{"name":"@babel/core","version":"7.26.0","license":{"type":"MIT","url":"x"}}`, "pkg:npm/%40babel/core@7.26.0", "MIT", false},
 		{"licenses list", `{"name":"old","version":"0.1.0","licenses":[{"type":"MIT"},{"type":"Apache-2.0"}]}`, "pkg:npm/old@0.1.0", "MIT OR Apache-2.0", false},
@@ -23,23 +19,7 @@ func TestParsePackageJSON(t *testing.T) {
 		{"not JSON", `module.exports = {}`, "", "", true},
 		{"wrong types", `{"name":1,"version":[]}`, "", "", true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pkgs, err := parsePackageJSON(strings.NewReader(tt.in), int64(len(tt.in)))
-			if (err != nil) != tt.wantErr {
-				t.Errorf("error = %v, want error %v", err, tt.wantErr)
-			}
-			if tt.wantPURL == "" {
-				if len(pkgs) != 0 {
-					t.Errorf("packages = %+v, want none", pkgs)
-				}
-				return
-			}
-			if len(pkgs) != 1 || pkgs[0].PURL != tt.wantPURL || pkgs[0].License != tt.wantLicense || pkgs[0].Type != "npm" {
-				t.Errorf("packages = %+v, want %s license %q", pkgs, tt.wantPURL, tt.wantLicense)
-			}
-		})
-	}
+	runParseCases(t, "npm", parsePackageJSON, tests)
 }
 
 // TestGenerateNPM: nested and scoped node_modules and the application's

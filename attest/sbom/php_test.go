@@ -67,11 +67,7 @@ func TestParsePearRegistry(t *testing.T) {
 	// syft's tests.
 	v6 := `a:6:{s:4:"name";s:9:"memcached";s:7:"channel";s:12:"pecl.php.net";s:7:"version";a:2:{s:7:"release";s:5:"3.2.0";s:3:"api";s:5:"3.2.0";}s:7:"license";a:2:{s:7:"attribs";a:1:{s:3:"uri";s:26:"http://www.php.net/license";}s:8:"_content";s:11:"PHP License";}s:1:"x";O:8:"stdClass":1:{s:1:"a";b:1;}i:7;d:0.5;}`
 	v5 := `a:4:{s:4:"name";s:9:"memcached";s:4:"date";s:10:"2022-01-11";s:7:"version";a:2:{s:7:"release";s:5:"3.2.0";s:3:"api";s:5:"3.2.0";}s:7:"license";s:3:"PHP";}`
-	tests := []struct {
-		name, in              string
-		wantPURL, wantLicense string
-		wantErr               bool
-	}{
+	tests := []parseCase{
 		{"package.xml 2.0", v6, "pkg:pear/pecl.php.net/memcached@3.2.0", "PHP License", false},
 		{"package.xml 1.0: no channel", v5, "pkg:pear/pecl.php.net/memcached@3.2.0", "PHP", false},
 		{"damaged after the version", v6[:strings.Index(v6, `s:7:"license"`)] + `s:7:"license";s:99:"PHP`, "pkg:pear/pecl.php.net/memcached@3.2.0", "", true},
@@ -83,23 +79,7 @@ func TestParsePearRegistry(t *testing.T) {
 		{"not serialized", `<?xml version="1.0"?>`, "", "", true},
 		{"not an array", `s:1:"x";`, "", "", true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pkgs, err := parsePearRegistry(strings.NewReader(tt.in), int64(len(tt.in)))
-			if (err != nil) != tt.wantErr {
-				t.Errorf("error = %v, want error %v", err, tt.wantErr)
-			}
-			if tt.wantPURL == "" {
-				if len(pkgs) != 0 {
-					t.Errorf("packages = %+v, want none", pkgs)
-				}
-				return
-			}
-			if len(pkgs) != 1 || pkgs[0].PURL != tt.wantPURL || pkgs[0].License != tt.wantLicense || pkgs[0].Type != "pear" {
-				t.Errorf("packages = %+v, want %s license %q", pkgs, tt.wantPURL, tt.wantLicense)
-			}
-		})
-	}
+	runParseCases(t, "pear", parsePearRegistry, tests)
 }
 
 func TestPHPPaths(t *testing.T) {

@@ -7,11 +7,7 @@ import (
 
 func TestParseGemspec(t *testing.T) {
 	const head = "# -*- encoding: utf-8 -*-\n# stub: rack 2.2.22 ruby lib\n\nGem::Specification.new do |s|\n"
-	tests := []struct {
-		name, in              string
-		wantPURL, wantLicense string
-		wantErr               bool
-	}{
+	tests := []parseCase{
 		{"rubygems to_ruby", head + "  s.name = \"rack\".freeze\n  s.version = \"2.2.22\"\n\n  s.required_rubygems_version = Gem::Requirement.new(\">= 0\".freeze) if s.respond_to? :required_rubygems_version=\n  s.rubygems_version = \"3.3.15\".freeze\n  s.licenses = [\"MIT\".freeze]\nend\n", "pkg:gem/rack@2.2.22", "MIT", false},
 		{"licenses are a choice", "s.name = \"json\"\ns.version = \"2.6.1\"\ns.licenses = [\"Ruby\".freeze, \"BSD-2-Clause\".freeze]\n", "pkg:gem/json@2.6.1", "Ruby OR BSD-2-Clause", false},
 		{"an expression in a list", "s.name = 'x'\ns.version = '1.0'\ns.licenses = ['MIT', 'GPL-2.0 WITH Classpath-exception-2.0']\n", "pkg:gem/x@1.0", "MIT OR (GPL-2.0 WITH Classpath-exception-2.0)", false},
@@ -26,23 +22,7 @@ func TestParseGemspec(t *testing.T) {
 		{"other fields only", "s.homepage = \"https://x.name = 'y'\"\ns.rubygems_version = \"3.3.15\"\ns.required_ruby_version = \">= 2\"\n", "", "", true},
 		{"empty", "", "", "", true},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			pkgs, err := parseGemspec(strings.NewReader(tt.in), int64(len(tt.in)))
-			if (err != nil) != tt.wantErr {
-				t.Errorf("error = %v, want error %v", err, tt.wantErr)
-			}
-			if tt.wantPURL == "" {
-				if len(pkgs) != 0 {
-					t.Errorf("packages = %+v, want none", pkgs)
-				}
-				return
-			}
-			if len(pkgs) != 1 || pkgs[0].PURL != tt.wantPURL || pkgs[0].License != tt.wantLicense || pkgs[0].Type != "gem" {
-				t.Errorf("packages = %+v, want %s license %q", pkgs, tt.wantPURL, tt.wantLicense)
-			}
-		})
-	}
+	runParseCases(t, "gem", parseGemspec, tests)
 }
 
 // TestParseGemspecLongLine: a file list longer than the line limit is
