@@ -37,7 +37,7 @@ func checkReadable(info *DockerfileInfo, readable []string) error {
 		repo := ref
 		if named, err := reference.ParseNormalizedNamed(ref); err == nil {
 			repo = named.Name()
-			if mayRead(patterns, repo) {
+			if glob.MatchesAny(patterns, registry.RepositoryNames(repo)) {
 				return
 			}
 		}
@@ -51,15 +51,4 @@ func checkReadable(info *DockerfileInfo, readable []string) error {
 		"the caller's authorization rule lets it read: ask the gateway's operator to add a pull: pattern to the rule "+
 		"(or, for a rule without pull patterns, to list the repository in policy.baseImages.allow)",
 		hallmark.ErrPermissionDenied, strings.Join(problems, "\n"))
-}
-
-// mayRead reports whether a pattern matches repository under any of its
-// names (registry.RepositoryNames).
-func mayRead(patterns []glob.Pattern, repository string) bool {
-	for _, n := range registry.RepositoryNames(repository) {
-		if _, ok := glob.First(patterns, n); ok {
-			return true
-		}
-	}
-	return false
 }

@@ -240,22 +240,11 @@ func (a *Authorizer) Readable(id hallmark.Identity) []string {
 func (a *Authorizer) AuthorizeRead(id hallmark.Identity, repository string) error {
 	if id.Issuer != "" && cleanRepository(repository) {
 		for i := range a.rules {
-			if a.rules[i].matchesIdentity(id) && readable(a.rules[i].readable, repository) {
+			if a.rules[i].matchesIdentity(id) && glob.MatchesAny(a.rules[i].readable, registry.RepositoryNames(repository)) {
 				return nil
 			}
 		}
 	}
 	return fmt.Errorf("%w: subject %q of issuer %q may not read %q",
 		hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes), hallmark.Clip(repository, maxQuotedClaimBytes))
-}
-
-// readable reports whether a pattern matches repository under any of its
-// names (registry.RepositoryNames).
-func readable(patterns []glob.Pattern, repository string) bool {
-	for _, n := range registry.RepositoryNames(repository) {
-		if _, ok := glob.First(patterns, n); ok {
-			return true
-		}
-	}
-	return false
 }

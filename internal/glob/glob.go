@@ -110,3 +110,14 @@ func matchSegs(pat, name []string) bool {
 	}
 	return len(name) == 0
 }
+
+// MatchesAny reports whether one of patterns matches one of names: the
+// names one thing goes by, such as the spellings of a repository.
+func MatchesAny(patterns []Pattern, names []string) bool {
+	for _, n := range names {
+		if _, ok := First(patterns, n); ok {
+			return true
+		}
+	}
+	return false
+}

@@ -96,3 +96,23 @@ func TestFirst(t *testing.T) {
 		t.Error("First matched c/x")
 	}
 }
+
+func TestMatchesAny(t *testing.T) {
+	ps, err := CompileAll("p", []string{"docker.io/library/*", "reg.example/a/**"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		names []string
+		want  bool
+	}{
+		{[]string{"index.docker.io/library/alpine", "docker.io/library/alpine"}, true},
+		{[]string{"reg.example/a/b/c"}, true},
+		{[]string{"reg.example/a", "reg.example/b/x"}, false},
+		{nil, false},
+	} {
+		if got := MatchesAny(ps, tt.names); got != tt.want {
+			t.Errorf("MatchesAny(%q) = %v, want %v", tt.names, got, tt.want)
+		}
+	}
+}
