@@ -24,6 +24,8 @@ type Server struct {
 	base         BaseBuilder
 	verifier     Verifier
 	contexts     ContextStore
+	store        Store
+	decisions    DecisionRecorder
 	authn        *Authenticator
 	authz        *Authorizer
 	log          *slog.Logger
