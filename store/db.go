@@ -26,8 +26,9 @@ const (
 	DriverPostgres = "postgres"
 )
 
-// ErrNotFound means that no record has the id or digest asked for.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound means that no record has the id or digest asked for. It is
+// hallmark.ErrNotFound, so that the edge maps it like every other.
+var ErrNotFound = hallmark.ErrNotFound
 
 // DB is an open store. Its methods are safe for concurrent use.
 type DB struct {
