@@ -49,4 +49,8 @@ type Attestation struct {
 	LogIndex int64
 	// Timestamp is the signed RFC 3161 time, if the bundle has one.
 	Timestamp time.Time
+	// Packages are the package URLs of an SPDX SBOM's packages, for the
+	// store's package index; nil for other statements. The API does not
+	// carry them: the signed SBOM is the source of truth.
+	Packages []string
 }

@@ -217,7 +217,7 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 				return fmt.Errorf("publish %s bundle%s: %w", signed.PredicateType, st.subject.of(), err)
 			}
 			atts[i] = signed.Attestation(d)
-			atts[i].Subject, atts[i].Platform = st.subject.digest, st.subject.platform
+			atts[i].Subject, atts[i].Platform, atts[i].Packages = st.subject.digest, st.subject.platform, st.packages
 			logf("signed %s%s as %s (log index %d), published %s", signed.PredicateType, st.subject.of(), signed.SignerIdentity, signed.LogIndex, d)
 			return nil
 		})
@@ -230,22 +230,26 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 }
 
 // sbomStatement catalogs st's image into an SPDX statement about it and
-// returns the number of packages.
-func (a *Attester) sbomStatement(ctx context.Context, res hallmark.BuildResult, st *statement, logf func(string, ...any)) (int, error) {
+// returns the purls of its packages.
+func (a *Attester) sbomStatement(ctx context.Context, res hallmark.BuildResult, st *statement, logf func(string, ...any)) ([]string, error) {
 	sopts := []sbom.Option{sbom.WithImageName(res.Repository), sbom.WithToolVersion(a.opts.version), sbom.WithLogger(a.opts.logger)}
 	if base := a.baseSBOM(ctx, res, st.subject.platform, logf); base != nil {
 		sopts = append(sopts, sbom.WithBaseSBOM(base, len(base.Layers())))
 	}
 	doc, err := sbom.Generate(ctx, st.subject.image, sopts...)
 	if err != nil {
-		return 0, fmt.Errorf("generate sbom%s: %w", st.subject.of(), err)
+		return nil, fmt.Errorf("generate sbom%s: %w", st.subject.of(), err)
 	}
 	data, err := doc.JSON()
 	if err != nil {
-		return 0, fmt.Errorf("encode sbom%s: %w", st.subject.of(), err)
+		return nil, fmt.Errorf("encode sbom%s: %w", st.subject.of(), err)
 	}
 	st.data, err = intoto.Statement(res.Repository, st.subject.digest, hallmark.PredicateSPDX, data)
-	return len(doc.Packages()), err
+	purls := make([]string, 0, len(doc.Packages()))
+	for _, p := range doc.Packages() {
+		purls = append(purls, p.PURL)
+	}
+	return purls, err
 }
 
 func (a *Attester) digestRef(repo string, d hallmark.Digest) (name.Digest, error) {

@@ -51,7 +51,7 @@ type statement struct {
 	subject       subject
 	predicateType string
 	data          []byte
-	packages      int
+	packages      []string // purls of an SBOM's packages
 }
 
 // subjects returns what ref, the built image, gets attestations for: the
@@ -102,13 +102,13 @@ func (a *Attester) subjects(ctx context.Context, ref name.Digest) ([]subject, er
 // provenance", for an index one clause per platform.
 func described(ref name.Digest, statements []statement) string {
 	if len(statements) == 2 && !statements[1].subject.index {
-		return fmt.Sprintf("described %s: SBOM with %d packages, SLSA provenance", ref.DigestStr(), statements[0].packages)
+		return fmt.Sprintf("described %s: SBOM with %d packages, SLSA provenance", ref.DigestStr(), len(statements[0].packages))
 	}
 	var parts []string
 	for _, st := range statements {
 		if st.predicateType == hallmark.PredicateSPDX {
 			label := strings.TrimSpace(st.subject.platform + " " + shortDigest(st.subject.digest))
-			parts = append(parts, fmt.Sprintf("%s: SBOM with %d packages, SLSA provenance", label, st.packages))
+			parts = append(parts, fmt.Sprintf("%s: SBOM with %d packages, SLSA provenance", label, len(st.packages)))
 		}
 	}
 	return fmt.Sprintf("described index %s: %s; index: SLSA provenance", ref.DigestStr(), strings.Join(parts, "; "))

@@ -47,3 +47,16 @@ func RepositoryNames(repository string) []string {
 	}
 	return []string{repository}
 }
+
+// NormalizeReference returns the full name of an image reference:
+// "registry/repository:tag" or "registry/repository@sha256:…", with Docker
+// Hub's defaults spelled out ("debian:12" is
+// "index.docker.io/library/debian:12"), so that two spellings of one
+// reference compare equal.
+func NormalizeReference(s string) (string, error) {
+	r, err := name.ParseReference(s)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", hallmark.ErrInvalid, err)
+	}
+	return r.Name(), nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder/debian"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/server/convert"
+	"github.com/hallmark-dev/hallmark/store"
 )
 
 // BaseBuilder assembles base images from Debian packages and pushes them
@@ -83,6 +84,10 @@ func (h *buildService) BuildBase(ctx context.Context, req *connect.Request[hallm
 		event:    convert.BaseEvent,
 		result:   convert.BaseResultEvent,
 		finished: func(res hallmark.BaseResult) []any { return []any{"packages", len(res.Packages)} },
+		record: store.Build{
+			ID: in.ID, Kind: store.KindBase, Requester: id, Repository: in.Repository,
+			Tags: tagMoves(in.Repository, in.Tags), Source: store.Source{Dockerfile: "(base image spec)"},
+		},
 	}
 	if s.attester != nil {
 		ba, ok := s.attester.(BaseAttester)

@@ -13,6 +13,7 @@ import (
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 	"github.com/hallmark-dev/hallmark/server/convert"
+	"github.com/hallmark-dev/hallmark/store"
 )
 
 // Builder builds images and moves their tags.
@@ -152,6 +153,10 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 		image:  func(res *hallmark.BuildResult) *hallmark.BuildResult { return res },
 		event:  convert.BuildEvent,
 		result: convert.BuildResultEvent,
+		record: store.Build{
+			ID: in.ID, Kind: store.KindBuild, Requester: id, Repository: in.Repository, Platforms: in.Platforms,
+			Tags: tagMoves(in.Repository, in.Tags), Source: buildSource(in),
+		},
 	}
 	if s.attester != nil {
 		p.attest = func(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
@@ -159,4 +164,16 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 		}
 	}
 	return p.run(ctx, s, log)
+}
+
+// buildSource is what a build request builds, for its record.
+func buildSource(in hallmark.BuildRequest) store.Source {
+	src := store.Source{ContextDigest: in.ContextDigest, Dockerfile: in.Dockerfile}
+	if in.DockerfileInline != nil {
+		src.Dockerfile = "(inline)"
+	}
+	if g := in.Git; g != nil {
+		src.GitURL, src.GitCommit, src.GitSubdir = g.URL, g.Commit, g.Subdir
+	}
+	return src
 }

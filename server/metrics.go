@@ -21,6 +21,10 @@ type Metrics struct {
 	verifyDuration *prometheus.HistogramVec
 	verifyWaiting  prometheus.Gauge
 	verifyRunning  prometheus.Gauge
+
+	recordsMissing   prometheus.Counter
+	decisionsWritten prometheus.Counter
+	decisionsDropped prometheus.Counter
 }
 
 // NewMetrics registers the gateway's metrics with reg, among them
@@ -78,9 +82,20 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		verifyRunning: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "hallmark_verifications_running", Help: "Verifications running (requests for the same image share one).",
 		}),
+		recordsMissing: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hallmark_store_builds_not_recorded_total",
+			Help: "Builds whose record the store did not take after the bounded retry; the builds themselves succeeded or failed as they did.",
+		}),
+		decisionsWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hallmark_store_decisions_recorded_total", Help: "Verification and admission decisions written to the store.",
+		}),
+		decisionsDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hallmark_store_decisions_dropped_total",
+			Help: "Verification and admission decisions never written: the store was unavailable until its buffer filled, or at shutdown.",
+		}),
 	}
 	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
-		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning} {
+		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning, m.recordsMissing, m.decisionsWritten, m.decisionsDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -105,4 +120,10 @@ func (m *Metrics) ObserveQueue(waiting, running int64) {
 // garbage collection removed.
 func (m *Metrics) ObserveContextsCollected(bytes int64) {
 	m.contextsCollected.Add(float64(bytes))
+}
+
+// ObserveDecisions counts decisions the store's recorder dropped and
+// wrote (store.WithCounters).
+func (m *Metrics) ObserveDecisions() (dropped, written func(n int)) {
+	return func(n int) { m.decisionsDropped.Add(float64(n)) }, func(n int) { m.decisionsWritten.Add(float64(n)) }
 }

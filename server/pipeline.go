@@ -9,6 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/store"
 )
 
 // attestStep names the progress vertex of attesting, in every build.
@@ -45,6 +46,8 @@ type pipeline[R, M any] struct {
 	// finished, if set, gives the attributes a finished build logs between
 	// its digest and its duration.
 	finished func(R) []any
+	// record is the request's part of the build's store record.
+	record store.Build
 }
 
 // run runs the build under the gateway's build timeout, counts it in the
@@ -52,11 +55,22 @@ type pipeline[R, M any] struct {
 func (p pipeline[R, M]) run(ctx context.Context, s *Server, log *slog.Logger) error {
 	log.InfoContext(ctx, p.kind+" accepted", "tags", p.tags)
 	start := time.Now()
-	var res R
+	p.record.Started = start.UTC()
+	var (
+		res      R
+		recorded bool
+	)
 	if err := s.track(ctx, log, func(ctx context.Context) (err error) {
-		res, err = p.stages(ctx, s, log)
+		res, recorded, err = p.stages(ctx, s, log)
 		return err
 	}); err != nil {
+		if !recorded {
+			var img *hallmark.BuildResult
+			if i := p.image(&res); i.Digest != "" {
+				img = i
+			}
+			s.recordBuild(ctx, log, buildRecord(p.record, img, err))
+		}
 		return err
 	}
 	attrs := []any{"digest", p.image(&res).Digest}
@@ -67,9 +81,9 @@ func (p pipeline[R, M]) run(ctx context.Context, s *Server, log *slog.Logger) er
 	return nil
 }
 
-// stages builds, attests, moves the tags and sends the result, in that
-// order.
-func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger) (R, error) {
+// stages builds, attests, moves the tags, records the build and sends the
+// result, in that order. recorded says the build's record was written.
+func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger) (_ R, recorded bool, _ error) {
 	emit := func(e hallmark.Event) error {
 		msg := p.event(e)
 		if msg == nil {
@@ -82,33 +96,36 @@ func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger)
 	}
 	res, err := p.build(ctx, emit)
 	if err != nil {
-		return res, err
+		return res, false, err
 	}
 	img := p.image(&res)
 	if p.attest != nil {
 		step, err := hallmark.StartStep(emit, attestStep)
 		if err != nil {
-			return res, err
+			return res, false, err
 		}
 		atts, err := p.attest(ctx, res, step.Logf)
 		if err := step.Done(err); err != nil {
-			return res, err
+			return res, false, err
 		}
 		if err != nil {
-			return res, fmt.Errorf("attest %s: %w", img.Pinned, err)
+			return res, false, fmt.Errorf("attest %s: %w", img.Pinned, err)
 		}
 		img.Attestations = atts
 	}
 	tagStart := time.Now()
 	if err := s.builder.MoveTags(ctx, p.repository, img.Digest, p.tags); err != nil {
-		return res, fmt.Errorf("move tags: %w", err)
+		return res, false, fmt.Errorf("move tags: %w", err)
 	}
 	log.DebugContext(ctx, "tags moved", "ms", time.Since(tagStart).Milliseconds())
 	img.Finished = time.Now().UTC()
-	if err := p.stream.Send(p.result(res)); err != nil {
-		return res, fmt.Errorf("%w: send result: %w", hallmark.ErrCanceled, err)
+	if !s.recordBuild(ctx, log, buildRecord(p.record, img, nil)) {
+		img.Warnings = append(img.Warnings, notRecorded)
 	}
-	return res, nil
+	if err := p.stream.Send(p.result(res)); err != nil {
+		return res, true, fmt.Errorf("%w: send result: %w", hallmark.ErrCanceled, err)
+	}
+	return res, true, nil
 }
 
 // track runs one build under the gateway's build timeout and counts it in

@@ -12,8 +12,9 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	hallmark "github.com/hallmark-dev/hallmark"
 )
@@ -39,8 +40,9 @@ type DB struct {
 }
 
 type options struct {
-	log *slog.Logger
-	now func() time.Time
+	log      *slog.Logger
+	now      func() time.Time
+	password string
 }
 
 // Option configures Open.
@@ -55,6 +57,12 @@ func WithLogger(l *slog.Logger) Option {
 		o.log = l
 		return nil
 	}
+}
+
+// WithPassword sets the PostgreSQL password, so that the DSN need not
+// hold it. The default is the DSN's (or libpq's environment and passfile).
+func WithPassword(pw string) Option {
+	return func(o *options) error { o.password = pw; return nil }
 }
 
 // WithClock sets the clock that stamps records (tests). The default is
@@ -84,12 +92,7 @@ func Open(ctx context.Context, driver, dsn string, opts ...Option) (*DB, error) 
 		db, err = openSQLite(dsn)
 	case DriverPostgres:
 		d = postgresDialect
-		db, err = sql.Open("pgx", dsn)
-		if err == nil {
-			db.SetMaxOpenConns(16)
-			db.SetMaxIdleConns(16)
-			db.SetConnMaxIdleTime(5 * time.Minute)
-		}
+		db, err = openPostgres(dsn, o.password)
 	default:
 		return nil, fmt.Errorf("%w: store driver %q: want %q or %q", hallmark.ErrInvalid, driver, DriverSQLite, DriverPostgres)
 	}
@@ -127,6 +130,22 @@ func openSQLite(path string) (*sql.DB, error) {
 		return nil, err
 	}
 	db.SetMaxOpenConns(1)
+	return db, nil
+}
+
+// openPostgres opens a pool of up to 16 connections.
+func openPostgres(dsn, password string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, redactDSN(err, dsn)
+	}
+	if password != "" {
+		cfg.Password = password
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
 	return db, nil
 }
 

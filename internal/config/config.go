@@ -37,8 +37,12 @@ type Config struct {
 	Verify VerifyConfig `json:"verify"`
 	// Admission configures the Kubernetes admission webhook.
 	Admission AdmissionConfig `json:"admission"`
-	// DataDir holds uploaded contexts and build scratch space.
+	// DataDir holds uploaded contexts, build scratch space and, by
+	// default, the store's SQLite database.
 	DataDir string `json:"dataDir"`
+	// Store is where the gateway records builds, decisions and the audit
+	// log (docs/store.md).
+	Store StoreConfig `json:"store"`
 	// Debian configures base image builds from Debian packages
 	// (BuildService.BuildBase, docs/base-images.md).
 	Debian DebianConfig `json:"debian"`
@@ -139,6 +143,31 @@ type RegistryConfig struct {
 	// PasswordFile holds the password; re-read at start. Passwords are never
 	// written inline in the config.
 	PasswordFile string `json:"passwordFile"`
+}
+
+// Store drivers (store.driver).
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
+
+// StoreConfig configures the store.
+type StoreConfig struct {
+	// Driver is sqlite (the default: one file, nothing to install) or
+	// postgres (several gateway replicas share one store).
+	Driver string `json:"driver"`
+	// Path is the SQLite database file. Default <dataDir>/store.db.
+	Path string `json:"path"`
+	// DSN is the PostgreSQL connection string ("postgres://user@host:5432/db"
+	// or "host=… user=… dbname=…"), without its password.
+	DSN string `json:"dsn"`
+	// PasswordFile holds the PostgreSQL password; re-read at start.
+	// Passwords are never written inline in the config.
+	PasswordFile string `json:"passwordFile"`
+	// DecisionRetention is how long verification and admission decisions
+	// are kept; builds, tag moves and attestations are kept forever.
+	// Default 720h (30 days).
+	DecisionRetention Duration `json:"decisionRetention"`
 }
 
 // LimitsConfig bounds inputs.

@@ -44,6 +44,7 @@ func Default() Config {
 			Identity:      IdentityConfig{Issuer: DevIssuer, SubjectAlternativeName: DevBuilderID},
 		},
 		DataDir: home + "/hallmark/gateway",
+		Store:   StoreConfig{Driver: StoreSQLite, DecisionRetention: Duration(30 * 24 * time.Hour)},
 		Limits: LimitsConfig{
 			MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour),
 			ContextQuotaBytes: 10 << 30, ContextTTL: Duration(24 * time.Hour),

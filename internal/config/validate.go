@@ -32,6 +32,7 @@ func (c Config) Validate() error {
 	c.validateServer(v)
 	c.validateAuth(v)
 	c.validateSigning(v)
+	c.validateStore(v)
 	c.validateLimits(v)
 	c.validateVerify(v)
 	c.validatePolicy(v)
@@ -262,4 +263,43 @@ func CheckFrontend(ref string) error {
 		return fmt.Errorf("%q is not pinned by digest; write name[:tag]@sha256:<digest>", clip(ref))
 	}
 	return nil
+}
+
+func (c Config) validateStore(v *validation) {
+	st := c.Store
+	v.oneOf("store.driver", st.Driver, StoreSQLite, StorePostgres)
+	switch st.Driver {
+	case StoreSQLite:
+		if st.DSN != "" || st.PasswordFile != "" {
+			v.bad("store", "dsn and passwordFile are for driver postgres; sqlite takes path")
+		}
+	case StorePostgres:
+		if st.DSN == "" {
+			v.bad("store.dsn", "is required for driver postgres")
+		}
+		if st.Path != "" {
+			v.bad("store.path", "is for driver sqlite; postgres takes dsn")
+		}
+		if dsnHasPassword(st.DSN) {
+			v.bad("store.dsn", "holds a password: put it in store.passwordFile, never inline")
+		}
+	}
+	if st.DecisionRetention < Duration(time.Hour) {
+		v.bad("store.decisionRetention", "%s is under 1h", time.Duration(st.DecisionRetention))
+	}
+}
+
+// dsnHasPassword reports a password in a postgres:// URL or a key=value
+// connection string.
+func dsnHasPassword(dsn string) bool {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		_, set := u.User.Password()
+		return set || u.Query().Has("password")
+	}
+	for _, f := range strings.Fields(dsn) {
+		if strings.HasPrefix(strings.TrimSpace(f), "password=") {
+			return true
+		}
+	}
+	return false
 }
