@@ -26,8 +26,16 @@
 //
 // The OS id and version come from /etc/os-release (or /usr/lib/os-release).
 // The image is the root package (pkg:oci/…), which the document DESCRIBES
-// and which CONTAINS every other package. Each package carries an
-// annotation naming the layer (diffID) and file that evidenced it.
+// and which CONTAINS every other package, so that a reader of the flat list
+// needs nothing else. A package found in a file that is a package itself
+// (Package.Main: a Java archive's own package, a Go executable's main
+// module, a Rust executable's root crate) is also CONTAINED by that
+// package, or, for a package of a nested archive, by the nearest enclosing
+// archive's: the jars of a Spring Boot jar and its shaded dependencies by
+// the jar's own package, a Go executable's modules and standard library by
+// its main module, a Rust executable's crates by its root crate. Each
+// package carries an annotation naming the layer (diffID) and file that
+// evidenced it.
 //
 // The image is untrusted input: layers, files, executables and the JSON
 // document are bounded by options, symbolic links are never followed, and a

@@ -49,6 +49,13 @@ type Package struct {
 	// "!/" per level ("/app/shop.jar!/BOOT-INF/lib/x.jar").
 	Layer hallmark.Digest
 	Path  string
+	// Main says that the package is what the evidence file at Path is
+	// itself: a Java archive's own package, a Go executable's main module,
+	// a Rust executable's root crate. The file's other packages, and those
+	// of archives nested in it, are contained in it; the SPDX document says
+	// so with a CONTAINS relationship from it. Parse sets it for the
+	// packages that contain another.
+	Main bool
 	// FromBase is the digest of the base image whose verified SBOM listed
 	// the package, when it was copied from there.
 	FromBase hallmark.Digest
@@ -118,7 +125,10 @@ func dedupe(pkgs []Package) []Package {
 		if c := cmp.Compare(a.SPDXID, b.SPDXID); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.FromBase, b.FromBase)
+		if c := cmp.Compare(a.FromBase, b.FromBase); c != 0 {
+			return c
+		}
+		return -cmp.Compare(btoi(a.Main), btoi(b.Main)) // a repeat that is Main is kept
 	})
 	return slices.CompactFunc(pkgs, func(a, b Package) bool { return a.SPDXID == b.SPDXID })
 }
@@ -130,4 +140,11 @@ func typeCounts(byType map[string]int) []string {
 		out = append(out, strconv.Itoa(byType[t])+" "+t)
 	}
 	return out
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

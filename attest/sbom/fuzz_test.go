@@ -9,7 +9,8 @@ import (
 
 // The fuzz tests feed untrusted bytes to every parser. None may panic, hang
 // or return a package without a name, nor without a version except where
-// the ecosystem allows one (an unversioned npm application).
+// the ecosystem allows one (an unversioned npm application), nor two Main
+// packages for one file or archive.
 
 func FuzzDpkgStatus(f *testing.F) {
 	f.Add(testdata(f, "debian12/status.gz")[:8192])
@@ -196,10 +197,12 @@ func FuzzJavaArchive(f *testing.F) {
 		zipFile{name: "BOOT-INF/lib/a-1.jar", body: zipBytes(f, manifest(" \r\n:\r\nImplementation-Version: 1\r\n")), store: true}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		pkgs, _ := parseJavaArchive(bytes.NewReader(b), int64(len(b)), "/app/x-1.0.jar")
+		mains := map[string]bool{}
 		for _, p := range pkgs {
-			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:maven/") || p.Path != "" && !strings.HasPrefix(p.Path, "!/") {
+			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:maven/") || p.Path != "" && !strings.HasPrefix(p.Path, "!/") || p.Main && mains[p.Path] {
 				t.Fatalf("package %+v", p)
 			}
+			mains[p.Path] = mains[p.Path] || p.Main
 		}
 	})
 }
@@ -223,6 +226,7 @@ func FuzzDepsJSON(f *testing.F) {
 func FuzzRustScanner(f *testing.F) {
 	deps := zlibBytes(`{"packages":[{"name":"a","version":"1.0.0"},{"name":"b","version":"2.0.0","kind":"build"}]}`)
 	f.Add(testELF(binary.LittleEndian, true, false, testSection{".dep-v0", 1, deps}))
+	f.Add(testELF(binary.LittleEndian, true, false, testSection{".dep-v0", 1, zlibBytes(`{"packages":[{"name":"a","version":"1","root":true},{"name":"b","root":true}]}`)}))
 	f.Add(testELF(binary.BigEndian, false, true, testSection{".rust-deps-v0", 1, deps}, testSection{".x", 8, nil}))
 	f.Add(testdata(f, "rust/optimizer-server.gz")[:4096])
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -231,10 +235,12 @@ func FuzzRustScanner(f *testing.F) {
 			chunk += int(b[0])
 		}
 		pkgs, _ := rustScan(b, chunk)
+		root := false
 		for _, p := range pkgs {
-			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:cargo/") {
+			if p.Name == "" || !strings.HasPrefix(p.PURL, "pkg:cargo/") || p.Main && root {
 				t.Fatalf("package %+v", p)
 			}
+			root = root || p.Main
 		}
 	})
 }

@@ -155,11 +155,11 @@ func (c *catalog) packages(rel *osRelease) []Package {
 	return append(out, appPackages(c.app)...)
 }
 
-// goPackages lists the main module, every dependency (replacements
-// applied) and the standard library of a Go executable.
+// goPackages lists the main module (Main), every dependency
+// (replacements applied) and the standard library of a Go executable.
 func goPackages(b goBinary) []Package {
 	var out []Package
-	add := func(path, version string) {
+	add := func(path, version string, main bool) {
 		ns, name := "", path
 		if i := strings.LastIndexByte(path, '/'); i >= 0 {
 			ns, name = path[:i], path[i+1:]
@@ -175,24 +175,25 @@ func goPackages(b goBinary) []Package {
 			PURL:    packageurl.NewPackageURL(packageurl.TypeGolang, ns, name, purlVersion, nil, "").ToString(),
 			Layer:   b.ev.layer,
 			Path:    b.ev.path,
+			Main:    main,
 		})
 	}
 	bi := b.info
 	if bi.Main.Path != "" && bi.Main.Path != "command-line-arguments" {
-		add(bi.Main.Path, bi.Main.Version)
+		add(bi.Main.Path, bi.Main.Version, true)
 	}
 	for _, d := range bi.Deps {
 		switch {
 		case d.Replace != nil && d.Replace.Version != "" && d.Replace.Version != "(devel)":
-			add(d.Replace.Path, d.Replace.Version)
+			add(d.Replace.Path, d.Replace.Version, false)
 		case d.Replace != nil: // replaced by a local directory
-			add(d.Path, "(devel)")
+			add(d.Path, "(devel)", false)
 		default:
-			add(d.Path, d.Version)
+			add(d.Path, d.Version, false)
 		}
 	}
 	if f := strings.Fields(bi.GoVersion); len(f) > 0 {
-		add("stdlib", strings.TrimPrefix(f[0], "go"))
+		add("stdlib", strings.TrimPrefix(f[0], "go"), false)
 	}
 	return out
 }

@@ -20,8 +20,10 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/golden"
 )
 
-// TestGolden compares the SPDX JSON of two small fixture images, created at
-// a fixed time, with testdata/golden (go test -run Golden -update rewrites).
+// TestGolden compares the SPDX JSON of small fixture images, created at a
+// fixed time, with testdata/golden (go test -run Golden -update rewrites):
+// an Alpine and a distroless image, and one of nested packages (a jar in a
+// jar, crates in an executable) with their CONTAINS relationships.
 func TestGolden(t *testing.T) {
 	tests := []struct {
 		name      string
@@ -30,6 +32,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"alpine", "registry.example/hallmark/alpine:3.20", alpineLayers(t, plainLayer)},
 		{"distroless", "registry.example/distroless/base-debian12:nonroot", distrolessLayers(t, plainLayer)},
+		{"contain", "registry.example/hallmark/contain:1", containLayers(t, plainLayer)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,8 +94,10 @@ func TestGenerateAllEcosystems(t *testing.T) {
 	if root.PackageVersion != digest.String() || root.PackageExternalReferences[0].Locator != "pkg:oci/app@sha256%3A"+digest.Hex+"?repository_url=registry.example/app" {
 		t.Errorf("root package %s %s %s", root.PackageName, root.PackageVersion, root.PackageExternalReferences[0].Locator)
 	}
-	if len(read.Relationships) != 1+s.Packages {
-		t.Errorf("%d relationships, want %d", len(read.Relationships), 1+s.Packages)
+	// DESCRIBES, the image CONTAINS every package, and the Go executable's
+	// main module CONTAINS its other modules and the standard library.
+	if want := 1 + s.Packages + s.ByType["golang"] - 1; len(read.Relationships) != want {
+		t.Errorf("%d relationships, want %d", len(read.Relationships), want)
 	}
 	// Every package has evidence and a sorted, unique SPDXID.
 	var prev string

@@ -142,6 +142,9 @@ func TestGoPackages(t *testing.T) {
 		if p.Path != "/usr/local/bin/hello" {
 			t.Errorf("%s has path %q", p.Name, p.Path)
 		}
+		if p.Main != (p.Name == "example.com/hello") {
+			t.Errorf("%s: Main %v, want it for the main module only", p.Name, p.Main)
+		}
 		got = append(got, p.PURL)
 	}
 	goVersion := strings.TrimPrefix(runtime.Version(), "go")

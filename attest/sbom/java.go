@@ -159,7 +159,7 @@ type javaPkg struct {
 	license       string
 }
 
-// packages identifies the archive's own package and those of its
+// packages identifies the archive's own package (Main) and those of its
 // pom.properties, as syft's archiveParser.parse does.
 func (a *jarArchive) packages() []Package {
 	files := map[string]*zip.File{}
@@ -260,6 +260,7 @@ func (a *jarArchive) packages() []Package {
 			Version: p.version,
 			PURL:    packageurl.NewPackageURL(packageurl.TypeMaven, p.group(), p.name, p.version, nil, "").ToString(),
 			License: p.license,
+			Main:    p == main,
 		})
 	}
 	return out

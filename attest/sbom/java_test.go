@@ -159,6 +159,12 @@ func TestParseJavaArchive(t *testing.T) {
 			[]string{"pkg:maven/org.example/lib@2.0 !/dist/lib/lib-2.0.jar"}, ""},
 		{"not a zip", "x.jar", nil, nil, "not a zip archive"},
 	}
+	// The packages that are not the archive's own (Main); every archive with
+	// packages has one.
+	aux := map[string][]string{
+		"shaded: the others are packages of their own":                              {"pkg:maven/com.google.guava/guava@31.1-jre", "pkg:maven/org.slf4j/slf4j-api@1.7.32"},
+		"no pom.properties matches: the manifest's package and each pom.properties": {"pkg:maven/org.a/a@1", "pkg:maven/org.b/b@2"},
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := []byte("garbage")
@@ -169,16 +175,31 @@ func TestParseJavaArchive(t *testing.T) {
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Errorf("error = %v, want %q", err, tt.wantErr)
 			}
-			var got []string
+			var got, gotAux []string
+			mains := map[string]int{}
 			for _, p := range pkgs {
 				if p.Type != "maven" || p.Name == "" {
 					t.Errorf("package %+v", p)
 				}
 				got = append(got, p.PURL+" "+p.Path)
+				if p.Main {
+					mains[p.Path]++
+				} else {
+					gotAux = append(gotAux, p.PURL)
+				}
 			}
 			slices.Sort(got)
 			if !slices.Equal(got, tt.want) {
 				t.Errorf("packages\n%q\nwant\n%q", got, tt.want)
+			}
+			slices.Sort(gotAux)
+			if !slices.Equal(gotAux, aux[tt.name]) {
+				t.Errorf("not Main: %q, want %q", gotAux, aux[tt.name])
+			}
+			for p, n := range mains {
+				if n != 1 {
+					t.Errorf("%d Main packages at %q", n, p)
+				}
 			}
 		})
 	}

@@ -20,7 +20,9 @@ const MaxParseBytes = 64 << 20
 
 // Parse reads an SPDX 2.3 JSON document that Hallmark wrote, such as the
 // verified SBOM of a base image for WithBaseSBOM. Only the signature check
-// that preceded it makes its content trustworthy.
+// that preceded it makes its content trustworthy. A package that CONTAINS
+// another is Main, so that a document built on it repeats its
+// relationships; relationships of other types are ignored.
 func Parse(data []byte) (*Document, error) {
 	if len(data) > MaxParseBytes {
 		return nil, fmt.Errorf("%w: sbom of %d bytes is over the %d-byte limit", hallmark.ErrTooLarge, len(data), MaxParseBytes)
@@ -69,6 +71,7 @@ func Parse(data []byte) (*Document, error) {
 			d.distro = &osRelease{ID: sanitizeID(id), VersionID: sanitizeID(ver)}
 		}
 	}
+	mains := containerIDs(&doc)
 	for _, p := range doc.Packages {
 		if p == root {
 			continue
@@ -77,6 +80,7 @@ func Parse(data []byte) (*Document, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: parse sbom: package %s: %w", hallmark.ErrInvalid, p.PackageSPDXIdentifier, err)
 		}
+		pkg.Main = mains[p.PackageSPDXIdentifier]
 		d.packages = append(d.packages, pkg)
 		d.evidenceOmitted = d.evidenceOmitted || pkg.Path == ""
 	}

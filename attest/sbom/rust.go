@@ -331,12 +331,14 @@ type rustDeps struct {
 		Name    string  `json:"name"`
 		Version string  `json:"version"`
 		Kind    *string `json:"kind"` // absent: "runtime"
+		Root    bool    `json:"root"` // the crate the executable was built from
 	} `json:"packages"`
 }
 
 // parseRustDeps inflates and decodes a dependency list and returns its
 // runtime crates (build dependencies and proc macros are not in the
-// executable).
+// executable), the root crate Main (only the first, should a damaged list
+// mark several).
 func parseRustDeps(compressed []byte) ([]Package, error) {
 	zr, err := zlib.NewReader(bytes.NewReader(compressed))
 	if err != nil {
@@ -352,6 +354,7 @@ func parseRustDeps(compressed []byte) ([]Package, error) {
 		return nil, fmt.Errorf("rust: decode dependency list: %w", err)
 	}
 	var out []Package
+	root := false
 	for _, p := range d.Packages {
 		if p.Name == "" || p.Kind != nil && *p.Kind != "runtime" {
 			continue
@@ -361,7 +364,9 @@ func parseRustDeps(compressed []byte) ([]Package, error) {
 			Name:    p.Name,
 			Version: p.Version,
 			PURL:    packageurl.NewPackageURL(packageurl.TypeCargo, "", p.Name, p.Version, nil, "").ToString(),
+			Main:    p.Root && !root,
 		})
+		root = root || p.Root
 	}
 	return out, nil
 }

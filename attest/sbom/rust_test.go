@@ -238,6 +238,11 @@ func TestRustScanner(t *testing.T) {
 				if got := crateList(pkgs); !slices.Equal(got, tt.want) {
 					t.Errorf("chunk %d: %q, want %q", chunk, got, tt.want)
 				}
+				for _, p := range pkgs {
+					if p.Main != (p.Name == "app") {
+						t.Errorf("chunk %d: %s: Main %v, want it for the root crate only", chunk, p.Name, p.Main)
+					}
+				}
 			}
 			if truncated, _ := rustScan(tt.elf[:len(tt.elf)-1], 64); len(truncated) != 0 && !strings.Contains(tt.name, "table first") {
 				t.Errorf("a file without the end of its section table: %q", crateList(truncated))

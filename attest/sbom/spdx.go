@@ -88,7 +88,9 @@ func encode(doc *v2_3.Document) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// model builds the SPDX document with every annotation.
+// model builds the SPDX document with every annotation: the image
+// DESCRIBED by the document and CONTAINING every package, and each package
+// CONTAINED by its nearest container too (contain.go).
 func (d *Document) model(m docMeta) *v2_3.Document {
 	date := m.created.Format(time.RFC3339)
 	tool := common.Annotator{AnnotatorType: "Tool", Annotator: "hallmark-" + m.toolVersion}
@@ -167,6 +169,7 @@ func (d *Document) model(m docMeta) *v2_3.Document {
 			Relationship: common.TypeRelationshipContains,
 		})
 	}
+	doc.Relationships = append(doc.Relationships, containsRelationships(d.packages)...)
 	doc.DocumentComment = d.comment(m, 0)
 	return doc
 }
