@@ -60,6 +60,7 @@ const notRecorded = "the gateway's store did not record this build (it succeeded
 // it failed before a result), ending with err.
 func buildRecord(req store.Build, img *hallmark.BuildResult, err error) *store.Build {
 	b := req
+	b.Tags = nil // until they moved
 	b.Outcome, b.Finished = store.OutcomeSucceeded, time.Now().UTC()
 	if err != nil {
 		b.Outcome, b.Error = store.OutcomeFailed, err.Error()
@@ -87,9 +88,7 @@ func buildRecord(req store.Build, img *hallmark.BuildResult, err error) *store.B
 	if err != nil {
 		return &b
 	}
-	for _, t := range req.Tags {
-		b.Tags = append(b.Tags, store.TagMove{Tag: t.Tag})
-	}
+	b.Tags = slices.Clone(req.Tags)
 	var purls []string
 	for _, a := range img.Attestations {
 		b.Attestations = append(b.Attestations, store.Attestation{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -23,11 +24,16 @@ func (s *DB) RecordBuild(ctx context.Context, b *Build) error {
 	if err := validateBuild(b); err != nil {
 		return err
 	}
-	record, err := json.Marshal(b)
-	if err != nil {
-		return fmt.Errorf("record build %s: %w", b.ID, err)
-	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if b.Outcome == OutcomeSucceeded {
+			if err := s.previousTags(ctx, tx, b); err != nil {
+				return err
+			}
+		}
+		record, err := json.Marshal(b)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO builds (id, kind, issuer, subject, repository, digest, outcome, started, finished, record)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET digest = excluded.digest, outcome = excluded.outcome, finished = excluded.finished, record = excluded.record`),
@@ -144,6 +150,24 @@ func (s *DB) insertAttestations(ctx context.Context, tx *sql.Tx, imageID int64, 
 			imageID, string(a.Digest), a.PredicateType, buildID, string(rec)); err != nil {
 			return fmt.Errorf("add attestation %s: %w", a.Digest, err)
 		}
+	}
+	return nil
+}
+
+// previousTags fills the Previous digest of b's tags that do not name one
+// with what the store last recorded for them.
+func (s *DB) previousTags(ctx context.Context, tx *sql.Tx, b *Build) error {
+	for i := range b.Tags {
+		t := &b.Tags[i]
+		if t.Previous != "" {
+			continue
+		}
+		var d string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT digest FROM tags WHERE repository = ? AND tag = ?`), b.Repository, t.Tag).Scan(&d)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("read tag %s: %w", t.Tag, err)
+		}
+		t.Previous = hallmark.Digest(d)
 	}
 	return nil
 }

@@ -375,3 +375,27 @@ func TestRecordBuildRejects(t *testing.T) {
 		}
 	})
 }
+
+func TestTagHistory(t *testing.T) {
+	forEachStore(t, func(t *testing.T, db *DB) {
+		ctx := t.Context()
+		first := build("t1", "reg.example/app", "v1", digest("1"), 0)
+		second := build("t2", "reg.example/app", "v1", digest("2"), 1)
+		for _, b := range []*Build{first, second} {
+			if err := db.RecordBuild(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := db.Build(ctx, "t2")
+		if err != nil || got.Tags[0].Previous != digest("1") {
+			t.Fatalf("second build's tag: %+v, %v; want previous %s", got.Tags, err, digest("1"))
+		}
+		if d, err := db.Tag(ctx, "reg.example/app", "v1"); err != nil || d != digest("2") {
+			t.Errorf("tag v1 -> %s, %v", d, err)
+		}
+		moves, _, err := db.Audit(ctx, AuditQuery{Readable: all, Kinds: []string{KindTag}})
+		if err != nil || len(moves) != 2 || !strings.Contains(string(moves[1].Detail), string(digest("1"))) {
+			t.Errorf("tag moves %+v, %v", moves, err)
+		}
+	})
+}

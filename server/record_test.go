@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/store"
+)
+
+// failingStore fails every write, as a store that is down.
+type failingStore struct {
+	*store.DB
+	calls int
+}
+
+func (f *failingStore) RecordBuild(context.Context, *store.Build) error {
+	f.calls++
+	return errors.New("connection refused")
+}
+
+func openTestStore(t *testing.T) *store.DB {
+	t.Helper()
+	db, err := store.Open(t.Context(), store.DriverSQLite, filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// sbomAttester attests with an SBOM that lists two packages.
+type sbomAttester struct{ fakeAttester }
+
+func (a *sbomAttester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+	atts, err := a.fakeAttester.Attest(ctx, req, res, logf)
+	return append(atts, hallmark.Attestation{PredicateType: hallmark.PredicateSPDX, Digest: imageDigest, LogIndex: 8,
+		Packages: []string{"pkg:deb/debian/openssl@3.0.11?arch=amd64", "pkg:golang/stdlib@1.26.8", "not a purl"}}), err
+}
+
+func TestBuildRecorded(t *testing.T) {
+	db := openTestStore(t)
+	b := &fakeBuilder{}
+	a := &sbomAttester{fakeAttester{builder: b}}
+	e := newTestEnv(t, b, envConfig{opts: []Option{WithAttester(a), WithStore(db)}})
+	c := e.client(e.token)
+	msgs, _, err := build(t.Context(), c, uploadedRequest(t, c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := msgs[len(msgs)-1].GetResult()
+	if res == nil || slices.Contains(res.GetWarnings(), notRecorded) {
+		t.Fatalf("result %v", res)
+	}
+	rec, err := db.Build(t.Context(), res.GetBuildId())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Outcome != store.OutcomeSucceeded || rec.Digest != imageDigest || rec.Requester.Subject != testSubject || rec.Requester.Issuer != e.issuer.url ||
+		rec.Repository != testRepo || len(rec.Tags) != len(res.GetTags()) || len(rec.Attestations) != 2 || len(rec.Bases) != len(testBases) || rec.Source.ContextDigest == "" {
+		t.Errorf("record %+v", rec)
+	}
+	images, _, err := db.Images(t.Context(), store.ImageQuery{Readable: func(string) bool { return true }, Package: &store.Package{Name: "openssl", Version: "3.0.11"}})
+	if err != nil || len(images) != 1 || images[0].Digest != imageDigest {
+		t.Errorf("images with openssl: %+v, %v", images, err)
+	}
+}
+
+func TestBuildNotRecorded(t *testing.T) {
+	fs := &failingStore{DB: openTestStore(t)}
+	b := &fakeBuilder{}
+	e := newTestEnv(t, b, envConfig{opts: []Option{WithStore(fs)}})
+	c := e.client(e.token)
+	msgs, _, err := build(t.Context(), c, uploadedRequest(t, c))
+	if err != nil {
+		t.Fatalf("a build must succeed while the store is down: %v", err)
+	}
+	res := msgs[len(msgs)-1].GetResult()
+	if !slices.Contains(res.GetWarnings(), notRecorded) {
+		t.Errorf("warnings %q, want %q", res.GetWarnings(), notRecorded)
+	}
+	if fs.calls != recordAttempts {
+		t.Errorf("%d attempts, want %d", fs.calls, recordAttempts)
+	}
+	if got := metricLines(t, e, "hallmark_store_builds_not_recorded_total"); len(got) != 1 || !strings.HasSuffix(got[0], " 1") {
+		t.Errorf("metric %q", got)
+	}
+}
+
+func TestFailedBuildRecorded(t *testing.T) {
+	db := openTestStore(t)
+	b := &fakeBuilder{err: errors.New("dockerfile: unknown instruction FORM")}
+	e := newTestEnv(t, b, envConfig{opts: []Option{WithStore(db)}})
+	c := e.client(e.token)
+	if _, _, err := build(t.Context(), c, uploadedRequest(t, c)); err == nil {
+		t.Fatal("build succeeded")
+	}
+	got, _, err := db.Builds(t.Context(), store.BuildQuery{Readable: func(string) bool { return true }})
+	if err != nil || len(got) != 1 || got[0].Outcome != store.OutcomeFailed || got[0].Error == "" || got[0].Digest != "" {
+		t.Fatalf("builds %+v, %v", got, err)
+	}
+	if imgs, _, _ := db.Images(t.Context(), store.ImageQuery{Readable: func(string) bool { return true }}); len(imgs) != 0 {
+		t.Errorf("a failed build left images %+v", imgs)
+	}
+}
