@@ -22,6 +22,7 @@ type devFlags struct {
 	detach     bool
 	noExample  bool
 	kubernetes bool
+	postgres   bool
 }
 
 func newDevCmd() *cobra.Command {
@@ -40,13 +41,19 @@ Without --detach it serves until Ctrl-C. With --detach it leaves the stack
 running in the background and prints export lines on stdout, so that
   eval "$(hallmark dev up --detach)"
 sets HALLMARK_GATEWAY, HALLMARK_REGISTRY, HALLMARK_BASE_IMAGE and more.
-Running it again reuses the stack that is already running.`,
+Running it again reuses the stack that is already running.
+
+With --postgres it also runs PostgreSQL 15 (Debian's, as the postgres user
+when run as root) on a free loopback port, its cluster kept in DIR/postgres
+across restarts, and exports HALLMARK_POSTGRES_DSN. That DSN, which it also
+prints, holds the generated password of the local dev superuser.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return devUp(cmd.Context(), f) },
 	}
 	up.Flags().BoolVarP(&f.detach, "detach", "d", false, "run in the background and print export lines")
 	up.Flags().BoolVar(&f.noExample, "no-example", false, "do not build and verify examples/hello")
 	up.Flags().BoolVar(&f.kubernetes, "kubernetes", false, "also run etcd and a kube-apiserver whose admission webhook is the gateway's (exports HALLMARK_KUBECONFIG)")
+	up.Flags().BoolVar(&f.postgres, "postgres", false, "also run PostgreSQL, data in DIR/postgres (exports HALLMARK_POSTGRES_DSN, which holds its dev password)")
 	serve := &cobra.Command{
 		Use:    "serve",
 		Hidden: true,
@@ -54,6 +61,7 @@ Running it again reuses the stack that is already running.`,
 		RunE:   func(cmd *cobra.Command, _ []string) error { return devServe(cmd.Context(), f) },
 	}
 	serve.Flags().BoolVar(&f.kubernetes, "kubernetes", false, "also run Kubernetes")
+	serve.Flags().BoolVar(&f.postgres, "postgres", false, "also run PostgreSQL")
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Stop the stack started with dev up --detach",
@@ -75,7 +83,7 @@ Running it again reuses the stack that is already running.`,
 	}
 	deps := &cobra.Command{
 		Use:   "deps",
-		Short: "Install the Debian packages the stack needs (runc, docker-registry, busybox-static) if missing",
+		Short: "Install the Debian packages the stack and tests need (runc, docker-registry, busybox-static, postgresql-15) if missing",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return devstack.EnsurePackages(cmd.Context(), os.Stderr) },
 	}
@@ -158,6 +166,7 @@ func startStack(ctx context.Context, f *devFlags, progress io.Writer) (*devstack
 		Repo:         repo,
 		Progress:     progress,
 		Kubernetes:   f.kubernetes,
+		Postgres:     f.postgres,
 	})
 }
 
@@ -178,6 +187,9 @@ func siblingBinary(name string) (string, error) {
 func devUp(ctx context.Context, f *devFlags) error {
 	if st, err := devstack.LoadState(f.stackDir()); err == nil {
 		fmt.Fprintf(os.Stderr, "hallmark: dev stack already running (pid %d); reusing it\n", st.PID)
+		if f.postgres && st.Postgres == "" {
+			fmt.Fprintln(os.Stderr, "hallmark: it runs without PostgreSQL; for --postgres stop it first (hallmark dev down)")
+		}
 		if !f.detach {
 			printHowTo(os.Stderr, st, "")
 			return nil
@@ -228,11 +240,7 @@ func devUpDetached(ctx context.Context, f *devFlags) error {
 		return err
 	}
 	defer logf.Close()
-	args := []string{"dev", "serve", "--dir", dir}
-	if f.kubernetes {
-		args = append(args, "--kubernetes")
-	}
-	cmd := exec.Command(self, args...)
+	cmd := exec.Command(self, f.serveArgs(dir)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -268,6 +276,19 @@ func devUpDetached(ctx context.Context, f *devFlags) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// serveArgs are the arguments of the `dev serve` that `dev up --detach`
+// starts: the same stack.
+func (f *devFlags) serveArgs(dir string) []string {
+	args := []string{"dev", "serve", "--dir", dir}
+	if f.kubernetes {
+		args = append(args, "--kubernetes")
+	}
+	if f.postgres {
+		args = append(args, "--postgres")
+	}
+	return args
 }
 
 func devServe(ctx context.Context, f *devFlags) error {
@@ -367,6 +388,9 @@ Hallmark dev stack is up.
   base      %s
   golang    %s
 `, st.Gateway, strings.TrimPrefix(st.Gateway, "http://"), st.Registry, st.BaseImage, st.GolangImage)
+	if st.Postgres != "" {
+		fmt.Fprintf(w, "  postgres  %s   (psql \"$HALLMARK_POSTGRES_DSN\"; local dev password)\n", st.Postgres)
+	}
 	if example != "" {
 		fmt.Fprintf(w, "  example   %s\n", example)
 	}

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -49,6 +48,10 @@ type Config struct {
 	PprofAddr string
 	// LogLevel is the gateway's log level. The default is debug.
 	LogLevel string
+	// Postgres also starts PostgreSQL (see StartPostgres) with its cluster
+	// in Dir/postgres, kept across restarts, and records the DSN of its
+	// database in State.Postgres. The gateway does not use it yet.
+	Postgres bool
 }
 
 // Stack is a running dev stack. Close stops it.
@@ -65,8 +68,11 @@ type Stack struct {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
+	log  string
+	// stopSig asks the process to stop; zero means SIGTERM.
+	stopSig syscall.Signal
+	done    chan struct{}
+	err     error
 }
 
 // Start builds what is missing, starts every component and waits until each
@@ -113,6 +119,11 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	}
 	if err := s.pushImages(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.Postgres {
+		if err := s.startPostgres(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.startGateway(ctx); err != nil {
 		return nil, err
@@ -327,26 +338,36 @@ spec:
 // spawn starts a component with its output in logs/<name>.log. Components
 // get SIGTERM if this process dies.
 func (s *Stack) spawn(ctx context.Context, name, bin string, args ...string) error {
-	logf, err := os.OpenFile(filepath.Join(s.cfg.Dir, "logs", name+".log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	cmd := exec.Command(bin, args...)
+	cmd.SysProcAttr = componentProcAttr()
+	p, err := startProc(name, cmd, filepath.Join(s.cfg.Dir, "logs", name+".log"), s.cfg.Progress)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, args...)
+	s.procs = append(s.procs, p)
+	return nil
+}
+
+// startProc starts cmd with its output appended to logPath and reports it
+// to progress.
+func startProc(name string, cmd *exec.Cmd, logPath string, progress io.Writer) (*proc, error) {
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = componentProcAttr()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
-		return fmt.Errorf("start %s: %w", name, err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
+	p := &proc{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logf.Close()
 		close(p.done)
 	}()
-	s.procs = append(s.procs, p)
-	fmt.Fprintf(s.cfg.Progress, "devstack: started %s (pid %d, log %s)\n", name, cmd.Process.Pid, logf.Name())
-	return nil
+	fmt.Fprintf(progress, "devstack: started %s (pid %d, log %s)\n", name, cmd.Process.Pid, logPath)
+	return p, nil
 }
 
 func (p *proc) stop(grace time.Duration) error {
@@ -355,7 +376,7 @@ func (p *proc) stop(grace time.Duration) error {
 		return nil
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.cmd.Process.Signal(cmp.Or(p.stopSig, syscall.SIGTERM))
 	select {
 	case <-p.done:
 		return nil
@@ -384,9 +405,15 @@ func (s *Stack) waitHTTP(ctx context.Context, name, url string) error {
 	})
 }
 
-// waitFor polls ready until it succeeds, the component exits, or 60s pass.
+// waitFor polls ready until it succeeds, the newest component (name)
+// exits, or 60s pass.
 func (s *Stack) waitFor(ctx context.Context, name string, ready func(context.Context) error) error {
-	p := s.procs[len(s.procs)-1]
+	return waitReady(ctx, s.procs[len(s.procs)-1], ready)
+}
+
+// waitReady polls ready until it succeeds, p exits, or 60s pass. Its errors
+// end with the tail of p's log.
+func waitReady(ctx context.Context, p *proc, ready func(context.Context) error) error {
 	deadline := time.Now().Add(60 * time.Second)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -399,14 +426,13 @@ func (s *Stack) waitFor(ctx context.Context, name string, ready func(context.Con
 		}
 		select {
 		case <-p.done:
-			logPath := filepath.Join(s.cfg.Dir, "logs", name+".log")
-			return fmt.Errorf("%s exited before it was ready (%w); the end of %s:\n%s", name, p.err, logPath, tail(logPath, 15))
+			return fmt.Errorf("%s exited before it was ready (%w); the end of %s:\n%s", p.name, p.err, p.log, tail(p.log, 15))
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after 60s: %w; see %s", name, err, filepath.Join(s.cfg.Dir, "logs", name+".log"))
+			return fmt.Errorf("%s not ready after 60s: %w; the end of %s:\n%s", p.name, err, p.log, tail(p.log, 15))
 		}
 	}
 }
@@ -417,9 +443,5 @@ func tail(path string, n int) string {
 	if err != nil {
 		return err.Error()
 	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
+	return lastLines(string(data), n)
 }

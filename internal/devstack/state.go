@@ -73,6 +73,10 @@ type State struct {
 	// admin kubeconfig for its API server, and the kubectl built for it.
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	Kubectl    string `json:"kubectl,omitempty"`
+	// Postgres is set when the stack runs PostgreSQL: the DSN of its
+	// database, which holds the generated password of its superuser (the
+	// state file is 0600).
+	Postgres string `json:"postgres,omitempty"`
 }
 
 // Env returns the stack as KEY=VALUE pairs for `export`.
@@ -93,6 +97,9 @@ func (s State) Env() [][2]string {
 	}
 	if s.Kubeconfig != "" {
 		env = append(env, [2]string{"HALLMARK_KUBECONFIG", s.Kubeconfig}, [2]string{"HALLMARK_KUBECTL", s.Kubectl})
+	}
+	if s.Postgres != "" {
+		env = append(env, [2]string{"HALLMARK_POSTGRES_DSN", s.Postgres})
 	}
 	return env
 }

@@ -180,7 +180,9 @@ var debianPackages = map[string]string{
 }
 
 // EnsurePackages installs, with apt-get, the Debian packages of the programs
-// the stack needs that are missing. It needs root when anything is missing.
+// the stack and the tests need that are missing: those of debianPackages,
+// and postgresql-15 unless StartPostgres finds a PostgreSQL (on PATH or in
+// /usr/lib/postgresql). It needs root when anything is missing.
 func EnsurePackages(ctx context.Context, progress io.Writer) error {
 	var missing []string
 	for prog, pkg := range debianPackages {
@@ -192,6 +194,9 @@ func EnsurePackages(ctx context.Context, progress io.Writer) error {
 			continue
 		}
 		missing = append(missing, pkg)
+	}
+	if !havePostgres() {
+		missing = append(missing, postgresPackage)
 	}
 	if len(missing) == 0 {
 		return nil

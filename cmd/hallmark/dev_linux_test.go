@@ -1,0 +1,55 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hallmark-dev/hallmark/internal/devstack"
+)
+
+// TestDevPostgresFlag: --postgres reaches the detached `dev serve` like
+// --kubernetes, and both commands accept it.
+func TestDevPostgresFlag(t *testing.T) {
+	dev := newDevCmd()
+	for _, name := range []string{"up", "serve"} {
+		cmd, _, err := dev.Find([]string{name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cmd.Flags().Lookup("postgres") == nil {
+			t.Errorf("dev %s has no --postgres", name)
+		}
+	}
+	tests := []struct {
+		f    devFlags
+		want []string
+	}{
+		{devFlags{}, []string{"dev", "serve", "--dir", "/d"}},
+		{devFlags{postgres: true}, []string{"dev", "serve", "--dir", "/d", "--postgres"}},
+		{devFlags{kubernetes: true, postgres: true}, []string{"dev", "serve", "--dir", "/d", "--kubernetes", "--postgres"}},
+	}
+	for _, tt := range tests {
+		if got := tt.f.serveArgs("/d"); !slices.Equal(got, tt.want) {
+			t.Errorf("serveArgs(%+v) = %q, want %q", tt.f, got, tt.want)
+		}
+	}
+}
+
+func TestDevPrintsPostgresDSN(t *testing.T) {
+	dsn := "postgres://postgres:secret@127.0.0.1:5432/hallmark?sslmode=disable"
+	var env, howto bytes.Buffer
+	printEnv(&env, devstack.State{Postgres: dsn})
+	if want := "export HALLMARK_POSTGRES_DSN='" + dsn + "'\n"; !strings.Contains(env.String(), want) {
+		t.Errorf("printEnv lacks %q:\n%s", want, env.String())
+	}
+	printEnv(&env, devstack.State{})
+	if strings.Count(env.String(), "HALLMARK_POSTGRES_DSN") != 1 {
+		t.Errorf("printEnv exports HALLMARK_POSTGRES_DSN without PostgreSQL:\n%s", env.String())
+	}
+	printHowTo(&howto, devstack.State{Postgres: dsn}, "")
+	if !strings.Contains(howto.String(), "postgres  "+dsn) {
+		t.Errorf("printHowTo lacks the DSN:\n%s", howto.String())
+	}
+}
