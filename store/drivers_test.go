@@ -3,10 +3,15 @@ package store
 import (
 	"path/filepath"
 	"testing"
+
+	"github.com/hallmark-dev/hallmark/internal/pgtest"
 )
 
-// testDrivers are the databases every store test runs against.
-var testDrivers = []string{DriverSQLite}
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+// testDrivers are the databases every store test runs against: the same
+// suite for both.
+var testDrivers = []string{DriverSQLite, DriverPostgres}
 
 // testDSN gives a fresh, empty database of driver.
 func testDSN(t *testing.T, driver string) string {
@@ -14,6 +19,8 @@ func testDSN(t *testing.T, driver string) string {
 	switch driver {
 	case DriverSQLite:
 		return filepath.Join(t.TempDir(), "store.db")
+	case DriverPostgres:
+		return pgtest.DSN(t)
 	}
 	t.Fatalf("no test database for driver %s", driver)
 	return ""
