@@ -6,9 +6,13 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
+	"connectrpc.com/connect"
+
 	hallmark "github.com/hallmark-dev/hallmark"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/store"
 )
 
@@ -105,5 +109,33 @@ func TestFailedBuildRecorded(t *testing.T) {
 	}
 	if imgs, _, _ := db.Images(t.Context(), store.ImageQuery{Readable: func(string) bool { return true }}); len(imgs) != 0 {
 		t.Errorf("a failed build left images %+v", imgs)
+	}
+}
+
+// decisionLog collects recorded decisions.
+type decisionLog struct {
+	mu  sync.Mutex
+	got []store.Decision
+}
+
+func (l *decisionLog) Record(d store.Decision) { l.mu.Lock(); l.got = append(l.got, d); l.mu.Unlock() }
+
+func TestVerifyDecisionRecorded(t *testing.T) {
+	fv := &fakeVerifier{verdict: testVerdict()}
+	dl := &decisionLog{}
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv), WithDecisionRecorder(dl)}})
+	if _, err := e.verifyClient(e.token).Verify(t.Context(),
+		connect.NewRequest(&hallmarkv1.VerifyRequest{Image: "registry.example.com/acme/app:v1"})); err != nil {
+		t.Fatal(err)
+	}
+	if len(dl.got) != 1 {
+		t.Fatalf("%d decisions recorded, want 1", len(dl.got))
+	}
+	d := dl.got[0]
+	want := testVerdict()
+	if d.Kind != store.KindVerify || d.Caller != e.issuer.url+" "+testSubject || d.Ref != "registry.example.com/acme/app:v1" ||
+		d.Repository != "registry.example.com/acme/app" || d.Digest != want.Digest || d.Allowed || !d.Cached || d.Policy != "gateway-built" ||
+		!slices.Equal(d.FailedRules, []string{"builders"}) || len(d.Reasons) != 1 || d.At.IsZero() {
+		t.Errorf("decision %+v", d)
 	}
 }

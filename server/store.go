@@ -2,9 +2,14 @@ package server
 
 import (
 	"context"
+	"slices"
+	"strings"
+	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/store"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // Store is the gateway's memory (store.DB): builds are recorded into it,
@@ -41,4 +46,42 @@ func WithStore(st Store) Option {
 // default records none.
 func WithDecisionRecorder(r DecisionRecorder) Option {
 	return func(s *Server) error { s.decisions = r; return nil }
+}
+
+// maxDecisionReasons bounds the reasons a decision's record keeps.
+const maxDecisionReasons = 20
+
+// VerifyDecision is the record of verdict v about image ref, asked for by
+// caller: kind is store.KindVerify, or store.KindAdmission for the
+// webhook, which adds the namespace and object.
+func VerifyDecision(kind, caller, ref string, v *verify.Verdict) store.Decision {
+	d := store.Decision{
+		Kind: kind, At: v.EvaluatedAt, Caller: caller, Ref: ref, Digest: v.Digest,
+		Policy: v.Policy, Allowed: v.Allowed, Cached: v.Cached,
+		Reasons: v.Reasons[:min(len(v.Reasons), maxDecisionReasons)],
+	}
+	if v.Cached || d.At.IsZero() {
+		d.At = time.Now()
+	}
+	if repo, err := registry.ReferenceRepository(v.Pinned); err == nil {
+		d.Repository = repo
+	}
+	for _, r := range v.Rules {
+		if !r.Passed {
+			d.FailedRules = append(d.FailedRules, r.Name)
+		}
+	}
+	for _, p := range v.Platforms {
+		for _, r := range p.Rules {
+			if !r.Passed && !slices.Contains(d.FailedRules, r.Name) {
+				d.FailedRules = append(d.FailedRules, r.Name)
+			}
+		}
+	}
+	return d
+}
+
+// actorOf names a verified caller in the audit log: "issuer subject".
+func actorOf(id hallmark.Identity) string {
+	return strings.TrimSpace(id.Issuer + " " + id.Subject)
 }

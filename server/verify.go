@@ -13,6 +13,7 @@ import (
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/server/convert"
+	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -65,6 +66,10 @@ func (h *verifyService) Verify(ctx context.Context, req *connect.Request[hallmar
 	s.metrics.verifications.WithLabelValues(outcome).Inc()
 	s.metrics.verifyDuration.WithLabelValues(fmt.Sprint(v.Cached)).Observe(time.Since(start).Seconds())
 	s.log.InfoContext(ctx, "verified", "image", v.Pinned, "policy", v.Policy, "platform", m.GetPlatform(), "allowed", v.Allowed, "cached", v.Cached)
+	if s.decisions != nil {
+		id, _ := IdentityFromContext(ctx)
+		s.decisions.Record(VerifyDecision(store.KindVerify, actorOf(id), m.GetImage(), v))
+	}
 	return connect.NewResponse(convert.Verdict(v)), nil
 }
 

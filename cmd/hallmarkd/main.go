@@ -74,10 +74,11 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
-	h, admission, err := wire(ctx, cfg, log)
+	h, admission, mem, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	defer mem.close(log)
 	if admission == nil {
 		return serve(ctx, cfg, log, h)
 	}
@@ -100,40 +101,49 @@ func newLogger(c config.LogConfig) *slog.Logger {
 
 // wire builds the gateway from its config: the API handler and, when
 // configured, the admission webhook's.
-func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admission http.Handler, err error) {
+func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admission http.Handler, mem *memory, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics, err := server.NewMetrics(reg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	rc, err := newRegistry(cfg.Registries)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	m, err := openStore(ctx, cfg, log, metrics)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			m.close(log)
+		}
+	}()
 	contexts, err := newContextStore(ctx, cfg, log, metrics)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	authn, err := server.NewAuthenticator(ctx, cfg.Auth.Issuers)
 	if err != nil {
-		return nil, nil, fmt.Errorf("auth.issuers: %w", err)
+		return nil, nil, nil, fmt.Errorf("auth.issuers: %w", err)
 	}
 	// A rule without pull patterns reads the base-image allowlist too.
 	authz, err := server.NewAuthorizer(cfg.Auth.Rules, server.WithBaseImageAllowlist(cfg.Policy.BaseImages.Allow...))
 	if err != nil {
-		return nil, nil, fmt.Errorf("auth: %w", err)
+		return nil, nil, nil, fmt.Errorf("auth: %w", err)
 	}
 	for i, r := range cfg.Auth.Rules {
 		if r.AllowRootUnsafe {
 			log.Warn(fmt.Sprintf("auth.rules[%d].allowRootUnsafe is set: builds it authorizes may produce images that run as root", i))
 		}
 	}
-	srvOpts := []server.Option{server.WithLogger(log)}
+	srvOpts := []server.Option{server.WithLogger(log), server.WithStore(m.db), server.WithDecisionRecorder(m.recorder)}
 	if f := cfg.Metrics.TokenFile; f != "" {
 		token, err := os.ReadFile(f)
 		if err != nil {
-			return nil, nil, fmt.Errorf("metrics.tokenFile: %w", err)
+			return nil, nil, nil, fmt.Errorf("metrics.tokenFile: %w", err)
 		}
 		srvOpts = append(srvOpts, server.WithMetricsToken(strings.TrimSpace(string(token))))
 	}
@@ -146,20 +156,20 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	} else {
 		a, sgn, err := newAttester(cfg, log, rc)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		srvOpts = append(srvOpts, server.WithAttester(a))
 		signer = sgn
 	}
 	e, err := newEvaluator(cfg, log, rc, signer, metrics.ObserveVerifications)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if e != nil {
 		srvOpts = append(srvOpts, server.WithVerifier(e))
 		if cfg.Admission.Listen != "" {
-			if admission, err = admissionHandler(cfg, log, e); err != nil {
-				return nil, nil, err
+			if admission, err = admissionHandler(cfg, log, e, m.recorder); err != nil {
+				return nil, nil, nil, err
 			}
 		}
 	}
@@ -175,17 +185,17 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {
 		bv, err := newBaseVerifier(e, name)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		bopts = append(bopts, builder.WithBaseVerifier(bv))
 	}
 	b, err := builder.New(cfg.BuildKit.Address, contexts, bopts...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	base, err := newBaseBuilder(cfg, log, rc)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	s, err := server.New(b, contexts, authn, authz, append(srvOpts,
 		server.WithBaseBuilder(base),
@@ -194,9 +204,9 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),
 	)...)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return s.Handler(), admission, nil
+	return s.Handler(), admission, m, nil
 }
 
 // newContextStore opens the store of uploaded contexts and starts its

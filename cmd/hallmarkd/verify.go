@@ -18,6 +18,7 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify"
+	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/verify/admission"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
@@ -137,14 +138,15 @@ func newBaseVerifier(e *verify.Evaluator, name string) (policyVerifier, error) {
 
 // admissionHandler returns the webhook's handler: /admission/validate and
 // /admission/mutate, plus /healthz.
-func admissionHandler(cfg config.Config, log *slog.Logger, e *verify.Evaluator) (http.Handler, error) {
+func admissionHandler(cfg config.Config, log *slog.Logger, e *verify.Evaluator, rec *store.Recorder) (http.Handler, error) {
 	name := cfg.Admission.Policy
 	p, err := e.Policy(name)
 	if err != nil {
 		return nil, fmt.Errorf("admission.policy: %w", err)
 	}
 	wh, err := admission.New(policyVerifier{e: e, policy: p.Name()}, p,
-		admission.WithLogger(log), admission.WithTimeout(time.Duration(cfg.Admission.Timeout)))
+		admission.WithLogger(log), admission.WithTimeout(time.Duration(cfg.Admission.Timeout)),
+		admission.WithDecisions(func(d admission.Decision) { rec.Record(admissionDecision(d)) }))
 	if err != nil {
 		return nil, fmt.Errorf("admission: %w", err)
 	}

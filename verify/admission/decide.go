@@ -18,8 +18,28 @@ import (
 type decision struct {
 	name       string
 	images     []string
+	results    map[string]result
 	violations []string
 	note       string
+}
+
+// Decision is one image's part in one admission review, for an audit log
+// (WithDecisions).
+type Decision struct {
+	// UID is the review's; Operation, Kind, Namespace and Name the
+	// object's; User the Kubernetes user who asked (userInfo.username).
+	UID, Operation, Kind, Namespace, Name, User string
+	// DryRun says the object is not persisted.
+	DryRun bool
+	// Image is the image as the object names it. Verdict is its verdict,
+	// or nil when it could not be verified; Err then says why.
+	Image   string
+	Verdict *verify.Verdict
+	Err     error
+	// Allowed is the review's answer (warn mode admits despite
+	// violations), Violations every violation the review found.
+	Allowed    bool
+	Violations []string
 }
 
 // review decides one admission request.
@@ -67,6 +87,7 @@ func (w *Webhook) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		d.violations = append(d.violations, fmt.Sprintf("%s has %d distinct images: at most %d are verified", gvk.Kind, len(d.images), maxImages))
 	} else {
 		results = w.verifyImages(vctx, d.images)
+		d.results = results
 		d.violations = append(d.violations, w.imageViolations(vctx, o, req.Namespace, d.images, results)...)
 	}
 	d.violations = append(d.violations, w.hygiene(o, results)...)

@@ -30,6 +30,7 @@ type options struct {
 	timeout      time.Duration
 	maxBodyBytes int64
 	parallelism  int
+	decisions    func(Decision)
 }
 
 func defaultOptions() options {
@@ -87,4 +88,11 @@ func WithParallelism(n int) Option {
 		o.parallelism = n
 		return nil
 	}
+}
+
+// WithDecisions calls record after every review that verified images,
+// once per distinct image, for an audit log. record must not block: the
+// API server waits for the review. The default records nothing.
+func WithDecisions(record func(Decision)) Option {
+	return func(o *options) error { o.decisions = record; return nil }
 }

@@ -99,11 +99,29 @@ func (w *Webhook) handler(mutate bool) http.Handler {
 		if w.opts.logger.Enabled(r.Context(), level) {
 			w.logReview(r.Context(), level, req, d, resp.Allowed, mutate, time.Since(start))
 		}
+		if w.opts.decisions != nil {
+			w.record(req, d, resp.Allowed)
+		}
 		if err := writeReview(rw, resp); err != nil {
 			w.opts.logger.LogAttrs(r.Context(), slog.LevelWarn, "write admission response",
 				slog.String("uid", string(req.UID)), slog.String("error", err.Error()))
 		}
 	})
+}
+
+// record reports each verified image of a review to the decisions hook.
+func (w *Webhook) record(req *admissionv1.AdmissionRequest, d decision, allowed bool) {
+	for _, image := range d.images {
+		r, ok := d.results[image]
+		if !ok {
+			continue
+		}
+		w.opts.decisions(Decision{
+			UID: string(req.UID), Operation: string(req.Operation), Kind: req.Kind.Kind, Namespace: req.Namespace, Name: d.name,
+			User: req.UserInfo.Username, DryRun: req.DryRun != nil && *req.DryRun,
+			Image: image, Verdict: r.verdict, Err: r.err, Allowed: allowed, Violations: d.violations,
+		})
+	}
 }
 
 // logReview logs one review's outcome.
