@@ -17,8 +17,8 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/registry"
-	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/store"
+	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/admission"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
