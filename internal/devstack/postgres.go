@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 // Postgres is a PostgreSQL server started for development and tests.
@@ -37,6 +39,7 @@ type Postgres struct {
 	proc      *proc
 	addr      string
 	password  string
+	dir       string
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -145,7 +148,7 @@ func startPostgres(ctx context.Context, dir string, o pgOptions) (_ *Postgres, e
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=100", "-c", "shared_buffers=32MB")
 	cmd.SysProcAttr, cmd.Dir, cmd.Env = pgProcAttr(u), "/", pgEnv()
-	p := &Postgres{addr: addr, password: password}
+	p := &Postgres{addr: addr, password: password, dir: dir}
 	if p.proc, err = startProc("postgres", cmd, o.logPath, o.progress); err != nil {
 		return nil, err
 	}
@@ -181,6 +184,16 @@ func (p *Postgres) dsn(db string) string {
 	u := url.URL{Scheme: "postgres", User: url.UserPassword(pgSuperuser, p.password), Host: p.addr,
 		Path: "/" + db, RawQuery: "sslmode=disable"}
 	return u.String()
+}
+
+// GatewayStore returns the store configuration a gateway uses to reach the
+// hallmark database: the DSN without the password, and the file that
+// holds it.
+func (p *Postgres) GatewayStore() config.StoreConfig {
+	u := url.URL{Scheme: "postgres", User: url.User(pgSuperuser), Host: p.addr, Path: "/" + PostgresDatabase, RawQuery: "sslmode=disable"}
+	c := config.Default().Store
+	c.Driver, c.DSN, c.PasswordFile = config.StorePostgres, u.String(), filepath.Join(p.dir, "postgres.password")
+	return c
 }
 
 // CreateDatabase creates an empty database and returns its DSN, so that

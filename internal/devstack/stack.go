@@ -50,7 +50,8 @@ type Config struct {
 	LogLevel string
 	// Postgres also starts PostgreSQL (see StartPostgres) with its cluster
 	// in Dir/postgres, kept across restarts, and records the DSN of its
-	// database in State.Postgres. The gateway does not use it yet.
+	// database in State.Postgres; the gateway's store uses it instead of
+	// SQLite.
 	Postgres bool
 }
 
@@ -59,6 +60,7 @@ type Stack struct {
 	State
 	cfg    Config
 	issuer *Issuer
+	pg     *Postgres
 	procs  []*proc
 	closed sync.Once
 	stopIs func()
@@ -286,6 +288,9 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	c.Admission.Listen = admissionAddr
 	c.Admission.TLS = config.TLSConfig{CertFile: cert, KeyFile: key}
 	c.DataDir = filepath.Join(s.cfg.Dir, "gateway")
+	if s.pg != nil {
+		c.Store = s.pg.GatewayStore()
+	}
 	c.Log.Level = cmp.Or(s.cfg.LogLevel, "debug")
 	c.Debug.PprofListen = s.cfg.PprofAddr
 	c.Debian.CacheDir = debs

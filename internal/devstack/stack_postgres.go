@@ -16,6 +16,6 @@ func (s *Stack) startPostgres(ctx context.Context) error {
 		return err
 	}
 	s.procs = append(s.procs, pg.proc)
-	s.Postgres = pg.DSN()
+	s.Postgres, s.pg = pg.DSN(), pg
 	return nil
 }
