@@ -14,7 +14,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 var testDrivers = []string{DriverSQLite, DriverPostgres}
 
 // testDSN gives a fresh, empty database of driver.
-func testDSN(t *testing.T, driver string) string {
+func testDSN(t testing.TB, driver string) string {
 	t.Helper()
 	switch driver {
 	case DriverSQLite:

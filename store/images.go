@@ -67,57 +67,18 @@ func (s *DB) Images(ctx context.Context, q ImageQuery) ([]Image, string, error) 
 	if len(q.Stale) > maxStale {
 		return nil, "", fmt.Errorf("%w: %d stale base references, over the limit of %d", hallmark.ErrInvalid, len(q.Stale), maxStale)
 	}
-	where, args := []string{"i.id > ?"}, []any{0}
-	var with string
-	var withArgs []any
-	if q.Repository != "" {
-		where, args = append(where, "i.repository = ?"), append(args, q.Repository)
-	}
-	if q.BaseDigest != "" || q.BaseRef != "" {
-		with = `WITH RECURSIVE built_on (digest) AS (
-			SELECT digest FROM image_bases WHERE digest = ? OR ref = ?
-			UNION
-			SELECT i2.digest FROM image_bases b2 JOIN images i2 ON i2.id = b2.image_id JOIN built_on bo ON b2.digest = bo.digest
-		) `
-		withArgs = []any{string(q.BaseDigest), q.BaseRef}
-		where = append(where, "EXISTS (SELECT 1 FROM image_bases b JOIN built_on bo ON b.digest = bo.digest WHERE b.image_id = i.id)")
-	}
-	if p := q.Package; p != nil {
-		cond := []string{"p.name = ?"}
-		pargs := []any{p.Name}
-		for _, f := range []struct{ col, v string }{{"p.version", p.Version}, {"p.type", p.Type}, {"p.namespace", p.Namespace}} {
-			if f.v != "" {
-				cond, pargs = append(cond, f.col+" = ?"), append(pargs, f.v)
-			}
-		}
-		if p.Type != "" && p.Namespace == "" {
-			cond = append(cond, "p.namespace = ''")
-		}
-		where = append(where, "i.id IN (SELECT ip.image_id FROM image_packages ip JOIN packages p ON p.id = ip.package_id WHERE "+strings.Join(cond, " AND ")+")")
-		args = append(args, pargs...)
-	}
-	if len(q.Stale) > 0 {
-		var ors []string
-		for _, b := range q.Stale {
-			ors = append(ors, "(b.ref = ? AND b.digest <> ?)")
-			args = append(args, b.Ref, string(b.Digest))
-		}
-		where = append(where, "EXISTS (SELECT 1 FROM image_bases b WHERE b.image_id = i.id AND ("+strings.Join(ors, " OR ")+"))",
-			"EXISTS (SELECT 1 FROM tags t WHERE t.repository = i.repository AND t.digest = i.digest)")
-	}
-	query := s.q(with + `SELECT i.id, i.repository, i.digest, i.build_id, i.created FROM images i WHERE ` +
-		strings.Join(where, " AND ") + ` ORDER BY i.id LIMIT ?`)
-
+	query, args := s.imagesQuery(q, limit)
 	can := readable(q.Readable)
 	last := c.ID
 	out, more, err := collect(limit, func() (*sql.Rows, error) {
-		args[0] = last
-		return s.db.QueryContext(ctx, query, append(append(withArgs, args...), limit)...)
+		args[len(args)-2] = last
+		return s.db.QueryContext(ctx, query, args...)
 	}, func(rows *sql.Rows) (Image, bool, error) {
 		var im Image
 		var digest string
 		var created int64
-		if err := rows.Scan(&im.id, &im.Repository, &digest, &im.BuildID, &created); err != nil {
+		var key int64
+		if err := rows.Scan(&im.id, &im.Repository, &digest, &im.BuildID, &created, &key); err != nil {
 			return im, false, err
 		}
 		last = im.id
@@ -135,6 +96,66 @@ func (s *DB) Images(ctx context.Context, q ImageQuery) ([]Image, string, error) 
 		next = cursor{Query: "images", ID: last}.encode()
 	}
 	return out, next, nil
+}
+
+// imagesQuery writes q as SQL whose last two arguments are the cursor
+// (the last image id seen) and the page size. The most selective filter
+// drives the scan, in image id order: the base closure, or the package
+// index (package_id, image_id), so that a page reads about a page of rows.
+func (s *DB) imagesQuery(q ImageQuery, limit int) (string, []any) {
+	var (
+		with, from string
+		where      []string
+		args       []any
+		order      = "i.id"
+	)
+	from = "images i"
+	if q.BaseDigest != "" || q.BaseRef != "" {
+		// Every image built on the base, then on those images, and so on.
+		with = `WITH RECURSIVE built_on (id, digest) AS (
+			SELECT i0.id, i0.digest FROM image_bases b0 JOIN images i0 ON i0.id = b0.image_id WHERE b0.digest = ?
+			UNION
+			SELECT i0.id, i0.digest FROM image_bases b0 JOIN images i0 ON i0.id = b0.image_id WHERE b0.ref = ?
+			UNION
+			SELECT i1.id, i1.digest FROM built_on bo JOIN image_bases b1 ON b1.digest = bo.digest JOIN images i1 ON i1.id = b1.image_id
+		) `
+		args = append(args, string(q.BaseDigest), q.BaseRef)
+		from, order = "built_on bo JOIN images i ON i.id = bo.id", "bo.id"
+	}
+	if p := q.Package; p != nil {
+		cond := []string{"p.name = ?"}
+		pargs := []any{p.Name}
+		for _, f := range []struct{ col, v string }{{"p.version", p.Version}, {"p.type", p.Type}, {"p.namespace", p.Namespace}} {
+			if f.v != "" {
+				cond, pargs = append(cond, f.col+" = ?"), append(pargs, f.v)
+			}
+		}
+		if p.Type != "" && p.Namespace == "" {
+			cond = append(cond, "p.namespace = ''")
+		}
+		from = "image_packages ip JOIN " + from + " ON i.id = ip.image_id"
+		if order == "i.id" {
+			order = "ip.image_id"
+		}
+		where = append(where, "ip.package_id IN (SELECT p.id FROM packages p WHERE "+strings.Join(cond, " AND ")+")")
+		args = append(args, pargs...)
+	}
+	if q.Repository != "" {
+		where, args = append(where, "i.repository = ?"), append(args, q.Repository)
+	}
+	if len(q.Stale) > 0 {
+		var ors []string
+		for _, b := range q.Stale {
+			ors = append(ors, "(b.ref = ? AND b.digest <> ?)")
+			args = append(args, b.Ref, string(b.Digest))
+		}
+		where = append(where, "EXISTS (SELECT 1 FROM image_bases b WHERE b.image_id = i.id AND ("+strings.Join(ors, " OR ")+"))",
+			"EXISTS (SELECT 1 FROM tags t WHERE t.repository = i.repository AND t.digest = i.digest)")
+	}
+	where = append(where, order+" > ?")
+	args = append(args, int64(0), limit)
+	return s.q(with + `SELECT DISTINCT i.id, i.repository, i.digest, i.build_id, i.created, ` + order + ` FROM ` + from +
+		` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`), args
 }
 
 // fillImages adds each image's tags and bases.

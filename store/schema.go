@@ -50,7 +50,7 @@ var migrations = []string{
 		PRIMARY KEY (image_id, ref, digest)
 	);
 	CREATE INDEX image_bases_digest ON image_bases (digest);
-	CREATE INDEX image_bases_repository ON image_bases (repository);
+	CREATE INDEX image_bases_ref ON image_bases (ref);
 
 	CREATE TABLE tags (
 		repository TEXT NOT NULL,
