@@ -131,7 +131,7 @@ func qTime(min int) *timestamppb.Timestamp {
 
 // queryFixture is a fakeQuery with n images, builds and audit records.
 func queryFixture(n int) *fakeQuery {
-	g := &fakeQuery{check: &hallmarkv1.AuditCheck{Records: 11, Chains: []*hallmarkv1.AuditChain{
+	g := &fakeQuery{check: &hallmarkv1.AuditCheck{Records: 20, Chains: []*hallmarkv1.AuditChain{
 		{Name: "decisions", Length: 60, FirstSeq: 51}, {Name: "events", Length: 10, FirstSeq: 1}}}}
 	claims, _ := structpb.NewStruct(map[string]any{"ref": "refs/heads/main", "run_attempt": 2.0})
 	for i := range n {
