@@ -117,20 +117,19 @@ func (c *tagCache) resolve(ctx context.Context, log *slog.Logger, ref string) (h
 	return e.digest, e.reason
 }
 
-// unresolvedReason says why a tag did not resolve, by the error's class
+// unresolvedReasons say why a tag did not resolve, by the error's class
 // only: registry errors may carry URLs and bodies the caller need not see.
+var unresolvedReasons = map[error]string{
+	hallmark.ErrNotFound:         "the registry does not have it",
+	hallmark.ErrPermissionDenied: "the registry refused the gateway access",
+	hallmark.ErrUnavailable:      "the registry could not be reached",
+	context.DeadlineExceeded:     fmt.Sprintf("the registry did not answer within %s", staleRefTimeout),
+	hallmark.ErrInvalid:          "not a valid image reference",
+}
+
 func unresolvedReason(err error) string {
-	switch hallmark.Class(err) {
-	case hallmark.ErrNotFound:
-		return "the registry does not have it"
-	case hallmark.ErrPermissionDenied:
-		return "the registry refused the gateway access"
-	case hallmark.ErrUnavailable:
-		return "the registry could not be reached"
-	case context.DeadlineExceeded:
-		return fmt.Sprintf("the registry did not answer within %s", staleRefTimeout)
-	case hallmark.ErrInvalid:
-		return "not a valid image reference"
+	if r, ok := unresolvedReasons[hallmark.Class(err)]; ok {
+		return r
 	}
 	return "could not be resolved"
 }

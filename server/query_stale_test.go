@@ -126,3 +126,26 @@ func TestQueryStaleWithoutResolver(t *testing.T) {
 		t.Errorf("err %v, want unavailable", err)
 	}
 }
+
+// TestUnresolvedReason: a reason names the class of the failure, never
+// the registry's words.
+func TestUnresolvedReason(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("resolve: %w: 404 at https://reg.example/v2/x?token=s3cret", hallmark.ErrNotFound), "the registry does not have it"},
+		{fmt.Errorf("resolve: %w", hallmark.ErrPermissionDenied), "the registry refused the gateway access"},
+		{fmt.Errorf("resolve: %w: dial tcp", hallmark.ErrUnavailable), "the registry could not be reached"},
+		{fmt.Errorf("resolve: %w", context.DeadlineExceeded), "the registry did not answer within 10s"},
+		{fmt.Errorf("resolve: %w", hallmark.ErrInvalid), "not a valid image reference"},
+		{fmt.Errorf("resolve: s3cret internal cause"), "could not be resolved"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := unresolvedReason(tt.err); got != tt.want {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
