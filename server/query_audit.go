@@ -2,11 +2,11 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"connectrpc.com/connect"
 
+	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/store"
 )
@@ -65,7 +65,7 @@ func (h *queryService) VerifyAudit(ctx context.Context, req *connect.Request[hal
 	s := h.s
 	id, ok := IdentityFromContext(ctx)
 	if !ok {
-		return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("no verified identity"))
+		return nil, connectError(ctx, s.log, fmt.Errorf("%w: no verified identity", hallmark.ErrUnauthenticated))
 	}
 	if err := noUnknownFields(req.Msg); err != nil {
 		return nil, connectError(ctx, s.log, err)
