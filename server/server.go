@@ -25,6 +25,7 @@ type Server struct {
 	verifier     Verifier
 	contexts     ContextStore
 	store        Store
+	tags         *tagCache
 	decisions    DecisionRecorder
 	authn        *Authenticator
 	authz        *Authorizer
@@ -140,6 +141,10 @@ func (s *Server) Handler() http.Handler {
 	if s.verifier != nil {
 		mux.Handle(hallmarkv1connect.NewVerifyServiceHandler(&verifyService{s: s}, opts...))
 		services = append(services, hallmarkv1connect.VerifyServiceName)
+	}
+	if s.store != nil {
+		mux.Handle(hallmarkv1connect.NewQueryServiceHandler(&queryService{s: s}, append(opts, queryCodecs()...)...))
+		services = append(services, hallmarkv1connect.QueryServiceName)
 	}
 	checker := grpchealth.NewStaticChecker(services...)
 	mux.Handle(grpchealth.NewHandler(checker))

@@ -23,6 +23,7 @@ type Store interface {
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.Event, string, error)
 	VerifyAudit(ctx context.Context) (*store.AuditCheck, error)
 	BaseRefs(ctx context.Context) (map[string][]hallmark.Digest, error)
+	Tag(ctx context.Context, repository, tag string) (hallmark.Digest, error)
 }
 
 var _ Store = (*store.DB)(nil)

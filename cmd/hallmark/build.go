@@ -63,7 +63,10 @@ by digest is the only line printed to stdout; progress goes to stderr.
 
 The gateway is --gateway, else $HALLMARK_GATEWAY, else the running dev stack.
 The token is read from --token-file, else $HALLMARK_TOKEN, else fetched from
-the running dev stack's issuer.`,
+the running dev stack's issuer.
+
+"hallmark build show ID" shows the gateway's record of a build instead; to
+build a context directory named "show", write it ./show.`,
 		Args: cobra.ExactArgs(1),
 		RunE: buildRunE("build", func(ctx context.Context, arg string, env buildEnv) error { return runBuild(ctx, f, arg, env) }),
 	}
@@ -84,6 +87,7 @@ the running dev stack's issuer.`,
 	fl.BoolVar(&f.push, "push", false, "accepted for docker compatibility; Hallmark always pushes")
 	fl.StringVar(&f.tokenFile, "token-file", "", "file holding the OIDC token, re-read for every call (default $HALLMARK_TOKEN, else the dev stack)")
 	_ = fl.MarkHidden("push")
+	cmd.AddCommand(newBuildShowCmd())
 	return cmd
 }
 

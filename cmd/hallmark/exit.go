@@ -56,8 +56,9 @@ var (
 	// buildExit ends build, base build, dev and anything main sees
 	// directly: an error means the work failed, whatever its cause.
 	buildExit = commandExit{otherwise: exitFailed}
-	// verifyExit ends verify, inspect, sbom and policy: an error means the
-	// image (or policy) could not be evaluated.
+	// verifyExit ends verify, inspect, sbom, policy and the queries
+	// (images, builds, audit, …): an error means the image (or policy, or
+	// query) could not be evaluated.
 	verifyExit = commandExit{otherwise: exitCannotTell}
 	// conformanceExit ends the conformance shim: as verifyExit, on one line
 	// (the suite's CLI protocol).

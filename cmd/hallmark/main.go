@@ -1,10 +1,14 @@
 // Command hallmark is Hallmark's command-line client: it builds images
-// through the gateway and runs the local dev stack.
+// through the gateway, queries what the gateway recorded, and runs the
+// local dev stack.
 //
 //	hallmark build -t REGISTRY/REPO:TAG CONTEXT_DIR
 //	hallmark base build -t REGISTRY/REPO:TAG SPEC.yaml
 //	hallmark verify [--gateway URL | --offline --policy FILE] IMAGE
 //	hallmark inspect IMAGE | sbom IMAGE
+//	hallmark images [--base REF|DIGEST] [--package P] [--stale] | image show IMAGE
+//	hallmark builds [--subject S] [--since T] | build show ID
+//	hallmark audit [--kind K]... [--output jsonl] | audit verify
 //	hallmark policy check FILE... | policy test FILE IMAGE...
 //	hallmark dev up [--detach] [--kubernetes] | dev down | dev token | dev env   (Linux only)
 //	hallmark version
@@ -35,6 +39,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBuildCmd(), newBaseCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
+	root.AddCommand(newImagesCmd(), newImageCmd(), newBuildsCmd(), newAuditCmd())
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newConformanceCmd()) // hidden: the sigstore-conformance suite's client shim
 	err := root.ExecuteContext(ctx)

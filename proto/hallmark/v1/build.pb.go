@@ -5,7 +5,8 @@
 // source: hallmark/v1/build.proto
 
 // Package hallmark.v1 is Hallmark's public API: building container images
-// through the gateway (BuildService) and verifying them (VerifyService).
+// through the gateway (BuildService), verifying them (VerifyService) and
+// querying what the gateway recorded (QueryService).
 
 package hallmarkv1
 
