@@ -139,7 +139,14 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 			log.Warn(fmt.Sprintf("auth.rules[%d].allowRootUnsafe is set: builds it authorizes may produce images that run as root", i))
 		}
 	}
-	srvOpts := []server.Option{server.WithLogger(log), server.WithStore(m.db), server.WithDecisionRecorder(m.recorder)}
+	tags, err := builder.NewResolver(rc)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srvOpts := []server.Option{
+		server.WithLogger(log),
+		server.WithStore(m.db), server.WithDecisionRecorder(m.recorder), server.WithTagResolver(server.BuilderTagResolver{Resolver: tags}),
+	}
 	if f := cfg.Metrics.TokenFile; f != "" {
 		token, err := os.ReadFile(f)
 		if err != nil {
