@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -241,6 +243,8 @@ type gatewayOpts struct {
 	// the stack's issuer push to registry/** and read the stack's
 	// registry, where its base images are.
 	rules string
+	// dataDir is the gateway's data directory; the default is a fresh one.
+	dataDir string
 }
 
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
@@ -251,11 +255,23 @@ func startGateway(t *testing.T, buildkit, registry string) string {
 
 func startGatewayWith(t testing.TB, o gatewayOpts) string {
 	t.Helper()
+	url, _ := launchGateway(t, o)
+	return url
+}
+
+// launchGateway starts another hallmarkd as startGatewayWith does and also
+// returns stop, which ends it as an operator would (SIGTERM, then waits)
+// so that it can be started again on the same data directory.
+func launchGateway(t testing.TB, o gatewayOpts) (url string, stop func()) {
+	t.Helper()
 	if o.signingConfig == "" {
 		o.signingConfig = env.stack.SigningConfig
 	}
 	if o.rules == "" {
 		o.rules = fmt.Sprintf("[{issuer: {{issuer}}, repositories: [%q], pull: [%q]}]", o.registry+"/**", env.stack.Registry+"/**")
+	}
+	if o.dataDir == "" {
+		o.dataDir = t.TempDir()
 	}
 	dir := t.TempDir()
 	addr := freePort(t)
@@ -268,25 +284,38 @@ auth:
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
 `, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, strings.ReplaceAll(o.rules, "{{issuer}}", strconv.Quote(env.stack.State.Issuer)),
-		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, dir) + o.extraYAML
+		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, o.dataDir) + o.extraYAML
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	logs := &bytes.Buffer{} // read only after the process ended
 	cmd := exec.Command(filepath.Join(env.bin, "hallmarkd"), "--config", cfg)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				_ = cmd.Process.Kill()
+				<-done
+			}
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
+		stop()
 		if t.Failed() {
 			t.Logf("hallmarkd logs:\n%s", logs.String())
 		}
 	})
-	url := "http://" + addr
+	url = "http://" + addr
 	waitHTTP(t, url+"/metrics")
-	return url
+	return url, stop
 }

@@ -1,6 +1,7 @@
 package admission
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -66,7 +67,7 @@ func (w *Webhook) review(ctx context.Context, req *admissionv1.AdmissionRequest,
 		return deny(http.StatusBadRequest, metav1.StatusReasonBadRequest, d.violations), d
 	}
 	if d.name == "" {
-		d.name = o.meta.GenerateName
+		d.name = cmp.Or(o.meta.Name, o.meta.GenerateName)
 	}
 	cs := o.containers()
 	if len(o.spec.Containers) == 0 {
