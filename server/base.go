@@ -85,7 +85,7 @@ func (h *buildService) BuildBase(ctx context.Context, req *connect.Request[hallm
 		result:   convert.BaseResultEvent,
 		finished: func(res hallmark.BaseResult) []any { return []any{"packages", len(res.Packages)} },
 		record: store.Build{
-			ID: in.ID, Kind: store.KindBase, Requester: id, Repository: in.Repository,
+			ID: in.ID, Kind: store.KindBase, Requester: recordedIdentity(id), Repository: in.Repository,
 			Tags: tagMoves(in.Repository, in.Tags), Source: store.Source{Dockerfile: "(base image spec)"},
 		},
 	}

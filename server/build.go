@@ -154,7 +154,7 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 		event:  convert.BuildEvent,
 		result: convert.BuildResultEvent,
 		record: store.Build{
-			ID: in.ID, Kind: store.KindBuild, Requester: id, Repository: in.Repository, Platforms: in.Platforms,
+			ID: in.ID, Kind: store.KindBuild, Requester: recordedIdentity(id), Repository: in.Repository, Platforms: in.Platforms,
 			Tags: tagMoves(in.Repository, in.Tags), Source: buildSource(in),
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/provenance"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/store"
 )
@@ -104,6 +105,21 @@ func buildRecord(req store.Build, img *hallmark.BuildResult, err error) *store.B
 		}
 	}
 	return &b
+}
+
+// recordedIdentity is the requester as a build's record keeps it: what the
+// provenance records (provenance.RequesterOf), never every claim of the
+// token: anyone who may read the repository may read the record.
+func recordedIdentity(id hallmark.Identity) hallmark.Identity {
+	r := provenance.RequesterOf(id)
+	out := hallmark.Identity{Issuer: r.Issuer, Subject: r.Subject}
+	if len(r.Claims) > 0 {
+		out.Claims = make(map[string]any, len(r.Claims))
+		for k, v := range r.Claims {
+			out.Claims[k] = v
+		}
+	}
+	return out
 }
 
 // recordBase names a base by its normalized reference and repository.

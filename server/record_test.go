@@ -68,6 +68,11 @@ func TestBuildRecorded(t *testing.T) {
 		rec.Repository != testRepo || len(rec.Tags) != len(res.GetTags()) || len(rec.Attestations) != 2 || len(rec.Bases) != len(testBases) || rec.Source.ContextDigest == "" {
 		t.Errorf("record %+v", rec)
 	}
+	// The record keeps the claims the provenance keeps, not the token's
+	// expiry, nonce or audience.
+	if _, ok := rec.Requester.Claims["jti"]; ok || rec.Requester.Claims["repository"] != "acme/app" || rec.Requester.Claims["exp"] != nil {
+		t.Errorf("recorded claims %v", rec.Requester.Claims)
+	}
 	images, _, err := db.Images(t.Context(), store.ImageQuery{Readable: func(string) bool { return true }, Package: &store.Package{Name: "openssl", Version: "3.0.11"}})
 	if err != nil || len(images) != 1 || images[0].Digest != imageDigest {
 		t.Errorf("images with openssl: %+v, %v", images, err)

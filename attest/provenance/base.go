@@ -162,7 +162,7 @@ func baseBuild(b BaseBuild) (*BaseProvenance, error) {
 		BuildDefinition: BaseBuildDefinition{
 			BuildType: BaseBuildType,
 			ExternalParameters: BaseExternalParameters{
-				Spec: res.Spec, SpecDigest: res.SpecDigest, Repository: req.Repository, Tags: tags, Requester: requester(req.Requester),
+				Spec: res.Spec, SpecDigest: res.SpecDigest, Repository: req.Repository, Tags: tags, Requester: RequesterOf(req.Requester),
 			},
 			InternalParameters: BaseInternalParameters{
 				Architecture: res.Architecture, Sources: sources, Resolver: ResolverAptFromScratch, Warnings: nonEmpty(res.Build.Warnings),

@@ -183,7 +183,7 @@ func build(b Build) (*Provenance, error) {
 	if ext.Tags == nil {
 		ext.Tags = []string{}
 	}
-	ext.Requester = requester(req.Requester)
+	ext.Requester = RequesterOf(req.Requester)
 
 	version := map[string]string{}
 	if b.HallmarkVersion != "" {
@@ -460,7 +460,11 @@ var kubernetesClaims = [][]string{
 // maxClaimBytes bounds a recorded claim value; longer values are left out.
 const maxClaimBytes = 1024
 
-func requester(id hallmark.Identity) Requester {
+// RequesterOf is what the provenance records about the caller: issuer,
+// subject and the allowlisted claims (requesterClaims, kubernetesClaims).
+// The store keeps the same, so that a query shows no more than the signed
+// provenance does.
+func RequesterOf(id hallmark.Identity) Requester {
 	r := Requester{Issuer: id.Issuer, Subject: id.Subject}
 	claims := map[string]string{}
 	for _, name := range requesterClaims {
