@@ -53,6 +53,7 @@ e2e: build
 ## throughput, and hallmark verify against cosign.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./verify/ ./verify/admission/ ./server/
+	$(GO) test -run '^$$' -bench . -benchtime 100x -timeout 30m ./store/
 	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 5x -timeout 45m ./e2e/...
 	HALLMARK_E2E_LOG_LEVEL=info $(GO) test -tags e2e -run '^$$' -bench 'Verify|Admission' -benchtime 300x -timeout 45m ./e2e/...
 

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
@@ -86,8 +87,12 @@ func chainOf(kind string) string {
 	return chainEvents
 }
 
+// auditBatch is how many audit records one INSERT writes: twelve
+// parameters each stay far below both databases' limits.
+const auditBatch = 500
+
 // appendEvents adds events to the audit log in tx, chaining each to the
-// one before in its chain. It sets their Chain, Seq, hashes and ID.
+// one before in its chain. It sets their Chain, Seq and hashes.
 func (s *DB) appendEvents(ctx context.Context, tx *sql.Tx, events []Event) error {
 	heads := map[string]*chainHead{}
 	for i := range events {
@@ -109,15 +114,26 @@ func (s *DB) appendEvents(ctx context.Context, tx *sql.Tx, events []Event) error
 		e.Seq, e.PrevHash = h.seq, h.hash
 		e.Hash = e.computeHash()
 		h.hash = e.Hash
-		detail := string(e.Detail)
-		if detail == "" {
-			detail = "null"
+	}
+	for start := 0; start < len(events); start += auditBatch {
+		var (
+			sb   strings.Builder
+			args []any
+		)
+		sb.WriteString(`INSERT INTO audit (chain, seq, at, kind, actor, repository, digest, subject, outcome, detail, prev_hash, hash) VALUES `)
+		for i, e := range events[start:min(start+auditBatch, len(events))] {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			detail := string(e.Detail)
+			if detail == "" {
+				detail = "null"
+			}
+			args = append(args, e.Chain, e.Seq, micros(e.At), e.Kind, e.Actor, e.Repository, string(e.Digest), e.Subject, e.Outcome, detail, e.PrevHash, e.Hash)
 		}
-		err := tx.QueryRowContext(ctx, s.q(`INSERT INTO audit (chain, seq, at, kind, actor, repository, digest, subject, outcome, detail, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
-			e.Chain, e.Seq, micros(e.At), e.Kind, e.Actor, e.Repository, string(e.Digest), e.Subject, e.Outcome, detail, e.PrevHash, e.Hash).Scan(&e.ID)
-		if err != nil {
-			return fmt.Errorf("append audit record: %w", err)
+		if _, err := tx.ExecContext(ctx, s.q(sb.String()), args...); err != nil {
+			return fmt.Errorf("append audit records: %w", err)
 		}
 	}
 	for chain, h := range heads {
