@@ -70,7 +70,7 @@ func fillBench(tb testing.TB, db *DB) {
 	// In primary-key order, with the second index built afterwards: a
 	// fraction of the time of random inserts into two indexes.
 	exec(`DROP INDEX image_packages_image`)
-	exec(series(benchPerImage-1) + `INSERT INTO image_packages (package_id, image_id)
+	exec(series(benchPerImage-1)+`INSERT INTO image_packages (package_id, image_id)
 		SELECT DISTINCT (i.id * 7919 + s.k * 104729) % (? - 1) + 2 AS p, i.id FROM images i, s WHERE true ORDER BY p, i.id`, benchPackages)
 	exec(`INSERT INTO image_packages (package_id, image_id) SELECT 1, id FROM images WHERE id % 5 <> 0 ORDER BY id`)
 	exec(`CREATE INDEX image_packages_image ON image_packages (image_id)`)
