@@ -23,6 +23,7 @@ type Metrics struct {
 	verifyRunning  prometheus.Gauge
 
 	recordsMissing   prometheus.Counter
+	imports          *prometheus.CounterVec
 	decisionsWritten prometheus.Counter
 	decisionsDropped prometheus.Counter
 }
@@ -86,6 +87,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "hallmark_store_builds_not_recorded_total",
 			Help: "Builds whose record the store did not take after the bounded retry; the builds themselves succeeded or failed as they did.",
 		}),
+		imports: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hallmark_store_imports_total",
+			Help: "Images StoreService.ImportImages handled, by outcome (imported, already_recorded, not_verified, error).",
+		}, []string{"outcome"}),
 		decisionsWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hallmark_store_decisions_recorded_total", Help: "Verification and admission decisions written to the store.",
 		}),
@@ -95,7 +100,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
-		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning, m.recordsMissing, m.decisionsWritten, m.decisionsDropped} {
+		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning, m.recordsMissing, m.imports, m.decisionsWritten, m.decisionsDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

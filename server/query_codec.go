@@ -38,7 +38,8 @@ func (c strictJSON) Unmarshal(data []byte, m any) error {
 	return nil
 }
 
-// queryCodecs are the codecs of QueryService beside Connect's binary one.
+// queryCodecs are the codecs of QueryService and StoreService beside
+// Connect's binary one.
 func queryCodecs() []connect.HandlerOption {
 	return []connect.HandlerOption{
 		connect.WithCodec(strictJSON{name: "json"}),

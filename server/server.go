@@ -146,6 +146,10 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(hallmarkv1connect.NewQueryServiceHandler(&queryService{s: s}, append(opts, queryCodecs()...)...))
 		services = append(services, hallmarkv1connect.QueryServiceName)
 	}
+	if s.store != nil && s.verifier != nil {
+		mux.Handle(hallmarkv1connect.NewStoreServiceHandler(&storeService{s: s}, append(opts, queryCodecs()...)...))
+		services = append(services, hallmarkv1connect.StoreServiceName)
+	}
 	checker := grpchealth.NewStaticChecker(services...)
 	mux.Handle(grpchealth.NewHandler(checker))
 	reflector := grpcreflect.NewStaticReflector(services...)

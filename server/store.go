@@ -12,8 +12,8 @@ import (
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
-// Store is the gateway's memory (store.DB): builds are recorded into it,
-// QueryService and the CLI's queries read from it.
+// Store is the gateway's memory (store.DB): builds and imported images
+// are recorded into it, QueryService and the CLI's queries read from it.
 type Store interface {
 	RecordBuild(ctx context.Context, b *store.Build) error
 	Images(ctx context.Context, q store.ImageQuery) ([]store.Image, string, error)
@@ -36,9 +36,10 @@ type DecisionRecorder interface {
 
 var _ DecisionRecorder = (*store.Recorder)(nil)
 
-// WithStore records every build in st and serves QueryService from it.
-// The default is none: nothing is recorded and QueryService is not
-// served.
+// WithStore records every build in st and serves QueryService from it,
+// and with a verifier (WithVerifier) StoreService, which imports images
+// into it. The default is none: nothing is recorded and neither service
+// is served.
 func WithStore(st Store) Option {
 	return func(s *Server) error { s.store = st; return nil }
 }

@@ -30,8 +30,9 @@ const (
 	maxPolicyNameByte = 253
 )
 
-// WithVerifier serves VerifyService with v. The default is none: the
-// service is not served.
+// WithVerifier serves VerifyService with v, and with a store (WithStore)
+// StoreService, whose imports verify with v. The default is none: neither
+// service is served.
 func WithVerifier(v Verifier) Option {
 	return func(s *Server) error { s.verifier = v; return nil }
 }

@@ -56,8 +56,9 @@ func (s *DB) RecordBuild(ctx context.Context, b *Build) error {
 			if err := s.indexPackages(ctx, tx, imageID, b.Packages); err != nil {
 				return err
 			}
+			_, at := eventActor(b)
 			for _, t := range b.Tags {
-				if err := s.setTag(ctx, tx, b.Repository, t.Tag, b.Digest, b.Finished); err != nil {
+				if err := s.setTag(ctx, tx, b.Repository, t.Tag, b.Digest, at); err != nil {
 					return err
 				}
 				events = append(events, tagEvent(b, t))
@@ -75,8 +76,12 @@ func validateBuild(b *Build) error {
 	switch {
 	case b.ID == "":
 		return fmt.Errorf("%w: record build: no id", hallmark.ErrInvalid)
-	case b.Kind != KindBuild && b.Kind != KindBase:
+	case b.Kind != KindBuild && b.Kind != KindBase && b.Kind != KindImport:
 		return fmt.Errorf("%w: record build %s: kind %q", hallmark.ErrInvalid, b.ID, b.Kind)
+	case (b.Kind == KindImport) != (b.Import != nil):
+		return fmt.Errorf("%w: record build %s: an import, and only an import, says how it was imported", hallmark.ErrInvalid, b.ID)
+	case b.Kind == KindImport && b.Outcome != OutcomeSucceeded:
+		return fmt.Errorf("%w: record build %s: an import always succeeded", hallmark.ErrInvalid, b.ID)
 	case b.Outcome != OutcomeSucceeded && b.Outcome != OutcomeFailed && b.Outcome != OutcomeCanceled:
 		return fmt.Errorf("%w: record build %s: outcome %q", hallmark.ErrInvalid, b.ID, b.Outcome)
 	case b.Outcome == OutcomeSucceeded && b.Digest == "":
@@ -92,14 +97,25 @@ func actor(id hallmark.Identity) string {
 	return strings.TrimSpace(id.Issuer + " " + id.Subject)
 }
 
+// eventActor and eventTime are who recorded b and when: the requester
+// when the build finished, or for an import the importer when it imported.
+func eventActor(b *Build) (string, time.Time) {
+	if b.Import != nil {
+		return b.Import.By, b.Import.At
+	}
+	return actor(b.Requester), b.Finished
+}
+
 func buildEvent(b *Build) Event {
 	detail, _ := json.Marshal(struct {
 		Source Source    `json:"source"`
 		Tags   []TagMove `json:"tags,omitempty"`
 		Error  string    `json:"error,omitempty"`
-	}{b.Source, b.Tags, b.Error})
+		Import *Import   `json:"import,omitempty"`
+	}{b.Source, b.Tags, b.Error, b.Import})
+	who, at := eventActor(b)
 	return Event{
-		At: b.Finished, Kind: b.Kind, Actor: actor(b.Requester), Repository: b.Repository,
+		At: at, Kind: b.Kind, Actor: who, Repository: b.Repository,
 		Digest: b.Digest, Subject: b.ID, Outcome: b.Outcome, Detail: detail,
 	}
 }
@@ -109,8 +125,9 @@ func tagEvent(b *Build, t TagMove) Event {
 		Build    string          `json:"build"`
 		Previous hallmark.Digest `json:"previous,omitempty"`
 	}{b.ID, t.Previous})
+	who, at := eventActor(b)
 	return Event{
-		At: b.Finished, Kind: KindTag, Actor: actor(b.Requester), Repository: b.Repository,
+		At: at, Kind: KindTag, Actor: who, Repository: b.Repository,
 		Digest: b.Digest, Subject: t.Tag, Outcome: OutcomeSucceeded, Detail: detail,
 	}
 }

@@ -15,7 +15,7 @@ import (
 type Image struct {
 	Repository string          `json:"repository"`
 	Digest     hallmark.Digest `json:"digest"`
-	// BuildID is the first build that produced it ("" for an import).
+	// BuildID is the first build, or import, that recorded it.
 	BuildID string    `json:"buildID,omitempty"`
 	Created time.Time `json:"created"`
 	// Tags are the tags that point at it now.

@@ -32,9 +32,12 @@ const (
 type Build struct {
 	// ID is the gateway's build id.
 	ID string `json:"id"`
-	// Kind is KindBuild or KindBase.
+	// Kind is KindBuild, KindBase, or KindImport for an image recorded
+	// from its registry (Import says how).
 	Kind string `json:"kind"`
-	// Requester is the verified caller, its claims as the token had them.
+	// Requester is the verified caller, its claims as the provenance keeps
+	// them. For an import, the requester the image's verified provenance
+	// names, or the importer when it names none (Import.RequesterFrom).
 	Requester hallmark.Identity `json:"requester"`
 	// Repository is "registry/repository".
 	Repository string `json:"repository"`
@@ -63,6 +66,36 @@ type Build struct {
 	Error   string `json:"error,omitempty"`
 	// Worker names the BuildKit daemon that ran the build.
 	Worker string `json:"worker,omitempty"`
+	// Import says how an image of kind KindImport was recorded; nil for
+	// every other kind.
+	Import *Import `json:"import,omitempty"`
+}
+
+// Where the requester of an import comes from (Import.RequesterFrom).
+const (
+	RequesterFromProvenance = "provenance" // the verified provenance's requester
+	RequesterFromImporter   = "importer"   // the provenance named none: the importer
+)
+
+// Import is how an image already in a registry was recorded: verified,
+// then described by its verified statements. Its audit records name By as
+// their actor and are stamped At, whatever the build's own times.
+type Import struct {
+	// By is who imported it: "issuer subject" of the verified caller.
+	By string `json:"by"`
+	// At is when it was imported.
+	At time.Time `json:"at"`
+	// Ref is the image reference as given.
+	Ref string `json:"ref"`
+	// Policy names the verification policy whose verdict allowed it.
+	Policy string `json:"policy"`
+	// RequesterFrom is RequesterFromProvenance or RequesterFromImporter.
+	RequesterFrom string `json:"requesterFrom"`
+	// BuildID is the id of the build the provenance describes
+	// (runDetails.metadata.invocationId), if it names one.
+	BuildID string `json:"buildID,omitempty"`
+	// BuildType is the provenance's buildType, if the image has one.
+	BuildType string `json:"buildType,omitempty"`
 }
 
 // Source is what a build built.

@@ -796,7 +796,7 @@ type Image struct {
 	Repository string `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
 	// The image's digest, "sha256:<hex>".
 	Digest string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
-	// The first build that produced it.
+	// The first build that produced it, or the import that recorded it.
 	BuildId string `protobuf:"bytes,3,opt,name=build_id,json=buildId,proto3" json:"build_id,omitempty"`
 	// When the gateway first recorded it.
 	Created *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created,proto3" json:"created,omitempty"`
@@ -959,7 +959,11 @@ type Build struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The build id.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// "build" for BuildService.Build, "base" for BuildService.BuildBase.
+	// "build" for BuildService.Build, "base" for BuildService.BuildBase,
+	// "import" for an image StoreService.ImportImages recorded from its
+	// registry (requester, source and bases then come from its verified
+	// provenance, `started` and `finished` are the build's when it names
+	// them, and the audit record names the importer).
 	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Who asked for the build.
 	Requester *Requester `protobuf:"bytes,3,opt,name=requester,proto3" json:"requester,omitempty"`
