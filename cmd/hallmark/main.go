@@ -9,6 +9,7 @@
 //	hallmark images [--base REF|DIGEST] [--package P] [--stale] | image show IMAGE
 //	hallmark builds [--subject S] [--since T] | build show ID
 //	hallmark audit [--kind K]... [--output jsonl] | audit verify
+//	hallmark store import IMAGE... [--policy NAME]
 //	hallmark policy check FILE... | policy test FILE IMAGE...
 //	hallmark dev up [--detach] [--kubernetes] | dev down | dev token | dev env   (Linux only)
 //	hallmark version
@@ -39,7 +40,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBuildCmd(), newBaseCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
-	root.AddCommand(newImagesCmd(), newImageCmd(), newBuildsCmd(), newAuditCmd())
+	root.AddCommand(newImagesCmd(), newImageCmd(), newBuildsCmd(), newAuditCmd(), newStoreCmd())
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newConformanceCmd()) // hidden: the sigstore-conformance suite's client shim
 	err := root.ExecuteContext(ctx)
