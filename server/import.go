@@ -30,7 +30,7 @@ const (
 )
 
 // storeService serves StoreService: images imported from their registry
-// into the store (docs/queries.md, "Backfill").
+// into the store (docs/store.md, "Backfill").
 type storeService struct {
 	s *Server
 }

@@ -1,7 +1,8 @@
-// Package store is Hallmark's memory: a record of every build, tag move,
-// verification and admission decision, the packages of every signed SBOM
-// indexed for queries, and an append-only audit log whose records are
-// chained by hash so that a deleted or altered row is detectable.
+// Package store is Hallmark's memory: a record of every build, image
+// imported from its registry, tag move, verification and admission
+// decision, the packages of every signed SBOM indexed for queries, and an
+// append-only audit log whose records are chained by hash so that a
+// deleted or altered row is detectable.
 //
 // One schema serves two databases: SQLite in the gateway's data directory
 // (modernc.org/sqlite, pure Go, nothing to install), the default, and
