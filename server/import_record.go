@@ -22,6 +22,9 @@ import (
 // attestations. A provenance of another builder gives no more than its
 // build type; a requester the provenance does not name is the importer's.
 func importRecord(v *verify.Verdict, caller hallmark.Identity, ref, repo, tag string, at time.Time) (*store.Build, error) {
+	if _, err := hallmark.ParseDigest(string(v.Digest)); err != nil {
+		return nil, fmt.Errorf("verdict digest: %w", err)
+	}
 	at = at.UTC()
 	b := &store.Build{
 		ID: "import-" + v.Digest.Hex()[:12] + "-" + newID()[:8], Kind: store.KindImport, Repository: repo,
