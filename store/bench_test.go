@@ -163,11 +163,7 @@ func BenchmarkQueries(b *testing.B) {
 func BenchmarkRecordBuild(b *testing.B) {
 	for _, driver := range testDrivers {
 		b.Run(driver, func(b *testing.B) {
-			db, err := Open(b.Context(), driver, testDSN(b, driver))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db := emptyBenchStore(b, driver)
 			var purls []Package
 			for i := range 500 {
 				purls = append(purls, Package{PURL: fmt.Sprintf("pkg:deb/debian/p%d@1.%d", i, i%9), Type: "deb", Namespace: "debian", Name: fmt.Sprintf("p%d", i), Version: "1"})
@@ -196,11 +192,7 @@ func BenchmarkRecordBuild(b *testing.B) {
 func BenchmarkRecordDecisions(b *testing.B) {
 	for _, driver := range testDrivers {
 		b.Run(driver, func(b *testing.B) {
-			db, err := Open(b.Context(), driver, testDSN(b, driver))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
+			db := emptyBenchStore(b, driver)
 			batch := make([]Decision, 1000)
 			for i := range batch {
 				batch[i] = Decision{Kind: KindAdmission, At: time.Now(), Caller: "system:serviceaccount:kube-system:replicaset-controller",
@@ -216,6 +208,17 @@ func BenchmarkRecordDecisions(b *testing.B) {
 			b.ReportMetric(float64(b.N*len(batch))/time.Since(start).Seconds(), "decisions/s")
 		})
 	}
+}
+
+// emptyBenchStore opens an empty store of driver for one benchmark.
+func emptyBenchStore(b *testing.B, driver string) *DB {
+	b.Helper()
+	db, err := Open(b.Context(), driver, testDSN(b, driver))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db
 }
 
 func reportPercentiles(b *testing.B, took []time.Duration) {

@@ -162,19 +162,15 @@ func (s *DB) imagesQuery(q ImageQuery, limit int) (string, []any) {
 func (s *DB) fillImages(ctx context.Context, images []Image) error {
 	for i := range images {
 		im := &images[i]
-		rows, err := s.db.QueryContext(ctx, s.q(`SELECT tag FROM tags WHERE repository = ? AND digest = ? ORDER BY tag`), im.Repository, string(im.Digest))
+		var err error
+		im.Tags, err = queryAll(ctx, s, `SELECT tag FROM tags WHERE repository = ? AND digest = ? ORDER BY tag`,
+			func(rows *sql.Rows) (string, error) {
+				var t string
+				return t, rows.Scan(&t)
+			}, im.Repository, string(im.Digest))
 		if err != nil {
 			return fmt.Errorf("read tags: %w", err)
 		}
-		for rows.Next() {
-			var t string
-			if err := rows.Scan(&t); err != nil {
-				rows.Close()
-				return err
-			}
-			im.Tags = append(im.Tags, t)
-		}
-		rows.Close()
 		if im.Bases, err = s.bases(ctx, im.id); err != nil {
 			return err
 		}
@@ -183,23 +179,19 @@ func (s *DB) fillImages(ctx context.Context, images []Image) error {
 }
 
 func (s *DB) bases(ctx context.Context, imageID int64) ([]Base, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT ref, repository, digest, runtime FROM image_bases WHERE image_id = ? ORDER BY runtime DESC, ref`), imageID)
+	out, err := queryAll(ctx, s, `SELECT ref, repository, digest, runtime FROM image_bases WHERE image_id = ? ORDER BY runtime DESC, ref`,
+		func(rows *sql.Rows) (Base, error) {
+			var b Base
+			var digest string
+			var runtime int
+			err := rows.Scan(&b.Ref, &b.Repository, &digest, &runtime)
+			b.Digest, b.Runtime = hallmark.Digest(digest), runtime == 1
+			return b, err
+		}, imageID)
 	if err != nil {
 		return nil, fmt.Errorf("read bases: %w", err)
 	}
-	defer rows.Close()
-	var out []Base
-	for rows.Next() {
-		var b Base
-		var digest string
-		var runtime int
-		if err := rows.Scan(&b.Ref, &b.Repository, &digest, &runtime); err != nil {
-			return nil, err
-		}
-		b.Digest, b.Runtime = hallmark.Digest(digest), runtime == 1
-		out = append(out, b)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // BaseRefs lists the distinct base references with a tag that recorded
