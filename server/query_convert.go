@@ -105,7 +105,7 @@ func eventsMsg(in []store.Event) []*hallmarkv1.AuditEvent {
 func auditCheckMsg(c *store.AuditCheck) *hallmarkv1.AuditCheck {
 	out := &hallmarkv1.AuditCheck{Records: c.Records, Problems: c.Problems}
 	for name, ch := range c.Chains {
-		out.Chains = append(out.Chains, &hallmarkv1.AuditChain{Name: name, Length: ch.Length, FirstSeq: ch.FirstSeq})
+		out.Chains = append(out.Chains, &hallmarkv1.AuditChain{Name: name, Length: ch.Length, FirstSeq: ch.FirstSeq, HeadHash: ch.HeadHash})
 	}
 	slices.SortFunc(out.Chains, func(a, b *hallmarkv1.AuditChain) int { return strings.Compare(a.GetName(), b.GetName()) })
 	return out

@@ -182,6 +182,10 @@ type AuditCheck struct {
 type ChainCheck struct {
 	Length   int64 `json:"length"`
 	FirstSeq int64 `json:"firstSeq"`
+	// HeadHash is the hash of the chain's last record as its head holds
+	// it: kept elsewhere and compared later, it detects a rewrite of the
+	// whole chain.
+	HeadHash string `json:"headHash"`
 }
 
 // maxProblems bounds AuditCheck.Problems.
@@ -233,7 +237,7 @@ func (s *DB) VerifyAudit(ctx context.Context) (*AuditCheck, error) {
 		if seq != h.seq || prev != h.hash {
 			problem("chain %s: the last record is %d, but the chain's head is record %d: records at its end were removed", h.chain, seq, h.seq)
 		}
-		check.Chains[h.chain] = ChainCheck{Length: h.seq, FirstSeq: h.prunedSeq + 1}
+		check.Chains[h.chain] = ChainCheck{Length: h.seq, FirstSeq: h.prunedSeq + 1, HeadHash: h.hash}
 	}
 	var stray int64
 	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM audit a WHERE NOT EXISTS (SELECT 1 FROM audit_heads h WHERE h.chain = a.chain AND a.seq > h.pruned_seq AND a.seq <= h.seq)`).Scan(&stray); err != nil {

@@ -299,6 +299,10 @@ func TestAuditChain(t *testing.T) {
 		if len(check.Problems) != 0 || check.Records != 16 || check.Chains[chainDecisions].Length != 5 {
 			t.Fatalf("intact log: %+v", check)
 		}
+		last, _, err := db.Audit(ctx, AuditQuery{Readable: all, Kinds: []string{KindAdmission}, Since: t0.Add(4 * time.Hour)})
+		if err != nil || len(last) != 1 || check.Chains[chainDecisions].HeadHash != last[0].Hash {
+			t.Fatalf("head hash %q, last decision %+v, %v", check.Chains[chainDecisions].HeadHash, last, err)
+		}
 		denied, _, err := db.Audit(ctx, AuditQuery{Readable: all, Kinds: []string{KindAdmission}, Since: t0.Add(time.Hour), Until: t0.Add(3 * time.Hour)})
 		if err != nil || len(denied) != 2 || denied[0].Outcome != OutcomeDenied || denied[0].Subject != "prod/Pod/web-1" || !strings.Contains(string(denied[0].Detail), "provenance.builder") {
 			t.Fatalf("admissions in [1h, 3h): %+v, %v", denied, err)

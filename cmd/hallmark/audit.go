@@ -190,6 +190,9 @@ func writeAuditCheck(w io.Writer, c *hallmarkv1.AuditCheck) error {
 		case ch.GetFirstSeq() > 1:
 			kept += fmt.Sprintf(" (1 to %d removed by retention)", ch.GetFirstSeq()-1)
 		}
+		if h := ch.GetHeadHash(); h != "" {
+			kept += ", head " + oneLine(h)
+		}
 		p.printf("  %-16s %s\n", "chain "+oneLine(ch.GetName()), kept)
 	}
 	if len(c.GetProblems()) > 0 {

@@ -1683,7 +1683,11 @@ type AuditChain struct {
 	// The first sequence number still kept: 1, or after retention removed
 	// the oldest decisions, the one after the last removed (the chain's
 	// head records where it was cut, so the cut is not tampering).
-	FirstSeq      int64 `protobuf:"varint,3,opt,name=first_seq,json=firstSeq,proto3" json:"first_seq,omitempty"`
+	FirstSeq int64 `protobuf:"varint,3,opt,name=first_seq,json=firstSeq,proto3" json:"first_seq,omitempty"`
+	// The hash (hex SHA-256) of its last record, as the chain's head holds
+	// it. Writing it down elsewhere now and comparing later detects a
+	// rewrite of the whole chain, which the chain alone cannot.
+	HeadHash      string `protobuf:"bytes,4,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1737,6 +1741,13 @@ func (x *AuditChain) GetFirstSeq() int64 {
 		return x.FirstSeq
 	}
 	return 0
+}
+
+func (x *AuditChain) GetHeadHash() string {
+	if x != nil {
+		return x.HeadHash
+	}
+	return ""
 }
 
 var File_hallmark_v1_query_proto protoreflect.FileDescriptor
@@ -1881,12 +1892,13 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"AuditCheck\x12\x18\n" +
 	"\arecords\x18\x01 \x01(\x03R\arecords\x12/\n" +
 	"\x06chains\x18\x02 \x03(\v2\x17.hallmark.v1.AuditChainR\x06chains\x12\x1a\n" +
-	"\bproblems\x18\x03 \x03(\tR\bproblems\"U\n" +
+	"\bproblems\x18\x03 \x03(\tR\bproblems\"r\n" +
 	"\n" +
 	"AuditChain\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06length\x18\x02 \x01(\x03R\x06length\x12\x1b\n" +
-	"\tfirst_seq\x18\x03 \x01(\x03R\bfirstSeq2\xfa\x03\n" +
+	"\tfirst_seq\x18\x03 \x01(\x03R\bfirstSeq\x12\x1b\n" +
+	"\thead_hash\x18\x04 \x01(\tR\bheadHash2\xfa\x03\n" +
 	"\fQueryService\x12R\n" +
 	"\n" +
 	"ListImages\x12\x1e.hallmark.v1.ListImagesRequest\x1a\x1f.hallmark.v1.ListImagesResponse\"\x03\x90\x02\x01\x12L\n" +
