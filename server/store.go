@@ -24,6 +24,7 @@ type Store interface {
 	VerifyAudit(ctx context.Context) (*store.AuditCheck, error)
 	BaseRefs(ctx context.Context) (map[string][]hallmark.Digest, error)
 	Tag(ctx context.Context, repository, tag string) (hallmark.Digest, error)
+	RecordRegistryEvents(ctx context.Context, events []store.RegistryEvent) error
 }
 
 var _ Store = (*store.DB)(nil)
