@@ -135,7 +135,8 @@ func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authoriz
 // Handler returns the HTTP handler: the Connect/gRPC/gRPC-Web API, gRPC
 // health (grpc.health.v1) and server reflection (v1 and v1alpha),
 // Prometheus metrics at /metrics and, with WithRegistryEvents, a
-// registry's notifications at POST /registry/events. Serve it over HTTP/2 (TLS or h2c).
+// registry's notifications at POST /registry/events. Serve it over HTTP/2
+// (TLS or h2c), and HTTP/1.1 for registries.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	opts := []connect.HandlerOption{

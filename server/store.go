@@ -12,8 +12,8 @@ import (
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
-// Store is the gateway's memory (store.DB): builds are recorded into it,
-// QueryService and the CLI's queries read from it.
+// Store is the gateway's memory (store.DB): builds and registry events are
+// recorded into it, QueryService and the CLI's queries read from it.
 type Store interface {
 	RecordBuild(ctx context.Context, b *store.Build) error
 	Images(ctx context.Context, q store.ImageQuery) ([]store.Image, string, error)
