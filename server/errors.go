@@ -39,14 +39,18 @@ var sentinels = hallmark.Sentinels()
 // publicError is the error a caller sees: code plus err's message without a
 // leading sentinel ("invalid input: "), which would repeat the code.
 func publicError(code connect.Code, err error) *connect.Error {
+	return connect.NewError(code, errors.New(publicMessage(err)))
+}
+
+// publicMessage is err's message without a leading sentinel.
+func publicMessage(err error) string {
 	msg := err.Error()
 	for _, s := range sentinels {
 		if rest, ok := strings.CutPrefix(msg, s.Error()+": "); ok {
-			msg = rest
-			break
+			return rest
 		}
 	}
-	return connect.NewError(code, errors.New(msg))
+	return msg
 }
 
 // codes maps every error class (hallmark.Class) to its Connect code.

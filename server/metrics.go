@@ -26,6 +26,10 @@ type Metrics struct {
 	imports          *prometheus.CounterVec
 	decisionsWritten prometheus.Counter
 	decisionsDropped prometheus.Counter
+
+	registryRequests       *prometheus.CounterVec
+	registryEventsReceived prometheus.Counter
+	registryEvents         *prometheus.CounterVec
 }
 
 // NewMetrics registers the gateway's metrics with reg, among them
@@ -98,8 +102,19 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Name: "hallmark_store_decisions_dropped_total",
 			Help: "Verification and admission decisions never written: the store was unavailable until its buffer filled, or at shutdown.",
 		}),
+		registryRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hallmark_registry_event_requests_total",
+			Help: "Requests to /registry/events, by HTTP status: 204 recorded, 401 no valid token, 415 media type, 413 too large, 400 not valid, 503 store unavailable (the registry sends them again).",
+		}, []string{"code"}),
+		registryEventsReceived: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "hallmark_registry_events_received_total", Help: "Events in the registry's authenticated notification envelopes.",
+		}),
+		registryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hallmark_registry_events_total",
+			Help: "Registry events received, by result: recorded (manifest events the store took, repeats included), skipped (blob events), rejected (their envelope was refused or the store did not take it).",
+		}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{buildInfo, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
+	for _, c := range []prometheus.Collector{buildInfo, m.registryRequests, m.registryEventsReceived, m.registryEvents, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
 		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning, m.recordsMissing, m.imports, m.decisionsWritten, m.decisionsDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

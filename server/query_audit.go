@@ -48,6 +48,7 @@ func (h *queryService) listAudit(ctx context.Context, m *hallmarkv1.ListAuditReq
 	if q.Digest, err = digestFilter("digest", m.GetDigest()); err != nil {
 		return nil, err
 	}
+	q.UnattestedPushes = m.GetUnattestedPushes()
 	if q.Readable, err = h.reader(ctx); err != nil {
 		return nil, err
 	}

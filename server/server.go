@@ -33,8 +33,10 @@ type Server struct {
 	metrics      *Metrics
 	gatherer     prometheus.Gatherer
 	metricsToken string
-	maxMsg       int
-	timeout      time.Duration
+	// registryEvents, when set, serves POST /registry/events.
+	registryEvents *registryEventsEndpoint
+	maxMsg         int
+	timeout        time.Duration
 }
 
 // Option configures a Server.
@@ -113,6 +115,9 @@ func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authoriz
 			return nil, err
 		}
 	}
+	if s.registryEvents != nil && s.store == nil {
+		return nil, errors.New("registry events need a store (WithStore) to record them in")
+	}
 	if _, ok := s.attester.(BaseAttester); s.base != nil && s.attester != nil && !ok {
 		return nil, errors.New("the attester does not implement BaseAttester, which base builds need")
 	}
@@ -128,8 +133,10 @@ func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authoriz
 }
 
 // Handler returns the HTTP handler: the Connect/gRPC/gRPC-Web API, gRPC
-// health (grpc.health.v1) and server reflection (v1 and v1alpha), and
-// Prometheus metrics at /metrics. Serve it over HTTP/2 (TLS or h2c).
+// health (grpc.health.v1) and server reflection (v1 and v1alpha),
+// Prometheus metrics at /metrics and, with WithRegistryEvents, a
+// registry's notifications at POST /registry/events. Serve it over HTTP/2
+// (TLS or h2c), and HTTP/1.1 for registries.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	opts := []connect.HandlerOption{
@@ -155,6 +162,9 @@ func (s *Server) Handler() http.Handler {
 	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	if s.registryEvents != nil {
+		mux.HandleFunc("POST "+RegistryEventsPath, s.serveRegistryEvents)
+	}
 	mux.Handle("/metrics", requireBearer(s.metricsToken, promhttp.HandlerFor(s.gatherer, promhttp.HandlerOpts{})))
 	return withRequestID(mux)
 }

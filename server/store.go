@@ -12,8 +12,9 @@ import (
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
-// Store is the gateway's memory (store.DB): builds and imported images
-// are recorded into it, QueryService and the CLI's queries read from it.
+// Store is the gateway's memory (store.DB): builds, imported images and
+// registry events are recorded into it, QueryService and the CLI's queries
+// read from it.
 type Store interface {
 	RecordBuild(ctx context.Context, b *store.Build) error
 	Images(ctx context.Context, q store.ImageQuery) ([]store.Image, string, error)
@@ -24,6 +25,7 @@ type Store interface {
 	VerifyAudit(ctx context.Context) (*store.AuditCheck, error)
 	BaseRefs(ctx context.Context) (map[string][]hallmark.Digest, error)
 	Tag(ctx context.Context, repository, tag string) (hallmark.Digest, error)
+	RecordRegistryEvents(ctx context.Context, events []store.RegistryEvent) error
 }
 
 var _ Store = (*store.DB)(nil)

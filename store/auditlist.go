@@ -24,6 +24,14 @@ type AuditQuery struct {
 	// Repository and Digest keep the records of one repository or image.
 	Repository string
 	Digest     hallmark.Digest
+	// UnattestedPushes keeps the registry's records of a tag pushed whose
+	// digest is neither an image the gateway recorded in that repository
+	// nor the referrer manifest of one of its attestations, and whose tag
+	// is not a Sigstore or referrers fallback tag (isFallbackTag): images
+	// that went around the gateway. It is evaluated when asked, so a push
+	// becomes attested once its build is recorded (the gateway's own tag
+	// push arrives before its build's record).
+	UnattestedPushes bool
 	Page
 }
 
@@ -63,6 +71,12 @@ func (s *DB) Audit(ctx context.Context, q AuditQuery) ([]Event, string, error) {
 	if q.Digest != "" {
 		where, args = append(where, "digest = ?"), append(args, string(q.Digest))
 	}
+	if q.UnattestedPushes {
+		where = append(where, `kind = ? AND subject <> ''`,
+			`NOT EXISTS (SELECT 1 FROM images i WHERE i.repository = audit.repository AND i.digest = audit.digest)`,
+			`NOT EXISTS (SELECT 1 FROM attestations t JOIN images i ON i.id = t.image_id WHERE t.digest = audit.digest AND i.repository = audit.repository)`)
+		args = append(args, KindPush)
+	}
 	query := s.q(`SELECT id, seq, at, kind, actor, repository, digest, subject, outcome, detail, prev_hash, hash, chain FROM audit WHERE ` +
 		strings.Join(where, " AND ") + ` ORDER BY id LIMIT ?`)
 	can := readable(q.Readable)
@@ -73,7 +87,8 @@ func (s *DB) Audit(ctx context.Context, q AuditQuery) ([]Event, string, error) {
 	}, func(rows *sql.Rows) (Event, bool, error) {
 		e, err := scanEvent(rows)
 		last = e.ID
-		return e, err == nil && can(e.Repository), err
+		keep := err == nil && can(e.Repository) && !(q.UnattestedPushes && isFallbackTag(e.Subject))
+		return e, keep, err
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("query audit log: %w", err)

@@ -115,6 +115,14 @@ var migrations = []string{
 		pruned_seq BIGINT NOT NULL,
 		pruned_hash TEXT NOT NULL
 	);`,
+	// 2: registry events (RecordRegistryEvents) are recorded once per
+	// event id, however often the registry retries; unattested pushes look
+	// attestations up by their referrer manifest's digest.
+	`CREATE TABLE registry_events (
+		id TEXT PRIMARY KEY,
+		received BIGINT NOT NULL
+	);
+	CREATE INDEX attestations_digest ON attestations (digest);`,
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises

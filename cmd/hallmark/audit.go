@@ -21,17 +21,19 @@ type auditFlags struct {
 	kinds      []string
 	repository string
 	digest     string
+	unattested bool
 }
 
 // newAuditCmd returns `hallmark audit`.
 func newAuditCmd() *cobra.Command {
 	f := &auditFlags{}
 	cmd := &cobra.Command{
-		Use:   "audit [--since T] [--until T] [--kind K]... [--repository R] [--digest D]",
+		Use:   "audit [--since T] [--until T] [--kind K]... [--repository R] [--digest D] [--unattested-pushes]",
 		Short: "List or export the gateway's audit log, or check it (audit verify)",
 		Long: `List the gateway's audit log (QueryService.ListAudit), oldest first: builds,
-tag moves, verification and admission decisions. Only records of repositories
-the caller may read are listed. Filters combine:
+tag moves, verification and admission decisions, and the registry's pushes,
+pulls and deletions when it sends its events to the gateway. Only records of
+repositories the caller may read are listed. Filters combine:
 
   --since T, --until T  at or after T, before T: an RFC 3339 time, or a
                         duration before now (90m, 24h, 7d)
@@ -39,6 +41,10 @@ the caller may read are listed. Filters combine:
                         base, verify, admission, tag, push, pull, delete, import
   --repository R        of one repository, "registry/repository"
   --digest D            of one image, sha256:<hex>
+  --unattested-pushes   only tags pushed to the registry around the gateway:
+                        their digest is no image the gateway built or
+                        imported (nor an attestation of one), so admission
+                        will deny it
 
 --output jsonl exports every record, one JSON object per line, following
 pages until the last (unless --limit is given).
@@ -52,6 +58,7 @@ Exit status: 0 listed (even none), 2 could not ask.`,
 	fl.StringSliceVar(&f.kinds, "kind", nil, "only records of these kinds: build, base, verify, admission, tag, push, pull, delete, import")
 	fl.StringVar(&f.repository, "repository", "", `only records of this repository, "registry/repository"`)
 	fl.StringVar(&f.digest, "digest", "", "only records of this image digest, sha256:<hex>")
+	fl.BoolVar(&f.unattested, "unattested-pushes", false, "only tags pushed to the registry around the gateway (from the registry's events): images admission will deny")
 	cmd.AddCommand(newAuditVerifyCmd())
 	return queryCommand("audit", cmd, &f.queryFlags, noArgs, func(ctx context.Context, _ []string, env verifyEnv) error {
 		return runAudit(ctx, f, listLimit(cmd, &f.queryFlags), env, time.Now())
@@ -73,7 +80,8 @@ func runAudit(ctx context.Context, f *auditFlags, limit int, env verifyEnv, now 
 	}
 	fetch := func(ctx context.Context, size int32, token string) ([]*hallmarkv1.AuditEvent, string, error) {
 		resp, err := cl.ListAudit(ctx, connect.NewRequest(&hallmarkv1.ListAuditRequest{
-			Kinds: f.kinds, Since: since, Until: until, Repository: f.repository, Digest: f.digest, PageSize: size, PageToken: token,
+			Kinds: f.kinds, Since: since, Until: until, Repository: f.repository, Digest: f.digest, UnattestedPushes: f.unattested,
+			PageSize: size, PageToken: token,
 		}))
 		if err != nil {
 			return nil, "", fmt.Errorf("ask gateway %s: %w", gw, err)
@@ -103,7 +111,13 @@ func runAudit(ctx context.Context, f *auditFlags, limit int, env verifyEnv, now 
 	if f.output == "json" {
 		return writeJSON(env.stdout, all, true)
 	}
-	if err := writeEventsTable(env.stdout, all.GetEvents(), "", false); err != nil {
+	write := func(w io.Writer, events []*hallmarkv1.AuditEvent) error {
+		return writeEventsTable(w, events, "", false)
+	}
+	if f.unattested {
+		write = writePushesTable
+	}
+	if err := write(env.stdout, all.GetEvents()); err != nil {
 		return err
 	}
 	if all.GetNextPageToken() != "" {
@@ -127,6 +141,17 @@ func writeEventsTable(w io.Writer, events []*hallmarkv1.AuditEvent, indent strin
 	for _, e := range events {
 		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s\t%s%s\t%s\n", indent, e.GetId(), tableTime(e.GetAt()), cell(e.GetKind()), cell(e.GetOutcome()),
 			image(e), cell(e.GetSubject()), cell(e.GetActor()))
+	}
+	return tw.Flush()
+}
+
+// writePushesTable prints pushes: the image, who pushed it and when.
+func writePushesTable(w io.Writer, events []*hallmarkv1.AuditEvent) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPOSITORY\tTAG\tDIGEST\tACTOR\tAT")
+	for _, e := range events {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", cell(e.GetRepository()), cell(e.GetSubject()), cell(shortDigest(e.GetDigest())),
+			cell(e.GetActor()), tableTime(e.GetAt()))
 	}
 	return tw.Flush()
 }

@@ -29,6 +29,7 @@ func TestQueryGolden(t *testing.T) {
 			"hallmark images: base not checked: reg.example/alpine:3.20: the registry could not be reached\n"},
 		{"builds-table", func() runResult { return runQuery(t, newBuildsCmd, gw) }, ""},
 		{"audit-table", func() runResult { return runQuery(t, newAuditCmd, gw) }, ""},
+		{"audit-unattested", func() runResult { return runQuery(t, newAuditCmd, gw, "--unattested-pushes") }, ""},
 		{"build-show", func() runResult { return runQuery(t, newBuildCmd, gw, "show", "b-1") }, ""},
 		{"image-show", func() runResult {
 			return runQuery(t, newImageCmd, gw, "show", g.images[0].GetRepository()+"@"+g.images[0].GetDigest())

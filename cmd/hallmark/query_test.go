@@ -29,6 +29,7 @@ type fakeQuery struct {
 	unresolved []string
 	builds     []*hallmarkv1.Build
 	events     []*hallmarkv1.AuditEvent
+	pushes     []*hallmarkv1.AuditEvent // unattested_pushes answers these
 	check      *hallmarkv1.AuditCheck
 	maxPage    int // 0: no cap but the request's
 
@@ -80,7 +81,11 @@ func (g *fakeQuery) ListBuilds(_ context.Context, req *connect.Request[hallmarkv
 
 func (g *fakeQuery) ListAudit(_ context.Context, req *connect.Request[hallmarkv1.ListAuditRequest]) (*connect.Response[hallmarkv1.ListAuditResponse], error) {
 	g.record(req, req.Msg.GetPageSize())
-	page, next := fakePage(g, g.events, req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	events := g.events
+	if req.Msg.GetUnattestedPushes() {
+		events = g.pushes
+	}
+	page, next := fakePage(g, events, req.Msg.GetPageSize(), req.Msg.GetPageToken())
 	return connect.NewResponse(&hallmarkv1.ListAuditResponse{Events: page, NextPageToken: next}), nil
 }
 
@@ -150,6 +155,10 @@ func queryFixture(n int) *fakeQuery {
 		g.events = append(g.events, &hallmarkv1.AuditEvent{Id: int64(i + 1), Chain: "events", Seq: int64(i + 1), At: qTime(i), Kind: "tag",
 			Actor: "https://ci.example repo:acme/app", Repository: repo, Digest: qDigest(hex), Subject: "v1", Outcome: "succeeded",
 			Detail: `{"build":"b-` + strconv.Itoa(i) + `"}`, PrevHash: strings.Repeat("0", 64), Hash: strings.Repeat("1", 64)})
+		g.pushes = append(g.pushes, &hallmarkv1.AuditEvent{Id: int64(n + i + 1), Chain: "events", Seq: int64(n + i + 1), At: qTime(60 + i), Kind: "push",
+			Actor: "alice", Repository: repo, Digest: qDigest(strconv.FormatInt(int64(15-i%16), 16)), Subject: "hotfix-" + strconv.Itoa(i), Outcome: "succeeded",
+			Detail:   `{"mediaType":"application/vnd.oci.image.manifest.v1+json","tag":"hotfix-` + strconv.Itoa(i) + `","eventID":"e-` + strconv.Itoa(i) + `"}`,
+			PrevHash: strings.Repeat("1", 64), Hash: strings.Repeat("2", 64)})
 	}
 	return g
 }

@@ -154,6 +154,14 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		}
 		srvOpts = append(srvOpts, server.WithMetricsToken(strings.TrimSpace(string(token))))
 	}
+	if re := cfg.RegistryEvents; re.Registry != "" {
+		token, err := os.ReadFile(re.TokenFile)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("registryEvents.tokenFile: %w", err)
+		}
+		srvOpts = append(srvOpts, server.WithRegistryEvents(strings.TrimSpace(string(token)), re.Registry))
+		log.Info("taking registry events", "registry", re.Registry, "path", server.RegistryEventsPath)
+	}
 	if cfg.AllowInsecure && cfg.TLS.CertFile == "" {
 		log.Warn("allowInsecure is set: the API is served without TLS on " + cfg.Listen + "; callers' tokens cross the network in clear text unless a proxy terminates TLS")
 	}

@@ -43,6 +43,10 @@ type Config struct {
 	// Store is where the gateway records builds, decisions and the audit
 	// log (docs/store.md).
 	Store StoreConfig `json:"store"`
+	// RegistryEvents takes a registry's notifications (pushes, pulls and
+	// deletions of manifests, with the registry's user) into the audit log
+	// (docs/registry-events.md).
+	RegistryEvents RegistryEventsConfig `json:"registryEvents"`
 	// Debian configures base image builds from Debian packages
 	// (BuildService.BuildBase, docs/base-images.md).
 	Debian DebianConfig `json:"debian"`
@@ -168,6 +172,21 @@ type StoreConfig struct {
 	// are kept; builds, tag moves and attestations are kept forever.
 	// Default 720h (30 days).
 	DecisionRetention Duration `json:"decisionRetention"`
+}
+
+// RegistryEventsConfig configures POST /registry/events, the endpoint a
+// distribution registry's notifications are sent to. One registry per
+// gateway: the token says who sends, Registry which registry's
+// repositories the events name.
+type RegistryEventsConfig struct {
+	// Registry is the "host[:port]" of the registry, as image references
+	// (and registries[].host) name it. The events' own hosts and URLs are
+	// never used. Empty (the default) serves no endpoint.
+	Registry string `json:"registry"`
+	// TokenFile holds the bearer token the registry sends (its endpoint's
+	// headers: Authorization: [Bearer <token>]); read at start, at least 16
+	// characters. Required with registry.
+	TokenFile string `json:"tokenFile"`
 }
 
 // LimitsConfig bounds inputs.

@@ -234,6 +234,12 @@ func TestLoadConfigMistakes(t *testing.T) {
 		{name: "postgres with a sqlite path", yaml: "store:\n  driver: postgres\n  dsn: host=db\n  path: /s.db\n" + issuers, want: []string{"store.path: "}},
 		{name: "sqlite with a dsn", yaml: "store:\n  dsn: host=db\n" + issuers, want: []string{"store: ", "driver postgres"}},
 		{name: "short decision retention", yaml: "store:\n  decisionRetention: 10m\n" + issuers, want: []string{"store.decisionRetention: "}},
+		{name: "registry events without a token", yaml: "registryEvents:\n  registry: r.example.com\n" + issuers, want: []string{"registryEvents.tokenFile: ", "required"}},
+		{name: "registry events token without a registry", yaml: "registryEvents:\n  tokenFile: /t\n" + issuers, want: []string{"registryEvents.registry: ", "required"}},
+		{name: "registry events from a URL", yaml: "registryEvents:\n  registry: https://r.example.com\n  tokenFile: /t\n" + issuers, want: []string{"registryEvents.registry: ", `"https://r.example.com"`}},
+		{name: "registry events from a repository", yaml: "registryEvents:\n  registry: r.example.com/team\n  tokenFile: /t\n" + issuers, want: []string{"registryEvents.registry: "}},
+		{name: "registry events from a bare name", yaml: "registryEvents:\n  registry: registry\n  tokenFile: /t\n" + issuers, want: []string{"registryEvents.registry: ", "a dot or a port"}},
+		{name: "registry events typo", yaml: "registryEvents:\n  tokenfil: /t\n" + issuers, want: []string{"registryEvents.tokenfil: unknown field"}},
 		{name: "tiny context limit", yaml: "limits:\n  maxContextBytes: 100\n" + issuers, want: []string{"limits.maxContextBytes: "}},
 		{name: "tiny message limit", yaml: "limits:\n  maxMessageBytes: 1000\n" + issuers, want: []string{"limits.maxMessageBytes: "}},
 		{name: "short build timeout", yaml: "limits:\n  buildTimeout: 30s\n" + issuers, want: []string{"limits.buildTimeout: ", "30s is below 1m"}},
@@ -349,7 +355,7 @@ func TestExampleLoads(t *testing.T) {
 	}
 	if c.Listen != "0.0.0.0:7433" || len(c.Auth.Rules) == 0 || len(c.Verify.Policies) == 0 || c.Admission.Listen == "" ||
 		c.Debian.CacheDir == "" || c.Signing.Identity.Issuer == "" || len(c.Policy.BaseImages.Allow) == 0 ||
-		len(c.Policy.Frontends) == 0 || c.Auth.Rules[0].CacheScope == "" || c.Auth.Rules[0].Network == "" {
+		len(c.Policy.Frontends) == 0 || c.Auth.Rules[0].CacheScope == "" || c.Auth.Rules[0].Network == "" || c.RegistryEvents.TokenFile == "" {
 		t.Errorf("example config lost a section: %+v", c)
 	}
 	// It shows pull patterns and a read-only rule.
@@ -372,6 +378,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 	c.Admission.TLS = TLSConfig{CertFile: "c", KeyFile: "k"}
 	c.Policy.SecretScan.AllowPaths = []string{"/etc/**"}
 	c.Policy.Frontends = []string{"docker.io/docker/dockerfile:1.7@sha256:" + fakeDigest}
+	c.RegistryEvents = RegistryEventsConfig{Registry: "127.0.0.1:5000", TokenFile: "/t"}
 	data, err := c.Marshal()
 	if err != nil {
 		t.Fatal(err)

@@ -33,6 +33,7 @@ func (c Config) Validate() error {
 	c.validateAuth(v)
 	c.validateSigning(v)
 	c.validateStore(v)
+	c.validateRegistryEvents(v)
 	c.validateLimits(v)
 	c.validateVerify(v)
 	c.validatePolicy(v)
@@ -302,4 +303,19 @@ func dsnHasPassword(dsn string) bool {
 		}
 	}
 	return false
+}
+
+func (c Config) validateRegistryEvents(v *validation) {
+	re := c.RegistryEvents
+	switch {
+	case re.Registry == "" && re.TokenFile == "":
+		return
+	case re.Registry == "":
+		v.bad("registryEvents.registry", "is required with registryEvents.tokenFile: the host[:port] of the registry that sends the events")
+	case strings.ContainsAny(re.Registry, "/@ ") || (re.Registry != "localhost" && !strings.ContainsAny(re.Registry, ".:")):
+		v.bad("registryEvents.registry", "%q is not host[:port] with a dot or a port, or localhost", clip(re.Registry))
+	}
+	if re.TokenFile == "" {
+		v.bad("registryEvents.tokenFile", "is required: the registry must authenticate its events")
+	}
 }

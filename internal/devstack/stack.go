@@ -65,6 +65,10 @@ type Stack struct {
 	closed sync.Once
 	stopIs func()
 	done   chan struct{}
+	// gatewayAddr is chosen before the registry starts, which sends its
+	// notifications there with eventsToken (also in eventsTokenFile).
+	gatewayAddr                  string
+	eventsToken, eventsTokenFile string
 }
 
 type proc struct {
@@ -105,6 +109,12 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 		return nil, err
 	}
 	if err := s.startIssuer(ctx); err != nil {
+		return nil, err
+	}
+	if s.gatewayAddr, err = freeAddr(cfg.GatewayAddr); err != nil {
+		return nil, err
+	}
+	if err := s.newRegistryEventsToken(); err != nil {
 		return nil, err
 	}
 	if err := s.startRegistry(ctx); err != nil {
@@ -224,7 +234,7 @@ func (s *Stack) startRegistry(ctx context.Context) error {
 	}
 	cfgPath := filepath.Join(s.cfg.Dir, "registry.yml")
 	conf := fmt.Sprintf("version: 0.1\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\nhttp:\n  addr: %s\nlog:\n  level: warn\n",
-		filepath.Join(s.cfg.Dir, "registry"), addr)
+		filepath.Join(s.cfg.Dir, "registry"), addr) + registryNotifications(s.gatewayAddr, s.eventsToken)
 	if err := os.WriteFile(cfgPath, append([]byte("# Written by the dev stack (hallmark dev up).\n"), conf...), 0o600); err != nil {
 		return err
 	}
@@ -252,10 +262,7 @@ func (s *Stack) startBuildKit(ctx context.Context, bin string) error {
 }
 
 func (s *Stack) startGateway(ctx context.Context) error {
-	addr, err := freeAddr(s.cfg.GatewayAddr)
-	if err != nil {
-		return err
-	}
+	addr := s.gatewayAddr
 	admissionAddr, err := freeAddr("127.0.0.1:0")
 	if err != nil {
 		return err
@@ -284,6 +291,7 @@ func (s *Stack) startGateway(ctx context.Context) error {
 		TrustedRoot: s.TrustedRoot, SigningConfig: s.SigningConfig, TokenFile: s.SigningToken, BuilderID: BuilderID,
 		Identity: config.IdentityConfig{Issuer: s.Issuer, SubjectAlternativeName: BuilderID},
 	}
+	c.RegistryEvents = config.RegistryEventsConfig{Registry: s.Registry, TokenFile: s.eventsTokenFile}
 	c.Verify.Policies = []string{s.Policy}
 	c.Admission.Listen = admissionAddr
 	c.Admission.TLS = config.TLSConfig{CertFile: cert, KeyFile: key}

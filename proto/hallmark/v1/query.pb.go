@@ -567,9 +567,19 @@ type ListAuditRequest struct {
 	// The most records to return: 0 means 50; at most 1000.
 	PageSize int32 `protobuf:"varint,6,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of the previous page, or empty for the first.
-	PageToken     string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PageToken string `protobuf:"bytes,7,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Keep only the pushes that went around the gateway: records of kind
+	// "push" (from the registry's notifications) of a tag whose digest is
+	// neither an image the gateway recorded in that repository nor the
+	// referrer manifest of one of its attestations, and whose tag is not a
+	// Sigstore or referrers fallback tag ("sha256-<hex>", alone or with
+	// ".sig", ".att" or ".sbom"). Admission denies such an image. It is
+	// evaluated when asked: a push whose image the gateway records later
+	// (its own tag push arrives before its build's record) is not listed.
+	// Combines with the other filters.
+	UnattestedPushes bool `protobuf:"varint,8,opt,name=unattested_pushes,json=unattestedPushes,proto3" json:"unattested_pushes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ListAuditRequest) Reset() {
@@ -649,6 +659,13 @@ func (x *ListAuditRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListAuditRequest) GetUnattestedPushes() bool {
+	if x != nil {
+		return x.UnattestedPushes
+	}
+	return false
 }
 
 // ListAuditResponse is one page of the audit log.
@@ -1791,7 +1808,7 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"\x0fGetBuildRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"<\n" +
 	"\x10GetBuildResponse\x12(\n" +
-	"\x05build\x18\x01 \x01(\v2\x12.hallmark.v1.BuildR\x05build\"\x80\x02\n" +
+	"\x05build\x18\x01 \x01(\v2\x12.hallmark.v1.BuildR\x05build\"\xad\x02\n" +
 	"\x10ListAuditRequest\x12\x14\n" +
 	"\x05kinds\x18\x01 \x03(\tR\x05kinds\x120\n" +
 	"\x05since\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x120\n" +
@@ -1802,7 +1819,8 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"\x06digest\x18\x05 \x01(\tR\x06digest\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"l\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x12+\n" +
+	"\x11unattested_pushes\x18\b \x01(\bR\x10unattestedPushes\"l\n" +
 	"\x11ListAuditResponse\x12/\n" +
 	"\x06events\x18\x01 \x03(\v2\x17.hallmark.v1.AuditEventR\x06events\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x14\n" +

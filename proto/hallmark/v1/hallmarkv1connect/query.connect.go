@@ -67,9 +67,10 @@ type QueryServiceClient interface {
 	// may not read is NOT_FOUND, as is an unknown id.
 	GetBuild(context.Context, *connect.Request[v1.GetBuildRequest]) (*connect.Response[v1.GetBuildResponse], error)
 	// ListAudit lists the audit log, oldest first: builds, tag moves,
-	// verification and admission decisions. Records that name no repository
-	// are left out, like those of repositories the caller may not read.
-	// Filters combine with AND.
+	// verification and admission decisions, and the registry's pushes, pulls
+	// and deletions when it sends its notifications to the gateway. Records
+	// that name no repository are left out, like those of repositories the
+	// caller may not read. Filters combine with AND.
 	ListAudit(context.Context, *connect.Request[v1.ListAuditRequest]) (*connect.Response[v1.ListAuditResponse], error)
 	// VerifyAudit recomputes the hash chains of the whole audit log and
 	// reports every record altered, removed or inserted out of order. Any
@@ -193,9 +194,10 @@ type QueryServiceHandler interface {
 	// may not read is NOT_FOUND, as is an unknown id.
 	GetBuild(context.Context, *connect.Request[v1.GetBuildRequest]) (*connect.Response[v1.GetBuildResponse], error)
 	// ListAudit lists the audit log, oldest first: builds, tag moves,
-	// verification and admission decisions. Records that name no repository
-	// are left out, like those of repositories the caller may not read.
-	// Filters combine with AND.
+	// verification and admission decisions, and the registry's pushes, pulls
+	// and deletions when it sends its notifications to the gateway. Records
+	// that name no repository are left out, like those of repositories the
+	// caller may not read. Filters combine with AND.
 	ListAudit(context.Context, *connect.Request[v1.ListAuditRequest]) (*connect.Response[v1.ListAuditResponse], error)
 	// VerifyAudit recomputes the hash chains of the whole audit log and
 	// reports every record altered, removed or inserted out of order. Any
