@@ -68,6 +68,7 @@ type catalog struct {
 	dpkg         []dbFile[dpkgPackage]
 	apk          []dbFile[apkPackage]
 	rpm          []dbFile[rpmPackage]
+	alpm         []dbFile[alpmPackage]
 	golang       []goBinary
 	app          []appFile // application ecosystems (app.go)
 	warnings     []string
@@ -90,6 +91,7 @@ const (
 	kindDpkg
 	kindApk
 	kindRPM
+	kindAlpm
 )
 
 // classify maps a cleaned absolute path to the cataloger that reads it.
@@ -114,6 +116,9 @@ func classify(p string) fileKind {
 		if base == "Packages" || base == "Packages.db" || base == "rpmdb.sqlite" {
 			return kindRPM
 		}
+	}
+	if isAlpmDesc(dir, base) {
+		return kindAlpm
 	}
 	return kindNone
 }
@@ -239,8 +244,11 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 		return w.readExecutable(r, hdr.Size, ev)
 	}
 	limit := w.o.maxFileBytes
-	if kind == kindOSRelease || kind == kindOSReleaseUsr {
+	switch kind {
+	case kindOSRelease, kindOSReleaseUsr:
 		limit = min(limit, maxOSReleaseBytes)
+	case kindAlpm:
+		limit = min(limit, maxAlpmDescBytes)
 	}
 	if hdr.Size > limit {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit", hallmark.ErrTooLarge, hdr.Size, limit)
@@ -265,6 +273,12 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 	case kindRPM:
 		pkgs, err := readRPMDB(ctx, r, hdr.Size, w.o.tempDir)
 		return func() { w.cat.rpm = append(w.cat.rpm, dbFile[rpmPackage]{ev, pkgs}) }, err
+	case kindAlpm:
+		pkgs, err := parseAlpmDesc(r)
+		if len(pkgs) == 0 {
+			return nil, err
+		}
+		return func() { w.cat.alpm = append(w.cat.alpm, dbFile[alpmPackage]{ev, pkgs}) }, err
 	}
 	return nil, nil
 }
