@@ -56,6 +56,7 @@ var appCatalogers = []*appCataloger{
 	dotnetCataloger,
 	rCataloger,
 	luaCataloger,
+	homebrewCataloger,
 }
 
 // appFor returns the cataloger that reads p, or nil.

@@ -237,5 +237,7 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"r":          image(t, rLayers(t, layer)...),
 		"arch":       image(t, archLayers(t, layer)...),
 		"lua":        image(t, luaLayers(t, layer)...),
+		"gentoo":     image(t, gentooLayers(t, layer)...),
+		"homebrew":   image(t, homebrewLayers(t, layer)...),
 	}
 }

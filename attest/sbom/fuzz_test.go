@@ -294,3 +294,35 @@ func FuzzRockspec(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPortage names a package from a directory of Portage's database and
+// reads a LICENSE file, both from the input.
+func FuzzPortage(f *testing.F) {
+	f.Add("sys-libs/glibc-2.39-r6", []byte("LGPL-2.1+ BSD HPND\n"))
+	f.Add("dev-lang/rust-1.79.0_rc1_p2-r100", []byte("|| ( MIT Apache-2.0 ) BSD-1 test? ( @FREE )"))
+	f.Add("a/b-c-1a_pre_p1", []byte("\n\t "))
+	f.Fuzz(func(t *testing.T, dir string, license []byte) {
+		if pkg, err := portageFromPath("/var/db/pkg/" + dir + "/CONTENTS"); err == nil {
+			if pkg.Name == "" || pkg.Version == "" || !strings.HasPrefix(pkg.purl(), "pkg:ebuild/") {
+				t.Fatalf("package %+v", pkg)
+			}
+		}
+		if l, err := readPortageLicense(bytes.NewReader(license)); err == nil {
+			_ = validLicenseExpression(l)
+		}
+	})
+}
+
+func FuzzKegFormula(f *testing.F) {
+	f.Add(testdata(f, "homebrew/jq.rb"))
+	f.Add(testdata(f, "homebrew/zstd.rb"))
+	f.Add([]byte("name \"x\"\nclass X < Formula\n  name 'a\\'b'\n  version \"1\" # c\n  license any_of: [\"A\", 'B', :c]\n  license all_of: [\"A\",, \"B\"] # \"\nend\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		pkgs, _ := parseKegFormula("/opt/homebrew/Cellar/x/1.0_1/.brew/x.rb", bytes.NewReader(b), int64(len(b)))
+		for _, p := range pkgs {
+			if p.Name == "" || p.Version == "" || !strings.HasPrefix(p.PURL, "pkg:brew/") {
+				t.Fatalf("package %+v", p)
+			}
+		}
+	})
+}

@@ -40,6 +40,7 @@ var sourceInfo = map[string]string{
 	packageurl.TypeApk:    "cataloged from the apk database",
 	packageurl.TypeRPM:    "cataloged from the rpm database",
 	packageurl.TypeAlpm:   "cataloged from the pacman database",
+	typeEbuild:            "cataloged from the Portage database",
 	packageurl.TypeGolang: "cataloged from the Go build information of an executable",
 	packageurl.TypeCargo:  "cataloged from the cargo auditable dependency list of an executable",
 }

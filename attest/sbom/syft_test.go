@@ -38,7 +38,7 @@ func TestCompareWithSyft(t *testing.T) {
 	images := fixtureImages(t)
 	var report strings.Builder
 	fmt.Fprintf(&report, "| image | syft packages | Hallmark packages | recall (Hallmark ∩ syft / syft) | only Hallmark | identical purls | syft time | Hallmark time | speed-up |\n|---|---|---|---|---|---|---|---|---|\n")
-	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php", "java", "python", "npm", "dotnet", "rust", "r", "arch", "lua"}
+	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php", "java", "python", "npm", "dotnet", "rust", "r", "arch", "lua", "gentoo", "homebrew"}
 	if only := os.Getenv("HALLMARK_SYFT_IMAGES"); only != "" {
 		names = strings.Split(only, ",")
 	}
@@ -135,7 +135,7 @@ func TestCompareWithSyft(t *testing.T) {
 }
 
 // comparedTypes are the purl types of the ecosystems both tools catalog.
-var comparedTypes = []string{"deb", "apk", "rpm", "alpm", "golang", "gem", "composer", "pear", "maven", "pypi", "npm", "nuget", "cargo", "cran", "luarocks"}
+var comparedTypes = []string{"deb", "apk", "rpm", "alpm", "golang", "gem", "composer", "pear", "maven", "pypi", "npm", "nuget", "cargo", "cran", "luarocks", "ebuild", "brew"}
 
 // purlKeys lists "type/namespace/name@version" of the packages of the
 // types the comparison counts (comparedTypes).

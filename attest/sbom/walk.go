@@ -69,6 +69,8 @@ type catalog struct {
 	apk          []dbFile[apkPackage]
 	rpm          []dbFile[rpmPackage]
 	alpm         []dbFile[alpmPackage]
+	portage      []dbFile[portagePackage]
+	portageLic   map[string]string // package directory → its LICENSE
 	golang       []goBinary
 	app          []appFile // application ecosystems (app.go)
 	warnings     []string
@@ -92,6 +94,8 @@ const (
 	kindApk
 	kindRPM
 	kindAlpm
+	kindPortage        // a package's CONTENTS: named by its directory
+	kindPortageLicense // a package's LICENSE
 )
 
 // classify maps a cleaned absolute path to the cataloger that reads it.
@@ -119,6 +123,12 @@ func classify(p string) fileKind {
 	}
 	if isAlpmDesc(dir, base) {
 		return kindAlpm
+	}
+	switch portageFileOf(dir, base) {
+	case "CONTENTS":
+		return kindPortage
+	case "LICENSE":
+		return kindPortageLicense
 	}
 	return kindNone
 }
@@ -243,12 +253,21 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 		}
 		return w.readExecutable(r, hdr.Size, ev)
 	}
+	if kind == kindPortage { // the path names the package; the file lists its files
+		pkg, err := portageFromPath(ev.path)
+		if err != nil {
+			return nil, err
+		}
+		return func() { w.cat.portage = append(w.cat.portage, dbFile[portagePackage]{ev, []portagePackage{pkg}}) }, nil
+	}
 	limit := w.o.maxFileBytes
 	switch kind {
 	case kindOSRelease, kindOSReleaseUsr:
 		limit = min(limit, maxOSReleaseBytes)
 	case kindAlpm:
 		limit = min(limit, maxAlpmDescBytes)
+	case kindPortageLicense:
+		limit = min(limit, maxPortageLicenseBytes)
 	}
 	if hdr.Size > limit {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit", hallmark.ErrTooLarge, hdr.Size, limit)
@@ -279,6 +298,17 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 			return nil, err
 		}
 		return func() { w.cat.alpm = append(w.cat.alpm, dbFile[alpmPackage]{ev, pkgs}) }, err
+	case kindPortageLicense:
+		lic, err := readPortageLicense(r)
+		if err != nil {
+			return nil, err
+		}
+		return func() {
+			if w.cat.portageLic == nil {
+				w.cat.portageLic = map[string]string{}
+			}
+			w.cat.portageLic[path.Dir(ev.path)] = lic
+		}, nil
 	}
 	return nil, nil
 }
