@@ -102,8 +102,8 @@ func (p *luaParser) chunk() {
 	}
 }
 
-// statement reads one statement: local NAMES = EXPS, NAME = EXP, a
-// block (skipped), or any other expression or token (skipped).
+// statement reads one statement: [local] NAMES = EXPS, a block
+// (skipped), or any other expression or token (skipped).
 func (p *luaParser) statement() {
 	switch {
 	case p.is(tokName, "local"):
@@ -112,44 +112,45 @@ func (p *luaParser) statement() {
 			p.skipBlock()
 			return
 		}
-		var names []string
-		for p.tok.kind == tokName {
-			names = append(names, p.tok.text)
-			p.next()
-			if !p.is(tokPunct, ",") {
-				break
-			}
-			p.next()
-		}
-		if p.is(tokPunct, "=") {
-			p.next()
-			for i := 0; ; i++ {
-				v := p.expr()
-				if i < len(names) {
-					p.vars[names[i]] = v
-				}
-				if !p.is(tokPunct, ",") {
-					break
-				}
-				p.next()
-			}
-		}
+		p.assignment()
 	case isLuaBlock(p.tok):
 		p.skipBlock()
 	case p.tok.kind == tokName && !luaKeywords[p.tok.text]:
+		p.assignment()
+	default:
+		p.next()
+	}
+}
+
+// assignment reads NAME {, NAME} = EXP {, EXP}, assigning the values in
+// order to the plain variables among the targets (not to a.b or t[k]);
+// without "=" it is an expression statement (a call), skipped.
+func (p *luaParser) assignment() {
+	var names []string
+	for p.tok.kind == tokName && !luaKeywords[p.tok.text] {
 		name := p.tok.text
 		p.next()
-		if p.is(tokPunct, "=") {
-			p.next()
-			p.vars[name] = p.expr()
-			return
+		if p.suffixes() {
+			name = "" // not a plain variable: its value is not kept
 		}
-		p.suffixes() // a call or a field assignment: a.b = x
-		if p.is(tokPunct, "=") {
-			p.next()
-			p.expr()
+		names = append(names, name)
+		if !p.is(tokPunct, ",") {
+			break
 		}
-	default:
+		p.next()
+	}
+	if !p.is(tokPunct, "=") {
+		return
+	}
+	p.next()
+	for i := 0; ; i++ {
+		v := p.expr()
+		if i < len(names) && names[i] != "" {
+			p.vars[names[i]] = v
+		}
+		if !p.is(tokPunct, ",") {
+			break
+		}
 		p.next()
 	}
 }

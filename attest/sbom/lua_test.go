@@ -16,6 +16,8 @@ func TestParseRockspec(t *testing.T) {
 		{"description from a variable", "local d = { license = \"MIT\" }\npackage = \"c\"\nversion = \"3-1\"\ndescription = d\n", "pkg:luarocks/c@3-1", "MIT", false},
 		{"a later assignment wins", "package = \"a\"\nversion = \"1-1\"\npackage = \"b\"\n", "pkg:luarocks/b@1-1", "", false},
 		{"globals and multiple locals", "local n, v = \"x\", \"4\"\nrev = \"2\"\npackage = n\nversion = v .. \"-\" .. rev\n", "pkg:luarocks/x@4-2", "", false},
+		{"multiple globals", "package, version = \"y\", \"5-1\"\n", "pkg:luarocks/y@5-1", "", false},
+		{"a field assignment is no variable", "package = \"z\"\nversion = \"6-1\"\nt.version, package = \"7\", \"w\"\n", "pkg:luarocks/w@6-1", "", false},
 		{"build before package, block comment", "--[[ header\n]] build = { type = \"builtin\", modules = { foo = \"src/foo.lua\" } }\npackage = \"foo\"\nversion = \"1.0-1\"\n", "pkg:luarocks/foo@1.0-1", "", false},
 		{"expressions are skipped", "local base = \"1.0\"\nlocal tag = base == \"scm\" and \"master\" or base\npackage = \"e\"\nversion = base .. \"-1\"\nsource = { tag = (base ~= \"dev\") and base or nil, n = #x + 1, f = g(\"h\", {1, 2}) }\n", "pkg:luarocks/e@1.0-1", "", false},
 		{"control flow is skipped", "if x then package = \"no\" end\nfor i = 1, 2 do y = i end\nwhile false do end\nrepeat z = 1 until true\npackage = \"f\"\nversion = \"1-1\"\n", "pkg:luarocks/f@1-1", "", false},

@@ -20,9 +20,9 @@ import (
 
 // TestCompareWithSyft catalogs each fixture image with Hallmark and with
 // syft (as an OCI layout, syft oci-dir:PATH -o spdx-json) and compares the
-// package sets of the four ecosystems, keyed by purl type, namespace, name
-// and version (qualifiers differ between the tools by design). It also
-// times both. It needs HALLMARK_SYFT to name a syft binary:
+// package sets of the ecosystems both catalog (comparedTypes), keyed by purl
+// type, namespace, name and version, and the complete purls. It also times
+// both. It needs HALLMARK_SYFT to name a syft binary:
 // tools/syft/compare.sh (make sbom-compare) builds the pinned syft, sets it
 // and appends the table to HALLMARK_SYFT_REPORT if set. Without it the test
 // skips, except under CI, where it fails.
