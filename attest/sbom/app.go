@@ -54,6 +54,9 @@ var appCatalogers = []*appCataloger{
 	composerCataloger, pearCataloger, // PHP
 	javaCataloger,
 	dotnetCataloger,
+	rCataloger,
+	luaCataloger,
+	homebrewCataloger,
 }
 
 // appFor returns the cataloger that reads p, or nil.
@@ -107,9 +110,14 @@ func sourceInfoOf(t string) string {
 
 // anyOfLicenses joins the licenses a package lists with OR: RubyGems,
 // Composer, npm's old licenses list and Maven all mean a list as a choice (Ruby's own gems list "Ruby" and
-// "BSD-2-Clause", either of which applies). A license that is itself an
-// expression is parenthesized.
+// "BSD-2-Clause", either of which applies).
 func anyOfLicenses(list []string) string {
+	return joinLicenses(list, " OR ")
+}
+
+// joinLicenses joins licenses with op (" OR ", " AND "); a license that
+// is itself an expression is parenthesized.
+func joinLicenses(list []string, op string) string {
 	if len(list) > 1 {
 		list = append([]string(nil), list...)
 		for i, l := range list {
@@ -118,5 +126,5 @@ func anyOfLicenses(list []string) string {
 			}
 		}
 	}
-	return strings.Join(list, " OR ")
+	return strings.Join(list, op)
 }

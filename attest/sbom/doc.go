@@ -13,6 +13,11 @@
 //   - rpm: rpmdb.sqlite, Packages.db (NDB) and Packages (Berkeley DB) under
 //     /var/lib/rpm, /usr/lib/sysimage/rpm and /usr/share/rpm;
 //     purl pkg:rpm/<os id>/<name>@<version>-<release>?arch=…&epoch=….
+//   - pacman (Arch Linux): /var/lib/pacman/local/<name>-<version>/desc;
+//     purl pkg:alpm/<os id>/<name>@<version>?arch=…&distro=…&upstream=<base>.
+//   - Portage (Gentoo): /var/db/pkg/<category>/<name>-<version>/CONTENTS,
+//     named by its directory, and the LICENSE beside it;
+//     purl pkg:ebuild/<category>%2F<name>@<version>.
 //   - Go: every executable ELF file with Go build information (Go 1.18 or
 //     later): its main module, every dependency module (replacements applied)
 //     and the standard library as pkg:golang/stdlib@<go version>.
@@ -21,10 +26,13 @@
 //     pkg:cargo/<name>@<version>.
 //   - Application ecosystems, one metadata file per package (app.go):
 //     Python (pkg:pypi), Node.js (pkg:npm), Ruby (pkg:gem), PHP
-//     (pkg:composer, pkg:pear), Java archives (pkg:maven) and .NET
-//     deps.json (pkg:nuget).
+//     (pkg:composer, pkg:pear), Java archives (pkg:maven), .NET
+//     deps.json (pkg:nuget), R's DESCRIPTION (pkg:cran), Lua rockspecs
+//     (pkg:luarocks, read as Lua without running it) and the formulae of
+//     Homebrew kegs (pkg:brew).
 //
-// The OS id and version come from /etc/os-release (or /usr/lib/os-release).
+// The OS id and version come from /etc/os-release (or /usr/lib/os-release;
+// BUILD_ID stands for a missing VERSION_ID, as on Arch Linux).
 // The image is the root package (pkg:oci/…), which the document DESCRIBES
 // and which CONTAINS every other package, so that a reader of the flat list
 // needs nothing else. A package found in a file that is a package itself

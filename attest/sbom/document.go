@@ -30,8 +30,9 @@ type Package struct {
 	// SPDXID is the package's SPDX identifier ("SPDXRef-Package-…"),
 	// derived from its purl and evidence so that it is stable.
 	SPDXID string
-	// Type is the purl type: "deb", "apk", "rpm", "golang", "cargo",
-	// "pypi", "npm", "gem", "composer", "pear" or "nuget".
+	// Type is the purl type: "deb", "apk", "rpm", "alpm", "golang",
+	// "cargo", "pypi", "npm", "gem", "composer", "pear", "maven", "nuget",
+	// "cran" or "luarocks".
 	Type string
 	// Name and Version are as the package manager records them; an rpm
 	// version is "[epoch:]version-release", a Go module's name is its path

@@ -151,6 +151,8 @@ func TestParseOSRelease(t *testing.T) {
 		{"# comment\nID='wolfi'\nVERSION_ID=20230201\n", osRelease{"wolfi", "20230201"}},
 		{"ID=\"Fedora Linux\"\nVERSION_ID=\"40 (x&y)\"\n", osRelease{"fedoralinux", "40xy"}},
 		{"NAME=Alpine\n", osRelease{}},
+		{"NAME=\"Arch Linux\"\nID=arch\nBUILD_ID=rolling\n", osRelease{"arch", "rolling"}},
+		{"BUILD_ID=20240101\nVERSION_ID=1.2\nID=x\n", osRelease{"x", "1.2"}},
 	}
 	for _, tt := range tests {
 		got, err := parseOSRelease(strings.NewReader(tt.in))

@@ -234,5 +234,10 @@ func fixtureImages(t testing.TB) map[string]v1.Image {
 		"npm":        image(t, npmLayers(t, layer)...),
 		"dotnet":     image(t, dotnetLayers(t, layer)...),
 		"rust":       image(t, rustLayers(t, layer)...),
+		"r":          image(t, rLayers(t, layer)...),
+		"arch":       image(t, archLayers(t, layer)...),
+		"lua":        image(t, luaLayers(t, layer)...),
+		"gentoo":     image(t, gentooLayers(t, layer)...),
+		"homebrew":   image(t, homebrewLayers(t, layer)...),
 	}
 }

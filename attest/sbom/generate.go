@@ -3,6 +3,7 @@ package sbom
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 
@@ -14,9 +15,10 @@ import (
 
 // Generate catalogs the final filesystem of img (its layers in order, with
 // OCI whiteouts applied) and describes it as an SPDX 2.3 document: the image
-// as the root package, and every dpkg, apk and rpm package and every Go
-// module (with the Go standard library) of every Go executable, each with
-// a purl and the layer and file that evidenced it.
+// as the root package, and every dpkg, apk, rpm, pacman and Portage
+// package, every application package (app.go) and every Go module (with
+// the Go standard library) of every Go executable, each with a purl and the
+// layer and file that evidenced it.
 //
 // Layers are read from the top down and each file is decided the first time
 // its path is seen, so only the package databases and executables that are
@@ -147,6 +149,16 @@ func (c *catalog) packages(rel *osRelease) []Package {
 				v = fmt.Sprintf("%d:%s", *p.Epoch, v)
 			}
 			out = append(out, Package{Type: packageurl.TypeRPM, Name: p.Name, Version: v, PURL: p.purl(rel), License: p.License, Layer: f.ev.layer, Path: f.ev.path})
+		}
+	}
+	for _, f := range c.alpm {
+		for _, p := range f.pkgs {
+			out = append(out, Package{Type: packageurl.TypeAlpm, Name: p.Name, Version: p.Version, PURL: p.purl(rel), License: p.license(), Layer: f.ev.layer, Path: f.ev.path})
+		}
+	}
+	for _, f := range c.portage {
+		for _, p := range f.pkgs {
+			out = append(out, Package{Type: typeEbuild, Name: p.Name, Version: p.Version, PURL: p.purl(), License: c.portageLic[path.Dir(f.ev.path)], Layer: f.ev.layer, Path: f.ev.path})
 		}
 	}
 	for _, b := range c.golang {

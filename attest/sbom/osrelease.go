@@ -15,8 +15,11 @@ const maxOSReleaseBytes = 64 << 10
 
 // osRelease holds the fields of os-release(5) that name a distribution.
 type osRelease struct {
-	ID        string // e.g. "debian", "alpine", "wolfi", "fedora"
-	VersionID string // e.g. "12", "3.20.3"; empty for rolling releases
+	ID string // e.g. "debian", "alpine", "wolfi", "fedora", "arch"
+	// VersionID is VERSION_ID, e.g. "12", "3.20.3"; for a rolling release
+	// without one, BUILD_ID ("rolling" on Arch Linux), as syft writes the
+	// distro qualifier; else empty.
+	VersionID string
 }
 
 // distro is the purl "distro" qualifier, e.g. "debian-12", or "" if the ID
@@ -34,6 +37,7 @@ func (r *osRelease) distro() string {
 // parseOSRelease reads the KEY=value lines of os-release(5).
 func parseOSRelease(r io.Reader) (*osRelease, error) {
 	var rel osRelease
+	var buildID string
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 4096), maxOSReleaseBytes)
 	for sc.Scan() {
@@ -47,10 +51,15 @@ func parseOSRelease(r io.Reader) (*osRelease, error) {
 			rel.ID = sanitizeID(val)
 		case "VERSION_ID":
 			rel.VersionID = sanitizeID(val)
+		case "BUILD_ID":
+			buildID = sanitizeID(val)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("parse os-release: %w", err)
+	}
+	if rel.VersionID == "" {
+		rel.VersionID = buildID
 	}
 	return &rel, nil
 }

@@ -24,7 +24,7 @@ import (
 // "evidence" annotation, the only kind dropped to fit the size limit.
 const (
 	annotLayer    = "hallmark:layer "    // "hallmark:layer <index> <diffID>"
-	annotDistro   = "hallmark:distro "   // "hallmark:distro <ID> [<VERSION_ID>]"
+	annotDistro   = "hallmark:distro "   // "hallmark:distro <ID> [<VERSION_ID, else BUILD_ID>]"
 	annotEvidence = "hallmark:evidence " // "hallmark:evidence layer=<diffID> path=<path>"
 	commentBase   = "from verified base SBOM "
 	licenseAsIs   = "declared license (not an SPDX expression): "
@@ -39,6 +39,8 @@ var sourceInfo = map[string]string{
 	packageurl.TypeDebian: "cataloged from the dpkg database",
 	packageurl.TypeApk:    "cataloged from the apk database",
 	packageurl.TypeRPM:    "cataloged from the rpm database",
+	packageurl.TypeAlpm:   "cataloged from the pacman database",
+	typeEbuild:            "cataloged from the Portage database",
 	packageurl.TypeGolang: "cataloged from the Go build information of an executable",
 	packageurl.TypeCargo:  "cataloged from the cargo auditable dependency list of an executable",
 }

@@ -20,9 +20,9 @@ import (
 
 // TestCompareWithSyft catalogs each fixture image with Hallmark and with
 // syft (as an OCI layout, syft oci-dir:PATH -o spdx-json) and compares the
-// package sets of the four ecosystems, keyed by purl type, namespace, name
-// and version (qualifiers differ between the tools by design). It also
-// times both. It needs HALLMARK_SYFT to name a syft binary:
+// package sets of the ecosystems both catalog (comparedTypes), keyed by purl
+// type, namespace, name and version, and the complete purls. It also times
+// both. It needs HALLMARK_SYFT to name a syft binary:
 // tools/syft/compare.sh (make sbom-compare) builds the pinned syft, sets it
 // and appends the table to HALLMARK_SYFT_REPORT if set. Without it the test
 // skips, except under CI, where it fails.
@@ -38,7 +38,7 @@ func TestCompareWithSyft(t *testing.T) {
 	images := fixtureImages(t)
 	var report strings.Builder
 	fmt.Fprintf(&report, "| image | syft packages | Hallmark packages | recall (Hallmark ∩ syft / syft) | only Hallmark | identical purls | syft time | Hallmark time | speed-up |\n|---|---|---|---|---|---|---|---|---|\n")
-	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php", "java", "python", "npm", "dotnet", "rust"}
+	names := []string{"debian", "distroless", "alpine", "rpm", "all", "ruby", "php", "java", "python", "npm", "dotnet", "rust", "r", "arch", "lua", "gentoo", "homebrew"}
 	if only := os.Getenv("HALLMARK_SYFT_IMAGES"); only != "" {
 		names = strings.Split(only, ",")
 	}
@@ -135,7 +135,7 @@ func TestCompareWithSyft(t *testing.T) {
 }
 
 // comparedTypes are the purl types of the ecosystems both tools catalog.
-var comparedTypes = []string{"deb", "apk", "rpm", "golang", "gem", "composer", "pear", "maven", "pypi", "npm", "nuget", "cargo"}
+var comparedTypes = []string{"deb", "apk", "rpm", "alpm", "golang", "gem", "composer", "pear", "maven", "pypi", "npm", "nuget", "cargo", "cran", "luarocks", "ebuild", "brew"}
 
 // purlKeys lists "type/namespace/name@version" of the packages of the
 // types the comparison counts (comparedTypes).

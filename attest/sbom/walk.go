@@ -68,6 +68,9 @@ type catalog struct {
 	dpkg         []dbFile[dpkgPackage]
 	apk          []dbFile[apkPackage]
 	rpm          []dbFile[rpmPackage]
+	alpm         []dbFile[alpmPackage]
+	portage      []dbFile[portagePackage]
+	portageLic   map[string]string // package directory → its LICENSE
 	golang       []goBinary
 	app          []appFile // application ecosystems (app.go)
 	warnings     []string
@@ -90,6 +93,9 @@ const (
 	kindDpkg
 	kindApk
 	kindRPM
+	kindAlpm
+	kindPortage        // a package's CONTENTS: named by its directory
+	kindPortageLicense // a package's LICENSE
 )
 
 // classify maps a cleaned absolute path to the cataloger that reads it.
@@ -114,6 +120,15 @@ func classify(p string) fileKind {
 		if base == "Packages" || base == "Packages.db" || base == "rpmdb.sqlite" {
 			return kindRPM
 		}
+	}
+	if isAlpmDesc(dir, base) {
+		return kindAlpm
+	}
+	switch portageFileOf(dir, base) {
+	case "CONTENTS":
+		return kindPortage
+	case "LICENSE":
+		return kindPortageLicense
 	}
 	return kindNone
 }
@@ -238,9 +253,21 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 		}
 		return w.readExecutable(r, hdr.Size, ev)
 	}
+	if kind == kindPortage { // the path names the package; the file lists its files
+		pkg, err := portageFromPath(ev.path)
+		if err != nil {
+			return nil, err
+		}
+		return func() { w.cat.portage = append(w.cat.portage, dbFile[portagePackage]{ev, []portagePackage{pkg}}) }, nil
+	}
 	limit := w.o.maxFileBytes
-	if kind == kindOSRelease || kind == kindOSReleaseUsr {
+	switch kind {
+	case kindOSRelease, kindOSReleaseUsr:
 		limit = min(limit, maxOSReleaseBytes)
+	case kindAlpm:
+		limit = min(limit, maxAlpmDescBytes)
+	case kindPortageLicense:
+		limit = min(limit, maxPortageLicenseBytes)
 	}
 	if hdr.Size > limit {
 		return nil, fmt.Errorf("%w: %d bytes is over the %d-byte limit", hallmark.ErrTooLarge, hdr.Size, limit)
@@ -265,6 +292,23 @@ func (w *walker) read(ctx context.Context, r io.Reader, hdr *tar.Header, ev evid
 	case kindRPM:
 		pkgs, err := readRPMDB(ctx, r, hdr.Size, w.o.tempDir)
 		return func() { w.cat.rpm = append(w.cat.rpm, dbFile[rpmPackage]{ev, pkgs}) }, err
+	case kindAlpm:
+		pkgs, err := parseAlpmDesc(r)
+		if len(pkgs) == 0 {
+			return nil, err
+		}
+		return func() { w.cat.alpm = append(w.cat.alpm, dbFile[alpmPackage]{ev, pkgs}) }, err
+	case kindPortageLicense:
+		lic, err := readPortageLicense(r)
+		if err != nil {
+			return nil, err
+		}
+		return func() {
+			if w.cat.portageLic == nil {
+				w.cat.portageLic = map[string]string{}
+			}
+			w.cat.portageLic[path.Dir(ev.path)] = lic
+		}, nil
 	}
 	return nil, nil
 }

@@ -7,7 +7,8 @@
 # ${XDG_CACHE_HOME:-~/.cache}/hallmark/tools/ (about 10 minutes on 2 cores
 # the first time) and reused afterwards. Set HALLMARK_SYFT to use another
 # syft binary, HALLMARK_SYFT_IMAGES to a comma-separated subset of
-# debian,distroless,alpine,rpm,all,ruby,php,java,python,npm,dotnet,rust, and
+# debian,distroless,alpine,rpm,all,ruby,php,java,python,npm,dotnet,rust,r,
+# arch,lua,gentoo,homebrew, and
 # HALLMARK_SYFT_REPORT to a file to receive the markdown table.
 set -euo pipefail
 export GOTOOLCHAIN=local
