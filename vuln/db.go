@@ -38,9 +38,15 @@ func New() *DB {
 // record replaces the loaded record of its id unless it is older (its
 // Modified is before the loaded one's), so the newer import wins a tie and
 // importing the same records again changes nothing. Withdrawn records are
-// kept, so that an older copy cannot come back, and never matched.
+// kept, so that an older copy cannot come back, and never matched. The DB
+// keeps the records' slices: the caller must not change them afterwards.
+// A nil or zero DB is empty.
 func (db *DB) Add(info osv.ImportInfo, records []osv.Record) *DB {
-	next := &DB{records: maps.Clone(db.records), imports: slices.Clone(db.imports)}
+	if db == nil {
+		db = New()
+	}
+	next := &DB{records: make(map[string]*osv.Record, len(db.records)+len(records)), imports: slices.Clone(db.imports)}
+	maps.Copy(next.records, db.records)
 	for i := range records {
 		r := records[i]
 		if old, ok := next.records[r.ID]; ok && r.Modified.Before(old.Modified) {

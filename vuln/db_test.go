@@ -1,6 +1,8 @@
 package vuln
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -146,5 +148,43 @@ func TestLevelOf(t *testing.T) {
 		if got := LevelOf(score); got != want {
 			t.Errorf("LevelOf(%v) = %s, want %s", score, got, want)
 		}
+	}
+}
+
+// TestFailedImportLeavesDB: an import with one bad record returns no
+// records, so the DB a caller holds stays as it was.
+func TestFailedImportLeavesDB(t *testing.T) {
+	db := distroDatabase(t)
+	p := pkg(t, purl("deb", "debian", "libc6", "2.36-9", "distro", "debian-12", "upstream", "glibc"))
+	before := len(db.Match([]Package{p}))
+	dir := t.TempDir()
+	good := `{"id": "DSA-9999-1", "modified": "2030-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "Debian:12", "name": "glibc"}, "versions": ["2.36-9"]}]}`
+	if err := os.WriteFile(filepath.Join(dir, "a.json"), []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "b.json"), []byte(`{"id": "DSA-9999-2", "modified": "2030-01-01T00:00:00Z", "affected": [{"package": {"ecosystem": "Debian:12"}}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	records, info, err := osv.Import(t.Context(), dir)
+	if err == nil || records != nil {
+		t.Fatalf("Import = %d records, %v", len(records), err)
+	}
+	db = db.Add(info, records) // what a careless caller would do: still nothing added
+	if db.Len() != 9 || len(db.Match([]Package{p})) != before {
+		t.Errorf("the DB changed: %d records", db.Len())
+	}
+}
+
+func TestZeroDB(t *testing.T) {
+	var nilDB *DB
+	var zero DB
+	r := rec(t, "X-1", "PyPI", "pkg", `"versions": ["1.0"]`)
+	for _, db := range []*DB{nilDB.Add(osv.ImportInfo{}, []osv.Record{r}), zero.Add(osv.ImportInfo{}, []osv.Record{r})} {
+		if len(db.Match([]Package{pypkg})) != 1 {
+			t.Error("Add on a nil or zero DB")
+		}
+	}
+	if rep := zero.Scan([]Package{pypkg}); len(rep.Findings) != 0 || len(rep.Unchecked) != 1 {
+		t.Errorf("Scan on a zero DB = %+v", rep)
 	}
 }

@@ -103,7 +103,8 @@ func newRange(ord version.Ordering, events []osv.Event) (evalRange, error) {
 }
 
 // includes evaluates the range for v as the OSV schema's IncludedInRanges
-// does, and returns the fix: the first fixed version above v.
+// does, and returns the fix: the first fixed version above v. Each event
+// is compared with v once.
 func (r *evalRange) includes(v version.Version) (bool, string) {
 	if len(r.limits) > 0 {
 		before := false
@@ -117,19 +118,25 @@ func (r *evalRange) includes(v version.Version) (bool, string) {
 			return false, ""
 		}
 	}
-	vulnerable := false
+	vulnerable, fix := false, ""
 	for _, e := range r.events {
+		c := 1 // v against "0"
+		if e.v != nil {
+			c = v.Compare(e.v)
+		}
 		switch e.kind {
 		case osv.Introduced:
-			if e.v == nil || v.Compare(e.v) >= 0 {
+			if c >= 0 {
 				vulnerable = true
 			}
 		case osv.Fixed:
-			if v.Compare(e.v) >= 0 {
+			if c >= 0 {
 				vulnerable = false
+			} else if fix == "" {
+				fix = e.raw
 			}
 		case osv.LastAffected:
-			if v.Compare(e.v) > 0 {
+			if c > 0 {
 				vulnerable = false
 			}
 		}
@@ -137,10 +144,5 @@ func (r *evalRange) includes(v version.Version) (bool, string) {
 	if !vulnerable {
 		return false, ""
 	}
-	for _, e := range r.events {
-		if e.kind == osv.Fixed && v.Compare(e.v) < 0 {
-			return true, e.raw
-		}
-	}
-	return true, ""
+	return true, fix
 }

@@ -155,7 +155,12 @@ func (db *DB) evaluate(t target) *outcome {
 	}
 	o.matches = mergeAliases(o.matches)
 	slices.SortStableFunc(o.matches, func(a, b match) int { return strings.Compare(a.e.rec.ID, b.e.rec.ID) })
-	o.unchecked = slices.CompactFunc(o.unchecked, func(a, b Unchecked) bool { return a == b })
+	seen := map[Unchecked]bool{}
+	o.unchecked = slices.DeleteFunc(o.unchecked, func(u Unchecked) bool {
+		dup := seen[u]
+		seen[u] = true
+		return dup
+	})
 	return o
 }
 

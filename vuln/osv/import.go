@@ -92,6 +92,9 @@ func (c *collector) readFile(ctx context.Context, path string) error {
 // readAt reads a JSON record or a zip archive, told apart by the zip
 // signature.
 func (c *collector) readAt(ctx context.Context, r io.ReaderAt, size int64) error {
+	if size < 0 {
+		return fmt.Errorf("%w: negative size %d", hallmark.ErrInvalid, size)
+	}
 	if size > c.o.maxFileBytes {
 		return fmt.Errorf("%w: %d bytes (at most %d)", hallmark.ErrTooLarge, size, c.o.maxFileBytes)
 	}
@@ -110,6 +113,9 @@ func (c *collector) readAt(ctx context.Context, r io.ReaderAt, size int64) error
 	data := make([]byte, size)
 	if _, err := r.ReadAt(data, 0); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read: %w", err)
+	}
+	if err := c.charge(size); err != nil {
+		return err
 	}
 	return c.add("", data)
 }

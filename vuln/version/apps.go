@@ -4,11 +4,10 @@ import (
 	"errors"
 	"strings"
 
-	generic "github.com/aquasecurity/go-version/pkg/version"
-
 	gem "github.com/aquasecurity/go-gem-version"
 	npm "github.com/aquasecurity/go-npm-version/pkg"
 	pep440 "github.com/aquasecurity/go-pep440-version"
+	generic "github.com/aquasecurity/go-version/pkg/version"
 	mvn "github.com/masahiro331/go-mvn-version"
 	"golang.org/x/mod/semver"
 )
