@@ -142,6 +142,10 @@ func openPostgres(dsn, password string) (*sql.DB, error) {
 	if password != "" {
 		cfg.Password = password
 	}
+	// The store's queries are short: compiling them is slower than
+	// running them (a recursive base query took 30 ms of JIT for 2 ms of
+	// work).
+	cfg.RuntimeParams["jit"] = "off"
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(16)
 	db.SetMaxIdleConns(16)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,7 +68,25 @@ func (s *DB) Images(ctx context.Context, q ImageQuery) ([]Image, string, error) 
 	if len(q.Stale) > maxStale {
 		return nil, "", fmt.Errorf("%w: %d stale base references, over the limit of %d", hallmark.ErrInvalid, len(q.Stale), maxStale)
 	}
-	query, args := s.imagesQuery(q, limit)
+	var baseIDs []int64
+	if q.BaseDigest != "" || q.BaseRef != "" {
+		if baseIDs, err = s.builtOn(ctx, q.BaseDigest, q.BaseRef, c.ID); err != nil {
+			return nil, "", err
+		}
+		if len(baseIDs) == 0 {
+			return nil, "", nil
+		}
+	}
+	var pkgIDs []int64
+	if q.Package != nil {
+		if pkgIDs, err = s.packageIDs(ctx, *q.Package); err != nil {
+			return nil, "", err
+		}
+		if len(pkgIDs) == 0 {
+			return nil, "", nil
+		}
+	}
+	query, args := s.imagesQuery(q, baseIDs, pkgIDs, limit)
 	can := readable(q.Readable)
 	last := c.ID
 	out, more, err := collect(limit, func() (*sql.Rows, error) {
@@ -77,8 +96,7 @@ func (s *DB) Images(ctx context.Context, q ImageQuery) ([]Image, string, error) 
 		var im Image
 		var digest string
 		var created int64
-		var key int64
-		if err := rows.Scan(&im.id, &im.Repository, &digest, &im.BuildID, &created, &key); err != nil {
+		if err := rows.Scan(&im.id, &im.Repository, &digest, &im.BuildID, &created); err != nil {
 			return im, false, err
 		}
 		last = im.id
@@ -98,47 +116,148 @@ func (s *DB) Images(ctx context.Context, q ImageQuery) ([]Image, string, error) 
 	return out, next, nil
 }
 
-// imagesQuery writes q as SQL whose last two arguments are the cursor
-// (the last image id seen) and the page size. The most selective filter
-// drives the scan, in image id order: the base closure, or the package
-// index (package_id, image_id), so that a page reads about a page of rows.
-func (s *DB) imagesQuery(q ImageQuery, limit int) (string, []any) {
-	var (
-		with, from string
-		where      []string
-		args       []any
-		order      = "i.id"
-	)
-	from = "images i"
-	if q.BaseDigest != "" || q.BaseRef != "" {
-		// Every image built on the base, then on those images, and so on.
-		with = `WITH RECURSIVE built_on (id, digest) AS (
-			SELECT i0.id, i0.digest FROM image_bases b0 JOIN images i0 ON i0.id = b0.image_id WHERE b0.digest = ?
-			UNION
-			SELECT i0.id, i0.digest FROM image_bases b0 JOIN images i0 ON i0.id = b0.image_id WHERE b0.ref = ?
-			UNION
-			SELECT i1.id, i1.digest FROM built_on bo JOIN image_bases b1 ON b1.digest = bo.digest JOIN images i1 ON i1.id = b1.image_id
-		) `
-		args = append(args, string(q.BaseDigest), q.BaseRef)
-		from, order = "built_on bo JOIN images i ON i.id = bo.id", "bo.id"
+// maxPackageIDs bounds the packages one --package filter may match (a
+// name in every version and ecosystem).
+const maxPackageIDs = 10_000
+
+// packageIDs returns the ids of the packages p matches.
+func (s *DB) packageIDs(ctx context.Context, p Package) ([]int64, error) {
+	cond, args := []string{"name = ?"}, []any{p.Name}
+	for _, f := range []struct{ col, v string }{{"version", p.Version}, {"type", p.Type}, {"namespace", p.Namespace}} {
+		if f.v != "" {
+			cond, args = append(cond, f.col+" = ?"), append(args, f.v)
+		}
 	}
-	if p := q.Package; p != nil {
-		cond := []string{"p.name = ?"}
-		pargs := []any{p.Name}
-		for _, f := range []struct{ col, v string }{{"p.version", p.Version}, {"p.type", p.Type}, {"p.namespace", p.Namespace}} {
-			if f.v != "" {
-				cond, pargs = append(cond, f.col+" = ?"), append(pargs, f.v)
+	if p.Type != "" && p.Namespace == "" {
+		cond = append(cond, "namespace = ''")
+	}
+	ids, err := queryAll(ctx, s, `SELECT id FROM packages WHERE `+strings.Join(cond, " AND ")+` ORDER BY id LIMIT ?`,
+		func(rows *sql.Rows) (int64, error) {
+			var id int64
+			return id, rows.Scan(&id)
+		}, append(args, maxPackageIDs+1)...)
+	if err != nil {
+		return nil, fmt.Errorf("find packages: %w", err)
+	}
+	if len(ids) > maxPackageIDs {
+		return nil, fmt.Errorf("%w: package %q matches more than %d packages: name a version or a purl", hallmark.ErrInvalid, p.Name, maxPackageIDs)
+	}
+	return ids, nil
+}
+
+// Bounds of a base query: how deep bases of bases are followed, and how
+// many images built on one base a query may page through.
+const (
+	maxBaseDepth = 16
+	maxBuiltOn   = 20_000
+	builtOnBatch = 500
+)
+
+// builtOn returns the ids above after, in order, of the images built on
+// the base with this digest or on any digest a FROM naming ref was pinned
+// to, directly or through images built on those, and so on. It follows
+// the graph one level per query, each an index lookup of a batch of
+// digests, which both databases plan well (a recursive CTE made
+// PostgreSQL sort whole tables).
+func (s *DB) builtOn(ctx context.Context, digest hallmark.Digest, ref string, after int64) ([]int64, error) {
+	frontier := []string{}
+	if digest != "" {
+		frontier = append(frontier, string(digest))
+	}
+	if ref != "" {
+		ds, err := queryAll(ctx, s, `SELECT DISTINCT digest FROM image_bases WHERE ref = ?`,
+			func(rows *sql.Rows) (string, error) {
+				var d string
+				return d, rows.Scan(&d)
+			}, ref)
+		if err != nil {
+			return nil, fmt.Errorf("find base %s: %w", ref, err)
+		}
+		frontier = append(frontier, ds...)
+	}
+	seen := map[string]bool{}
+	for _, d := range frontier {
+		seen[d] = true
+	}
+	ids := map[int64]bool{}
+	for depth := 0; len(frontier) > 0; depth++ {
+		if depth == maxBaseDepth {
+			return nil, fmt.Errorf("%w: images built on the base nest deeper than %d bases", hallmark.ErrTooLarge, maxBaseDepth)
+		}
+		var next []string
+		for start := 0; start < len(frontier); start += builtOnBatch {
+			batch := frontier[start:min(start+builtOnBatch, len(frontier))]
+			args := make([]any, len(batch))
+			for i, d := range batch {
+				args[i] = d
+			}
+			type child struct {
+				id     int64
+				digest string
+			}
+			children, err := queryAll(ctx, s, `SELECT i.id, i.digest FROM image_bases b JOIN images i ON i.id = b.image_id WHERE b.digest IN (`+marks(len(batch))+`)`,
+				func(rows *sql.Rows) (child, error) {
+					var c child
+					return c, rows.Scan(&c.id, &c.digest)
+				}, args...)
+			if err != nil {
+				return nil, fmt.Errorf("find images built on a base: %w", err)
+			}
+			for _, c := range children {
+				ids[c.id] = true
+				if !seen[c.digest] {
+					seen[c.digest] = true
+					next = append(next, c.digest)
+				}
+			}
+			if len(ids) > maxBuiltOn {
+				return nil, fmt.Errorf("%w: more than %d images are built on the base: narrow the query with a repository", hallmark.ErrTooLarge, maxBuiltOn)
 			}
 		}
-		if p.Type != "" && p.Namespace == "" {
-			cond = append(cond, "p.namespace = ''")
+		frontier = next
+	}
+	out := make([]int64, 0, len(ids))
+	for id := range ids {
+		if id > after {
+			out = append(out, id)
 		}
-		from = "image_packages ip JOIN " + from + " ON i.id = ip.image_id"
-		if order == "i.id" {
-			order = "ip.image_id"
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// marks is n comma-separated placeholders.
+func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// imagesQuery writes q as SQL whose last two arguments are the cursor
+// (the last image id seen) and the page size. The most selective filter
+// drives the scan, in image id order, so that a page reads about a page
+// of rows: the images built on the base (baseIDs, found beforehand), or
+// for one package its index (package_id, image_id). No filter yields an
+// image twice, so no DISTINCT makes the database sort every match before
+// the page is cut.
+func (s *DB) imagesQuery(q ImageQuery, baseIDs, pkgIDs []int64, limit int) (string, []any) {
+	var (
+		where []string
+		args  []any
+		from  = "images i"
+		order = "i.id"
+	)
+	if baseIDs != nil {
+		where = append(where, "i.id IN ("+marks(len(baseIDs))+")")
+		for _, id := range baseIDs {
+			args = append(args, id)
 		}
-		where = append(where, "ip.package_id IN (SELECT p.id FROM packages p WHERE "+strings.Join(cond, " AND ")+")")
-		args = append(args, pargs...)
+	}
+	switch {
+	case len(pkgIDs) == 1 && baseIDs == nil:
+		from, order = "image_packages ip JOIN images i ON i.id = ip.image_id", "ip.image_id"
+		where, args = append(where, "ip.package_id = ?"), append(args, pkgIDs[0])
+	case len(pkgIDs) > 0:
+		where = append(where, "i.id IN (SELECT ip.image_id FROM image_packages ip WHERE ip.package_id IN ("+marks(len(pkgIDs))+"))")
+		for _, id := range pkgIDs {
+			args = append(args, id)
+		}
 	}
 	if q.Repository != "" {
 		where, args = append(where, "i.repository = ?"), append(args, q.Repository)
@@ -154,44 +273,57 @@ func (s *DB) imagesQuery(q ImageQuery, limit int) (string, []any) {
 	}
 	where = append(where, order+" > ?")
 	args = append(args, int64(0), limit)
-	return s.q(with + `SELECT DISTINCT i.id, i.repository, i.digest, i.build_id, i.created, ` + order + ` FROM ` + from +
+	return s.q(`SELECT i.id, i.repository, i.digest, i.build_id, i.created FROM ` + from +
 		` WHERE ` + strings.Join(where, " AND ") + ` ORDER BY ` + order + ` LIMIT ?`), args
 }
 
-// fillImages adds each image's tags and bases.
+// fillImages adds each image's tags and bases, in two queries.
 func (s *DB) fillImages(ctx context.Context, images []Image) error {
-	for i := range images {
-		im := &images[i]
-		var err error
-		im.Tags, err = queryAll(ctx, s, `SELECT tag FROM tags WHERE repository = ? AND digest = ? ORDER BY tag`,
-			func(rows *sql.Rows) (string, error) {
-				var t string
-				return t, rows.Scan(&t)
-			}, im.Repository, string(im.Digest))
-		if err != nil {
-			return fmt.Errorf("read tags: %w", err)
-		}
-		if im.Bases, err = s.bases(ctx, im.id); err != nil {
-			return err
-		}
+	if len(images) == 0 {
+		return nil
 	}
-	return nil
-}
-
-func (s *DB) bases(ctx context.Context, imageID int64) ([]Base, error) {
-	out, err := queryAll(ctx, s, `SELECT ref, repository, digest, runtime FROM image_bases WHERE image_id = ? ORDER BY runtime DESC, ref`,
-		func(rows *sql.Rows) (Base, error) {
-			var b Base
+	byID := make(map[int64]*Image, len(images))
+	args := make([]any, len(images))
+	for i := range images {
+		byID[images[i].id], args[i] = &images[i], images[i].id
+	}
+	type tag struct {
+		id  int64
+		tag string
+	}
+	tags, err := queryAll(ctx, s, `SELECT i.id, t.tag FROM images i JOIN tags t ON t.repository = i.repository AND t.digest = i.digest
+		WHERE i.id IN (`+marks(len(args))+`) ORDER BY t.tag`,
+		func(rows *sql.Rows) (tag, error) {
+			var t tag
+			return t, rows.Scan(&t.id, &t.tag)
+		}, args...)
+	if err != nil {
+		return fmt.Errorf("read tags: %w", err)
+	}
+	for _, t := range tags {
+		byID[t.id].Tags = append(byID[t.id].Tags, t.tag)
+	}
+	type base struct {
+		id int64
+		Base
+	}
+	bases, err := queryAll(ctx, s, `SELECT image_id, ref, repository, digest, runtime FROM image_bases
+		WHERE image_id IN (`+marks(len(args))+`) ORDER BY runtime DESC, ref`,
+		func(rows *sql.Rows) (base, error) {
+			var b base
 			var digest string
 			var runtime int
-			err := rows.Scan(&b.Ref, &b.Repository, &digest, &runtime)
+			err := rows.Scan(&b.id, &b.Ref, &b.Repository, &digest, &runtime)
 			b.Digest, b.Runtime = hallmark.Digest(digest), runtime == 1
 			return b, err
-		}, imageID)
+		}, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read bases: %w", err)
+		return fmt.Errorf("read bases: %w", err)
 	}
-	return out, nil
+	for _, b := range bases {
+		byID[b.id].Bases = append(byID[b.id].Bases, b.Base)
+	}
+	return nil
 }
 
 // BaseRefs lists the distinct base references with a tag that recorded
