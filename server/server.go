@@ -27,6 +27,7 @@ type Server struct {
 	store        Store
 	tags         *tagCache
 	decisions    DecisionRecorder
+	vulns        VulnSource
 	authn        *Authenticator
 	authz        *Authorizer
 	log          *slog.Logger
