@@ -20,16 +20,16 @@ import (
 
 // CycloneDX properties Hallmark writes (docs/sbom.md, "CycloneDX").
 const (
-	propLayer           = "hallmark:layer"            // a package's evidence layer (diffID)
-	propImageLayer      = "hallmark:layer:"           // "hallmark:layer:<index>" of the image, bottom first
-	propDistro          = "hallmark:distro"           // "<ID> [<VERSION_ID>]" of the image
-	propSourceInfo      = "hallmark:sourceInfo"       // the SPDX package's sourceInfo
-	propFromBase        = "hallmark:fromBase"         // the base image whose verified SBOM listed the package
-	propWarning         = "hallmark:warning"          // what could not be cataloged completely
-	propEvidenceOmitted = "hallmark:evidenceOmitted"  // "true" when the SPDX document dropped the evidence
-	propSPDXNamespace   = "hallmark:spdx:namespace"   // the SPDX document converted
-	propSPDXSHA256      = "hallmark:spdx:sha256"      // the SHA-256 of its JSON
-	cdxImageRef         = "SPDXRef-" + rootID         // the image component's bom-ref
+	propLayer           = "hallmark:layer"                   // a package's evidence layer (diffID)
+	propImageLayer      = "hallmark:layer:"                  // "hallmark:layer:<index>" of the image, bottom first
+	propDistro          = "hallmark:distro"                  // "<ID> [<VERSION_ID>]" of the image
+	propSourceInfo      = "hallmark:sourceInfo"              // the SPDX package's sourceInfo
+	propFromBase        = "hallmark:fromBase"                // the base image whose verified SBOM listed the package
+	propWarning         = "hallmark:warning"                 // what could not be cataloged completely
+	propEvidenceOmitted = "hallmark:evidenceOmitted"         // "true" when the SPDX document dropped the evidence
+	propSPDXNamespace   = "hallmark:spdx:namespace"          // the SPDX document converted
+	propSPDXSHA256      = "hallmark:spdx:sha256"             // the SHA-256 of its JSON
+	cdxImageRef         = "SPDXRef-" + rootID                // the image component's bom-ref
 	uuidNamespaceURL    = "6ba7b8119dad11d180b400c04fd430c8" // RFC 9562's NameSpace_URL
 )
 
