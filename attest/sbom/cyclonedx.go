@@ -53,11 +53,12 @@ func WithFindings(findings []vuln.Finding) CycloneDXOption {
 // CycloneDX returns the document as a CycloneDX BOM for EncodeCycloneDX:
 // the image as metadata.component and each package as a library
 // component whose bom-ref is its SPDX id and whose name, version, purl and
-// license are the SPDX package's. A package that the SPDX document says
-// another CONTAINS is nested in that one's components (CycloneDX's
-// assemblies); the others are top-level components, contained by the
-// image the BOM describes. The serial number is derived from the image
-// digest and the SPDX JSON, so the same document converts to the same BOM.
+// license are the SPDX package's. Every package is a top-level component,
+// so that a reader that does not walk nested components sees all of them;
+// the SPDX document's containment is the dependency graph (a package that
+// another CONTAINS is in that one's dependsOn, the image depends on the
+// others). The serial number is derived from the image digest and the SPDX
+// JSON, so the same document converts to the same BOM.
 func (d *Document) CycloneDX(opts ...CycloneDXOption) (*cdx.BOM, error) {
 	if d == nil || d.spdx == nil {
 		return nil, errors.New("convert sbom to cyclonedx: empty document")
@@ -81,10 +82,11 @@ func (d *Document) CycloneDX(opts ...CycloneDXOption) (*cdx.BOM, error) {
 		Component:  d.imageComponent(root),
 		Properties: d.metadataProperties(hex.EncodeToString(sum[:])),
 	}
-	comps := d.componentTree()
+	comps, deps := d.components()
 	if len(comps) > 0 {
 		bom.Components = &comps
 	}
+	bom.Dependencies = &deps
 	if len(c.findings) > 0 {
 		vulns, err := d.vulnerabilities(c.findings)
 		if err != nil {
@@ -189,40 +191,38 @@ func component(p Package) cdx.Component {
 	return c
 }
 
-// componentTree is every package as a component, nested in its container
-// (containedBy), in SPDX id order at each level.
-func (d *Document) componentTree() []cdx.Component {
+// components are the packages as components, flat and in SPDX id order,
+// and the dependency graph of containment: the image depends on every
+// package no other package contains, a container on the packages it
+// contains (containedBy). Other packages are left out of the graph: their
+// dependencies are unknown, not none.
+func (d *Document) components() ([]cdx.Component, []cdx.Dependency) {
 	parent := containedBy(d.spdx)
-	children := map[string][]int{}
-	var top []int
-	for i, p := range d.packages {
-		if c, ok := parent[p.SPDXID]; ok {
-			children[c] = append(children[c], i)
-		} else {
-			top = append(top, i)
+	comps := make([]cdx.Component, 0, len(d.packages))
+	contains := map[string][]string{}
+	for _, p := range d.packages {
+		comps = append(comps, component(p))
+		c, ok := parent[p.SPDXID]
+		if !ok {
+			c = cdxImageRef
+		}
+		contains[c] = append(contains[c], p.SPDXID)
+	}
+	top := contains[cdxImageRef] // none: the image is an empty element of the graph, depending on nothing
+	deps := []cdx.Dependency{{Ref: cdxImageRef, Dependencies: &top}}
+	for _, p := range d.packages {
+		if refs := contains[p.SPDXID]; len(refs) > 0 {
+			deps = append(deps, cdx.Dependency{Ref: p.SPDXID, Dependencies: &refs})
 		}
 	}
-	var build func(idx []int) []cdx.Component
-	build = func(idx []int) []cdx.Component {
-		out := make([]cdx.Component, 0, len(idx))
-		for _, i := range idx {
-			c := component(d.packages[i])
-			if kids := children[d.packages[i].SPDXID]; len(kids) > 0 {
-				nested := build(kids)
-				c.Components = &nested
-			}
-			out = append(out, c)
-		}
-		return out
-	}
-	return build(top)
+	return comps, deps
 }
 
 // containedBy maps the SPDX id of each package that another package (not
 // the image) CONTAINS to that container's, both with "SPDXRef-". Hallmark
 // writes one container per package and no cycle; for any other document,
 // the first container in relationship order that does not make a cycle
-// wins, so that every package is in the tree exactly once.
+// wins, so that the graph stays a tree.
 func containedBy(doc *v2_3.Document) map[string]string {
 	ids := map[common.ElementID]bool{}
 	for _, p := range doc.Packages {

@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,24 +67,25 @@ func TestCycloneDXGolden(t *testing.T) {
 	}
 }
 
-// flatten lists the components of a tree, depth first, with each
-// component's container ("" at the top).
-func flatten(comps *[]cdx.Component, container string, out map[string]cdx.Component, parents map[string]string, t *testing.T) {
-	if comps == nil {
-		return
-	}
-	for _, c := range *comps {
-		if _, dup := out[c.BOMRef]; dup {
-			t.Errorf("bom-ref %s is listed twice", c.BOMRef)
+// graph reads a BOM's dependencies as bom-ref → the ref that depends on
+// it, and fails on a ref listed twice.
+func graph(t *testing.T, bom *cdx.BOM) map[string]string {
+	t.Helper()
+	parents := map[string]string{}
+	for _, d := range *bom.Dependencies {
+		for _, ref := range *d.Dependencies {
+			if _, dup := parents[ref]; dup {
+				t.Errorf("%s is in two dependsOn lists", ref)
+			}
+			parents[ref] = d.Ref
 		}
-		out[c.BOMRef], parents[c.BOMRef] = c, container
-		flatten(c.Components, c.BOMRef, out, parents, t)
 	}
+	return parents
 }
 
 // TestCycloneDXPackages checks that every SPDX package is one component
-// with the same id, name, version, purl and license, nested as the
-// CONTAINS relationships say, and that the BOM is valid CycloneDX 1.6 as
+// with the same id, name, version, purl and license, in the dependsOn of
+// its container as the CONTAINS relationships say (else of the image), and that the BOM is valid CycloneDX 1.6 as
 // far as the library's decoder and the schema's patterns go.
 func TestCycloneDXPackages(t *testing.T) {
 	serial := regexp.MustCompile(`^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
@@ -110,8 +112,13 @@ func TestCycloneDXPackages(t *testing.T) {
 				(*img.Hashes)[0] != (cdx.Hash{Algorithm: cdx.HashAlgoSHA256, Value: doc.Digest().Hex()}) {
 				t.Errorf("image component = %+v", img)
 			}
-			comps, parents := map[string]cdx.Component{}, map[string]string{}
-			flatten(bom.Components, "", comps, parents, t)
+			comps := map[string]cdx.Component{}
+			for _, c := range *bom.Components {
+				if _, dup := comps[c.BOMRef]; dup || c.Components != nil {
+					t.Errorf("component %s is listed twice or has components", c.BOMRef)
+				}
+				comps[c.BOMRef] = c
+			}
 			if len(comps) != len(doc.Packages()) || len(comps) == 0 {
 				t.Errorf("%d components for %d packages", len(comps), len(doc.Packages()))
 			}
@@ -127,40 +134,37 @@ func TestCycloneDXPackages(t *testing.T) {
 					t.Errorf("package %s: license %q is %+v", p.PackageSPDXIdentifier, lic, c.Licenses)
 				}
 			}
-			want := containedBy(doc.SPDX())
-			for ref, parent := range parents {
-				if parent != want[ref] {
-					t.Errorf("%s is nested in %q, want %q", ref, parent, want[ref])
+			parents, want := graph(t, &bom), containedBy(doc.SPDX())
+			for ref := range comps {
+				if w := cmp.Or(want[ref], cdxImageRef); parents[ref] != w {
+					t.Errorf("%s is in the dependsOn of %q, want %q", ref, parents[ref], w)
 				}
 			}
 		})
 	}
 }
 
-// TestCycloneDXContainment checks the nesting of the contain fixture by
-// purl against the SPDX document's CONTAINS relationships.
+// TestCycloneDXContainment checks the dependency graph of the contain
+// fixture by purl against the SPDX document's CONTAINS relationships.
 func TestCycloneDXContainment(t *testing.T) {
 	doc := parseGolden(t, "contain")
 	bom, err := doc.CycloneDX()
 	if err != nil {
 		t.Fatal(err)
 	}
+	purls := map[string]string{}
+	for _, c := range *bom.Components {
+		purls[c.BOMRef] = c.PackageURL
+	}
 	var pairs []string
-	var walk func(comps *[]cdx.Component, container string)
-	walk = func(comps *[]cdx.Component, container string) {
-		for _, c := range *comps {
-			if container != "" {
-				pairs = append(pairs, container+" > "+c.PackageURL)
-			}
-			if c.Components != nil {
-				walk(c.Components, c.PackageURL)
-			}
+	for ref, parent := range graph(t, bom) {
+		if parent != cdxImageRef {
+			pairs = append(pairs, purls[parent]+" > "+purls[ref])
 		}
 	}
-	walk(bom.Components, "")
 	slices.Sort(pairs)
 	if want := containmentPairs(t, doc.SPDX()); !slices.Equal(pairs, want) || len(want) == 0 {
-		t.Errorf("nesting:\n%s\nwant the SPDX containment:\n%s", strings.Join(pairs, "\n"), strings.Join(want, "\n"))
+		t.Errorf("dependencies:\n%s\nwant the SPDX containment:\n%s", strings.Join(pairs, "\n"), strings.Join(want, "\n"))
 	}
 }
 
@@ -261,5 +265,17 @@ func TestScoringMethod(t *testing.T) {
 		if got := scoringMethod(tt.vector); got != tt.want {
 			t.Errorf("scoringMethod(%q) = %q, want %q", tt.vector, got, tt.want)
 		}
+	}
+}
+
+// TestCycloneDXNoPackages converts an image without packages: the image
+// is an empty element of the dependency graph (CycloneDX's "no
+// dependencies", where a component left out of it has unknown ones).
+func TestCycloneDXNoPackages(t *testing.T) {
+	doc := parseGolden(t, "alpine")
+	doc.packages = nil
+	got := string(cdxJSON(t, doc))
+	if strings.Contains(got, `"components"`) || strings.Contains(got, `"dependsOn"`) || !strings.Contains(got, "\"dependencies\": [\n    {\n      \"ref\": \"SPDXRef-Image\"\n    }\n  ]") {
+		t.Errorf("BOM of no packages:\n%s", got)
 	}
 }
