@@ -258,8 +258,8 @@ func TestScoringMethod(t *testing.T) {
 		{"CVSS:3.1/AV:N", cdx.ScoringMethodCVSSv31},
 		{"CVSS:3.0/AV:N", cdx.ScoringMethodCVSSv3},
 		{"AV:N/AC:L/Au:N/C:P/I:P/A:P", cdx.ScoringMethodCVSSv2},
-		{"Ubuntu:medium", ""},
-		{"", ""},
+		{"Ubuntu:medium", cdx.ScoringMethodOther},
+		{"", cdx.ScoringMethodOther},
 	}
 	for _, tt := range tests {
 		if got := scoringMethod(tt.vector); got != tt.want {

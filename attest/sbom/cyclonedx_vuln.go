@@ -77,11 +77,11 @@ func newVulnerability(f vuln.Finding) *cdx.Vulnerability {
 		if s.Score > 0 {
 			r.Score = &s.Score
 		}
-		if r.Method == "" {
+		if r.Method == cdx.ScoringMethodOther {
 			r.Vector = "" // a rating as written ("Ubuntu:medium") is no vector
 		}
-		if s.Source != "" {
-			r.Source = &cdx.Source{Name: s.Source, URL: osvURL + s.Source}
+		if s.Source != "" { // the record that gave the severity: the finding's, an alias's, an upstream one's
+			r.Source = &cdx.Source{Name: "OSV", URL: osvURL + s.Source}
 		}
 		v.Ratings = &[]cdx.VulnerabilityRating{r}
 	}
@@ -94,7 +94,8 @@ func newVulnerability(f vuln.Finding) *cdx.Vulnerability {
 	return v
 }
 
-// scoringMethod is the CycloneDX method of a CVSS vector, or "".
+// scoringMethod is the CycloneDX method of a CVSS vector, else other (a
+// distribution's rating).
 func scoringMethod(vector string) cdx.ScoringMethod {
 	switch {
 	case strings.HasPrefix(vector, "CVSS:4.0/"):
@@ -106,5 +107,5 @@ func scoringMethod(vector string) cdx.ScoringMethod {
 	case strings.HasPrefix(vector, "AV:"):
 		return cdx.ScoringMethodCVSSv2
 	}
-	return ""
+	return cdx.ScoringMethodOther
 }
