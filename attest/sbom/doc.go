@@ -51,4 +51,10 @@
 // warnings instead of an error or a crash. Parse reads a document back, and
 // WithBaseSBOM reuses a base image's verified SBOM so that only the layers
 // a build added are read.
+//
+// Document.CycloneDX converts a document, typically one Parse read from a
+// verified attestation, to a CycloneDX 1.6 BOM with the same packages and
+// purls (the containment as its dependency graph, scan findings as its
+// vulnerabilities with WithFindings), and EncodeCycloneDX writes it as
+// JSON; the conversion is deterministic.
 package sbom

@@ -24,9 +24,10 @@ func newSBOMCmd() *cobra.Command { return newSBOMCommand(processVerifyEnv) }
 
 func newSBOMCommand(envOf func(*cobra.Command) verifyEnv) *cobra.Command {
 	f := &verifyFlags{}
+	var format string
 	cmd := &cobra.Command{
 		Use:   "sbom [flags] IMAGE",
-		Short: "Print the verified SPDX SBOM of an image",
+		Short: "Print the verified SBOM of an image, as signed (SPDX) or as CycloneDX",
 		Long: `Resolve IMAGE to a digest once, verify the Sigstore bundles attached to it
 (as hallmark inspect does) and print the newest verified SPDX document
 (predicate https://spdx.dev/Document) to stdout.
@@ -49,12 +50,25 @@ SBOM was printed, 1 if none verified, 2 if the image could not be evaluated
 a platform the image is not).`,
 	}
 	f.register(cmd.Flags(), "json", "text")
+	cmd.Flags().StringVar(&format, "format", formatSPDX, "SBOM format of --output json: "+formatSPDX+" (the signed document) or "+formatCycloneDX+" (converted to CycloneDX 1.6)")
 	return imageCommand(cmd, envOf, func(ctx context.Context, image string, env verifyEnv) error {
-		return runSBOM(ctx, f, image, env)
+		return runSBOM(ctx, f, format, image, env)
 	})
 }
 
-func runSBOM(ctx context.Context, f *verifyFlags, image string, env verifyEnv) error {
+// The --format values of hallmark sbom.
+const (
+	formatSPDX      = "spdx"
+	formatCycloneDX = "cyclonedx"
+)
+
+func runSBOM(ctx context.Context, f *verifyFlags, format, image string, env verifyEnv) error {
+	switch {
+	case format != formatSPDX && format != formatCycloneDX:
+		return usageError(fmt.Sprintf("parse --format: unknown format %q, want %s or %s", format, formatSPDX, formatCycloneDX))
+	case format == formatCycloneDX && f.output != "json":
+		return usageError("--format " + formatCycloneDX + " prints JSON: use it with --output json (the default)")
+	}
 	v, r, err := f.resolveImage(ctx, image, env)
 	if err != nil {
 		return err
@@ -75,6 +89,9 @@ func runSBOM(ctx context.Context, f *verifyFlags, image string, env verifyEnv) e
 		return notVerified{whyNone(res, hallmark.PredicateSPDX)}
 	}
 	newest := sboms[len(sboms)-1]
+	if format == formatCycloneDX {
+		return writeCycloneDX(env.stdout, newest)
+	}
 	if f.output == "json" {
 		if _, err := fmt.Fprintf(env.stdout, "%s\n", newest.Statement.Predicate); err != nil {
 			return fmt.Errorf("write sbom: %w", err)

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/golden"
+	"github.com/hallmark-dev/hallmark/internal/intoto"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
 func TestSBOMCommand(t *testing.T) {
@@ -42,6 +45,17 @@ func TestSBOMCommand(t *testing.T) {
 		golden.Check(t, filepath.Join("testdata", "sbom-table.txt"), []byte(r.stdout))
 	})
 
+	t.Run("cyclonedx", func(t *testing.T) {
+		r := runVerifyCmd(t, newSBOMCommand, f.env, "--format", "cyclonedx", img.String())
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		golden.Check(t, filepath.Join("testdata", "sbom-cyclonedx.json"), []byte(r.stdout))
+		if again := runVerifyCmd(t, newSBOMCommand, f.env, "--format", "cyclonedx", img.String()); again.stdout != r.stdout {
+			t.Error("the same SBOM converted to different bytes")
+		}
+	})
+
 	tests := []struct {
 		name   string
 		args   []string
@@ -51,6 +65,9 @@ func TestSBOMCommand(t *testing.T) {
 		{"no sbom", []string{provOnly.String()}, 1, "hallmark sbom: no verified https://spdx.dev/Document for " + provOnly.String() + ": 1 attestation(s), none verified as one:\n  https://slsa.dev/provenance/v1 verified, but is not https://spdx.dev/Document"},
 		{"wrong signer", []string{"--certificate-oidc-issuer", "https://other.example", img.String()}, 1, "does not match the policy"},
 		{"bad output", []string{"--output", "spdx", img.String()}, 2, `unknown format "spdx", want json or text`},
+		{"bad format", []string{"--format", "cdx", img.String()}, 2, `parse --format: unknown format "cdx", want spdx or cyclonedx`},
+		{"cyclonedx as text", []string{"--format", "cyclonedx", "--output", "text", img.String()}, 2, "--format cyclonedx prints JSON: use it with --output json"},
+		{"cyclonedx without sbom", []string{"--format", "cyclonedx", provOnly.String()}, 1, "no verified https://spdx.dev/Document"},
 		{"two images", []string{img.String(), img.String()}, 2, "want exactly one IMAGE, got 2"},
 	}
 	for _, tt := range tests {
@@ -60,6 +77,48 @@ func TestSBOMCommand(t *testing.T) {
 				t.Fatalf("exit %d, stdout %q, stderr:\n%s\nwant exit %d and %q", r.code, r.stdout, r.stderr, tt.code, tt.stderr)
 			}
 		})
+	}
+}
+
+// TestSBOMCycloneDXPackages converts testSPDX and finds each of its
+// packages with the same purl, and refuses an SPDX document Hallmark did
+// not write.
+func TestSBOMCycloneDXPackages(t *testing.T) {
+	var buf bytes.Buffer
+	if err := writeCycloneDX(&buf, verify.Attestation{Statement: &intoto.ParsedStatement{Predicate: json.RawMessage(testSPDX)}}); err != nil {
+		t.Fatal(err)
+	}
+	var bom struct {
+		SpecVersion string `json:"specVersion"`
+		Metadata    struct {
+			Component struct{ Type, Version, Purl string }
+		}
+		Components []struct{ Name, Version, Purl string }
+	}
+	if err := json.Unmarshal(buf.Bytes(), &bom); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := readSPDX([]byte(testSPDX))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []string
+	for _, p := range doc.packages() {
+		want = append(want, p.Name+" "+p.Version+" "+p.PURL)
+	}
+	for _, c := range bom.Components {
+		got = append(got, c.Name+" "+c.Version+" "+c.Purl)
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) || bom.SpecVersion != "1.6" || bom.Metadata.Component.Type != "container" {
+		t.Errorf("spec %s, image %+v, components:\n%s\nwant:\n%s", bom.SpecVersion, bom.Metadata.Component, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	other := `{"spdxVersion":"SPDX-2.3","dataLicense":"CC0-1.0","SPDXID":"SPDXRef-DOCUMENT","name":"x","documentNamespace":"https://example.com/x","creationInfo":{"creators":["Tool: other"],"created":"2026-01-01T00:00:00Z"},"packages":[]}`
+	err = writeCycloneDX(&buf, verify.Attestation{Statement: &intoto.ParsedStatement{Predicate: json.RawMessage(other)}})
+	if err == nil || !strings.Contains(err.Error(), "read verified sbom") {
+		t.Errorf("another tool's SPDX document: err = %v", err)
 	}
 }
 
