@@ -12,8 +12,6 @@ import (
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	"github.com/spdx/tools-golang/spdx/v2/common"
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
-
-	"github.com/hallmark-dev/hallmark/vuln"
 )
 
 // CycloneDX properties Hallmark writes (docs/sbom.md, "CycloneDX").
@@ -35,16 +33,16 @@ const (
 type CycloneDXOption func(*cdxConfig)
 
 type cdxConfig struct {
-	findings []vuln.Finding
+	findings []Finding
 }
 
 // WithFindings adds the vulnerability findings of a scan of the document's
-// packages (vuln.DB's Scan or Match) as the BOM's vulnerabilities, each
+// packages (vuln.DB's Scan or Match, converted) as the BOM's vulnerabilities, each
 // affecting the components with the finding's purl. A finding whose purl
 // no package of the document has is an error. The default is no
 // vulnerabilities: the BOM then says nothing about them, not that there
 // are none.
-func WithFindings(findings []vuln.Finding) CycloneDXOption {
+func WithFindings(findings []Finding) CycloneDXOption {
 	return func(c *cdxConfig) { c.findings = findings }
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/spdx/tools-golang/spdx/v2/v2_3"
 
 	"github.com/hallmark-dev/hallmark/internal/golden"
-	"github.com/hallmark-dev/hallmark/vuln"
 )
 
 // cdxFixtures are SPDX golden files that the CycloneDX tests convert: OS
@@ -208,7 +207,7 @@ func TestUUIDv5(t *testing.T) {
 }
 
 // testFindings are findings of the alpine fixture's packages.
-func testFindings(t *testing.T, doc *Document) []vuln.Finding {
+func testFindings(t *testing.T, doc *Document) []Finding {
 	t.Helper()
 	purl := func(name string) string {
 		for _, p := range doc.Packages() {
@@ -219,12 +218,12 @@ func testFindings(t *testing.T, doc *Document) []vuln.Finding {
 		t.Fatalf("no package %s", name)
 		return ""
 	}
-	return []vuln.Finding{
+	return []Finding{
 		{ID: "CVE-2024-0002", Package: purl("zlib"), Installed: "1.3.1-r0", Fixed: []string{"1.3.1-r1"}, Summary: "zlib <overflow>",
-			Severity: vuln.Severity{Level: vuln.High, Score: 7.5, Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", Source: "CVE-2024-0002"},
+			Severity: FindingSeverity{Level: "high", Score: 7.5, Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H", Source: "CVE-2024-0002"},
 			Modified: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))},
 		{ID: "ALPINE-1", Aliases: []string{"CVE-2024-0001", "BIT-1"}, Package: purl("musl"), Installed: "1.2.5-r0",
-			Severity: vuln.Severity{Level: vuln.Medium, Vector: "Alpine:medium", Source: "ALPINE-1"}},
+			Severity: FindingSeverity{Level: "medium", Vector: "Alpine:medium", Source: "ALPINE-1"}},
 		{ID: "ALPINE-1", Package: purl("zlib"), Installed: "1.3.1-r0"},
 	}
 }
@@ -236,7 +235,7 @@ func TestCycloneDXFindings(t *testing.T) {
 		golden.Check(t, filepath.Join("testdata", "golden", "alpine-findings.cdx.json"), got)
 	})
 	t.Run("unknown package", func(t *testing.T) {
-		_, err := doc.CycloneDX(WithFindings([]vuln.Finding{{ID: "X-1", Package: "pkg:apk/alpine/nope@1"}}))
+		_, err := doc.CycloneDX(WithFindings([]Finding{{ID: "X-1", Package: "pkg:apk/alpine/nope@1"}}))
 		if err == nil || !strings.Contains(err.Error(), "pkg:apk/alpine/nope@1 is not in the sbom") {
 			t.Errorf("err = %v", err)
 		}

@@ -8,9 +8,36 @@ import (
 	"time"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
-
-	"github.com/hallmark-dev/hallmark/vuln"
 )
+
+// Finding is a vulnerability finding about one of the document's packages,
+// as a scanner reports it (the vuln package's Finding has the same fields:
+// attest and vuln do not import each other, so the caller converts).
+type Finding struct {
+	// ID is the advisory's id; Aliases its other ids; Summary its title.
+	ID      string
+	Aliases []string
+	Summary string
+	// Package is the purl of the package, as the document lists it;
+	// Installed its version and Fixed the versions that fix it.
+	Package   string
+	Installed string
+	Fixed     []string
+	// Severity is the finding's rating.
+	Severity FindingSeverity
+	// Modified is when the advisory last changed.
+	Modified time.Time
+}
+
+// FindingSeverity is a finding's rating: Level is critical, high, medium,
+// low, none or unknown; Vector a CVSS vector or a distribution's rating
+// ("Ubuntu:medium"); Source the advisory that gave it.
+type FindingSeverity struct {
+	Level  string
+	Score  float64
+	Vector string
+	Source string
+}
 
 // osvURL is where an OSV advisory is published.
 const osvURL = "https://osv.dev/vulnerability/"
@@ -18,7 +45,7 @@ const osvURL = "https://osv.dev/vulnerability/"
 // vulnerabilities are findings as CycloneDX vulnerabilities: one per
 // advisory id, in id order, affecting every component with a purl of its
 // findings (the installed version affected, each fixed version not).
-func (d *Document) vulnerabilities(findings []vuln.Finding) ([]cdx.Vulnerability, error) {
+func (d *Document) vulnerabilities(findings []Finding) ([]cdx.Vulnerability, error) {
 	refs := map[string][]string{} // purl → bom-refs
 	for _, p := range d.packages {
 		refs[p.PURL] = append(refs[p.PURL], p.SPDXID)
@@ -57,7 +84,7 @@ func (d *Document) vulnerabilities(findings []vuln.Finding) ([]cdx.Vulnerability
 }
 
 // newVulnerability is f's advisory, affecting nothing yet.
-func newVulnerability(f vuln.Finding) *cdx.Vulnerability {
+func newVulnerability(f Finding) *cdx.Vulnerability {
 	v := &cdx.Vulnerability{
 		BOMRef:      "vuln-" + f.ID,
 		ID:          f.ID,
