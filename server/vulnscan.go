@@ -158,7 +158,7 @@ func blockingError(p vuln.Policy, blocking []vuln.Finding) error {
 	if p.OnlyFixed {
 		only = ", onlyFixed"
 	}
-	return fmt.Errorf("%w: the build policy (policy.vulnerabilities failOn: %s%s) blocks %d vulnerabilities in the image: %s; update the packages, or ask the gateway's operator for an exception (advisory, reason, expiry)",
+	return fmt.Errorf("%w: the build policy (policy.vulnerabilities failOn: %s%s) blocks the image's findings (%d): %s; update the packages, or ask the gateway's operator for an exception (advisory, reason, expiry)",
 		hallmark.ErrBuildFailed, p.FailOn, only, len(blocking), b.String())
 }
 

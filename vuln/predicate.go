@@ -106,7 +106,7 @@ type (
 // are not excepted by level.
 func Predicate(info ScanInfo, db *DB, rep Report, d Decision) ([]byte, error) {
 	p := predicateJSON{
-		Scanner: scannerJSON{URI: "https://hallmark.dev/vuln", Version: info.ScannerVersion, DB: dbOf(db, info.Started), Result: []resultJSON{}},
+		Scanner:  scannerJSON{URI: "https://hallmark.dev/vuln", Version: info.ScannerVersion, DB: dbOf(db, info.Started), Result: []resultJSON{}},
 		Metadata: metadataJSON{ScanStartedOn: info.Started.UTC(), ScanFinishedOn: info.Finished.UTC()},
 		Policy:   policyJSON{FailOn: info.Policy.FailOn, OnlyFixed: info.Policy.OnlyFixed},
 		Summary:  summaryJSON{Packages: info.Packages, Unmapped: info.Unmapped, Unchecked: len(rep.Unchecked), Blocking: len(d.Blocking), Excepted: len(d.Excepted)},
