@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // PredicateType is the in-toto vulnerability scan predicate (the
 // attestation framework's vulns v0.1) that Predicate writes.
-const PredicateType = "https://in-toto.io/attestation/vulns/v0.1"
+const PredicateType = hallmark.PredicateVulns
 
 // ScanInfo describes one scan for its predicate.
 type ScanInfo struct {
