@@ -182,6 +182,9 @@ func TestScanPolicies(t *testing.T) {
 			if len(atts) != 3 || atts[2].GetPredicateType() != vuln.PredicateType {
 				t.Fatalf("attestations %v, want the scan's third", atts)
 			}
+			if rec, err := o.db.Build(t.Context(), o.out.result.GetBuildId()); err != nil || len(rec.Attestations) != 3 {
+				t.Errorf("record %+v, %v; want the scan's attestation recorded", rec, err)
+			}
 			result := o.pred["scanner"].(map[string]any)["result"].([]any)
 			if len(result) != 1 {
 				t.Fatalf("result %v, want one finding", result)
