@@ -7,9 +7,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/hallmark-dev/hallmark/attest"
 	"github.com/hallmark-dev/hallmark/internal/config"
+	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/vuln"
 )
+
+// The gateway's attester signs the scan: server.New refuses a vulnerability
+// policy with an attester that cannot.
+var _ server.PredicateAttester = (*attest.Attester)(nil)
 
 // vulnPolicy is the build policy of policy.vulnerabilities, with its
 // OpenVEX documents read; it warns about a policy that never fails a
