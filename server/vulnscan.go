@@ -172,7 +172,7 @@ func describeFinding(f vuln.Finding) string {
 	}
 	fmt.Fprintf(&b, " in %s: %s", hallmark.Clip(f.Package, 200), f.Installed)
 	if len(f.Fixed) > 0 {
-		fmt.Fprintf(&b, " → %s", strings.Join(f.Fixed, ", "))
+		fmt.Fprintf(&b, " → %s", hallmark.Clip(strings.Join(f.Fixed, ", "), 200))
 	} else {
 		b.WriteString(", no fix")
 	}

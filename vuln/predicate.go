@@ -34,6 +34,9 @@ type (
 		Metadata metadataJSON `json:"metadata"`
 		Policy   policyJSON   `json:"policy"`
 		Summary  summaryJSON  `json:"summary"`
+		// Unchecked lists the first maxUncheckedListed packages and
+		// advisories that could not be checked (Report.Unchecked).
+		Unchecked []Unchecked `json:"unchecked,omitempty"`
 	}
 	scannerJSON struct {
 		URI     string       `json:"uri"`
@@ -152,12 +155,17 @@ func Predicate(info ScanInfo, db *DB, rep Report, d Decision) ([]byte, error) {
 		}
 		p.Scanner.Result = append(p.Scanner.Result, r)
 	}
+	p.Unchecked = rep.Unchecked[:min(len(rep.Unchecked), maxUncheckedListed)]
 	out, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode vulnerability predicate: %w", err)
 	}
 	return out, nil
 }
+
+// maxUncheckedListed bounds the unchecked packages a predicate lists; the
+// summary counts them all.
+const maxUncheckedListed = 100
 
 type findingKey struct{ id, pkg string }
 
