@@ -12,6 +12,7 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/vuln"
 	"github.com/hallmark-dev/hallmark/vuln/osv"
@@ -233,5 +234,23 @@ func TestVulnPolicyNeedsPredicateAttester(t *testing.T) {
 	_, err = New(b, contexts, &Authenticator{}, &Authorizer{}, WithAttester(&fakeAttester{builder: b}), WithVulnPolicy(vuln.Policy{}))
 	if err == nil || !strings.Contains(err.Error(), "PredicateAttester") {
 		t.Errorf("New = %v, want an error naming PredicateAttester", err)
+	}
+}
+
+// TestScanBaseBuild: base builds go through the same pipeline and are
+// scanned and attested alike.
+func TestScanBaseBuild(t *testing.T) {
+	b := &fakeBuilder{}
+	a := &scanAttester{fakeAttester: fakeAttester{builder: b}}
+	e := newTestEnv(t, b, envConfig{opts: []Option{WithBaseBuilder(&fakeBase{}), WithAttester(a), WithVulnPolicy(vuln.Policy{FailOn: vuln.Critical}), WithVulnSource(fixedVulns{scanDB(t)})}})
+	msgs, err := buildBase(t.Context(), e.client(e.token), &hallmarkv1.BuildBaseRequest{
+		Spec: []byte(testBaseSpec), Tags: []string{"registry.example.com/acme/static:v1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := msgs[len(msgs)-1].GetResult().GetBuild()
+	if atts := res.GetAttestations(); len(atts) != 2 || atts[1].GetPredicateType() != vuln.PredicateType || len(a.predicates) != 1 {
+		t.Errorf("attestations %v, want provenance and the scan", atts)
 	}
 }
