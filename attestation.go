@@ -15,6 +15,9 @@ const (
 	PredicateSLSAProvenanceV1 = "https://slsa.dev/provenance/v1"
 	// PredicateSPDX is an SPDX document (Hallmark writes SPDX 2.3 JSON).
 	PredicateSPDX = "https://spdx.dev/Document"
+	// PredicateVulns is the in-toto vulnerability scan predicate v0.1,
+	// which the gateway signs for every scanned build.
+	PredicateVulns = "https://in-toto.io/attestation/vulns/v0.1"
 	// PredicateVSA is the SLSA Verification Summary Attestation v1.
 	PredicateVSA = "https://slsa.dev/verification_summary/v1"
 	// MediaTypeBundleV03 is the Sigstore bundle v0.3 media type, also the

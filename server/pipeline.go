@@ -112,6 +112,12 @@ func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger)
 			return res, false, fmt.Errorf("attest %s: %w", img.Pinned, err)
 		}
 		img.Attestations = atts
+		// The scan reads the SBOMs' purls: only attested images are
+		// scanned, and a blocking finding fails the build before any tag
+		// moves.
+		if err := s.scanImage(ctx, emit, img, log); err != nil {
+			return res, false, err
+		}
 	}
 	tagStart := time.Now()
 	if err := s.builder.MoveTags(ctx, p.repository, img.Digest, p.tags); err != nil {

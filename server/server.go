@@ -15,6 +15,7 @@ import (
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
+	"github.com/hallmark-dev/hallmark/vuln"
 )
 
 // Server serves Hallmark's API.
@@ -28,6 +29,7 @@ type Server struct {
 	tags         *tagCache
 	decisions    DecisionRecorder
 	vulns        VulnSource
+	vulnPolicy   *vuln.Policy
 	authn        *Authenticator
 	authz        *Authorizer
 	log          *slog.Logger
@@ -121,6 +123,9 @@ func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authoriz
 	}
 	if _, ok := s.attester.(BaseAttester); s.base != nil && s.attester != nil && !ok {
 		return nil, errors.New("the attester does not implement BaseAttester, which base builds need")
+	}
+	if _, ok := s.attester.(PredicateAttester); s.vulnPolicy != nil && s.attester != nil && !ok {
+		return nil, errors.New("the attester does not implement PredicateAttester, which vulnerability scans need")
 	}
 	if s.metrics == nil {
 		reg := prometheus.NewRegistry()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -358,8 +359,8 @@ func signersRule(res *ImageResult) policy.RuleResult {
 }
 
 // inputOf is what the policy's rules see of res and image.
-func inputOf(res *ImageResult, image policy.Image) policy.Input {
-	in := policy.Input{Image: image}
+func inputOf(res *ImageResult, image policy.Image, now time.Time) policy.Input {
+	in := policy.Input{Image: image, Now: now}
 	for _, a := range res.Attestations {
 		if !a.Verified {
 			continue
@@ -372,6 +373,8 @@ func inputOf(res *ImageResult, image policy.Image) policy.Input {
 			in.Provenance = object(a.Statement.Predicate)
 		case hallmark.PredicateSPDX:
 			in.SBOM = object(a.Statement.Predicate)
+		case hallmark.PredicateVulns:
+			in.Vulns = vulnsInput(a.Statement.Predicate, now)
 		}
 	}
 	return in

@@ -72,7 +72,7 @@ func (e *Evaluator) checkManifest(ctx context.Context, bp *boundPolicy, ref stri
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	c.input = inputOf(c.res, image)
+	c.input = inputOf(c.res, image, e.o.now())
 	c.input.Image.Ref = ref // before the rules run: they may read image.ref
 	return &c, nil
 }
@@ -134,6 +134,11 @@ func (e *Evaluator) evaluateIndex(ctx context.Context, bp *boundPolicy, req Requ
 			c, err := e.checkManifest(gctx, bp, req.Ref, ps, d)
 			if err != nil {
 				return err
+			}
+			if c.input.Vulns == nil {
+				// The scan of a multi-platform image is about the index
+				// (it covers every platform's packages).
+				c.input.Vulns = idx.input.Vulns
 			}
 			pv := PlatformVerdict{Platform: pm.Platform, Digest: d, Pinned: ps.String(),
 				Attestations: c.res.Attestations, Input: c.input, Rules: c.rules(gctx, bp)}

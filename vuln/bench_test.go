@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/hallmark-dev/hallmark/vuln/internal/vulntest"
 	"github.com/hallmark-dev/hallmark/vuln/osv"
@@ -103,4 +104,24 @@ func goModules(tb testing.TB, db *DB) []Package {
 		pkgs = append(pkgs, pkg(tb, fmt.Sprintf("pkg:golang/github.com/example%d/dep%d@v1.%d.0", i%17, i, i%9)))
 	}
 	return append(pkgs, pkg(tb, "pkg:golang/stdlib@1.22.3"))
+}
+
+// BenchmarkBuildScanDebian is what a build of the Debian 12 host adds
+// before the scan attestation is signed: Scan, Decide under failOn
+// critical with an exception, and the predicate.
+func BenchmarkBuildScanDebian(b *testing.B) {
+	pkgs := debianImage(b)
+	db := New().Add(osv.ImportInfo{}, debianAdvisories(pkgs, debianRecords))
+	p := Policy{FailOn: Critical, Exceptions: []Exception{{Advisory: "CVE-2023-0001", Reason: "r", Expires: time.Now().Add(time.Hour), By: ByPolicy}}}
+	var pred []byte
+	for b.Loop() {
+		start := time.Now()
+		rep := db.Scan(pkgs)
+		d := p.Decide(rep, start)
+		var err error
+		if pred, err = Predicate(ScanInfo{Started: start, Finished: time.Now(), Packages: len(pkgs), Policy: p}, db, rep, d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(pred)), "predicate-bytes")
 }

@@ -165,9 +165,14 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if cfg.AllowInsecure && cfg.TLS.CertFile == "" {
 		log.Warn("allowInsecure is set: the API is served without TLS on " + cfg.Listen + "; callers' tokens cross the network in clear text unless a proxy terminates TLS")
 	}
+	vp, err := vulnPolicy(cfg.Policy.Vulnerabilities, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	srvOpts = append(srvOpts, server.WithVulnPolicy(vp))
 	var signer *sign.Signer
 	if cfg.Signing.Disabled {
-		log.Warn("signing.disabledUnsafe is set: images are published without attestations")
+		log.Warn("signing.disabledUnsafe is set: images are published without attestations (and not scanned for vulnerabilities)")
 	} else {
 		a, sgn, err := newAttester(cfg, log, rc)
 		if err != nil {

@@ -111,6 +111,9 @@ type PolicyConfig struct {
 	// refuses every "# syntax=" directive: builds use BuildKit's built-in
 	// Dockerfile frontend.
 	Frontends []string `json:"frontends"`
+	// Vulnerabilities decides which advisories matching an image's SBOM
+	// fail its build.
+	Vulnerabilities VulnerabilitiesConfig `json:"vulnerabilities"`
 }
 
 // IdentityConfig is a Fulcio certificate identity.

@@ -50,7 +50,7 @@ func Default() Config {
 			ContextQuotaBytes: 10 << 30, ContextTTL: Duration(24 * time.Hour),
 		},
 		Log:       LogConfig{Level: "info", Format: "json"},
-		Policy:    PolicyConfig{BaseImages: BaseImagesConfig{Mode: BaseModePin}},
+		Policy:    PolicyConfig{BaseImages: BaseImagesConfig{Mode: BaseModePin}, Vulnerabilities: VulnerabilitiesConfig{FailOn: "none"}},
 		Verify:    VerifyConfig{MaxConcurrent: 16, Limits: DefaultVerifyLimits()},
 		Admission: AdmissionConfig{Timeout: Duration(8 * time.Second)},
 	}

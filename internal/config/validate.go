@@ -250,6 +250,7 @@ func (c Config) validatePolicy(v *validation) {
 			v.bad(fmt.Sprintf("policy.frontends[%d]", i), "%v", err)
 		}
 	}
+	c.validateVulnerabilities(v)
 }
 
 // CheckFrontend checks an entry of policy.frontends: an image reference

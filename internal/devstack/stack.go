@@ -293,6 +293,8 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	}
 	c.RegistryEvents = config.RegistryEventsConfig{Registry: s.Registry, TokenFile: s.eventsTokenFile}
 	c.Verify.Policies = []string{s.Policy}
+	// The dev stack's build policy fails on critical findings.
+	c.Policy.Vulnerabilities.FailOn = "critical"
 	c.Admission.Listen = admissionAddr
 	c.Admission.TLS = config.TLSConfig{CertFile: cert, KeyFile: key}
 	c.DataDir = filepath.Join(s.cfg.Dir, "gateway")

@@ -17,6 +17,8 @@ const (
 	VarImage        = "image"
 	VarAttestations = "attestations"
 	VarPod          = "pod"
+	VarVulns        = "vulns"
+	VarNow          = "now"
 )
 
 const (
@@ -37,6 +39,8 @@ var celEnv = sync.OnceValues(func() (*cel.Env, error) {
 		cel.Variable(VarImage, jsonObject),
 		cel.Variable(VarAttestations, cel.ListType(jsonObject)),
 		cel.Variable(VarPod, cel.DynType),
+		cel.Variable(VarVulns, cel.DynType),
+		cel.Variable(VarNow, cel.TimestampType),
 		cel.CrossTypeNumericComparisons(true),
 		cel.OptionalTypes(),
 		ext.Strings(),

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"time"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -160,7 +161,7 @@ func (p *Policy) evalRule(ctx context.Context, r *rule, vars cel.Activation) Rul
 func activation(in Input) (cel.Activation, error) {
 	vars := map[string]any{}
 	var err error
-	for name, m := range map[string]map[string]any{VarProvenance: in.Provenance, VarSBOM: in.SBOM, VarPod: in.Pod} {
+	for name, m := range map[string]map[string]any{VarProvenance: in.Provenance, VarSBOM: in.SBOM, VarPod: in.Pod, VarVulns: in.Vulns} {
 		if vars[name], err = jsonObject(name, m); err != nil {
 			return nil, err
 		}
@@ -181,6 +182,11 @@ func activation(in Input) (cel.Activation, error) {
 		}
 	}
 	vars[VarAttestations] = atts
+	now := in.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	vars[VarNow] = now.UTC()
 	return cel.NewActivation(vars)
 }
 

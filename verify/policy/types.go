@@ -1,5 +1,7 @@
 package policy
 
+import "time"
+
 // APIVersion and Kind identify a policy document.
 const (
 	APIVersion = "hallmark.dev/v1"
@@ -107,11 +109,16 @@ type Input struct {
 	// SBOM is the predicate of the newest verified SPDX attestation, nil if
 	// there is none.
 	SBOM map[string]any
+	// Vulns is the newest verified vulnerability scan (in-toto vulns
+	// v0.1) as rules see it (verify's vulnsInput), nil if there is none.
+	Vulns map[string]any
 	// Attestations are the verified attestations.
 	Attestations []Attestation
 	// Pod is the Pod (or workload Pod template spec wrapped as a Pod)
 	// under admission; nil outside admission.
 	Pod map[string]any
+	// Now is the evaluation's time, the rules' "now"; zero is time.Now().
+	Now time.Time
 }
 
 // Image describes the image to rules.

@@ -1,0 +1,191 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/version"
+	"github.com/hallmark-dev/hallmark/vuln"
+)
+
+// noAdvisoryData is the warning of every build scanned without advisories:
+// never a silent pass.
+const noAdvisoryData = "no advisory data loaded: the image was not scanned for vulnerabilities"
+
+// maxBlockingListed bounds the findings a failed build's error names.
+const maxBlockingListed = 20
+
+// scanImage matches the purls of img's SBOMs against the advisory
+// database and applies the vulnerability policy: it adds warnings to img,
+// attests the scan (appending the attestation to img) and returns an error
+// wrapping hallmark.ErrBuildFailed when the policy blocks the build. It
+// does nothing without WithVulnPolicy.
+func (s *Server) scanImage(ctx context.Context, emit func(hallmark.Event) error, img *hallmark.BuildResult, log *slog.Logger) error {
+	p := s.vulnPolicy
+	if p == nil {
+		return nil
+	}
+	var db *vuln.DB
+	if s.vulns != nil {
+		db = s.vulns.DB()
+	}
+	if db == nil || db.Len() == 0 {
+		img.Warnings = append(img.Warnings, noAdvisoryData)
+		step, err := hallmark.StartStep(emit, "[hallmark] scan: "+noAdvisoryData)
+		if err != nil {
+			return err
+		}
+		var cause error
+		if p.MaxDatabaseAge > 0 {
+			cause = fmt.Errorf("%w: no advisory data is loaded and the build policy requires advisories newer than %s (policy.vulnerabilities.maxDatabaseAge)", hallmark.ErrBuildFailed, p.MaxDatabaseAge)
+		}
+		if err := step.Done(cause); err != nil {
+			return err
+		}
+		return cause
+	}
+	start := time.Now()
+	purls := scannedPURLs(img.Attestations)
+	pkgs := make([]vuln.Package, 0, len(purls))
+	unmapped := 0
+	for _, u := range purls {
+		pkg, err := vuln.PackageFromPURL(u)
+		if err != nil {
+			unmapped++
+			continue
+		}
+		pkgs = append(pkgs, pkg)
+	}
+	newest := db.NewestModified()
+	name := fmt.Sprintf("[hallmark] scan: %d packages against the advisory database (%d advisories, newest %s)", len(pkgs), db.Len(), dateOrUnknown(newest))
+	step, err := hallmark.StartStep(emit, name)
+	if err != nil {
+		return err
+	}
+	rep := db.Scan(pkgs)
+	d := p.Decide(rep, start)
+	finished := time.Now()
+	for _, w := range d.Warnings {
+		img.Warnings = append(img.Warnings, "HallmarkVulnScan: "+w)
+		step.Logf("warning: %s", w)
+	}
+	if unmapped > 0 {
+		step.Logf("%d purls are not package URLs and were not checked", unmapped)
+	}
+	step.Logf("%d findings (%d excepted, %d blocking), %d packages or advisories unchecked (%s)",
+		len(rep.Findings), len(d.Excepted), len(d.Blocking), len(rep.Unchecked), finished.Sub(start).Round(time.Millisecond))
+	for _, f := range d.Blocking {
+		step.Logf("blocking: %s", describeFinding(f))
+	}
+	cause := blockingError(*p, d.Blocking)
+	if cause == nil && p.MaxDatabaseAge > 0 {
+		if newest.IsZero() || start.Sub(newest) > p.MaxDatabaseAge {
+			cause = fmt.Errorf("%w: the advisory database's newest record (%s) is older than the build policy's %s (policy.vulnerabilities.maxDatabaseAge); import current advisories",
+				hallmark.ErrBuildFailed, dateOrUnknown(newest), p.MaxDatabaseAge)
+		}
+	}
+	if cause == nil {
+		cause = s.attestScan(ctx, img, step.Logf, vuln.ScanInfo{
+			ScannerVersion: version.Get().Version, Started: start, Finished: finished,
+			Packages: len(purls), Unmapped: unmapped, Policy: *p,
+		}, db, rep, d)
+	}
+	log.InfoContext(ctx, "image scanned", "packages", len(pkgs), "findings", len(rep.Findings), "blocking", len(d.Blocking), "excepted", len(d.Excepted),
+		"ms", time.Since(start).Milliseconds())
+	if err := step.Done(cause); err != nil {
+		return err
+	}
+	return cause
+}
+
+// attestScan signs the scan's predicate about the image.
+func (s *Server) attestScan(ctx context.Context, img *hallmark.BuildResult, logf func(string, ...any), info vuln.ScanInfo, db *vuln.DB, rep vuln.Report, d vuln.Decision) error {
+	pa, ok := s.attester.(PredicateAttester)
+	if !ok {
+		return nil // no attester: the pipeline attests nothing
+	}
+	pred, err := vuln.Predicate(info, db, rep, d)
+	if err != nil {
+		return err
+	}
+	atts, err := pa.AttestPredicate(ctx, *img, vuln.PredicateType, pred, logf)
+	if err != nil {
+		return fmt.Errorf("attest vulnerability scan of %s: %w", img.Pinned, err)
+	}
+	img.Attestations = append(img.Attestations, atts...)
+	return nil
+}
+
+// scannedPURLs are the distinct purls of the SPDX attestations, in order.
+func scannedPURLs(atts []hallmark.Attestation) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range atts {
+		if a.PredicateType != hallmark.PredicateSPDX {
+			continue
+		}
+		for _, p := range a.Packages {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// blockingError names the findings that block a build, or is nil.
+func blockingError(p vuln.Policy, blocking []vuln.Finding) error {
+	if len(blocking) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for i, f := range blocking {
+		if i == maxBlockingListed {
+			fmt.Fprintf(&b, "; and %d more", len(blocking)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(describeFinding(f))
+	}
+	only := ""
+	if p.OnlyFixed {
+		only = ", onlyFixed"
+	}
+	return fmt.Errorf("%w: the build policy (policy.vulnerabilities failOn: %s%s) blocks the image's findings (%d): %s; update the packages, or ask the gateway's operator for an exception (advisory, reason, expiry)",
+		hallmark.ErrBuildFailed, p.FailOn, only, len(blocking), b.String())
+}
+
+// describeFinding is one finding in a line: id, aliases, package,
+// installed → fixed, severity.
+func describeFinding(f vuln.Finding) string {
+	var b strings.Builder
+	b.WriteString(f.ID)
+	if len(f.Aliases) > 0 {
+		fmt.Fprintf(&b, " (%s)", hallmark.Clip(strings.Join(f.Aliases, ", "), 200))
+	}
+	fmt.Fprintf(&b, " in %s: %s", hallmark.Clip(f.Package, 200), f.Installed)
+	if len(f.Fixed) > 0 {
+		fmt.Fprintf(&b, " → %s", hallmark.Clip(strings.Join(f.Fixed, ", "), 200))
+	} else {
+		b.WriteString(", no fix")
+	}
+	fmt.Fprintf(&b, ", %s", f.Severity.Level)
+	if f.Severity.Score > 0 {
+		fmt.Fprintf(&b, " %.1f", f.Severity.Score)
+	}
+	return b.String()
+}
+
+func dateOrUnknown(t time.Time) string {
+	if t.IsZero() {
+		return "undated"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
