@@ -48,7 +48,8 @@ func TestDefaultConfig(t *testing.T) {
 	if !slices.Equal(c.Auth.Issuers, []Issuer{{URL: DevIssuer, Audience: DevAudience}}) {
 		t.Errorf("default issuers = %+v", c.Auth.Issuers)
 	}
-	if len(c.Auth.Rules) != 1 || c.Auth.Rules[0].Issuer != DevIssuer || !slices.Equal(c.Auth.Rules[0].Repositories, []string{DevRegistry + "/**"}) {
+	if len(c.Auth.Rules) != 2 || c.Auth.Rules[0].Issuer != DevIssuer || !slices.Equal(c.Auth.Rules[0].Repositories, []string{DevRegistry + "/**"}) ||
+		!c.Auth.Rules[1].Admin || c.Auth.Rules[1].Subject != DevAdminSubject {
 		t.Errorf("default rules = %+v", c.Auth.Rules)
 	}
 	// The default rules are usable as they are.
