@@ -211,7 +211,10 @@ func (v *VulnLoader) Import(ctx context.Context, actor, source string, r io.Read
 		Source: source, SHA256: info.SHA256, NewestModified: info.NewestModified, Actor: actor, Warnings: info.Warnings,
 	}, stored)
 	if err != nil {
-		return imp, err
+		if errors.Is(err, hallmark.ErrInvalid) {
+			return imp, err
+		}
+		return imp, fmt.Errorf("%w: %w", hallmark.ErrUnavailable, err)
 	}
 	if err := v.Refresh(ctx); err != nil {
 		return imp, errors.Join(fmt.Errorf("%w: the import is recorded but not loaded yet", hallmark.ErrUnavailable), err)
