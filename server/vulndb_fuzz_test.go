@@ -33,7 +33,9 @@ func (m *memVulnStore) Advisories(_ context.Context, _ int64, fn func(string, []
 	return nil
 }
 
-func (m *memVulnStore) VulnImports(context.Context) ([]store.VulnImport, error) { return m.imports, nil }
+func (m *memVulnStore) VulnImports(context.Context) ([]store.VulnImport, error) {
+	return m.imports, nil
+}
 
 // FuzzVulnImport: a file is imported whole or not at all, and every
 // record stored is its JSON as imported, which parses again to the same
