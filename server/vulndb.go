@@ -37,6 +37,12 @@ type VulnLoader struct {
 	refresh  time.Duration
 	maxBytes int64
 	spool    string
+	sources  []string
+
+	// hashes and failed are Run's: the sha256 of the source files read,
+	// and those whose import failed.
+	hashes map[fileKey]string
+	failed map[string]bool
 
 	cur  atomic.Pointer[vulnSnapshot]
 	mu   sync.Mutex     // serialises loads
@@ -91,7 +97,7 @@ func WithVulnSpoolDir(dir string) VulnLoaderOption {
 // NewVulnLoader loads every advisory of st and returns the loader.
 func NewVulnLoader(ctx context.Context, st VulnStore, opts ...VulnLoaderOption) (*VulnLoader, error) {
 	v := &VulnLoader{st: st, log: slog.New(slog.DiscardHandler), refresh: time.Minute, maxBytes: 512 << 20,
-		seen: map[int64]bool{}, ecos: map[string][]string{}}
+		seen: map[int64]bool{}, ecos: map[string][]string{}, hashes: map[fileKey]string{}, failed: map[string]bool{}}
 	for _, opt := range opts {
 		if err := opt(v); err != nil {
 			return nil, err
@@ -115,9 +121,11 @@ func (v *VulnLoader) DB() *vuln.DB {
 	return db
 }
 
-// Run reads the store for new imports every refresh interval until ctx
-// ends, logging what fails.
+// Run imports the new files of the sources (WithVulnSources) and reads
+// the store for new imports every refresh interval until ctx ends,
+// logging what fails.
 func (v *VulnLoader) Run(ctx context.Context) {
+	v.pollSources(ctx)
 	t := time.NewTicker(v.refresh)
 	defer t.Stop()
 	for {
@@ -125,6 +133,7 @@ func (v *VulnLoader) Run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			v.pollSources(ctx)
 			if err := v.Refresh(ctx); err != nil && ctx.Err() == nil {
 				v.log.WarnContext(ctx, "advisories not refreshed", "err", err)
 			}

@@ -13,8 +13,9 @@ import (
 	"github.com/hallmark-dev/hallmark/store"
 )
 
-// newVulnLoader loads the store's advisories and starts reading the store
-// for other replicas' imports every vulndb.refresh, until ctx ends.
+// newVulnLoader loads the store's advisories and starts importing the new
+// files of vulndb.sources and reading the store for other replicas'
+// imports every vulndb.refresh, until ctx ends.
 // Imported files are spooled under dataDir/vulndb; what an earlier run
 // left there is removed.
 func newVulnLoader(ctx context.Context, cfg config.Config, log *slog.Logger, db *store.DB) (*server.VulnLoader, error) {
@@ -34,6 +35,7 @@ func newVulnLoader(ctx context.Context, cfg config.Config, log *slog.Logger, db 
 		server.WithVulnSpoolDir(spool),
 		server.WithVulnMaxImportBytes(cfg.VulnDB.MaxImportBytes),
 		server.WithVulnRefresh(time.Duration(cfg.VulnDB.Refresh)),
+		server.WithVulnSources(cfg.VulnDB.Sources...),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("vulndb: %w", err)

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+)
 
 // VulnDBConfig configures the advisory database builds are matched
 // against: what `hallmark vulndb import` (VulnDBService.Import) may load
@@ -12,9 +16,16 @@ type VulnDBConfig struct {
 	// is read. The default is 512 MiB.
 	MaxImportBytes int64 `json:"maxImportBytes"`
 	// Refresh is how often the gateway reads the store for imports other
-	// replicas recorded, so that replicas sharing a store converge. The
-	// default is 1m.
+	// replicas recorded, so that replicas sharing a store converge, and
+	// Sources for new files. The default is 1m.
 	Refresh Duration `json:"refresh"`
+	// Sources are absolute paths of advisory files, or of directories
+	// whose .json and .zip files (hidden entries skipped) are each
+	// imported, as `hallmark vulndb import` would, when no recorded
+	// import has their sha256: at start and every Refresh. A file that is
+	// refused is logged and tried again once it changes. The default is
+	// none.
+	Sources []string `json:"sources,omitempty"`
 }
 
 // Defaults of vulndb.
@@ -29,5 +40,10 @@ func (c Config) validateVulnDB(v *validation) {
 	}
 	if d := time.Duration(c.VulnDB.Refresh); d < time.Second || d > 24*time.Hour {
 		v.bad("vulndb.refresh", "%s is not between 1s and 24h", d)
+	}
+	for i, p := range c.VulnDB.Sources {
+		if !filepath.IsAbs(p) {
+			v.bad(fmt.Sprintf("vulndb.sources[%d]", i), "%q is not an absolute path", p)
+		}
 	}
 }

@@ -18,7 +18,8 @@ func TestVulnDBConfig(t *testing.T) {
 		{"import too large", "vulndb: {maxImportBytes: 17179869185}\n", "vulndb.maxImportBytes"},
 		{"refresh too short", "vulndb: {refresh: 100ms}\n", "vulndb.refresh: 100ms is not between 1s and 24h"},
 		{"refresh too long", "vulndb: {refresh: 48h}\n", "vulndb.refresh"},
-		{"unknown field", "vulndb: {sources: [/x]}\n", "sources"},
+		{"relative source", "vulndb: {sources: [/var/lib/osv, osv/Go-all.zip]}\n", `vulndb.sources[1]: "osv/Go-all.zip" is not an absolute path`},
+		{"unknown field", "vulndb: {source: /x}\n", "source"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Load(writeConfig(t, tt.yaml+issuers))
