@@ -201,6 +201,11 @@ func (v *VulnLoader) Refresh(ctx context.Context) error {
 	return nil
 }
 
+// inflateRatio bounds the JSON an import may inflate to, as a multiple of
+// the file size limit: the records are held in memory while they are
+// read (osv.dev's archives inflate about tenfold).
+const inflateRatio = 16
+
 // Import reads the OSV records of one file of size bytes from r (osv
 // ImportReader: all or nothing), records them in the store as actor's
 // import of source and loads them. Nothing is recorded or loaded when the
@@ -209,6 +214,7 @@ func (v *VulnLoader) Import(ctx context.Context, actor, source string, r io.Read
 	var stored []store.AdvisoryRecord
 	jsonOf := map[string][]byte{}
 	records, info, err := osv.ImportReader(ctx, source, r, size, osv.WithMaxFileBytes(v.maxBytes),
+		osv.WithMaxTotalBytes(min(inflateRatio*v.maxBytes, osv.DefaultMaxTotalBytes)),
 		osv.WithRecordJSON(func(id string, data []byte) { jsonOf[id] = data }))
 	if err != nil {
 		return store.VulnImport{}, err
