@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -160,6 +161,7 @@ func TestVulnDBImportRefused(t *testing.T) {
 		{"bad sha256", "admin", "x.json", "abc", good, connect.CodeInvalidArgument},
 		{"no source", "admin", "", "", good, connect.CodeInvalidArgument},
 		{"over the limit", "admin", "big.json", "", bytes.Repeat([]byte(" "), 1<<20+1), connect.CodeResourceExhausted},
+		{"zip bomb", "admin", "bomb.zip", "", bomb(t), connect.CodeResourceExhausted},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := e.importFile(t, tt.subject, tt.source, tt.expected, tt.data)
@@ -175,6 +177,21 @@ func TestVulnDBImportRefused(t *testing.T) {
 	if spooled, _ := filepath.Glob(filepath.Join(e.loader.spool, "*")); len(spooled) != 0 {
 		t.Errorf("spooled files left: %v", spooled)
 	}
+}
+
+// bomb is a small archive whose records inflate to 20 MiB, past 16 times
+// the 1 MiB file limit.
+func bomb(t *testing.T) []byte {
+	t.Helper()
+	entries := map[string][]byte{}
+	for i := range 4 {
+		entries[fmt.Sprintf("GO-2026-%04d.json", i)] = append(fmt.Appendf(nil, `{"id":"GO-2026-%04d","modified":"2026-01-01T00:00:00Z"}`, i), bytes.Repeat([]byte(" "), 5<<20)...)
+	}
+	b := zipOf(t, entries)
+	if len(b) > 1<<20 {
+		t.Fatalf("the bomb is %d bytes", len(b))
+	}
+	return b
 }
 
 func zipOf(t *testing.T, entries map[string][]byte) []byte {
