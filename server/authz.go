@@ -25,6 +25,7 @@ type rule struct {
 	allowRoot  bool
 	cacheScope string
 	network    string
+	admin      bool
 }
 
 func compileRule(r config.Rule, baseAllow []glob.Pattern) (rule, error) {
@@ -32,7 +33,7 @@ func compileRule(r config.Rule, baseAllow []glob.Pattern) (rule, error) {
 		return rule{}, err
 	}
 	out := rule{issuer: r.Issuer, claims: make(map[string]glob.Pattern, len(r.Claims)), allowRoot: r.AllowRootUnsafe,
-		cacheScope: r.CacheScope, network: cmp.Or(r.Network, hallmark.NetworkDefault)}
+		cacheScope: r.CacheScope, network: cmp.Or(r.Network, hallmark.NetworkDefault), admin: r.Admin}
 	if r.Subject != "" {
 		g, _ := glob.Compile(r.Subject) // checked above
 		out.subject = &g
@@ -42,7 +43,7 @@ func compileRule(r config.Rule, baseAllow []glob.Pattern) (rule, error) {
 	}
 	out.repositories, _ = glob.CompileAll("repositories", r.Repositories)
 	pull, _ := glob.CompileAll("pull", r.Pull)
-	if len(pull) == 0 {
+	if len(pull) == 0 && len(out.repositories) > 0 {
 		pull = baseAllow
 	}
 	out.readable = append(slices.Clone(out.repositories), pull...)
@@ -247,4 +248,34 @@ func (a *Authorizer) AuthorizeRead(id hallmark.Identity, repository string) erro
 	}
 	return fmt.Errorf("%w: subject %q of issuer %q may not read %q",
 		hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes), hallmark.Clip(repository, maxQuotedClaimBytes))
+}
+
+// AuthorizeAdmin returns nil if a rule with admin: true matches id, and
+// otherwise an error wrapping hallmark.ErrPermissionDenied that names the
+// identity. It guards what changes the gateway for every caller, such as
+// the advisories builds are matched against.
+func (a *Authorizer) AuthorizeAdmin(id hallmark.Identity) error {
+	if id.Issuer != "" {
+		for i := range a.rules {
+			if a.rules[i].admin && a.rules[i].matchesIdentity(id) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: subject %q of issuer %q matches no authorization rule with admin: true",
+		hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes))
+}
+
+// AuthorizeKnown returns nil if some rule matches id, whatever it grants,
+// and otherwise an error wrapping hallmark.ErrPermissionDenied.
+func (a *Authorizer) AuthorizeKnown(id hallmark.Identity) error {
+	if id.Issuer != "" {
+		for i := range a.rules {
+			if a.rules[i].matchesIdentity(id) {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: subject %q of issuer %q matches no authorization rule",
+		hallmark.ErrPermissionDenied, hallmark.Clip(id.Subject, maxQuotedClaimBytes), hallmark.Clip(id.Issuer, maxQuotedClaimBytes))
 }

@@ -30,6 +30,7 @@ type Server struct {
 	decisions    DecisionRecorder
 	vulns        VulnSource
 	vulnPolicy   *vuln.Policy
+	vulndb       *VulnLoader
 	authn        *Authenticator
 	authz        *Authorizer
 	log          *slog.Logger
@@ -162,6 +163,10 @@ func (s *Server) Handler() http.Handler {
 	if s.store != nil && s.verifier != nil {
 		mux.Handle(hallmarkv1connect.NewStoreServiceHandler(&storeService{s: s}, append(opts, queryCodecs()...)...))
 		services = append(services, hallmarkv1connect.StoreServiceName)
+	}
+	if s.vulndb != nil {
+		mux.Handle(hallmarkv1connect.NewVulnDBServiceHandler(&vulnDBService{s: s}, opts...))
+		services = append(services, hallmarkv1connect.VulnDBServiceName)
 	}
 	checker := grpchealth.NewStaticChecker(services...)
 	mux.Handle(grpchealth.NewHandler(checker))

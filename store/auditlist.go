@@ -35,7 +35,7 @@ type AuditQuery struct {
 	Page
 }
 
-var kinds = []string{KindBuild, KindBase, KindVerify, KindAdmission, KindTag, KindPush, KindPull, KindDelete, KindImport}
+var kinds = []string{KindBuild, KindBase, KindVerify, KindAdmission, KindTag, KindPush, KindPull, KindDelete, KindImport, KindVulnDB}
 
 // Audit returns a page of the audit log, oldest first, and the next
 // cursor.

@@ -123,6 +123,28 @@ var migrations = []string{
 		received BIGINT NOT NULL
 	);
 	CREATE INDEX attestations_digest ON attestations (digest);`,
+	// 3: vulnerability advisories (RecordAdvisories): one row per import,
+	// and the OSV records as imported, one per id, the newest modified
+	// kept.
+	`CREATE TABLE vulndb_imports (
+		id {{id}},
+		source TEXT NOT NULL,
+		sha256 TEXT NOT NULL,
+		records BIGINT NOT NULL,
+		changed BIGINT NOT NULL,
+		newest_modified BIGINT NOT NULL,
+		imported_at BIGINT NOT NULL,
+		actor TEXT NOT NULL,
+		warnings TEXT NOT NULL
+	);
+
+	CREATE TABLE advisories (
+		id TEXT PRIMARY KEY,
+		modified BIGINT NOT NULL,
+		import_id BIGINT NOT NULL REFERENCES vulndb_imports (id),
+		record TEXT NOT NULL
+	);
+	CREATE INDEX advisories_import ON advisories (import_id);`,
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises

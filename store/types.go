@@ -17,6 +17,7 @@ const (
 	KindPull      = "pull"      // a registry event: a manifest pulled
 	KindDelete    = "delete"    // a registry event: a manifest deleted
 	KindImport    = "import"    // an image backfilled from its registry
+	KindVulnDB    = "vulndb"    // an import of vulnerability advisories
 )
 
 // Outcomes of builds and audit events.

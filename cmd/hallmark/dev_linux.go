@@ -46,7 +46,11 @@ Running it again reuses the stack that is already running.
 With --postgres it also runs PostgreSQL 15 (Debian's, as the postgres user
 when run as root) on a free loopback port, its cluster kept in DIR/postgres
 across restarts, and exports HALLMARK_POSTGRES_DSN. That DSN, which it also
-prints, holds the generated password of the local dev superuser.`,
+prints, holds the generated password of the local dev superuser.
+
+HALLMARK_VULNDB, a colon-separated list of OSV files and directories (as
+hallmark vulndb import takes them), is imported into the gateway once it
+has started, one line per file.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return devUp(cmd.Context(), f) },
 	}
@@ -205,6 +209,9 @@ func devUp(ctx context.Context, f *devFlags) error {
 		return err
 	}
 	defer stack.Close()
+	if err := importDevVulnDB(ctx, stack.State, os.Getenv("HALLMARK_VULNDB"), os.Stderr); err != nil {
+		return err
+	}
 	example := ""
 	if !f.noExample {
 		if example, err = buildAndVerifyExample(ctx, stack.State); err != nil {
@@ -258,6 +265,9 @@ func devUpDetached(ctx context.Context, f *devFlags) error {
 	for {
 		_, _ = io.Copy(os.Stderr, tail)
 		if st, err := devstack.LoadState(dir); err == nil && st.PID == cmd.Process.Pid {
+			if err := importDevVulnDB(ctx, st, os.Getenv("HALLMARK_VULNDB"), os.Stderr); err != nil {
+				return err
+			}
 			if !f.noExample {
 				if _, err := buildAndVerifyExample(ctx, st); err != nil {
 					return err

@@ -143,9 +143,14 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	vulns, err := newVulnLoader(ctx, cfg, log, m.db)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	srvOpts := []server.Option{
 		server.WithLogger(log),
 		server.WithStore(m.db), server.WithDecisionRecorder(m.recorder), server.WithTagResolver(server.BuilderTagResolver{Resolver: tags}),
+		server.WithVulnDB(vulns),
 	}
 	if f := cfg.Metrics.TokenFile; f != "" {
 		token, err := os.ReadFile(f)

@@ -120,6 +120,13 @@ type Rule struct {
 	// (loopback only: a hermetic build). When several rules match a build,
 	// the first in order decides.
 	Network string `json:"network,omitempty"`
+	// Admin makes the identities the rule matches administrators of the
+	// gateway: they may import vulnerability advisories
+	// (VulnDBService.Import, `hallmark vulndb import`). An admin rule must
+	// name a subject or claims, so that it cannot make every identity of
+	// an issuer an administrator; it may list no repositories or pull
+	// patterns, and then grants nothing else. The default is false.
+	Admin bool `json:"admin,omitempty"`
 }
 
 // Network modes of a Rule.
@@ -151,8 +158,8 @@ func (r Rule) Check() error {
 			return fmt.Errorf("claims[%q]: %w", name, err)
 		}
 	}
-	if len(r.Repositories) == 0 && len(r.Pull) == 0 {
-		return errors.New("repositories: empty; list at least one repository pattern (or pull patterns for a read-only rule)")
+	if len(r.Repositories) == 0 && len(r.Pull) == 0 && !r.Admin {
+		return errors.New("repositories: empty; list at least one repository pattern (or pull patterns for a read-only rule, or admin: true)")
 	}
 	if len(r.Repositories) == 0 {
 		// Build settings mean nothing on a rule that authorizes no build.
@@ -178,6 +185,9 @@ func (r Rule) Check() error {
 	case "", NetworkDefault, NetworkNone:
 	default:
 		return fmt.Errorf("network: %q is not %s or %s", clip(r.Network), NetworkDefault, NetworkNone)
+	}
+	if r.Admin && r.Subject == "" && len(r.Claims) == 0 {
+		return errors.New("admin: set on a rule without a subject or claims, which would make every identity of the issuer an administrator")
 	}
 	return nil
 }

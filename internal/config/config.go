@@ -50,6 +50,8 @@ type Config struct {
 	// Debian configures base image builds from Debian packages
 	// (BuildService.BuildBase, docs/base-images.md).
 	Debian DebianConfig `json:"debian"`
+	// VulnDB configures the advisory database (docs/vulnerabilities.md).
+	VulnDB VulnDBConfig `json:"vulndb"`
 	// Limits bound what callers can make the gateway hold.
 	Limits LimitsConfig `json:"limits"`
 	// Log configures logging.

@@ -48,7 +48,8 @@ func TestDefaultConfig(t *testing.T) {
 	if !slices.Equal(c.Auth.Issuers, []Issuer{{URL: DevIssuer, Audience: DevAudience}}) {
 		t.Errorf("default issuers = %+v", c.Auth.Issuers)
 	}
-	if len(c.Auth.Rules) != 1 || c.Auth.Rules[0].Issuer != DevIssuer || !slices.Equal(c.Auth.Rules[0].Repositories, []string{DevRegistry + "/**"}) {
+	if len(c.Auth.Rules) != 2 || c.Auth.Rules[0].Issuer != DevIssuer || !slices.Equal(c.Auth.Rules[0].Repositories, []string{DevRegistry + "/**"}) ||
+		!c.Auth.Rules[1].Admin || c.Auth.Rules[1].Subject != DevAdminSubject {
 		t.Errorf("default rules = %+v", c.Auth.Rules)
 	}
 	// The default rules are usable as they are.
@@ -475,10 +476,30 @@ func TestRuleCheck(t *testing.T) {
 		{"push and pull", Rule{Issuer: "i", Repositories: []string{"r.example/acme/*"}, Pull: []string{"r.example/base/**", "docker.io/library/*"}}},
 		{"read-only", Rule{Issuer: "i", Subject: "release-*", Pull: []string{"r.example/**"}}},
 		{"any registry's port", Rule{Issuer: "i", Pull: []string{"127.0.0.1:*/hallmark/*"}}},
+		{"admin only", Rule{Issuer: "i", Subject: "ops-*", Admin: true}},
+		{"admin by claim, and push", Rule{Issuer: "i", Claims: map[string]string{"team": "security"}, Admin: true, Repositories: []string{"r.example/acme/*"}}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if err := tt.rule.Check(); err != nil {
 				t.Errorf("Check() = %v, want nil", err)
+			}
+		})
+	}
+}
+
+func TestRuleCheckAdmin(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		rule Rule
+		want string
+	}{
+		{"any subject", Rule{Issuer: "i", Admin: true, Repositories: []string{"r.example/acme/*"}}, "admin: set on a rule without a subject or claims"},
+		{"nothing granted", Rule{Issuer: "i", Subject: "ops"}, "repositories: empty"},
+		{"build settings", Rule{Issuer: "i", Subject: "ops", Admin: true, Network: NetworkNone}, "network: set on a read-only rule"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := tt.rule.Check(); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("Check() = %v, want %q…", err, tt.want)
 			}
 		})
 	}

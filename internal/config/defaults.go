@@ -13,6 +13,9 @@ const (
 	DevIssuerAddr = "127.0.0.1:7435"
 	DevIssuer     = "http://" + DevIssuerAddr
 	DevAudience   = "hallmark"
+	// DevAdminSubject is the subject of the dev stack's token (`hallmark
+	// dev token`), which the dev rules make an administrator.
+	DevAdminSubject = "dev-ci"
 	// DevBuilderID is the dev gateway's SLSA builder id and the SAN of its
 	// signing certificates.
 	DevBuilderID = "https://hallmark.dev/builders/dev"
@@ -34,7 +37,10 @@ func Default() Config {
 		Registries: []RegistryConfig{{Host: DevRegistry, Insecure: true}},
 		Auth: AuthConfig{
 			Issuers: []Issuer{{URL: DevIssuer, Audience: DevAudience}},
-			Rules:   []Rule{{Issuer: DevIssuer, Repositories: []string{DevRegistry + "/**"}}},
+			Rules: []Rule{
+				{Issuer: DevIssuer, Repositories: []string{DevRegistry + "/**"}},
+				{Issuer: DevIssuer, Subject: DevAdminSubject, Admin: true},
+			},
 		},
 		Signing: SigningConfig{
 			TrustedRoot:   home + "/hallmark/dev/trusted_root.json",
@@ -45,6 +51,7 @@ func Default() Config {
 		},
 		DataDir: home + "/hallmark/gateway",
 		Store:   StoreConfig{Driver: StoreSQLite, DecisionRetention: Duration(30 * 24 * time.Hour)},
+		VulnDB:  VulnDBConfig{MaxImportBytes: DefaultVulnDBMaxImportBytes, Refresh: DefaultVulnDBRefresh},
 		Limits: LimitsConfig{
 			MaxContextBytes: 512 << 20, MaxMessageBytes: 4 << 20, BuildTimeout: Duration(time.Hour),
 			ContextQuotaBytes: 10 << 30, ContextTTL: Duration(24 * time.Hour),

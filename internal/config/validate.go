@@ -34,6 +34,7 @@ func (c Config) Validate() error {
 	c.validateSigning(v)
 	c.validateStore(v)
 	c.validateRegistryEvents(v)
+	c.validateVulnDB(v)
 	c.validateLimits(v)
 	c.validateVerify(v)
 	c.validatePolicy(v)

@@ -285,7 +285,12 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	c.Registries = []config.RegistryConfig{{Host: s.Registry, Insecure: true}}
 	c.Auth = config.AuthConfig{
 		Issuers: []config.Issuer{{URL: s.Issuer, Audience: Audience}},
-		Rules:   []config.Rule{{Issuer: s.Issuer, Repositories: []string{s.Registry + "/**"}}},
+		// Any subject pushes to the dev registry; the dev token's
+		// subject administers (imports advisories), others do not.
+		Rules: []config.Rule{
+			{Issuer: s.Issuer, Repositories: []string{s.Registry + "/**"}},
+			{Issuer: s.Issuer, Subject: config.DevAdminSubject, Admin: true},
+		},
 	}
 	c.Signing = config.SigningConfig{
 		TrustedRoot: s.TrustedRoot, SigningConfig: s.SigningConfig, TokenFile: s.SigningToken, BuilderID: BuilderID,

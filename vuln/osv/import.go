@@ -152,6 +152,9 @@ func (c *collector) add(entry string, data []byte) error {
 		c.warn(w)
 	}
 	c.records = append(c.records, r)
+	if c.o.onJSON != nil {
+		c.o.onJSON(r.ID, data)
+	}
 	if r.Modified.After(c.info.NewestModified) {
 		c.info.NewestModified = r.Modified
 	}

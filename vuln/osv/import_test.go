@@ -142,3 +142,19 @@ func TestImportErrors(t *testing.T) {
 		t.Errorf("WithMaxRecords(-1): %v", err)
 	}
 }
+
+func TestImportRecordJSON(t *testing.T) {
+	path := vulntest.GHSA(t)[0]
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	records, _, err := Import(t.Context(), path, WithRecordJSON(func(id string, b []byte) { got[id] = b }))
+	if err != nil || len(records) != 1 {
+		t.Fatalf("Import = %d records, %v", len(records), err)
+	}
+	if len(got) != 1 || !bytes.Equal(got["GHSA-v778-237x-gjrc"], data) {
+		t.Errorf("WithRecordJSON got %d records, want the file's bytes under its id", len(got))
+	}
+}

@@ -23,6 +23,7 @@ type options struct {
 	maxRecordBytes int64
 	maxTotalBytes  int64
 	maxRecords     int
+	onJSON         func(id string, data []byte)
 }
 
 // Option configures Parse, Import and ImportReader.
@@ -60,6 +61,15 @@ func WithMaxRecords(n int) Option {
 		o.maxRecords = n
 		return nil
 	}
+}
+
+// WithRecordJSON calls fn with the id and JSON of each record an import
+// reads, as it reads it, so that a caller can keep the records as
+// imported (a store). An import that fails after some calls returns no
+// records: the caller must drop what fn was given. Parse does not call
+// it. The default is none.
+func WithRecordJSON(fn func(id string, data []byte)) Option {
+	return func(o *options) error { o.onJSON = fn; return nil }
 }
 
 func positive(what string, n int64, dst *int64) error {

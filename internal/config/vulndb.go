@@ -1,0 +1,49 @@
+package config
+
+import (
+	"fmt"
+	"path/filepath"
+	"time"
+)
+
+// VulnDBConfig configures the advisory database builds are matched
+// against: what `hallmark vulndb import` (VulnDBService.Import) may load
+// and how often the gateway looks for imports by other replicas
+// (docs/vulnerabilities.md, "Loading advisories").
+type VulnDBConfig struct {
+	// MaxImportBytes bounds one imported file (a JSON record or a zip
+	// archive such as osv.dev's all.zip), spooled under dataDir while it
+	// is read. The default is 512 MiB.
+	MaxImportBytes int64 `json:"maxImportBytes"`
+	// Refresh is how often the gateway reads the store for imports other
+	// replicas recorded, so that replicas sharing a store converge, and
+	// Sources for new files. The default is 1m.
+	Refresh Duration `json:"refresh"`
+	// Sources are absolute paths of advisory files, or of directories
+	// whose .json and .zip files (hidden entries skipped) are each
+	// imported, as `hallmark vulndb import` would, when no recorded
+	// import has their sha256: at start and every Refresh. A file that is
+	// refused is logged and tried again once it changes. The default is
+	// none.
+	Sources []string `json:"sources,omitempty"`
+}
+
+// Defaults of vulndb.
+const (
+	DefaultVulnDBMaxImportBytes = 512 << 20
+	DefaultVulnDBRefresh        = Duration(time.Minute)
+)
+
+func (c Config) validateVulnDB(v *validation) {
+	if n := c.VulnDB.MaxImportBytes; n < 1<<20 || n > 16<<30 {
+		v.bad("vulndb.maxImportBytes", "%d is not between 1 MiB and 16 GiB", n)
+	}
+	if d := time.Duration(c.VulnDB.Refresh); d < time.Second || d > 24*time.Hour {
+		v.bad("vulndb.refresh", "%s is not between 1s and 24h", d)
+	}
+	for i, p := range c.VulnDB.Sources {
+		if !filepath.IsAbs(p) {
+			v.bad(fmt.Sprintf("vulndb.sources[%d]", i), "%q is not an absolute path", p)
+		}
+	}
+}
