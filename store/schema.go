@@ -145,6 +145,29 @@ var migrations = []string{
 		record TEXT NOT NULL
 	);
 	CREATE INDEX advisories_import ON advisories (import_id);`,
+	// 4: vulnerability findings (SyncFindings): one row per image,
+	// advisory and package, open until a re-scan no longer finds it; and
+	// the ids each advisory is known by, for lookups by alias.
+	`CREATE TABLE vuln_findings (
+		id {{id}},
+		image_id BIGINT NOT NULL REFERENCES images (id),
+		advisory TEXT NOT NULL,
+		purl TEXT NOT NULL,
+		severity TEXT NOT NULL,
+		excepted INTEGER NOT NULL,
+		detail TEXT NOT NULL,
+		first_seen BIGINT NOT NULL,
+		resolved BIGINT NOT NULL,
+		UNIQUE (image_id, advisory, purl)
+	);
+	CREATE INDEX vuln_findings_advisory ON vuln_findings (advisory, id);
+	CREATE INDEX vuln_findings_open ON vuln_findings (resolved, image_id);
+
+	CREATE TABLE vuln_ids (
+		id TEXT NOT NULL,
+		advisory TEXT NOT NULL,
+		PRIMARY KEY (id, advisory)
+	);`,
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises
