@@ -184,6 +184,7 @@ func (imp *importer) one(ctx context.Context, r importRef) *hallmarkv1.ImportIma
 	if err := s.store.RecordBuild(wctx, b); err != nil {
 		return imp.failed(ctx, out, err)
 	}
+	s.watch.prompt()
 	out.Outcome, out.RecordId, out.RequesterFrom = hallmarkv1.ImportOutcome_IMPORT_OUTCOME_IMPORTED, b.ID, b.Import.RequesterFrom
 	out.Bases, out.Packages = int32(len(b.Bases)), int32(len(b.Packages))
 	s.log.InfoContext(ctx, "image imported", "image", v.Pinned, "record", b.ID, "policy", v.Policy, "bases", len(b.Bases),

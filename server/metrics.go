@@ -30,6 +30,12 @@ type Metrics struct {
 	registryRequests       *prometheus.CounterVec
 	registryEventsReceived prometheus.Counter
 	registryEvents         *prometheus.CounterVec
+
+	findings       *prometheus.GaugeVec
+	affectedImages *prometheus.GaugeVec
+	findingChanges *prometheus.CounterVec
+	rescanDuration *prometheus.HistogramVec
+	rescanLast     prometheus.Gauge
 }
 
 // NewMetrics registers the gateway's metrics with reg, among them
@@ -114,7 +120,23 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Help: "Registry events received, by result: recorded (manifest events the store took, repeats included), skipped (blob events), rejected (their envelope was refused or the store did not take it).",
 		}, []string{"result"}),
 	}
-	for _, c := range []prometheus.Collector{buildInfo, m.registryRequests, m.registryEventsReceived, m.registryEvents, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
+	m.findings = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "hallmark_vuln_findings", Help: "Open vulnerability findings on the recorded images, by severity and whether an exception of the build policy accepts them (one per image, advisory and package).",
+	}, []string{"severity", "excepted"})
+	m.affectedImages = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "hallmark_vuln_affected_images", Help: "Recorded images with an open finding of a severity that no exception accepts, by severity.",
+	}, []string{"severity"})
+	m.findingChanges = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hallmark_vuln_finding_changes_total", Help: "Vulnerability findings this gateway's re-scans recorded as new (or reopened) and as resolved.",
+	}, []string{"change"})
+	m.rescanDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "hallmark_vuln_rescan_duration_seconds", Help: "Wall time of re-scans of the recorded images, by scope (all: after the advisories changed; new: images recorded since the last one).",
+		Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+	}, []string{"scope"})
+	m.rescanLast = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "hallmark_vuln_rescan_last_timestamp_seconds", Help: "When this gateway last re-scanned the recorded images successfully (Unix time).",
+	})
+	for _, c := range []prometheus.Collector{m.findings, m.affectedImages, m.findingChanges, m.rescanDuration, m.rescanLast, buildInfo, m.registryRequests, m.registryEventsReceived, m.registryEvents, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
 		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning, m.recordsMissing, m.imports, m.decisionsWritten, m.decisionsDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

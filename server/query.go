@@ -109,38 +109,16 @@ func (h *queryService) getImage(ctx context.Context, m *hallmarkv1.GetImageReque
 	if err := noUnknownFields(m); err != nil {
 		return nil, err
 	}
-	image := m.GetImage()
-	if image == "" {
+	if m.GetImage() == "" {
 		return nil, invalid("image", "required")
-	}
-	if err := checkText("image", image, maxQueryRefBytes); err != nil {
-		return nil, err
-	}
-	ref, err := name.ParseReference(image)
-	if err != nil {
-		return nil, invalid("image", "%q is not an image reference, registry/repository@sha256:<hex> or registry/repository:tag", hallmark.Clip(image, 100))
 	}
 	can, err := h.reader(ctx)
 	if err != nil {
 		return nil, err
 	}
-	// One answer for an image that does not exist and one the caller may
-	// not read.
-	notFound := fmt.Errorf("%w: image %s: the gateway recorded no such image in a repository the caller may read", hallmark.ErrNotFound, hallmark.Clip(image, 200))
-	repo := ref.Context().Name()
-	if !can(repo) {
-		return nil, notFound
-	}
-	var d hallmark.Digest
-	switch r := ref.(type) {
-	case name.Digest:
-		if d, err = digestFilter("image", r.DigestStr()); err != nil {
-			return nil, err
-		}
-	case name.Tag:
-		if d, err = h.s.store.Tag(ctx, repo, r.TagStr()); err != nil {
-			return nil, orNotFound(err, notFound)
-		}
+	repo, d, notFound, err := h.resolveImage(ctx, "image", m.GetImage(), can)
+	if err != nil {
+		return nil, err
 	}
 	rec, err := h.s.store.Image(ctx, repo, d)
 	if err != nil {
@@ -154,6 +132,36 @@ func (h *queryService) getImage(ctx context.Context, m *hallmarkv1.GetImageReque
 		Image: imageMsg(rec.Image), Builds: builds,
 		Attestations: attestationsMsg(rec.Attestations), Events: eventsMsg(rec.Events),
 	}, nil
+}
+
+// resolveImage reads an image named by digest or by a tag the gateway
+// recorded, which the caller must be able to read (can). notFound is the
+// one answer for an image that does not exist and one the caller may not
+// read.
+func (h *queryService) resolveImage(ctx context.Context, field, image string, can func(string) bool) (repo string, d hallmark.Digest, notFound, err error) {
+	if err := checkText(field, image, maxQueryRefBytes); err != nil {
+		return "", "", nil, err
+	}
+	ref, err := name.ParseReference(image)
+	if err != nil {
+		return "", "", nil, invalid(field, "%q is not an image reference, registry/repository@sha256:<hex> or registry/repository:tag", hallmark.Clip(image, 100))
+	}
+	notFound = fmt.Errorf("%w: image %s: the gateway recorded no such image in a repository the caller may read", hallmark.ErrNotFound, hallmark.Clip(image, 200))
+	repo = ref.Context().Name()
+	if !can(repo) {
+		return "", "", notFound, notFound
+	}
+	switch r := ref.(type) {
+	case name.Digest:
+		if d, err = digestFilter(field, r.DigestStr()); err != nil {
+			return "", "", notFound, err
+		}
+	case name.Tag:
+		if d, err = h.s.store.Tag(ctx, repo, r.TagStr()); err != nil {
+			return "", "", notFound, orNotFound(err, notFound)
+		}
+	}
+	return repo, d, notFound, nil
 }
 
 // orNotFound is notFound if err means "not found", else err.

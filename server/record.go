@@ -50,6 +50,7 @@ func (s *Server) recordBuild(ctx context.Context, log *slog.Logger, b *store.Bui
 		return false
 	}
 	log.DebugContext(ctx, "build recorded", "ms", time.Since(start).Milliseconds())
+	s.watch.prompt()
 	return true
 }
 

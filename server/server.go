@@ -31,6 +31,8 @@ type Server struct {
 	vulns        VulnSource
 	vulnPolicy   *vuln.Policy
 	vulndb       *VulnLoader
+	rescanEvery  time.Duration
+	watch        *vulnWatch
 	authn        *Authenticator
 	authz        *Authorizer
 	log          *slog.Logger
@@ -113,7 +115,8 @@ func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authoriz
 	if b == nil || contexts == nil || authn == nil || authz == nil {
 		return nil, errors.New("builder, context store, authenticator and authorizer are required")
 	}
-	s := &Server{builder: b, contexts: contexts, authn: authn, authz: authz, log: slog.New(slog.DiscardHandler), maxMsg: 4 << 20, timeout: time.Hour}
+	s := &Server{builder: b, contexts: contexts, authn: authn, authz: authz, log: slog.New(slog.DiscardHandler), maxMsg: 4 << 20, timeout: time.Hour,
+		rescanEvery: defaultRescanEvery}
 	for _, opt := range opts {
 		if err := opt(s); err != nil {
 			return nil, err
@@ -136,6 +139,7 @@ func New(b Builder, contexts ContextStore, authn *Authenticator, authz *Authoriz
 		}
 		s.metrics, s.gatherer = m, reg
 	}
+	s.watch = newVulnWatch(s)
 	return s, nil
 }
 

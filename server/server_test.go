@@ -113,6 +113,7 @@ func testStatus() *hallmark.SolveStatus {
 // authenticator trusting a dev issuer and a real context store.
 type testEnv struct {
 	srv     *httptest.Server
+	server  *Server
 	builder *fakeBuilder
 	issuer  *testIssuer
 	logs    *syncBuffer
@@ -164,7 +165,7 @@ func newTestEnv(t testing.TB, b *fakeBuilder, cfg envConfig) *testEnv {
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 
-	e := &testEnv{srv: srv, builder: b, issuer: iss, logs: logs}
+	e := &testEnv{srv: srv, server: s, builder: b, issuer: iss, logs: logs}
 	e.token = e.mint(t, testSubject, testAudience)
 	t.Cleanup(func() { e.checkLogs(t) })
 	return e

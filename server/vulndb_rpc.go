@@ -78,6 +78,7 @@ func (h *vulnDBService) Import(ctx context.Context, stream *connect.ClientStream
 	if err != nil {
 		return nil, connectError(ctx, s.log, err)
 	}
+	s.watch.prompt()
 	s.log.InfoContext(ctx, "advisories imported", "source", source, "sha256", imp.SHA256, "records", imp.Records, "changed", imp.Changed)
 	return connect.NewResponse(&hallmarkv1.ImportResponse{
 		Source: source, Sha256: imp.SHA256, Records: int64(imp.Records), Changed: int64(imp.Changed),

@@ -227,10 +227,12 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		server.WithMetrics(metrics, reg),
 		server.WithMaxMessageBytes(cfg.Limits.MaxMessageBytes),
 		server.WithBuildTimeout(time.Duration(cfg.Limits.BuildTimeout)),
+		server.WithVulnRescan(time.Duration(cfg.VulnDB.Refresh)),
 	)...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	go s.WatchVulnerabilities(ctx)
 	return s.Handler(), admission, m, nil
 }
 

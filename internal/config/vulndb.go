@@ -16,8 +16,10 @@ type VulnDBConfig struct {
 	// is read. The default is 512 MiB.
 	MaxImportBytes int64 `json:"maxImportBytes"`
 	// Refresh is how often the gateway reads the store for imports other
-	// replicas recorded, so that replicas sharing a store converge, and
-	// Sources for new files. The default is 1m.
+	// replicas recorded, so that replicas sharing a store converge, reads
+	// Sources for new files, and matches the images other replicas
+	// recorded (its own imports and builds are matched at once). The
+	// default is 1m.
 	Refresh Duration `json:"refresh"`
 	// Sources are absolute paths of advisory files, or of directories
 	// whose .json and .zip files (hidden entries skipped) are each

@@ -1767,6 +1767,418 @@ func (x *AuditChain) GetHeadHash() string {
 	return ""
 }
 
+// ListFindingsRequest selects vulnerability findings.
+type ListFindingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Keep the findings of one image: "registry/repository@sha256:<hex>",
+	// or by tag, "registry/repository:tag", looked up in the tags the
+	// gateway recorded. An image the caller may not read is NOT_FOUND, as
+	// is one the gateway never recorded. At most 512 bytes.
+	Image string `protobuf:"bytes,1,opt,name=image,proto3" json:"image,omitempty"`
+	// Keep the findings of one advisory, by its id or any alias
+	// ("CVE-2024-45337", "GO-2024-3321", "GHSA-v778-237x-gjrc"). At most
+	// 128 bytes.
+	Advisory string `protobuf:"bytes,2,opt,name=advisory,proto3" json:"advisory,omitempty"`
+	// Keep resolved findings too: those a later re-scan no longer found.
+	IncludeResolved bool `protobuf:"varint,3,opt,name=include_resolved,json=includeResolved,proto3" json:"include_resolved,omitempty"`
+	// The most findings to return: 0 means 50; at most 1000.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The `next_page_token` of the previous page, or empty for the first.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFindingsRequest) Reset() {
+	*x = ListFindingsRequest{}
+	mi := &file_hallmark_v1_query_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFindingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFindingsRequest) ProtoMessage() {}
+
+func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_query_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFindingsRequest.ProtoReflect.Descriptor instead.
+func (*ListFindingsRequest) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListFindingsRequest) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *ListFindingsRequest) GetAdvisory() string {
+	if x != nil {
+		return x.Advisory
+	}
+	return ""
+}
+
+func (x *ListFindingsRequest) GetIncludeResolved() bool {
+	if x != nil {
+		return x.IncludeResolved
+	}
+	return false
+}
+
+func (x *ListFindingsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListFindingsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListFindingsResponse is one page of findings.
+type ListFindingsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The findings, in the order they were first found.
+	Findings []*Finding `protobuf:"bytes,1,rep,name=findings,proto3" json:"findings,omitempty"`
+	// The token of the next page, or empty after the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The advisory records the answering gateway has loaded; 0 means no
+	// image has been scanned, so an empty list says nothing.
+	Advisories int64 `protobuf:"varint,3,opt,name=advisories,proto3" json:"advisories,omitempty"`
+	// The newest `modified` time of those records, if any is dated.
+	DatabaseUpdated *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=database_updated,json=databaseUpdated,proto3" json:"database_updated,omitempty"`
+	// When the answering gateway last brought the findings up to date;
+	// unset before its first re-scan.
+	ScannedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=scanned_at,json=scannedAt,proto3" json:"scanned_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListFindingsResponse) Reset() {
+	*x = ListFindingsResponse{}
+	mi := &file_hallmark_v1_query_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListFindingsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListFindingsResponse) ProtoMessage() {}
+
+func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_query_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListFindingsResponse.ProtoReflect.Descriptor instead.
+func (*ListFindingsResponse) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListFindingsResponse) GetFindings() []*Finding {
+	if x != nil {
+		return x.Findings
+	}
+	return nil
+}
+
+func (x *ListFindingsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListFindingsResponse) GetAdvisories() int64 {
+	if x != nil {
+		return x.Advisories
+	}
+	return 0
+}
+
+func (x *ListFindingsResponse) GetDatabaseUpdated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DatabaseUpdated
+	}
+	return nil
+}
+
+func (x *ListFindingsResponse) GetScannedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ScannedAt
+	}
+	return nil
+}
+
+// Finding is one advisory that affects one package of one image.
+type Finding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The image: "registry/repository" and its digest.
+	Repository string `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
+	Digest     string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	// The advisory's id, its aliases and summary.
+	Advisory string   `protobuf:"bytes,3,opt,name=advisory,proto3" json:"advisory,omitempty"`
+	Aliases  []string `protobuf:"bytes,4,rep,name=aliases,proto3" json:"aliases,omitempty"`
+	Summary  string   `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The affected package's purl, as the SBOM lists it.
+	Package string `protobuf:"bytes,6,opt,name=package,proto3" json:"package,omitempty"`
+	// The version compared (a Debian package's source version) and the
+	// versions that fix it, one per matching range; empty when none does.
+	Installed string   `protobuf:"bytes,7,opt,name=installed,proto3" json:"installed,omitempty"`
+	Fixed     []string `protobuf:"bytes,8,rep,name=fixed,proto3" json:"fixed,omitempty"`
+	// critical, high, medium, low or unknown: from the CVSS v4.0 or v3.x
+	// base score (`score`, of `vector`), else the record's rating, joined
+	// across aliases; `severity_source` names the record that said.
+	Severity       string  `protobuf:"bytes,9,opt,name=severity,proto3" json:"severity,omitempty"`
+	Score          float64 `protobuf:"fixed64,10,opt,name=score,proto3" json:"score,omitempty"`
+	Vector         string  `protobuf:"bytes,11,opt,name=vector,proto3" json:"vector,omitempty"`
+	SeveritySource string  `protobuf:"bytes,12,opt,name=severity_source,json=severitySource,proto3" json:"severity_source,omitempty"`
+	// Set when an exception of the build policy, or an OpenVEX statement,
+	// accepts the finding.
+	Excepted *FindingException `protobuf:"bytes,13,opt,name=excepted,proto3" json:"excepted,omitempty"`
+	// When a scan first found it, and when a re-scan no longer did (unset
+	// while it is open).
+	FirstSeen     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	Resolved      *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Finding) Reset() {
+	*x = Finding{}
+	mi := &file_hallmark_v1_query_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Finding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Finding) ProtoMessage() {}
+
+func (x *Finding) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_query_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Finding.ProtoReflect.Descriptor instead.
+func (*Finding) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *Finding) GetRepository() string {
+	if x != nil {
+		return x.Repository
+	}
+	return ""
+}
+
+func (x *Finding) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *Finding) GetAdvisory() string {
+	if x != nil {
+		return x.Advisory
+	}
+	return ""
+}
+
+func (x *Finding) GetAliases() []string {
+	if x != nil {
+		return x.Aliases
+	}
+	return nil
+}
+
+func (x *Finding) GetSummary() string {
+	if x != nil {
+		return x.Summary
+	}
+	return ""
+}
+
+func (x *Finding) GetPackage() string {
+	if x != nil {
+		return x.Package
+	}
+	return ""
+}
+
+func (x *Finding) GetInstalled() string {
+	if x != nil {
+		return x.Installed
+	}
+	return ""
+}
+
+func (x *Finding) GetFixed() []string {
+	if x != nil {
+		return x.Fixed
+	}
+	return nil
+}
+
+func (x *Finding) GetSeverity() string {
+	if x != nil {
+		return x.Severity
+	}
+	return ""
+}
+
+func (x *Finding) GetScore() float64 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *Finding) GetVector() string {
+	if x != nil {
+		return x.Vector
+	}
+	return ""
+}
+
+func (x *Finding) GetSeveritySource() string {
+	if x != nil {
+		return x.SeveritySource
+	}
+	return ""
+}
+
+func (x *Finding) GetExcepted() *FindingException {
+	if x != nil {
+		return x.Excepted
+	}
+	return nil
+}
+
+func (x *Finding) GetFirstSeen() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeen
+	}
+	return nil
+}
+
+func (x *Finding) GetResolved() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Resolved
+	}
+	return nil
+}
+
+// FindingException is what accepts a finding.
+type FindingException struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Why the finding is accepted.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the exception ends; unset for VEX statements.
+	Expires *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires,proto3" json:"expires,omitempty"`
+	// "policy" or "vex"; `source` names the VEX document.
+	By            string `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
+	Source        string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindingException) Reset() {
+	*x = FindingException{}
+	mi := &file_hallmark_v1_query_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindingException) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindingException) ProtoMessage() {}
+
+func (x *FindingException) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_query_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindingException.ProtoReflect.Descriptor instead.
+func (*FindingException) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *FindingException) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *FindingException) GetExpires() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Expires
+	}
+	return nil
+}
+
+func (x *FindingException) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *FindingException) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 var File_hallmark_v1_query_proto protoreflect.FileDescriptor
 
 const file_hallmark_v1_query_proto_rawDesc = "" +
@@ -1916,7 +2328,48 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
 	"\x06length\x18\x02 \x01(\x03R\x06length\x12\x1b\n" +
 	"\tfirst_seq\x18\x03 \x01(\x03R\bfirstSeq\x12\x1b\n" +
-	"\thead_hash\x18\x04 \x01(\tR\bheadHash2\xfa\x03\n" +
+	"\thead_hash\x18\x04 \x01(\tR\bheadHash\"\xae\x01\n" +
+	"\x13ListFindingsRequest\x12\x14\n" +
+	"\x05image\x18\x01 \x01(\tR\x05image\x12\x1a\n" +
+	"\badvisory\x18\x02 \x01(\tR\badvisory\x12)\n" +
+	"\x10include_resolved\x18\x03 \x01(\bR\x0fincludeResolved\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x92\x02\n" +
+	"\x14ListFindingsResponse\x120\n" +
+	"\bfindings\x18\x01 \x03(\v2\x14.hallmark.v1.FindingR\bfindings\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1e\n" +
+	"\n" +
+	"advisories\x18\x03 \x01(\x03R\n" +
+	"advisories\x12E\n" +
+	"\x10database_updated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0fdatabaseUpdated\x129\n" +
+	"\n" +
+	"scanned_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tscannedAt\"\x80\x04\n" +
+	"\aFinding\x12\x1e\n" +
+	"\n" +
+	"repository\x18\x01 \x01(\tR\n" +
+	"repository\x12\x16\n" +
+	"\x06digest\x18\x02 \x01(\tR\x06digest\x12\x1a\n" +
+	"\badvisory\x18\x03 \x01(\tR\badvisory\x12\x18\n" +
+	"\aaliases\x18\x04 \x03(\tR\aaliases\x12\x18\n" +
+	"\asummary\x18\x05 \x01(\tR\asummary\x12\x18\n" +
+	"\apackage\x18\x06 \x01(\tR\apackage\x12\x1c\n" +
+	"\tinstalled\x18\a \x01(\tR\tinstalled\x12\x14\n" +
+	"\x05fixed\x18\b \x03(\tR\x05fixed\x12\x1a\n" +
+	"\bseverity\x18\t \x01(\tR\bseverity\x12\x14\n" +
+	"\x05score\x18\n" +
+	" \x01(\x01R\x05score\x12\x16\n" +
+	"\x06vector\x18\v \x01(\tR\x06vector\x12'\n" +
+	"\x0fseverity_source\x18\f \x01(\tR\x0eseveritySource\x129\n" +
+	"\bexcepted\x18\r \x01(\v2\x1d.hallmark.v1.FindingExceptionR\bexcepted\x129\n" +
+	"\n" +
+	"first_seen\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x126\n" +
+	"\bresolved\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\bresolved\"\x88\x01\n" +
+	"\x10FindingException\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
+	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x0e\n" +
+	"\x02by\x18\x03 \x01(\tR\x02by\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\tR\x06source2\xd4\x04\n" +
 	"\fQueryService\x12R\n" +
 	"\n" +
 	"ListImages\x12\x1e.hallmark.v1.ListImagesRequest\x1a\x1f.hallmark.v1.ListImagesResponse\"\x03\x90\x02\x01\x12L\n" +
@@ -1925,7 +2378,8 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"ListBuilds\x12\x1e.hallmark.v1.ListBuildsRequest\x1a\x1f.hallmark.v1.ListBuildsResponse\"\x03\x90\x02\x01\x12L\n" +
 	"\bGetBuild\x12\x1c.hallmark.v1.GetBuildRequest\x1a\x1d.hallmark.v1.GetBuildResponse\"\x03\x90\x02\x01\x12O\n" +
 	"\tListAudit\x12\x1d.hallmark.v1.ListAuditRequest\x1a\x1e.hallmark.v1.ListAuditResponse\"\x03\x90\x02\x01\x12U\n" +
-	"\vVerifyAudit\x12\x1f.hallmark.v1.VerifyAuditRequest\x1a .hallmark.v1.VerifyAuditResponse\"\x03\x90\x02\x01B?Z=github.com/hallmark-dev/hallmark/proto/hallmark/v1;hallmarkv1b\x06proto3"
+	"\vVerifyAudit\x12\x1f.hallmark.v1.VerifyAuditRequest\x1a .hallmark.v1.VerifyAuditResponse\"\x03\x90\x02\x01\x12X\n" +
+	"\fListFindings\x12 .hallmark.v1.ListFindingsRequest\x1a!.hallmark.v1.ListFindingsResponse\"\x03\x90\x02\x01B?Z=github.com/hallmark-dev/hallmark/proto/hallmark/v1;hallmarkv1b\x06proto3"
 
 var (
 	file_hallmark_v1_query_proto_rawDescOnce sync.Once
@@ -1939,7 +2393,7 @@ func file_hallmark_v1_query_proto_rawDescGZIP() []byte {
 	return file_hallmark_v1_query_proto_rawDescData
 }
 
-var file_hallmark_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_hallmark_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_hallmark_v1_query_proto_goTypes = []any{
 	(*ListImagesRequest)(nil),     // 0: hallmark.v1.ListImagesRequest
 	(*ListImagesResponse)(nil),    // 1: hallmark.v1.ListImagesResponse
@@ -1963,8 +2417,12 @@ var file_hallmark_v1_query_proto_goTypes = []any{
 	(*AuditEvent)(nil),            // 19: hallmark.v1.AuditEvent
 	(*AuditCheck)(nil),            // 20: hallmark.v1.AuditCheck
 	(*AuditChain)(nil),            // 21: hallmark.v1.AuditChain
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 23: google.protobuf.Struct
+	(*ListFindingsRequest)(nil),   // 22: hallmark.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),  // 23: hallmark.v1.ListFindingsResponse
+	(*Finding)(nil),               // 24: hallmark.v1.Finding
+	(*FindingException)(nil),      // 25: hallmark.v1.FindingException
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 27: google.protobuf.Struct
 }
 var file_hallmark_v1_query_proto_depIdxs = []int32{
 	12, // 0: hallmark.v1.ListImagesResponse.images:type_name -> hallmark.v1.Image
@@ -1972,43 +2430,52 @@ var file_hallmark_v1_query_proto_depIdxs = []int32{
 	14, // 2: hallmark.v1.GetImageResponse.builds:type_name -> hallmark.v1.Build
 	18, // 3: hallmark.v1.GetImageResponse.attestations:type_name -> hallmark.v1.RecordedAttestation
 	19, // 4: hallmark.v1.GetImageResponse.events:type_name -> hallmark.v1.AuditEvent
-	22, // 5: hallmark.v1.ListBuildsRequest.since:type_name -> google.protobuf.Timestamp
+	26, // 5: hallmark.v1.ListBuildsRequest.since:type_name -> google.protobuf.Timestamp
 	14, // 6: hallmark.v1.ListBuildsResponse.builds:type_name -> hallmark.v1.Build
 	14, // 7: hallmark.v1.GetBuildResponse.build:type_name -> hallmark.v1.Build
-	22, // 8: hallmark.v1.ListAuditRequest.since:type_name -> google.protobuf.Timestamp
-	22, // 9: hallmark.v1.ListAuditRequest.until:type_name -> google.protobuf.Timestamp
+	26, // 8: hallmark.v1.ListAuditRequest.since:type_name -> google.protobuf.Timestamp
+	26, // 9: hallmark.v1.ListAuditRequest.until:type_name -> google.protobuf.Timestamp
 	19, // 10: hallmark.v1.ListAuditResponse.events:type_name -> hallmark.v1.AuditEvent
 	20, // 11: hallmark.v1.VerifyAuditResponse.check:type_name -> hallmark.v1.AuditCheck
-	22, // 12: hallmark.v1.Image.created:type_name -> google.protobuf.Timestamp
+	26, // 12: hallmark.v1.Image.created:type_name -> google.protobuf.Timestamp
 	13, // 13: hallmark.v1.Image.bases:type_name -> hallmark.v1.ImageBase
 	15, // 14: hallmark.v1.Build.requester:type_name -> hallmark.v1.Requester
 	16, // 15: hallmark.v1.Build.source:type_name -> hallmark.v1.BuildSource
 	13, // 16: hallmark.v1.Build.bases:type_name -> hallmark.v1.ImageBase
 	17, // 17: hallmark.v1.Build.tags:type_name -> hallmark.v1.TagMove
 	18, // 18: hallmark.v1.Build.attestations:type_name -> hallmark.v1.RecordedAttestation
-	22, // 19: hallmark.v1.Build.started:type_name -> google.protobuf.Timestamp
-	22, // 20: hallmark.v1.Build.finished:type_name -> google.protobuf.Timestamp
-	23, // 21: hallmark.v1.Requester.claims:type_name -> google.protobuf.Struct
-	22, // 22: hallmark.v1.RecordedAttestation.signed_at:type_name -> google.protobuf.Timestamp
-	22, // 23: hallmark.v1.AuditEvent.at:type_name -> google.protobuf.Timestamp
+	26, // 19: hallmark.v1.Build.started:type_name -> google.protobuf.Timestamp
+	26, // 20: hallmark.v1.Build.finished:type_name -> google.protobuf.Timestamp
+	27, // 21: hallmark.v1.Requester.claims:type_name -> google.protobuf.Struct
+	26, // 22: hallmark.v1.RecordedAttestation.signed_at:type_name -> google.protobuf.Timestamp
+	26, // 23: hallmark.v1.AuditEvent.at:type_name -> google.protobuf.Timestamp
 	21, // 24: hallmark.v1.AuditCheck.chains:type_name -> hallmark.v1.AuditChain
-	0,  // 25: hallmark.v1.QueryService.ListImages:input_type -> hallmark.v1.ListImagesRequest
-	2,  // 26: hallmark.v1.QueryService.GetImage:input_type -> hallmark.v1.GetImageRequest
-	4,  // 27: hallmark.v1.QueryService.ListBuilds:input_type -> hallmark.v1.ListBuildsRequest
-	6,  // 28: hallmark.v1.QueryService.GetBuild:input_type -> hallmark.v1.GetBuildRequest
-	8,  // 29: hallmark.v1.QueryService.ListAudit:input_type -> hallmark.v1.ListAuditRequest
-	10, // 30: hallmark.v1.QueryService.VerifyAudit:input_type -> hallmark.v1.VerifyAuditRequest
-	1,  // 31: hallmark.v1.QueryService.ListImages:output_type -> hallmark.v1.ListImagesResponse
-	3,  // 32: hallmark.v1.QueryService.GetImage:output_type -> hallmark.v1.GetImageResponse
-	5,  // 33: hallmark.v1.QueryService.ListBuilds:output_type -> hallmark.v1.ListBuildsResponse
-	7,  // 34: hallmark.v1.QueryService.GetBuild:output_type -> hallmark.v1.GetBuildResponse
-	9,  // 35: hallmark.v1.QueryService.ListAudit:output_type -> hallmark.v1.ListAuditResponse
-	11, // 36: hallmark.v1.QueryService.VerifyAudit:output_type -> hallmark.v1.VerifyAuditResponse
-	31, // [31:37] is the sub-list for method output_type
-	25, // [25:31] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	24, // 25: hallmark.v1.ListFindingsResponse.findings:type_name -> hallmark.v1.Finding
+	26, // 26: hallmark.v1.ListFindingsResponse.database_updated:type_name -> google.protobuf.Timestamp
+	26, // 27: hallmark.v1.ListFindingsResponse.scanned_at:type_name -> google.protobuf.Timestamp
+	25, // 28: hallmark.v1.Finding.excepted:type_name -> hallmark.v1.FindingException
+	26, // 29: hallmark.v1.Finding.first_seen:type_name -> google.protobuf.Timestamp
+	26, // 30: hallmark.v1.Finding.resolved:type_name -> google.protobuf.Timestamp
+	26, // 31: hallmark.v1.FindingException.expires:type_name -> google.protobuf.Timestamp
+	0,  // 32: hallmark.v1.QueryService.ListImages:input_type -> hallmark.v1.ListImagesRequest
+	2,  // 33: hallmark.v1.QueryService.GetImage:input_type -> hallmark.v1.GetImageRequest
+	4,  // 34: hallmark.v1.QueryService.ListBuilds:input_type -> hallmark.v1.ListBuildsRequest
+	6,  // 35: hallmark.v1.QueryService.GetBuild:input_type -> hallmark.v1.GetBuildRequest
+	8,  // 36: hallmark.v1.QueryService.ListAudit:input_type -> hallmark.v1.ListAuditRequest
+	10, // 37: hallmark.v1.QueryService.VerifyAudit:input_type -> hallmark.v1.VerifyAuditRequest
+	22, // 38: hallmark.v1.QueryService.ListFindings:input_type -> hallmark.v1.ListFindingsRequest
+	1,  // 39: hallmark.v1.QueryService.ListImages:output_type -> hallmark.v1.ListImagesResponse
+	3,  // 40: hallmark.v1.QueryService.GetImage:output_type -> hallmark.v1.GetImageResponse
+	5,  // 41: hallmark.v1.QueryService.ListBuilds:output_type -> hallmark.v1.ListBuildsResponse
+	7,  // 42: hallmark.v1.QueryService.GetBuild:output_type -> hallmark.v1.GetBuildResponse
+	9,  // 43: hallmark.v1.QueryService.ListAudit:output_type -> hallmark.v1.ListAuditResponse
+	11, // 44: hallmark.v1.QueryService.VerifyAudit:output_type -> hallmark.v1.VerifyAuditResponse
+	23, // 45: hallmark.v1.QueryService.ListFindings:output_type -> hallmark.v1.ListFindingsResponse
+	39, // [39:46] is the sub-list for method output_type
+	32, // [32:39] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_hallmark_v1_query_proto_init() }
@@ -2022,7 +2489,7 @@ func file_hallmark_v1_query_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hallmark_v1_query_proto_rawDesc), len(file_hallmark_v1_query_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

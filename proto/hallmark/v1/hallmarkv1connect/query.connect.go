@@ -46,6 +46,9 @@ const (
 	// QueryServiceVerifyAuditProcedure is the fully-qualified name of the QueryService's VerifyAudit
 	// RPC.
 	QueryServiceVerifyAuditProcedure = "/hallmark.v1.QueryService/VerifyAudit"
+	// QueryServiceListFindingsProcedure is the fully-qualified name of the QueryService's ListFindings
+	// RPC.
+	QueryServiceListFindingsProcedure = "/hallmark.v1.QueryService/ListFindings"
 )
 
 // QueryServiceClient is a client for the hallmark.v1.QueryService service.
@@ -77,6 +80,15 @@ type QueryServiceClient interface {
 	// caller that some authorization rule lets push somewhere may ask: the
 	// answer holds counts and problem lines, never records.
 	VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRequest]) (*connect.Response[v1.VerifyAuditResponse], error)
+	// ListFindings lists the vulnerability findings on the recorded images:
+	// those of one image, the images one advisory affects, or all, in the
+	// order they were first found. The gateway matches the packages of every
+	// recorded image's signed SBOM against its advisories whenever the
+	// advisories change and whenever an image is recorded, without
+	// rebuilding anything (docs/vulnerabilities.md). Filters combine with
+	// AND. The gateway serves it with a store; without advisories the list
+	// is empty and `advisories` is 0.
+	ListFindings(context.Context, *connect.Request[v1.ListFindingsRequest]) (*connect.Response[v1.ListFindingsResponse], error)
 }
 
 // NewQueryServiceClient constructs a client for the hallmark.v1.QueryService service. By default,
@@ -132,17 +144,25 @@ func NewQueryServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listFindings: connect.NewClient[v1.ListFindingsRequest, v1.ListFindingsResponse](
+			httpClient,
+			baseURL+QueryServiceListFindingsProcedure,
+			connect.WithSchema(queryServiceMethods.ByName("ListFindings")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // queryServiceClient implements QueryServiceClient.
 type queryServiceClient struct {
-	listImages  *connect.Client[v1.ListImagesRequest, v1.ListImagesResponse]
-	getImage    *connect.Client[v1.GetImageRequest, v1.GetImageResponse]
-	listBuilds  *connect.Client[v1.ListBuildsRequest, v1.ListBuildsResponse]
-	getBuild    *connect.Client[v1.GetBuildRequest, v1.GetBuildResponse]
-	listAudit   *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
-	verifyAudit *connect.Client[v1.VerifyAuditRequest, v1.VerifyAuditResponse]
+	listImages   *connect.Client[v1.ListImagesRequest, v1.ListImagesResponse]
+	getImage     *connect.Client[v1.GetImageRequest, v1.GetImageResponse]
+	listBuilds   *connect.Client[v1.ListBuildsRequest, v1.ListBuildsResponse]
+	getBuild     *connect.Client[v1.GetBuildRequest, v1.GetBuildResponse]
+	listAudit    *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
+	verifyAudit  *connect.Client[v1.VerifyAuditRequest, v1.VerifyAuditResponse]
+	listFindings *connect.Client[v1.ListFindingsRequest, v1.ListFindingsResponse]
 }
 
 // ListImages calls hallmark.v1.QueryService.ListImages.
@@ -175,6 +195,11 @@ func (c *queryServiceClient) VerifyAudit(ctx context.Context, req *connect.Reque
 	return c.verifyAudit.CallUnary(ctx, req)
 }
 
+// ListFindings calls hallmark.v1.QueryService.ListFindings.
+func (c *queryServiceClient) ListFindings(ctx context.Context, req *connect.Request[v1.ListFindingsRequest]) (*connect.Response[v1.ListFindingsResponse], error) {
+	return c.listFindings.CallUnary(ctx, req)
+}
+
 // QueryServiceHandler is an implementation of the hallmark.v1.QueryService service.
 type QueryServiceHandler interface {
 	// ListImages lists the images the gateway built, in the order they were
@@ -204,6 +229,15 @@ type QueryServiceHandler interface {
 	// caller that some authorization rule lets push somewhere may ask: the
 	// answer holds counts and problem lines, never records.
 	VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRequest]) (*connect.Response[v1.VerifyAuditResponse], error)
+	// ListFindings lists the vulnerability findings on the recorded images:
+	// those of one image, the images one advisory affects, or all, in the
+	// order they were first found. The gateway matches the packages of every
+	// recorded image's signed SBOM against its advisories whenever the
+	// advisories change and whenever an image is recorded, without
+	// rebuilding anything (docs/vulnerabilities.md). Filters combine with
+	// AND. The gateway serves it with a store; without advisories the list
+	// is empty and `advisories` is 0.
+	ListFindings(context.Context, *connect.Request[v1.ListFindingsRequest]) (*connect.Response[v1.ListFindingsResponse], error)
 }
 
 // NewQueryServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -255,6 +289,13 @@ func NewQueryServiceHandler(svc QueryServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	queryServiceListFindingsHandler := connect.NewUnaryHandler(
+		QueryServiceListFindingsProcedure,
+		svc.ListFindings,
+		connect.WithSchema(queryServiceMethods.ByName("ListFindings")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/hallmark.v1.QueryService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case QueryServiceListImagesProcedure:
@@ -269,6 +310,8 @@ func NewQueryServiceHandler(svc QueryServiceHandler, opts ...connect.HandlerOpti
 			queryServiceListAuditHandler.ServeHTTP(w, r)
 		case QueryServiceVerifyAuditProcedure:
 			queryServiceVerifyAuditHandler.ServeHTTP(w, r)
+		case QueryServiceListFindingsProcedure:
+			queryServiceListFindingsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -300,4 +343,8 @@ func (UnimplementedQueryServiceHandler) ListAudit(context.Context, *connect.Requ
 
 func (UnimplementedQueryServiceHandler) VerifyAudit(context.Context, *connect.Request[v1.VerifyAuditRequest]) (*connect.Response[v1.VerifyAuditResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hallmark.v1.QueryService.VerifyAudit is not implemented"))
+}
+
+func (UnimplementedQueryServiceHandler) ListFindings(context.Context, *connect.Request[v1.ListFindingsRequest]) (*connect.Response[v1.ListFindingsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("hallmark.v1.QueryService.ListFindings is not implemented"))
 }
