@@ -8,8 +8,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/hallmark-dev/hallmark/store"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/vuln"
 	"github.com/hallmark-dev/hallmark/vuln/osv"
 )
