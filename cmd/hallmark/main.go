@@ -40,7 +40,7 @@ func main() {
 		SilenceErrors: true,
 	}
 	root.AddCommand(newBuildCmd(), newBaseCmd(), newDevCmd(), newInspectCmd(), newSBOMCmd(), newVerifyCmd(), newPolicyCmd())
-	root.AddCommand(newImagesCmd(), newImageCmd(), newBuildsCmd(), newAuditCmd(), newStoreCmd(), newVulnDBCmd())
+	root.AddCommand(newImagesCmd(), newImageCmd(), newBuildsCmd(), newAuditCmd(), newStoreCmd(), newVulnDBCmd(), newVulnsCmd())
 	root.AddCommand(newVersionCmd())
 	root.AddCommand(newConformanceCmd()) // hidden: the sigstore-conformance suite's client shim
 	err := root.ExecuteContext(ctx)

@@ -31,7 +31,8 @@ type fakeQuery struct {
 	events     []*hallmarkv1.AuditEvent
 	pushes     []*hallmarkv1.AuditEvent // unattested_pushes answers these
 	check      *hallmarkv1.AuditCheck
-	maxPage    int // 0: no cap but the request's
+	findings   *hallmarkv1.ListFindingsResponse // ListFindings answers its findings in pages, the rest as is
+	maxPage    int                              // 0: no cap but the request's
 
 	mu       sync.Mutex
 	methods  []string
@@ -112,6 +113,16 @@ func (g *fakeQuery) GetBuild(_ context.Context, req *connect.Request[hallmarkv1.
 func (g *fakeQuery) VerifyAudit(_ context.Context, req *connect.Request[hallmarkv1.VerifyAuditRequest]) (*connect.Response[hallmarkv1.VerifyAuditResponse], error) {
 	g.record(req, 0)
 	return connect.NewResponse(&hallmarkv1.VerifyAuditResponse{Check: g.check}), nil
+}
+
+func (g *fakeQuery) ListFindings(_ context.Context, req *connect.Request[hallmarkv1.ListFindingsRequest]) (*connect.Response[hallmarkv1.ListFindingsResponse], error) {
+	g.record(req, req.Msg.GetPageSize())
+	if req.Msg.GetImage() == "reg.example/nope:v1" {
+		return nil, connect.NewError(connect.CodeNotFound, errors.New("image reg.example/nope:v1: the gateway recorded no such image"))
+	}
+	resp := &hallmarkv1.ListFindingsResponse{Advisories: g.findings.GetAdvisories(), DatabaseUpdated: g.findings.GetDatabaseUpdated(), ScannedAt: g.findings.GetScannedAt()}
+	resp.Findings, resp.NextPageToken = fakePage(g, g.findings.GetFindings(), req.Msg.GetPageSize(), req.Msg.GetPageToken())
+	return connect.NewResponse(resp), nil
 }
 
 // startQuery serves g as hallmarkd does and returns its URL.
