@@ -92,6 +92,20 @@ func (d *Document) SPDX() *v2_3.Document { return d.spdx }
 // Digest returns the manifest digest of the image the document describes.
 func (d *Document) Digest() hallmark.Digest { return d.digest }
 
+// PURLs returns the package URLs of the document's packages, in SPDX id
+// order; a purl that several packages share is listed once.
+func (d *Document) PURLs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range d.packages {
+		if p.PURL != "" && !seen[p.PURL] {
+			seen[p.PURL] = true
+			out = append(out, p.PURL)
+		}
+	}
+	return out
+}
+
 // Layers returns the diffIDs of the image's layers, bottom first.
 func (d *Document) Layers() []hallmark.Digest { return slices.Clone(d.layers) }
 

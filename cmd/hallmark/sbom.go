@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/sbom"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -25,6 +26,7 @@ func newSBOMCmd() *cobra.Command { return newSBOMCommand(processVerifyEnv) }
 func newSBOMCommand(envOf func(*cobra.Command) verifyEnv) *cobra.Command {
 	f := &verifyFlags{}
 	var format string
+	vf := &sbomVulnFlags{}
 	cmd := &cobra.Command{
 		Use:   "sbom [flags] IMAGE",
 		Short: "Print the verified SBOM of an image, as signed (SPDX) or as CycloneDX",
@@ -44,6 +46,14 @@ manifest's digest. Without --platform, an index is an error that lists its
 platforms. For an image that is not an index, --platform must be the platform
 its config names.
 
+--vulnerabilities (with --format cyclonedx) adds the findings the gateway
+recorded for the image (QueryService.ListFindings, as hallmark vulns shows
+them) as the BOM's vulnerabilities, each affecting the components with its
+package URL; the gateway is --gateway, else $HALLMARK_GATEWAY, else the dev
+stack, the token --token-file, else $HALLMARK_TOKEN. Without it the BOM says
+nothing about vulnerabilities. A gateway that has no advisories loaded, or
+has not scanned yet, is an error: an empty list would claim a clean image.
+
 Trust settings and exit status are those of hallmark inspect: 0 if a verified
 SBOM was printed, 1 if none verified, 2 if the image could not be evaluated
 (registry unreachable, image missing, bad flags, an index without --platform,
@@ -51,8 +61,9 @@ a platform the image is not).`,
 	}
 	f.register(cmd.Flags(), "json", "text")
 	cmd.Flags().StringVar(&format, "format", formatSPDX, "SBOM format of --output json: "+formatSPDX+" (the signed document) or "+formatCycloneDX+" (converted to CycloneDX 1.6)")
+	vf.register(cmd.Flags())
 	return imageCommand(cmd, envOf, func(ctx context.Context, image string, env verifyEnv) error {
-		return runSBOM(ctx, f, format, image, env)
+		return runSBOM(ctx, f, vf, format, image, env)
 	})
 }
 
@@ -62,8 +73,10 @@ const (
 	formatCycloneDX = "cyclonedx"
 )
 
-func runSBOM(ctx context.Context, f *verifyFlags, format, image string, env verifyEnv) error {
+func runSBOM(ctx context.Context, f *verifyFlags, vf *sbomVulnFlags, format, image string, env verifyEnv) error {
 	switch {
+	case vf.enabled && format != formatCycloneDX:
+		return usageError("--vulnerabilities adds findings to a CycloneDX BOM: use it with --format " + formatCycloneDX)
 	case format != formatSPDX && format != formatCycloneDX:
 		return usageError(fmt.Sprintf("parse --format: unknown format %q, want %s or %s", format, formatSPDX, formatCycloneDX))
 	case format == formatCycloneDX && f.output != "json":
@@ -90,7 +103,15 @@ func runSBOM(ctx context.Context, f *verifyFlags, format, image string, env veri
 	}
 	newest := sboms[len(sboms)-1]
 	if format == formatCycloneDX {
-		return writeCycloneDX(env.stdout, newest)
+		var opts []sbom.CycloneDXOption
+		if vf.enabled {
+			findings, err := vf.findings(ctx, r.Pinned, newest, env)
+			if err != nil {
+				return err
+			}
+			opts = append(opts, sbom.WithFindings(findings))
+		}
+		return writeCycloneDX(env.stdout, newest, opts...)
 	}
 	if f.output == "json" {
 		if _, err := fmt.Fprintf(env.stdout, "%s\n", newest.Statement.Predicate); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/golden"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
+	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -56,12 +58,56 @@ func TestSBOMCommand(t *testing.T) {
 		}
 	})
 
+	t.Run("cyclonedx with the gateway's findings", func(t *testing.T) {
+		g := queryFixture(0)
+		g.findings = &hallmarkv1.ListFindingsResponse{Advisories: 2, ScannedAt: qTime(1), Findings: []*hallmarkv1.Finding{
+			{Advisory: "GO-2099-0001", Aliases: []string{"CVE-2099-0001"}, Package: "pkg:golang/golang.org/x/text@v0.43.0", Installed: "0.43.0",
+				Fixed: []string{"0.44.0"}, Severity: "high", Score: 7.5, Vector: "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"},
+			{Advisory: "GO-2099-0002", Package: "pkg:golang/golang.org/x/net@v0.1.0", Severity: "low"}, // another platform's
+		}}
+		gw := startQuery(t, g)
+		tok := filepath.Join(t.TempDir(), "token")
+		if err := os.WriteFile(tok, []byte(testToken), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := runVerifyCmd(t, newSBOMCommand, f.env, "--format", "cyclonedx", "--vulnerabilities", "--gateway", gw, "--token-file", tok, img.String())
+		if r.code != 0 {
+			t.Fatalf("exit %d: %s", r.code, r.stderr)
+		}
+		var bom struct {
+			Vulnerabilities []struct {
+				ID      string `json:"id"`
+				Affects []struct {
+					Ref string `json:"ref"`
+				} `json:"affects"`
+			} `json:"vulnerabilities"`
+		}
+		if err := json.Unmarshal([]byte(r.stdout), &bom); err != nil {
+			t.Fatal(err)
+		}
+		if len(bom.Vulnerabilities) != 1 || bom.Vulnerabilities[0].ID != "GO-2099-0001" || len(bom.Vulnerabilities[0].Affects) != 1 {
+			t.Errorf("vulnerabilities %+v", bom.Vulnerabilities)
+		}
+		g.mu.Lock()
+		req := g.requests[0].(*hallmarkv1.ListFindingsRequest)
+		g.mu.Unlock()
+		if req.GetImage() != img.Context().Name()+"@"+img.DigestStr() {
+			t.Errorf("asked for the findings of %q", req.GetImage())
+		}
+		g.findings = &hallmarkv1.ListFindingsResponse{}
+		if r := runVerifyCmd(t, newSBOMCommand, f.env, "--format", "cyclonedx", "--vulnerabilities", "--gateway", gw, "--token-file", tok, img.String()); r.code != 2 ||
+			!strings.Contains(r.stderr, "no vulnerability advisories loaded") || r.stdout != "" {
+			t.Errorf("no advisories: exit %d, %s", r.code, r.stderr)
+		}
+	})
+
 	tests := []struct {
 		name   string
 		args   []string
 		code   int
 		stderr string
 	}{
+		{"vulnerabilities without cyclonedx", []string{"--vulnerabilities", img.String()}, 2, "--vulnerabilities adds findings to a CycloneDX BOM"},
 		{"no sbom", []string{provOnly.String()}, 1, "hallmark sbom: no verified https://spdx.dev/Document for " + provOnly.String() + ": 1 attestation(s), none verified as one:\n  https://slsa.dev/provenance/v1 verified, but is not https://spdx.dev/Document"},
 		{"wrong signer", []string{"--certificate-oidc-issuer", "https://other.example", img.String()}, 1, "does not match the policy"},
 		{"bad output", []string{"--output", "spdx", img.String()}, 2, `unknown format "spdx", want json or text`},
