@@ -36,6 +36,7 @@ type Metrics struct {
 	findingChanges *prometheus.CounterVec
 	rescanDuration *prometheus.HistogramVec
 	rescanLast     prometheus.Gauge
+	scansResigned  *prometheus.CounterVec
 }
 
 // NewMetrics registers the gateway's metrics with reg, among them
@@ -136,7 +137,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.rescanLast = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "hallmark_vuln_rescan_last_timestamp_seconds", Help: "When this gateway last re-scanned the recorded images successfully (Unix time).",
 	})
-	for _, c := range []prometheus.Collector{m.findings, m.affectedImages, m.findingChanges, m.rescanDuration, m.rescanLast, buildInfo, m.registryRequests, m.registryEventsReceived, m.registryEvents, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
+	m.scansResigned = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hallmark_vuln_scans_resigned_total", Help: "Scan attestations signed for shipped images whose findings a re-scan changed, by outcome (signed, failed).",
+	}, []string{"outcome"})
+	for _, c := range []prometheus.Collector{m.scansResigned, m.findings, m.affectedImages, m.findingChanges, m.rescanDuration, m.rescanLast, buildInfo, m.registryRequests, m.registryEventsReceived, m.registryEvents, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
 		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning, m.recordsMissing, m.imports, m.decisionsWritten, m.decisionsDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

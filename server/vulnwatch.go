@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/vuln"
 )
@@ -18,6 +19,7 @@ type FindingStore interface {
 	SyncFindings(ctx context.Context, since int64, match store.Matcher) (store.FindingSync, error)
 	FindingCounts(ctx context.Context) ([]store.FindingCount, error)
 	Findings(ctx context.Context, q store.FindingQuery) ([]store.Finding, string, error)
+	ImagePackages(ctx context.Context, repository string, digest hallmark.Digest) ([]string, error)
 }
 
 var _ FindingStore = (*store.DB)(nil)
@@ -49,9 +51,10 @@ func WithVulnRescan(every time.Duration) Option {
 // re-match when the advisories change (or every fullRescanEvery), the
 // images recorded since the last one otherwise.
 type vulnWatch struct {
-	s    *Server
-	st   FindingStore
-	poke chan struct{}
+	s      *Server
+	st     FindingStore
+	poke   chan struct{}
+	resign *resigner // nil: shipped images' scans are not signed
 
 	// db, full, last and watermark are WatchVulnerabilities': the
 	// database of the last full sync, when it ran, when the last sync ran,
@@ -88,7 +91,7 @@ func newVulnWatch(s *Server) *vulnWatch {
 	if !ok || s.vulns == nil || s.rescanEvery == 0 {
 		return nil
 	}
-	return &vulnWatch{s: s, st: st, poke: make(chan struct{}, 1)}
+	return &vulnWatch{s: s, st: st, poke: make(chan struct{}, 1), resign: newResigner(s)}
 }
 
 // prompt asks for a re-scan soon without waiting for it.
@@ -105,8 +108,10 @@ func (w *vulnWatch) prompt() {
 // WatchVulnerabilities re-matches the packages of every image in the
 // store against the advisories until ctx ends: at once, then whenever the
 // advisories change (looked for every 5s), an image is recorded, or the
-// re-scan interval passes. It records new and resolved findings and sets
-// the findings metrics. It returns at once when the gateway has no store,
+// re-scan interval passes. It records new and resolved findings, sets
+// the findings metrics and, with a vulnerability policy and an attester,
+// signs a fresh scan attestation for each image a tag points at whose
+// findings changed (at most 32 per round). It returns at once when the gateway has no store,
 // no advisories (WithVulnSource, WithVulnDB) or no re-scan interval.
 func (s *Server) WatchVulnerabilities(ctx context.Context) {
 	w := s.watch
@@ -147,6 +152,7 @@ func (w *vulnWatch) once(ctx context.Context, force bool) {
 	case db != w.db || now.Sub(w.full) >= fullRescanEvery:
 		since = 0
 	case !force && now.Sub(w.last) < w.s.rescanEvery:
+		w.resignRound(ctx, db)
 		return
 	}
 	scope := "new"
@@ -179,6 +185,8 @@ func (w *vulnWatch) once(ctx context.Context, force bool) {
 	if err := w.countFindings(ctx); err != nil {
 		w.s.log.WarnContext(ctx, "vulnerability findings not counted", "err", err)
 	}
+	w.resign.add(sync.Shipped)
+	w.resignRound(ctx, db)
 }
 
 // countFindings sets the findings gauges from the store, so that every

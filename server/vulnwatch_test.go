@@ -1,13 +1,18 @@
 package server
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 
+	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/vuln"
@@ -130,6 +135,83 @@ func TestVulnWatch(t *testing.T) {
 	}
 	if lines := metricLines(t, e.testEnv, `hallmark_vuln_finding_changes_total`); !slices.Equal(lines, []string{`hallmark_vuln_finding_changes_total{change="new"} 2`, `hallmark_vuln_finding_changes_total{change="resolved"} 2`}) {
 		t.Errorf("changes: %q", lines)
+	}
+}
+
+// predicateRecorder signs nothing and keeps the predicates it was given,
+// by image.
+type predicateRecorder struct {
+	fakeAttester
+	mu    sync.Mutex
+	signs map[string][][]byte
+}
+
+func (a *predicateRecorder) AttestPredicate(_ context.Context, res hallmark.BuildResult, pt string, pred []byte, _ func(string, ...any)) ([]hallmark.Attestation, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if pt != vuln.PredicateType || res.Pinned != res.Repository+"@"+res.Digest.String() {
+		return nil, fmt.Errorf("unexpected %s for %+v", pt, res)
+	}
+	a.signs[res.Pinned] = append(a.signs[res.Pinned], pred)
+	return []hallmark.Attestation{{PredicateType: pt, Digest: baseDigest, Subject: res.Digest, LogIndex: 42}}, nil
+}
+
+// TestVulnWatchSignsShippedScans: a re-scan that changes the findings of
+// an image a tag points at signs a fresh scan attestation for it, once,
+// listing the findings (blocking ones marked); images whose findings did
+// not change are not signed again.
+func TestVulnWatchSignsShippedScans(t *testing.T) {
+	src := &swapVulns{}
+	rec := &predicateRecorder{fakeAttester: fakeAttester{builder: &fakeBuilder{}}, signs: map[string][][]byte{}}
+	e := newQueryEnv(t, WithVulnSource(src), WithVulnPolicy(vuln.Policy{FailOn: vuln.Critical}), WithAttester(rec))
+	w := e.server.watch
+	ctx := t.Context()
+	crypto, err := store.PackageOf(cryptoPURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := fixBuild("a3", "reg.example/team-a/ssh", "v1", fixDigest("5"), 10)
+	app.Packages = []store.Package{crypto}
+	if err := e.db.RecordBuild(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	src.p.Store(scanDB(t))
+	w.once(ctx, true)
+	pinned := "reg.example/team-a/ssh@" + fixDigest("5").String()
+	rec.mu.Lock()
+	got := rec.signs[pinned]
+	n := len(rec.signs)
+	rec.mu.Unlock()
+	if len(got) != 1 || n != 1 {
+		t.Fatalf("signed %d scans of %s, %d images; want 1, 1", len(got), pinned, n)
+	}
+	var pred struct {
+		Scanner struct {
+			Result []struct {
+				ID       string `json:"id"`
+				Blocking bool   `json:"blocking"`
+			} `json:"result"`
+		} `json:"scanner"`
+		Summary struct {
+			Blocking int `json:"blocking"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(got[0], &pred); err != nil {
+		t.Fatal(err)
+	}
+	if len(pred.Scanner.Result) != 1 || !pred.Scanner.Result[0].Blocking || pred.Summary.Blocking != 1 {
+		t.Errorf("predicate %s", got[0])
+	}
+	w.full = time.Time{} // a full re-scan that changes nothing signs nothing
+	w.once(ctx, false)
+	rec.mu.Lock()
+	again := len(rec.signs[pinned])
+	rec.mu.Unlock()
+	if again != 1 {
+		t.Errorf("signed %d times after an unchanged re-scan", again)
+	}
+	if lines := metricLines(t, e.testEnv, `hallmark_vuln_scans_resigned_total`); !slices.Equal(lines, []string{`hallmark_vuln_scans_resigned_total{outcome="signed"} 1`}) {
+		t.Errorf("metrics: %q", lines)
 	}
 }
 

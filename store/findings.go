@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // FindingData is what a scanner says of one advisory on one package.
@@ -39,6 +42,15 @@ type FindingSync struct {
 	// severity, exception or detail changed; Resolved those no longer
 	// found; Open the open findings in scope afterwards.
 	New, Changed, Resolved, Open int
+	// Shipped are the images with a new, changed or resolved finding that
+	// a tag points at now, in image order.
+	Shipped []ImageRef
+}
+
+// ImageRef names a recorded image.
+type ImageRef struct {
+	Repository string          `json:"repository"`
+	Digest     hallmark.Digest `json:"digest"`
 }
 
 // findingKey names one finding.
@@ -114,6 +126,7 @@ func (s *DB) SyncFindings(ctx context.Context, since int64, match Matcher) (Find
 		return sync, err
 	}
 	var upsert []findingKey
+	changed := map[int64]bool{}
 	for k, d := range want {
 		o, ok := open[k]
 		switch {
@@ -125,11 +138,13 @@ func (s *DB) SyncFindings(ctx context.Context, since int64, match Matcher) (Find
 			continue
 		}
 		upsert = append(upsert, k)
+		changed[k.image] = true
 	}
 	var resolved []int64
 	for k, o := range open {
 		if _, ok := want[k]; !ok {
 			resolved = append(resolved, o.id)
+			changed[k.image] = true
 		}
 	}
 	sync.Resolved, sync.Open = len(resolved), len(want)
@@ -150,7 +165,50 @@ func (s *DB) SyncFindings(ctx context.Context, since int64, match Matcher) (Find
 	if err != nil {
 		return sync, fmt.Errorf("sync findings: %w", err)
 	}
+	if sync.Shipped, err = s.taggedImages(ctx, slices.Sorted(maps.Keys(changed))); err != nil {
+		return sync, fmt.Errorf("sync findings: %w", err)
+	}
 	return sync, nil
+}
+
+// taggedImages returns the images of ids that a tag points at now.
+func (s *DB) taggedImages(ctx context.Context, ids []int64) ([]ImageRef, error) {
+	var out []ImageRef
+	for start := 0; start < len(ids); start += packageBatch {
+		batch := ids[start:min(start+packageBatch, len(ids))]
+		args := make([]any, len(batch))
+		for i, id := range batch {
+			args[i] = id
+		}
+		refs, err := queryAll(ctx, s, `SELECT i.repository, i.digest FROM images i WHERE i.id IN (`+marks(len(batch))+`)
+			AND EXISTS (SELECT 1 FROM tags t WHERE t.repository = i.repository AND t.digest = i.digest) ORDER BY i.id`,
+			func(rows *sql.Rows) (ImageRef, error) {
+				var r ImageRef
+				var d string
+				err := rows.Scan(&r.Repository, &d)
+				r.Digest = hallmark.Digest(d)
+				return r, err
+			}, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read tagged images: %w", err)
+		}
+		out = append(out, refs...)
+	}
+	return out, nil
+}
+
+// ImagePackages returns the package URLs the SBOMs of a recorded image
+// list, in no particular order; none for an image never recorded.
+func (s *DB) ImagePackages(ctx context.Context, repository string, digest hallmark.Digest) ([]string, error) {
+	purls, err := queryAll(ctx, s, `SELECT p.purl FROM image_packages ip JOIN packages p ON p.id = ip.package_id
+		WHERE ip.image_id = (SELECT id FROM images WHERE repository = ? AND digest = ?)`, func(rows *sql.Rows) (string, error) {
+		var p string
+		return p, rows.Scan(&p)
+	}, repository, string(digest))
+	if err != nil {
+		return nil, fmt.Errorf("read packages of image: %w", err)
+	}
+	return purls, nil
 }
 
 func cmpKeys(a, b findingKey) int {

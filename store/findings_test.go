@@ -69,6 +69,12 @@ func TestSyncFindings(t *testing.T) {
 		if sync.Packages != 6 || sync.Affected != 1 || sync.New != 4 || sync.Open != 4 || sync.Resolved != 0 || sync.Watermark != 5 {
 			t.Errorf("first sync: %+v", sync)
 		}
+		if len(sync.Shipped) != 4 || sync.Shipped[0] != (ImageRef{"reg.example/base", digest("1")}) {
+			t.Errorf("shipped images: %+v", sync.Shipped)
+		}
+		if purls, err := db.ImagePackages(ctx, "reg.example/team-a/app", digest("a")); err != nil || len(purls) != 4 {
+			t.Errorf("packages of an image: %q, %v", purls, err)
+		}
 		want := []string{"reg.example/base DSA-1 high CVE-2024-1", "reg.example/team-a/app DSA-1 high CVE-2024-1",
 			"reg.example/team-a/worker DSA-1 high CVE-2024-1", "reg.example/team-c/svc DSA-1 high CVE-2024-1"}
 		if got := findingsOf(t, db, FindingQuery{Advisory: "CVE-2024-1"}); !slices.Equal(got, want) {
@@ -82,7 +88,7 @@ func TestSyncFindings(t *testing.T) {
 		}
 
 		// The same data again changes nothing.
-		if sync, err = db.SyncFindings(ctx, 0, m.match); err != nil || sync.New+sync.Changed+sync.Resolved != 0 || sync.Open != 4 {
+		if sync, err = db.SyncFindings(ctx, 0, m.match); err != nil || sync.New+sync.Changed+sync.Resolved != 0 || sync.Open != 4 || len(sync.Shipped) != 0 {
 			t.Errorf("second sync: %+v, %v", sync, err)
 		}
 		// A new advisory on stdlib, a changed severity, an exception.

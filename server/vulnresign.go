@@ -1,0 +1,123 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/version"
+	"github.com/hallmark-dev/hallmark/store"
+	"github.com/hallmark-dev/hallmark/vuln"
+)
+
+// maxResignPerRound bounds the scan attestations one re-scan signs; the
+// rest wait for the next round (every 5s while any wait).
+const maxResignPerRound = 32
+
+// resigner signs fresh scan attestations for shipped images whose findings
+// changed: an admission policy that reads `vulns` then sees what a re-scan
+// found without a rebuild. It is WatchVulnerabilities', not safe for
+// concurrent use.
+type resigner struct {
+	pa      PredicateAttester
+	pending []store.ImageRef
+	queued  map[store.ImageRef]bool
+}
+
+// newResigner returns the re-signer of s: nil without a vulnerability
+// policy (builds are not scanned, so shipped images are not either) or an
+// attester that signs predicates.
+func newResigner(s *Server) *resigner {
+	pa, ok := s.attester.(PredicateAttester)
+	if !ok || s.vulnPolicy == nil {
+		return nil
+	}
+	return &resigner{pa: pa, queued: map[store.ImageRef]bool{}}
+}
+
+// add queues images, each once.
+func (r *resigner) add(refs []store.ImageRef) {
+	if r == nil {
+		return
+	}
+	for _, ref := range refs {
+		if !r.queued[ref] {
+			r.queued[ref] = true
+			r.pending = append(r.pending, ref)
+		}
+	}
+}
+
+// waiting reports whether images wait to be signed.
+func (r *resigner) waiting() bool { return r != nil && len(r.pending) > 0 }
+
+// round signs the scans of up to maxResignPerRound waiting images against
+// db with the build policy as of now. A failure is logged and counted;
+// the image is not retried until its findings change again.
+func (w *vulnWatch) resignRound(ctx context.Context, db *vuln.DB) {
+	r := w.resign
+	if !r.waiting() {
+		return
+	}
+	n := min(len(r.pending), maxResignPerRound)
+	batch := slices.Clone(r.pending[:n])
+	r.pending = slices.Delete(r.pending, 0, n)
+	for _, ref := range batch {
+		delete(r.queued, ref)
+		if ctx.Err() != nil {
+			return
+		}
+		start := time.Now()
+		att, err := w.resignOne(ctx, db, ref)
+		outcome := "signed"
+		if err != nil {
+			outcome = "failed"
+			w.s.log.WarnContext(ctx, "scan of a shipped image not signed", "image", ref.Repository+"@"+ref.Digest.String(), "err", err)
+		} else {
+			w.s.log.InfoContext(ctx, "scan of a shipped image signed", "image", ref.Repository+"@"+ref.Digest.String(),
+				"log_index", att.LogIndex, "ms", time.Since(start).Milliseconds())
+		}
+		w.s.metrics.scansResigned.WithLabelValues(outcome).Inc()
+	}
+}
+
+// resignOne scans the recorded packages of one image and signs the
+// predicate, as a build does after its SBOM.
+func (w *vulnWatch) resignOne(ctx context.Context, db *vuln.DB, ref store.ImageRef) (hallmark.Attestation, error) {
+	purls, err := w.st.ImagePackages(ctx, ref.Repository, ref.Digest)
+	if err != nil {
+		return hallmark.Attestation{}, err
+	}
+	pkgs := make([]vuln.Package, 0, len(purls))
+	unmapped := 0
+	for _, u := range purls {
+		p, err := vuln.PackageFromPURL(u)
+		if err != nil {
+			unmapped++
+			continue
+		}
+		pkgs = append(pkgs, p)
+	}
+	policy := *w.s.vulnPolicy
+	start := time.Now()
+	rep := db.Scan(pkgs)
+	d := policy.Decide(rep, start)
+	pred, err := vuln.Predicate(vuln.ScanInfo{
+		ScannerVersion: version.Get().Version, Started: start, Finished: time.Now(),
+		Packages: len(purls), Unmapped: unmapped, Policy: policy,
+	}, db, rep, d)
+	if err != nil {
+		return hallmark.Attestation{}, err
+	}
+	res := hallmark.BuildResult{Repository: ref.Repository, Digest: ref.Digest, Pinned: ref.Repository + "@" + ref.Digest.String()}
+	atts, err := w.resign.pa.AttestPredicate(ctx, res, vuln.PredicateType, pred, nil)
+	if err != nil {
+		return hallmark.Attestation{}, fmt.Errorf("attest vulnerability scan: %w", err)
+	}
+	if len(atts) == 0 {
+		return hallmark.Attestation{}, fmt.Errorf("attest vulnerability scan: the attester returned no attestation")
+	}
+	return atts[0], nil
+}
