@@ -34,8 +34,28 @@ func newVulnDBCmd() *cobra.Command {
 	return cmd
 }
 
+// localFlags select the local advisory database instead of the gateway.
+type localFlags struct {
+	local bool
+	db    string
+}
+
+func (l *localFlags) register(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&l.local, "local", false, "the local advisory database (for hallmark vulns --offline) instead of the gateway's")
+	cmd.Flags().StringVar(&l.db, "db", "", "directory of the local advisory database (default $HALLMARK_VULNDB_DIR, else $XDG_DATA_HOME/hallmark/vulndb, else ~/.local/share/hallmark/vulndb)")
+}
+
+// dir is the local database's directory.
+func (l *localFlags) dir(env verifyEnv) (string, error) {
+	if l.db != "" {
+		return l.db, nil
+	}
+	return defaultLocalDB(env.getenv)
+}
+
 func newVulnDBImportCmd() *cobra.Command {
 	f := &queryFlags{}
+	l := &localFlags{}
 	cmd := &cobra.Command{
 		Use:   "import FILE|DIR...",
 		Short: "Import OSV advisories (a record, a directory of them, osv.dev's all.zip) into the gateway",
@@ -55,11 +75,20 @@ admin: true; the dev stack's token is one).
 One line per file as it is done: records, changed, newest modified and
 sha256. --output json prints one ImportResponse per line instead.
 
+--local imports into a local advisory database instead, for hallmark vulns
+--offline (no gateway, no network): each file is checked whole the same way
+and copied into the database's directory (--db) with its import record;
+a file already imported (same sha256) changes nothing.
+
 Exit status: 0 every file imported, 2 some file was refused or could not be
 sent (the files after it are not sent).`,
 	}
 	f.register(cmd.Flags(), false, "table", "json")
+	l.register(cmd)
 	return queryCommand("vulndb import", cmd, f, cobra.MinimumNArgs(1), func(ctx context.Context, args []string, env verifyEnv) error {
+		if l.local {
+			return runLocalImport(ctx, l, f.output, args, env)
+		}
 		return runVulnDBImport(ctx, f, args, env)
 	})
 }
@@ -188,6 +217,7 @@ func importVulnFile(ctx context.Context, cl hallmarkv1connect.VulnDBServiceClien
 
 func newVulnDBStatusCmd() *cobra.Command {
 	f := &queryFlags{}
+	l := &localFlags{}
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the advisories the gateway has loaded and how old they are",
@@ -197,10 +227,15 @@ totals: records loaded, per ecosystem, and the newest modified time. The age
 is the time since the newest modified record, or since the import when its
 records carry no modified time (the Go database's export).
 
---output json prints the StatusResponse.`,
+--output json prints the StatusResponse. --local shows the local advisory
+database (hallmark vulndb import --local) the same way.`,
 	}
 	f.register(cmd.Flags(), false, "table", "json")
+	l.register(cmd)
 	return queryCommand("vulndb status", cmd, f, cobra.NoArgs, func(ctx context.Context, _ []string, env verifyEnv) error {
+		if l.local {
+			return runLocalStatus(ctx, l, f.output, env)
+		}
 		cl, gw, tokens, err := dialVulnDB(f, env)
 		if err != nil {
 			return err

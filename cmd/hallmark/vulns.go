@@ -21,6 +21,9 @@ type vulnsFlags struct {
 	advisory string
 	resolved bool
 	failOn   string
+	offline  bool
+	sbom     string
+	local    localFlags
 }
 
 // severityRank orders severities for --fail-on and the table; unknown
@@ -49,6 +52,13 @@ imported after an image shipped shows here without a rebuild.
 Findings an exception of the build policy (or a VEX statement) accepts are
 listed with its reason and never fail.
 
+  --offline --sbom FILE   no gateway: match the packages of an SBOM (SPDX 2
+                          JSON, as hallmark sbom prints it after verifying it,
+                          or CycloneDX JSON; - for stdin) against the local
+                          advisory database (hallmark vulndb import --local;
+                          --db DIR), e.g. hallmark sbom IMAGE | hallmark vulns
+                          --offline --sbom -
+
 Exit status: 0 no open finding at or above --fail-on, 1 at least one, 2 could
 not tell (gateway unreachable, bad flags, image not found, or the gateway has
 no advisories loaded or has not scanned yet).`,
@@ -60,8 +70,11 @@ no advisories loaded or has not scanned yet).`,
 	fl.StringVar(&f.advisory, "advisory", "", "only the findings of this advisory, by id or alias")
 	fl.BoolVar(&f.resolved, "resolved", false, "also list resolved findings")
 	fl.StringVar(&f.failOn, "fail-on", "any", "lowest severity that makes the exit status 1: critical, high, medium, low, any, none")
+	fl.BoolVar(&f.offline, "offline", false, "match --sbom against the local advisory database instead of asking the gateway")
+	fl.StringVar(&f.sbom, "sbom", "", "with --offline: the SBOM to scan (SPDX 2 or CycloneDX JSON; - for stdin)")
+	fl.StringVar(&f.local.db, "db", "", "with --offline: directory of the local advisory database (default $HALLMARK_VULNDB_DIR, else $XDG_DATA_HOME/hallmark/vulndb, else ~/.local/share/hallmark/vulndb)")
 	return queryCommand("vulns", cmd, &f.queryFlags, cobra.MaximumNArgs(1), func(ctx context.Context, args []string, env verifyEnv) error {
-		return runVulns(ctx, f, args, env)
+		return runVulns(ctx, f, args, env, cmd.InOrStdin())
 	})
 }
 
@@ -79,7 +92,7 @@ func (f *vulnsFlags) failRank() (int, error) {
 	return 0, usageError(fmt.Sprintf("parse --fail-on: %q is not critical, high, medium, low, any or none", oneLine(f.failOn)))
 }
 
-func runVulns(ctx context.Context, f *vulnsFlags, args []string, env verifyEnv) error {
+func runVulns(ctx context.Context, f *vulnsFlags, args []string, env verifyEnv, stdin io.Reader) error {
 	rank, err := f.failRank()
 	if err != nil {
 		return err
@@ -88,9 +101,45 @@ func runVulns(ctx context.Context, f *vulnsFlags, args []string, env verifyEnv) 
 	if len(args) == 1 {
 		image = args[0]
 	}
+	switch {
+	case f.offline && (image != "" || f.sbom == "" || f.resolved):
+		return usageError("--offline scans --sbom FILE (not an IMAGE, and without --resolved): hallmark sbom IMAGE | hallmark vulns --offline --sbom -")
+	case !f.offline && (f.sbom != "" || f.local.db != ""):
+		return usageError("--sbom and --db go with --offline")
+	}
+	var (
+		all  = &hallmarkv1.ListFindingsResponse{}
+		next string
+	)
+	if f.offline {
+		if all, err = runVulnsOffline(ctx, f, env, stdin); err != nil {
+			return err
+		}
+	} else if all, next, err = f.ask(ctx, image, env); err != nil {
+		return err
+	}
+	if f.output == "json" {
+		if err := writeJSON(env.stdout, all, true); err != nil {
+			return err
+		}
+	} else {
+		if err := writeFindingsTable(env.stdout, all.GetFindings(), image == "" && !f.offline); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stderr, "hallmark vulns: %d advisories loaded (newest modified %s), findings as of %s\n",
+			all.GetAdvisories(), tableTime(all.GetDatabaseUpdated()), tableTime(all.GetScannedAt()))
+	}
+	if next != "" {
+		fmt.Fprintf(env.stderr, "hallmark vulns: more findings than --limit %d; raise it (0 for all) to see them\n", f.limit)
+	}
+	return vulnsVerdict(all, rank, next != "")
+}
+
+// ask lists the gateway's findings, following pages up to --limit.
+func (f *vulnsFlags) ask(ctx context.Context, image string, env verifyEnv) (*hallmarkv1.ListFindingsResponse, string, error) {
 	cl, gw, err := f.dial(env)
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	all := &hallmarkv1.ListFindingsResponse{}
 	next, err := eachPage(ctx, f.limit, func(ctx context.Context, size int32, token string) ([]*hallmarkv1.Finding, string, error) {
@@ -109,24 +158,10 @@ func runVulns(ctx context.Context, f *vulnsFlags, args []string, env verifyEnv) 
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	all.NextPageToken = next
-	if f.output == "json" {
-		if err := writeJSON(env.stdout, all, true); err != nil {
-			return err
-		}
-	} else {
-		if err := writeFindingsTable(env.stdout, all.GetFindings(), image == ""); err != nil {
-			return err
-		}
-		fmt.Fprintf(env.stderr, "hallmark vulns: %d advisories loaded (newest modified %s), findings as of %s\n",
-			all.GetAdvisories(), tableTime(all.GetDatabaseUpdated()), tableTime(all.GetScannedAt()))
-	}
-	if next != "" {
-		fmt.Fprintf(env.stderr, "hallmark vulns: more findings than --limit %d; raise it (0 for all) to see them\n", f.limit)
-	}
-	return vulnsVerdict(all, rank, next != "")
+	return all, next, nil
 }
 
 // vulnsVerdict is the command's outcome: nil when no open finding that no
