@@ -6,7 +6,7 @@
 #
 # osv-scalibr is pinned in this tools module and linked only into
 # cmd/scalibr-scan, never into Hallmark. It is built once per version of
-# go.mod/go.sum into ${XDG_CACHE_HOME:-~/.cache}/hallmark/tools/ and reused
+# go.mod, go.sum and the command's source into ${XDG_CACHE_HOME:-~/.cache}/hallmark/tools/ and reused
 # afterwards. Set HALLMARK_SCALIBR to use another scalibr-scan binary and
 # HALLMARK_SCALIBR_REPORT to a file to receive the markdown table.
 set -euo pipefail
@@ -14,7 +14,7 @@ export GOTOOLCHAIN=local
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 if [[ -z "${HALLMARK_SCALIBR:-}" ]]; then
-  sum="$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)"
+  sum="$(cat "$here/go.mod" "$here/go.sum" "$here"/cmd/scalibr-scan/*.go | sha256sum | cut -c1-12)"
   HALLMARK_SCALIBR="${XDG_CACHE_HOME:-$HOME/.cache}/hallmark/tools/osv-scalibr-$sum/scalibr-scan"
   if [[ ! -x "$HALLMARK_SCALIBR" ]]; then
     echo "compare: building osv-scalibr (once) into $(dirname "$HALLMARK_SCALIBR")" >&2

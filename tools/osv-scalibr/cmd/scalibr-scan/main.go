@@ -95,12 +95,18 @@ func run(ctx context.Context, imagePath, osvDir string, names []string) (*output
 		return nil, err
 	}
 	defer img.CleanUp()
+	// A container image of Linux, scanned offline: the groups' plugins for
+	// other systems (os/winget, os/chocolatey) and online ones are dropped.
+	capabs := &plugin.Capabilities{OS: plugin.OSLinux, Network: plugin.NetworkOffline}
 	res, err := scalibr.New().ScanContainer(ctx, img, &scalibr.ScanConfig{
-		Plugins:      plugins,
-		Capabilities: &plugin.Capabilities{OS: plugin.OSLinux, Network: plugin.NetworkOffline, DirectFS: false, RunningSystem: false},
+		Plugins:      plugin.FilterByCapabilities(plugins, capabs),
+		Capabilities: capabs,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if res.Status.Status != plugin.ScanStatusSucceeded {
+		return nil, fmt.Errorf("scan: %s", res.Status.String())
 	}
 	out := &output{Scanner: "osv-scalibr " + version.ScannerVersion, Status: res.Status.String(), Packages: []pkg{}, Findings: []finding{}}
 	for _, s := range res.PluginStatus {
