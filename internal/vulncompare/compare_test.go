@@ -141,7 +141,7 @@ func TestCompareWithScalibr(t *testing.T) {
 		slices.Sort(onlyOurs)
 		slices.Sort(onlyTheirs)
 		fmt.Fprintf(&report, "| %s | %d / %d | %d | %d | %d | %d | %d | %d | %v | %v |\n", im.name, len(pkgs), len(res.Packages), len(ours), len(theirs), len(both), len(merged), len(onlyOurs), len(onlyTheirs),
-			oursTime.Round(time.Millisecond), theirTime.Round(time.Millisecond))
+			oursTime.Round(100*time.Microsecond), theirTime.Round(time.Millisecond))
 		t.Logf("%s: both: %q", im.name, both)
 		if len(merged) > 0 {
 			t.Logf("%s: merged as aliases: %q", im.name, merged)
@@ -223,6 +223,7 @@ type testImage struct {
 // debian and alpine fixtures (today's packages, the Go binary added to
 // debian).
 func testImages(t *testing.T, root string) []testImage {
+	t.Helper()
 	bin := readFile(t, goBinary(t))
 	sbomData := filepath.Join(root, "attest", "sbom", "testdata")
 	deb12 := func(status []byte) v1.Layer {
@@ -281,6 +282,7 @@ func testImages(t *testing.T, root string) []testImage {
 // GitHub-reviewed Go records, and vuln's hand-written Debian and Alpine
 // records. It returns dir and the archives.
 func osvArchives(t *testing.T, root string) (string, []string) {
+	t.Helper()
 	shared := filepath.Join(root, "..", "shared", "testdata", "vulndb")
 	if _, err := os.Stat(shared); err != nil {
 		t.Fatalf("the shared advisories beside the repository are missing: %v", err)
@@ -342,6 +344,7 @@ func osvArchives(t *testing.T, root string) (string, []string) {
 // goBinary builds testdata/gomod (golang.org/x/crypto v0.30.0 and
 // golang.org/x/text v0.3.7, by a replace directive) with this toolchain.
 func goBinary(t *testing.T) string {
+	t.Helper()
 	out := filepath.Join(t.TempDir(), "vulnfixture")
 	cmd := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-o", out, ".")
 	cmd.Dir = filepath.Join("testdata", "gomod")
@@ -355,6 +358,7 @@ func goBinary(t *testing.T) string {
 // layer is one uncompressed layer holding files (mode 0755) and their
 // parent directories.
 func layer(t *testing.T, files map[string][]byte) v1.Layer {
+	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	names := slices.Sorted(func(yield func(string) bool) {
@@ -403,6 +407,7 @@ func layer(t *testing.T, files map[string][]byte) v1.Layer {
 // image stacks the layers, one history entry each (scalibr requires
 // them).
 func image(t *testing.T, layers ...v1.Layer) v1.Image {
+	t.Helper()
 	var adds []mutate.Addendum
 	for _, l := range layers {
 		adds = append(adds, mutate.Addendum{Layer: l, History: v1.History{CreatedBy: "vulncompare"}})
@@ -417,6 +422,7 @@ func image(t *testing.T, layers ...v1.Layer) v1.Image {
 // writeLayout writes img as an OCI image layout at dir and returns it as
 // read back from there, so both scanners read the same bytes.
 func writeLayout(t *testing.T, dir string, img v1.Image) v1.Image {
+	t.Helper()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
 		t.Fatal(err)
@@ -440,6 +446,7 @@ func writeLayout(t *testing.T, dir string, img v1.Image) v1.Image {
 }
 
 func repoRoot(t *testing.T) string {
+	t.Helper()
 	wd, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
@@ -448,6 +455,7 @@ func repoRoot(t *testing.T) string {
 }
 
 func readFile(t *testing.T, path string) []byte {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -456,6 +464,7 @@ func readFile(t *testing.T, path string) []byte {
 }
 
 func gunzip(t *testing.T, b []byte) []byte {
+	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
