@@ -348,7 +348,7 @@ func goBinary(t *testing.T) string {
 	out := filepath.Join(t.TempDir(), "vulnfixture")
 	cmd := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-o", out, ".")
 	cmd.Dir = filepath.Join("testdata", "gomod")
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, b)
 	}

@@ -8,7 +8,8 @@
 # cmd/scalibr-scan, never into Hallmark. It is built once per version of
 # go.mod, go.sum and the command's source into ${XDG_CACHE_HOME:-~/.cache}/hallmark/tools/ and reused
 # afterwards. Set HALLMARK_SCALIBR to use another scalibr-scan binary and
-# HALLMARK_SCALIBR_REPORT to a file to receive the markdown table.
+# HALLMARK_SCALIBR_REPORT to a file to receive the markdown table;
+# HALLMARK_SCALIBR_DEBUG=1 logs scalibr's output for each image.
 set -euo pipefail
 export GOTOOLCHAIN=local
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
