@@ -4,7 +4,7 @@ export GOTOOLCHAIN := local
 GO    ?= go
 BIN   ?= bin
 
-.PHONY: all build dev test unit unit-norace e2e bench generate check-generate lint fuzz fuzz-short sbom-compare api-release cross
+.PHONY: all build dev test unit unit-norace e2e bench generate check-generate lint fuzz fuzz-short sbom-compare vuln-compare api-release cross
 
 all: build
 
@@ -30,16 +30,16 @@ dev: build
 ## Under make test a test whose component is missing fails instead of
 ## skipping (tests read CI); prerequisites inherit it.
 test: export CI := true
-test: deps lint check-generate unit unit-norace fuzz-short sbom-compare e2e
+test: deps lint check-generate unit unit-norace fuzz-short sbom-compare vuln-compare e2e
 
 ## deps: the Debian packages the stack and tests use (runc, docker-registry, busybox-static, postgresql-15), installed if missing.
 deps: build
 	$(BIN)/hallmark dev deps
 
-## unit: every unit test with -race; the syft comparison needs the pinned syft
-## and runs in sbom-compare.
+## unit: every unit test with -race; the syft and osv-scalibr comparisons need
+## the pinned tools and run in sbom-compare and vuln-compare.
 unit:
-	$(GO) test -race -count=1 -skip '^TestCompareWithSyft$$' ./...
+	$(GO) test -race -count=1 -skip '^TestCompareWith(Syft|Scalibr)$$' ./...
 
 ## unit-norace: the tests that skip themselves under -race (too slow there).
 unit-norace:
@@ -96,3 +96,9 @@ fuzz-short:
 ## the pinned syft once); fails if syft finds a package Hallmark misses.
 sbom-compare:
 	tools/syft/compare.sh
+
+## vuln-compare: Hallmark's vulnerability findings against osv-scalibr's (its
+## offline OSV matcher) on the same images and OSV archives (builds the pinned
+## osv-scalibr once); fails if scalibr reports a finding Hallmark misses.
+vuln-compare:
+	tools/osv-scalibr/compare.sh
