@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -38,11 +40,14 @@ type VulnLoader struct {
 	maxBytes int64
 	spool    string
 	sources  []string
+	urls     []*url.URL
+	client   *http.Client
 
 	// hashes and failed are Run's: the sha256 of the source files read,
 	// and those whose import failed.
-	hashes map[fileKey]string
-	failed map[string]bool
+	hashes  map[fileKey]string
+	failed  map[string]bool
+	fetched map[string]fetchState
 
 	cur  atomic.Pointer[vulnSnapshot]
 	mu   sync.Mutex     // serialises loads
@@ -97,7 +102,8 @@ func WithVulnSpoolDir(dir string) VulnLoaderOption {
 // NewVulnLoader loads every advisory of st and returns the loader.
 func NewVulnLoader(ctx context.Context, st VulnStore, opts ...VulnLoaderOption) (*VulnLoader, error) {
 	v := &VulnLoader{st: st, log: slog.New(slog.DiscardHandler), refresh: time.Minute, maxBytes: 512 << 20,
-		seen: map[int64]bool{}, ecos: map[string][]string{}, hashes: map[fileKey]string{}, failed: map[string]bool{}}
+		seen: map[int64]bool{}, ecos: map[string][]string{}, hashes: map[fileKey]string{}, failed: map[string]bool{},
+		fetched: map[string]fetchState{}, client: &http.Client{Timeout: fetchTimeout, CheckRedirect: checkSourceRedirect}}
 	for _, opt := range opts {
 		if err := opt(v); err != nil {
 			return nil, err

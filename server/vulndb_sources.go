@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 )
@@ -18,18 +17,27 @@ import (
 const sourcesActor = "hallmarkd vulndb.sources"
 
 // WithVulnSources makes Run import, before each refresh, the advisory
-// files at paths that no recorded import has (by sha256): files as they
-// are, and the .json and .zip files under directories (hidden entries
-// skipped), each as an import of its own named by its path. The default
-// is none.
-func WithVulnSources(paths ...string) VulnLoaderOption {
+// files at sources that no recorded import has (by sha256): files as they
+// are, the .json and .zip files under directories (hidden entries
+// skipped), each as an import of its own named by its path, and files at
+// https URLs (http only on loopback), downloaded again only when the
+// server says they changed (ETag, Last-Modified) and named by the URL
+// without its query. The default is none.
+func WithVulnSources(sources ...string) VulnLoaderOption {
 	return func(v *VulnLoader) error {
-		for _, p := range paths {
-			if !filepath.IsAbs(p) {
-				return fmt.Errorf("vulndb source %q is not an absolute path", p)
+		for _, p := range sources {
+			u, isURL, err := sourceURL(p)
+			switch {
+			case err != nil:
+				return err
+			case isURL:
+				v.urls = append(v.urls, u)
+			case !filepath.IsAbs(p):
+				return fmt.Errorf("vulndb source %q is not an absolute path or a URL", p)
+			default:
+				v.sources = append(v.sources, p)
 			}
 		}
-		v.sources = slices.Clone(paths)
 		return nil
 	}
 }
@@ -44,7 +52,7 @@ type fileKey struct {
 // pollSources imports the files of the sources that are new, logging
 // what fails; a file that failed is tried again only once it changes.
 func (v *VulnLoader) pollSources(ctx context.Context) {
-	if len(v.sources) == 0 {
+	if len(v.sources) == 0 && len(v.urls) == 0 {
 		return
 	}
 	imports, err := v.st.VulnImports(ctx)
@@ -62,6 +70,14 @@ func (v *VulnLoader) pollSources(ctx context.Context) {
 		}
 		if err := v.importSource(ctx, path, known); err != nil {
 			v.log.WarnContext(ctx, "vulndb source not imported", "path", path, "err", err)
+		}
+	}
+	for _, u := range v.urls {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := v.importURL(ctx, u, known); err != nil {
+			v.log.WarnContext(ctx, "vulndb source not imported", "url", safeURL(u), "err", err)
 		}
 	}
 }

@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -23,10 +25,13 @@ type VulnDBConfig struct {
 	Refresh Duration `json:"refresh"`
 	// Sources are absolute paths of advisory files, or of directories
 	// whose .json and .zip files (hidden entries skipped) are each
-	// imported, as `hallmark vulndb import` would, when no recorded
-	// import has their sha256: at start and every Refresh. A file that is
-	// refused is logged and tried again once it changes. The default is
-	// none.
+	// imported, as `hallmark vulndb import` would, or https URLs of
+	// advisory files (http only on loopback; osv.dev's
+	// https://osv-vulnerabilities.storage.googleapis.com/<Ecosystem>/all.zip
+	// or a mirror), downloaded again only when the server says they
+	// changed: imported when no recorded import has their sha256, at start
+	// and every Refresh. A file that is refused is logged and tried again
+	// once it changes. The default is none.
 	Sources []string `json:"sources,omitempty"`
 }
 
@@ -44,8 +49,21 @@ func (c Config) validateVulnDB(v *validation) {
 		v.bad("vulndb.refresh", "%s is not between 1s and 24h", d)
 	}
 	for i, p := range c.VulnDB.Sources {
-		if !filepath.IsAbs(p) {
-			v.bad(fmt.Sprintf("vulndb.sources[%d]", i), "%q is not an absolute path", p)
+		field := fmt.Sprintf("vulndb.sources[%d]", i)
+		if !strings.Contains(p, "://") {
+			if !filepath.IsAbs(p) {
+				v.bad(field, "%q is not an absolute path or a URL", p)
+			}
+			continue
+		}
+		u, err := url.Parse(p)
+		switch {
+		case err != nil || u.Host == "":
+			v.bad(field, "%q is not a URL", p)
+		case u.User != nil:
+			v.bad(field, "%s carries user information: serve the files without credentials", u.Redacted())
+		case u.Scheme != "https" && (u.Scheme != "http" || !IsLoopback(u.Hostname())):
+			v.bad(field, "%s://%s…: only https URLs (or http on loopback) are fetched", u.Scheme, u.Host)
 		}
 	}
 }

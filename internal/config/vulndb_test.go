@@ -19,6 +19,9 @@ func TestVulnDBConfig(t *testing.T) {
 		{"refresh too short", "vulndb: {refresh: 100ms}\n", "vulndb.refresh: 100ms is not between 1s and 24h"},
 		{"refresh too long", "vulndb: {refresh: 48h}\n", "vulndb.refresh"},
 		{"relative source", "vulndb: {sources: [/var/lib/osv, osv/Go-all.zip]}\n", `vulndb.sources[1]: "osv/Go-all.zip" is not an absolute path`},
+		{"url sources", "vulndb: {maxImportBytes: 1073741824, refresh: 5m, sources: [\"https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip\", \"http://127.0.0.1:8080/Debian/all.zip\"]}\n", ""},
+		{"http source", "vulndb: {sources: [\"http://mirror.example/Go/all.zip\"]}\n", "vulndb.sources[0]: http://mirror.example…: only https URLs (or http on loopback) are fetched"},
+		{"credentials in a source", "vulndb: {sources: [\"https://u:pw@mirror.example/Go/all.zip\"]}\n", "carries user information"},
 		{"unknown field", "vulndb: {source: /x}\n", "source"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
