@@ -170,7 +170,9 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 	if cfg.AllowInsecure && cfg.TLS.CertFile == "" {
 		log.Warn("allowInsecure is set: the API is served without TLS on " + cfg.Listen + "; callers' tokens cross the network in clear text unless a proxy terminates TLS")
 	}
-	vp, err := vulnPolicy(cfg.Policy.Vulnerabilities, log)
+	vp, err := vulnPolicy(ctx, cfg.Policy.Vulnerabilities, func() (root.TrustedMaterial, error) {
+		return root.NewTrustedRootFromPath(cfg.Signing.TrustedRoot)
+	}, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}

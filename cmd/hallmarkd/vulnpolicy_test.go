@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -8,6 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/vuln"
 )
@@ -18,11 +26,11 @@ func TestVulnPolicy(t *testing.T) {
 	  {"vulnerability":{"name":"CVE-2024-45337"},"products":[{"@id":"pkg:golang/golang.org/x/crypto"}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p, err := vulnPolicy(config.VulnerabilitiesConfig{
+	p, err := vulnPolicy(t.Context(), config.VulnerabilitiesConfig{
 		FailOn: "critical", OnlyFixed: true, MaxDatabaseAge: config.Duration(24 * time.Hour),
 		Exceptions: []config.VulnException{{Advisory: "GHSA-v778-237x-gjrc", Reason: "no ssh", Expires: "2027-01-31"}},
 		VEX:        []string{vex},
-	}, slog.New(slog.DiscardHandler))
+	}, noTrust, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,8 +39,84 @@ func TestVulnPolicy(t *testing.T) {
 		t.Errorf("policy %+v", p)
 	}
 
-	_, err = vulnPolicy(config.VulnerabilitiesConfig{FailOn: "none", VEX: []string{filepath.Join(t.TempDir(), "missing.json")}}, slog.New(slog.DiscardHandler))
+	_, err = vulnPolicy(t.Context(), config.VulnerabilitiesConfig{FailOn: "none", VEX: []string{filepath.Join(t.TempDir(), "missing.json")}}, noTrust, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), "policy.vulnerabilities.vex[0]") {
 		t.Errorf("missing VEX file: %v", err)
 	}
+}
+
+// noTrust is the trusted material of a policy without signed VEX: asking
+// for it is a mistake.
+func noTrust() (root.TrustedMaterial, error) { return nil, errors.New("no trusted root in this test") }
+
+// TestSignedVEX: a VEX document counts only when its bundle verifies
+// for one of its signers; another signer, another document, or an
+// attestation instead of a signature stop the gateway from starting.
+func TestSignedVEX(t *testing.T) {
+	ss := signtest.New(t)
+	tr := ss.TrustedRoot(t)
+	trusted := func() (root.TrustedMaterial, error) { return tr, nil }
+	issuer, san := ss.Identity()
+	dir := t.TempDir()
+	doc := []byte(`{"@context":"https://openvex.dev/ns/v0.2.0","@id":"x","statements":[
+	  {"vulnerability":{"name":"CVE-2024-45337"},"products":[{"@id":"pkg:golang/golang.org/x/crypto"}],"status":"not_affected","justification":"vulnerable_code_not_in_execute_path"}]}`)
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	docPath := write("app.vex.json", doc)
+	bundlePath := write("app.vex.json.sigstore.json", signBytes(t, ss, &sign.PlainData{Data: doc}))
+	otherDoc := write("other.vex.json", append(doc, ' '))
+	attestation := write("att.sigstore.json", signBytes(t, ss, &sign.DSSEData{PayloadType: hallmark.PayloadTypeInToto,
+		Data: fmt.Appendf(nil, `{"_type":%q,"subject":[{"name":"a","digest":{"sha256":%q}}],"predicateType":"https://openvex.dev/ns/v0.2.0","predicate":{}}`,
+			hallmark.StatementTypeV1, hallmark.SHA256(doc).Hex())}))
+	signer := []config.IdentityConfig{{Issuer: issuer, SubjectAlternativeName: san}}
+
+	p, err := vulnPolicy(t.Context(), config.VulnerabilitiesConfig{FailOn: "critical",
+		SignedVEX: []config.SignedVEX{{Document: docPath, Bundle: bundlePath, Signers: signer}}}, trusted, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Exceptions) != 1 || p.Exceptions[0].By != vuln.ByVEX || !strings.Contains(p.Exceptions[0].Source, "signed by "+san) {
+		t.Errorf("exceptions %+v", p.Exceptions)
+	}
+	for name, sv := range map[string]config.SignedVEX{
+		"another signer":   {Document: docPath, Bundle: bundlePath, Signers: []config.IdentityConfig{{Issuer: issuer, SubjectAlternativeName: "someone@else.example"}}},
+		"another document": {Document: otherDoc, Bundle: bundlePath, Signers: signer},
+		"an attestation":   {Document: docPath, Bundle: attestation, Signers: signer},
+		"no bundle":        {Document: docPath, Bundle: filepath.Join(dir, "missing"), Signers: signer},
+	} {
+		_, err := vulnPolicy(t.Context(), config.VulnerabilitiesConfig{FailOn: "critical", SignedVEX: []config.SignedVEX{sv}}, trusted, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), "policy.vulnerabilities.signedVex[0]") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+// signBytes signs content keylessly with the fake Sigstore and returns the
+// bundle JSON, as cosign sign-blob --bundle writes it.
+func signBytes(t *testing.T, ss *signtest.Sigstore, content sign.Content) []byte {
+	t.Helper()
+	key, err := sign.NewEphemeralKeypair(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := sign.Bundle(content, key, sign.BundleOptions{
+		Context:                    t.Context(),
+		CertificateProvider:        sign.NewFulcio(&sign.FulcioOptions{BaseURL: ss.URL(signtest.Fulcio)}),
+		CertificateProviderOptions: &sign.CertificateProviderOptions{IDToken: ss.Token(t)},
+		TimestampAuthorities:       []*sign.TimestampAuthority{sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: ss.URL(signtest.TSA)})},
+		TransparencyLogs:           []sign.Transparency{sign.NewRekor(&sign.RekorOptions{BaseURL: ss.URL(signtest.Rekor), Version: 2})},
+	})
+	if err != nil {
+		t.Fatalf("sign: %v", err)
+	}
+	b, err := protojson.Marshal(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -54,8 +54,25 @@ type VulnerabilitiesConfig struct {
 	// Exceptions accept findings.
 	Exceptions []VulnException `json:"exceptions"`
 	// VEX lists OpenVEX v0.2.0 files whose not_affected statements are
-	// exceptions (read at start).
+	// exceptions (read at start), trusted as the configuration is.
 	VEX []string `json:"vex"`
+	// SignedVEX lists OpenVEX documents that count only when their
+	// Sigstore bundle (cosign sign-blob --bundle) verifies against
+	// signing.trustedRoot for one of their signers; read at start, and the
+	// gateway refuses to start on one that does not verify.
+	SignedVEX []SignedVEX `json:"signedVex"`
+}
+
+// SignedVEX is an OpenVEX document, its Sigstore bundle and who may sign
+// it.
+type SignedVEX struct {
+	// Document is the OpenVEX JSON file; Bundle its bundle.
+	Document string `json:"document"`
+	Bundle   string `json:"bundle"`
+	// Signers are the identities whose keyless signature is accepted: the
+	// OIDC issuer and the certificate's subject alternative name, both
+	// exact.
+	Signers []IdentityConfig `json:"signers"`
 }
 
 // VulnException accepts the findings of one advisory until it expires.
@@ -121,5 +138,25 @@ func (c Config) validateVulnerabilities(v *validation) {
 		if path == "" {
 			v.bad(fmt.Sprintf("policy.vulnerabilities.vex[%d]", i), "empty path")
 		}
+	}
+	for i, s := range p.SignedVEX {
+		f := fmt.Sprintf("policy.vulnerabilities.signedVex[%d]", i)
+		if s.Document == "" {
+			v.bad(f+".document", "is required")
+		}
+		if s.Bundle == "" {
+			v.bad(f+".bundle", "is required (cosign sign-blob --bundle FILE)")
+		}
+		if len(s.Signers) == 0 {
+			v.bad(f+".signers", "is required: whose signature is trusted")
+		}
+		for j, id := range s.Signers {
+			if id.Issuer == "" || id.SubjectAlternativeName == "" {
+				v.bad(fmt.Sprintf("%s.signers[%d]", f, j), "needs issuer and subjectAlternativeName")
+			}
+		}
+	}
+	if len(p.SignedVEX) > 0 && c.Signing.TrustedRoot == "" && !c.Signing.Disabled {
+		v.bad("policy.vulnerabilities.signedVex", "needs signing.trustedRoot to verify the bundles")
 	}
 }

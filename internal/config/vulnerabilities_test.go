@@ -67,6 +67,11 @@ func TestVulnerabilitiesConfigMistakes(t *testing.T) {
 		{name: "package with spaces", yaml: pre + "    exceptions:\n      - {advisory: CVE-2024-1, package: \"a b\", reason: r, expires: 2027-01-01}\n",
 			want: []string{`policy.vulnerabilities.exceptions[0].package: "a b" is not a purl or package name`}},
 		{name: "empty vex path", yaml: pre + "    vex: [\"\"]\n", want: []string{"policy.vulnerabilities.vex[0]: empty path"}},
+		{name: "signed vex", yaml: pre + "    signedVex:\n      - {document: /etc/vex.json, signers: [{issuer: https://accounts.example}]}\n",
+			want: []string{
+				"policy.vulnerabilities.signedVex[0].bundle: is required",
+				"policy.vulnerabilities.signedVex[0].signers[0]: needs issuer and subjectAlternativeName",
+			}},
 		{name: "unknown field", yaml: pre + "    failOnSeverity: high\n", want: []string{"policy.vulnerabilities.failOnSeverity: unknown field"}},
 	}
 	for _, tt := range tests {
