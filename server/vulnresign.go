@@ -90,16 +90,7 @@ func (w *vulnWatch) resignOne(ctx context.Context, db *vuln.DB, ref store.ImageR
 	if err != nil {
 		return hallmark.Attestation{}, err
 	}
-	pkgs := make([]vuln.Package, 0, len(purls))
-	unmapped := 0
-	for _, u := range purls {
-		p, err := vuln.PackageFromPURL(u)
-		if err != nil {
-			unmapped++
-			continue
-		}
-		pkgs = append(pkgs, p)
-	}
+	pkgs, unmapped := vulnPackages(purls)
 	policy := *w.s.vulnPolicy
 	start := time.Now()
 	rep := db.Scan(pkgs)

@@ -50,16 +50,7 @@ func (s *Server) scanImage(ctx context.Context, emit func(hallmark.Event) error,
 	}
 	start := time.Now()
 	purls := scannedPURLs(img.Attestations)
-	pkgs := make([]vuln.Package, 0, len(purls))
-	unmapped := 0
-	for _, u := range purls {
-		pkg, err := vuln.PackageFromPURL(u)
-		if err != nil {
-			unmapped++
-			continue
-		}
-		pkgs = append(pkgs, pkg)
-	}
+	pkgs, unmapped := vulnPackages(purls)
 	newest := db.NewestModified()
 	name := fmt.Sprintf("[hallmark] scan: %d packages against the advisory database (%d advisories, newest %s)", len(pkgs), db.Len(), dateOrUnknown(newest))
 	step, err := hallmark.StartStep(emit, name)
@@ -118,6 +109,21 @@ func (s *Server) attestScan(ctx context.Context, img *hallmark.BuildResult, logf
 	}
 	img.Attestations = append(img.Attestations, atts...)
 	return nil
+}
+
+// vulnPackages reads purls as packages to scan; unmapped counts those
+// that are not package URLs.
+func vulnPackages(purls []string) (pkgs []vuln.Package, unmapped int) {
+	pkgs = make([]vuln.Package, 0, len(purls))
+	for _, u := range purls {
+		p, err := vuln.PackageFromPURL(u)
+		if err != nil {
+			unmapped++
+			continue
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, unmapped
 }
 
 // scannedPURLs are the distinct purls of the SPDX attestations, in order.

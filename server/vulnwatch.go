@@ -227,12 +227,7 @@ func (w *vulnWatch) matcher(db *vuln.DB, now time.Time) store.Matcher {
 		policy = *p
 	}
 	return func(ctx context.Context, purls []string) (map[string][]store.FindingData, error) {
-		pkgs := make([]vuln.Package, 0, len(purls))
-		for _, purl := range purls {
-			if p, err := vuln.PackageFromPURL(purl); err == nil {
-				pkgs = append(pkgs, p)
-			}
-		}
+		pkgs, _ := vulnPackages(purls)
 		rep := db.Scan(pkgs)
 		excepted := map[[2]string]vuln.Exception{}
 		for _, e := range policy.Decide(rep, now).Excepted {

@@ -24,6 +24,21 @@ type swapVulns struct{ p atomic.Pointer[vuln.DB] }
 
 func (s *swapVulns) DB() *vuln.DB { return s.p.Load() }
 
+// recordSSHImage records a build of an image whose SBOM lists cryptoPURL,
+// tagged v1.
+func recordSSHImage(t *testing.T, db *store.DB, id, repo string, d hallmark.Digest, n int) {
+	t.Helper()
+	crypto, err := store.PackageOf(cryptoPURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := fixBuild(id, repo, "v1", d, n)
+	b.Packages = []store.Package{crypto}
+	if err := db.RecordBuild(t.Context(), b); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // findingsOf lists the findings subject may read, as "repository advisory
 // severity[ excepted][ resolved]".
 func findingsOf(t *testing.T, e *queryEnv, subject string, req *hallmarkv1.ListFindingsRequest) ([]string, *hallmarkv1.ListFindingsResponse) {
@@ -61,15 +76,7 @@ func TestVulnWatch(t *testing.T) {
 		t.Fatal("a gateway with a store and advisories has no re-scan")
 	}
 	ctx := t.Context()
-	crypto, err := store.PackageOf(cryptoPURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := fixBuild("a3", "reg.example/team-a/ssh", "v1", fixDigest("5"), 10)
-	app.Packages = []store.Package{crypto}
-	if err := e.db.RecordBuild(ctx, app); err != nil {
-		t.Fatal(err)
-	}
+	recordSSHImage(t, e.db, "a3", "reg.example/team-a/ssh", fixDigest("5"), 10)
 
 	// No advisories: nothing is scanned, and the answer says so.
 	w.once(ctx, true)
@@ -91,11 +98,7 @@ func TestVulnWatch(t *testing.T) {
 
 	// A team-c image recorded later holds the package too: it is matched
 	// at the next prompt, and only its packages are.
-	svc := fixBuild("c2", "reg.example/team-c/ssh", "v1", fixDigest("6"), 11)
-	svc.Packages = []store.Package{crypto}
-	if err := e.db.RecordBuild(ctx, svc); err != nil {
-		t.Fatal(err)
-	}
+	recordSSHImage(t, e.db, "c2", "reg.example/team-c/ssh", fixDigest("6"), 11)
 	w.once(ctx, true)
 	if got, _ := findingsOf(t, e, "team-c", &hallmarkv1.ListFindingsRequest{Advisory: "CVE-2024-45337"}); !slices.Equal(got, []string{"reg.example/team-a/ssh GHSA-v778-237x-gjrc critical excepted", "reg.example/team-c/ssh GHSA-v778-237x-gjrc critical excepted"}) {
 		t.Errorf("team-c (which reads team-a) sees %q", got)
@@ -166,15 +169,7 @@ func TestVulnWatchSignsShippedScans(t *testing.T) {
 	e := newQueryEnv(t, WithVulnSource(src), WithVulnPolicy(vuln.Policy{FailOn: vuln.Critical}), WithAttester(rec))
 	w := e.server.watch
 	ctx := t.Context()
-	crypto, err := store.PackageOf(cryptoPURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app := fixBuild("a3", "reg.example/team-a/ssh", "v1", fixDigest("5"), 10)
-	app.Packages = []store.Package{crypto}
-	if err := e.db.RecordBuild(ctx, app); err != nil {
-		t.Fatal(err)
-	}
+	recordSSHImage(t, e.db, "a3", "reg.example/team-a/ssh", fixDigest("5"), 10)
 	src.p.Store(scanDB(t))
 	w.once(ctx, true)
 	pinned := "reg.example/team-a/ssh@" + fixDigest("5").String()

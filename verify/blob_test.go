@@ -9,41 +9,11 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
 	"github.com/hallmark-dev/hallmark/verify"
 )
-
-// signBlob signs content with the fake Sigstore's services and returns the
-// bundle JSON: keyless with a Fulcio certificate when key is nil, else with
-// key.
-func signBlob(t *testing.T, ss *signtest.Sigstore, content sign.Content, key *sign.EphemeralKeypair) []byte {
-	t.Helper()
-	opts := sign.BundleOptions{
-		Context:              t.Context(),
-		TimestampAuthorities: []*sign.TimestampAuthority{sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: ss.URL(signtest.TSA)})},
-		TransparencyLogs:     []sign.Transparency{sign.NewRekor(&sign.RekorOptions{BaseURL: ss.URL(signtest.Rekor), Version: 2})},
-	}
-	if key == nil {
-		var err error
-		if key, err = sign.NewEphemeralKeypair(nil); err != nil {
-			t.Fatal(err)
-		}
-		opts.CertificateProvider = sign.NewFulcio(&sign.FulcioOptions{BaseURL: ss.URL(signtest.Fulcio)})
-		opts.CertificateProviderOptions = &sign.CertificateProviderOptions{IDToken: ss.Token(t)}
-	}
-	pb, err := sign.Bundle(content, key, opts)
-	if err != nil {
-		t.Fatalf("sign: %v", err)
-	}
-	b, err := protojson.Marshal(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 func newKey(t *testing.T) *sign.EphemeralKeypair {
 	t.Helper()
@@ -66,11 +36,11 @@ func TestBlobVerifyBundle(t *testing.T) {
 	statement := fmt.Appendf(nil, `{"_type":%q,"subject":[{"name":"a","digest":{"sha256":%q}}],"predicateType":"https://example.com/p","predicate":{}}`,
 		hallmark.StatementTypeV1, digest.Hex())
 
-	message := signBlob(t, ss, &sign.PlainData{Data: artifact}, nil)
-	dsse := signBlob(t, ss, &sign.DSSEData{Data: statement, PayloadType: hallmark.PayloadTypeInToto}, nil)
-	notInToto := signBlob(t, ss, &sign.DSSEData{Data: artifact, PayloadType: "text/plain"}, nil)
+	message := ss.Bundle(t, &sign.PlainData{Data: artifact}, nil)
+	dsse := ss.Bundle(t, &sign.DSSEData{Data: statement, PayloadType: hallmark.PayloadTypeInToto}, nil)
+	notInToto := ss.Bundle(t, &sign.DSSEData{Data: artifact, PayloadType: "text/plain"}, nil)
 	key := newKey(t)
-	keySigned := signBlob(t, ss, &sign.PlainData{Data: artifact}, key)
+	keySigned := ss.Bundle(t, &sign.PlainData{Data: artifact}, key)
 	withKey := verify.WithBundleKey(key.GetPublicKey())
 
 	tests := []struct {
@@ -151,7 +121,7 @@ func TestBlobVerifyBundleArguments(t *testing.T) {
 	tr := ss.TrustedRoot(t)
 	issuer, san := ss.Identity()
 	artifact := []byte("a")
-	b := signBlob(t, ss, &sign.PlainData{Data: artifact}, nil)
+	b := ss.Bundle(t, &sign.PlainData{Data: artifact}, nil)
 	signer := verify.WithIdentities(verify.Identity{Issuer: issuer, SubjectAlternativeName: san})
 	canceled, cancel := context.WithCancel(t.Context())
 	cancel()

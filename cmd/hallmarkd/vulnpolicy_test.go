@@ -12,7 +12,6 @@ import (
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
-	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/sign/signtest"
@@ -68,11 +67,11 @@ func TestSignedVEX(t *testing.T) {
 		return p
 	}
 	docPath := write("app.vex.json", doc)
-	bundlePath := write("app.vex.json.sigstore.json", signBytes(t, ss, &sign.PlainData{Data: doc}))
+	bundlePath := write("app.vex.json.sigstore.json", ss.Bundle(t, &sign.PlainData{Data: doc}, nil))
 	otherDoc := write("other.vex.json", append(doc, ' '))
-	attestation := write("att.sigstore.json", signBytes(t, ss, &sign.DSSEData{PayloadType: hallmark.PayloadTypeInToto,
+	attestation := write("att.sigstore.json", ss.Bundle(t, &sign.DSSEData{PayloadType: hallmark.PayloadTypeInToto,
 		Data: fmt.Appendf(nil, `{"_type":%q,"subject":[{"name":"a","digest":{"sha256":%q}}],"predicateType":"https://openvex.dev/ns/v0.2.0","predicate":{}}`,
-			hallmark.StatementTypeV1, hallmark.SHA256(doc).Hex())}))
+			hallmark.StatementTypeV1, hallmark.SHA256(doc).Hex())}, nil))
 	signer := []config.IdentityConfig{{Issuer: issuer, SubjectAlternativeName: san}}
 
 	p, err := vulnPolicy(t.Context(), config.VulnerabilitiesConfig{FailOn: "critical",
@@ -94,29 +93,4 @@ func TestSignedVEX(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-}
-
-// signBytes signs content keylessly with the fake Sigstore and returns the
-// bundle JSON, as cosign sign-blob --bundle writes it.
-func signBytes(t *testing.T, ss *signtest.Sigstore, content sign.Content) []byte {
-	t.Helper()
-	key, err := sign.NewEphemeralKeypair(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pb, err := sign.Bundle(content, key, sign.BundleOptions{
-		Context:                    t.Context(),
-		CertificateProvider:        sign.NewFulcio(&sign.FulcioOptions{BaseURL: ss.URL(signtest.Fulcio)}),
-		CertificateProviderOptions: &sign.CertificateProviderOptions{IDToken: ss.Token(t)},
-		TimestampAuthorities:       []*sign.TimestampAuthority{sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{URL: ss.URL(signtest.TSA)})},
-		TransparencyLogs:           []sign.Transparency{sign.NewRekor(&sign.RekorOptions{BaseURL: ss.URL(signtest.Rekor), Version: 2})},
-	})
-	if err != nil {
-		t.Fatalf("sign: %v", err)
-	}
-	b, err := protojson.Marshal(pb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
