@@ -34,6 +34,7 @@ type tarEntry struct {
 	body     string
 	typ      byte // tar.TypeReg when zero
 	linkname string
+	mode     int64 // 0o644 (0o755 for a directory) when zero
 }
 
 func makeTar(t testing.TB, entries ...tarEntry) []byte {
@@ -51,6 +52,9 @@ func makeTar(t testing.TB, entries ...tarEntry) []byte {
 		}
 		if typ == tar.TypeDir {
 			hdr.Mode = 0o755
+		}
+		if e.mode != 0 {
+			hdr.Mode = e.mode
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)

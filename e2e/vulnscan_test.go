@@ -8,12 +8,19 @@ import (
 	"testing"
 )
 
-// TestVulnScanWithoutAdvisories: the dev stack's build policy fails on
-// critical findings, but no advisories are loaded: every build says so in
-// a warning (never a silent pass) and gets no scan attestation.
+// TestVulnScanWithoutAdvisories: a gateway whose build policy fails on
+// critical findings but has no advisories loaded (its own data directory,
+// so its own empty store: the shared dev gateway may have some imported)
+// says so in every build's warnings (never a silent pass) and attests no
+// scan.
 func TestVulnScanWithoutAdvisories(t *testing.T) {
 	st := env.stack.State
-	c := hallmarkv1connectClient(st.Gateway, token(t, "e2e-vulnscan"))
+	gw, _ := launchGateway(t, gatewayOpts{
+		buildkit:  st.BuildKit,
+		registry:  st.Registry,
+		extraYAML: "policy: {vulnerabilities: {failOn: critical}}\n",
+	})
+	c := hallmarkv1connectClient(gw, token(t, "e2e-vulnscan"))
 	res, events, err := build(t.Context(), c, inlineRequest(t, c, "FROM "+st.BaseImage+"\nLABEL e2e.vulnscan=1\nUSER 65532\n", st.Registry+"/e2e/vulnscan:v1"))
 	if err != nil {
 		t.Fatal(err)

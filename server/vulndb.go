@@ -157,9 +157,11 @@ func (v *VulnLoader) Refresh(ctx context.Context) error {
 		return fmt.Errorf("refresh advisories: %w", err)
 	}
 	var fresh []int64
+	var infos []osv.ImportInfo // in id order, as the store lists them
 	for _, imp := range imports {
 		if !v.seen[imp.ID] {
 			fresh = append(fresh, imp.ID)
+			infos = append(infos, osv.ImportInfo{Source: imp.Source, SHA256: imp.SHA256, Records: imp.Records, NewestModified: imp.NewestModified})
 		}
 	}
 	if len(fresh) == 0 {
@@ -182,7 +184,7 @@ func (v *VulnLoader) Refresh(ctx context.Context) error {
 		return fmt.Errorf("refresh advisories: %w", err)
 	}
 	old := v.cur.Load()
-	next := &vulnSnapshot{db: old.db.Add(osv.ImportInfo{Source: "store", Records: len(records)}, records), ecosystems: map[string]int64{}, newest: old.newest}
+	next := &vulnSnapshot{db: old.db.AddImports(infos, records), ecosystems: map[string]int64{}, newest: old.newest}
 	for _, r := range records {
 		var ecos []string
 		for _, a := range r.Affected {

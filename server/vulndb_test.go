@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -138,6 +139,40 @@ func TestVulnDBImport(t *testing.T) {
 	if len(st.GetImports()) != 1 || st.GetAdvisories() != 1 || st.GetEcosystems()["Go"] != 1 || st.GetImports()[0].GetActor() != e.issuer.url+" admin" ||
 		st.GetLastImported() == nil {
 		t.Errorf("Status = %v", st)
+	}
+}
+
+// TestVulnDBImportsListed: the loaded DB lists each import of the store
+// (source, sha256, records), as the scan attestation names them, both in
+// the loader that took the imports and in one that loads the store at
+// start.
+func TestVulnDBImportsListed(t *testing.T) {
+	e := newVulnEnv(t)
+	type listed struct {
+		source, sha256 string
+		records        int
+	}
+	var want []listed
+	for _, name := range []string{"GHSA-v778-237x-gjrc.json", "GHSA-69ch-w2m2-3vjp.json"} {
+		data := readFile(t, sharedVulnDB(t, "ghsa", name))
+		sum := sha256.Sum256(data)
+		if _, err := e.importFile(t, "admin", "ghsa/"+name, "", data); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, listed{"ghsa/" + name, hex.EncodeToString(sum[:]), 1})
+	}
+	fresh, err := NewVulnLoader(t.Context(), e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, l := range map[string]*VulnLoader{"importer": e.loader, "fresh": fresh} {
+		var got []listed
+		for _, im := range l.DB().Imports() {
+			got = append(got, listed{im.Source, im.SHA256, im.Records})
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: imports %+v, want %+v", name, got, want)
+		}
 	}
 }
 

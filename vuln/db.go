@@ -42,6 +42,13 @@ func New() *DB {
 // keeps the records' slices: the caller must not change them afterwards.
 // A nil or zero DB is empty.
 func (db *DB) Add(info osv.ImportInfo, records []osv.Record) *DB {
+	return db.AddImports([]osv.ImportInfo{info}, records)
+}
+
+// AddImports is Add for the records of several imports read together (from
+// a store that holds them): the records are indexed once and every import
+// is listed, in the order given.
+func (db *DB) AddImports(infos []osv.ImportInfo, records []osv.Record) *DB {
 	if db == nil {
 		db = New()
 	}
@@ -55,7 +62,7 @@ func (db *DB) Add(info osv.ImportInfo, records []osv.Record) *DB {
 		r.Details = "" // findings carry the summary; the details would only take memory
 		next.records[r.ID] = &r
 	}
-	next.imports = append(next.imports, info)
+	next.imports = append(next.imports, infos...)
 	next.build()
 	return next
 }
