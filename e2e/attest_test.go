@@ -29,8 +29,19 @@ import (
 // verifiedStatements lists the Sigstore bundles attached to image (a
 // repo@sha256 reference), verifies each with sigstore-go against the
 // stack's trusted root and the gateway's identity, and returns the
-// statements by predicate type.
+// statements by predicate type (one of each: the last listed).
 func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedStatement {
+	t.Helper()
+	out := map[string]*intoto.ParsedStatement{}
+	for _, st := range verifiedStatementList(t, image) {
+		out[st.PredicateType] = st
+	}
+	return out
+}
+
+// verifiedStatementList is verifiedStatements' every statement, in the
+// order the referrers are listed.
+func verifiedStatementList(t *testing.T, image string) []*intoto.ParsedStatement {
 	t.Helper()
 	ref, refs := bundleReferrers(t, image)
 	v, id := gatewayVerifier(t)
@@ -38,7 +49,7 @@ func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedSta
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*intoto.ParsedStatement{}
+	var out []*intoto.ParsedStatement
 	for _, r := range refs {
 		data, err := hverify.Fetch(t.Context(), r)
 		if err != nil {
@@ -69,7 +80,7 @@ func verifiedStatements(t *testing.T, image string) map[string]*intoto.ParsedSta
 		if r.PredicateType != st.PredicateType {
 			t.Errorf("referrer annotation says %s, the statement %s", r.PredicateType, st.PredicateType)
 		}
-		out[st.PredicateType] = st
+		out = append(out, st)
 	}
 	return out
 }

@@ -283,7 +283,7 @@ auth:
   rules: %s
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
-`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.State.Issuer, strings.ReplaceAll(o.rules, "{{issuer}}", strconv.Quote(env.stack.State.Issuer)),
+`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.Issuer, strings.ReplaceAll(o.rules, "{{issuer}}", strconv.Quote(env.stack.Issuer)),
 		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, o.dataDir) + o.extraYAML
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
