@@ -1941,32 +1941,38 @@ func (x *ListFindingsResponse) GetScannedAt() *timestamppb.Timestamp {
 // Finding is one advisory that affects one package of one image.
 type Finding struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The image: "registry/repository" and its digest.
+	// The image's repository, "registry/repository".
 	Repository string `protobuf:"bytes,1,opt,name=repository,proto3" json:"repository,omitempty"`
-	Digest     string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
-	// The advisory's id, its aliases and summary.
-	Advisory string   `protobuf:"bytes,3,opt,name=advisory,proto3" json:"advisory,omitempty"`
-	Aliases  []string `protobuf:"bytes,4,rep,name=aliases,proto3" json:"aliases,omitempty"`
-	Summary  string   `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
+	// The image's digest, "sha256:<hex>".
+	Digest string `protobuf:"bytes,2,opt,name=digest,proto3" json:"digest,omitempty"`
+	// The advisory's id.
+	Advisory string `protobuf:"bytes,3,opt,name=advisory,proto3" json:"advisory,omitempty"`
+	// The other ids the advisory is known by (CVE, GHSA, GO, …).
+	Aliases []string `protobuf:"bytes,4,rep,name=aliases,proto3" json:"aliases,omitempty"`
+	// The advisory's summary.
+	Summary string `protobuf:"bytes,5,opt,name=summary,proto3" json:"summary,omitempty"`
 	// The affected package's purl, as the SBOM lists it.
 	Package string `protobuf:"bytes,6,opt,name=package,proto3" json:"package,omitempty"`
-	// The version compared (a Debian package's source version) and the
-	// versions that fix it, one per matching range; empty when none does.
-	Installed string   `protobuf:"bytes,7,opt,name=installed,proto3" json:"installed,omitempty"`
-	Fixed     []string `protobuf:"bytes,8,rep,name=fixed,proto3" json:"fixed,omitempty"`
+	// The version compared: a Debian package's source version.
+	Installed string `protobuf:"bytes,7,opt,name=installed,proto3" json:"installed,omitempty"`
+	// The versions that fix it, one per matching range; empty when none
+	// does.
+	Fixed []string `protobuf:"bytes,8,rep,name=fixed,proto3" json:"fixed,omitempty"`
 	// critical, high, medium, low or unknown: from the CVSS v4.0 or v3.x
-	// base score (`score`, of `vector`), else the record's rating, joined
-	// across aliases; `severity_source` names the record that said.
-	Severity       string  `protobuf:"bytes,9,opt,name=severity,proto3" json:"severity,omitempty"`
-	Score          float64 `protobuf:"fixed64,10,opt,name=score,proto3" json:"score,omitempty"`
-	Vector         string  `protobuf:"bytes,11,opt,name=vector,proto3" json:"vector,omitempty"`
-	SeveritySource string  `protobuf:"bytes,12,opt,name=severity_source,json=severitySource,proto3" json:"severity_source,omitempty"`
+	// base score, else the record's rating, joined across aliases.
+	Severity string `protobuf:"bytes,9,opt,name=severity,proto3" json:"severity,omitempty"`
+	// The CVSS base score; 0 when the severity comes from a rating.
+	Score float64 `protobuf:"fixed64,10,opt,name=score,proto3" json:"score,omitempty"`
+	// The CVSS vector scored, or the rating as written.
+	Vector string `protobuf:"bytes,11,opt,name=vector,proto3" json:"vector,omitempty"`
+	// The id of the record that gave the severity.
+	SeveritySource string `protobuf:"bytes,12,opt,name=severity_source,json=severitySource,proto3" json:"severity_source,omitempty"`
 	// Set when an exception of the build policy, or an OpenVEX statement,
 	// accepts the finding.
 	Excepted *FindingException `protobuf:"bytes,13,opt,name=excepted,proto3" json:"excepted,omitempty"`
-	// When a scan first found it, and when a re-scan no longer did (unset
-	// while it is open).
-	FirstSeen     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// When a scan first found it.
+	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
+	// When a re-scan no longer found it; unset while it is open.
 	Resolved      *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=resolved,proto3" json:"resolved,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2114,8 +2120,9 @@ type FindingException struct {
 	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
 	// When the exception ends; unset for VEX statements.
 	Expires *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires,proto3" json:"expires,omitempty"`
-	// "policy" or "vex"; `source` names the VEX document.
-	By            string `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
+	// "policy" or "vex".
+	By string `protobuf:"bytes,3,opt,name=by,proto3" json:"by,omitempty"`
+	// The VEX document, for `by: vex`.
 	Source        string `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
