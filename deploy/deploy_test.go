@@ -6,11 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/mod/modfile"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -19,14 +21,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
-	"golang.org/x/mod/modfile"
-
 	"github.com/hallmark-dev/hallmark/internal/config"
+	"github.com/hallmark-dev/hallmark/internal/devstack"
 	"github.com/hallmark-dev/hallmark/internal/golden"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
 
-// Header is the first lines of install.yaml, before the rendered objects.
+// header is the first lines of install.yaml, before the rendered objects.
 const header = "# Rendered from deploy/base by `kubectl kustomize deploy/base`: do not edit.\n" +
 	"# Regenerate with `go test ./deploy -run TestInstallYAMLIsCurrent -update`.\n"
 
@@ -38,19 +39,28 @@ const (
 )
 
 // kubectl returns the kubectl to render with: $HALLMARK_KUBECTL (which
-// `hallmark dev up --kubernetes` exports: the pinned v1.37.2) or the one on
-// PATH. Without one the test skips, except under CI, where it fails.
+// `hallmark dev up --kubernetes` exports: the pinned v1.37.2), else the one
+// on PATH. Without either the test skips, except under CI, where it uses the
+// pinned kubectl of tools/kubernetes that the e2e stack uses, building it
+// into the tool cache if needed (minutes, once), and fails if it cannot.
 func kubectl(t *testing.T) string {
 	t.Helper()
 	if k := os.Getenv("HALLMARK_KUBECTL"); k != "" {
 		return k
 	}
-	k, err := exec.LookPath("kubectl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("kubectl is not on PATH and HALLMARK_KUBECTL is not set in CI: install.yaml cannot be checked against deploy/base")
-		}
+	if k, err := exec.LookPath("kubectl"); err == nil {
+		return k
+	}
+	if os.Getenv("CI") == "" {
 		t.Skip("kubectl is not on PATH (nor HALLMARK_KUBECTL set): cannot render deploy/base")
+	}
+	repo, err := filepath.Abs("..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := devstack.Tool(t.Context(), repo, "kubernetes", "kubectl", t.Output())
+	if err != nil {
+		t.Fatalf("kubectl is not on PATH in CI, and the pinned one did not build: %v", err)
 	}
 	return k
 }
