@@ -41,7 +41,9 @@ Without --detach it serves until Ctrl-C. With --detach it leaves the stack
 running in the background and prints export lines on stdout, so that
   eval "$(hallmark dev up --detach)"
 sets HALLMARK_GATEWAY, HALLMARK_REGISTRY, HALLMARK_BASE_IMAGE and more.
-Running it again reuses the stack that is already running.
+Running it again reuses the stack that is already running, and imports the
+files of HALLMARK_VULNDB into it; asking for a component it does not run
+(--kubernetes, --postgres) is an error: stop it first (hallmark dev down).
 
 With --postgres it also runs PostgreSQL 15 (Debian's, as the postgres user
 when run as root) on a free loopback port, its cluster kept in DIR/postgres
@@ -174,6 +176,19 @@ func startStack(ctx context.Context, f *devFlags, progress io.Writer) (*devstack
 	})
 }
 
+// missingComponents names what the flags ask for that the running stack
+// st does not run.
+func missingComponents(f *devFlags, st devstack.State) []string {
+	var missing []string
+	if f.kubernetes && st.Kubeconfig == "" {
+		missing = append(missing, "Kubernetes (--kubernetes)")
+	}
+	if f.postgres && st.Postgres == "" {
+		missing = append(missing, "PostgreSQL (--postgres)")
+	}
+	return missing
+}
+
 // siblingBinary finds a binary next to this one, then on PATH.
 func siblingBinary(name string) (string, error) {
 	if self, err := os.Executable(); err == nil {
@@ -190,9 +205,13 @@ func siblingBinary(name string) (string, error) {
 
 func devUp(ctx context.Context, f *devFlags) error {
 	if st, err := devstack.LoadState(f.stackDir()); err == nil {
+		if missing := missingComponents(f, st); len(missing) > 0 {
+			return fmt.Errorf("a dev stack is already running (pid %d) without %s: stop it first (hallmark dev down), then start it with the flags again",
+				st.PID, strings.Join(missing, " and "))
+		}
 		fmt.Fprintf(os.Stderr, "hallmark: dev stack already running (pid %d); reusing it\n", st.PID)
-		if f.postgres && st.Postgres == "" {
-			fmt.Fprintln(os.Stderr, "hallmark: it runs without PostgreSQL; for --postgres stop it first (hallmark dev down)")
+		if err := importDevVulnDB(ctx, st, os.Getenv("HALLMARK_VULNDB"), os.Stderr); err != nil {
+			return err
 		}
 		if !f.detach {
 			printHowTo(os.Stderr, st, "")

@@ -53,3 +53,24 @@ func TestDevPrintsPostgresDSN(t *testing.T) {
 		t.Errorf("printHowTo lacks the DSN:\n%s", howto.String())
 	}
 }
+
+// TestDevUpMissingComponents: dev up refuses to reuse a running stack
+// that lacks what its flags ask for, naming each.
+func TestDevUpMissingComponents(t *testing.T) {
+	full := devstack.State{Kubeconfig: "/k", Postgres: "postgres://x"}
+	tests := []struct {
+		f    devFlags
+		st   devstack.State
+		want []string
+	}{
+		{devFlags{}, devstack.State{}, nil},
+		{devFlags{kubernetes: true, postgres: true}, full, nil},
+		{devFlags{kubernetes: true}, devstack.State{Postgres: "postgres://x"}, []string{"Kubernetes (--kubernetes)"}},
+		{devFlags{kubernetes: true, postgres: true}, devstack.State{}, []string{"Kubernetes (--kubernetes)", "PostgreSQL (--postgres)"}},
+	}
+	for _, tt := range tests {
+		if got := missingComponents(&tt.f, tt.st); !slices.Equal(got, tt.want) {
+			t.Errorf("missingComponents(%+v, %+v) = %q, want %q", tt.f, tt.st, got, tt.want)
+		}
+	}
+}
