@@ -83,7 +83,7 @@ func findingMsg(f store.Finding) (*hallmarkv1.Finding, error) {
 		return nil, fmt.Errorf("recorded finding %s on %s@%s: %w", f.Advisory, f.Repository, f.Digest, err)
 	}
 	m := &hallmarkv1.Finding{
-		Repository: f.Repository, Digest: string(f.Digest), Advisory: f.Advisory, Aliases: f.Aliases, Summary: d.Summary,
+		Repository: f.Repository, Digest: string(f.Digest), Tags: f.Tags, Advisory: f.Advisory, Aliases: f.Aliases, Summary: d.Summary,
 		Package: f.PURL, Installed: d.Installed, Fixed: d.Fixed, Severity: f.Severity,
 		Score: d.Severity.Score, Vector: d.Severity.Vector, SeveritySource: d.Severity.Source,
 		FirstSeen: timestamp(f.FirstSeen), Resolved: timestamp(f.Resolved),

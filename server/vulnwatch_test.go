@@ -92,7 +92,7 @@ func TestVulnWatch(t *testing.T) {
 	}
 	f := resp.GetFindings()[0]
 	if f.GetPackage() != cryptoPURL || f.GetInstalled() != "0.30.0" || !slices.Equal(f.GetFixed(), []string{"0.31.0"}) ||
-		!slices.Contains(f.GetAliases(), "CVE-2024-45337") || f.GetScore() < 9 || f.GetExcepted().GetReason() != "no ssh server" || f.GetFirstSeen() == nil {
+		!slices.Contains(f.GetAliases(), "CVE-2024-45337") || f.GetScore() < 9 || f.GetExcepted().GetReason() != "no ssh server" || f.GetFirstSeen() == nil || !slices.Equal(f.GetTags(), []string{"v1"}) {
 		t.Errorf("finding: %v", f)
 	}
 

@@ -14,6 +14,8 @@ import (
 type Finding struct {
 	Repository string          `json:"repository"`
 	Digest     hallmark.Digest `json:"digest"`
+	// Tags are the tags that point at the image now.
+	Tags []string `json:"tags,omitempty"`
 	// PURL is the affected package.
 	PURL string `json:"purl"`
 	FindingData
@@ -99,6 +101,9 @@ func (s *DB) Findings(ctx context.Context, q FindingQuery) ([]Finding, string, e
 	if err := s.fillAliases(ctx, out); err != nil {
 		return nil, "", err
 	}
+	if err := s.fillFindingTags(ctx, out); err != nil {
+		return nil, "", err
+	}
 	next := ""
 	if more {
 		next = cursor{Query: "findings", ID: last}.encode()
@@ -134,6 +139,39 @@ func (s *DB) fillAliases(ctx context.Context, fs []Finding) error {
 	}
 	for i := range fs {
 		fs[i].Aliases = aliases[fs[i].Advisory]
+	}
+	return nil
+}
+
+// fillFindingTags adds the tags that point at each finding's image now.
+func (s *DB) fillFindingTags(ctx context.Context, fs []Finding) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	var args []any
+	seen := map[hallmark.Digest]bool{}
+	for _, f := range fs {
+		if !seen[f.Digest] {
+			seen[f.Digest] = true
+			args = append(args, string(f.Digest))
+		}
+	}
+	type tag struct{ repository, digest, tag string }
+	tags, err := queryAll(ctx, s, `SELECT repository, digest, tag FROM tags WHERE digest IN (`+marks(len(args))+`) ORDER BY tag`,
+		func(rows *sql.Rows) (tag, error) {
+			var t tag
+			return t, rows.Scan(&t.repository, &t.digest, &t.tag)
+		}, args...)
+	if err != nil {
+		return fmt.Errorf("read tags of findings: %w", err)
+	}
+	byImage := map[[2]string][]string{}
+	for _, t := range tags {
+		k := [2]string{t.repository, t.digest}
+		byImage[k] = append(byImage[k], t.tag)
+	}
+	for i := range fs {
+		fs[i].Tags = byImage[[2]string{fs[i].Repository, string(fs[i].Digest)}]
 	}
 	return nil
 }

@@ -46,6 +46,9 @@ func findingsOf(t *testing.T, db *DB, q FindingQuery) []string {
 		if f.Excepted {
 			s += " excepted"
 		}
+		if len(f.Tags) > 0 {
+			s += " :" + strings.Join(f.Tags, ",")
+		}
 		if !f.Resolved.IsZero() {
 			s += " resolved"
 		}
@@ -75,8 +78,8 @@ func TestSyncFindings(t *testing.T) {
 		if purls, err := db.ImagePackages(ctx, "reg.example/team-a/app", digest("a")); err != nil || len(purls) != 4 {
 			t.Errorf("packages of an image: %q, %v", purls, err)
 		}
-		want := []string{"reg.example/base DSA-1 high CVE-2024-1", "reg.example/team-a/app DSA-1 high CVE-2024-1",
-			"reg.example/team-a/worker DSA-1 high CVE-2024-1", "reg.example/team-c/svc DSA-1 high CVE-2024-1"}
+		want := []string{"reg.example/base DSA-1 high CVE-2024-1 :12", "reg.example/team-a/app DSA-1 high CVE-2024-1 :v1",
+			"reg.example/team-a/worker DSA-1 high CVE-2024-1 :v1", "reg.example/team-c/svc DSA-1 high CVE-2024-1 :v3"}
 		if got := findingsOf(t, db, FindingQuery{Advisory: "CVE-2024-1"}); !slices.Equal(got, want) {
 			t.Errorf("by alias: %q, want %q", got, want)
 		}
@@ -97,7 +100,7 @@ func TestSyncFindings(t *testing.T) {
 		if sync, err = db.SyncFindings(ctx, 0, m.match); err != nil || sync.New != 2 || sync.Changed != 4 || sync.Open != 6 {
 			t.Errorf("third sync: %+v, %v", sync, err)
 		}
-		if got := findingsOf(t, db, FindingQuery{Advisory: "GO-2026-1"}); !slices.Equal(got, []string{"reg.example/team-a/app GO-2026-1 critical excepted", "reg.example/team-c/svc GO-2026-1 critical excepted"}) {
+		if got := findingsOf(t, db, FindingQuery{Advisory: "GO-2026-1"}); !slices.Equal(got, []string{"reg.example/team-a/app GO-2026-1 critical excepted :v1", "reg.example/team-c/svc GO-2026-1 critical excepted :v3"}) {
 			t.Errorf("stdlib: %q", got)
 		}
 		counts, err := db.FindingCounts(ctx)
@@ -115,7 +118,7 @@ func TestSyncFindings(t *testing.T) {
 		if got := findingsOf(t, db, FindingQuery{Advisory: "DSA-1"}); len(got) != 0 {
 			t.Errorf("resolved findings listed as open: %q", got)
 		}
-		if got := findingsOf(t, db, FindingQuery{Advisory: "DSA-1", Resolved: true}); len(got) != 4 || !strings.HasSuffix(got[0], " resolved") {
+		if got := findingsOf(t, db, FindingQuery{Advisory: "DSA-1", Resolved: true}); len(got) != 4 || !strings.Contains(got[0], " resolved") {
 			t.Errorf("resolved: %q", got)
 		}
 		before, _, _ := db.Findings(ctx, FindingQuery{Readable: all, Advisory: "DSA-1", Resolved: true})

@@ -230,7 +230,11 @@ func writeFindingsTable(w io.Writer, fs []*hallmarkv1.Finding, withImage bool) e
 		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", cell(fd.GetSeverity()), cell(fd.GetAdvisory()), cell(strings.Join(fd.GetAliases(), ",")),
 			cell(fd.GetPackage()), cell(fd.GetInstalled()), cell(strings.Join(fd.GetFixed(), ",")), tableTime(fd.GetFirstSeen()), cell(status))
 		if withImage {
-			row = cell(fd.GetRepository()+"@"+shortDigest(fd.GetDigest())) + "\t" + row
+			image := fd.GetRepository() + "@" + shortDigest(fd.GetDigest())
+			if tags := fd.GetTags(); len(tags) > 0 {
+				image += " (" + strings.Join(tags, ",") + ")"
+			}
+			row = cell(image) + "\t" + row
 		}
 		fmt.Fprintln(tw, row)
 	}

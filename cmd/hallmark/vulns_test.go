@@ -14,7 +14,7 @@ import (
 // and an unknown one open, a resolved critical one.
 func findingsFixture() *hallmarkv1.ListFindingsResponse {
 	img := func(f *hallmarkv1.Finding) *hallmarkv1.Finding {
-		f.Repository, f.Digest, f.FirstSeen = "reg.example/team-a/app", qDigest("a"), qTime(5)
+		f.Repository, f.Digest, f.FirstSeen, f.Tags = "reg.example/team-a/app", qDigest("a"), qTime(5), []string{"v1", "latest"}
 		return f
 	}
 	return &hallmarkv1.ListFindingsResponse{Advisories: 4293, DatabaseUpdated: qTime(-60), ScannedAt: qTime(10), Findings: []*hallmarkv1.Finding{
@@ -64,6 +64,10 @@ func TestVulns(t *testing.T) {
 		t.Errorf("request %v", last)
 	}
 
+	r = runQuery(t, newVulnsCmd, gw, "--advisory", "CVE-2024-45337", "--fail-on", "none")
+	if r.err != nil || !strings.Contains(r.stdout, "reg.example/team-a/app@sha256:aaaaaaaaaaaa (v1,latest)  critical  GHSA-v778-237x-gjrc") {
+		t.Errorf("the image column: %v\n%s", r.err, r.stdout)
+	}
 	r = runQuery(t, newVulnsCmd, gw, "--advisory", "CVE-2024-45337", "--resolved", "--output", "json")
 	if exitCodeOf(r.err) != 1 || !strings.Contains(r.stdout, `"advisory": "GHSA-v778-237x-gjrc"`) {
 		t.Errorf("json: %v\n%s%s", r.err, r.stdout, r.stderr)

@@ -1973,7 +1973,9 @@ type Finding struct {
 	// When a scan first found it.
 	FirstSeen *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=first_seen,json=firstSeen,proto3" json:"first_seen,omitempty"`
 	// When a re-scan no longer found it; unset while it is open.
-	Resolved      *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	Resolved *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=resolved,proto3" json:"resolved,omitempty"`
+	// The tags that point at the image now, as the gateway recorded them.
+	Tags          []string `protobuf:"bytes,16,rep,name=tags,proto3" json:"tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2109,6 +2111,13 @@ func (x *Finding) GetFirstSeen() *timestamppb.Timestamp {
 func (x *Finding) GetResolved() *timestamppb.Timestamp {
 	if x != nil {
 		return x.Resolved
+	}
+	return nil
+}
+
+func (x *Finding) GetTags() []string {
+	if x != nil {
+		return x.Tags
 	}
 	return nil
 }
@@ -2351,7 +2360,7 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"advisories\x12E\n" +
 	"\x10database_updated\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x0fdatabaseUpdated\x129\n" +
 	"\n" +
-	"scanned_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tscannedAt\"\x80\x04\n" +
+	"scanned_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tscannedAt\"\x94\x04\n" +
 	"\aFinding\x12\x1e\n" +
 	"\n" +
 	"repository\x18\x01 \x01(\tR\n" +
@@ -2371,7 +2380,8 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"\bexcepted\x18\r \x01(\v2\x1d.hallmark.v1.FindingExceptionR\bexcepted\x129\n" +
 	"\n" +
 	"first_seen\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tfirstSeen\x126\n" +
-	"\bresolved\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\bresolved\"\x88\x01\n" +
+	"\bresolved\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\bresolved\x12\x12\n" +
+	"\x04tags\x18\x10 \x03(\tR\x04tags\"\x88\x01\n" +
 	"\x10FindingException\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x124\n" +
 	"\aexpires\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\aexpires\x12\x0e\n" +
