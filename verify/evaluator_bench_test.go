@@ -65,3 +65,20 @@ func BenchmarkVerifyCached(b *testing.B) {
 	}
 	benchmarkVerify(b, e, img.String(), func(v *verify.Verdict) bool { return v.Cached })
 }
+
+// BenchmarkVerifyColdMaxBundles is BenchmarkVerifyCold on an image that
+// carries as many bundles as the Evaluator verifies (DefaultMaxBundles,
+// 32: 16 provenance and 16 SBOM statements, as 16 rebuilds of
+// reproducible content leave): the most a cold verification reads and
+// checks. One more bundle makes the image an error, not a verdict
+// (docs/policy.md).
+func BenchmarkVerifyColdMaxBundles(b *testing.B) {
+	f := newFixture(b, true)
+	img, _ := f.reg.PushRandom(b, "app", "v1")
+	for range verify.DefaultMaxBundles / 2 {
+		f.attest(b, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
+		f.attest(b, img, hallmark.PredicateSPDX, spdxPredicate)
+	}
+	e := newEvaluator(b, f, []*policy.Policy{testPolicy(b, f, "p", "")}, verify.WithVerdictCacheSize(0))
+	benchmarkVerify(b, e, img.String(), func(v *verify.Verdict) bool { return v.Allowed })
+}
