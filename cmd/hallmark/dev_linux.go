@@ -432,6 +432,9 @@ Build through it from another shell:
   hallmark verify --offline --policy $HALLMARK_POLICY $HALLMARK_REGISTRY/examples/hello:dev
   hallmark inspect $HALLMARK_REGISTRY/examples/hello:dev   # who built it, from what; verified
   hallmark sbom $HALLMARK_REGISTRY/examples/hello:dev      # its verified SPDX SBOM
+  hallmark images --package openssl; hallmark audit       # what the gateway recorded
+  hallmark vulndb import Go-all.zip   # OSV advisories (osv.dev's all.zip); builds then fail on critical findings
+  hallmark vulns $HALLMARK_REGISTRY/examples/hello:dev     # its findings now, re-matched when advisories change
   hallmark dev token --subject me   # a CI token for direct API calls
 `)
 	if st.Kubeconfig != "" {
