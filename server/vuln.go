@@ -16,6 +16,14 @@ type VulnSource interface {
 	DB() *vuln.DB
 }
 
+// vulnDB is the advisory database now; nil without advisories.
+func (s *Server) vulnDB() *vuln.DB {
+	if s.vulns == nil {
+		return nil
+	}
+	return s.vulns.DB()
+}
+
 // PredicateAttester signs one more statement about a built image and
 // publishes it as the image's referrer: the vulnerability scan. The
 // attester given to WithAttester must implement it when WithVulnPolicy

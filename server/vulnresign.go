@@ -21,7 +21,6 @@ const maxResignPerRound = 32
 // found without a rebuild. It is WatchVulnerabilities', not safe for
 // concurrent use.
 type resigner struct {
-	pa      PredicateAttester
 	pending []store.ImageRef
 	queued  map[store.ImageRef]bool
 }
@@ -30,11 +29,10 @@ type resigner struct {
 // policy (builds are not scanned, so shipped images are not either) or an
 // attester that signs predicates.
 func newResigner(s *Server) *resigner {
-	pa, ok := s.attester.(PredicateAttester)
-	if !ok || s.vulnPolicy == nil {
+	if _, ok := s.attester.(PredicateAttester); !ok || s.vulnPolicy == nil {
 		return nil
 	}
-	return &resigner{pa: pa, queued: map[store.ImageRef]bool{}}
+	return &resigner{queued: map[store.ImageRef]bool{}}
 }
 
 // add queues images, each once.
@@ -84,7 +82,7 @@ func (w *vulnWatch) resignRound(ctx context.Context, db *vuln.DB) {
 }
 
 // resignOne scans the recorded packages of one image and signs the
-// predicate, as a build does after its SBOM.
+// predicate the way a build does (attestScan).
 func (w *vulnWatch) resignOne(ctx context.Context, db *vuln.DB, ref store.ImageRef) (hallmark.Attestation, error) {
 	purls, err := w.st.ImagePackages(ctx, ref.Repository, ref.Digest)
 	if err != nil {
@@ -95,20 +93,16 @@ func (w *vulnWatch) resignOne(ctx context.Context, db *vuln.DB, ref store.ImageR
 	start := time.Now()
 	rep := db.Scan(pkgs)
 	d := policy.Decide(rep, start)
-	pred, err := vuln.Predicate(vuln.ScanInfo{
+	img := hallmark.BuildResult{Repository: ref.Repository, Digest: ref.Digest, Pinned: ref.Repository + "@" + ref.Digest.String()}
+	err = w.s.attestScan(ctx, &img, func(string, ...any) {}, vuln.ScanInfo{
 		ScannerVersion: version.Get().Version, Started: start, Finished: time.Now(),
 		Packages: len(purls), Unmapped: unmapped, Policy: policy,
 	}, db, rep, d)
 	if err != nil {
 		return hallmark.Attestation{}, err
 	}
-	res := hallmark.BuildResult{Repository: ref.Repository, Digest: ref.Digest, Pinned: ref.Repository + "@" + ref.Digest.String()}
-	atts, err := w.resign.pa.AttestPredicate(ctx, res, vuln.PredicateType, pred, nil)
-	if err != nil {
-		return hallmark.Attestation{}, fmt.Errorf("attest vulnerability scan: %w", err)
+	if len(img.Attestations) == 0 {
+		return hallmark.Attestation{}, fmt.Errorf("attest vulnerability scan of %s: the attester returned no attestation", img.Pinned)
 	}
-	if len(atts) == 0 {
-		return hallmark.Attestation{}, fmt.Errorf("attest vulnerability scan: the attester returned no attestation")
-	}
-	return atts[0], nil
+	return img.Attestations[0], nil
 }

@@ -29,10 +29,7 @@ func (s *Server) scanImage(ctx context.Context, emit func(hallmark.Event) error,
 	if p == nil {
 		return nil
 	}
-	var db *vuln.DB
-	if s.vulns != nil {
-		db = s.vulns.DB()
-	}
+	db := s.vulnDB()
 	if db == nil || db.Len() == 0 {
 		img.Warnings = append(img.Warnings, noAdvisoryData)
 		step, err := hallmark.StartStep(emit, "[hallmark] scan: "+noAdvisoryData)

@@ -76,14 +76,6 @@ func (w *vulnWatch) scannedAt() time.Time {
 	return time.Time{}
 }
 
-// vulnDB is the advisory database now; nil without advisories.
-func (s *Server) vulnDB() *vuln.DB {
-	if s.vulns == nil {
-		return nil
-	}
-	return s.vulns.DB()
-}
-
 // newVulnWatch returns the re-scan of s, or nil when s has no store that
 // keeps findings, no advisories or no re-scan interval.
 func newVulnWatch(s *Server) *vulnWatch {
@@ -111,8 +103,9 @@ func (w *vulnWatch) prompt() {
 // re-scan interval passes. It records new and resolved findings, sets
 // the findings metrics and, with a vulnerability policy and an attester,
 // signs a fresh scan attestation for each image a tag points at whose
-// findings changed (at most 32 per round). It returns at once when the gateway has no store,
-// no advisories (WithVulnSource, WithVulnDB) or no re-scan interval.
+// findings changed (at most 32 per round). It returns at once when the
+// gateway has no store, no advisories (WithVulnSource, WithVulnDB) or no
+// re-scan interval.
 func (s *Server) WatchVulnerabilities(ctx context.Context) {
 	w := s.watch
 	if w == nil {
@@ -142,7 +135,7 @@ const dbCheckEvery = 5 * time.Second
 // since the last sync when forced or the re-scan interval passed. A
 // failure is logged and retried at the next one.
 func (w *vulnWatch) once(ctx context.Context, force bool) {
-	db := w.s.vulns.DB()
+	db := w.s.vulnDB()
 	if db == nil {
 		return
 	}
