@@ -50,12 +50,7 @@ func (s *DB) builtOn(ctx context.Context, digest hallmark.Digest, ref string, af
 			return nil, fmt.Errorf("%w: images built on the base nest deeper than %d bases", hallmark.ErrTooLarge, maxBaseDepth)
 		}
 		var next []string
-		for start := 0; start < len(frontier); start += builtOnBatch {
-			batch := frontier[start:min(start+builtOnBatch, len(frontier))]
-			args := make([]any, len(batch))
-			for i, d := range batch {
-				args[i] = d
-			}
+		for batch := range slices.Chunk(frontier, builtOnBatch) {
 			type child struct {
 				id     int64
 				digest string
@@ -64,7 +59,7 @@ func (s *DB) builtOn(ctx context.Context, digest hallmark.Digest, ref string, af
 				func(rows *sql.Rows) (child, error) {
 					var c child
 					return c, rows.Scan(&c.id, &c.digest)
-				}, args...)
+				}, anyArgs(batch)...)
 			if err != nil {
 				return nil, fmt.Errorf("find images built on a base: %w", err)
 			}
@@ -93,3 +88,12 @@ func (s *DB) builtOn(ctx context.Context, digest hallmark.Digest, ref string, af
 
 // marks is n comma-separated placeholders.
 func marks(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// anyArgs is vs as query arguments, for the placeholders of marks.
+func anyArgs[T any](vs []T) []any {
+	args := make([]any, len(vs))
+	for i, v := range vs {
+		args[i] = v
+	}
+	return args
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -148,9 +149,7 @@ func (s *DB) SyncFindings(ctx context.Context, since int64, match Matcher) (Find
 		}
 	}
 	sync.Resolved, sync.Open = len(resolved), len(want)
-	slices.SortFunc(upsert, func(a, b findingKey) int {
-		return cmpKeys(a, b)
-	})
+	slices.SortFunc(upsert, cmpKeys)
 	slices.Sort(resolved)
 	now := micros(s.now())
 	err = s.tx(ctx, func(tx *sql.Tx) error {
@@ -174,12 +173,7 @@ func (s *DB) SyncFindings(ctx context.Context, since int64, match Matcher) (Find
 // taggedImages returns the images of ids that a tag points at now.
 func (s *DB) taggedImages(ctx context.Context, ids []int64) ([]ImageRef, error) {
 	var out []ImageRef
-	for start := 0; start < len(ids); start += packageBatch {
-		batch := ids[start:min(start+packageBatch, len(ids))]
-		args := make([]any, len(batch))
-		for i, id := range batch {
-			args[i] = id
-		}
+	for batch := range slices.Chunk(ids, packageBatch) {
 		refs, err := queryAll(ctx, s, `SELECT i.repository, i.digest FROM images i WHERE i.id IN (`+marks(len(batch))+`)
 			AND EXISTS (SELECT 1 FROM tags t WHERE t.repository = i.repository AND t.digest = i.digest) ORDER BY i.id`,
 			func(rows *sql.Rows) (ImageRef, error) {
@@ -188,7 +182,7 @@ func (s *DB) taggedImages(ctx context.Context, ids []int64) ([]ImageRef, error) 
 				err := rows.Scan(&r.Repository, &d)
 				r.Digest = hallmark.Digest(d)
 				return r, err
-			}, args...)
+			}, anyArgs(batch)...)
 		if err != nil {
 			return nil, fmt.Errorf("read tagged images: %w", err)
 		}
@@ -211,17 +205,9 @@ func (s *DB) ImagePackages(ctx context.Context, repository string, digest hallma
 	return purls, nil
 }
 
+// cmpKeys orders findings by image, advisory and package.
 func cmpKeys(a, b findingKey) int {
-	if a.image != b.image {
-		if a.image < b.image {
-			return -1
-		}
-		return 1
-	}
-	if c := strings.Compare(a.advisory, b.advisory); c != 0 {
-		return c
-	}
-	return strings.Compare(a.purl, b.purl)
+	return cmp.Or(cmp.Compare(a.image, b.image), strings.Compare(a.advisory, b.advisory), strings.Compare(a.purl, b.purl))
 }
 
 // detailJSON is the detail column of a finding.
@@ -244,13 +230,8 @@ func (s *DB) wantedFindings(ctx context.Context, since, watermark int64, found m
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	for start := 0; start < len(ids); start += packageBatch {
-		batch := ids[start:min(start+packageBatch, len(ids))]
-		args := make([]any, 0, len(batch)+2)
-		for _, id := range batch {
-			args = append(args, id)
-		}
-		args = append(args, since, watermark)
+	for batch := range slices.Chunk(ids, packageBatch) {
+		args := append(anyArgs(batch), since, watermark)
 		type link struct{ pkg, image int64 }
 		links, err := queryAll(ctx, s, `SELECT package_id, image_id FROM image_packages WHERE package_id IN (`+marks(len(batch))+`)
 			AND image_id > ? AND image_id <= ?`, func(rows *sql.Rows) (link, error) {
@@ -300,8 +281,7 @@ func (s *DB) openFindings(ctx context.Context, since, watermark int64) (map[find
 // upsertFindings records new findings, reopens resolved ones and updates
 // changed ones, in batches.
 func (s *DB) upsertFindings(ctx context.Context, tx *sql.Tx, keys []findingKey, want map[findingKey]FindingData, now int64) error {
-	for start := 0; start < len(keys); start += findingBatch {
-		batch := keys[start:min(start+findingBatch, len(keys))]
+	for batch := range slices.Chunk(keys, findingBatch) {
 		var (
 			sb   strings.Builder
 			args []any
@@ -326,12 +306,8 @@ func (s *DB) upsertFindings(ctx context.Context, tx *sql.Tx, keys []findingKey, 
 
 // resolveFindings marks findings resolved.
 func (s *DB) resolveFindings(ctx context.Context, tx *sql.Tx, ids []int64, now int64) error {
-	for start := 0; start < len(ids); start += packageBatch {
-		batch := ids[start:min(start+packageBatch, len(ids))]
-		args := []any{now}
-		for _, id := range batch {
-			args = append(args, id)
-		}
+	for batch := range slices.Chunk(ids, packageBatch) {
+		args := append([]any{now}, anyArgs(batch)...)
 		if _, err := tx.ExecContext(ctx, s.q(`UPDATE vuln_findings SET resolved = ? WHERE resolved = 0 AND id IN (`+marks(len(batch))+`)`), args...); err != nil {
 			return fmt.Errorf("resolve findings: %w", err)
 		}
@@ -354,9 +330,10 @@ func (s *DB) recordAliases(ctx context.Context, tx *sql.Tx, found map[string][]F
 			}
 		}
 	}
-	slices.SortFunc(pairs, func(a, b [2]string) int { return strings.Compare(a[0]+"\x00"+a[1], b[0]+"\x00"+b[1]) })
-	for start := 0; start < len(pairs); start += packageBatch {
-		batch := pairs[start:min(start+packageBatch, len(pairs))]
+	slices.SortFunc(pairs, func(a, b [2]string) int {
+		return cmp.Or(strings.Compare(a[0], b[0]), strings.Compare(a[1], b[1]))
+	})
+	for batch := range slices.Chunk(pairs, packageBatch) {
 		var (
 			sb   strings.Builder
 			args []any
