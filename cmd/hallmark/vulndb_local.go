@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,9 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/server/convert"
 	"github.com/hallmark-dev/hallmark/vuln"
 	"github.com/hallmark-dev/hallmark/vuln/osv"
 )
@@ -109,7 +109,7 @@ func importLocal(ctx context.Context, dir string, vf vulnFile) (imp localImport,
 	if err != nil {
 		return imp, false, err
 	}
-	return imp, true, writeFileAtomic(filepath.Join(dir, localIndexFile), append(b, '\n'))
+	return imp, true, writeAtomic(filepath.Join(dir, localIndexFile), bytes.NewReader(append(b, '\n')))
 }
 
 // copyInto copies src to dst through a temporary file in dst's directory.
@@ -119,29 +119,21 @@ func copyInto(dst, src string) error {
 		return err
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".import-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, in); err != nil {
-		tmp.Close()
+	if err := writeAtomic(dst, in); err != nil {
 		return fmt.Errorf("copy %s into the local advisory database: %w", src, err)
 	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return nil
 }
 
-// writeFileAtomic replaces path with data.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".index-*")
+// writeAtomic replaces path with what r holds, through a temporary file
+// in its directory, so that a reader never sees half of it.
+func writeAtomic(path string, r io.Reader) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".write-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
+	if _, err := io.Copy(tmp, r); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -223,7 +215,7 @@ func runLocalImport(ctx context.Context, l *localFlags, output string, args []st
 			what = "already imported"
 		}
 		fmt.Fprintf(env.stdout, "%s %s into %s: %d records, newest modified %s, sha256 %s (%s)\n", what, oneLine(vf.source), oneLine(dir),
-			imp.Records, cell(utcTime(timestampOrNil(imp.NewestModified))), imp.SHA256[:12], time.Since(start).Round(time.Millisecond))
+			imp.Records, cell(utcTime(convert.Timestamp(&imp.NewestModified))), imp.SHA256[:12], time.Since(start).Round(time.Millisecond))
 		for _, w := range imp.Warnings {
 			fmt.Fprintf(env.stdout, "  warning: %s\n", oneLine(w))
 		}
@@ -235,7 +227,7 @@ func runLocalImport(ctx context.Context, l *localFlags, output string, args []st
 // changed is the records when the file was added, else 0.
 func importResponseOf(imp localImport, added bool) *hallmarkv1.ImportResponse {
 	r := &hallmarkv1.ImportResponse{Source: imp.Source, Sha256: imp.SHA256, Records: int64(imp.Records),
-		NewestModified: timestampOrNil(imp.NewestModified), Warnings: imp.Warnings}
+		NewestModified: convert.Timestamp(&imp.NewestModified), Warnings: imp.Warnings}
 	if added {
 		r.Changed = int64(imp.Records)
 	}
@@ -259,23 +251,15 @@ func runLocalStatus(ctx context.Context, l *localFlags, output string, env verif
 		if err != nil {
 			return err
 		}
-		st.Advisories, st.Ecosystems, st.NewestModified = int64(db.Len()), counts, timestampOrNil(db.NewestModified())
+		st.Advisories, st.Ecosystems, st.NewestModified = int64(db.Len()), counts, convert.Timestamp(new(db.NewestModified()))
 	}
 	for _, imp := range ix.Imports {
 		st.Imports = append(st.Imports, &hallmarkv1.VulnImport{Source: imp.Source, Sha256: imp.SHA256, Records: int64(imp.Records),
-			NewestModified: timestampOrNil(imp.NewestModified), ImportedAt: timestampOrNil(imp.ImportedAt), Actor: "local"})
-		st.LastImported = timestampOrNil(imp.ImportedAt)
+			NewestModified: convert.Timestamp(&imp.NewestModified), ImportedAt: convert.Timestamp(&imp.ImportedAt), Actor: "local"})
+		st.LastImported = convert.Timestamp(&imp.ImportedAt)
 	}
 	if output == "json" {
 		return writeJSON(env.stdout, st, true)
 	}
 	return writeVulnStatus(env.stdout, st, time.Now())
-}
-
-// timestampOrNil is t, or nil when it is zero.
-func timestampOrNil(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
 }

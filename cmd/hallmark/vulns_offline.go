@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
+	"github.com/hallmark-dev/hallmark/server/convert"
 	"github.com/hallmark-dev/hallmark/vuln"
 )
 
@@ -32,23 +33,21 @@ func sbomPURLs(r io.Reader) ([]string, error) {
 	if len(data) > maxSBOMBytes {
 		return nil, fmt.Errorf("read sbom: larger than %d MiB", maxSBOMBytes>>20)
 	}
-	var doc struct {
-		SPDXVersion string `json:"spdxVersion"`
-		BOMFormat   string `json:"bomFormat"`
-		Packages    []struct {
-			ExternalRefs []struct {
-				Type    string `json:"referenceType"`
-				Locator string `json:"referenceLocator"`
-			} `json:"externalRefs"`
-		} `json:"packages"`
-		Components []cdxComponent `json:"components"`
+	var head struct {
+		SPDXVersion string         `json:"spdxVersion"`
+		BOMFormat   string         `json:"bomFormat"`
+		Components  []cdxComponent `json:"components"`
 	}
-	if err := json.Unmarshal(data, &doc); err != nil {
+	if err := json.Unmarshal(data, &head); err != nil {
 		return nil, fmt.Errorf("read sbom: not JSON: %w", err)
 	}
 	var purls []string
 	switch {
-	case strings.HasPrefix(doc.SPDXVersion, "SPDX-2."):
+	case strings.HasPrefix(head.SPDXVersion, "SPDX-2."):
+		doc, err := readSPDX(data)
+		if err != nil {
+			return nil, fmt.Errorf("read sbom: %w", err)
+		}
 		for _, p := range doc.Packages {
 			for _, ref := range p.ExternalRefs {
 				if ref.Type == "purl" {
@@ -56,7 +55,7 @@ func sbomPURLs(r io.Reader) ([]string, error) {
 				}
 			}
 		}
-	case doc.BOMFormat == "CycloneDX":
+	case head.BOMFormat == "CycloneDX":
 		var walk func([]cdxComponent, int) error
 		walk = func(cs []cdxComponent, depth int) error {
 			if depth > 32 {
@@ -72,7 +71,7 @@ func sbomPURLs(r io.Reader) ([]string, error) {
 			}
 			return nil
 		}
-		if err := walk(doc.Components, 0); err != nil {
+		if err := walk(head.Components, 0); err != nil {
 			return nil, err
 		}
 	default:
@@ -119,7 +118,7 @@ func runVulnsOffline(ctx context.Context, f *vulnsFlags, env verifyEnv, stdin io
 	}
 	now := time.Now()
 	rep := db.Scan(pkgs)
-	resp := &hallmarkv1.ListFindingsResponse{Advisories: int64(db.Len()), DatabaseUpdated: timestampOrNil(db.NewestModified()), ScannedAt: timestamppb.New(now)}
+	resp := &hallmarkv1.ListFindingsResponse{Advisories: int64(db.Len()), DatabaseUpdated: convert.Timestamp(new(db.NewestModified())), ScannedAt: timestamppb.New(now)}
 	for _, fd := range rep.Findings {
 		if f.advisory != "" && !strings.EqualFold(fd.ID, f.advisory) && !slices.ContainsFunc(fd.Aliases, func(a string) bool { return strings.EqualFold(a, f.advisory) }) {
 			continue
