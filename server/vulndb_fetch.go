@@ -7,40 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 // fetchTimeout bounds one download of an advisory file.
 const fetchTimeout = 10 * time.Minute
-
-// sourceURL reports whether a vulndb source is a URL, and checks it: https,
-// or http to a loopback host (a mirror on the same machine), no user
-// information.
-func sourceURL(s string) (*url.URL, bool, error) {
-	if !strings.Contains(s, "://") {
-		return nil, false, nil
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, true, fmt.Errorf("vulndb source is not a URL: %w", err)
-	}
-	switch {
-	case u.User != nil:
-		return nil, true, fmt.Errorf("vulndb source %s carries user information: serve the files without credentials", u.Redacted())
-	case u.Host == "":
-		return nil, true, fmt.Errorf("vulndb source %q names no host", s)
-	case u.Scheme == "https":
-	case u.Scheme == "http" && isLoopback(u.Hostname()):
-	default:
-		return nil, true, fmt.Errorf("vulndb source %s: only https URLs (or http on loopback) are fetched: advisories decide builds", safeURL(u))
-	}
-	return u, true, nil
-}
 
 // checkSourceRedirect follows at most 5 redirects, each to a URL a source
 // may name.
@@ -48,18 +24,10 @@ func checkSourceRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 5 {
 		return errors.New("more than 5 redirects")
 	}
-	if _, _, err := sourceURL(req.URL.String()); err != nil {
+	if _, _, err := config.VulnSourceURL(req.URL.String()); err != nil {
 		return fmt.Errorf("redirected: %w", err)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // safeURL is u without its query and fragment, which may carry tokens: how

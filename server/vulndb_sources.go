@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hallmark-dev/hallmark/internal/config"
 )
 
 // sourcesActor is the actor of the imports Run takes from vulndb.sources.
@@ -26,10 +28,10 @@ const sourcesActor = "hallmarkd vulndb.sources"
 func WithVulnSources(sources ...string) VulnLoaderOption {
 	return func(v *VulnLoader) error {
 		for _, p := range sources {
-			u, isURL, err := sourceURL(p)
+			u, isURL, err := config.VulnSourceURL(p)
 			switch {
 			case err != nil:
-				return err
+				return fmt.Errorf("vulndb source: %w", err)
 			case isURL:
 				v.urls = append(v.urls, u)
 			case !filepath.IsAbs(p):

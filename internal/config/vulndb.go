@@ -50,20 +50,32 @@ func (c Config) validateVulnDB(v *validation) {
 	}
 	for i, p := range c.VulnDB.Sources {
 		field := fmt.Sprintf("vulndb.sources[%d]", i)
-		if !strings.Contains(p, "://") {
-			if !filepath.IsAbs(p) {
-				v.bad(field, "%q is not an absolute path or a URL", p)
-			}
-			continue
-		}
-		u, err := url.Parse(p)
+		_, isURL, err := VulnSourceURL(p)
 		switch {
-		case err != nil || u.Host == "":
-			v.bad(field, "%q is not a URL", p)
-		case u.User != nil:
-			v.bad(field, "%s carries user information: serve the files without credentials", u.Redacted())
-		case u.Scheme != "https" && (u.Scheme != "http" || !IsLoopback(u.Hostname())):
-			v.bad(field, "%s://%s…: only https URLs (or http on loopback) are fetched", u.Scheme, u.Host)
+		case err != nil:
+			v.bad(field, "%v", err)
+		case !isURL && !filepath.IsAbs(p):
+			v.bad(field, "%q is not an absolute path or a URL", p)
 		}
 	}
+}
+
+// VulnSourceURL reads a vulndb source that is a URL ("scheme://…"; isURL
+// is false for a path): it must be https, or http to a loopback host (a
+// mirror on the same machine), and carry no user information. The gateway
+// checks every redirect of a download with it too.
+func VulnSourceURL(s string) (u *url.URL, isURL bool, err error) {
+	if !strings.Contains(s, "://") {
+		return nil, false, nil
+	}
+	u, err = url.Parse(s)
+	switch {
+	case err != nil || u.Host == "":
+		return nil, true, fmt.Errorf("%q is not a URL", s)
+	case u.User != nil:
+		return nil, true, fmt.Errorf("%s carries user information: serve the files without credentials", u.Redacted())
+	case u.Scheme != "https" && (u.Scheme != "http" || !IsLoopback(u.Hostname())):
+		return nil, true, fmt.Errorf("%s://%s…: only https URLs (or http on loopback) are fetched", u.Scheme, u.Host)
+	}
+	return u, true, nil
 }
