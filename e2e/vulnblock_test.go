@@ -73,6 +73,42 @@ func buildSSHApp(t *testing.T) string {
 	return bin
 }
 
+// sharedAdvisories returns the paths of the advisory files rel (slash
+// separated, below ../shared/testdata/vulndb beside the repository); a
+// missing one fails t.
+func sharedAdvisories(t *testing.T, rel ...string) []string {
+	t.Helper()
+	var out []string
+	for _, r := range rel {
+		p := filepath.Join(env.repo, "..", "shared", "testdata", "vulndb", filepath.FromSlash(r))
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("the shared advisories beside the repository are missing: %v", err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// adminRules are authorization rules (gatewayOpts.rules) that let callers
+// push to and read the stack's registry and make config.DevAdminSubject an
+// administrator, who may import advisories.
+func adminRules() string {
+	r := env.stack.Registry + "/**"
+	return fmt.Sprintf("[{issuer: {{issuer}}, repositories: [%q], pull: [%q]}, {issuer: {{issuer}}, subject: %q, admin: true}]",
+		r, r, config.DevAdminSubject)
+}
+
+// tokenFileOf writes a token of subject to a file for the CLI's
+// --token-file and returns its path.
+func tokenFileOf(t *testing.T, subject string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(f, []byte(token(t, subject)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
 // sbomPURLs returns the purls of an SPDX document's packages.
 func sbomPURLs(t *testing.T, predicate []byte) []string {
 	t.Helper()
@@ -121,17 +157,7 @@ func buildLogs(events []*hallmarkv1.BuildResponse) string {
 // the finding as excepted with the exception's reason.
 func TestVulnBlock(t *testing.T) {
 	st := env.stack.State
-	shared := filepath.Join(env.repo, "..", "shared", "testdata", "vulndb")
-	advisories := []string{
-		filepath.Join(shared, "osv", "Go-all.zip"),
-		filepath.Join(shared, "ghsa", "GHSA-v778-237x-gjrc.json"),
-		filepath.Join(shared, "ghsa", "GHSA-69ch-w2m2-3vjp.json"),
-	}
-	for _, f := range advisories {
-		if _, err := os.Stat(f); err != nil {
-			t.Fatalf("the shared advisories beside the repository are missing: %v", err)
-		}
-	}
+	advisories := sharedAdvisories(t, "osv/Go-all.zip", "ghsa/GHSA-v778-237x-gjrc.json", "ghsa/GHSA-69ch-w2m2-3vjp.json")
 
 	start := time.Now()
 	bin := buildSSHApp(t)
@@ -145,18 +171,14 @@ func TestVulnBlock(t *testing.T) {
 		tarEntry{name: "sshapp", body: string(exe), mode: 0o755},
 	)
 	tag := st.Registry + "/e2e/vulnblock:v1"
-	rules := fmt.Sprintf("[{issuer: {{issuer}}, repositories: [%q], pull: [%q]}, {issuer: {{issuer}}, subject: %q, admin: true}]",
-		st.Registry+"/**", st.Registry+"/**", config.DevAdminSubject)
+	rules := adminRules()
 	dataDir := t.TempDir()
 	const policy = "policy:\n  vulnerabilities:\n    failOn: critical\n"
 
 	// Gateway A: failOn critical, advisories imported by the admin.
 	start = time.Now()
 	gwA, stopA := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, rules: rules, dataDir: dataDir, extraYAML: policy})
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(token(t, config.DevAdminSubject)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := tokenFileOf(t, config.DevAdminSubject)
 	out, stderr, err := runCLI(t, append([]string{"vulndb", "import", "--gateway", gwA, "--token-file", tokenFile}, advisories...)...)
 	if err != nil {
 		t.Fatalf("hallmark vulndb import: %v\n%s%s", err, out, stderr)

@@ -40,10 +40,7 @@ func vulnStatus(t *testing.T) (imports int, advisories int64) {
 // nothing; a caller no admin rule matches is refused; a hostile archive
 // is refused and changes nothing.
 func TestVulnDB(t *testing.T) {
-	goZip := filepath.Join(env.repo, "..", "shared", "testdata", "vulndb", "osv", "Go-all.zip")
-	if _, err := os.Stat(goZip); err != nil {
-		t.Fatalf("the shared advisories beside the repository are missing: %v", err)
-	}
+	goZip := sharedAdvisories(t, "osv/Go-all.zip")[0]
 	start := time.Now()
 	out, stderr, err := runCLI(t, "vulndb", "import", goZip)
 	took := time.Since(start)
@@ -68,11 +65,7 @@ func TestVulnDB(t *testing.T) {
 		t.Errorf("after importing again: %d imports, %d advisories; want %d, %d", i, a, imports, advisories)
 	}
 
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(token(t, "e2e-vulndb-reader")), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	_, stderr, err = runCLI(t, "vulndb", "import", "--token-file", tokenFile, goZip)
+	_, stderr, err = runCLI(t, "vulndb", "import", "--token-file", tokenFileOf(t, "e2e-vulndb-reader"), goZip)
 	if exitCodeOf(err) != 2 || !strings.Contains(stderr, "permission_denied") {
 		t.Errorf("import by a non-admin: %v\n%s", err, stderr)
 	}

@@ -4,9 +4,7 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,25 +21,14 @@ import (
 // blocking.
 func TestVulnRescan(t *testing.T) {
 	st := env.stack.State
-	shared := filepath.Join(env.repo, "..", "shared", "testdata", "vulndb")
-	advisories := []string{filepath.Join(shared, "osv", "Go-all.zip"), filepath.Join(shared, "ghsa", "GHSA-v778-237x-gjrc.json")}
-	for _, f := range advisories {
-		if _, err := os.Stat(f); err != nil {
-			t.Fatalf("the shared advisories beside the repository are missing: %v", err)
-		}
-	}
+	advisories := sharedAdvisories(t, "osv/Go-all.zip", "ghsa/GHSA-v778-237x-gjrc.json")
 	exe, err := os.ReadFile(buildSSHApp(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules := fmt.Sprintf("[{issuer: {{issuer}}, repositories: [%q], pull: [%q]}, {issuer: {{issuer}}, subject: %q, admin: true}]",
-		st.Registry+"/**", st.Registry+"/**", config.DevAdminSubject)
-	gw, _ := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, rules: rules,
+	gw, _ := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, rules: adminRules(),
 		extraYAML: "policy:\n  vulnerabilities:\n    failOn: critical\nvulndb: {refresh: 2s}\n"})
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(token(t, config.DevAdminSubject)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := tokenFileOf(t, config.DevAdminSubject)
 	vulns := func(args ...string) (string, string, int) {
 		t.Helper()
 		out, stderr, err := runCLI(t, append([]string{"vulns", "--gateway", gw, "--token-file", tokenFile}, args...)...)
