@@ -175,8 +175,13 @@ func (w *vulnWatch) once(ctx context.Context, force bool) {
 		w.s.log.InfoContext(ctx, "vulnerabilities re-scanned", "scope", scope, "packages", sync.Packages, "affected_packages", sync.Affected,
 			"new", sync.New, "changed", sync.Changed, "resolved", sync.Resolved, "open_in_scope", sync.Open, "ms", took.Milliseconds())
 	}
-	if err := w.countFindings(ctx); err != nil {
-		w.s.log.WarnContext(ctx, "vulnerability findings not counted", "err", err)
+	// The gauges count the whole store (other replicas' findings too):
+	// recounted when this sync changed something, after a full sync, and
+	// on the periodic one, not after every recorded build.
+	if sync.New+sync.Changed+sync.Resolved > 0 || since == 0 || !force {
+		if err := w.countFindings(ctx); err != nil {
+			w.s.log.WarnContext(ctx, "vulnerability findings not counted", "err", err)
+		}
 	}
 	w.resign.add(sync.Shipped)
 	w.resignRound(ctx, db)
