@@ -30,6 +30,22 @@ const (
 	AnnotationCreated = "org.opencontainers.image.created"
 )
 
+// Hints Hallmark adds to the cosign layout: the identity in the bundle's
+// certificate and the bundle's digest, so that a reader can order and pick
+// referrers from the referrers index alone, without fetching each manifest
+// and bundle. Like every annotation they are unsigned: a verifier may use
+// them only to choose what to verify, never as the result of verifying.
+const (
+	// AnnotationSignerIssuer is the OIDC issuer in the bundle's
+	// certificate.
+	AnnotationSignerIssuer = "dev.hallmark.signer.issuer"
+	// AnnotationSignerIdentity is the subject alternative name of the
+	// bundle's certificate.
+	AnnotationSignerIdentity = "dev.hallmark.signer.identity"
+	// AnnotationBundleDigest is the sha256 digest of the bundle layer.
+	AnnotationBundleDigest = "dev.hallmark.bundle.digest"
+)
+
 // MaxBundleSize is the largest Sigstore bundle Hallmark publishes or reads
 // from a registry.
 const MaxBundleSize = 16 << 20

@@ -83,7 +83,7 @@ func TestManifestMatchesCosign(t *testing.T) {
 	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{}}`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := referrerManifest(&tt.subject, bundle, "https://slsa.dev/provenance/v1", created)
+			got, err := referrerManifest(&tt.subject, bundle, "https://slsa.dev/provenance/v1", created, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -91,5 +91,38 @@ func TestManifestMatchesCosign(t *testing.T) {
 				t.Fatalf("manifest\n%s\ncosign v3 writes\n%s", got, want)
 			}
 		})
+	}
+}
+
+// TestManifestHintsOnlyAdd checks that Hallmark's hint annotations are the
+// only difference from cosign's manifest.
+func TestManifestHintsOnlyAdd(t *testing.T) {
+	created := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	subject := v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: v1.Hash{Algorithm: "sha256", Hex: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}, Size: 1234}
+	bundle := []byte(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","dsseEnvelope":{}}`)
+	hints := map[string]string{"dev.hallmark.signer.identity": "https://ci.example/builder", "dev.hallmark.bundle.digest": "sha256:00"}
+	got, err := referrerManifest(&subject, bundle, "https://slsa.dev/provenance/v1", created, hints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(got, &m); err != nil {
+		t.Fatal(err)
+	}
+	ann := m["annotations"].(map[string]any)
+	for k, v := range hints {
+		if ann[k] != v {
+			t.Errorf("annotation %s = %v, want %s", k, ann[k], v)
+		}
+		delete(ann, k)
+	}
+	var want map[string]any
+	if err := json.Unmarshal(cosignManifest(t, &subject, bundle, "https://slsa.dev/provenance/v1", created), &want); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(m)
+	b, _ := json.Marshal(want)
+	if string(a) != string(b) {
+		t.Fatalf("without the hints the manifest is\n%s\ncosign v3 writes\n%s", a, b)
 	}
 }

@@ -3,6 +3,7 @@ package publish
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -40,7 +42,8 @@ var emptyConfig = []byte("{}")
 // registry.Error), hallmark.ErrInvalid or hallmark.ErrTooLarge for a bundle
 // that cannot be published.
 func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateType string, opts ...remote.Option) (hallmark.Digest, error) {
-	if err := checkBundle(bundle, predicateType); err != nil {
+	hints, err := checkBundle(bundle, predicateType)
+	if err != nil {
 		return "", fmt.Errorf("publish bundle for %s: %w", subject, err)
 	}
 	mu := subjectLock(subject)
@@ -79,7 +82,7 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 			return "", fmt.Errorf("publish bundle: upload blob to %s: %w", repo, registry.Error(ctx, err))
 		}
 	}
-	raw, err := referrerManifest(desc, bundle, predicateType, time.Now())
+	raw, err := referrerManifest(desc, bundle, predicateType, time.Now(), hints)
 	if err != nil {
 		return "", fmt.Errorf("publish bundle: %w", err)
 	}
@@ -96,8 +99,8 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 
 // referrerManifest builds the manifest bytes exactly as cosign v3's
 // WriteReferrer does, including the artifactType inside the config
-// descriptor.
-func referrerManifest(subject *v1.Descriptor, bundle []byte, predicateType string, created time.Time) ([]byte, error) {
+// descriptor, with hints added to its annotations.
+func referrerManifest(subject *v1.Descriptor, bundle []byte, predicateType string, created time.Time, hints map[string]string) ([]byte, error) {
 	config := static.NewLayer(emptyConfig, registry.MediaTypeEmpty)
 	configDigest, err := config.Digest()
 	if err != nil {
@@ -134,6 +137,9 @@ func referrerManifest(subject *v1.Descriptor, bundle []byte, predicateType strin
 		},
 		ArtifactType: registry.BundleArtifactType,
 	}
+	for k, v := range hints {
+		m.Annotations[k] = v
+	}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)
@@ -150,30 +156,44 @@ func (m manifest) RawManifest() ([]byte, error)        { return m, nil }
 func (m manifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // checkBundle accepts a bundle v0.3 JSON with a DSSE envelope, the only kind
-// the referrer's registry.AnnotationBundleContent annotation describes.
-func checkBundle(bundle []byte, predicateType string) error {
+// the referrer's registry.AnnotationBundleContent annotation describes, and
+// returns the hint annotations for its referrer: the bundle's digest and,
+// when the bundle holds a Fulcio certificate, its identity.
+func checkBundle(bundle []byte, predicateType string) (map[string]string, error) {
 	if len(bundle) > registry.MaxBundleSize {
-		return fmt.Errorf("%w: bundle is %d bytes, over %d", hallmark.ErrTooLarge, len(bundle), registry.MaxBundleSize)
+		return nil, fmt.Errorf("%w: bundle is %d bytes, over %d", hallmark.ErrTooLarge, len(bundle), registry.MaxBundleSize)
 	}
 	if predicateType == "" {
-		return fmt.Errorf("%w: no predicate type", hallmark.ErrInvalid)
+		return nil, fmt.Errorf("%w: no predicate type", hallmark.ErrInvalid)
 	}
 	var b struct {
 		MediaType    string `json:"mediaType"`
 		DsseEnvelope *struct {
 			PayloadType string `json:"payloadType"`
 		} `json:"dsseEnvelope"`
+		VerificationMaterial struct {
+			Certificate struct {
+				RawBytes []byte `json:"rawBytes"`
+			} `json:"certificate"`
+		} `json:"verificationMaterial"`
 	}
 	if err := json.Unmarshal(bundle, &b); err != nil {
-		return fmt.Errorf("%w: bundle is not JSON: %w", hallmark.ErrInvalid, err)
+		return nil, fmt.Errorf("%w: bundle is not JSON: %w", hallmark.ErrInvalid, err)
 	}
 	if b.MediaType != hallmark.MediaTypeBundleV03 {
-		return fmt.Errorf("%w: bundle media type is %q, want %q", hallmark.ErrInvalid, b.MediaType, hallmark.MediaTypeBundleV03)
+		return nil, fmt.Errorf("%w: bundle media type is %q, want %q", hallmark.ErrInvalid, b.MediaType, hallmark.MediaTypeBundleV03)
 	}
 	if b.DsseEnvelope == nil {
-		return fmt.Errorf("%w: bundle has no DSSE envelope", hallmark.ErrInvalid)
+		return nil, fmt.Errorf("%w: bundle has no DSSE envelope", hallmark.ErrInvalid)
 	}
-	return nil
+	hints := map[string]string{registry.AnnotationBundleDigest: hallmark.SHA256(bundle).String()}
+	if cert, err := x509.ParseCertificate(b.VerificationMaterial.Certificate.RawBytes); err == nil {
+		if s, err := certificate.SummarizeCertificate(cert); err == nil && s.Issuer != "" && s.SubjectAlternativeName != "" {
+			hints[registry.AnnotationSignerIssuer] = s.Issuer
+			hints[registry.AnnotationSignerIdentity] = s.SubjectAlternativeName
+		}
+	}
+	return hints, nil
 }
 
 func withContext(ctx context.Context, opts []remote.Option) []remote.Option {

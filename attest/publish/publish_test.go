@@ -105,7 +105,8 @@ func TestPublishManifest(t *testing.T) {
 				{"len(layers)", len(m.Layers), 1},
 				{"layers[0]", m.Layers[0], desc{MediaType: "application/vnd.dev.sigstore.bundle.v0.3+json", Digest: hallmark.SHA256(bundle).String(), Size: int64(len(bundle))}},
 				{"subject", m.Subject, desc{MediaType: string(subjectDesc.MediaType), Digest: subject.DigestStr(), Size: subjectDesc.Size}},
-				{"len(annotations)", len(m.Annotations), 3},
+				{"len(annotations)", len(m.Annotations), 4},
+				{"annotations[bundle digest]", m.Annotations["dev.hallmark.bundle.digest"], hallmark.SHA256(bundle).String()},
 				{"annotations[content]", m.Annotations["dev.sigstore.bundle.content"], "dsse-envelope"},
 				{"annotations[predicateType]", m.Annotations["dev.sigstore.bundle.predicateType"], hallmark.PredicateSLSAProvenanceV1},
 			}

@@ -77,6 +77,9 @@ func TestSignPublishVerify(t *testing.T) {
 			if res.Statement.GetPredicateType() != refs[0].PredicateType {
 				t.Errorf("statement predicate %q, annotation %q", res.Statement.GetPredicateType(), refs[0].PredicateType)
 			}
+			if a := refs[0].Annotations; a["dev.hallmark.signer.issuer"] != issuer || a["dev.hallmark.signer.identity"] != san {
+				t.Errorf("signer hints = %q %q, want the certificate's %q %q", a["dev.hallmark.signer.issuer"], a["dev.hallmark.signer.identity"], issuer, san)
+			}
 		})
 	}
 }
