@@ -217,6 +217,14 @@ func TestAttestReusesVerifiedBaseSBOM(t *testing.T) {
 	if !strings.Contains(strings.Join(lines, "\n"), "reusing the verified SBOM of base "+res.Pinned) {
 		t.Fatalf("progress %q does not report reusing the base SBOM", lines)
 	}
+	// A second build on the base reuses the SBOM verified by the first.
+	lines = nil
+	if _, err := a.Attest(t.Context(), req, dres, func(f string, args ...any) { lines = append(lines, fmt.Sprintf(f, args...)) }); err != nil {
+		t.Fatalf("attest derived again: %v", err)
+	}
+	if !strings.Contains(strings.Join(lines, "\n"), "verified in the last") {
+		t.Fatalf("progress %q: the second build did not reuse the cached base SBOM", lines)
+	}
 
 	// A base whose SBOM is signed by an identity the verifier does not
 	// trust is cataloged in full, silently.

@@ -27,10 +27,11 @@ func (a *Attester) AttestPredicate(ctx context.Context, res hallmark.BuildResult
 	if err != nil {
 		return nil, err
 	}
-	signed, err := a.signer.Sign(ctx, data)
+	all, err := a.signer.SignAll(ctx, [][]byte{data})
 	if err != nil {
 		return nil, err
 	}
+	signed := all[0]
 	d, err := publish.Publish(ctx, ref, signed.Bundle, signed.PredicateType, a.opts.registry.RemoteOptions(ctx)...)
 	if err != nil {
 		return nil, fmt.Errorf("publish %s bundle: %w", signed.PredicateType, err)

@@ -139,6 +139,11 @@ func (a *Attester) baseSBOM(ctx context.Context, res hallmark.BuildResult, platf
 	} else if p != "" {
 		pinned = p
 	}
+	key := fmt.Sprintf("%p %s", a.opts.bases, pinned) // what verified it, and what
+	if doc := a.bases.get(key); doc != nil {
+		logf("reusing the verified SBOM of base %s (%d packages, verified in the last %s)", pinned, len(doc.Packages()), baseSBOMTTL)
+		return doc
+	}
 	r, err := a.opts.bases.Image(ctx, pinned)
 	if err != nil {
 		a.opts.logger.WarnContext(ctx, "verify base sbom", "base", pinned, "error", err)
@@ -150,6 +155,7 @@ func (a *Attester) baseSBOM(ctx context.Context, res hallmark.BuildResult, platf
 			continue
 		}
 		logf("reusing the verified SBOM of base %s (%d packages)", pinned, len(doc.Packages()))
+		a.bases.put(key, doc)
 		return doc
 	}
 	return nil

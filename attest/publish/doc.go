@@ -1,7 +1,8 @@
 // Package publish stores Sigstore bundles next to the images they attest,
 // as OCI 1.1 referrers. Finding and reading them again is package verify's
-// job (verify.List, verify.Fetch); Publish uses verify.List to recognise a
-// bundle it already published. The identifiers of the layout (artifact
+// job (verify.List, verify.Fetch); Publish recognises a bundle it already
+// published from the hint annotations in the referrers index, confirmed by
+// that referrer's manifest. The identifiers of the layout (artifact
 // type, annotations, fallback tag, size limit) are package registry's,
 // shared with verify.
 //
@@ -30,6 +31,13 @@
 //	  "artifactType": "application/vnd.dev.sigstore.bundle.v0.3+json"
 //	}
 //
+// Hallmark adds three unsigned hint annotations that cosign ignores:
+// dev.hallmark.bundle.digest (the bundle layer's digest) and
+// dev.hallmark.signer.issuer and dev.hallmark.signer.identity (the identity
+// in the bundle's certificate), so that readers can pick referrers from the
+// referrers index alone (registry.AnnotationBundleDigest and
+// registry.AnnotationSigner*).
+//
 // cosign and `gh attestation` discover such manifests through the referrers
 // API or, on registries without it, the "sha256-<hex>" tag of an OCI image
 // index (the OCI distribution spec's referrers tag schema).
@@ -38,7 +46,8 @@
 // and remote.Referrers reads the API first and the tag second; Publish and
 // verify.List rely on both. The tag is updated read-modify-write without
 // conditional requests, so Publish serialises calls for the same subject
-// within the process.
+// within the process, and PublishAll puts a build's manifests one at a time
+// after uploading their blobs in parallel.
 //
 // Everything read from a registry is untrusted: manifests and bundles have
 // size limits, and bundles must be verified (package verify) before use.

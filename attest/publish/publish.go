@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -27,11 +28,18 @@ import (
 // emptyConfig is the OCI empty descriptor's content.
 var emptyConfig = []byte("{}")
 
+// Bundle is a Sigstore bundle to publish, with its statement's predicate
+// type.
+type Bundle struct {
+	Data          []byte
+	PredicateType string
+}
+
 // Publish pushes bundle as an OCI referrer of subject, an image manifest (or
 // index) that must exist, and returns the referrer manifest's digest. The
 // manifest is the one cosign v3 writes (see the package doc), annotated with
-// predicateType. On registries without the referrers API, the subject's
-// "sha256-<hex>" fallback tag is updated too.
+// predicateType and Hallmark's hints. On registries without the referrers
+// API, the subject's "sha256-<hex>" fallback tag is updated too.
 //
 // Publishing the same bundle with the same predicate type again returns the
 // existing referrer without pushing. opts are the options of the registry
@@ -42,9 +50,25 @@ var emptyConfig = []byte("{}")
 // registry.Error), hallmark.ErrInvalid or hallmark.ErrTooLarge for a bundle
 // that cannot be published.
 func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateType string, opts ...remote.Option) (hallmark.Digest, error) {
-	hints, err := checkBundle(bundle, predicateType)
+	ds, err := PublishAll(ctx, subject, []Bundle{{Data: bundle, PredicateType: predicateType}}, opts...)
 	if err != nil {
-		return "", fmt.Errorf("publish bundle for %s: %w", subject, err)
+		return "", err
+	}
+	return ds[0], nil
+}
+
+// PublishAll is Publish for several bundles about one subject, with one
+// look-up of the subject and of its referrers, and the blobs uploaded in
+// parallel. It returns the referrer digests in the order of bundles. A
+// failure can leave some bundles published: publishing them again is
+// harmless.
+func PublishAll(ctx context.Context, subject name.Digest, bundles []Bundle, opts ...remote.Option) ([]hallmark.Digest, error) {
+	hints := make([]map[string]string, len(bundles))
+	for i, b := range bundles {
+		var err error
+		if hints[i], err = checkBundle(b.Data, b.PredicateType); err != nil {
+			return nil, fmt.Errorf("publish bundle for %s: %w", subject, err)
+		}
 	}
 	mu := subjectLock(subject)
 	mu.Lock()
@@ -55,46 +79,103 @@ func Publish(ctx context.Context, subject name.Digest, bundle []byte, predicateT
 	if err != nil {
 		err = registry.Error(ctx, err)
 		if errors.Is(err, hallmark.ErrNotFound) {
-			return "", fmt.Errorf("publish bundle: subject %s does not exist: %w", subject, err)
+			return nil, fmt.Errorf("publish bundle: subject %s does not exist: %w", subject, err)
 		}
-		return "", fmt.Errorf("publish bundle: look up subject %s: %w", subject, err)
+		return nil, fmt.Errorf("publish bundle: look up subject %s: %w", subject, err)
 	}
 	if desc.Digest.String() != subject.DigestStr() {
-		return "", fmt.Errorf("publish bundle: registry answered digest %s for subject %s", desc.Digest, subject)
+		return nil, fmt.Errorf("publish bundle: registry answered digest %s for subject %s", desc.Digest, subject)
 	}
-
-	bundleDigest := hallmark.SHA256(bundle)
-	existing, err := verify.List(ctx, subject, opts...)
+	existing, err := referrers(ctx, subject, opts)
 	if err != nil {
-		return "", fmt.Errorf("publish bundle: %w", err)
+		return nil, fmt.Errorf("publish bundle: %w", err)
 	}
-	for _, r := range existing {
-		if r.BundleDigest == bundleDigest && r.PredicateType == predicateType && r.ArtifactType == registry.BundleArtifactType {
-			return r.Digest, nil
+	out := make([]hallmark.Digest, len(bundles))
+	var todo []int
+	for i, b := range bundles {
+		if out[i] = published(ctx, subject, existing, b, hints[i][registry.AnnotationBundleDigest], opts); out[i] == "" {
+			todo = append(todo, i)
 		}
+	}
+	if len(todo) == 0 {
+		return out, nil
 	}
 
 	repo := subject.Context()
-	config := static.NewLayer(emptyConfig, registry.MediaTypeEmpty)
-	layer := static.NewLayer(bundle, registry.BundleArtifactType)
-	for _, l := range []v1.Layer{config, layer} {
-		if err := remote.WriteLayer(repo, l, ropts...); err != nil {
-			return "", fmt.Errorf("publish bundle: upload blob to %s: %w", repo, registry.Error(ctx, err))
+	layers := []v1.Layer{static.NewLayer(emptyConfig, registry.MediaTypeEmpty)}
+	for _, i := range todo {
+		layers = append(layers, static.NewLayer(bundles[i].Data, registry.BundleArtifactType))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, l := range layers {
+		g.Go(func() error {
+			if err := remote.WriteLayer(repo, l, withContext(gctx, opts)...); err != nil {
+				return fmt.Errorf("publish bundle: upload blob to %s: %w", repo, registry.Error(gctx, err))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// One manifest at a time: on registries without the referrers API each
+	// put rewrites the fallback tag.
+	now := time.Now()
+	for _, i := range todo {
+		raw, err := referrerManifest(desc, bundles[i].Data, bundles[i].PredicateType, now, hints[i])
+		if err != nil {
+			return nil, fmt.Errorf("publish bundle: %w", err)
+		}
+		h, _, err := v1.SHA256(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("publish bundle: hash manifest: %w", err)
+		}
+		ref := repo.Digest(h.String())
+		if err := remote.Put(ref, manifest(raw), ropts...); err != nil {
+			return nil, fmt.Errorf("publish bundle: push referrer %s: %w", ref, registry.Error(ctx, err))
+		}
+		out[i] = hallmark.Digest(h.String())
+	}
+	return out, nil
+}
+
+// referrers reads the referrers index of subject.
+func referrers(ctx context.Context, subject name.Digest, opts []remote.Option) ([]v1.Descriptor, error) {
+	ctx = registry.WithManifestLimit(ctx, verify.MaxManifestSize)
+	idx, err := remote.Referrers(subject, withContext(ctx, opts)...)
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
+	}
+	return im.Manifests, nil
+}
+
+// published returns the digest of a referrer among existing that holds b,
+// or "" if there is none. It trusts an entry's hints only after fetching
+// that entry's manifest.
+func published(ctx context.Context, subject name.Digest, existing []v1.Descriptor, b Bundle, bundleDigest string, opts []remote.Option) hallmark.Digest {
+	ctx = registry.WithManifestLimit(ctx, verify.MaxManifestSize)
+	for _, d := range existing {
+		// Not the artifactType: go-containerregistry's own registry reports
+		// the config's media type there.
+		if d.Annotations[registry.AnnotationBundleDigest] != bundleDigest || d.Annotations[registry.AnnotationPredicateType] != b.PredicateType {
+			continue
+		}
+		got, err := remote.Get(subject.Context().Digest(d.Digest.String()), withContext(ctx, opts)...)
+		if err != nil {
+			continue
+		}
+		var m v1.Manifest
+		if json.Unmarshal(got.Manifest, &m) == nil && m.Subject != nil && m.Subject.Digest.String() == subject.DigestStr() &&
+			len(m.Layers) == 1 && m.Layers[0].Digest.String() == bundleDigest && m.ArtifactType == registry.BundleArtifactType &&
+			m.Annotations[registry.AnnotationPredicateType] == b.PredicateType {
+			return hallmark.Digest(d.Digest.String())
 		}
 	}
-	raw, err := referrerManifest(desc, bundle, predicateType, time.Now(), hints)
-	if err != nil {
-		return "", fmt.Errorf("publish bundle: %w", err)
-	}
-	h, _, err := v1.SHA256(bytes.NewReader(raw))
-	if err != nil {
-		return "", fmt.Errorf("publish bundle: hash manifest: %w", err)
-	}
-	ref := repo.Digest(h.String())
-	if err := remote.Put(ref, manifest(raw), ropts...); err != nil {
-		return "", fmt.Errorf("publish bundle: push referrer %s: %w", ref, registry.Error(ctx, err))
-	}
-	return hallmark.Digest(h.String()), nil
+	return ""
 }
 
 // referrerManifest builds the manifest bytes exactly as cosign v3's

@@ -320,3 +320,82 @@ func TestRegistryRefusesAccess(t *testing.T) {
 		})
 	}
 }
+
+// TestPublishAll publishes a build's bundles in one call: every one is
+// listed afterwards (the fallback tag lost none), digests come back in
+// order, and an index entry whose hints claim a bundle it does not hold
+// does not stop that bundle from being published.
+func TestPublishAll(t *testing.T) {
+	for _, mode := range registrytest.Modes {
+		t.Run(mode.Name, func(t *testing.T) {
+			reg := newRegistry(t, mode.Referrers)
+			subject, _ := reg.PushRandom(t, "app", "latest")
+			bundles := []publish.Bundle{
+				{Data: registrytest.FakeBundle(t, "sbom"), PredicateType: hallmark.PredicateSPDX},
+				{Data: registrytest.FakeBundle(t, "provenance"), PredicateType: hallmark.PredicateSLSAProvenanceV1},
+				{Data: registrytest.FakeBundle(t, "scan"), PredicateType: hallmark.PredicateVulns},
+			}
+			// A referrer that claims to hold the scan bundle but holds another.
+			decoy := registrytest.FakeBundle(t, "decoy")
+			decoyDigest, err := publish.Publish(t.Context(), subject, decoy, hallmark.PredicateVulns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forgeHint(t, subject, decoyDigest, hallmark.SHA256(bundles[2].Data).String())
+
+			ds, err := publish.PublishAll(t.Context(), subject, bundles)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs, err := verify.List(t.Context(), subject)
+			if err != nil {
+				t.Fatal(err)
+			}
+			byDigest := map[hallmark.Digest]verify.Referrer{}
+			for _, r := range refs {
+				byDigest[r.Digest] = r
+			}
+			for i, b := range bundles {
+				r, ok := byDigest[ds[i]]
+				if !ok || r.BundleDigest != hallmark.SHA256(b.Data) || r.PredicateType != b.PredicateType {
+					t.Errorf("bundle %d (%s): referrer %s = %+v listed %v", i, b.PredicateType, ds[i], r, ok)
+				}
+			}
+			again, err := publish.PublishAll(t.Context(), subject, bundles)
+			if err != nil || !slices.Equal(again, ds) {
+				t.Errorf("PublishAll again = %v, %v; want the same referrers %v", again, err, ds)
+			}
+		})
+	}
+}
+
+// forgeHint pushes a copy of the referrer manifest d with its bundle digest
+// hint set to claim, as someone with push access could.
+func forgeHint(t *testing.T, subject name.Digest, d hallmark.Digest, claim string) {
+	t.Helper()
+	got, err := remote.Get(subject.Context().Digest(string(d)), remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(got.Manifest, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["annotations"].(map[string]any)["dev.hallmark.bundle.digest"] = claim
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _, err := v1.SHA256(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Put(subject.Context().Digest(h.String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type rawManifest []byte
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }

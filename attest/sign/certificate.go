@@ -64,17 +64,14 @@ func (c *credentialCache) store(cr *credential) {
 	c.cur = cr
 }
 
-// certificateProvider wraps sigstore-go's Fulcio client. It returns the
-// cached certificate for the cached key; for any other key it reads a token,
-// asks Fulcio and, with reuse on, caches the result.
+// certificateProvider wraps sigstore-go's Fulcio client: it reads a token,
+// asks Fulcio to certify a new key and, with reuse on, caches the result.
 type certificateProvider struct {
 	fulcio sign.CertificateProvider
 	url    string
 	tokens TokenSource
 	cache  *credentialCache
 	now    func() time.Time
-	// fetched is set when this provider asked Fulcio (rather than reusing).
-	fetched bool
 	// token is the last token read, kept only to redact errors.
 	token string
 }
@@ -82,9 +79,6 @@ type certificateProvider struct {
 var _ sign.CertificateProvider = (*certificateProvider)(nil)
 
 func (p *certificateProvider) GetCertificate(ctx context.Context, kp sign.Keypair, _ *sign.CertificateProviderOptions) ([]byte, error) {
-	if cr := p.cache.fresh(); cr != nil && sign.Keypair(cr.keypair) == kp {
-		return cr.der, nil
-	}
 	ek, ok := kp.(*sign.EphemeralKeypair)
 	if !ok {
 		return nil, fmt.Errorf("get certificate: unexpected keypair type %T", kp)
@@ -97,7 +91,6 @@ func (p *certificateProvider) GetCertificate(ctx context.Context, kp sign.Keypai
 	if _, err := checkToken(token, p.now()); err != nil {
 		return nil, fmt.Errorf("check token: %w", err)
 	}
-	p.fetched = true
 	der, err := p.fulcio.GetCertificate(ctx, kp, &sign.CertificateProviderOptions{IDToken: token})
 	if err != nil {
 		return nil, fmt.Errorf("get certificate from fulcio %s: %w", p.url, err)

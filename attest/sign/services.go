@@ -75,13 +75,18 @@ type observer struct {
 
 	mu      sync.Mutex
 	failed  bool
-	failure string // empty when the call ran out of time
+	failure string        // empty when the call ran out of time
+	elapsed time.Duration // in round trips, for the call's timings
 }
 
 var _ http.RoundTripper = (*observer)(nil)
 
 func (o *observer) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
 	resp, err := o.base.RoundTrip(req.WithContext(o.ctx))
+	o.mu.Lock()
+	o.elapsed += time.Since(start)
+	o.mu.Unlock()
 	switch {
 	case err != nil && o.ctx.Err() != nil:
 		o.fail("") // the call's deadline or cancellation, not the service
@@ -101,6 +106,13 @@ func (o *observer) set(failed bool, what string) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.failed, o.failure = failed, what
+}
+
+// took is the time spent in the service's round trips so far.
+func (o *observer) took() time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.elapsed
 }
 
 // unavailable reports whether the service looked unavailable, and why; an

@@ -18,6 +18,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/verify"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/hallmark-dev/hallmark"
@@ -48,6 +49,21 @@ type Signed struct {
 	// Timestamp is the first verified RFC 3161 time, or zero if the bundle has
 	// none.
 	Timestamp time.Time
+	// Timings splits the time Sign took.
+	Timings Timings
+}
+
+// Timings is where the time of one Sign call went. The service times are
+// their HTTP round trips (a Rekor v2 write includes waiting for the entry's
+// checkpoint); Total also counts hashing, signing and assembling.
+type Timings struct {
+	Key, Fulcio, TSA, Rekor, Verify, Total time.Duration
+}
+
+// LogAttrs are the timings as log attributes, in milliseconds.
+func (t Timings) LogAttrs() []any {
+	ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+	return []any{"key_ms", ms(t.Key), "fulcio_ms", ms(t.Fulcio), "tsa_ms", ms(t.TSA), "rekor_ms", ms(t.Rekor), "verify_ms", ms(t.Verify), "total_ms", ms(t.Total)}
 }
 
 // Attestation describes the signed statement once it is published as the
@@ -120,10 +136,31 @@ func New(signingConfig *root.SigningConfig, trustedRoot *root.TrustedRoot, token
 // authority or a log could not be reached, failed or timed out, and
 // hallmark.ErrCanceled when ctx ended.
 func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
-	predicateType, subjectDigest, err := parseStatement(statement)
+	signed, err := s.SignAll(ctx, [][]byte{statement})
 	if err != nil {
-		return nil, fmt.Errorf("sign statement: %w", err)
+		return nil, err
 	}
+	return signed[0], nil
+}
+
+// SignAll signs statements like Sign, all with one ephemeral key and one
+// Fulcio certificate (the cached one with WithCertificateReuse), and all at
+// once: the timestamp authorities and logs are asked for every statement in
+// parallel, so n statements cost about one log round trip, not n. It
+// returns the bundles in the order of statements; any failure fails all.
+// WithTimeout bounds the whole call.
+func (s *Signer) SignAll(ctx context.Context, statements [][]byte) ([]*Signed, error) {
+	parsed := make([]parsedStatement, len(statements))
+	for i, st := range statements {
+		var err error
+		if parsed[i].predicateType, parsed[i].subjectDigest, err = parseStatement(st); err != nil {
+			return nil, fmt.Errorf("sign statement: %w", err)
+		}
+	}
+	if len(statements) == 0 {
+		return nil, nil
+	}
+	start := time.Now()
 	callCtx := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.opts.timeout)
 	defer cancel()
@@ -132,35 +169,93 @@ func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sign statement: %w", err)
 	}
-
-	var observers []*observer
-	observe := func(service, url string) *observer {
-		o := &observer{ctx: ctx, base: s.opts.transport, service: service, url: url}
-		observers = append(observers, o)
-		return o
+	cred, err := s.credential(callCtx, ctx, svc)
+	if err != nil {
+		return nil, fmt.Errorf("sign statement: %w", err)
 	}
-
-	keypair := s.keypair()
-	if keypair == nil {
-		var err error
-		keypair, err = sign.NewEphemeralKeypair(&sign.EphemeralKeypairOptions{Algorithm: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256})
-		if err != nil {
-			return nil, fmt.Errorf("sign statement: generate key: %w", err)
-		}
+	out := make([]*Signed, len(statements))
+	g, gctx := errgroup.WithContext(ctx)
+	for i := range statements {
+		g.Go(func() error {
+			signed, err := s.signWith(callCtx, gctx, svc, cred, statements[i], parsed[i])
+			if err != nil {
+				return fmt.Errorf("sign statement: %w", err)
+			}
+			signed.Timings.Total = time.Since(start)
+			out[i] = signed
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// parsedStatement is what Sign reads of a statement before signing it.
+type parsedStatement struct {
+	predicateType string
+	subjectDigest []byte
+}
+
+// batchCredential is the key and certificate of one SignAll call.
+type batchCredential struct {
+	keypair *sign.EphemeralKeypair
+	der     []byte
+	timings Timings // of the key and the certificate
+}
+
+// credential returns the cached key and certificate if certificate reuse
+// is on and they are fresh, else a new key certified by Fulcio.
+func (s *Signer) credential(callCtx, ctx context.Context, svc services) (*batchCredential, error) {
+	if cr := s.cache.fresh(); cr != nil {
+		s.opts.logger.DebugContext(ctx, "reused signing certificate")
+		return &batchCredential{keypair: cr.keypair, der: cr.der}, nil
+	}
+	start := time.Now()
+	kp, err := sign.NewEphemeralKeypair(&sign.EphemeralKeypairOptions{Algorithm: protocommon.PublicKeyDetails_PKIX_ECDSA_P256_SHA_256})
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	keyTook := time.Since(start)
+	o := &observer{ctx: ctx, base: s.opts.transport, service: "fulcio", url: svc.fulcio.URL}
 	provider := &certificateProvider{
 		fulcio: sign.NewFulcio(&sign.FulcioOptions{
 			BaseURL:   svc.fulcio.URL,
 			Timeout:   -1, // ctx carries the deadline
 			Retries:   s.opts.retries,
-			Transport: observe("fulcio", svc.fulcio.URL),
+			Transport: o,
 		}),
 		url:    svc.fulcio.URL,
 		tokens: s.tokens,
 		cache:  s.cache,
 		now:    s.opts.now,
 	}
-	bopts := sign.BundleOptions{CertificateProvider: provider, Context: ctx}
+	der, err := provider.GetCertificate(ctx, kp, nil)
+	if err != nil {
+		return nil, s.classify(callCtx, ctx, err, []*observer{o}, provider.token)
+	}
+	s.opts.logger.DebugContext(ctx, "got signing certificate", "fulcio", svc.fulcio.URL)
+	return &batchCredential{keypair: kp, der: der, timings: Timings{Key: keyTook, Fulcio: o.took()}}, nil
+}
+
+// fixedCertificate is a sign.CertificateProvider of one certificate.
+type fixedCertificate []byte
+
+func (c fixedCertificate) GetCertificate(context.Context, sign.Keypair, *sign.CertificateProviderOptions) ([]byte, error) {
+	return c, nil
+}
+
+// signWith signs one statement with cred: the timestamp authorities and
+// logs of svc, then the verification of the bundle.
+func (s *Signer) signWith(callCtx, ctx context.Context, svc services, cred *batchCredential, statement []byte, st parsedStatement) (*Signed, error) {
+	var observers []*observer
+	observe := func(service, url string) *observer {
+		o := &observer{ctx: ctx, base: s.opts.transport, service: service, url: url}
+		observers = append(observers, o)
+		return o
+	}
+	bopts := sign.BundleOptions{CertificateProvider: fixedCertificate(cred.der), Context: ctx}
 	for _, t := range svc.tsas {
 		bopts.TimestampAuthorities = append(bopts.TimestampAuthorities, sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{
 			URL:       t.URL,
@@ -178,43 +273,40 @@ func (s *Signer) Sign(ctx context.Context, statement []byte) (*Signed, error) {
 		bopts.TransparencyLogs = append(bopts.TransparencyLogs, sign.NewRekor(ro))
 	}
 
-	pb, err := sign.Bundle(&sign.DSSEData{Data: statement, PayloadType: hallmark.PayloadTypeInToto}, keypair, bopts)
+	pb, err := sign.Bundle(&sign.DSSEData{Data: statement, PayloadType: hallmark.PayloadTypeInToto}, cred.keypair, bopts)
 	if err != nil {
-		return nil, fmt.Errorf("sign statement: %w", s.classify(callCtx, ctx, err, observers, provider.token))
+		return nil, s.classify(callCtx, ctx, err, observers, "")
 	}
-	if provider.fetched {
-		s.opts.logger.DebugContext(ctx, "got signing certificate", "fulcio", svc.fulcio.URL)
-	} else {
-		s.opts.logger.DebugContext(ctx, "reused signing certificate")
+	timings := cred.timings
+	for _, o := range observers {
+		switch o.service {
+		case "timestamp authority":
+			timings.TSA += o.took()
+		case "rekor":
+			timings.Rekor += o.took()
+		}
 	}
-
 	b, err := protojson.Marshal(pb)
 	if err != nil {
-		return nil, fmt.Errorf("sign statement: encode bundle: %w", err)
+		return nil, fmt.Errorf("encode bundle: %w", err)
 	}
-	signed, err := s.verify(b, statement, subjectDigest, len(svc.tsas), svc.tlogs)
+	verifyStart := time.Now()
+	signed, err := s.verify(b, statement, st.subjectDigest, len(svc.tsas), svc.tlogs)
 	if err != nil {
-		s.cache.forget(keypair) // never sign again with a certificate that did not verify
-		return nil, fmt.Errorf("sign statement: verify new bundle: %w", err)
+		s.cache.forget(cred.keypair) // never sign again with a certificate that did not verify
+		return nil, fmt.Errorf("verify new bundle: %w", err)
 	}
-	signed.PredicateType = predicateType
-	s.opts.logger.InfoContext(ctx, "signed statement",
-		"predicateType", predicateType,
+	signed.PredicateType = st.predicateType
+	timings.Verify = time.Since(verifyStart)
+	signed.Timings = timings
+	s.opts.logger.InfoContext(ctx, "signed statement", append([]any{
+		"predicateType", st.predicateType,
 		"bundleDigest", signed.BundleDigest,
 		"identity", signed.SignerIdentity,
 		"issuer", signed.SignerIssuer,
 		"logIndex", signed.LogIndex,
-		"timestamp", signed.Timestamp)
+		"timestamp", signed.Timestamp}, timings.LogAttrs()...)...)
 	return signed, nil
-}
-
-// keypair returns the cached key if certificate reuse is on and its
-// certificate is fresh, else nil.
-func (s *Signer) keypair() *sign.EphemeralKeypair {
-	if cr := s.cache.fresh(); cr != nil {
-		return cr.keypair
-	}
-	return nil
 }
 
 // classify turns an error of sign.Bundle into one that says which service

@@ -565,3 +565,60 @@ func TestSignConcurrent(t *testing.T) {
 		seen[indexes[i]] = true
 	}
 }
+
+// TestSignAllOneCertificate: the statements of one SignAll share one key
+// and one Fulcio certificate, each gets its own log entry and timestamp,
+// and each bundle verifies on its own.
+func TestSignAllOneCertificate(t *testing.T) {
+	ss := signtest.New(t)
+	ts, _ := tokens(t, ss)
+	s := newSigner(t, ss, ts)
+	issuer, san := ss.Identity()
+	stmts := [][]byte{statement(t, hallmark.PredicateSPDX), statement(t, hallmark.PredicateSLSAProvenanceV1), statement(t, hallmark.PredicateVulns)}
+	got, err := s.SignAll(t.Context(), stmts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(stmts) {
+		t.Fatalf("SignAll returned %d bundles for %d statements", len(got), len(stmts))
+	}
+	if n := ss.Requests(signtest.Fulcio); n != 1 {
+		t.Errorf("Fulcio got %d requests for one SignAll, want 1", n)
+	}
+	indexes := map[int64]bool{}
+	var cert string
+	for i, g := range got {
+		res := verifyBundle(t, ss.TrustedRoot(t), g.Bundle, true, issuer, san)
+		if pt := res.Statement.GetPredicateType(); pt != g.PredicateType || g.PredicateType != []string{hallmark.PredicateSPDX, hallmark.PredicateSLSAProvenanceV1, hallmark.PredicateVulns}[i] {
+			t.Errorf("bundle %d: predicate type %q, verified %q: out of order", i, g.PredicateType, pt)
+		}
+		indexes[g.LogIndex] = true
+		var raw struct {
+			VerificationMaterial struct {
+				Certificate struct{ RawBytes string } `json:"certificate"`
+			} `json:"verificationMaterial"`
+		}
+		if err := json.Unmarshal(g.Bundle, &raw); err != nil {
+			t.Fatal(err)
+		}
+		if i > 0 && raw.VerificationMaterial.Certificate.RawBytes != cert {
+			t.Errorf("bundle %d has another certificate", i)
+		}
+		cert = raw.VerificationMaterial.Certificate.RawBytes
+		if g.Timings.Total <= 0 || g.Timings.Rekor <= 0 || g.Timings.TSA <= 0 {
+			t.Errorf("bundle %d timings %+v: want the total, Rekor and TSA times", i, g.Timings)
+		}
+	}
+	if len(indexes) != len(stmts) {
+		t.Errorf("log indexes %v: want one entry per statement", indexes)
+	}
+
+	// One bad statement fails the call before anything is signed.
+	before := ss.Requests(signtest.Fulcio)
+	if _, err := s.SignAll(t.Context(), [][]byte{statement(t, hallmark.PredicateSPDX), []byte(`{}`)}); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("SignAll with a bad statement: %v, want ErrInvalid", err)
+	}
+	if n := ss.Requests(signtest.Fulcio); n != before {
+		t.Errorf("a rejected SignAll made %d Fulcio requests", n-before)
+	}
+}

@@ -61,6 +61,7 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	if mod == "buildkit" || mod == "kubernetes" {
 		h.Write([]byte(toolRecipe))
 	}
+	h.Write([]byte(patchKey(mod)))
 	for _, f := range []string{"go.mod", "go.sum"} {
 		data, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
@@ -105,7 +106,17 @@ func Tool(ctx context.Context, repo, mod, name string, progress io.Writer) (stri
 	// A private temporary name: two processes building the same tool at
 	// once must not rename each other's half-written file.
 	tmp := fmt.Sprintf("%s.tmp.%d", bin, os.Getpid())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", ldflags, "-o", tmp, pkg)
+	patchDir, err := os.MkdirTemp(filepath.Dir(bin), "patches")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(patchDir)
+	flags, err := patchModules(ctx, dir, mod, patchDir)
+	if err != nil {
+		return "", err
+	}
+	args := append([]string{"build", "-trimpath", "-ldflags", ldflags}, flags...)
+	cmd := exec.CommandContext(ctx, "go", append(args, "-o", tmp, pkg)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
