@@ -68,11 +68,13 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return hallmark.BuildResult{}, err
 	}
 	solved := time.Now().UTC()
-	if err := b.checkNonRoot(ctx, req.Repository, dgst, info, req.AllowRoot); err != nil {
+	img := b.pushed(req.Repository, dgst)
+	if err := b.checkNonRoot(ctx, img, info, req.AllowRoot); err != nil {
 		return hallmark.BuildResult{}, err
 	}
+	checkedRoot := time.Now().UTC()
 	runtime := runtimeBase(info, bases)
-	scanWarnings, err := b.scanSecrets(ctx, req.Repository, dgst, runtime)
+	scanWarnings, err := b.scanSecrets(ctx, img, runtime)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -82,7 +84,8 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	warnings = append(warnings, scanWarnings...)
 	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
 		"prepare_ms", prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", started.Sub(prepared).Milliseconds(),
-		"solve_ms", solved.Sub(started).Milliseconds(), "checks_ms", time.Since(solved).Milliseconds())
+		"solve_ms", solved.Sub(started).Milliseconds(), "checks_ms", time.Since(solved).Milliseconds(),
+		"nonroot_ms", checkedRoot.Sub(solved).Milliseconds(), "secrets_ms", time.Since(checkedRoot).Milliseconds())
 	return hallmark.BuildResult{
 		ID:               req.ID,
 		Digest:           dgst,

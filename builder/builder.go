@@ -42,7 +42,9 @@ type Builder struct {
 	resolver *Resolver
 	queue    *queue.Queue
 	secrets  *secretscan.Scanner
-	bk       *client.Client // one connection to buildkitd, shared by builds
+	// baseConfigs are the configs of runtime bases, for the secret scan.
+	baseConfigs *configCache
+	bk          *client.Client // one connection to buildkitd, shared by builds
 	opts     options
 }
 
@@ -181,7 +183,7 @@ func New(addr string, contexts ContextStore, opts ...Option) (*Builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, opts: o, bk: bk}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, baseConfigs: &configCache{}, opts: o, bk: bk}
 	return b, nil
 }
 

@@ -28,11 +28,11 @@ func isRoot(user string) bool {
 // would run as root, naming the final stage, unless the gateway or the
 // request (the caller's authorization rule) allows root. For an index every
 // platform image is checked.
-func (b *Builder) checkNonRoot(ctx context.Context, repo string, d hallmark.Digest, info *DockerfileInfo, allowRoot bool) error {
+func (b *Builder) checkNonRoot(ctx context.Context, img *pushedImage, info *DockerfileInfo, allowRoot bool) error {
 	if b.opts.allowRoot || allowRoot {
 		return nil
 	}
-	imgs, err := b.platformImages(ctx, repo+"@"+d.String())
+	imgs, err := img.platforms(ctx)
 	if err != nil {
 		return fmt.Errorf("read pushed image config: %w", err)
 	}

@@ -67,7 +67,7 @@ func TestCheckNonRoot(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Close()
-			err = b.checkNonRoot(t.Context(), host+"/app", push(t, tt.user), info, tt.ruleAllow)
+			err = b.checkNonRoot(t.Context(), b.pushed(host+"/app", push(t, tt.user)), info, tt.ruleAllow)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("checkNonRoot(User %q, allowRoot %v) = %v, want error %v", tt.user, tt.allowRoot, err, tt.wantErr)
 			}

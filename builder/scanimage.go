@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -38,31 +39,52 @@ func WithoutSecretScanUnsafe() Option {
 	return func(o *options) error { o.noSecretScan = true; return nil }
 }
 
-// scanSecrets scans the pushed image repo@d for secrets with
+// scanSecrets scans the pushed image img for secrets with
 // secretscan.Scanner.Scan: every platform image, on top of those of the
 // runtime base (nil for scratch). Findings the allowlist accepts, and a
 // scan cut short by its budget, become warnings; any other finding is an
 // error wrapping hallmark.ErrInvalid that names the path or key and the
 // rule, never the secret.
-func (b *Builder) scanSecrets(ctx context.Context, repo string, d hallmark.Digest, runtime *hallmark.ResolvedBase) ([]string, error) {
+func (b *Builder) scanSecrets(ctx context.Context, img *pushedImage, runtime *hallmark.ResolvedBase) ([]string, error) {
 	if b.opts.noSecretScan {
 		return []string{"HallmarkSecretScan: the gateway's secret scan is disabled (unsafe): this image was not checked for secrets"}, nil
 	}
-	imgs, err := b.platformImages(ctx, repo+"@"+d.String())
+	imgs, err := img.platforms(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("scan pushed image for secrets: %w", err)
 	}
 	var base []v1.Image
 	if runtime != nil {
-		if base, err = b.platformImages(ctx, runtime.Pinned); err != nil {
+		if base, err = b.baseConfigs.images(ctx, runtime.Pinned, b.platformImages); err != nil {
 			return nil, fmt.Errorf("scan for secrets: read runtime base: %w", err)
 		}
 	}
 	warnings, err := b.secrets.Scan(ctx, imgs, base)
 	if fe := (*secretscan.FindingsError)(nil); errors.As(err, &fe) {
-		b.opts.logger.InfoContext(ctx, "secret scan refused the image", "image", repo+"@"+d.String(), "findings", len(fe.Refused))
+		b.opts.logger.InfoContext(ctx, "secret scan refused the image", "image", img.ref, "findings", len(fe.Refused))
 	}
 	return warnings, err
+}
+
+// pushedImage is a built image the checks after the solve read: its
+// platform images are read from the registry once for all of them.
+type pushedImage struct {
+	b   *Builder
+	ref string // repo@sha256:…
+
+	once sync.Once
+	imgs []v1.Image
+	err  error
+}
+
+func (b *Builder) pushed(repo string, d hallmark.Digest) *pushedImage {
+	return &pushedImage{b: b, ref: repo + "@" + d.String()}
+}
+
+// platforms returns the image's platform images (platformImages).
+func (p *pushedImage) platforms(ctx context.Context) ([]v1.Image, error) {
+	p.once.Do(func() { p.imgs, p.err = p.b.platformImages(ctx, p.ref) })
+	return p.imgs, p.err
 }
 
 // platformImages reads the image ref names ("repo@sha256:…"): the image

@@ -177,11 +177,10 @@ func (s *Signer) SignAll(ctx context.Context, statements [][]byte) ([]*Signed, e
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range statements {
 		g.Go(func() error {
-			signed, err := s.signWith(callCtx, gctx, svc, cred, statements[i], parsed[i])
+			signed, err := s.signWith(callCtx, gctx, start, svc, cred, statements[i], parsed[i])
 			if err != nil {
 				return fmt.Errorf("sign statement: %w", err)
 			}
-			signed.Timings.Total = time.Since(start)
 			out[i] = signed
 			return nil
 		})
@@ -247,8 +246,9 @@ func (c fixedCertificate) GetCertificate(context.Context, sign.Keypair, *sign.Ce
 }
 
 // signWith signs one statement with cred: the timestamp authorities and
-// logs of svc, then the verification of the bundle.
-func (s *Signer) signWith(callCtx, ctx context.Context, svc services, cred *batchCredential, statement []byte, st parsedStatement) (*Signed, error) {
+// logs of svc, then the verification of the bundle. start is when the
+// SignAll call began.
+func (s *Signer) signWith(callCtx, ctx context.Context, start time.Time, svc services, cred *batchCredential, statement []byte, st parsedStatement) (*Signed, error) {
 	var observers []*observer
 	observe := func(service, url string) *observer {
 		o := &observer{ctx: ctx, base: s.opts.transport, service: service, url: url}
@@ -297,7 +297,7 @@ func (s *Signer) signWith(callCtx, ctx context.Context, svc services, cred *batc
 		return nil, fmt.Errorf("verify new bundle: %w", err)
 	}
 	signed.PredicateType = st.predicateType
-	timings.Verify = time.Since(verifyStart)
+	timings.Verify, timings.Total = time.Since(verifyStart), time.Since(start)
 	signed.Timings = timings
 	s.opts.logger.InfoContext(ctx, "signed statement", append([]any{
 		"predicateType", st.predicateType,

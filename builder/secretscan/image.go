@@ -14,7 +14,8 @@ import (
 // Scanner scans images for secrets. Its methods are safe for concurrent
 // use.
 type Scanner struct {
-	opts options
+	opts   options
+	layers *layerCache
 }
 
 // Option configures a Scanner.
@@ -76,7 +77,7 @@ func New(opts ...Option) (*Scanner, error) {
 			return nil, err
 		}
 	}
-	return &Scanner{opts: o}, nil
+	return &Scanner{opts: o, layers: &layerCache{}}, nil
 }
 
 // Scan scans what a build added to an image for secrets. imgs are the
@@ -87,6 +88,11 @@ func New(opts ...Option) (*Scanner, error) {
 // budget, become warnings; any other finding gives a *FindingsError, which
 // wraps hallmark.ErrInvalid and names the path or key and the rule, never
 // the secret. Other errors are failures to read the images.
+//
+// A layer is identified by its uncompressed digest, and what the rules find
+// in it depends on nothing else: the Scanner remembers the findings of the
+// last layers it read in full (findings, not verdicts: the allowlist is
+// applied to every image) and does not read them again.
 func (s *Scanner) Scan(ctx context.Context, imgs, base []v1.Image) ([]string, error) {
 	baseLayers := map[v1.Hash]bool{}
 	baseEnv := map[string]bool{}
@@ -132,8 +138,16 @@ func (s *Scanner) Scan(ctx context.Context, imgs, base []v1.Image) ([]string, er
 				continue
 			}
 			scanned[id] = true
+			if found, ok := s.layers.get(id); ok {
+				sc.add(found, i+1)
+				continue
+			}
+			before, exhausted := len(sc.findings), sc.exhausted
 			if err := s.scanLayer(ctx, sc, l, i+1); err != nil {
 				return nil, err
+			}
+			if sc.exhausted == exhausted { // read in full: the result is the layer's own
+				s.layers.put(id, sc.findings[before:])
 			}
 		}
 		sc.scanConfig(cfg.Config.Env, cfg.Config.Labels, baseEnv, baseLabels)

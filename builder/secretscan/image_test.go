@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -122,5 +123,61 @@ func TestScanReadErrors(t *testing.T) {
 	}
 	if _, err := New(WithReadErrors(nil)); !errors.Is(err, hallmark.ErrInvalid) {
 		t.Errorf("New(WithReadErrors(nil)) = %v, want ErrInvalid", err)
+	}
+}
+
+// countingImage counts the reads of its layers' contents.
+type countingImage struct {
+	v1.Image
+	reads *int
+}
+
+func (c countingImage) Layers() ([]v1.Layer, error) {
+	ls, err := c.Image.Layers()
+	for i, l := range ls {
+		ls[i] = countingLayer{l, c.reads}
+	}
+	return ls, err
+}
+
+type countingLayer struct {
+	v1.Layer
+	reads *int
+}
+
+func (c countingLayer) Uncompressed() (io.ReadCloser, error) {
+	*c.reads++
+	return c.Layer.Uncompressed()
+}
+
+// TestScanRemembersLayers: a layer read in full is not read again by the
+// same Scanner, and its findings still count, at the layer's index in each
+// image, under each scan's own allowlist.
+func TestScanRemembersLayers(t *testing.T) {
+	key := scantest.PrivateKeyPEM(t)
+	base := scantest.WithLayer(t, empty.Image, map[string]string{"etc/passwd": "root:x:0:0::/root:/bin/sh\n"})
+	withKey := scantest.WithLayer(t, base, map[string]string{"app/deploy.key": key})
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	img := countingImage{withKey, &reads}
+	for i := range 3 {
+		_, err := s.Scan(t.Context(), []v1.Image{img}, []v1.Image{base})
+		if !strings.Contains(fmt.Sprint(err), "/app/deploy.key (layer 2): a PEM private key") {
+			t.Fatalf("scan %d: %v, want the key found in layer 2", i, err)
+		}
+	}
+	if reads != 1 {
+		t.Errorf("the layer was read %d times in 3 scans, want once", reads)
+	}
+	// From scratch the same layer is layer 2 of 2 and still found; the base
+	// layer is read once more (it was the base's before).
+	if _, err := s.Scan(t.Context(), []v1.Image{img}, nil); !strings.Contains(fmt.Sprint(err), "(layer 2)") {
+		t.Errorf("scan from scratch: %v, want the key in layer 2", err)
+	}
+	if reads != 2 {
+		t.Errorf("reads = %d after a scan from scratch, want 2 (the base layer only)", reads)
 	}
 }
