@@ -45,7 +45,7 @@ type Builder struct {
 	// baseConfigs are the configs of runtime bases, for the secret scan.
 	baseConfigs *configCache
 	bk          *client.Client // one connection to buildkitd, shared by builds
-	opts     options
+	opts        options
 }
 
 // Option configures a Builder.
