@@ -1,6 +1,9 @@
 package hallmark
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // Exact identifiers of the formats Hallmark writes and reads.
 const (
@@ -57,3 +60,19 @@ type Attestation struct {
 	// carry them: the signed SBOM is the source of truth.
 	Packages []string
 }
+
+// Predicate is an in-toto predicate to sign about an image.
+type Predicate struct {
+	// Type is the predicate type.
+	Type string
+	// JSON is the predicate, a JSON object.
+	JSON []byte
+}
+
+// AlsoSign returns more predicates to sign about a built image (for a
+// multi-platform build, its index) in the same batch as its SBOMs and
+// provenance, so that they cost no extra round of signing. described are
+// those attestations before signing: their PredicateType, Subject, Platform
+// and Packages are set, nothing else. An error fails the attestation before
+// anything is signed.
+type AlsoSign func(ctx context.Context, described []Attestation) ([]Predicate, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -137,22 +138,22 @@ func New(signer Signer, opts ...Option) (*Attester, error) {
 }
 
 // Attest writes the SBOM and provenance of the image res describes, signs
-// both, and publishes them as referrers of the image. logf receives progress
-// lines for the caller, one call at a time. Any failure fails the whole
-// attestation.
-func (a *Attester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+// them with what also adds, and publishes them as referrers of the image.
+// logf receives progress lines for the caller, one call at a time. Any
+// failure fails the whole attestation.
+func (a *Attester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any), also ...hallmark.AlsoSign) ([]hallmark.Attestation, error) {
 	return a.attest(ctx, res, func() ([]byte, error) {
 		return provenance.Predicate(provenance.Build{Request: req, Result: res, BuilderID: a.opts.builderID, HallmarkVersion: a.opts.version})
-	}, logf)
+	}, logf, also)
 }
 
 // AttestBase is Attest for a base image assembled from Debian packages: the
 // SBOM lists its packages (from their status.d files), the provenance is of
 // provenance.BaseBuildType with every .deb as a resolved dependency.
-func (a *Attester) AttestBase(ctx context.Context, req hallmark.BaseRequest, res hallmark.BaseResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+func (a *Attester) AttestBase(ctx context.Context, req hallmark.BaseRequest, res hallmark.BaseResult, logf func(string, ...any), also ...hallmark.AlsoSign) ([]hallmark.Attestation, error) {
 	return a.attest(ctx, res.Build, func() ([]byte, error) {
 		return provenance.BasePredicate(provenance.BaseBuild{Request: req, Result: res, BuilderID: a.opts.builderID, HallmarkVersion: a.opts.version})
-	}, logf)
+	}, logf, also)
 }
 
 // attest describes the image res names with an SBOM and the provenance
@@ -160,8 +161,9 @@ func (a *Attester) AttestBase(ctx context.Context, req hallmark.BaseRequest, res
 // multi-platform build) each platform manifest gets its own SBOM (of its
 // own layers) and provenance, published as its referrers, and the index
 // gets the provenance (subject: the index digest), published as its
-// referrer: see subjects.
-func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predicate func() ([]byte, error), logf func(string, ...any)) ([]hallmark.Attestation, error) {
+// referrer: see subjects. The predicates also returns are about the image
+// (or index) itself.
+func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predicate func() ([]byte, error), logf func(string, ...any), also []hallmark.AlsoSign) ([]hallmark.Attestation, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -207,6 +209,9 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 		return nil, err
 	}
 	logf("%s (%s)", described(ref, statements), time.Since(start).Round(time.Millisecond))
+	if statements, err = a.also(ctx, res, subjects, statements, also); err != nil {
+		return nil, err
+	}
 
 	described := time.Now()
 	atts, err := a.signAndPublish(ctx, statements, logf)
@@ -216,6 +221,39 @@ func (a *Attester) attest(ctx context.Context, res hallmark.BuildResult, predica
 	a.opts.logger.InfoContext(ctx, "attested", "image", ref.String(), "manifests", len(subjects), "attestations", len(atts), "seconds", time.Since(start).Seconds(),
 		"describe_ms", described.Sub(start).Milliseconds())
 	return atts, nil
+}
+
+// also appends the statements of the predicates also returns, about the
+// subject res names.
+func (a *Attester) also(ctx context.Context, res hallmark.BuildResult, subjects []subject, statements []statement, also []hallmark.AlsoSign) ([]statement, error) {
+	if len(also) == 0 {
+		return statements, nil
+	}
+	top := slices.IndexFunc(subjects, func(s subject) bool { return s.digest == res.Digest })
+	if top < 0 {
+		return nil, fmt.Errorf("image %s is not among its own subjects", res.Digest)
+	}
+	described := make([]hallmark.Attestation, len(statements))
+	for i, st := range statements {
+		described[i] = hallmark.Attestation{PredicateType: st.predicateType, Subject: st.subject.digest, Platform: st.subject.platform, Packages: st.packages}
+	}
+	for _, f := range also {
+		if f == nil {
+			continue
+		}
+		preds, err := f(ctx, described)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range preds {
+			data, err := intoto.Statement(res.Repository, res.Digest, p.Type, p.JSON)
+			if err != nil {
+				return nil, err
+			}
+			statements = append(statements, statement{subject: subjects[top], predicateType: p.Type, data: data})
+		}
+	}
+	return statements, nil
 }
 
 // signAndPublish signs statements in one batch, then publishes each

@@ -241,3 +241,44 @@ func TestAttestReusesVerifiedBaseSBOM(t *testing.T) {
 		t.Fatalf("reused a base SBOM that did not verify: %q", lines)
 	}
 }
+
+// TestAttestAlsoSigns: what also adds is signed in the same batch as the
+// SBOM and provenance (one Fulcio certificate), about the image, after
+// also saw the SBOM's packages; an error from also signs nothing.
+func TestAttestAlsoSigns(t *testing.T) {
+	a, ss, req, res, v := fixture(t, true)
+	var seen []hallmark.Attestation
+	scan := func(_ context.Context, described []hallmark.Attestation) ([]hallmark.Predicate, error) {
+		seen = described
+		return []hallmark.Predicate{{Type: hallmark.PredicateVulns, JSON: []byte(`{"scanner":{"uri":"test"}}`)}}, nil
+	}
+	atts, err := a.Attest(t.Context(), req, res, nil, scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 || seen[0].PredicateType != hallmark.PredicateSPDX || seen[0].Packages == nil || seen[1].PredicateType != hallmark.PredicateSLSAProvenanceV1 {
+		t.Fatalf("also saw %+v, want the SBOM (with its packages) and the provenance", seen)
+	}
+	if len(atts) != 3 || atts[2].PredicateType != hallmark.PredicateVulns || atts[2].Subject != res.Digest || atts[2].LogIndex < 0 {
+		t.Fatalf("attestations %+v, want the scan third, about %s, logged", atts, res.Digest)
+	}
+	if n := ss.Requests(signtest.Fulcio); n != 1 {
+		t.Errorf("Fulcio got %d requests, want 1 for the whole batch", n)
+	}
+	got, err := v.Image(t.Context(), res.Pinned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(got.Verified(hallmark.PredicateVulns)); n != 1 {
+		t.Errorf("%d verified scan attestations, want 1", n)
+	}
+
+	blocked := errors.New("blocked by the scan")
+	a2, ss2, req2, res2, _ := fixture(t, true)
+	if _, err := a2.Attest(t.Context(), req2, res2, nil, func(context.Context, []hallmark.Attestation) ([]hallmark.Predicate, error) { return nil, blocked }); !errors.Is(err, blocked) {
+		t.Fatalf("Attest with a failing also = %v, want its error", err)
+	}
+	if n := ss2.Requests(signtest.Fulcio); n != 0 {
+		t.Errorf("a failing also still made %d Fulcio requests", n)
+	}
+}

@@ -28,7 +28,7 @@ var _ BaseBuilder = (*basebuild.Builder)(nil)
 // attester given to WithAttester must implement it when base builds are
 // enabled.
 type BaseAttester interface {
-	AttestBase(ctx context.Context, req hallmark.BaseRequest, res hallmark.BaseResult, logf func(format string, args ...any)) ([]hallmark.Attestation, error)
+	AttestBase(ctx context.Context, req hallmark.BaseRequest, res hallmark.BaseResult, logf func(format string, args ...any), also ...hallmark.AlsoSign) ([]hallmark.Attestation, error)
 }
 
 // WithBaseBuilder enables BuildService.BuildBase with b. The default is
@@ -94,8 +94,8 @@ func (h *buildService) BuildBase(ctx context.Context, req *connect.Request[hallm
 		if !ok { // New refuses this configuration
 			return connectError(ctx, log, errors.New("the attester cannot attest base images"))
 		}
-		p.attest = func(ctx context.Context, res hallmark.BaseResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
-			return ba.AttestBase(ctx, in, res, logf)
+		p.attest = func(ctx context.Context, res hallmark.BaseResult, logf func(string, ...any), also hallmark.AlsoSign) ([]hallmark.Attestation, error) {
+			return ba.AttestBase(ctx, in, res, logf, also)
 		}
 	}
 	return p.run(ctx, s, log)

@@ -57,7 +57,7 @@ func (f *fakeBase) BuildBase(_ context.Context, req hallmark.BaseRequest, emit f
 	}, nil
 }
 
-func (f *fakeBase) AttestBase(_ context.Context, req hallmark.BaseRequest, res hallmark.BaseResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
+func (f *fakeBase) AttestBase(_ context.Context, req hallmark.BaseRequest, res hallmark.BaseResult, logf func(string, ...any), _ ...hallmark.AlsoSign) ([]hallmark.Attestation, error) {
 	f.record("attest " + string(res.Build.Digest))
 	logf("signed %d packages", len(res.Packages))
 	if f.attestErr != nil {
@@ -66,7 +66,7 @@ func (f *fakeBase) AttestBase(_ context.Context, req hallmark.BaseRequest, res h
 	return []hallmark.Attestation{{PredicateType: hallmark.PredicateSLSAProvenanceV1, Digest: baseDigest, BundleDigest: baseDigest, LogIndex: 7}}, nil
 }
 
-func (f *fakeBase) Attest(context.Context, hallmark.BuildRequest, hallmark.BuildResult, func(string, ...any)) ([]hallmark.Attestation, error) {
+func (f *fakeBase) Attest(context.Context, hallmark.BuildRequest, hallmark.BuildResult, func(string, ...any), ...hallmark.AlsoSign) ([]hallmark.Attestation, error) {
 	return nil, errors.New("not a base build")
 }
 
@@ -179,7 +179,7 @@ func TestBuildBaseUnimplemented(t *testing.T) {
 // buildOnlyAttester cannot attest base images.
 type buildOnlyAttester struct{}
 
-func (buildOnlyAttester) Attest(context.Context, hallmark.BuildRequest, hallmark.BuildResult, func(string, ...any)) ([]hallmark.Attestation, error) {
+func (buildOnlyAttester) Attest(context.Context, hallmark.BuildRequest, hallmark.BuildResult, func(string, ...any), ...hallmark.AlsoSign) ([]hallmark.Attestation, error) {
 	return nil, nil
 }
 

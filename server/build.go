@@ -22,10 +22,11 @@ type Builder interface {
 	MoveTags(ctx context.Context, repository string, digest hallmark.Digest, tags []string) error
 }
 
-// Attester signs and publishes the attestations of a built image. logf
-// reports progress lines to the caller.
+// Attester signs and publishes the attestations of a built image, with
+// the predicates also adds in the same batch. logf reports progress lines
+// to the caller.
 type Attester interface {
-	Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(format string, args ...any)) ([]hallmark.Attestation, error)
+	Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(format string, args ...any), also ...hallmark.AlsoSign) ([]hallmark.Attestation, error)
 }
 
 // ContextStore holds uploaded build contexts by digest, each owned by the
@@ -159,8 +160,8 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 		},
 	}
 	if s.attester != nil {
-		p.attest = func(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
-			return s.attester.Attest(ctx, in, res, logf)
+		p.attest = func(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any), also hallmark.AlsoSign) ([]hallmark.Attestation, error) {
+			return s.attester.Attest(ctx, in, res, logf, also)
 		}
 	}
 	return p.run(ctx, s, log)

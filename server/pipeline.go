@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -32,10 +33,10 @@ type pipeline[R, M any] struct {
 	// build builds the image and pushes it by digest only, streaming its
 	// progress to emit.
 	build func(ctx context.Context, emit func(hallmark.Event) error) (R, error)
-	// attest signs and publishes the attestations of the built image,
-	// reporting progress lines to logf; nil when the gateway has no
-	// attester.
-	attest func(ctx context.Context, res R, logf func(format string, args ...any)) ([]hallmark.Attestation, error)
+	// attest signs and publishes the attestations of the built image and
+	// what also adds (the vulnerability scan), reporting progress lines to
+	// logf; nil when the gateway has no attester.
+	attest func(ctx context.Context, res R, logf func(format string, args ...any), also hallmark.AlsoSign) ([]hallmark.Attestation, error)
 	// image is the part of a result every build has: digest, pinned
 	// reference, attestations, times.
 	image func(res *R) *hallmark.BuildResult
@@ -104,20 +105,24 @@ func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger)
 		if err != nil {
 			return res, false, err
 		}
-		atts, err := p.attest(ctx, res, step.Logf)
+		// The scan reads the SBOMs' purls before they are signed and is
+		// signed with them; a blocking finding fails the build before
+		// anything is signed or any tag moves.
+		var scanErr error
+		atts, err := p.attest(ctx, res, step.Logf, s.scanHook(emit, img, log, &scanErr))
+		if scanErr != nil { // the scan's own step says why
+			err = errors.New("nothing signed: the vulnerability scan blocked the build")
+		}
 		if err := step.Done(err); err != nil {
 			return res, false, err
+		}
+		if scanErr != nil {
+			return res, false, scanErr
 		}
 		if err != nil {
 			return res, false, fmt.Errorf("attest %s: %w", img.Pinned, err)
 		}
 		img.Attestations = atts
-		// The scan reads the SBOMs' purls: only attested images are
-		// scanned, and a blocking finding fails the build before any tag
-		// moves.
-		if err := s.scanImage(ctx, emit, img, log); err != nil {
-			return res, false, err
-		}
 	}
 	tagStart := time.Now()
 	if err := s.builder.MoveTags(ctx, p.repository, img.Digest, p.tags); err != nil {

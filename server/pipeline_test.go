@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -19,10 +20,13 @@ import (
 type fakeAttester struct {
 	err     error
 	builder *fakeBuilder
+	// packages, when set, are those of an SBOM attestation the fake adds.
+	packages []string
 
 	mu          sync.Mutex
 	calls       int
 	movesBefore int
+	predicates  [][]byte // signed for also (and AttestPredicate)
 }
 
 var (
@@ -30,7 +34,7 @@ var (
 	_ BaseAttester = (*fakeAttester)(nil)
 )
 
-func (a *fakeAttester) attest(logf func(string, ...any)) ([]hallmark.Attestation, error) {
+func (a *fakeAttester) attest(ctx context.Context, res hallmark.BuildResult, logf func(string, ...any), also []hallmark.AlsoSign) ([]hallmark.Attestation, error) {
 	_, moves := a.builder.calls()
 	a.mu.Lock()
 	a.calls++
@@ -40,15 +44,36 @@ func (a *fakeAttester) attest(logf func(string, ...any)) ([]hallmark.Attestation
 	if a.err != nil {
 		return nil, a.err
 	}
-	return []hallmark.Attestation{{PredicateType: hallmark.PredicateSLSAProvenanceV1, Digest: baseDigest, BundleDigest: baseDigest, LogIndex: 7}}, nil
+	atts := []hallmark.Attestation{{PredicateType: hallmark.PredicateSLSAProvenanceV1, Digest: baseDigest, BundleDigest: baseDigest, LogIndex: 7}}
+	if a.packages != nil {
+		atts = append(atts, hallmark.Attestation{PredicateType: hallmark.PredicateSPDX, Digest: imageDigest, LogIndex: 8, Packages: a.packages})
+	}
+	// Like attest.Attester: what also adds is signed with the rest.
+	for _, f := range also {
+		if f == nil {
+			continue
+		}
+		preds, err := f(ctx, slices.Clone(atts))
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range preds {
+			a.mu.Lock()
+			a.predicates = append(a.predicates, p.JSON)
+			a.mu.Unlock()
+			logf("signed %s", p.Type)
+			atts = append(atts, hallmark.Attestation{PredicateType: p.Type, Digest: baseDigest, Subject: res.Digest, LogIndex: 9})
+		}
+	}
+	return atts, nil
 }
 
-func (a *fakeAttester) Attest(_ context.Context, _ hallmark.BuildRequest, _ hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
-	return a.attest(logf)
+func (a *fakeAttester) Attest(ctx context.Context, _ hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any), also ...hallmark.AlsoSign) ([]hallmark.Attestation, error) {
+	return a.attest(ctx, res, logf, also)
 }
 
-func (a *fakeAttester) AttestBase(_ context.Context, _ hallmark.BaseRequest, _ hallmark.BaseResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
-	return a.attest(logf)
+func (a *fakeAttester) AttestBase(ctx context.Context, _ hallmark.BaseRequest, res hallmark.BaseResult, logf func(string, ...any), also ...hallmark.AlsoSign) ([]hallmark.Attestation, error) {
+	return a.attest(ctx, res.Build, logf, also)
 }
 
 // rpcOutcome is what a caller of a build RPC saw.

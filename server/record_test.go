@@ -11,7 +11,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/store"
 )
@@ -38,18 +37,14 @@ func openTestStore(t *testing.T) *store.DB {
 }
 
 // sbomAttester attests with an SBOM that lists two packages.
-type sbomAttester struct{ fakeAttester }
-
-func (a *sbomAttester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
-	atts, err := a.fakeAttester.Attest(ctx, req, res, logf)
-	return append(atts, hallmark.Attestation{PredicateType: hallmark.PredicateSPDX, Digest: imageDigest, LogIndex: 8,
-		Packages: []string{"pkg:deb/debian/openssl@3.0.11?arch=amd64", "pkg:golang/stdlib@1.26.8", "not a purl"}}), err
+func sbomAttester(b *fakeBuilder) *fakeAttester {
+	return &fakeAttester{builder: b, packages: []string{"pkg:deb/debian/openssl@3.0.11?arch=amd64", "pkg:golang/stdlib@1.26.8", "not a purl"}}
 }
 
 func TestBuildRecorded(t *testing.T) {
 	db := openTestStore(t)
 	b := &fakeBuilder{}
-	a := &sbomAttester{fakeAttester{builder: b}}
+	a := sbomAttester(b)
 	e := newTestEnv(t, b, envConfig{opts: []Option{WithAttester(a), WithStore(db)}})
 	c := e.client(e.token)
 	msgs, _, err := build(t.Context(), c, uploadedRequest(t, c))

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -19,40 +20,54 @@ const noAdvisoryData = "no advisory data loaded: the image was not scanned for v
 // maxBlockingListed bounds the findings a failed build's error names.
 const maxBlockingListed = 20
 
-// scanImage matches the purls of img's SBOMs against the advisory
-// database and applies the vulnerability policy: it adds warnings to img,
-// attests the scan (appending the attestation to img) and returns an error
-// wrapping hallmark.ErrBuildFailed when the policy blocks the build. It
-// does nothing without WithVulnPolicy.
-func (s *Server) scanImage(ctx context.Context, emit func(hallmark.Event) error, img *hallmark.BuildResult, log *slog.Logger) error {
+// scanHook returns the vulnerability scan of img, run by the attester
+// once the SBOMs are written and signed with them (nil without
+// WithVulnPolicy). It matches the purls of the SBOMs against the advisory
+// database and applies the vulnerability policy in a step of its own,
+// adds warnings to img, and returns the scan predicate to sign; when the
+// policy blocks the build it sets *blocked to an error wrapping
+// hallmark.ErrBuildFailed and returns it, so nothing is signed.
+func (s *Server) scanHook(emit func(hallmark.Event) error, img *hallmark.BuildResult, log *slog.Logger, blocked *error) hallmark.AlsoSign {
 	p := s.vulnPolicy
 	if p == nil {
 		return nil
 	}
+	return func(ctx context.Context, described []hallmark.Attestation) ([]hallmark.Predicate, error) {
+		pred, cause, err := s.scan(ctx, emit, img, described, log, p)
+		if cause != nil {
+			*blocked = cause
+			return nil, cause
+		}
+		if err != nil || pred == nil {
+			return nil, err
+		}
+		return []hallmark.Predicate{{Type: vuln.PredicateType, JSON: pred}}, nil
+	}
+}
+
+// scan runs the scan of scanHook. cause is the policy's refusal; pred is
+// nil when there is nothing to sign (no advisory data).
+func (s *Server) scan(ctx context.Context, emit func(hallmark.Event) error, img *hallmark.BuildResult, described []hallmark.Attestation, log *slog.Logger, p *vuln.Policy) (pred []byte, cause, err error) {
 	db := s.vulnDB()
 	if db == nil || db.Len() == 0 {
 		img.Warnings = append(img.Warnings, noAdvisoryData)
 		step, err := hallmark.StartStep(emit, "[hallmark] scan: "+noAdvisoryData)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
-		var cause error
 		if p.MaxDatabaseAge > 0 {
 			cause = fmt.Errorf("%w: no advisory data is loaded and the build policy requires advisories newer than %s (policy.vulnerabilities.maxDatabaseAge)", hallmark.ErrBuildFailed, p.MaxDatabaseAge)
 		}
-		if err := step.Done(cause); err != nil {
-			return err
-		}
-		return cause
+		return nil, cause, step.Done(cause)
 	}
 	start := time.Now()
-	purls := scannedPURLs(img.Attestations)
+	purls := scannedPURLs(described)
 	pkgs, unmapped := vulnPackages(purls)
 	newest := db.NewestModified()
 	name := fmt.Sprintf("[hallmark] scan: %d packages against the advisory database (%d advisories, newest %s)", len(pkgs), db.Len(), dateOrUnknown(newest))
 	step, err := hallmark.StartStep(emit, name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	rep := db.Scan(pkgs)
 	d := p.Decide(rep, start)
@@ -69,7 +84,7 @@ func (s *Server) scanImage(ctx context.Context, emit func(hallmark.Event) error,
 	for _, f := range d.Blocking {
 		step.Logf("blocking: %s", describeFinding(f))
 	}
-	cause := blockingError(*p, d.Blocking)
+	cause = blockingError(*p, d.Blocking)
 	if cause == nil && p.MaxDatabaseAge > 0 {
 		if newest.IsZero() || start.Sub(newest) > p.MaxDatabaseAge {
 			cause = fmt.Errorf("%w: the advisory database's newest record (%s) is older than the build policy's %s (policy.vulnerabilities.maxDatabaseAge); import current advisories",
@@ -77,20 +92,21 @@ func (s *Server) scanImage(ctx context.Context, emit func(hallmark.Event) error,
 		}
 	}
 	if cause == nil {
-		cause = s.attestScan(ctx, img, step.Logf, vuln.ScanInfo{
+		pred, err = vuln.Predicate(vuln.ScanInfo{
 			ScannerVersion: version.Get().Version, Started: start, Finished: finished,
 			Packages: len(purls), Unmapped: unmapped, Policy: *p,
 		}, db, rep, d)
 	}
 	log.InfoContext(ctx, "image scanned", "packages", len(pkgs), "findings", len(rep.Findings), "blocking", len(d.Blocking), "excepted", len(d.Excepted),
 		"ms", time.Since(start).Milliseconds())
-	if err := step.Done(cause); err != nil {
-		return err
+	if err := step.Done(cmp.Or(cause, err)); err != nil {
+		return nil, nil, err
 	}
-	return cause
+	return pred, cause, err
 }
 
-// attestScan signs the scan's predicate about the image.
+// attestScan signs the scan's predicate about the image on its own (the
+// re-scan of a stored image; builds sign it with their SBOMs, scanHook).
 func (s *Server) attestScan(ctx context.Context, img *hallmark.BuildResult, logf func(string, ...any), info vuln.ScanInfo, db *vuln.DB, rep vuln.Report, d vuln.Decision) error {
 	pa, ok := s.attester.(PredicateAttester)
 	if !ok {

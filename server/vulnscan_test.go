@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,14 +24,10 @@ const cryptoPURL = "pkg:golang/golang.org/x/crypto@v0.30.0"
 // predicates it signs.
 type scanAttester struct {
 	fakeAttester
-	mu         sync.Mutex
-	predicates [][]byte
 }
 
-func (a *scanAttester) Attest(ctx context.Context, req hallmark.BuildRequest, res hallmark.BuildResult, logf func(string, ...any)) ([]hallmark.Attestation, error) {
-	atts, err := a.fakeAttester.Attest(ctx, req, res, logf)
-	return append(atts, hallmark.Attestation{PredicateType: hallmark.PredicateSPDX, Digest: imageDigest, LogIndex: 8,
-		Packages: []string{cryptoPURL, "pkg:golang/stdlib@1.26.8", "not a purl"}}), err
+func newScanAttester(b *fakeBuilder) *scanAttester {
+	return &scanAttester{fakeAttester{builder: b, packages: []string{cryptoPURL, "pkg:golang/stdlib@1.26.8", "not a purl"}}}
 }
 
 func (a *scanAttester) AttestPredicate(_ context.Context, res hallmark.BuildResult, pt string, pred []byte, logf func(string, ...any)) ([]hallmark.Attestation, error) {
@@ -85,7 +80,7 @@ type scanOutcome struct {
 func runScan(t *testing.T, policy vuln.Policy, src VulnSource) scanOutcome {
 	t.Helper()
 	b := &fakeBuilder{}
-	a := &scanAttester{fakeAttester: fakeAttester{builder: b}}
+	a := newScanAttester(b)
 	db := openTestStore(t)
 	opts := []Option{WithAttester(a), WithStore(db), WithVulnPolicy(policy)}
 	if src != nil {
@@ -241,7 +236,7 @@ func TestVulnPolicyNeedsPredicateAttester(t *testing.T) {
 // scanned and attested alike.
 func TestScanBaseBuild(t *testing.T) {
 	b := &fakeBuilder{}
-	a := &scanAttester{fakeAttester: fakeAttester{builder: b}}
+	a := &scanAttester{fakeAttester{builder: b}} // no SBOM packages: nothing to block
 	e := newTestEnv(t, b, envConfig{opts: []Option{WithBaseBuilder(&fakeBase{}), WithAttester(a), WithVulnPolicy(vuln.Policy{FailOn: vuln.Critical}), WithVulnSource(fixedVulns{scanDB(t)})}})
 	msgs, err := buildBase(t.Context(), e.client(e.token), &hallmarkv1.BuildBaseRequest{
 		Spec: []byte(testBaseSpec), Tags: []string{"registry.example.com/acme/static:v1"},
