@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Limits of one build request: they bound what a request can make the
@@ -25,10 +26,10 @@ const (
 )
 
 var (
-	buildArgNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	platformRE     = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
-	targetRE       = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,127}$`)
-	secretIDRE     = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`)
+	buildArgNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
+	platformRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`) })
+	targetRE       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,127}$`) })
+	secretIDRE     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9_.-]{1,128}$`) })
 )
 
 // invalid is an error wrapping ErrInvalid about the request field field.
@@ -81,7 +82,7 @@ const ControlBuildArgPrefix = "BUILDKIT_"
 // gateway alone sets BuildKit's control args), its value at most
 // MaxBuildArgValueBytes. Errors wrap ErrInvalid.
 func ValidateBuildArg(name, value string) error {
-	if !buildArgNameRE.MatchString(name) || len(name) > MaxBuildArgNameBytes {
+	if !buildArgNameRE().MatchString(name) || len(name) > MaxBuildArgNameBytes {
 		return invalid("build_args", "name %q is not a valid ARG name (letters, digits, _; not starting with a digit)", Clip(name, 100))
 	}
 	if strings.HasPrefix(name, ControlBuildArgPrefix) {
@@ -117,7 +118,7 @@ func ValidatePlatforms(platforms []string) error {
 		return invalid("platforms", "%d entries, the limit is %d", len(platforms), MaxPlatforms)
 	}
 	for _, p := range platforms {
-		if !platformRE.MatchString(p) {
+		if !platformRE().MatchString(p) {
 			return invalid("platforms", "%q is not os/arch[/variant], e.g. linux/amd64", Clip(p, 100))
 		}
 	}
@@ -128,7 +129,7 @@ func ValidatePlatforms(platforms []string) error {
 // (every platform of an index) or os/arch[/variant] in lower case, as
 // ValidatePlatforms. Errors wrap ErrInvalid.
 func ValidatePlatform(platform string) error {
-	if platform != "" && !platformRE.MatchString(platform) {
+	if platform != "" && !platformRE().MatchString(platform) {
 		return invalid("platform", "%q is not os/arch[/variant], e.g. linux/arm64", Clip(platform, 100))
 	}
 	return nil
@@ -137,7 +138,7 @@ func ValidatePlatform(platform string) error {
 // ValidateTarget checks the name of the stage to build; "" (the last
 // stage) is valid. Errors wrap ErrInvalid.
 func ValidateTarget(target string) error {
-	if target != "" && !targetRE.MatchString(target) {
+	if target != "" && !targetRE().MatchString(target) {
 		return invalid("target", "%q is not a stage name", Clip(target, 100))
 	}
 	return nil
@@ -153,7 +154,7 @@ func ValidateSecrets(secrets []Secret) error {
 	}
 	seen := map[string]bool{}
 	for i, s := range secrets {
-		if !secretIDRE.MatchString(s.ID) {
+		if !secretIDRE().MatchString(s.ID) {
 			return invalid(fmt.Sprintf("secrets[%d].id", i), "%q is not a secret id (letters, digits, . _ -)", Clip(s.ID, 100))
 		}
 		if seen[s.ID] {

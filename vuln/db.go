@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
@@ -162,11 +163,11 @@ func nameKey(eco, name string) string {
 	base, _, _ := strings.Cut(eco, ":")
 	switch base {
 	case "PyPI":
-		return pep503.ReplaceAllString(strings.ToLower(name), "-")
+		return pep503().ReplaceAllString(strings.ToLower(name), "-")
 	case "Go", "NuGet", "Packagist":
 		return strings.ToLower(name)
 	}
 	return name
 }
 
-var pep503 = regexp.MustCompile(`[-_.]+`)
+var pep503 = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[-_.]+`) })

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/package-url/packageurl-go"
 
@@ -55,10 +56,10 @@ func PackageFromPURL(purl string) (Package, error) {
 }
 
 // srpmRE splits a source rpm's file name: name-version-release.src.rpm.
-var srpmRE = regexp.MustCompile(`^(.+)-[^-]+-[^-]+\.(?:src|nosrc)\.rpm$`)
+var srpmRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(.+)-[^-]+-[^-]+\.(?:src|nosrc)\.rpm$`) })
 
 func srpmName(file string) string {
-	if m := srpmRE.FindStringSubmatch(file); m != nil {
+	if m := srpmRE().FindStringSubmatch(file); m != nil {
 		return m[1]
 	}
 	return ""
@@ -188,7 +189,7 @@ func goTarget(p Package) target {
 }
 
 // goTagRE matches Go release tags: go1.22, go1.22.3, go1.21rc2, go1.19beta1.
-var goTagRE = regexp.MustCompile(`^go(\d+\.\d+)(\.\d+)?(?:(beta|rc)(\d+))?$`)
+var goTagRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^go(\d+\.\d+)(\.\d+)?(?:(beta|rc)(\d+))?$`) })
 
 // goTagToSemver converts a Go release tag to the version OSV uses, as
 // golang.org/x/vuln does: go1.22 is 1.22.0, go1.21rc2 is 1.21.0-rc.2.
@@ -200,7 +201,7 @@ func goTagToSemver(tag string) (string, bool) {
 	if tag == "go1" {
 		return "1.0.0", true
 	}
-	m := goTagRE.FindStringSubmatch(tag)
+	m := goTagRE().FindStringSubmatch(tag)
 	if m == nil {
 		return "", false
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/moby/buildkit/util/purl"
@@ -274,12 +275,12 @@ func dockerfilePath(p string) string {
 	return rel
 }
 
-var commitRE = regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`)
+var commitRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{40}([0-9a-f]{24})?$`) })
 
 // gitSource returns the git parameters, with credentials removed from the
 // URL, and the source's URI in SPDX VCS form, git+<url>@<commit>[#<subdir>].
 func gitSource(g *hallmark.GitSource) (*GitSource, string, error) {
-	if !commitRE.MatchString(g.Commit) {
+	if !commitRE().MatchString(g.Commit) {
 		return nil, "", fmt.Errorf("git commit is not a full lowercase hex commit id")
 	}
 	subdir := strings.Trim(path.Clean("/"+g.Subdir), "/")
@@ -298,14 +299,14 @@ func gitSource(g *hallmark.GitSource) (*GitSource, string, error) {
 }
 
 // scpLikeRE matches git's scp-like syntax, "git@host:path".
-var scpLikeRE = regexp.MustCompile(`^([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+):([^\s#?]+)$`)
+var scpLikeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Za-z0-9._-]+)@([A-Za-z0-9.-]+):([^\s#?]+)$`) })
 
 // gitURL returns a git URL safe to publish (http(s) URLs lose any user
 // information, which may be a token) and the same as a URL for the
 // dependency's URI (scp-like "git@host:path" becomes "ssh://git@host/path").
 // Errors never quote the URL, which may hold credentials.
 func gitURL(raw string) (shown, uri string, err error) {
-	if m := scpLikeRE.FindStringSubmatch(raw); m != nil {
+	if m := scpLikeRE().FindStringSubmatch(raw); m != nil {
 		return raw, "ssh://" + m[1] + "@" + m[2] + "/" + strings.TrimPrefix(m[3], "/"), nil
 	}
 	u, err := url.Parse(raw)
@@ -371,19 +372,19 @@ func basePolicy(res hallmark.BuildResult) (*BasePolicy, error) {
 	return p, nil
 }
 
-var releaseRE = regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`)
+var releaseRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`) })
 
 // builtinFrontendDependency is BuildKit's built-in Dockerfile frontend:
 // the frontend/dockerfile package of the BuildKit module, at the daemon's
 // release and, when known, its git commit.
 func builtinFrontendDependency(bk hallmark.BuildKitInfo) ResourceDescriptor {
 	version := ""
-	if releaseRE.MatchString(bk.Version) {
+	if releaseRE().MatchString(bk.Version) {
 		version = bk.Version
 	}
 	p := packageurl.NewPackageURL(packageurl.TypeGolang, "github.com/moby", "buildkit", version, nil, "frontend/dockerfile")
 	rd := ResourceDescriptor{Name: DependencyFrontend, URI: p.ToString()}
-	if commitRE.MatchString(bk.Revision) {
+	if commitRE().MatchString(bk.Revision) {
 		rd.Digest = map[string]string{"gitCommit": bk.Revision}
 	}
 	return rd
@@ -393,12 +394,14 @@ func builtinFrontendDependency(bk hallmark.BuildKitInfo) ResourceDescriptor {
 // a name with one of these words (split on "_") looks like a credential
 // unless it also has an allowed word.
 var (
-	secretNameRE = regexp.MustCompile(`(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)`)
-	publicNameRE = regexp.MustCompile(`(?i)(?:_|^)(?:public|file|version)(?:_|$)`)
+	secretNameRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)`)
+	})
+	publicNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?i)(?:_|^)(?:public|file|version)(?:_|$)`) })
 )
 
 func looksSecret(name string) bool {
-	return secretNameRE.MatchString(name) && !publicNameRE.MatchString(name)
+	return secretNameRE().MatchString(name) && !publicNameRE().MatchString(name)
 }
 
 // buildArgs splits the build args into those written with their values and

@@ -365,14 +365,14 @@ func (a *jarArchive) versionProperties(m *javaManifest, files map[string]*zip.Fi
 		}
 	}
 	for _, k := range []string{"version", "tag"} {
-		if m := releaseVersion.FindStringSubmatch(props[k]); m != nil {
+		if m := releaseVersion().FindStringSubmatch(props[k]); m != nil {
 			return m[1]
 		}
 	}
 	return ""
 }
 
-var releaseVersion = regexp.MustCompile(`^v?(\d[0-9A-Za-z.\-_+]*)$`)
+var releaseVersion = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^v?(\d[0-9A-Za-z.\-_+]*)$`) })
 
 // bestPomProperties is syft's choice of the pom.properties that names the
 // archive itself: the first (by directory) whose artifactId matches the
@@ -740,20 +740,24 @@ type archiveFilename struct {
 // first dash-separated group that starts with a digit, "build<digit>" or
 // "r[c]<digits>"; else after a '.', '_' or '-'.
 var (
-	nameAndVersion   = regexp.MustCompile(`(?Ui)^(?P<name>(?:[[:alpha:]][[:word:].]*(?:\.[[:alpha:]][[:word:].]*)*-?)+)(?:-(?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$`)
-	secondaryVersion = regexp.MustCompile(`(?:[._-](?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$`)
+	nameAndVersion = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?Ui)^(?P<name>(?:[[:alpha:]][[:word:].]*(?:\.[[:alpha:]][[:word:].]*)*-?)+)(?:-(?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$`)
+	})
+	secondaryVersion = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?:[._-](?P<version>(\d.*|(build\d+.*)|(rc?\d+(?:^[[:alpha:]].*)?))))?$`)
+	})
 )
 
 func newJavaArchiveFilename(base string) archiveFilename {
 	base = strings.TrimSuffix(base, path.Ext(base))
 	var fn archiveFilename
-	if m := nameAndVersion.FindStringSubmatch(base); m != nil {
-		fn.name = m[nameAndVersion.SubexpIndex("name")]
-		fn.version = m[nameAndVersion.SubexpIndex("version")]
+	if m := nameAndVersion().FindStringSubmatch(base); m != nil {
+		fn.name = m[nameAndVersion().SubexpIndex("name")]
+		fn.version = m[nameAndVersion().SubexpIndex("version")]
 	}
 	if fn.version == "" {
-		if m := secondaryVersion.FindStringSubmatch(fn.name); m != nil {
-			if v := m[secondaryVersion.SubexpIndex("version")]; v != "" {
+		if m := secondaryVersion().FindStringSubmatch(fn.name); m != nil {
+			if v := m[secondaryVersion().SubexpIndex("version")]; v != "" {
 				fn.version = v
 				fn.name = fn.name[:len(fn.name)-len(v)-1]
 			}

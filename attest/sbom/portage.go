@@ -5,6 +5,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/package-url/packageurl-go"
 )
@@ -41,12 +42,14 @@ func portageFileOf(dir, base string) string {
 // name, then the version (digits, letter, _pre/_p/_beta/_alpha/_rc
 // suffixes, -rN revision) as Gentoo's package manager specification
 // defines it.
-var portageCPV = regexp.MustCompile(`/([^/]*/[\w+][\w+-]*)-((\d+)((\.\d+)*)([a-z]?)((_(pre|p|beta|alpha|rc)\d*)*)(-r\d+)?)/CONTENTS$`)
+var portageCPV = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`/([^/]*/[\w+][\w+-]*)-((\d+)((\.\d+)*)([a-z]?)((_(pre|p|beta|alpha|rc)\d*)*)(-r\d+)?)/CONTENTS$`)
+})
 
 // portageFromPath names the package whose CONTENTS file is at p (its
 // content, the installed files, is not read).
 func portageFromPath(p string) (portagePackage, error) {
-	m := portageCPV.FindStringSubmatch(p)
+	m := portageCPV().FindStringSubmatch(p)
 	if m == nil {
 		return portagePackage{}, fmt.Errorf("portage: no package name and version in %s", p)
 	}

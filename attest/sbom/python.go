@@ -8,6 +8,7 @@ import (
 	"path"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/package-url/packageurl-go"
 )
@@ -75,10 +76,10 @@ func parsePythonMetadata(r io.Reader, _ int64) ([]Package, error) {
 // and the purl specification's pypi type): lower case, each run of "-",
 // "_" and "." one "-".
 func normalizePyPI(name string) string {
-	return strings.ToLower(pypiSeparators.ReplaceAllString(name, "-"))
+	return strings.ToLower(pypiSeparators().ReplaceAllString(name, "-"))
 }
 
-var pypiSeparators = regexp.MustCompile(`[-_.]+`)
+var pypiSeparators = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[-_.]+`) })
 
 // readMetadataHeaders reads RFC 822 style headers up to the first blank
 // line after a field (blank lines before the first are skipped), at most

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hallmark-dev/hallmark/internal/glob"
 )
@@ -137,7 +138,7 @@ const (
 
 // cacheScopeRE is a Rule's CacheScope: short, and of a charset that is
 // safe in logs and cannot be mistaken for a repository ("registry/repo").
-var cacheScopeRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+var cacheScopeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`) })
 
 // Check returns an error that starts with the field's name
 // ("repositories[0]: …").
@@ -178,7 +179,7 @@ func (r Rule) Check() error {
 	if err := checkRepositoryPatterns("pull", r.Pull); err != nil {
 		return err
 	}
-	if r.CacheScope != "" && !cacheScopeRE.MatchString(r.CacheScope) {
+	if r.CacheScope != "" && !cacheScopeRE().MatchString(r.CacheScope) {
 		return fmt.Errorf("cacheScope: %q is not 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit", clip(r.CacheScope))
 	}
 	switch r.Network {

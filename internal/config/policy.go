@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/package-url/packageurl-go"
@@ -105,7 +106,7 @@ func ParseExpiry(s string) (time.Time, error) {
 }
 
 // advisoryRE is an advisory id as OSV writes them.
-var advisoryRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9.:_-]{1,120}$`)
+var advisoryRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*-[A-Za-z0-9.:_-]{1,120}$`) })
 
 func (c Config) validateVulnerabilities(v *validation) {
 	p := c.Policy.Vulnerabilities
@@ -115,7 +116,7 @@ func (c Config) validateVulnerabilities(v *validation) {
 	}
 	for i, e := range p.Exceptions {
 		f := fmt.Sprintf("policy.vulnerabilities.exceptions[%d]", i)
-		if !advisoryRE.MatchString(e.Advisory) {
+		if !advisoryRE().MatchString(e.Advisory) {
 			v.bad(f+".advisory", "%q is not an advisory id (CVE-2024-45337, GHSA-…, GO-…)", e.Advisory)
 		}
 		if strings.HasPrefix(e.Package, "pkg:") {
