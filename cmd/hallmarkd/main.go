@@ -309,6 +309,9 @@ func newAttester(cfg config.Config, log *slog.Logger, rc *registry.Client) (*att
 		return nil, nil, fmt.Errorf("signing.trustedRoot: %w", err)
 	}
 	signOpts := []sign.Option{sign.WithLogger(log)}
+	if d := time.Duration(cfg.Signing.ReuseCertificate); d > 0 {
+		signOpts = append(signOpts, sign.WithCertificateReuse(d))
+	}
 	attOpts := []attest.Option{}
 	if id := cfg.Signing.Identity; id.Issuer != "" {
 		signOpts = append(signOpts, sign.WithExpectedIdentity(id.Issuer, id.SubjectAlternativeName))

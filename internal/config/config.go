@@ -93,6 +93,13 @@ type SigningConfig struct {
 	// runtime base image signed by it is reused instead of cataloging the
 	// base's layers again. Optional.
 	Identity IdentityConfig `json:"identity"`
+	// ReuseCertificate keeps the ephemeral key and its Fulcio certificate
+	// in memory and signs later builds with them for up to this long (while
+	// the certificate stays valid for a minute more), saving a Fulcio round
+	// trip and a token read per build. Zero, the default, gets a new key and
+	// certificate for every build (each build's statements always share
+	// one).
+	ReuseCertificate Duration `json:"reuseCertificate"`
 	// Disabled turns attestation off: images are published unattested.
 	// Dangerous: only for trying the builder without a Sigstore.
 	Disabled bool `json:"disabledUnsafe"`

@@ -543,3 +543,25 @@ func TestMaxQueued(t *testing.T) {
 		}
 	}
 }
+
+func TestReuseCertificate(t *testing.T) {
+	base := "signing:\n  trustedRoot: /tr.json\n  signingConfig: /sc.json\n  tokenFile: /tok\n  builderID: https://b.example/x\n"
+	rest := issuers[len("\nsigning: {disabledUnsafe: true}"):]
+	for _, tt := range []struct {
+		value, wantErr string
+		want           time.Duration
+	}{
+		{"", "", 0},
+		{"  reuseCertificate: 5m\n", "", 5 * time.Minute},
+		{"  reuseCertificate: 11m\n", "signing.reuseCertificate: 11m0s is not between 0 and 10m", 0},
+		{"  reuseCertificate: -1s\n", "signing.reuseCertificate: -1s is not between 0 and 10m", 0},
+	} {
+		c, err := Load(writeConfig(t, base+tt.value+rest))
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%q: %v, want %q", tt.value, err, tt.wantErr)
+		case tt.wantErr == "" && (err != nil || time.Duration(c.Signing.ReuseCertificate) != tt.want):
+			t.Errorf("%q: %v, %v; want %v", tt.value, err, c, tt.want)
+		}
+	}
+}

@@ -155,6 +155,10 @@ func (c Config) validateSigning(v *validation) {
 	if id := s.Identity; (id.Issuer == "") != (id.SubjectAlternativeName == "") {
 		v.bad("signing.identity", "set both issuer and subjectAlternativeName, or neither")
 	}
+	// Fulcio's certificates are valid for 10 minutes.
+	if d := time.Duration(s.ReuseCertificate); d < 0 || d > 10*time.Minute {
+		v.bad("signing.reuseCertificate", "%s is not between 0 and 10m", d)
+	}
 	v.absoluteURI("signing.builderID", s.BuilderID)
 }
 
