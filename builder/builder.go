@@ -44,6 +44,8 @@ type Builder struct {
 	secrets  *secretscan.Scanner
 	// baseConfigs are the configs of runtime bases, for the secret scan.
 	baseConfigs *configCache
+	// manifests are those of images read by digest lately, for moving tags.
+	manifests *manifestCache
 	bk          *client.Client // one connection to buildkitd, shared by builds
 	opts        options
 }
@@ -183,7 +185,7 @@ func New(addr string, contexts ContextStore, opts ...Option) (*Builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, baseConfigs: &configCache{}, opts: o, bk: bk}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, baseConfigs: &configCache{}, manifests: &manifestCache{}, opts: o, bk: bk}
 	return b, nil
 }
 

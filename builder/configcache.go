@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark/registry"
 )
@@ -60,4 +61,47 @@ func (c *configCache) images(ctx context.Context, pinned string, read func(conte
 	}
 	c.entries[pinned] = imgs
 	return imgs, nil
+}
+
+// maxCachedManifests bounds the manifests a manifestCache holds.
+const maxCachedManifests = 256
+
+// rawManifest is a manifest as a registry served it, which remote.Tag can
+// push again under a tag.
+type rawManifest struct {
+	raw       []byte
+	mediaType types.MediaType
+}
+
+func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
+func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
+
+// manifestCache holds the manifests of images read by digest
+// ("repo@sha256:…"), which never change: the manifest the checks after a
+// solve read is the one its tags then name, without reading it again.
+type manifestCache struct {
+	mu      sync.Mutex
+	entries map[string]rawManifest
+}
+
+func (c *manifestCache) get(ref string) (rawManifest, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m, ok := c.entries[ref]
+	return m, ok
+}
+
+func (c *manifestCache) put(ref string, m rawManifest) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]rawManifest{}
+	}
+	if len(c.entries) >= maxCachedManifests {
+		for k := range c.entries {
+			delete(c.entries, k)
+			break
+		}
+	}
+	c.entries[ref] = m
 }

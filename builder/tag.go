@@ -32,9 +32,15 @@ func (b *Builder) MoveTags(ctx context.Context, repository string, digest hallma
 	if err != nil {
 		return fmt.Errorf("image %s@%s: %w", repository, digest, err)
 	}
-	desc, err := remote.Get(src, opts...)
-	if err != nil {
-		return fmt.Errorf("fetch pushed image %s: %w", src, registry.Error(ctx, err))
+	var desc remote.Taggable
+	if m, ok := b.manifests.get(src.String()); ok {
+		desc = m // read by the checks after the solve
+	} else {
+		d, err := remote.Get(src, opts...)
+		if err != nil {
+			return fmt.Errorf("fetch pushed image %s: %w", src, registry.Error(ctx, err))
+		}
+		desc = d
 	}
 	for _, tag := range refs {
 		if err := remote.Tag(tag, desc, opts...); err != nil {
