@@ -46,8 +46,8 @@ type Builder struct {
 	baseConfigs *configCache
 	// manifests are those of images read by digest lately, for moving tags.
 	manifests *manifestCache
-	bk          *client.Client // one connection to buildkitd, shared by builds
-	opts        options
+	bk        *client.Client // one connection to buildkitd, shared by builds
+	opts      options
 }
 
 // Option configures a Builder.
