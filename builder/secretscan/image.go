@@ -16,6 +16,7 @@ import (
 type Scanner struct {
 	opts   options
 	layers *layerCache
+	budget int64 // content bytes per scan: maxScanBytes, less in tests
 }
 
 // Option configures a Scanner.
@@ -77,7 +78,7 @@ func New(opts ...Option) (*Scanner, error) {
 			return nil, err
 		}
 	}
-	return &Scanner{opts: o, layers: &layerCache{}}, nil
+	return &Scanner{opts: o, layers: &layerCache{}, budget: maxScanBytes}, nil
 }
 
 // Scan scans what a build added to an image for secrets. imgs are the
@@ -113,6 +114,7 @@ func (s *Scanner) Scan(ctx context.Context, imgs, base []v1.Image) ([]string, er
 		}
 	}
 	sc := newScan()
+	sc.budget = s.budget
 	scanned := map[v1.Hash]bool{}
 	for _, img := range imgs {
 		cfg, err := img.ConfigFile()
@@ -146,7 +148,7 @@ func (s *Scanner) Scan(ctx context.Context, imgs, base []v1.Image) ([]string, er
 			if err := s.scanLayer(ctx, sc, l, i+1); err != nil {
 				return nil, err
 			}
-			if sc.exhausted == exhausted { // read in full: the result is the layer's own
+			if exhausted == "" && sc.exhausted == "" { // read in full, within the budget: the result is the layer's own
 				s.layers.put(id, sc.findings[before:])
 			}
 		}

@@ -181,3 +181,35 @@ func TestScanRemembersLayers(t *testing.T) {
 		t.Errorf("reads = %d after a scan from scratch, want 2 (the base layer only)", reads)
 	}
 }
+
+// TestScanRemembersOnlyWholeLayers: a layer scanned after the budget ran
+// out may have files that were checked by name only, so it is not
+// remembered, and a later scan with budget left reads it and finds what it
+// holds.
+func TestScanRemembersOnlyWholeLayers(t *testing.T) {
+	key := scantest.PrivateKeyPEM(t)
+	big := scantest.WithLayer(t, empty.Image, map[string]string{"app/big.txt": strings.Repeat("x", 5000)})
+	notes := map[string]string{"app/notes.txt": key + strings.Repeat("x", 5000)}
+	both := scantest.WithLayer(t, big, notes)
+	notesOnly := scantest.WithLayer(t, empty.Image, notes)
+	s, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.budget = 4096 // neither file fits
+	warnings, err := s.Scan(t.Context(), []v1.Image{both}, nil)
+	if err != nil || !strings.Contains(strings.Join(warnings, "\n"), "/app/big.txt and later files were checked by name only") {
+		t.Fatalf("scan over the budget = %q, %v; want only a warning that the files were checked by name only", warnings, err)
+	}
+	l1, _ := both.Layers()
+	l2, _ := notesOnly.Layers()
+	d1, _ := l1[1].DiffID()
+	d2, _ := l2[0].DiffID()
+	if d1 != d2 {
+		t.Fatalf("the notes layers differ (%s, %s): the test needs one layer in both images", d1, d2)
+	}
+	s.budget = maxScanBytes
+	if _, err := s.Scan(t.Context(), []v1.Image{notesOnly}, nil); !strings.Contains(fmt.Sprint(err), "/app/notes.txt") {
+		t.Fatalf("the notes layer scanned again with budget left: %v, want the key found (a partly read layer must not be remembered)", err)
+	}
+}
