@@ -228,11 +228,7 @@ func TestManyBundles(t *testing.T) {
 			var old []published
 			for i := range rebuilds - 1 {
 				for _, pt := range []string{hallmark.PredicateSPDX, hallmark.PredicateSLSAProvenanceV1} {
-					pred := spdxPredicate
-					if pt == hallmark.PredicateSLSAProvenanceV1 {
-						pred = goodProvenance
-					}
-					b := f.statement(t, img.Context().Name(), hallmark.Digest(img.DigestStr()), pt, pred)
+					b := f.statement(t, img.Context().Name(), hallmark.Digest(img.DigestStr()), pt, predicateOf(pt))
 					d := pushBundle(t, img, desc, b, hintsOf(f, pt, b, start.Add(time.Duration(i)*time.Minute)))
 					old = append(old, published{referrer: d, bundle: hallmark.SHA256(b)})
 				}
