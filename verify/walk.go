@@ -16,56 +16,6 @@ import (
 	"github.com/hallmark-dev/hallmark/registry"
 )
 
-// How old bundles are treated
-//
-// Every rebuild of reproducible content adds bundles to the same image
-// digest. Among the verified attestations about one image with the same
-// predicate type signed by the same identity (issuer and subject
-// alternative name), only the newest by verified signing time (signingTime:
-// the RFC 3161 timestamp, else the log's integrated time) is evaluated; the
-// older ones are superseded: ImageResult.Superseded lists them, and the
-// policy's rules never see them. Attestations signed at the same verified
-// time are all kept.
-//
-// What a verification reads is chosen from the referrers index alone,
-// without fetching each manifest: the registry copies each referrer
-// manifest's annotations into the index, and Hallmark publishes, besides
-// the creation time (registry.AnnotationCreated, set after signing) and
-// the predicate type, the identity in the bundle's certificate
-// (registry.AnnotationSignerIssuer, registry.AnnotationSignerIdentity). walk
-// takes the candidates newest first by their claimed creation time and
-// keeps, per (verified predicate type, verified issuer, verified SAN), the
-// newest verified signing time T. A candidate whose hints claim predicate
-// type P, issuer I, SAN S and creation time C is skipped, neither its
-// manifest nor its bundle fetched, when a verified attestation of (P, I, S)
-// with C < T (truncated to the second, the precision of C) is known. Every
-// other candidate is fetched and verified, and counts against
-// WithMaxBundles. Candidates without all three hints and a creation time
-// (cosign's, older Hallmark's) are never skipped.
-//
-// The hints are unsigned, and this is why trusting them to choose is safe:
-//
-//   - a hint can only make a verification read more (a forged newer
-//     creation time or a forged other signer gets a bundle verified, not
-//     skipped), or skip a bundle whose own index entry claims it is older
-//     than a verified newer attestation of the same signer and type;
-//   - Hallmark and cosign never write false hints, so a genuine bundle
-//     skipped because of false ones was re-wrapped by someone with push
-//     access to the repository; its original referrer, with honest
-//     annotations, is still in the index and is verified (and deleting it
-//     is in their power anyway);
-//   - junk referrers (bundles that do not verify) never hide real ones:
-//     only verified attestations supersede, so junk is fetched, fails and
-//     costs budget; past WithMaxBundles an Evaluator gives no verdict, so
-//     junk can make an image undeployable, never deployable;
-//   - a replayed old genuine bundle with a forged new creation time is
-//     verified, its verified time is old, so it supersedes nothing newer,
-//     and the genuine newer bundle (whose creation time is later than that
-//     old verified time) is verified too.
-//
-// The decision to evaluate an attestation, and which attestation a policy
-// sees, rests only on verified times; the hints decide what is read.
-
 // signerKey is what makes attestations compete: one predicate type signed
 // by one identity.
 type signerKey struct {
@@ -131,8 +81,9 @@ type checkedReferrer struct {
 }
 
 // walk fetches and verifies the candidates ds of subject, whose digest is
-// digest, that are not superseded by what it verified before (see "How old
-// bundles are treated" above), up to parallelism at once and at most
+// digest, that are not superseded by what it verified before (see the
+// package documentation, "How old bundles are treated", for the rule and
+// why the unsigned hints may choose), up to parallelism at once and at most
 // WithMaxBundles of them. When strict, a walk that would need to verify
 // more is a *LimitError; otherwise the rest are omitted. Errors are those
 // of the registry and of limits.
