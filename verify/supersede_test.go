@@ -576,3 +576,28 @@ func TestEvaluatorNewestScan(t *testing.T) {
 		})
 	}
 }
+
+// TestEvaluatorJunkCostsBudget: junk referrers claiming to be the newest
+// are fetched and count against WithMaxBundles, so enough of them make the
+// image an error, never allowed; under the limit, the image is evaluated
+// on its genuine attestations.
+func TestEvaluatorJunkCostsBudget(t *testing.T) {
+	f := newFixture(t, true)
+	img, desc := f.reg.PushRandom(t, "app", "")
+	f.attest(t, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
+	f.attest(t, img, hallmark.PredicateSPDX, spdxPredicate)
+	for i := range 3 {
+		junk := fmt.Appendf(nil, `{"mediaType":%q,"junk":%d}`, hallmark.MediaTypeBundleV03, i)
+		pushBundle(t, img, desc, junk, hintsOf(f, hallmark.PredicateSLSAProvenanceV1, junk, time.Now().Add(time.Hour)))
+	}
+	p := testPolicy(t, f, "p", "")
+	v, err := newEvaluator(t, f, []*policy.Policy{p}, verify.WithMaxBundles(4)).Verify(t.Context(), verify.Request{Ref: img.String()})
+	if v != nil {
+		t.Fatalf("Verify = allowed %v %v, want no verdict", v.Allowed, v.Reasons)
+	}
+	wantLimit(t, err, verify.SettingMaxBundles)
+	v, err = newEvaluator(t, f, []*policy.Policy{p}, verify.WithMaxBundles(5)).Verify(t.Context(), verify.Request{Ref: img.String()})
+	if err != nil || !v.Allowed || len(v.Attestations) != 5 || len(v.Input.Attestations) != 2 {
+		t.Fatalf("Verify = %+v, %v; want allowed on the 2 genuine attestations, 5 checked", v, err)
+	}
+}
