@@ -144,20 +144,25 @@ func list(ctx context.Context, subject name.Digest, lim listLimits, ropts []remo
 // creation annotation the registry copied into the index (entries without
 // one count as oldest).
 func candidates(ds []v1.Descriptor, maxSize int64) []v1.Descriptor {
-	var out []v1.Descriptor
+	type entry struct {
+		d       v1.Descriptor
+		created time.Time
+	}
+	var es []entry
 	seen := map[v1.Hash]bool{}
 	for _, d := range ds {
 		if seen[d.Digest] || !maybeBundle(d, maxSize) {
 			continue
 		}
 		seen[d.Digest] = true
-		out = append(out, d)
-	}
-	created := func(d v1.Descriptor) time.Time {
 		t, _ := time.Parse(time.RFC3339, d.Annotations[registry.AnnotationCreated])
-		return t
+		es = append(es, entry{d, t})
 	}
-	slices.SortStableFunc(out, func(a, b v1.Descriptor) int { return created(a).Compare(created(b)) })
+	slices.SortStableFunc(es, func(a, b entry) int { return a.created.Compare(b.created) })
+	out := make([]v1.Descriptor, len(es))
+	for i, e := range es {
+		out[i] = e.d
+	}
 	return out
 }
 

@@ -54,7 +54,7 @@ func hintOf(annotations map[string]string) hint {
 
 // candidate is one entry of the referrers index and its hints.
 type candidate struct {
-	d    v1.Descriptor
+	d    *v1.Descriptor
 	hint hint
 }
 
@@ -90,8 +90,8 @@ type checkedReferrer struct {
 func (v *Verifier) walk(ctx context.Context, subject name.Digest, digest hallmark.Digest, ds []v1.Descriptor, strict bool) (walked, error) {
 	cands := make([]candidate, len(ds))
 	unhinted := 0
-	for i, d := range ds {
-		cands[i] = candidate{d: d, hint: hintOf(d.Annotations)}
+	for i := range ds {
+		cands[i] = candidate{d: &ds[i], hint: hintOf(ds[i].Annotations)}
 		if !cands[i].hint.full {
 			unhinted++
 		}
@@ -99,7 +99,8 @@ func (v *Verifier) walk(ctx context.Context, subject name.Digest, digest hallmar
 	// Newest first by claimed creation time (none counts as oldest); ties
 	// by digest, for a fixed order.
 	slices.SortStableFunc(cands, func(a, b candidate) int {
-		return cmp.Or(b.hint.created.Compare(a.hint.created), strings.Compare(b.d.Digest.String(), a.d.Digest.String()))
+		return cmp.Or(b.hint.created.Compare(a.hint.created),
+			strings.Compare(b.d.Digest.Algorithm, a.d.Digest.Algorithm), strings.Compare(b.d.Digest.Hex, a.d.Digest.Hex))
 	})
 	budget := v.opts.maxBundles
 	if strict && unhinted > budget {
@@ -149,7 +150,7 @@ func (v *Verifier) walk(ctx context.Context, subject name.Digest, digest hallmar
 				fetched++
 				running[i] = true
 				go func() {
-					a, ok, err := v.check(ctx, subject, digest, c.d, ropts)
+					a, ok, err := v.check(ctx, subject, digest, *c.d, ropts)
 					results <- checkedReferrer{i: i, a: a, bundle: ok, err: err}
 				}()
 			}
