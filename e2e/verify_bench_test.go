@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -18,8 +19,10 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
+	"github.com/sigstore/sigstore-go/pkg/root"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/verify"
@@ -86,6 +89,90 @@ func BenchmarkVerify(b *testing.B) {
 		}
 		percentiles(b, ds)
 	})
+}
+
+// BenchmarkVerifyMany is BenchmarkVerify's cold case on an image with 100
+// bundles, as 50 rebuilds of reproducible content leave: the example's
+// digest in a repository of its own, its provenance and SBOM statements
+// signed 50 times as the gateway (the real Fulcio, Rekor v2 and TSA) and
+// each published by attest/publish, with its hints, right after signing.
+// A verification fetches the newest of each type and skips those they
+// supersede (docs/policy.md, "How old bundles are treated"); bundles
+// published in the same second as the newest are verified too (they
+// cannot be told apart unverified): bundles-verified reports how many.
+func BenchmarkVerifyMany(b *testing.B) {
+	const rebuilds = 50
+	_, pinned := attestedExample(b)
+	st := env.stack.State
+	img := copyDigest(b, pinned, st.Registry+"/bench/many:v1")
+	tok, err := env.stack.OIDC().Mint(devstack.GatewaySubject, devstack.SigningAudience, time.Hour, map[string]any{"builder_id": devstack.BuilderID})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := root.NewSigningConfigFromPath(st.SigningConfig)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tr, err := root.NewTrustedRootFromPath(st.TrustedRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := sign.New(sc, tr, sign.FuncTokenSource(func(context.Context) (string, error) { return tok, nil }), sign.WithCertificateReuse(time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	types := []string{hallmark.PredicateSLSAProvenanceV1, hallmark.PredicateSPDX}
+	statements := map[string][]byte{}
+	for _, pt := range types {
+		var bundle struct {
+			DsseEnvelope struct {
+				Payload []byte `json:"payload"`
+			} `json:"dsseEnvelope"`
+		}
+		if err := json.Unmarshal(exampleBundle(b, pinned, pt), &bundle); err != nil {
+			b.Fatal(err)
+		}
+		statements[pt] = bundle.DsseEnvelope.Payload
+	}
+	for range rebuilds {
+		for _, pt := range types {
+			signed, err := s.Sign(b.Context(), statements[pt])
+			if err != nil {
+				b.Fatalf("sign: %v", err)
+			}
+			attach(b, img, signed.Bundle, pt)
+		}
+	}
+	p, err := policy.LoadFile(env.stack.Policy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	trust, err := verify.LoadTrust(env.stack.TrustedRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithVerdictCacheSize(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ds := make([]time.Duration, 0, b.N)
+	verified := 0
+	for b.Loop() {
+		t0 := time.Now()
+		v, err := e.Verify(b.Context(), verify.Request{Ref: img})
+		if err != nil || !v.Allowed || len(v.Attestations)+len(v.Superseded) != 2*rebuilds {
+			b.Fatalf("Verify = %v, %v", v, err)
+		}
+		ds = append(ds, time.Since(t0))
+		verified = len(v.Attestations)
+		for _, a := range v.Superseded {
+			if a.Verified {
+				verified++
+			}
+		}
+	}
+	percentiles(b, ds)
+	b.ReportMetric(float64(verified), "bundles-verified")
 }
 
 // BenchmarkAdmission sends AdmissionReviews of a Pod with ten containers,

@@ -284,7 +284,7 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, req Request, 
 	v := &Verdict{
 		Digest: digest, Pinned: subject.String(), Platform: req.Platform,
 		Policy: bp.p.Name(), PolicyHash: bp.p.Hash(),
-		Attestations: m.res.Attestations, EvaluatedAt: start, Input: m.input,
+		Attestations: m.res.Attestations, Superseded: m.res.Superseded, EvaluatedAt: start, Input: m.input,
 	}
 	if m.index == nil {
 		v.Rules = append(m.rules(ctx, bp), platformRule(m.input.Image.Config, req.Platform)...)
@@ -304,7 +304,7 @@ func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, req Request, 
 		}
 	}
 	e.o.verifier.logger.InfoContext(ctx, "verified image", "image", v.Pinned, "policy", v.Policy, "platform", req.Platform,
-		"platforms", len(v.Platforms), "allowed", v.Allowed, "attestations", len(v.Attestations), "reasons", len(v.Reasons), "duration", e.o.now().Sub(start))
+		"platforms", len(v.Platforms), "allowed", v.Allowed, "attestations", len(v.Attestations), "superseded", len(v.Superseded), "reasons", len(v.Reasons), "duration", e.o.now().Sub(start))
 	return v, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/sign"
@@ -62,13 +63,29 @@ func FuzzVerifyBundle(f *testing.F) {
 	})
 }
 
-// FuzzParseReferrer reads untrusted referrer manifests.
+// FuzzParseReferrer reads untrusted referrer manifests, and the hints of
+// their annotations (which the registry copies into the referrers index).
 func FuzzParseReferrer(f *testing.F) {
 	subject := string(fuzzDigest)
 	f.Add([]byte(`{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","size":2,"digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"},"layers":[{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","size":10,"digest":"sha256:` + strings.Repeat("a", 64) + `"}],"subject":{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":1,"digest":"` + subject + `"},"annotations":{"org.opencontainers.image.created":"2026-01-02T03:04:05Z"}}`))
 	f.Add([]byte(`{"layers":[{"digest":"md5:x"}],"subject":{"digest":"` + subject + `"}}`))
 	f.Add([]byte(`null`))
+	f.Add([]byte(`{"annotations":{"org.opencontainers.image.created":"2026-01-02T03:04:05.5+01:00","dev.sigstore.bundle.predicateType":"p",` +
+		`"dev.hallmark.signer.issuer":"https://i","dev.hallmark.signer.identity":"s","dev.hallmark.bundle.digest":"sha256:` + strings.Repeat("b", 64) + `"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		var m struct {
+			Annotations map[string]string `json:"annotations"`
+		}
+		if json.Unmarshal(data, &m) == nil {
+			h := hintOf(m.Annotations)
+			if h.full != (h.key.predicateType != "" && h.key.issuer != "" && h.key.san != "" && !h.created.IsZero()) {
+				t.Fatalf("hints %+v of %q: full %v", h, m.Annotations, h.full)
+			}
+			newest := map[signerKey]time.Time{h.key: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+			if skippable(h, newest) != h.full {
+				t.Fatalf("hints %+v of %q: skippable %v before any time", h, m.Annotations, !h.full)
+			}
+		}
 		r, err := parseReferrer(data, subject)
 		if err != nil {
 			return

@@ -10,8 +10,9 @@ import (
 
 // Defaults of the options.
 const (
-	// DefaultMaxBundles is how many bundle referrers of one image Image
-	// considers by default: the newest ones.
+	// DefaultMaxBundles is how many bundle referrers of one image a
+	// verification fetches and verifies by default (superseded ones it
+	// skips do not count).
 	DefaultMaxBundles = 32
 	// parallelism bounds the bundles fetched and verified at once.
 	parallelism = 4
@@ -197,12 +198,17 @@ func WithLogger(l *slog.Logger) ImageOption {
 	})
 }
 
-// WithMaxBundles sets how many bundle referrers of one image are considered:
-// for a Verifier, the newest n, and ImageResult.Omitted counts the rest; for
-// an Evaluator, an image with more is an error wrapping a *LimitError
+// WithMaxBundles sets how many bundle referrers of one image a verification
+// fetches and verifies, newest first; referrers skipped unfetched as
+// superseded (see the package documentation, "How old bundles are
+// treated") do not count, so an image rebuilt many times needs about one
+// per predicate type and signer. For a Verifier, ImageResult.Omitted counts
+// the referrers left once n were verified; for an Evaluator, an image that
+// needs more verified is an error wrapping a *LimitError
 // (hallmark.ErrTooLarge), since a verdict on some of its attestations could
-// differ from one on all. It bounds the work an image with many referrers
-// causes. The default is DefaultMaxBundles (32).
+// differ from one on all: referrers that do not verify count too, so junk
+// can make an image an error, never allowed. It bounds the work an image
+// with many referrers causes. The default is DefaultMaxBundles (32).
 func WithMaxBundles(n int) ImageOption {
 	return imageOption(func(o *options) error {
 		if n < 1 {

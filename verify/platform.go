@@ -27,8 +27,10 @@ type PlatformVerdict struct {
 	Pinned   string
 	// Allowed is true when every rule passed on this manifest.
 	Allowed bool
-	// Attestations are the manifest's bundle referrers, verified or not.
+	// Attestations are the manifest's bundle referrers evaluated, verified
+	// or not; Superseded those superseded (ImageResult.Superseded).
 	Attestations []Attestation
+	Superseded   []Attestation
 	// Rules are the policy's rule outcomes on this manifest (built-ins
 	// first); Reasons one line per failed rule.
 	Rules   []policy.RuleResult
@@ -141,7 +143,7 @@ func (e *Evaluator) evaluateIndex(ctx context.Context, bp *boundPolicy, req Requ
 				c.input.Vulns = idx.input.Vulns
 			}
 			pv := PlatformVerdict{Platform: pm.Platform, Digest: d, Pinned: ps.String(),
-				Attestations: c.res.Attestations, Input: c.input, Rules: c.rules(gctx, bp)}
+				Attestations: c.res.Attestations, Superseded: c.res.Superseded, Input: c.input, Rules: c.rules(gctx, bp)}
 			pv.Allowed, pv.Reasons = outcome(pv.Rules)
 			v.Platforms[i] = pv
 			return nil

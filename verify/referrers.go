@@ -50,6 +50,10 @@ type Referrer struct {
 	PredicateType string
 	// Created is the registry.AnnotationCreated annotation, or zero.
 	Created time.Time
+	// SignerIssuer and SignerIdentity are the registry.AnnotationSignerIssuer
+	// and registry.AnnotationSignerIdentity hints, if any: what the
+	// publisher says the bundle's certificate holds.
+	SignerIssuer, SignerIdentity string
 	// Annotations are all of the manifest's annotations.
 	Annotations map[string]string
 	// BundleDigest, BundleSize and BundleMediaType describe the layer that
@@ -67,14 +71,36 @@ type Referrer struct {
 // without referrers, or one that does not exist, has none. The referrers
 // index and each manifest are read up to MaxManifestSize bytes.
 //
+// List fetches every referrer manifest; a Verifier reads fewer (see
+// ImageResult.Superseded).
+//
 // Errors wrap hallmark.ErrUnavailable when the registry could not be
 // reached or failed, hallmark.ErrPermissionDenied when it refused access,
 // hallmark.ErrCanceled when ctx ended (registry.Error), and a *LimitError
 // (hallmark.ErrTooLarge) for a manifest over the size limit.
 func List(ctx context.Context, subject name.Digest, opts ...remote.Option) ([]Referrer, error) {
 	ctx = registry.WithManifestLimit(ctx, MaxManifestSize)
-	refs, _, err := list(ctx, subject, listLimits{manifest: MaxManifestSize, bundles: MaxReferrers}, withContext(ctx, opts))
-	return refs, err
+	ropts := withContext(ctx, opts)
+	cands, err := list(ctx, subject, listLimits{manifest: MaxManifestSize}, ropts)
+	if err != nil {
+		return nil, err
+	}
+	if len(cands) > MaxReferrers {
+		cands = cands[len(cands)-MaxReferrers:]
+	}
+	var out []Referrer
+	for _, d := range cands {
+		r, err := describe(ctx, subject, d, MaxManifestSize, ropts)
+		if errors.Is(err, errNotBundle) || errors.Is(err, hallmark.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
+		}
+		out = append(out, r)
+	}
+	sortReferrers(out)
+	return out, nil
 }
 
 // listLimits bound what list reads.
@@ -84,58 +110,33 @@ type listLimits struct {
 	manifest int64
 	// referrers bounds the entries of the referrers index; 0 is no limit.
 	referrers int
-	// bundles bounds the bundle referrer manifests fetched: the newest.
-	bundles int
-	// strict makes more candidates than bundles an error instead.
-	strict bool
 }
 
-// list is List with limits. It also returns how many candidates were left
-// out because of the limit on bundles.
-func list(ctx context.Context, subject name.Digest, lim listLimits, ropts []remote.Option) ([]Referrer, int, error) {
+// list reads subject's referrers index and returns the entries that may be
+// bundle referrers (candidates), oldest first, without fetching any of
+// them.
+func list(ctx context.Context, subject name.Digest, lim listLimits, ropts []remote.Option) ([]v1.Descriptor, error) {
 	idx, err := remote.Referrers(subject, ropts...)
 	if err != nil {
 		err = overLimit(registry.Error(ctx, err), "referrers index", subject.String(), SettingMaxManifestBytes)
-		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, err)
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)
 	}
 	raw, err := idx.RawManifest()
 	if err != nil {
-		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
 	}
 	if int64(len(raw)) > lim.manifest {
-		return nil, 0, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(raw)), Limit: lim.manifest, Setting: SettingMaxManifestBytes}
+		return nil, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(raw)), Limit: lim.manifest, Setting: SettingMaxManifestBytes}
 	}
 	im, err := idx.IndexManifest()
 	if err != nil {
-		return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
+		return nil, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
 	}
 	if lim.referrers > 0 && len(im.Manifests) > lim.referrers {
-		return nil, 0, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(im.Manifests)),
+		return nil, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(im.Manifests)),
 			Limit: int64(lim.referrers), Unit: "entries", Setting: SettingMaxReferrers}
 	}
-	candidates := candidates(im.Manifests, lim.manifest)
-	omitted := 0
-	if len(candidates) > lim.bundles {
-		if lim.strict {
-			return nil, 0, &LimitError{What: "referrers index", Of: subject.String(), Size: int64(len(candidates)),
-				Limit: int64(lim.bundles), Unit: "possible bundle referrers", Setting: SettingMaxBundles}
-		}
-		omitted = len(candidates) - lim.bundles
-		candidates = candidates[len(candidates)-lim.bundles:]
-	}
-	var out []Referrer
-	for _, d := range candidates {
-		r, err := describe(ctx, subject, d, lim.manifest, ropts)
-		if errors.Is(err, errNotBundle) || errors.Is(err, hallmark.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("list referrers of %s: %w", subject, err)
-		}
-		out = append(out, r)
-	}
-	sortReferrers(out)
-	return out, omitted, nil
+	return candidates(im.Manifests, lim.manifest), nil
 }
 
 // candidates returns the index entries that may be bundle referrers (none
@@ -143,20 +144,25 @@ func list(ctx context.Context, subject name.Digest, lim listLimits, ropts []remo
 // creation annotation the registry copied into the index (entries without
 // one count as oldest).
 func candidates(ds []v1.Descriptor, maxSize int64) []v1.Descriptor {
-	var out []v1.Descriptor
+	type entry struct {
+		d       v1.Descriptor
+		created time.Time
+	}
+	var es []entry
 	seen := map[v1.Hash]bool{}
 	for _, d := range ds {
 		if seen[d.Digest] || !maybeBundle(d, maxSize) {
 			continue
 		}
 		seen[d.Digest] = true
-		out = append(out, d)
-	}
-	created := func(d v1.Descriptor) time.Time {
 		t, _ := time.Parse(time.RFC3339, d.Annotations[registry.AnnotationCreated])
-		return t
+		es = append(es, entry{d, t})
 	}
-	slices.SortStableFunc(out, func(a, b v1.Descriptor) int { return created(a).Compare(created(b)) })
+	slices.SortStableFunc(es, func(a, b entry) int { return a.created.Compare(b.created) })
+	out := make([]v1.Descriptor, len(es))
+	for i, e := range es {
+		out[i] = e.d
+	}
 	return out
 }
 
@@ -227,6 +233,8 @@ func parseReferrer(raw []byte, subjectDigest string) (Referrer, error) {
 	r := Referrer{
 		ArtifactType:    artifactType,
 		PredicateType:   m.Annotations[registry.AnnotationPredicateType],
+		SignerIssuer:    m.Annotations[registry.AnnotationSignerIssuer],
+		SignerIdentity:  m.Annotations[registry.AnnotationSignerIdentity],
 		Annotations:     m.Annotations,
 		BundleDigest:    d,
 		BundleSize:      l.Size,

@@ -25,9 +25,13 @@ type Verdict struct {
 	// Allowed is true when at least one attestation verified and every
 	// rule passed; for an index, also on every platform in Platforms.
 	Allowed bool
-	// Attestations are the bundle referrers considered, verified or not
-	// (for an index, the index's own).
+	// Attestations are the bundle referrers evaluated, verified or not
+	// (for an index, the index's own): ImageResult.Attestations.
 	Attestations []Attestation
+	// Superseded are the bundle referrers the rules did not see because a
+	// newer verified attestation of the same predicate type and signer
+	// exists: ImageResult.Superseded.
+	Superseded []Attestation
 	// Rules are the policy's rule outcomes (built-ins first); for an index
 	// the rules of the index itself (policy.Policy.EvaluateIndex).
 	Rules []policy.RuleResult

@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	sgverify "github.com/sigstore/sigstore-go/pkg/verify"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
@@ -124,9 +123,23 @@ type ImageResult struct {
 	Digest hallmark.Digest
 	// Pinned is "registry/repository@sha256:<hex>".
 	Pinned string
-	// Attestations are the bundle referrers considered, oldest first.
+	// Attestations are the bundle referrers evaluated, oldest first: the
+	// newest verified attestation of each predicate type and signer (all
+	// of those signed at the same verified time), and every bundle
+	// referrer that was checked and did not verify.
 	Attestations []Attestation
-	// Omitted counts bundle referrers left out by WithMaxBundles.
+	// Superseded are the bundle referrers not evaluated because a newer
+	// verified attestation of the same predicate type by the same signer
+	// exists, oldest first, each naming it in SupersededBy: those verified
+	// (Verified true), and those skipped unfetched because their unsigned
+	// hints claim they are older (Verified false, Failure empty, only the
+	// Referrer's index fields and PredicateType set). See the package
+	// documentation, "How old bundles are treated".
+	Superseded []Attestation
+	// Omitted counts the bundle referrers that were neither verified nor
+	// superseded because WithMaxBundles bundles had been verified already
+	// (the oldest, by their creation annotation). An Evaluator never
+	// omits: it answers such an image with an error.
 	Omitted int
 }
 
@@ -168,13 +181,20 @@ type Attestation struct {
 	// signer matched an allowed identity and its statement is about the
 	// image.
 	Verified bool
-	// Failure says why the attestation did not verify; empty if it did.
+	// Failure says why the attestation did not verify; empty if it did,
+	// and for a superseded attestation skipped unfetched.
 	Failure string
+	// SupersededBy is the referrer digest of the newer verified
+	// attestation of the same predicate type and signer that superseded
+	// this one (ImageResult.Superseded); empty for one evaluated.
+	SupersededBy hallmark.Digest
 }
 
-// Image resolves ref to a digest, once, and verifies every Sigstore bundle
-// attached to that digest (up to WithMaxBundles of them). What it reads is
-// bounded: see WithMaxManifestSize, WithMaxReferrers, WithMaxBundles and
+// Image resolves ref to a digest, once, and verifies the Sigstore bundles
+// attached to that digest that are not superseded by newer ones of the same
+// predicate type and signer (ImageResult.Superseded), up to WithMaxBundles
+// of them (ImageResult.Omitted counts the rest). What it reads is bounded:
+// see WithMaxManifestSize, WithMaxReferrers, WithMaxBundles and
 // WithMaxBundleSize.
 //
 // A bundle that does not verify is an Attestation with Verified false and a
@@ -200,38 +220,32 @@ func (v *Verifier) Image(ctx context.Context, ref string) (*ImageResult, error) 
 
 // verifyDigest verifies the bundles attached to subject, the image ref
 // resolved to; ctx carries the manifest limit (withManifestLimit). When
-// strict, more bundle referrers than WithMaxBundles is an error instead of
-// a result about the newest.
+// strict, an image that needs more bundles verified than WithMaxBundles is
+// an error instead of a result about the newest.
 func (v *Verifier) verifyDigest(ctx context.Context, ref string, subject name.Digest, digest hallmark.Digest, strict bool) (*ImageResult, error) {
-	lim := listLimits{manifest: v.opts.maxManifestSize, referrers: v.opts.maxReferrers, bundles: v.opts.maxBundles, strict: strict}
-	refs, omitted, err := list(ctx, subject, lim, v.opts.registry.RemoteOptions(ctx))
+	lim := listLimits{manifest: v.opts.maxManifestSize, referrers: v.opts.maxReferrers}
+	cands, err := list(ctx, subject, lim, v.opts.registry.RemoteOptions(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("verify %s: %w", subject, err)
 	}
-	if omitted > 0 {
-		v.opts.logger.WarnContext(ctx, "too many bundle referrers; considering the newest", "image", subject.String(), "considered", len(refs), "omitted", omitted)
+	w, err := v.walk(ctx, subject, digest, cands, strict)
+	if err != nil {
+		return nil, fmt.Errorf("verify %s: %w", subject, err)
 	}
-	atts := make([]Attestation, len(refs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(parallelism)
-	for i, rr := range refs {
-		g.Go(func() error {
-			a, err := v.attestation(gctx, rr, digest, v.opts.registry.RemoteOptions(gctx))
-			if err != nil {
-				return fmt.Errorf("verify %s: %w", subject, err)
-			}
-			atts[i] = a
-			return nil
-		})
+	if w.omitted > 0 {
+		v.opts.logger.WarnContext(ctx, "too many bundle referrers to verify; considering the newest", "image", subject.String(),
+			"verified", len(w.checked), "omitted", w.omitted)
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
+	atts, superseded := supersede(w.checked, w.skipped)
 	for _, a := range atts {
 		v.opts.logger.DebugContext(ctx, "checked attestation", "image", subject.String(), "referrer", a.Referrer.Digest,
 			"predicateType", a.PredicateType, "verified", a.Verified, "failure", a.Failure)
 	}
-	return &ImageResult{Ref: ref, Digest: digest, Pinned: subject.String(), Attestations: atts, Omitted: omitted}, nil
+	if len(superseded) > 0 {
+		v.opts.logger.DebugContext(ctx, "superseded attestations", "image", subject.String(), "superseded", len(superseded),
+			"fetched", len(superseded)-len(w.skipped))
+	}
+	return &ImageResult{Ref: ref, Digest: digest, Pinned: subject.String(), Attestations: atts, Superseded: superseded, Omitted: w.omitted}, nil
 }
 
 // parseRef parses an image reference, for plain HTTP if its registry is

@@ -377,15 +377,16 @@ func TestImageOptions(t *testing.T) {
 func TestMaxBundles(t *testing.T) {
 	f := newFixture(t, true)
 	subject, _ := f.reg.PushRandom(t, "app", "v1")
-	for _, p := range []string{`{"n":1}`, `{"n":2}`, `{"n":3}`} {
-		f.attest(t, subject, hallmark.PredicateSPDX, p)
+	// Three predicate types: none supersedes another.
+	for _, pt := range []string{hallmark.PredicateSPDX, hallmark.PredicateSLSAProvenanceV1, hallmark.PredicateVulns} {
+		f.attest(t, subject, pt, `{"n":1}`)
 	}
 	res, err := f.verifier(t, verify.WithMaxBundles(2)).Image(t.Context(), subject.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Attestations) != 2 || res.Omitted != 1 || len(res.Verified(hallmark.PredicateSPDX)) != 2 {
-		t.Fatalf("%d attestations, %d omitted; want 2 and 1", len(res.Attestations), res.Omitted)
+	if len(res.Attestations) != 2 || res.Omitted != 1 || len(res.Verified("")) != 2 || len(res.Superseded) != 0 {
+		t.Fatalf("%d attestations, %d omitted, %d superseded; want 2, 1 and 0", len(res.Attestations), res.Omitted, len(res.Superseded))
 	}
 }
 

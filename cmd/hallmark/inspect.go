@@ -106,6 +106,9 @@ type inspectReport struct {
 	// Verified says that a verified SLSA provenance exists.
 	Verified     bool                `json:"verified"`
 	Attestations []attestationReport `json:"attestations"`
+	// Superseded counts bundle referrers superseded by a newer verified
+	// attestation of the same predicate type and signer (not listed).
+	Superseded int `json:"superseded,omitempty"`
 	// Omitted counts bundle referrers not considered (too many).
 	Omitted    int               `json:"omitted,omitempty"`
 	Provenance *provenanceReport `json:"provenance,omitempty"`
@@ -167,7 +170,7 @@ const noSBOMNote = "no verified SBOM"
 
 // newInspectReport summarises res from its verified attestations only.
 func newInspectReport(res *verify.ImageResult) inspectReport {
-	rep := inspectReport{Image: res.Ref, Digest: res.Digest.String(), Pinned: res.Pinned, Omitted: res.Omitted, Attestations: []attestationReport{}}
+	rep := inspectReport{Image: res.Ref, Digest: res.Digest.String(), Pinned: res.Pinned, Superseded: len(res.Superseded), Omitted: res.Omitted, Attestations: []attestationReport{}}
 	for _, a := range res.Attestations {
 		ar := attestationReport{
 			PredicateType: a.PredicateType, Verified: a.Verified, Failure: a.Failure,
@@ -327,6 +330,9 @@ func (r inspectReport) writeText(w io.Writer) error {
 			p.line(2, "signed at", a.Timestamp.Format(time.RFC3339))
 		}
 		p.line(2, "referrer", a.Referrer)
+	}
+	if r.Superseded > 0 {
+		p.line(1, "superseded", fmt.Sprintf("%d older attestations of the same types and signers are not shown", r.Superseded))
 	}
 	if r.Omitted > 0 {
 		p.line(1, "omitted", fmt.Sprintf("%d more bundle referrers were not considered", r.Omitted))

@@ -46,8 +46,10 @@ type VerifyLimitsConfig struct {
 	// every artifact type. Default 1024.
 	MaxReferrers int `json:"maxReferrers"`
 	// MaxBundles bounds the Sigstore bundle referrers of an image that are
-	// verified; an image with more is not evaluated (never a verdict on
-	// some of them). Default 32.
+	// fetched and verified (superseded ones, skipped unfetched, do not
+	// count: package verify, "How old bundles are treated"); an image that
+	// needs more is not evaluated (never a verdict on some of them).
+	// Default 32.
 	MaxBundles int `json:"maxBundles"`
 	// MaxBundleBytes bounds each bundle; a larger one is an attestation
 	// that did not verify. Default and maximum 16 MiB, the largest bundle
