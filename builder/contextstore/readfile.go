@@ -41,7 +41,19 @@ func (e *FileError) Unwrap() error { return e.Err }
 // hallmark.ErrTooLarge even if Extract would take it. File and directory
 // modes are not consulted: the gateway reads as root.
 func (s *Store) ReadFile(ctx context.Context, d hallmark.Digest, name string, max int64) ([]byte, error) {
-	entry, err := s.findEntry(ctx, d, name)
+	if _, err := hallmark.ParseDigest(string(d)); err != nil {
+		return nil, fmt.Errorf("open context: %w", err)
+	}
+	// Put indexed the archive as it received and hashed it, unless
+	// another process did, or this one restarted since.
+	ix := s.index.get(d.Hex())
+	if ix == nil {
+		var err error
+		if ix, err = s.indexArchive(ctx, d); err != nil {
+			return nil, err
+		}
+	}
+	entry, err := resolveEntry(ix.tree, name)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +62,14 @@ func (s *Store) ReadFile(ctx context.Context, d hallmark.Digest, name string, ma
 		return nil, err
 	}
 	defer rc.Close()
-	src, done, err := decompress(&ctxReader{ctx: ctx, r: rc})
+	if ix != nil && ix.plain && ix.entries[entry].direct {
+		e := ix.entries[entry]
+		ra, ok := rc.(io.ReaderAt)
+		if ok {
+			return readContent(io.NewSectionReader(ra, e.offset, e.size), name, max)
+		}
+	}
+	src, _, done, err := decompress(&ctxReader{ctx: ctx, r: rc})
 	if err != nil {
 		return nil, err
 	}
@@ -63,34 +82,46 @@ func (s *Store) ReadFile(ctx context.Context, d hallmark.Digest, name string, ma
 		if n < entry {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(tr, max+1))
-		if err != nil {
-			return nil, fmt.Errorf("read %q: %w", name, readErr(err))
-		}
-		if int64(len(data)) > max {
-			return nil, &FileError{Name: name, Err: fmt.Errorf("%w: it is over %d bytes", hallmark.ErrTooLarge, max)}
-		}
-		return data, nil
+		return readContent(tr, name, max)
 	}
 }
 
-// findEntry applies the archive d to a memTree and returns the number of
-// the entry that wrote the content of the regular file name resolves to.
-func (s *Store) findEntry(ctx context.Context, d hallmark.Digest, name string) (int, error) {
+// readContent reads the content of the file name from r, at most max bytes.
+func readContent(r io.Reader, name string, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %q: %w", name, readErr(err))
+	}
+	if int64(len(data)) > max {
+		return nil, &FileError{Name: name, Err: fmt.Errorf("%w: it is over %d bytes", hallmark.ErrTooLarge, max)}
+	}
+	return data, nil
+}
+
+// indexArchive applies the stored archive d to a memTree, checks that it
+// hashes to d, and keeps and returns its index.
+func (s *Store) indexArchive(ctx context.Context, d hallmark.Digest) (*archiveIndex, error) {
 	rc, err := s.Open(d)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer rc.Close()
 	h := sha256.New()
 	tee := io.TeeReader(rc, h)
-	t := newMemTree()
-	if err := applyTar(ctx, tee, t, s.opts.limits, func(n int) { t.entry = n }); err != nil {
-		return 0, err
+	ix := &archiveIndex{tree: newMemTree()}
+	if err := applyTar(ctx, tee, ix.tree, s.opts.limits, ix.record); err != nil {
+		return nil, err
 	}
 	if err := checkHash(tee, h, d); err != nil {
-		return 0, err
+		return nil, err
 	}
+	s.index.put(d.Hex(), ix)
+	return ix, nil
+}
+
+// resolveEntry returns the number of the entry that wrote the content of
+// the regular file name resolves to in t.
+func resolveEntry(t *memTree, name string) (int, error) {
 	p, fi, err := lookup(t, name)
 	if err != nil {
 		return 0, &FileError{Name: name, Err: err}
