@@ -50,14 +50,17 @@ e2e: build
 
 ## bench: verification and admission in process, the store's queries, records
 ## and vulnerability re-scans, advisory imports and scans (vuln), then on the real stack: gateway overhead against BuildKit driven
-## directly, verification latency, webhook throughput, and hallmark verify
-## against cosign.
+## directly, the same for large contexts (10 and 200 MiB; 1 GiB with
+## HALLMARK_BENCH_1GB=1), verification latency, webhook throughput, and
+## hallmark verify against cosign.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchtime 300x ./verify/ ./verify/admission/ ./server/
 	$(GO) test -run '^$$' -bench . -skip SyncFindings -benchtime 100x -timeout 30m ./store/
 	$(GO) test -run '^$$' -bench SyncFindings -benchtime 2x -timeout 30m ./store/
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./vuln/
+	$(GO) test -run '^$$' -bench Put -benchtime 10x ./builder/contextstore/
 	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 5x -timeout 45m ./e2e/...
+	$(GO) test -tags e2e -run '^$$' -bench 'LargeContext' -benchtime 3x -timeout 45m ./e2e/...
 	HALLMARK_E2E_LOG_LEVEL=info $(GO) test -tags e2e -run '^$$' -bench 'Verify|Admission' -benchtime 300x -timeout 45m ./e2e/...
 
 generate:

@@ -42,9 +42,14 @@ func BenchmarkLargeContext(b *testing.B) {
 		b.Fatal(err)
 	}
 	logs := &timingLog{}
+	conf := "log: {level: debug}\nlimits: {maxContextBytes: 2147483648, contextQuotaBytes: 68719476736}\n"
+	if addr := os.Getenv("HALLMARK_BENCH_PPROF"); addr != "" {
+		// HALLMARK_BENCH_PPROF=127.0.0.1:6061 lets `go tool pprof` profile
+		// this gateway.
+		conf += fmt.Sprintf("debug: {pprofListen: %q}\n", addr)
+	}
 	gw := startGatewayWith(b, gatewayOpts{
-		buildkit: st.BuildKit, registry: st.Registry, noSigning: true, logs: logs,
-		extraYAML: "log: {level: debug}\nlimits: {maxContextBytes: 2147483648, contextQuotaBytes: 68719476736}\n",
+		buildkit: st.BuildKit, registry: st.Registry, noSigning: true, logs: logs, extraYAML: conf,
 	})
 	sizes := []int64{10 << 20, 200 << 20}
 	if os.Getenv("HALLMARK_BENCH_1GB") != "" {

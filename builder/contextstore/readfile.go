@@ -28,12 +28,16 @@ func (e *FileError) Unwrap() error { return e.Err }
 
 // ReadFile returns the content of the file name (slash-separated, relative)
 // in the stored archive d, exactly as Extract followed by os.Root.Open on
-// name would find it, but without writing anything: a first pass applies
-// the archive to a tree of names in memory with extraction's rules and
-// limits (the same code, so an archive Extract refuses is refused here
-// too) and resolves name there as os.Root does, following symlinks inside
-// the tree; a second pass reads the content of the entry that file came
-// from. It also checks that the stored bytes hash to d. A missing name
+// name would find it, but without writing anything. It resolves name as
+// os.Root does, following symlinks, in the archive's index: its tree of
+// names, applied in memory with extraction's rules and limits (the same
+// code, so an archive Extract refuses is refused here too), with where
+// each entry's content is. Put makes the index while it receives the
+// archive; a process that did not receive it (another replica, or this
+// one after a restart) reads the stored archive once to make it, and
+// checks then that the stored bytes hash to d. It then reads the content
+// of the entry that file came from: in an uncompressed archive straight
+// at its offset, otherwise by reading the archive up to it. A missing name
 // gives a *FileError wrapping fs.ErrNotExist, a directory or other
 // non-regular file ErrNotRegular, a file over max bytes
 // hallmark.ErrTooLarge; other errors are about the archive. An archive

@@ -175,6 +175,14 @@ func (s *Store) path(d hallmark.Digest) string {
 // already held it (another identity's copy does not count, and is not
 // revealed). Put renews owner's ownership. Errors do not repeat "store
 // context": the caller names what it was doing.
+//
+// Put reads the body once: as it arrives it is written to disk, whose
+// writeback starts every 8 MiB (so that the final sync, which makes the
+// archive durable before it is named, waits for little more than the
+// disk), hashed, and applied to a tree of names in memory with
+// extraction's rules and limits, which gives the index ReadFile reads the
+// Dockerfile with. An archive that extraction would refuse is stored all
+// the same, without an index: the build that names it reports why.
 func (s *Store) Put(ctx context.Context, owner hallmark.Identity, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
 	key, err := ownerKey(owner)
 	if err != nil {
@@ -201,12 +209,7 @@ func (s *Store) Put(ctx context.Context, owner hallmark.Identity, r io.Reader, e
 		os.Remove(tmp.Name())
 	}()
 
-	// One pass over the upload: it is written to disk (its writeback
-	// started as it arrives, so that the final sync waits for little),
-	// hashed, and applied to a tree of names with extraction's rules, whose
-	// index lets ReadFile find a file without reading the archive again.
-	// An archive extraction would refuse is still stored, unindexed: the
-	// build reports why.
+	// One pass over the upload: disk, hash and index (see above).
 	h := sha256.New()
 	src := &countReader{r: io.LimitReader(&ctxReader{ctx: ctx, r: r}, limit+1)}
 	w := &writebackWriter{f: tmp}

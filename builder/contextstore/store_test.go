@@ -1,8 +1,10 @@
 package contextstore
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"os"
@@ -231,5 +233,45 @@ func TestNewRejects(t *testing.T) {
 				t.Fatalf("New() = %v, want ErrInvalid", err)
 			}
 		})
+	}
+}
+
+// BenchmarkPut stores a 64 MiB archive of one incompressible file: it is
+// received, written and synced, hashed and indexed in one pass.
+func BenchmarkPut(b *testing.B) {
+	const size = 64 << 20
+	body := make([]byte, size)
+	if _, err := rand.Read(body); err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Typeflag: tar.TypeReg, Mode: 0o644, Size: 11}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tw.Write([]byte("FROM base\n\n")); err != nil {
+		b.Fatal(err)
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tw.Write(body); err != nil {
+		b.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	archive := buf.Bytes()
+	s, err := New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(archive)))
+	for i := 0; b.Loop(); i++ {
+		archive[len(archive)-1024-1] = byte(i) // new content, so a new archive each time
+		archive[len(archive)-1024-2] = byte(i >> 8)
+		if _, _, _, err := s.Put(b.Context(), alice, bytes.NewReader(archive), ""); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
