@@ -236,32 +236,37 @@ func TestNewRejects(t *testing.T) {
 	}
 }
 
-// BenchmarkPut stores a 64 MiB archive of one incompressible file: it is
-// received, written and synced, hashed and indexed in one pass.
-func BenchmarkPut(b *testing.B) {
-	const size = 64 << 20
+// bigArchive is a tar of a Dockerfile and one incompressible file of size
+// bytes.
+func bigArchive(b *testing.B, size int) []byte {
+	b.Helper()
 	body := make([]byte, size)
 	if _, err := rand.Read(body); err != nil {
 		b.Fatal(err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Typeflag: tar.TypeReg, Mode: 0o644, Size: 11}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := tw.Write([]byte("FROM base\n\n")); err != nil {
-		b.Fatal(err)
-	}
-	if err := tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Mode: 0o644, Size: size}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := tw.Write(body); err != nil {
-		b.Fatal(err)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"Dockerfile", []byte("FROM base\n")}, {"big", body}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.data))}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			b.Fatal(err)
+		}
 	}
 	if err := tw.Close(); err != nil {
 		b.Fatal(err)
 	}
-	archive := buf.Bytes()
+	return buf.Bytes()
+}
+
+// BenchmarkPut stores a 64 MiB archive of one incompressible file: it is
+// received, written and synced, hashed and indexed in one pass.
+func BenchmarkPut(b *testing.B) {
+	archive := bigArchive(b, 64<<20)
 	s, err := New(b.TempDir())
 	if err != nil {
 		b.Fatal(err)
@@ -271,6 +276,33 @@ func BenchmarkPut(b *testing.B) {
 		archive[len(archive)-1024-1] = byte(i) // new content, so a new archive each time
 		archive[len(archive)-1024-2] = byte(i >> 8)
 		if _, _, _, err := s.Put(b.Context(), alice, bytes.NewReader(archive), ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExtract extracts a stored 64 MiB archive of one incompressible
+// file, checking its hash in the same read, then reads its Dockerfile.
+func BenchmarkExtract(b *testing.B) {
+	archive := bigArchive(b, 64<<20)
+	s, err := New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _, _, err := s.Put(b.Context(), alice, bytes.NewReader(archive), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(archive)))
+	for b.Loop() {
+		dest := filepath.Join(b.TempDir(), "ctx")
+		if err := s.Extract(b.Context(), d, dest); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.ReadFile(b.Context(), d, "Dockerfile", 1<<20); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(dest); err != nil {
 			b.Fatal(err)
 		}
 	}
