@@ -307,3 +307,32 @@ func BenchmarkExtract(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReadFile reads the Dockerfile of a stored 64 MiB archive:
+// indexed, as after Put in the same process, and unindexed, as in another
+// process (and as every build did before Put indexed uploads), where it
+// reads and hashes the whole archive first.
+func BenchmarkReadFile(b *testing.B) {
+	archive := bigArchive(b, 64<<20)
+	dir := b.TempDir()
+	s, err := New(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _, _, err := s.Put(b.Context(), alice, bytes.NewReader(archive), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, indexed := range []bool{true, false} {
+		b.Run(map[bool]string{true: "indexed", false: "unindexed"}[indexed], func(b *testing.B) {
+			for b.Loop() {
+				if !indexed {
+					s.index.remove(d.Hex())
+				}
+				if _, err := s.ReadFile(b.Context(), d, "Dockerfile", 1<<20); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
