@@ -110,7 +110,8 @@ func BenchmarkLargeContext(b *testing.B) {
 	}
 }
 
-// writeRandom replaces name with size bytes from crypto/rand.
+// writeRandom replaces name with size bytes from crypto/rand, synced, so
+// that the disk is not still writing it while a build is timed.
 func writeRandom(name string, size int64) error {
 	f, err := os.Create(name)
 	if err != nil {
@@ -122,6 +123,10 @@ func writeRandom(name string, size int64) error {
 		return err
 	}
 	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return err
 	}

@@ -238,7 +238,7 @@ func TestNewRejects(t *testing.T) {
 
 // bigArchive is a tar of a Dockerfile and one incompressible file of size
 // bytes.
-func bigArchive(b *testing.B, size int) []byte {
+func bigArchive(b testing.TB, size int) []byte {
 	b.Helper()
 	body := make([]byte, size)
 	if _, err := rand.Read(body); err != nil {
