@@ -171,6 +171,75 @@ func TestStoreCanceled(t *testing.T) {
 	assertEmptyDir(t, filepath.Join(dir, "tmp"))
 }
 
+// failAfter reads r, then fails once with err instead of io.EOF (and
+// gives io.EOF after), as a reader need not repeat its error.
+type failAfter struct {
+	r      io.Reader
+	err    error
+	failed bool
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if errors.Is(err, io.EOF) && !f.failed {
+		f.failed = true
+		return n, f.err
+	}
+	return n, err
+}
+
+// An upload that fails partway is an error, whether the indexing pass is
+// in the middle of an entry, between entries, or has already given up on
+// bytes that are no tar, and nothing of it is kept.
+func TestStorePutReadError(t *testing.T) {
+	errBroken := errors.New("connection broken")
+	archive := tarball(t, tarFile("Dockerfile", "FROM scratch\n"), tarFile("big", strings.Repeat("x", 5000)))
+	tests := []struct {
+		name string
+		body []byte
+	}{
+		{name: "inside an entry", body: archive[:1500]},
+		{name: "between entries", body: archive[:1024]},
+		{name: "not a tar", body: bytes.Repeat([]byte{0xff}, 4096)},
+		{name: "before anything", body: nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, dir := newStore(t)
+			_, _, _, err := s.Put(t.Context(), alice, &failAfter{r: bytes.NewReader(tc.body), err: errBroken}, "")
+			if !errors.Is(err, errBroken) {
+				t.Fatalf("Put() = %v, want %v", err, errBroken)
+			}
+			assertEmptyDir(t, filepath.Join(dir, "tmp"))
+			assertEmptyDir(t, filepath.Join(dir, "sha256"))
+		})
+	}
+}
+
+// A write error is kept: the upload fails with it even if a later write
+// would succeed.
+func TestWritebackWriterKeepsError(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writebackWriter{f: f}
+	if _, err := w.Write(make([]byte, writebackChunk+1)); err != nil {
+		t.Fatalf("Write() = %v", err)
+	}
+	if w.begun != writebackChunk+1 {
+		t.Errorf("writeback begun up to %d, want %d", w.begun, writebackChunk+1)
+	}
+	f.Close()
+	if _, err := w.Write([]byte("x")); err == nil {
+		t.Fatal("Write() to a closed file = nil")
+	}
+	first := w.err
+	if _, err := w.Write([]byte("x")); err != first {
+		t.Errorf("Write() after an error = %v, want the first error %v", err, first)
+	}
+}
+
 func TestStoreExtract(t *testing.T) {
 	archive := gzipped(t, tarball(t, tarDir("app/"), tarFile("app/Dockerfile", "FROM scratch\n")))
 	s, dir := newStore(t)
