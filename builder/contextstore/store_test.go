@@ -235,7 +235,7 @@ func TestWritebackWriterKeepsError(t *testing.T) {
 		t.Fatal("Write() to a closed file = nil")
 	}
 	first := w.err
-	if _, err := w.Write([]byte("x")); err != first {
+	if _, err := w.Write([]byte("x")); !errors.Is(err, first) {
 		t.Errorf("Write() after an error = %v, want the first error %v", err, first)
 	}
 }
