@@ -51,7 +51,8 @@ e2e: build
 ## bench: verification and admission in process, the store's queries, records
 ## and vulnerability re-scans, advisory imports and scans (vuln), then on the
 ## real stack: gateway overhead against BuildKit driven directly and the
-## attest step by phase, verification latency, webhook throughput, and
+## attest step by phase, the same for large contexts (10 and 200 MiB; 1 GiB
+## with HALLMARK_BENCH_1GB=1), verification latency, webhook throughput, and
 ## hallmark verify against cosign. It ends with issue 14's targets next to
 ## what this run measured (scripts/benchsummary); BENCH_OUT keeps the output.
 BENCH_OUT ?= $(BIN)/bench.txt
@@ -63,7 +64,9 @@ bench: build
 	$(GO) test -run '^$$' -bench . -skip SyncFindings -benchtime 100x -timeout 30m ./store/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench SyncFindings -benchtime 2x -timeout 30m ./store/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./vuln/ | tee -a $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench 'Put|Extract|ReadFile' -benchtime 10x ./builder/contextstore/ | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 10x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
+	$(GO) test -tags e2e -run '^$$' -bench 'LargeContext' -benchtime 3x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	HALLMARK_E2E_LOG_LEVEL=info $(GO) test -tags e2e -run '^$$' -bench 'Verify|Admission' -benchtime 300x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	$(GO) run ./scripts/benchsummary $(BENCH_OUT)
 

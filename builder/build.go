@@ -51,7 +51,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return hallmark.BuildResult{}, err
 	}
 	defer a.release()
-	in, info, bases, policy, prepared := a.in, a.info, a.bases, a.policy, a.prepared
+	in, info, bases, policy := a.in, a.info, a.bases, a.policy
 
 	started := time.Now().UTC()
 	warnings := slices.Clone(info.Warnings)
@@ -83,9 +83,9 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}
 	warnings = append(warnings, scanWarnings...)
 	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
-		"prepare_ms", prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", started.Sub(prepared).Milliseconds(),
-		"solve_ms", solved.Sub(started).Milliseconds(), "checks_ms", time.Since(solved).Milliseconds(),
-		"nonroot_ms", checkedRoot.Sub(solved).Milliseconds(), "secrets_ms", time.Since(checkedRoot).Milliseconds())
+		"prepare_ms", a.prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", a.queued.Sub(a.prepared).Milliseconds(),
+		"extract_ms", started.Sub(a.queued).Milliseconds(), "solve_ms", solved.Sub(started).Milliseconds(),
+		"checks_ms", time.Since(solved).Milliseconds(), "nonroot_ms", checkedRoot.Sub(solved).Milliseconds(), "secrets_ms", time.Since(checkedRoot).Milliseconds())
 	return hallmark.BuildResult{
 		ID:               req.ID,
 		Digest:           dgst,
@@ -116,7 +116,8 @@ type admitted struct {
 	frontendImage *hallmark.ResolvedBase
 	bases         []hallmark.ResolvedBase
 	policy        *hallmark.BasePolicy
-	prepared      time.Time
+	prepared      time.Time // the Dockerfile was read and inspected
+	queued        time.Time // the build got a queue slot
 	release       func()
 }
 
@@ -185,6 +186,7 @@ func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.Buil
 		return a, err
 	}
 	done = append(done, slot)
+	a.queued = time.Now()
 	return a, b.extractContext(ctx, req, &a.in, work)
 }
 

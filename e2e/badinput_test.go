@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -245,6 +246,9 @@ type gatewayOpts struct {
 	rules string
 	// dataDir is the gateway's data directory; the default is a fresh one.
 	dataDir string
+	// logs, if set, also receives the gateway's log lines as they are
+	// written (from another goroutine: it must be safe for that).
+	logs io.Writer
 }
 
 // startGateway runs another hallmarkd against buildkit, trusting the stack's
@@ -292,6 +296,10 @@ dataDir: %q
 	logs := &bytes.Buffer{} // read only after the process ended
 	cmd := exec.Command(filepath.Join(env.bin, "hallmarkd"), "--config", cfg)
 	cmd.Stdout, cmd.Stderr = logs, logs
+	if o.logs != nil {
+		w := io.MultiWriter(logs, o.logs)
+		cmd.Stdout, cmd.Stderr = w, w
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -83,11 +83,13 @@ func (h *buildService) UploadContext(ctx context.Context, stream *connect.Client
 		}
 	}
 	r := &chunkReader{stream: stream, buf: first.GetChunk(), metrics: s.metrics}
+	begin := time.Now()
 	d, size, existed, err := s.contexts.Put(ctx, id, r, expected)
 	if err != nil {
 		return nil, connectError(ctx, s.log, fmt.Errorf("store context: %w", err))
 	}
-	s.log.InfoContext(ctx, "context uploaded", "digest", d, "bytes", size, "existed", existed)
+	s.log.InfoContext(ctx, "context uploaded", "digest", d, "bytes", size, "existed", existed,
+		"upload_ms", time.Since(begin).Milliseconds())
 	return connect.NewResponse(&hallmarkv1.UploadContextResponse{Digest: d.String(), Size: size, Existed: existed}), nil
 }
 

@@ -67,12 +67,17 @@ func ExtractTar(ctx context.Context, r io.Reader, dest string, limits ExtractLim
 	return applyTar(ctx, r, rootTree{root}, limits, nil)
 }
 
+// entryFunc is called with each archive entry before it is applied: its
+// number, its header, and the offset of its content in the uncompressed
+// tar stream; plain reports that the archive is not compressed, so that
+// the offset is also one in the archive's bytes.
+type entryFunc func(n int, hdr *tar.Header, offset int64, plain bool)
+
 // applyTar applies the archive read from r to t with extraction's rules
-// and limits, calling onEntry, unless nil, with the number of each entry
-// before applying it.
-func applyTar(ctx context.Context, r io.Reader, t tree, limits ExtractLimits, onEntry func(n int)) error {
+// and limits, calling onEntry, unless nil, before applying each entry.
+func applyTar(ctx context.Context, r io.Reader, t tree, limits ExtractLimits, onEntry entryFunc) error {
 	limits = limits.withDefaults()
-	src, done, err := decompress(r)
+	src, plain, done, err := decompress(r)
 	if err != nil {
 		return err
 	}
@@ -86,20 +91,23 @@ func applyTar(ctx context.Context, r io.Reader, t tree, limits ExtractLimits, on
 		onEntry: onEntry,
 	}
 	stream := &budgetReader{ctx: ctx, r: src, budget: &byteBudget{limit: limits.MaxBytes}}
+	x.offset = func() int64 { return stream.budget.used }
+	x.plain = plain
 	return x.run(tar.NewReader(stream))
 }
 
-// decompress returns r, gunzipped if it starts with gzip's magic.
-func decompress(r io.Reader) (io.Reader, func(), error) {
-	br := bufio.NewReader(r)
+// decompress returns r, gunzipped if it starts with gzip's magic; plain
+// reports that it did not.
+func decompress(r io.Reader) (_ io.Reader, plain bool, _ func(), _ error) {
+	br := bufio.NewReaderSize(r, 1<<20)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, nil, fmt.Errorf("%w: read gzip header: %w", hallmark.ErrInvalid, err)
+			return nil, false, nil, fmt.Errorf("%w: read gzip header: %w", hallmark.ErrInvalid, err)
 		}
-		return zr, func() { zr.Close() }, nil
+		return zr, false, func() { zr.Close() }, nil
 	}
-	return br, func() {}, nil
+	return br, true, func() {}, nil
 }
 
 // byteBudget counts uncompressed bytes against a limit.
@@ -142,7 +150,9 @@ type dirMeta struct {
 type extractor struct {
 	ctx      context.Context
 	tree     tree
-	onEntry  func(n int)
+	onEntry  entryFunc
+	offset   func() int64 // of the tar stream read so far
+	plain    bool         // the stream is not compressed
 	limits   ExtractLimits
 	written  *byteBudget     // file contents; sparse files expand beyond the stream
 	dirs     map[string]bool // known real directories, never replaced later
@@ -188,7 +198,7 @@ func (x *extractor) entries(tr *tar.Reader) error {
 			return fmt.Errorf("%w: archive has more than the limit of %d entries", hallmark.ErrTooLarge, x.limits.MaxEntries)
 		}
 		if x.onEntry != nil {
-			x.onEntry(n)
+			x.onEntry(n, hdr, x.offset(), x.plain)
 		}
 		if err := x.entry(tr, hdr); err != nil {
 			return err

@@ -113,6 +113,7 @@ func (s *Store) collectArchives(ctx context.Context, live map[string]bool, c *Co
 		if err := os.Remove(filepath.Join(s.dir, "sha256", name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("collect contexts: %w", err)
 		}
+		s.index.remove(name)
 		c.Archives++
 		c.Bytes += fi.Size()
 		s.opts.logger.InfoContext(ctx, "context removed: no owner holds it any more", "digest", "sha256:"+name, "bytes", fi.Size())

@@ -4,10 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -70,17 +72,44 @@ func readStored(t testing.TB, archive []byte, name string, max int64) ([]byte, e
 	if err := os.WriteFile(s.path(d), archive, 0o400); err != nil {
 		t.Fatal(err)
 	}
+	got, err := s.ReadFile(t.Context(), d, name, max)
+	// Again, now from the index the first call kept.
+	again, aerr := s.ReadFile(t.Context(), d, name, max)
+	if (err == nil) != (aerr == nil) || !bytes.Equal(got, again) {
+		t.Fatalf("ReadFile(%q) = %q, %v; from the kept index %q, %v", name, got, err, again, aerr)
+	}
+	return got, err
+}
+
+// readPut stores archive with Put, which indexes it as it receives it,
+// and reads name from it.
+func readPut(t testing.TB, archive []byte, name string, max int64) ([]byte, error) {
+	t.Helper()
+	s, err := New(t.TempDir(), WithExtractLimits(ExtractLimits{MaxEntries: 64, MaxBytes: 1 << 20}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _, _, err := s.Put(t.Context(), alice, bytes.NewReader(archive), "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return s.ReadFile(t.Context(), d, name, max)
 }
 
 // sameAsExtracted fails unless ReadFile and extraction agree: the same
-// bytes, or both an error.
-func sameAsExtracted(t testing.TB, archive []byte, name string, max int64) ([]byte, error) {
+// bytes, or both an error. viaPut also reads what Put indexed.
+func sameAsExtracted(t testing.TB, archive []byte, name string, max int64, viaPut bool) ([]byte, error) {
 	t.Helper()
 	got, err := readStored(t, archive, name, max)
 	want, werr := openExtracted(t, archive, name, max)
 	if (err == nil) != (werr == nil) || !bytes.Equal(got, want) {
 		t.Fatalf("ReadFile(%q) = %q, %v; extraction and os.Root give %q, %v", name, got, err, want, werr)
+	}
+	if viaPut {
+		put, perr := readPut(t, archive, name, max)
+		if (perr == nil) != (werr == nil) || !bytes.Equal(put, want) {
+			t.Fatalf("ReadFile(%q) after Put = %q, %v; extraction and os.Root give %q, %v", name, put, perr, want, werr)
+		}
 	}
 	return got, err
 }
@@ -98,6 +127,12 @@ func TestReadFile(t *testing.T) {
 	}{
 		{name: "plain", entries: []ent{tarFile("Dockerfile", df)}, path: "Dockerfile", want: df},
 		{name: "gzip", entries: []ent{tarDir("app/"), tarFile("app/Dockerfile", df)}, path: "app/Dockerfile", gzip: true, want: df},
+		{name: "after a padded file", entries: []ent{tarFile("a", strings.Repeat("x", 1000)), tarFile("Dockerfile", df), tarFile("z", "after")}, path: "Dockerfile", want: df},
+		{name: "after a long name", entries: []ent{tarFile(strings.Repeat("n", 150), "x"), tarFile("Dockerfile", df)}, path: "Dockerfile", want: df},
+		{name: "long name", entries: []ent{tarDir("d/"), tarFile("d/"+strings.Repeat("D", 150), df)}, path: "d/" + strings.Repeat("D", 150), want: df},
+		{name: "replaced by a later entry", entries: []ent{tarFile("Dockerfile", "wrong"), tarFile("b", "x"), tarFile("Dockerfile", df)}, path: "Dockerfile", want: df},
+		{name: "hard link", entries: []ent{tarFile("real", df), tarHardlink("Dockerfile", "real")}, path: "Dockerfile", want: df},
+		{name: "empty", entries: []ent{tarFile("Dockerfile", "")}, path: "Dockerfile", want: ""},
 		{name: "symlinked Dockerfile", entries: []ent{tarDir("build/"), tarFile("build/Dockerfile.prod", df), tarSymlink("Dockerfile", "build/Dockerfile.prod")}, path: "Dockerfile", want: df},
 		{name: "symlink chain", entries: []ent{tarFile("real", df), tarSymlink("c", "real"), tarSymlink("b", "c"), tarSymlink("Dockerfile", "b")}, path: "Dockerfile", want: df},
 		{name: "link defined before its target", entries: []ent{tarSymlink("Dockerfile", "later"), tarFile("later", df)}, path: "Dockerfile", want: df},
@@ -137,7 +172,7 @@ func TestReadFile(t *testing.T) {
 			if tc.gzip {
 				archive = gzipped(t, archive)
 			}
-			got, err := sameAsExtracted(t, archive, tc.path, 64)
+			got, err := sameAsExtracted(t, archive, tc.path, 64, true)
 			switch {
 			case tc.errAny || tc.wantErr != nil:
 				if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
@@ -150,6 +185,59 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
+// sparseTar is an archive holding Dockerfile as a PAX 1.0 sparse file
+// of a 5-byte hole and then content (its stored bytes are the sparse map
+// and content), then b. archive/tar
+// writes no sparse files, so the PAX header is written as a regular
+// file's and its type changed to 'x' after.
+func sparseTar(t *testing.T, content string) []byte {
+	t.Helper()
+	var records string
+	for _, kv := range [][2]string{
+		{"GNU.sparse.major", "1"}, {"GNU.sparse.minor", "0"},
+		{"GNU.sparse.name", "Dockerfile"}, {"GNU.sparse.realsize", strconv.Itoa(5 + len(content))},
+	} {
+		rec := " " + kv[0] + "=" + kv[1] + "\n"
+		n := len(rec) + 2 // every record here is under 100 bytes
+		records += strconv.Itoa(n) + rec
+	}
+	sparseMap := "1\n5\n" + strconv.Itoa(len(content)) + "\n"
+	stored := sparseMap + strings.Repeat("\x00", 512-len(sparseMap)) + content
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range []struct{ name, body string }{{"PaxHeaders/Dockerfile", records}, {"GNUSparseFile.0/Dockerfile", stored}, {"b", "x"}} {
+		if err := tw.WriteHeader(&tar.Header{Name: e.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(e.body)), ModTime: testTime, Format: tar.FormatUSTAR}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write([]byte(e.body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	b[156] = tar.TypeXHeader
+	copy(b[148:156], "        ")
+	sum := 0
+	for _, c := range b[:512] {
+		sum += int(c)
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return b
+}
+
+// A sparse file's stored bytes are not its content: ReadFile reads it
+// through the tar reader, as extraction does.
+func TestReadFileSparse(t *testing.T) {
+	const df = "FROM scratch\n"
+	archive := sparseTar(t, df)
+	got, err := sameAsExtracted(t, archive, "Dockerfile", 64, true)
+	if want := "\x00\x00\x00\x00\x00" + df; err != nil || string(got) != want {
+		t.Fatalf("ReadFile() = %q, %v; want %q", got, err, want)
+	}
+}
+
 func TestReadFileStore(t *testing.T) {
 	s, dir := newStore(t)
 	if _, err := s.ReadFile(t.Context(), hallmark.SHA256([]byte("missing")), "Dockerfile", 10); !errors.Is(err, hallmark.ErrNotFound) {
@@ -159,7 +247,9 @@ func TestReadFileStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// A stored archive changed on disk is caught.
+	// A stored archive changed on disk is caught: by extraction, which
+	// every build does after reading its Dockerfile, and by ReadFile in a
+	// process that did not receive the upload (Put's index is in memory).
 	p := filepath.Join(dir, "sha256", d.Hex())
 	if err := os.Chmod(p, 0o600); err != nil {
 		t.Fatal(err)
@@ -167,7 +257,14 @@ func TestReadFileStore(t *testing.T) {
 	if err := os.WriteFile(p, tarball(t, tarFile("Dockerfile", "FROM evil\n")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.ReadFile(t.Context(), d, "Dockerfile", 100); err == nil || !strings.Contains(err.Error(), "corrupt") {
+	if err := s.Extract(t.Context(), d, t.TempDir()); err == nil || !strings.Contains(err.Error(), "corrupt") {
+		t.Errorf("Extract of a changed archive = %v, want corrupt", err)
+	}
+	other, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.ReadFile(t.Context(), d, "Dockerfile", 100); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Errorf("ReadFile of a changed archive = %v, want corrupt", err)
 	}
 }
@@ -194,6 +291,6 @@ func FuzzReadFile(f *testing.F) {
 		if len(name) > 256 || strings.HasPrefix(name, "/") || strings.ContainsRune(name, 0) {
 			return // the builder only asks for clean relative paths
 		}
-		_, _ = sameAsExtracted(t, archive, name, 256)
+		_, _ = sameAsExtracted(t, archive, name, 256, false)
 	})
 }

@@ -43,6 +43,7 @@ type Store struct {
 
 	mu    sync.Mutex     // with the lock file, guards ownership records and blob removal
 	inUse map[string]int // digest hex → builds using it in this process
+	index *indexCache    // of archives this process received
 }
 
 type options struct {
@@ -157,7 +158,7 @@ func New(dir string, opts ...Option) (*Store, error) {
 		}
 	}
 	o.limits = o.limits.withDefaults()
-	return &Store{dir: dir, opts: o, inUse: map[string]int{}}, nil
+	return &Store{dir: dir, opts: o, inUse: map[string]int{}, index: newIndexCache(maxIndexBytes)}, nil
 }
 
 func (s *Store) path(d hallmark.Digest) string {
@@ -174,6 +175,14 @@ func (s *Store) path(d hallmark.Digest) string {
 // already held it (another identity's copy does not count, and is not
 // revealed). Put renews owner's ownership. Errors do not repeat "store
 // context": the caller names what it was doing.
+//
+// Put reads the body once: as it arrives it is written to disk, whose
+// writeback starts every 8 MiB (so that the final sync, which makes the
+// archive durable before it is named, waits for little more than the
+// disk), hashed, and applied to a tree of names in memory with
+// extraction's rules and limits, which gives the index ReadFile reads the
+// Dockerfile with. An archive that extraction would refuse is stored all
+// the same, without an index: the build that names it reports why.
 func (s *Store) Put(ctx context.Context, owner hallmark.Identity, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
 	key, err := ownerKey(owner)
 	if err != nil {
@@ -200,12 +209,23 @@ func (s *Store) Put(ctx context.Context, owner hallmark.Identity, r io.Reader, e
 		os.Remove(tmp.Name())
 	}()
 
+	// One pass over the upload: disk, hash and index (see above).
 	h := sha256.New()
-	src := io.LimitReader(&ctxReader{ctx: ctx, r: r}, limit+1)
-	size, err = io.Copy(io.MultiWriter(tmp, h), src)
-	if err != nil {
+	src := &countReader{r: io.LimitReader(&ctxReader{ctx: ctx, r: r}, limit+1)}
+	w := &writebackWriter{f: tmp}
+	tee := io.TeeReader(src, io.MultiWriter(w, h))
+	ix := &archiveIndex{tree: newMemTree()}
+	ixErr := applyTar(ctx, tee, ix.tree, s.opts.limits, ix.record)
+	_, err = io.Copy(io.Discard, tee) // what follows the end-of-archive marker
+	switch {
+	case src.err != nil:
+		return "", 0, false, src.err
+	case w.err != nil:
+		return "", 0, false, w.err
+	case err != nil:
 		return "", 0, false, err
 	}
+	size = src.n
 	if size > s.opts.maxBytes {
 		return "", 0, false, fmt.Errorf("%w: context archive is larger than the limit of %d bytes", hallmark.ErrTooLarge, s.opts.maxBytes)
 	}
@@ -228,6 +248,9 @@ func (s *Store) Put(ctx context.Context, owner hallmark.Identity, r io.Reader, e
 	existed, err = s.commit(key, tmp.Name(), d, size)
 	if err != nil {
 		return "", 0, false, err
+	}
+	if ixErr == nil {
+		s.index.put(d.Hex(), ix)
 	}
 	return d, size, existed, nil
 }
@@ -288,6 +311,53 @@ func checkHash(tee io.Reader, h interface{ Sum([]byte) []byte }, d hallmark.Dige
 		return fmt.Errorf("verify stored context: it is corrupt, its content hashes to %s", got)
 	}
 	return nil
+}
+
+// countReader counts the bytes read and keeps the first error other than
+// io.EOF.
+type countReader struct {
+	r   io.Reader
+	n   int64
+	err error
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && c.err == nil {
+		c.err = err
+	}
+	return n, err
+}
+
+// writebackChunk is how much Put writes before it starts the writeback of
+// what it wrote.
+const writebackChunk = 8 << 20
+
+// writebackWriter writes to f and starts the writeback of every
+// writebackChunk bytes written (startWriteback), so that the disk writes
+// while the rest arrives; it keeps the first error.
+type writebackWriter struct {
+	f          *os.File
+	off, begun int64
+	err        error
+}
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	if w.err != nil {
+		return 0, w.err
+	}
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if err != nil {
+		w.err = err
+		return n, err
+	}
+	if w.off-w.begun >= writebackChunk {
+		startWriteback(w.f, w.begun, w.off-w.begun)
+		w.begun = w.off
+	}
+	return n, nil
 }
 
 // ctxReader stops reading once ctx is done.

@@ -1,8 +1,10 @@
 package contextstore
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"io"
 	"os"
@@ -169,6 +171,75 @@ func TestStoreCanceled(t *testing.T) {
 	assertEmptyDir(t, filepath.Join(dir, "tmp"))
 }
 
+// failAfter reads r, then fails once with err instead of io.EOF (and
+// gives io.EOF after), as a reader need not repeat its error.
+type failAfter struct {
+	r      io.Reader
+	err    error
+	failed bool
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if errors.Is(err, io.EOF) && !f.failed {
+		f.failed = true
+		return n, f.err
+	}
+	return n, err
+}
+
+// An upload that fails partway is an error, whether the indexing pass is
+// in the middle of an entry, between entries, or has already given up on
+// bytes that are no tar, and nothing of it is kept.
+func TestStorePutReadError(t *testing.T) {
+	errBroken := errors.New("connection broken")
+	archive := tarball(t, tarFile("Dockerfile", "FROM scratch\n"), tarFile("big", strings.Repeat("x", 5000)))
+	tests := []struct {
+		name string
+		body []byte
+	}{
+		{name: "inside an entry", body: archive[:1500]},
+		{name: "between entries", body: archive[:1024]},
+		{name: "not a tar", body: bytes.Repeat([]byte{0xff}, 4096)},
+		{name: "before anything", body: nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, dir := newStore(t)
+			_, _, _, err := s.Put(t.Context(), alice, &failAfter{r: bytes.NewReader(tc.body), err: errBroken}, "")
+			if !errors.Is(err, errBroken) {
+				t.Fatalf("Put() = %v, want %v", err, errBroken)
+			}
+			assertEmptyDir(t, filepath.Join(dir, "tmp"))
+			assertEmptyDir(t, filepath.Join(dir, "sha256"))
+		})
+	}
+}
+
+// A write error is kept: the upload fails with it even if a later write
+// would succeed.
+func TestWritebackWriterKeepsError(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writebackWriter{f: f}
+	if _, err := w.Write(make([]byte, writebackChunk+1)); err != nil {
+		t.Fatalf("Write() = %v", err)
+	}
+	if w.begun != writebackChunk+1 {
+		t.Errorf("writeback begun up to %d, want %d", w.begun, writebackChunk+1)
+	}
+	f.Close()
+	if _, err := w.Write([]byte("x")); err == nil {
+		t.Fatal("Write() to a closed file = nil")
+	}
+	first := w.err
+	if _, err := w.Write([]byte("x")); !errors.Is(err, first) {
+		t.Errorf("Write() after an error = %v, want the first error %v", err, first)
+	}
+}
+
 func TestStoreExtract(t *testing.T) {
 	archive := gzipped(t, tarball(t, tarDir("app/"), tarFile("app/Dockerfile", "FROM scratch\n")))
 	s, dir := newStore(t)
@@ -229,6 +300,107 @@ func TestNewRejects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if _, err := New(tc.dir, tc.opts...); !errors.Is(err, hallmark.ErrInvalid) {
 				t.Fatalf("New() = %v, want ErrInvalid", err)
+			}
+		})
+	}
+}
+
+// bigArchive is a tar of a Dockerfile and one incompressible file of size
+// bytes.
+func bigArchive(b testing.TB, size int) []byte {
+	b.Helper()
+	body := make([]byte, size)
+	if _, err := rand.Read(body); err != nil {
+		b.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"Dockerfile", []byte("FROM base\n")}, {"big", body}} {
+		if err := tw.WriteHeader(&tar.Header{Name: f.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(f.data))}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkPut stores a 64 MiB archive of one incompressible file: it is
+// received, written and synced, hashed and indexed in one pass.
+func BenchmarkPut(b *testing.B) {
+	archive := bigArchive(b, 64<<20)
+	s, err := New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(archive)))
+	for i := 0; b.Loop(); i++ {
+		archive[len(archive)-1024-1] = byte(i) // new content, so a new archive each time
+		archive[len(archive)-1024-2] = byte(i >> 8)
+		if _, _, _, err := s.Put(b.Context(), alice, bytes.NewReader(archive), ""); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExtract extracts a stored 64 MiB archive of one incompressible
+// file, checking its hash in the same read, then reads its Dockerfile.
+func BenchmarkExtract(b *testing.B) {
+	archive := bigArchive(b, 64<<20)
+	s, err := New(b.TempDir())
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _, _, err := s.Put(b.Context(), alice, bytes.NewReader(archive), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(archive)))
+	for b.Loop() {
+		dest := filepath.Join(b.TempDir(), "ctx")
+		if err := s.Extract(b.Context(), d, dest); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.ReadFile(b.Context(), d, "Dockerfile", 1<<20); err != nil {
+			b.Fatal(err)
+		}
+		if err := os.RemoveAll(dest); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReadFile reads the Dockerfile of a stored 64 MiB archive:
+// indexed, as after Put in the same process, and unindexed, as in another
+// process (and as every build did before Put indexed uploads), where it
+// reads and hashes the whole archive first.
+func BenchmarkReadFile(b *testing.B) {
+	archive := bigArchive(b, 64<<20)
+	dir := b.TempDir()
+	s, err := New(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, _, _, err := s.Put(b.Context(), alice, bytes.NewReader(archive), "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, indexed := range []bool{true, false} {
+		b.Run(map[bool]string{true: "indexed", false: "unindexed"}[indexed], func(b *testing.B) {
+			for b.Loop() {
+				if !indexed {
+					s.index.remove(d.Hex())
+				}
+				if _, err := s.ReadFile(b.Context(), d, "Dockerfile", 1<<20); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

@@ -337,6 +337,17 @@ func newAttester(cfg config.Config, log *slog.Logger, rc *registry.Client) (*att
 	return a, signer, err
 }
 
+// receiveWindows are the API server's HTTP/2 flow-control windows. Go's
+// default of 1 MiB per stream holds one 1 MiB chunk of a context upload
+// (the CLI's size), so the client could send the next only after the
+// gateway had stored the last: sending and storing took turns. Windows of
+// a few chunks let them overlap, for at most this much memory per
+// connection.
+var receiveWindows = &http.HTTP2Config{
+	MaxReceiveBufferPerStream:     4<<20 - 1,
+	MaxReceiveBufferPerConnection: 4<<20 - 1,
+}
+
 // serve runs the HTTP/2 server until ctx ends, then drains for up to 30s.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler) error {
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -347,6 +358,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Hand
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		Protocols:         new(http.Protocols),
+		HTTP2:             receiveWindows,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	srv.Protocols.SetHTTP1(true)
