@@ -40,6 +40,7 @@ import (
 )
 
 func main() {
+	tuneGC(os.Getenv, os.ReadFile)
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "hallmarkd:", err)
 		os.Exit(1)
