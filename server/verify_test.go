@@ -2,8 +2,10 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -258,5 +260,32 @@ func BenchmarkVerifyRPC(b *testing.B) {
 		if _, err := c.Verify(b.Context(), req); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSmallResponsesUncompressed: a verdict is sent as it is even to a
+// caller that accepts gzip (compressing a few KiB costs more than sending
+// them); the compression threshold is compressMinBytes.
+func TestSmallResponsesUncompressed(t *testing.T) {
+	fv := &fakeVerifier{verdict: testVerdict()}
+	e := newTestEnv(t, &fakeBuilder{}, envConfig{opts: []Option{WithVerifier(fv)}})
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.srv.URL+"/hallmark.v1.VerifyService/Verify", strings.NewReader(`{"image":"registry.example.com/acme/app:v1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept-Encoding", "gzip")
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Encoding") != "" || !json.Valid(body) || len(body) >= compressMinBytes {
+		t.Fatalf("Verify: %s, Content-Encoding %q, %d bytes: want an uncompressed JSON verdict under %d bytes", resp.Status, resp.Header.Get("Content-Encoding"), len(body), compressMinBytes)
 	}
 }
