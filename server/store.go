@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
@@ -67,9 +68,7 @@ func VerifyDecision(kind, caller, ref string, v *verify.Verdict) store.Decision 
 	if v.Cached || d.At.IsZero() {
 		d.At = time.Now()
 	}
-	if repo, err := registry.ReferenceRepository(v.Pinned); err == nil {
-		d.Repository = repo
-	}
+	d.Repository = pinnedRepos.repository(v.Pinned)
 	for _, r := range v.Rules {
 		if !r.Passed {
 			d.FailedRules = append(d.FailedRules, r.Name)
@@ -83,6 +82,41 @@ func VerifyDecision(kind, caller, ref string, v *verify.Verdict) store.Decision 
 		}
 	}
 	return d
+}
+
+// repoCache remembers the repository of pinned references: parsing one
+// took a tenth of the gateway's time per admission review (ten containers,
+// each a decision), and a cluster runs a bounded set of images.
+type repoCache struct {
+	mu    sync.Mutex
+	repos map[string]string
+}
+
+// maxCachedRepos bounds a repoCache; a full one starts over.
+const maxCachedRepos = 4096
+
+var pinnedRepos repoCache
+
+// repository returns registry.ReferenceRepository(ref), or "" for a
+// reference that does not parse.
+func (c *repoCache) repository(ref string) string {
+	c.mu.Lock()
+	repo, ok := c.repos[ref]
+	c.mu.Unlock()
+	if ok {
+		return repo
+	}
+	repo, err := registry.ReferenceRepository(ref)
+	if err != nil {
+		return ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.repos == nil || len(c.repos) >= maxCachedRepos {
+		c.repos = map[string]string{}
+	}
+	c.repos[ref] = repo
+	return repo
 }
 
 // actorOf names a verified caller in the audit log: "issuer subject".
