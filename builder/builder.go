@@ -15,6 +15,7 @@ import (
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/builder/queue"
 	"github.com/hallmark-dev/hallmark/builder/secretscan"
+	"github.com/hallmark-dev/hallmark/internal/bounded"
 	"github.com/hallmark-dev/hallmark/internal/glob"
 	"github.com/hallmark-dev/hallmark/registry"
 )
@@ -45,7 +46,7 @@ type Builder struct {
 	// baseConfigs are the configs of runtime bases, for the secret scan.
 	baseConfigs *configCache
 	// manifests are those of images read by digest lately, for moving tags.
-	manifests *manifestCache
+	manifests *bounded.Map[string, rawManifest]
 	bk        *client.Client // one connection to buildkitd, shared by builds
 	opts      options
 }
@@ -185,7 +186,7 @@ func New(addr string, contexts ContextStore, opts ...Option) (*Builder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, baseConfigs: &configCache{}, manifests: &manifestCache{}, opts: o, bk: bk}
+	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, baseConfigs: newConfigCache(), manifests: newManifestCache(), opts: o, bk: bk}
 	return b, nil
 }
 

@@ -3,42 +3,47 @@ package builder
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/hallmark-dev/hallmark/internal/bounded"
 	"github.com/hallmark-dev/hallmark/registry"
 )
 
-// maxCachedConfigs bounds the images whose configs a configCache holds.
-const maxCachedConfigs = 64
+// Bounds of the Builder's caches of what images named by digest hold.
+const (
+	// maxCachedConfigs bounds the runtime bases whose configs are kept.
+	maxCachedConfigs = 64
+	// maxCachedManifests bounds the pushed images whose manifests are kept.
+	maxCachedManifests = 256
+)
 
 // configCache holds the configs of the platform images of images named by
 // digest ("repo@sha256:…"), which never change, so that the builds on a
 // base read them from the registry once. The images it returns hold only
 // the config: they have no layers.
 type configCache struct {
-	mu      sync.Mutex
-	entries map[string][]v1.Image
+	entries *bounded.Map[string, []v1.Image]
+}
+
+func newConfigCache() *configCache {
+	return &configCache{entries: bounded.New[string, []v1.Image](maxCachedConfigs)}
 }
 
 // images returns the config-only platform images of pinned, reading them
 // with read the first time.
 func (c *configCache) images(ctx context.Context, pinned string, read func(context.Context, string) ([]v1.Image, error)) ([]v1.Image, error) {
-	c.mu.Lock()
-	imgs, ok := c.entries[pinned]
-	c.mu.Unlock()
-	if ok {
+	if imgs, ok := c.entries.Get(pinned); ok {
 		return imgs, nil
 	}
 	remote, err := read(ctx, pinned)
 	if err != nil {
 		return nil, err
 	}
-	imgs = make([]v1.Image, len(remote))
+	imgs := make([]v1.Image, len(remote))
 	for i, r := range remote {
 		cfg, err := r.ConfigFile()
 		if err != nil {
@@ -48,23 +53,9 @@ func (c *configCache) images(ctx context.Context, pinned string, read func(conte
 			return nil, err
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string][]v1.Image{}
-	}
-	if len(c.entries) >= maxCachedConfigs {
-		for k := range c.entries {
-			delete(c.entries, k)
-			break
-		}
-	}
-	c.entries[pinned] = imgs
+	c.entries.Put(pinned, imgs)
 	return imgs, nil
 }
-
-// maxCachedManifests bounds the manifests a manifestCache holds.
-const maxCachedManifests = 256
 
 // rawManifest is a manifest as a registry served it, which remote.Tag can
 // push again under a tag.
@@ -76,32 +67,9 @@ type rawManifest struct {
 func (m rawManifest) RawManifest() ([]byte, error)        { return m.raw, nil }
 func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, nil }
 
-// manifestCache holds the manifests of images read by digest
+// newManifestCache holds the manifests of images read by digest
 // ("repo@sha256:…"), which never change: the manifest the checks after a
 // solve read is the one its tags then name, without reading it again.
-type manifestCache struct {
-	mu      sync.Mutex
-	entries map[string]rawManifest
-}
-
-func (c *manifestCache) get(ref string) (rawManifest, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m, ok := c.entries[ref]
-	return m, ok
-}
-
-func (c *manifestCache) put(ref string, m rawManifest) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[string]rawManifest{}
-	}
-	if len(c.entries) >= maxCachedManifests {
-		for k := range c.entries {
-			delete(c.entries, k)
-			break
-		}
-	}
-	c.entries[ref] = m
+func newManifestCache() *bounded.Map[string, rawManifest] {
+	return bounded.New[string, rawManifest](maxCachedManifests)
 }

@@ -23,7 +23,7 @@ func TestConfigCache(t *testing.T) {
 		reads++
 		return []v1.Image{img}, nil
 	}
-	var c configCache
+	c := newConfigCache()
 	for range 3 {
 		got, err := c.images(t.Context(), "r/base@sha256:1", read)
 		if err != nil || len(got) != 1 {

@@ -99,7 +99,7 @@ func (b *Builder) platformImages(ctx context.Context, ref string) ([]v1.Image, e
 	if err != nil {
 		return nil, fmt.Errorf("read image %s: %w", ref, registry.Error(ctx, err))
 	}
-	b.manifests.put(r.String(), rawManifest{raw: desc.Manifest, mediaType: desc.MediaType})
+	b.manifests.Put(r.String(), rawManifest{raw: desc.Manifest, mediaType: desc.MediaType})
 	if !desc.MediaType.IsIndex() {
 		img, err := desc.Image()
 		if err != nil {

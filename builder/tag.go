@@ -33,7 +33,7 @@ func (b *Builder) MoveTags(ctx context.Context, repository string, digest hallma
 		return fmt.Errorf("image %s@%s: %w", repository, digest, err)
 	}
 	var desc remote.Taggable
-	if m, ok := b.manifests.get(src.String()); ok {
+	if m, ok := b.manifests.Get(src.String()); ok {
 		desc = m // read by the checks after the solve
 	} else {
 		d, err := remote.Get(src, opts...)

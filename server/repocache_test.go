@@ -6,20 +6,19 @@ import (
 	"testing"
 )
 
-func TestRepoCache(t *testing.T) {
-	var c repoCache
+func TestPinnedRepository(t *testing.T) {
 	for range 2 {
-		if got := c.repository("alpine@sha256:" + strings.Repeat("a", 64)); got != "index.docker.io/library/alpine" {
+		if got := pinnedRepository("alpine@sha256:" + strings.Repeat("a", 64)); got != "index.docker.io/library/alpine" {
 			t.Errorf("repository = %q, want the normalized index.docker.io/library/alpine", got)
 		}
 	}
-	if got := c.repository("not a reference"); got != "" {
+	if got := pinnedRepository("not a reference"); got != "" {
 		t.Errorf("repository of a bad reference = %q, want empty", got)
 	}
 	for i := range maxCachedRepos + 5 {
-		c.repository(fmt.Sprintf("registry.example/r%d@sha256:%s", i, strings.Repeat("b", 64)))
+		pinnedRepository(fmt.Sprintf("registry.example/r%d@sha256:%s", i, strings.Repeat("b", 64)))
 	}
-	if len(c.repos) > maxCachedRepos {
-		t.Errorf("cache holds %d, over %d", len(c.repos), maxCachedRepos)
+	if n := pinnedRepos.Len(); n > maxCachedRepos {
+		t.Errorf("cache holds %d, over %d", n, maxCachedRepos)
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/bounded"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/verify"
@@ -68,7 +68,7 @@ func VerifyDecision(kind, caller, ref string, v *verify.Verdict) store.Decision 
 	if v.Cached || d.At.IsZero() {
 		d.At = time.Now()
 	}
-	d.Repository = pinnedRepos.repository(v.Pinned)
+	d.Repository = pinnedRepository(v.Pinned)
 	for _, r := range v.Rules {
 		if !r.Passed {
 			d.FailedRules = append(d.FailedRules, r.Name)
@@ -84,38 +84,25 @@ func VerifyDecision(kind, caller, ref string, v *verify.Verdict) store.Decision 
 	return d
 }
 
-// repoCache remembers the repository of pinned references: parsing one
+// pinnedRepos remembers the repository of pinned references: parsing one
 // took a tenth of the gateway's time per admission review (ten containers,
 // each a decision), and a cluster runs a bounded set of images.
-type repoCache struct {
-	mu    sync.Mutex
-	repos map[string]string
-}
+var pinnedRepos = bounded.New[string, string](maxCachedRepos)
 
-// maxCachedRepos bounds a repoCache; a full one starts over.
+// maxCachedRepos bounds pinnedRepos.
 const maxCachedRepos = 4096
 
-var pinnedRepos repoCache
-
-// repository returns registry.ReferenceRepository(ref), or "" for a
+// pinnedRepository returns registry.ReferenceRepository(ref), or "" for a
 // reference that does not parse.
-func (c *repoCache) repository(ref string) string {
-	c.mu.Lock()
-	repo, ok := c.repos[ref]
-	c.mu.Unlock()
-	if ok {
+func pinnedRepository(ref string) string {
+	if repo, ok := pinnedRepos.Get(ref); ok {
 		return repo
 	}
 	repo, err := registry.ReferenceRepository(ref)
 	if err != nil {
 		return ""
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.repos == nil || len(c.repos) >= maxCachedRepos {
-		c.repos = map[string]string{}
-	}
-	c.repos[ref] = repo
+	pinnedRepos.Put(ref, repo)
 	return repo
 }
 

@@ -78,7 +78,7 @@ func New(opts ...Option) (*Scanner, error) {
 			return nil, err
 		}
 	}
-	return &Scanner{opts: o, layers: &layerCache{}, budget: maxScanBytes}, nil
+	return &Scanner{opts: o, layers: newLayerCache(), budget: maxScanBytes}, nil
 }
 
 // Scan scans what a build added to an image for secrets. imgs are the
