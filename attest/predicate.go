@@ -2,11 +2,9 @@ package attest
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/attest/publish"
 	"github.com/hallmark-dev/hallmark/internal/intoto"
 )
 
@@ -27,18 +25,10 @@ func (a *Attester) AttestPredicate(ctx context.Context, res hallmark.BuildResult
 	if err != nil {
 		return nil, err
 	}
-	all, err := a.signer.SignAll(ctx, [][]byte{data})
+	atts, _, err := a.signAndPublish(ctx, []statement{{subject: subject{ref: ref, digest: res.Digest}, predicateType: predicateType, data: data}}, logf)
 	if err != nil {
 		return nil, err
 	}
-	signed := all[0]
-	d, err := publish.Publish(ctx, ref, signed.Bundle, signed.PredicateType, a.opts.registry.RemoteOptions(ctx)...)
-	if err != nil {
-		return nil, fmt.Errorf("publish %s bundle: %w", signed.PredicateType, err)
-	}
-	att := signed.Attestation(d)
-	att.Subject = res.Digest
-	logf("signed %s as %s (log index %d), published %s (%s)", signed.PredicateType, signed.SignerIdentity, signed.LogIndex, d, time.Since(start).Round(time.Millisecond))
 	a.opts.logger.InfoContext(ctx, "attested", "image", ref.String(), "predicateType", predicateType, "seconds", time.Since(start).Seconds())
-	return []hallmark.Attestation{att}, nil
+	return atts, nil
 }
