@@ -11,7 +11,6 @@ import (
 	"io"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -67,14 +66,7 @@ func BenchmarkLargeContext(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			direct := func() {
-				cmd := exec.CommandContext(ctx, buildctl, "--addr", st.BuildKit, "build", "--progress", "quiet",
-					"--frontend", "dockerfile.v0", "--local", "context="+dir, "--local", "dockerfile="+dir,
-					"--output", "type=image,name="+st.Registry+"/bench/large,push=true,push-by-digest=true,registry.insecure=true,oci-mediatypes=true")
-				if out, err := cmd.CombinedOutput(); err != nil {
-					b.Fatalf("buildctl build: %v\n%s", err, out)
-				}
-			}
+			direct := func() { buildctlBuild(b, buildctl, dir, st.Registry+"/bench/large") }
 			gateway := func() {
 				_, stderr, err := runCLI(b, "build", "--gateway", gw, "--progress", "quiet", "-t", st.Registry+"/bench/large:gw", dir)
 				if err != nil {

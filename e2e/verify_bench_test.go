@@ -49,18 +49,7 @@ func percentiles(b *testing.B, ds []time.Duration) {
 func BenchmarkVerify(b *testing.B) {
 	_, pinned := attestedExample(b)
 	b.Run("cold", func(b *testing.B) {
-		p, err := policy.LoadFile(env.stack.Policy)
-		if err != nil {
-			b.Fatal(err)
-		}
-		trust, err := verify.LoadTrust(env.stack.TrustedRoot)
-		if err != nil {
-			b.Fatal(err)
-		}
-		e, err := verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithVerdictCacheSize(0))
-		if err != nil {
-			b.Fatal(err)
-		}
+		e := coldEvaluator(b)
 		ds := make([]time.Duration, 0, b.N)
 		for b.Loop() {
 			t0 := time.Now()
@@ -91,6 +80,25 @@ func BenchmarkVerify(b *testing.B) {
 	})
 }
 
+// coldEvaluator is the stack's policy and trusted root in an Evaluator
+// without a verdict cache: every Verify from scratch.
+func coldEvaluator(b *testing.B) *verify.Evaluator {
+	b.Helper()
+	p, err := policy.LoadFile(env.stack.Policy)
+	if err != nil {
+		b.Fatal(err)
+	}
+	trust, err := verify.LoadTrust(env.stack.TrustedRoot)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithVerdictCacheSize(0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
 // BenchmarkVerifyMany is BenchmarkVerify's cold case on an image with 100
 // bundles, as 50 rebuilds of reproducible content leave: the example's
 // digest in a repository of its own, its provenance and SBOM statements
@@ -113,18 +121,7 @@ func BenchmarkVerifyMany(b *testing.B) {
 	}{{"newest-alone", true}, {"burst", false}} {
 		b.Run(tt.name, func(b *testing.B) {
 			img := manyBundles(b, env.stack.Registry+"/bench/many-"+tt.name+":v1", tt.alone)
-			p, err := policy.LoadFile(env.stack.Policy)
-			if err != nil {
-				b.Fatal(err)
-			}
-			trust, err := verify.LoadTrust(env.stack.TrustedRoot)
-			if err != nil {
-				b.Fatal(err)
-			}
-			e, err := verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithVerdictCacheSize(0))
-			if err != nil {
-				b.Fatal(err)
-			}
+			e := coldEvaluator(b)
 			ds := make([]time.Duration, 0, b.N)
 			verified := 0
 			for b.Loop() {
