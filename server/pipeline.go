@@ -108,16 +108,19 @@ func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger)
 		// The scan reads the SBOMs' purls before they are signed and is
 		// signed with them; a blocking finding fails the build before
 		// anything is signed or any tag moves.
-		var scanErr error
-		atts, err := p.attest(ctx, res, step.Logf, s.scanHook(emit, img, log, &scanErr))
-		if scanErr != nil { // the scan's own step says why
-			err = errors.New("nothing signed: the vulnerability scan blocked the build")
+		atts, err := p.attest(ctx, res, step.Logf, s.scanHook(emit, img, log))
+		// Attesting fails with hallmark.ErrBuildFailed only when the scan
+		// blocked the build, and the scan's own step says why.
+		blocked := errors.Is(err, hallmark.ErrBuildFailed)
+		stepErr := err
+		if blocked {
+			stepErr = errors.New("nothing signed: the vulnerability scan blocked the build")
 		}
-		if err := step.Done(err); err != nil {
+		if err := step.Done(stepErr); err != nil {
 			return res, false, err
 		}
-		if scanErr != nil {
-			return res, false, scanErr
+		if blocked {
+			return res, false, err
 		}
 		if err != nil {
 			return res, false, fmt.Errorf("attest %s: %w", img.Pinned, err)

@@ -25,9 +25,9 @@ const maxBlockingListed = 20
 // WithVulnPolicy). It matches the purls of the SBOMs against the advisory
 // database and applies the vulnerability policy in a step of its own,
 // adds warnings to img, and returns the scan predicate to sign; when the
-// policy blocks the build it sets *blocked to an error wrapping
-// hallmark.ErrBuildFailed and returns it, so nothing is signed.
-func (s *Server) scanHook(emit func(hallmark.Event) error, img *hallmark.BuildResult, log *slog.Logger, blocked *error) hallmark.AlsoSign {
+// policy blocks the build it returns an error wrapping
+// hallmark.ErrBuildFailed, so nothing is signed.
+func (s *Server) scanHook(emit func(hallmark.Event) error, img *hallmark.BuildResult, log *slog.Logger) hallmark.AlsoSign {
 	p := s.vulnPolicy
 	if p == nil {
 		return nil
@@ -35,7 +35,6 @@ func (s *Server) scanHook(emit func(hallmark.Event) error, img *hallmark.BuildRe
 	return func(ctx context.Context, described []hallmark.Attestation) ([]hallmark.Predicate, error) {
 		pred, cause, err := s.scan(ctx, emit, img, described, log, p)
 		if cause != nil {
-			*blocked = cause
 			return nil, cause
 		}
 		if err != nil || pred == nil {
