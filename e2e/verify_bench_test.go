@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,7 +204,10 @@ func manyBundles(b *testing.B, repo string, newestAlone bool) string {
 // BenchmarkAdmission sends AdmissionReviews of a Pod with ten containers,
 // ten distinct signed images pinned by digest, to the gateway's validating
 // webhook over HTTPS from parallel clients, with a warm verdict cache. It
-// reports reviews per second.
+// reports reviews per second. "replicas" sends the Pods of a ReplicaSet
+// scaling up: no name yet (generateName), the same user, so the gateway
+// records identical decisions once per batch with a count; "distinct"
+// names every Pod apart, so every review adds ten audit records.
 func BenchmarkAdmission(b *testing.B) {
 	_, pinned := attestedExample(b)
 	st := env.stack.State
@@ -219,15 +223,19 @@ func BenchmarkAdmission(b *testing.B) {
 			"runAsNonRoot": true, "allowPrivilegeEscalation": &f, "readOnlyRootFilesystem": true,
 			"capabilities": map[string]any{"drop": []string{"ALL"}}, "seccompProfile": map[string]any{"type": "RuntimeDefault"}}})
 	}
+	// namePlaceholder is replaced per review: by nothing (replicas) or a
+	// number (distinct).
+	const namePlaceholder = "NAME-PLACEHOLDER"
 	review, err := json.Marshal(map[string]any{
 		"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
 		"request": map[string]any{
 			"uid": "bench", "kind": map[string]string{"group": "", "version": "v1", "kind": "Pod"},
 			"resource":  map[string]string{"group": "", "version": "v1", "resource": "pods"},
-			"operation": "CREATE", "namespace": "bench", "name": "bench",
-			"userInfo": map[string]any{"username": "bench"},
-			"object": map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": map[string]any{"name": "bench", "namespace": "bench"},
-				"spec": map[string]any{"containers": containers}},
+			"operation": "CREATE", "namespace": "bench", "name": namePlaceholder,
+			"userInfo": map[string]any{"username": "system:serviceaccount:kube-system:replicaset-controller"},
+			"object": map[string]any{"apiVersion": "v1", "kind": "Pod",
+				"metadata": map[string]any{"name": namePlaceholder, "generateName": "web-", "namespace": "bench"},
+				"spec":     map[string]any{"containers": containers}},
 		},
 	})
 	if err != nil {
@@ -235,8 +243,9 @@ func BenchmarkAdmission(b *testing.B) {
 	}
 	cl := webhookClient(b)
 	url := st.Admission + "/admission/validate"
-	post := func() error {
-		resp, err := cl.Post(url, "application/json", bytes.NewReader(review))
+	post := func(name string) error {
+		body := bytes.ReplaceAll(review, []byte(namePlaceholder), []byte(name))
+		resp, err := cl.Post(url, "application/json", bytes.NewReader(body))
 		if err != nil {
 			return err
 		}
@@ -257,37 +266,48 @@ func BenchmarkAdmission(b *testing.B) {
 		}
 		return nil
 	}
-	if err := post(); err != nil { // warm the cache
+	if err := post(""); err != nil { // warm the cache
 		b.Fatal(err)
 	}
-	var mu sync.Mutex
-	var firstErr error
-	b.SetParallelism(8)
-	gw := gatewayPID(b)
-	cpu0 := processCPU(b, gw)
-	t0 := time.Now()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if err := post(); err != nil {
-				mu.Lock()
-				firstErr = err
-				mu.Unlock()
-				return
+	for _, bc := range []struct {
+		name string
+		pod  func(n int64) string
+	}{
+		{"replicas", func(int64) string { return "" }},
+		{"distinct", func(n int64) string { return fmt.Sprint("web-", n) }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var mu sync.Mutex
+			var firstErr error
+			var seq atomic.Int64
+			b.SetParallelism(8)
+			gw := gatewayPID(b)
+			cpu0 := processCPU(b, gw)
+			t0 := time.Now()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := post(bc.pod(seq.Add(1))); err != nil {
+						mu.Lock()
+						firstErr = err
+						mu.Unlock()
+						return
+					}
+				}
+			})
+			elapsed := time.Since(t0)
+			cpu := processCPU(b, gw) - cpu0
+			if firstErr != nil {
+				b.Fatal(firstErr)
 			}
-		}
-	})
-	elapsed := time.Since(t0)
-	cpu := processCPU(b, gw) - cpu0
-	if firstErr != nil {
-		b.Fatal(firstErr)
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "reviews/s")
+			// The clients share the two cores: the gateway's own CPU time per
+			// review says what two dedicated cores would serve.
+			perReview := cpu.Seconds() / float64(b.N)
+			b.ReportMetric(perReview*1000, "gateway-cpu-ms/review")
+			b.ReportMetric(float64(runtime.NumCPU())/perReview, "capacity-reviews/s")
+		})
 	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "reviews/s")
-	// The clients share the two cores: the gateway's own CPU time per
-	// review says what two dedicated cores would serve.
-	perReview := cpu.Seconds() / float64(b.N)
-	b.ReportMetric(perReview*1000, "gateway-cpu-ms/review")
-	b.ReportMetric(float64(runtime.NumCPU())/perReview, "capacity-reviews/s")
 }
 
 // gatewayPID finds the stack's hallmarkd by its config path.

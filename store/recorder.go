@@ -17,6 +17,8 @@ type DecisionWriter interface {
 // verification or admission never waits on the store. While the store is
 // unavailable it keeps up to its buffer's worth of decisions and retries;
 // decisions that arrive when the buffer is full are dropped and counted.
+// Decisions of one batch identical but for their time are written as one
+// record with a count (Merge).
 type Recorder struct {
 	w       DecisionWriter
 	o       recorderOptions
@@ -175,13 +177,14 @@ func (r *Recorder) flush(ctx context.Context) (int, error) {
 	if n == 0 {
 		return 0, nil
 	}
-	if err := r.w.RecordDecisions(ctx, batch); err != nil {
+	merged := Merge(batch)
+	if err := r.w.RecordDecisions(ctx, merged); err != nil {
 		r.o.log.WarnContext(ctx, "decisions not recorded yet; will retry", "decisions", n, "error", err)
 		return 0, err
 	}
 	r.mu.Lock()
 	r.pending = r.pending[n:]
 	r.mu.Unlock()
-	r.o.written(n)
+	r.o.written(Decisions(merged))
 	return n, nil
 }

@@ -187,4 +187,11 @@ type Decision struct {
 	Reasons     []string
 	// Cached says the verdict came from the verdict cache.
 	Cached bool
+	// Count is how many decisions, made from At to Last and identical but
+	// for their object, this one stands for (Merge); 0 or 1 means this
+	// one alone. Objects are then their distinct objects, Object the
+	// first.
+	Count   int
+	Last    time.Time
+	Objects []string
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -139,10 +140,24 @@ func writeEventsTable(w io.Writer, events []*hallmarkv1.AuditEvent, indent strin
 	}
 	fmt.Fprintf(tw, "%sID\tAT\tKIND\tOUTCOME\t%sSUBJECT\tACTOR\n", indent, imageHeader)
 	for _, e := range events {
-		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s\t%s%s\t%s\n", indent, e.GetId(), tableTime(e.GetAt()), cell(e.GetKind()), cell(e.GetOutcome()),
+		fmt.Fprintf(tw, "%s%d\t%s\t%s\t%s\t%s%s\t%s\n", indent, e.GetId(), tableTime(e.GetAt()), cell(e.GetKind()), cell(e.GetOutcome())+times(e),
 			image(e), cell(e.GetSubject()), cell(e.GetActor()))
 	}
 	return tw.Flush()
+}
+
+// times is " ×N" for a record of N identical decisions, or "".
+func times(e *hallmarkv1.AuditEvent) string {
+	if k := e.GetKind(); k != "verify" && k != "admission" {
+		return ""
+	}
+	var d struct {
+		Count int `json:"count"`
+	}
+	if json.Unmarshal([]byte(e.GetDetail()), &d) != nil || d.Count < 2 {
+		return ""
+	}
+	return fmt.Sprintf(" ×%d", d.Count)
 }
 
 // writePushesTable prints pushes: the image, who pushed it and when.

@@ -171,6 +171,12 @@ func queryFixture(n int) *fakeQuery {
 			Detail:   `{"mediaType":"application/vnd.oci.image.manifest.v1+json","tag":"hotfix-` + strconv.Itoa(i) + `","eventID":"e-` + strconv.Itoa(i) + `"}`,
 			PrevHash: strings.Repeat("1", 64), Hash: strings.Repeat("2", 64)})
 	}
+	// The third record stands for twelve identical admissions.
+	if n > 2 {
+		e := g.events[2]
+		e.Chain, e.Kind, e.Actor, e.Subject, e.Outcome = "decisions", "admission", "system:serviceaccount:kube-system:replicaset-controller", "web/Pod/", "allowed"
+		e.Detail = `{"namespace":"web","object":"Pod/","policy":"default","count":12,"last":"2026-12-02T10:02:00.09Z"}`
+	}
 	return g
 }
 

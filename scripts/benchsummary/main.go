@@ -36,7 +36,8 @@ var targets = []target{
 	{"cold verification, one image, real stack, p99", `^BenchmarkVerify/cold$`, "p99-ms", true, 50, "ms"},
 	{"cold verification, 100 bundles of 50 rebuilds, real stack, p99", `^BenchmarkVerifyMany/newest-alone$`, "p99-ms", true, 50, "ms"},
 	{"the same, the 50 rebuilds signed within ~5 s (burst), p99", `^BenchmarkVerifyMany/burst$`, "p99-ms", true, 50, "ms"},
-	{"admission webhook, 10-container Pod, measured", `^BenchmarkAdmission$`, "reviews/s", false, 5000, "reviews/s"},
+	{"admission webhook, 10-container Pod, measured", `^BenchmarkAdmission/replicas$`, "reviews/s", false, 5000, "reviews/s"},
+	{"the same, every Pod named apart", `^BenchmarkAdmission/distinct$`, "reviews/s", false, 5000, "reviews/s"},
 	{"hallmark verify --offline / cosign verify-attestation", `^BenchmarkVerifyVsCosign$`, "offline-ratio", true, 0.5, "× cosign's time"},
 	{"hallmark build / buildctl build, large context", `^BenchmarkLargeContext`, "ratio", true, 1.5, "× buildctl's time"},
 }

@@ -9,7 +9,7 @@ func TestSummary(t *testing.T) {
 	in := `goos: linux
 BenchmarkGatewayOverhead-2   	       5	 1 ns/op	0.0800 direct-s/op	0.0850 gateway-s/op	0.300 attested-s/op	180.0 attest-ms	240.0 attest-max-ms
 BenchmarkVerify/cached-rpc-2 	     300	 1 ns/op	0.4100 p50-ms	1.20 p99-ms
-BenchmarkAdmission-2 	 300	 1 ns/op	5100 reviews/s
+BenchmarkAdmission/replicas-2 	 300	 1 ns/op	5100 reviews/s
 `
 	res, err := parse(strings.NewReader(in))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	jsonv2 "github.com/go-json-experiment/json"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -38,7 +39,7 @@ type kind struct {
 var kinds = map[schema.GroupVersionKind]kind{
 	{Version: "v1", Kind: "Pod"}: {podSpecPath, func(raw []byte) (metav1.TypeMeta, *corev1.PodTemplateSpec, error) {
 		var p corev1.Pod
-		err := json.Unmarshal(raw, &p)
+		err := jsonv2.Unmarshal(raw, &p)
 		return p.TypeMeta, &corev1.PodTemplateSpec{ObjectMeta: p.ObjectMeta, Spec: p.Spec}, err
 	}},
 	// The core kinds that carry a Pod template: a ReplicationController
@@ -78,7 +79,7 @@ var kinds = map[schema.GroupVersionKind]kind{
 func template[T any](get func(*T) (metav1.TypeMeta, *corev1.PodTemplateSpec)) func([]byte) (metav1.TypeMeta, *corev1.PodTemplateSpec, error) {
 	return func(raw []byte) (metav1.TypeMeta, *corev1.PodTemplateSpec, error) {
 		var w T
-		err := json.Unmarshal(raw, &w)
+		err := jsonv2.Unmarshal(raw, &w)
 		tm, t := get(&w)
 		return tm, t, err
 	}

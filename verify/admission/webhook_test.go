@@ -72,6 +72,11 @@ func TestDecodeErrors(t *testing.T) {
 		{"no type", http.MethodPost, "application/json", `{"request":{"uid":"x"}}`, http.StatusBadRequest, "unsupported review"},
 		{"no request", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, http.StatusBadRequest, "has no request"},
 		{"no uid", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"operation":"CREATE"}}`, http.StatusBadRequest, "has no uid"},
+		// A parser differential is a way around a policy: names appear once
+		// and match exactly, as in the API server's own decoder.
+		{"duplicate name", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"a","uid":"b"}}`, http.StatusBadRequest, "duplicate"},
+		{"name in another case", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","Request":{"uid":"a"}}`, http.StatusBadRequest, "has no request"},
+		{"invalid UTF-8", http.MethodPost, "application/json", strings.Replace(string(good), `"app"`, "\"a\xffp\"", 1), http.StatusBadRequest, "UTF-8"},
 		{"uid not a string", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":7}}`, http.StatusBadRequest, "decode AdmissionReview"},
 	}
 	f := &fakeVerifier{}
