@@ -35,10 +35,10 @@ type ContextStore interface {
 	// Put stores an upload for owner; existed reports that owner held it.
 	Put(ctx context.Context, owner hallmark.Identity, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error)
 	// Reuse reports whether owner holds d, renewing the ownership if so.
-	Reuse(owner hallmark.Identity, d hallmark.Digest) (bool, error)
+	Reuse(ctx context.Context, owner hallmark.Identity, d hallmark.Digest) (bool, error)
 	// Lookup returns nil if owner holds d, and otherwise one not-found
 	// error for contexts missing, expired or owned by others.
-	Lookup(owner hallmark.Identity, d hallmark.Digest) error
+	Lookup(ctx context.Context, owner hallmark.Identity, d hallmark.Digest) error
 }
 
 type buildService struct {
@@ -74,7 +74,7 @@ func (h *buildService) UploadContext(ctx context.Context, stream *connect.Client
 		expected = d
 		// Only the caller's own upload lets it skip sending the bytes:
 		// another identity's copy must not be claimed by naming its digest.
-		held, err := s.contexts.Reuse(id, d)
+		held, err := s.contexts.Reuse(ctx, id, d)
 		if err != nil {
 			return nil, connectError(ctx, s.log, fmt.Errorf("store context: %w", err))
 		}
@@ -141,7 +141,7 @@ func (h *buildService) Build(ctx context.Context, req *connect.Request[hallmarkv
 	if in.ContextDigest != "" {
 		// The same answer whether the context is missing or another
 		// identity's: a digest published in provenance gives no access.
-		if err := s.contexts.Lookup(id, in.ContextDigest); err != nil {
+		if err := s.contexts.Lookup(ctx, id, in.ContextDigest); err != nil {
 			return connectError(ctx, s.log, err)
 		}
 	}

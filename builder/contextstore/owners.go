@@ -1,6 +1,8 @@
 package contextstore
 
 import (
+	"cmp"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -138,24 +140,35 @@ func (s *Store) record(owner hallmark.Identity, d hallmark.Digest) (string, erro
 
 // Lookup returns nil if owner holds the context d, and otherwise an error
 // wrapping hallmark.ErrNotFound that reads the same whether d was never
-// uploaded, has expired or belongs only to other identities.
-func (s *Store) Lookup(owner hallmark.Identity, d hallmark.Digest) error {
+// uploaded, has expired or belongs only to other identities. With a share
+// (WithShared), a hold another replica recorded there counts: the archive
+// is read from the share first.
+func (s *Store) Lookup(ctx context.Context, owner hallmark.Identity, d hallmark.Digest) error {
 	rec, err := s.record(owner, d)
 	if err != nil {
 		return err
 	}
-	if !s.holds(rec, d) {
-		return notUploaded(d)
+	if s.holds(rec, d) {
+		return nil
+	}
+	if adopted, err := s.adopt(ctx, owner, rec, d); err != nil || !adopted {
+		return cmp.Or(err, notUploaded(d))
 	}
 	return nil
 }
 
 // Reuse reports whether owner holds the context d and, if it does, renews
 // the ownership as an upload would: a caller that already uploaded d need
-// not send it again. Another identity's copy does not count.
-func (s *Store) Reuse(owner hallmark.Identity, d hallmark.Digest) (bool, error) {
+// not send it again. Another identity's copy does not count. With a share,
+// as for Lookup; the shared hold is renewed too.
+func (s *Store) Reuse(ctx context.Context, owner hallmark.Identity, d hallmark.Digest) (bool, error) {
 	rec, err := s.record(owner, d)
 	if err != nil {
+		return false, err
+	}
+	if s.holds(rec, d) {
+		s.renewShared(ctx, owner, rec, d)
+	} else if adopted, err := s.adopt(ctx, owner, rec, d); err != nil || !adopted {
 		return false, err
 	}
 	unlock, err := s.lock()

@@ -91,7 +91,7 @@ func TestStoreOwnership(t *testing.T) {
 		t.Fatal("first Put existed")
 	}
 	random := hallmark.SHA256([]byte("never uploaded"))
-	errBob, errRandom := s.Lookup(bob, d), s.Lookup(bob, random)
+	errBob, errRandom := s.Lookup(t.Context(), bob, d), s.Lookup(t.Context(), bob, random)
 	if !errors.Is(errBob, hallmark.ErrNotFound) {
 		t.Fatalf("Lookup(bob) = %v, want ErrNotFound", errBob)
 	}
@@ -101,10 +101,10 @@ func TestStoreOwnership(t *testing.T) {
 	if _, err := s.Use(bob, d); err == nil || err.Error() != errBob.Error() {
 		t.Errorf("Use(bob) = %v, want %v", err, errBob)
 	}
-	if ok, err := s.Reuse(bob, d); ok || err != nil {
+	if ok, err := s.Reuse(t.Context(), bob, d); ok || err != nil {
 		t.Errorf("Reuse(bob) = %v, %v; want false", ok, err)
 	}
-	if ok, err := s.Reuse(alice, d); !ok || err != nil {
+	if ok, err := s.Reuse(t.Context(), alice, d); !ok || err != nil {
 		t.Errorf("Reuse(alice) = %v, %v; want true", ok, err)
 	}
 
@@ -115,7 +115,7 @@ func TestStoreOwnership(t *testing.T) {
 	if _, existed := put(t, s, alice, "alice's source"); !existed {
 		t.Error("alice's second Put does not report existed")
 	}
-	if err := s.Lookup(bob, d); err != nil {
+	if err := s.Lookup(t.Context(), bob, d); err != nil {
 		t.Errorf("Lookup(bob) after his upload = %v", err)
 	}
 	if blobs, _ := os.ReadDir(filepath.Join(dir, "sha256")); len(blobs) != 1 {
@@ -137,7 +137,7 @@ func TestStoreOwnership(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s2.Lookup(alice, d); err != nil {
+	if err := s2.Lookup(t.Context(), alice, d); err != nil {
 		t.Errorf("Lookup after restart = %v", err)
 	}
 	if c, err := s2.Collect(t.Context()); err != nil || c != (Collected{}) {
@@ -182,7 +182,7 @@ func TestStoreQuota(t *testing.T) {
 				}
 			}
 			assertEmptyDir(t, filepath.Join(dir, "tmp"))
-			if err := s.Lookup(alice, d60); err != nil {
+			if err := s.Lookup(t.Context(), alice, d60); err != nil {
 				t.Errorf("a refused upload lost an earlier one: %v", err)
 			}
 		})
@@ -272,7 +272,7 @@ func TestStoreCollect(t *testing.T) {
 			for name, ds := range st.held {
 				id := ids[name]
 				for _, d := range ds {
-					if err := s.Lookup(id, d); err != nil {
+					if err := s.Lookup(t.Context(), id, d); err != nil {
 						t.Errorf("Lookup(%s, %s) = %v", id.Subject, d, err)
 					}
 				}
@@ -280,7 +280,7 @@ func TestStoreCollect(t *testing.T) {
 			for name, ds := range st.gone {
 				id := ids[name]
 				for _, d := range ds {
-					if err := s.Lookup(id, d); !errors.Is(err, hallmark.ErrNotFound) {
+					if err := s.Lookup(t.Context(), id, d); !errors.Is(err, hallmark.ErrNotFound) {
 						t.Errorf("Lookup(%s, %s) = %v, want ErrNotFound", id.Subject, d, err)
 					}
 				}
@@ -331,7 +331,7 @@ func TestStoreConcurrentUploadsAndCollect(t *testing.T) {
 	}
 	wg.Wait()
 	for _, u := range done {
-		if err := s.Lookup(u.owner, u.d); err != nil {
+		if err := s.Lookup(t.Context(), u.owner, u.d); err != nil {
 			t.Errorf("upload of %s by %s lost: %v", u.d, u.owner.Subject, err)
 		}
 	}

@@ -54,6 +54,7 @@ type options struct {
 	now       func() time.Time
 	logger    *slog.Logger
 	onCollect func(Collected)
+	shared    Shared
 }
 
 // Option configures a Store.
@@ -184,6 +185,18 @@ func (s *Store) path(d hallmark.Digest) string {
 // Dockerfile with. An archive that extraction would refuse is stored all
 // the same, without an index: the build that names it reports why.
 func (s *Store) Put(ctx context.Context, owner hallmark.Identity, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
+	d, size, existed, err = s.put(ctx, owner, r, expected)
+	if err != nil || s.opts.shared == nil {
+		return d, size, existed, err
+	}
+	if err := s.share(ctx, owner, d, size); err != nil {
+		return "", 0, false, err
+	}
+	return d, size, existed, nil
+}
+
+// put is Put without sharing.
+func (s *Store) put(ctx context.Context, owner hallmark.Identity, r io.Reader, expected hallmark.Digest) (d hallmark.Digest, size int64, existed bool, err error) {
 	key, err := ownerKey(owner)
 	if err != nil {
 		return "", 0, false, err

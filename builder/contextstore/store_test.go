@@ -61,7 +61,7 @@ func TestStorePut(t *testing.T) {
 				if !errors.Is(err, tc.want) || !strings.Contains(err.Error(), tc.msg) {
 					t.Fatalf("Put() error = %v, want %v containing %q", err, tc.want, tc.msg)
 				}
-				if s.Lookup(alice, d) == nil {
+				if s.Lookup(t.Context(), alice, d) == nil {
 					t.Error("rejected content was stored")
 				}
 				assertEmptyDir(t, filepath.Join(dir, "tmp"))
@@ -73,7 +73,7 @@ func TestStorePut(t *testing.T) {
 			if got != d || size != int64(len(content)) || existed {
 				t.Fatalf("Put() = %s, %d, %v; want %s, %d, false", got, size, existed, d, len(content))
 			}
-			if err := s.Lookup(alice, d); err != nil {
+			if err := s.Lookup(t.Context(), alice, d); err != nil {
 				t.Fatalf("Lookup() after Put = %v", err)
 			}
 			rc, err := s.Open(d)
@@ -144,10 +144,10 @@ func TestStoreConcurrentPut(t *testing.T) {
 func TestStoreMissing(t *testing.T) {
 	s, _ := newStore(t)
 	d := hallmark.SHA256([]byte("never stored"))
-	if err := s.Lookup(alice, d); !errors.Is(err, hallmark.ErrNotFound) {
+	if err := s.Lookup(t.Context(), alice, d); !errors.Is(err, hallmark.ErrNotFound) {
 		t.Errorf("Lookup() = %v for a missing digest, want ErrNotFound", err)
 	}
-	if err := s.Lookup(alice, "sha256:../../etc"); !errors.Is(err, hallmark.ErrInvalid) {
+	if err := s.Lookup(t.Context(), alice, "sha256:../../etc"); !errors.Is(err, hallmark.ErrInvalid) {
 		t.Errorf("Lookup() = %v for a malformed digest, want ErrInvalid", err)
 	}
 	if _, err := s.Open(d); !errors.Is(err, hallmark.ErrNotFound) {

@@ -31,6 +31,7 @@ import (
 	"github.com/hallmark-dev/hallmark/attest/sign"
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/builder/basebuild"
+	"github.com/hallmark-dev/hallmark/builder/contextshare"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/version"
@@ -122,7 +123,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 			m.close(log)
 		}
 	}()
-	contexts, err := newContextStore(ctx, cfg, log, metrics)
+	contexts, err := newContextStore(ctx, cfg, log, metrics, rc)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -241,23 +242,57 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 
 // newContextStore opens the store of uploaded contexts and starts its
 // garbage collection, which runs until ctx ends.
-func newContextStore(ctx context.Context, cfg config.Config, log *slog.Logger, metrics *server.Metrics) (*contextstore.Store, error) {
+func newContextStore(ctx context.Context, cfg config.Config, log *slog.Logger, metrics *server.Metrics, rc *registry.Client) (*contextstore.Store, error) {
 	ttl := time.Duration(cfg.Limits.ContextTTL)
-	contexts, err := contextstore.New(filepath.Join(cfg.DataDir, "contexts"),
+	opts := []contextstore.Option{
 		contextstore.WithMaxArchiveBytes(cfg.Limits.MaxContextBytes),
 		contextstore.WithQuotaBytes(cfg.Limits.ContextQuotaBytes),
 		contextstore.WithTTL(ttl),
 		contextstore.WithLogger(log),
 		contextstore.WithCollectObserver(func(c contextstore.Collected) { metrics.ObserveContextsCollected(c.Bytes) }),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("dataDir: %w", err)
 	}
 	// Often enough that an expired context outlives its TTL by a small part.
 	every := min(max(ttl/24, time.Minute), 10*time.Minute)
+	if repo := cfg.Contexts.SharedRepository; repo != "" {
+		sh, err := contextshare.New(rc, repo)
+		if err != nil {
+			return nil, fmt.Errorf("contexts.sharedRepository: %w", err)
+		}
+		opts = append(opts, contextstore.WithShared(sh))
+		go sweepSharedContexts(ctx, sh, every, log)
+	}
+	contexts, err := contextstore.New(filepath.Join(cfg.DataDir, "contexts"), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dataDir: %w", err)
+	}
 	go func() { _ = contexts.Run(ctx, every) }()
 	return contexts, nil
 }
+
+// sweepSharedContexts deletes expired holds of the shared contexts every
+// interval until ctx ends. Every replica sweeps; deleting twice is harmless.
+func sweepSharedContexts(ctx context.Context, sh *contextshare.Share, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := sh.Sweep(ctx, maxSweptHolds)
+		if err != nil {
+			log.WarnContext(ctx, "shared contexts not swept", "error", err)
+			continue
+		}
+		if n > 0 {
+			log.InfoContext(ctx, "shared contexts swept", "expired_holds", n)
+		}
+	}
+}
+
+// maxSweptHolds bounds the holds one sweep reads.
+const maxSweptHolds = 10_000
 
 // newBaseBuilder returns the builder of base images: it shares the work
 // directory of BuildKit builds and pushes with the gateway's registry

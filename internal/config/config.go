@@ -40,6 +40,9 @@ type Config struct {
 	// DataDir holds uploaded contexts, build scratch space and, by
 	// default, the store's SQLite database.
 	DataDir string `json:"dataDir"`
+	// Contexts configures where uploaded contexts are shared between
+	// replicas.
+	Contexts ContextsConfig `json:"contexts"`
 	// Store is where the gateway records builds, decisions and the audit
 	// log (docs/store.md).
 	Store StoreConfig `json:"store"`
@@ -199,6 +202,16 @@ type RegistryEventsConfig struct {
 	// headers: Authorization: [Bearer <token>]); read at start, at least 16
 	// characters. Required with registry.
 	TokenFile string `json:"tokenFile"`
+}
+
+// ContextsConfig configures uploaded build contexts beyond dataDir.
+type ContextsConfig struct {
+	// SharedRepository ("registry/path") is a registry repository where
+	// every upload is kept too, so that any replica builds what another
+	// was uploaded (docs/deploy.md). Only the gateway may read or write
+	// it: the archives are callers' sources. Empty (the default) keeps
+	// contexts in dataDir alone, which is enough for one replica.
+	SharedRepository string `json:"sharedRepository"`
 }
 
 // LimitsConfig bounds inputs.

@@ -245,6 +245,8 @@ func TestLoadConfigMistakes(t *testing.T) {
 		{name: "tiny message limit", yaml: "limits:\n  maxMessageBytes: 1000\n" + issuers, want: []string{"limits.maxMessageBytes: "}},
 		{name: "short build timeout", yaml: "limits:\n  buildTimeout: 30s\n" + issuers, want: []string{"limits.buildTimeout: ", "30s is below 1m"}},
 		{name: "context quota below one upload", yaml: "limits:\n  contextQuotaBytes: 1048576\n" + issuers, want: []string{"limits.contextQuotaBytes: ", "below limits.maxContextBytes"}},
+		{name: "shared contexts in a bare name", yaml: "contexts:\n  sharedRepository: contexts\n" + issuers, want: []string{"contexts.sharedRepository: ", `"contexts" is not registry/repository`}},
+		{name: "shared contexts under a tag", yaml: "contexts:\n  sharedRepository: r.example.com/hallmark/contexts:v1\n" + issuers, want: []string{"contexts.sharedRepository: "}},
 		{name: "context ttl below the build timeout", yaml: "limits:\n  contextTTL: 30m\n" + issuers, want: []string{"limits.contextTTL: ", "30m0s is below limits.buildTimeout (1h0m0s)"}},
 		{name: "bad duration", yaml: "limits:\n  buildTimeout: 5x\n" + issuers, want: []string{"limits.buildTimeout", `"5x"`, "90s or 1h"}},
 		{name: "duration without unit", yaml: "limits:\n  buildTimeout: 3600\n" + issuers, want: []string{"limits.buildTimeout", `"3600"`}},
@@ -563,5 +565,12 @@ func TestReuseCertificate(t *testing.T) {
 		case tt.wantErr == "" && (err != nil || time.Duration(c.Signing.ReuseCertificate) != tt.want):
 			t.Errorf("%q: %v, %v; want %v", tt.value, err, c, tt.want)
 		}
+	}
+}
+
+func TestSharedContexts(t *testing.T) {
+	cfg, err := Load(writeConfig(t, "contexts:\n  sharedRepository: registry.example.com/hallmark/contexts\n"+issuers))
+	if err != nil || cfg.Contexts.SharedRepository != "registry.example.com/hallmark/contexts" {
+		t.Fatalf("load: %+v, %v", cfg.Contexts, err)
 	}
 }

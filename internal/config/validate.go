@@ -38,6 +38,11 @@ func (c Config) Validate() error {
 	c.validateLimits(v)
 	c.validateVerify(v)
 	c.validatePolicy(v)
+	if r := c.Contexts.SharedRepository; r != "" {
+		if n, err := reference.ParseNamed(r); err != nil || !reference.IsNameOnly(n) {
+			v.bad("contexts.sharedRepository", "%q is not registry/repository", r)
+		}
+	}
 	if a := c.Debug.PprofListen; a != "" {
 		v.hostPort("debug.pprofListen", a)
 	}
