@@ -456,13 +456,13 @@ func TestGatewayConfigMatchesPod(t *testing.T) {
 	spec := d.Spec.Template.Spec
 
 	files := map[string]string{
-		"tls.certFile":           cfg.TLS.CertFile,
-		"tls.keyFile":            cfg.TLS.KeyFile,
-		"metrics.tokenFile":      cfg.Metrics.TokenFile,
-		"signing.trustedRoot":    cfg.Signing.TrustedRoot,
-		"signing.signingConfig":  cfg.Signing.SigningConfig,
-		"signing.tokenFile":      cfg.Signing.TokenFile,
-		"store.passwordFile":     cfg.Store.PasswordFile,
+		"tls.certFile":          cfg.TLS.CertFile,
+		"tls.keyFile":           cfg.TLS.KeyFile,
+		"metrics.tokenFile":     cfg.Metrics.TokenFile,
+		"signing.trustedRoot":   cfg.Signing.TrustedRoot,
+		"signing.signingConfig": cfg.Signing.SigningConfig,
+		"signing.tokenFile":     cfg.Signing.TokenFile,
+		"store.passwordFile":    cfg.Store.PasswordFile,
 	}
 	if g := cfg.Admission.TLS.Generate; g == nil {
 		files["admission.tls.certFile"] = cfg.Admission.TLS.CertFile
