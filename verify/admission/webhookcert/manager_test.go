@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/hallmark-dev/hallmark/internal/kube"
+	"github.com/hallmark-dev/hallmark/internal/kube/kubetest"
 )
 
 const (
@@ -79,9 +80,9 @@ func syncAll(t *testing.T, ms ...*Manager) {
 
 // checkConverged fails unless every manager serves the Secret's
 // certificate and every webhook's caBundle is the Secret's ca.crt.
-func checkConverged(t *testing.T, f *fakeAPI, ms ...*Manager) {
+func checkConverged(t *testing.T, f *kubetest.Server, ms ...*Manager) {
 	t.Helper()
-	s := f.secret(testNS, testSecret)
+	s := f.Secret(testNS, testSecret)
 	if s == nil {
 		t.Fatal("no secret")
 	}
@@ -98,7 +99,7 @@ func checkConverged(t *testing.T, f *fakeAPI, ms ...*Manager) {
 		}
 	}
 	for _, kind := range []kube.WebhookKind{kube.Validating, kube.Mutating} {
-		got := f.caBundles(kind, "hallmark")
+		got := f.CABundles(kind, "hallmark")
 		if len(got) != 2 {
 			t.Errorf("%s: %d webhooks have a caBundle, want 2", kind, len(got))
 		}
@@ -110,11 +111,11 @@ func checkConverged(t *testing.T, f *fakeAPI, ms ...*Manager) {
 	}
 }
 
-func fakeWithWebhooks(t *testing.T) (*fakeAPI, *kube.Client) {
+func fakeWithWebhooks(t *testing.T) (*kubetest.Server, *kube.Client) {
 	t.Helper()
-	f, c := newFakeAPI(t)
-	f.addWebhooks(kube.Validating, "hallmark", "verify.hallmark.dev", "hygiene.hallmark.dev")
-	f.addWebhooks(kube.Mutating, "hallmark", "verify.hallmark.dev", "pin.hallmark.dev")
+	f, c := kubetest.NewServer(t)
+	f.AddWebhooks(kube.Validating, "hallmark", "verify.hallmark.dev", "hygiene.hallmark.dev")
+	f.AddWebhooks(kube.Mutating, "hallmark", "verify.hallmark.dev", "pin.hallmark.dev")
 	return f, c
 }
 
@@ -124,12 +125,12 @@ func fakeWithWebhooks(t *testing.T) (*fakeAPI, *kube.Client) {
 func TestConcurrentCreate(t *testing.T) {
 	f, c := fakeWithWebhooks(t)
 	a, b := newManager(t, c), newManager(t, c)
-	f.getBarrier = newBarrier(2)
+	f.HoldSecretReads(2)
 	syncAll(t, a, b)
-	if n := f.count("POST secrets"); n != 2 {
+	if n := f.Count("POST secrets"); n != 2 {
 		t.Errorf("%d creates, want 2 (both saw no secret)", n)
 	}
-	if n := f.count("PUT secrets"); n != 0 {
+	if n := f.Count("PUT secrets"); n != 0 {
 		t.Errorf("%d updates, want none (the loser adopts)", n)
 	}
 	if !bytes.Equal(served(t, a), served(t, b)) {
@@ -138,10 +139,10 @@ func TestConcurrentCreate(t *testing.T) {
 	checkConverged(t, f, a, b)
 
 	// A second sync changes nothing: no write, no patch.
-	patches := f.count("PATCH webhooks")
+	patches := f.Count("PATCH webhooks")
 	syncAll(t, a, b)
-	if f.count("POST secrets") != 2 || f.count("PUT secrets") != 0 || f.count("PATCH webhooks") != patches {
-		t.Errorf("a sync with nothing due wrote: %v", f.calls)
+	if f.Count("POST secrets") != 2 || f.Count("PUT secrets") != 0 || f.Count("PATCH webhooks") != patches {
+		t.Errorf("a sync with nothing due wrote: %d creates, %d updates, %d patches", f.Count("POST secrets"), f.Count("PUT secrets"), f.Count("PATCH webhooks")-patches)
 	}
 }
 
@@ -157,9 +158,9 @@ func TestConcurrentRenew(t *testing.T) {
 	}
 	first := served(t, a)
 	clk.Advance(61 * 24 * time.Hour)
-	f.getBarrier = newBarrier(2)
+	f.HoldSecretReads(2)
 	syncAll(t, a, b)
-	if n := f.count("PUT secrets"); n != 2 {
+	if n := f.Count("PUT secrets"); n != 2 {
 		t.Errorf("%d updates, want 2 (both renewed)", n)
 	}
 	if bytes.Equal(served(t, a), first) {
@@ -189,7 +190,7 @@ func TestRotationServed(t *testing.T) {
 	connect := func(step string) string {
 		t.Helper()
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(f.caBundles(kube.Validating, "hallmark")["verify.hallmark.dev"]) {
+		if !pool.AppendCertsFromPEM(f.CABundles(kube.Validating, "hallmark")["verify.hallmark.dev"]) {
 			t.Fatalf("%s: the caBundle holds no certificate", step)
 		}
 		conn, err := tls.Dial("tcp", srv.Listener.Addr().String(), &tls.Config{RootCAs: pool, ServerName: m.DNSNames()[0], Time: clk.Now, MinVersion: tls.VersionTLS12})
@@ -248,7 +249,7 @@ func TestRotationServed(t *testing.T) {
 }
 
 func TestNewRejects(t *testing.T) {
-	_, c := newFakeAPI(t)
+	_, c := kubetest.NewServer(t)
 	for _, tt := range []struct {
 		name string
 		opts []Option

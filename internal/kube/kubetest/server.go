@@ -1,10 +1,14 @@
-package webhookcert
+package kubetest
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,19 +20,19 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/kube"
 )
 
-// fakeAPI is an API server in httptest holding Secrets and webhook
+// Server is a fake API server in httptest holding Secrets and webhook
 // configurations, with resourceVersions, 409 AlreadyExists on a create of
-// an existing Secret and 409 Conflict on a stale update or patch.
-type fakeAPI struct {
-	mu       sync.Mutex
-	rv       int
-	secrets  map[string]*corev1.Secret
-	webhooks map[string]*fakeWebhooks // kind/name
-	token    string
-	calls    map[string]int // "METHOD kind", e.g. "POST secrets"
-	// getBarrier, when set, holds every GET of a Secret until that many
-	// have arrived: concurrent managers all see the same state.
+// an existing Secret and 409 Conflict on a stale update or patch. It
+// answers only calls with its bearer token.
+type Server struct {
+	mu         sync.Mutex
+	rv         int
+	secrets    map[string]*corev1.Secret
+	webhooks   map[string]*fakeWebhooks // kind/name
+	token      string
+	calls      map[string]int // "METHOD kind", e.g. "POST secrets"
 	getBarrier *barrier
+	srv        *httptest.Server
 }
 
 type fakeWebhooks struct {
@@ -56,26 +60,58 @@ func (b *barrier) wait() {
 	<-b.release
 }
 
-func newFakeAPI(t *testing.T) (*fakeAPI, *kube.Client) {
+// NewServer starts a Server, closed when the test ends, and returns it
+// with a client of it.
+func NewServer(t testing.TB) (*Server, *kube.Client) {
 	t.Helper()
-	f := &fakeAPI{secrets: map[string]*corev1.Secret{}, webhooks: map[string]*fakeWebhooks{}, token: "s3cr3t-token-value", calls: map[string]int{}}
-	srv := httptest.NewTLSServer(f)
-	t.Cleanup(srv.Close)
-	c, err := kube.NewWithToken(srv.URL, f.token, nil, kube.WithHTTPClient(srv.Client()))
+	f := &Server{secrets: map[string]*corev1.Secret{}, webhooks: map[string]*fakeWebhooks{}, token: "s3cr3t-token-value", calls: map[string]int{}}
+	f.srv = httptest.NewTLSServer(f)
+	t.Cleanup(f.srv.Close)
+	c, err := kube.NewWithToken(f.srv.URL, f.token, nil, kube.WithHTTPClient(f.srv.Client()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return f, c
 }
 
-func (f *fakeAPI) addWebhooks(kind kube.WebhookKind, name string, hooks ...string) {
+// Kubeconfig writes a kubeconfig of the Server (its URL, CA and token)
+// into a temporary directory and returns its path.
+func (f *Server) Kubeconfig(t testing.TB) string {
+	t.Helper()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw})
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+current-context: fake
+clusters: [{name: fake, cluster: {server: %q, certificate-authority-data: %s}}]
+users: [{name: fake, user: {token: %s}}]
+contexts: [{name: fake, context: {cluster: fake, user: fake}}]
+`, f.srv.URL, base64.StdEncoding.EncodeToString(ca), f.token)
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(path, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// HoldSecretReads makes every GET of a Secret wait until n have arrived,
+// so that n concurrent readers all see the same state.
+func (f *Server) HoldSecretReads(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.getBarrier = newBarrier(n)
+}
+
+// AddWebhooks adds a webhook configuration of kind with the named
+// webhooks, none with a caBundle.
+func (f *Server) AddWebhooks(kind kube.WebhookKind, name string, hooks ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.rv++
 	f.webhooks[string(kind)+"/"+name] = &fakeWebhooks{rv: f.rv, names: hooks, caBundles: map[string][]byte{}}
 }
 
-func (f *fakeAPI) caBundles(kind kube.WebhookKind, name string) map[string][]byte {
+// CABundles returns the caBundle of each webhook of kind/name.
+func (f *Server) CABundles(kind kube.WebhookKind, name string) map[string][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := map[string][]byte{}
@@ -85,7 +121,8 @@ func (f *fakeAPI) caBundles(kind kube.WebhookKind, name string) map[string][]byt
 	return out
 }
 
-func (f *fakeAPI) secret(ns, name string) *corev1.Secret {
+// Secret returns a copy of the Secret ns/name, or nil.
+func (f *Server) Secret(ns, name string) *corev1.Secret {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if s := f.secrets[ns+"/"+name]; s != nil {
@@ -94,7 +131,9 @@ func (f *fakeAPI) secret(ns, name string) *corev1.Secret {
 	return nil
 }
 
-func (f *fakeAPI) count(call string) int {
+// Count is how many calls of the kind ("POST secrets", "PUT secrets",
+// "PATCH webhooks", …) the Server answered.
+func (f *Server) Count(call string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[call]
@@ -106,7 +145,7 @@ func status(w http.ResponseWriter, code int, reason metav1.StatusReason, msg str
 	_ = json.NewEncoder(w).Encode(metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: "Failure", Code: int32(code), Reason: reason, Message: msg})
 }
 
-func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Header.Get("Authorization") != "Bearer "+f.token {
 		status(w, http.StatusUnauthorized, metav1.StatusReasonUnauthorized, "Unauthorized")
 		return
@@ -126,9 +165,12 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeAPI) serveSecret(w http.ResponseWriter, r *http.Request, ns, name string) {
-	if r.Method == http.MethodGet && f.getBarrier != nil {
-		f.getBarrier.wait()
+func (f *Server) serveSecret(w http.ResponseWriter, r *http.Request, ns, name string) {
+	f.mu.Lock()
+	b := f.getBarrier
+	f.mu.Unlock()
+	if r.Method == http.MethodGet && b != nil {
+		b.wait()
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -165,7 +207,7 @@ func (f *fakeAPI) serveSecret(w http.ResponseWriter, r *http.Request, ns, name s
 	}
 }
 
-func (f *fakeAPI) serveWebhooks(w http.ResponseWriter, r *http.Request, key string) {
+func (f *Server) serveWebhooks(w http.ResponseWriter, r *http.Request, key string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls[r.Method+" webhooks"]++
