@@ -123,14 +123,9 @@ func (c *Client) do(ctx context.Context, method, path, contentType string, body 
 	what := strings.ToLower(method) + " " + path
 	var rd io.Reader
 	if body != nil {
-		var data []byte
-		if b, ok := body.([]byte); ok {
-			data = b
-		} else {
-			var err error
-			if data, err = json.Marshal(body); err != nil {
-				return fmt.Errorf("%s: encode: %w", what, err)
-			}
+		data, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("%s: encode: %w", what, err)
 		}
 		rd = bytes.NewReader(data)
 	}

@@ -72,7 +72,7 @@ func WithInterval(d time.Duration) Option {
 func WithLifetimes(ca, serving time.Duration) Option {
 	return func(o *options) error {
 		if serving <= 0 || ca < 3*serving {
-			return fmt.Errorf("lifetimes: the serving certificate's %s is not positive and at most a third of the CA's %s", serving, ca)
+			return fmt.Errorf("lifetimes: the serving certificate's %s must be positive and at most a third of the CA's %s", serving, ca)
 		}
 		o.lt.ca, o.lt.serving = ca, serving
 		return nil
