@@ -33,6 +33,9 @@ type Server struct {
 	calls      map[string]int // "METHOD kind", e.g. "POST secrets"
 	getBarrier *barrier
 	srv        *httptest.Server
+	// changeAfterRead: webhook configurations that another writer
+	// changes right after the next read of them.
+	changeAfterRead map[string]bool
 }
 
 type fakeWebhooks struct {
@@ -99,6 +102,18 @@ func (f *Server) HoldSecretReads(n int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.getBarrier = newBarrier(n)
+}
+
+// ChangeAfterNextRead makes another writer change the webhook
+// configuration kind/name right after its next read, so that a patch
+// carrying the resourceVersion read gets 409 Conflict.
+func (f *Server) ChangeAfterNextRead(kind kube.WebhookKind, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.changeAfterRead == nil {
+		f.changeAfterRead = map[string]bool{}
+	}
+	f.changeAfterRead[string(kind)+"/"+name] = true
 }
 
 // AddWebhooks adds a webhook configuration of kind with the named
@@ -237,6 +252,11 @@ func (f *Server) serveWebhooks(w http.ResponseWriter, r *http.Request, key strin
 			obj.Webhooks = append(obj.Webhooks, h)
 		}
 		_ = json.NewEncoder(w).Encode(obj)
+		if f.changeAfterRead[key] {
+			delete(f.changeAfterRead, key)
+			f.rv++
+			wc.rv = f.rv
+		}
 	case http.MethodPatch:
 		if r.Header.Get("Content-Type") != "application/strategic-merge-patch+json" {
 			status(w, http.StatusUnsupportedMediaType, metav1.StatusReasonUnsupportedMediaType, r.Header.Get("Content-Type"))

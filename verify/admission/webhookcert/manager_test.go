@@ -2,6 +2,8 @@ package webhookcert
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"crypto/tls"
 	"crypto/x509"
 	"log/slog"
@@ -246,6 +248,62 @@ func TestRotationServed(t *testing.T) {
 	if s := connect("old CA retired"); s != s3 || casIn() != 1 {
 		t.Errorf("after the second delay: serial changed %v, %d CAs; want the same certificate and one CA", s != s3, casIn())
 	}
+}
+
+// TestPublishRetriesConflicts: a webhook configuration that changes
+// between the read and the patch gets 409 Conflict; the manager reads it
+// again and patches.
+func TestPublishRetriesConflicts(t *testing.T) {
+	f, c := fakeWithWebhooks(t)
+	f.ChangeAfterNextRead(kube.Mutating, "hallmark")
+	m := newManager(t, c)
+	if err := m.Sync(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := f.Count("PATCH webhooks"); n != 3 {
+		t.Errorf("%d patches, want 3 (validating; mutating, conflicting, then again)", n)
+	}
+	checkConverged(t, f, m)
+}
+
+// TestPublishNeedsTheConfigurations: a named configuration that does not
+// exist fails the sync (after the certificate is served), rather than
+// leaving a caBundle unset in silence.
+func TestPublishNeedsTheConfigurations(t *testing.T) {
+	f, c := kubetest.NewServer(t)
+	f.AddWebhooks(kube.Validating, "hallmark", "verify.hallmark.dev")
+	m := newManager(t, c)
+	err := m.Sync(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "mutatingwebhookconfigurations hallmark") || !kube.IsNotFound(err) {
+		t.Errorf("Sync = %v, want a not-found error naming the mutating configuration", err)
+	}
+	if _, err := m.GetCertificate(nil); err != nil {
+		t.Errorf("the certificate is not served: %v", err)
+	}
+	if len(f.CABundles(kube.Validating, "hallmark")["verify.hallmark.dev"]) == 0 {
+		t.Error("the existing configuration was not patched")
+	}
+}
+
+// TestRun: Run syncs at once and returns when its context ends.
+func TestRun(t *testing.T) {
+	f, c := fakeWithWebhooks(t)
+	m := newManager(t, c)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(f.CABundles(kube.Mutating, "hallmark")["pin.hallmark.dev"]) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not sync within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	checkConverged(t, f, m)
 }
 
 func TestNewRejects(t *testing.T) {
