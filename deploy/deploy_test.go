@@ -18,12 +18,14 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 	"github.com/hallmark-dev/hallmark/internal/golden"
+	"github.com/hallmark-dev/hallmark/internal/kube"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
 
@@ -96,12 +98,16 @@ type manifests struct {
 	netpols         []*networkingv1.NetworkPolicy
 	validating      []*admissionregistrationv1.ValidatingWebhookConfiguration
 	mutating        []*admissionregistrationv1.MutatingWebhookConfiguration
+	roles           []*rbacv1.Role
+	clusterRoles    []*rbacv1.ClusterRole
+	roleBindings    []*rbacv1.RoleBinding
+	clusterBindings []*rbacv1.ClusterRoleBinding
 }
 
 // load decodes install.yaml. Every object must be of a kind listed here and
 // decode without unknown fields: a typo in a field name fails, as does a
-// kind nobody checks (a Role or ClusterRoleBinding among them: the gateway
-// calls no Kubernetes API and gets no RBAC).
+// kind nobody checks. Roles, ClusterRoles and their bindings are decoded
+// for TestRBAC, which allows exactly the gateway's least-privilege rules.
 func load(t *testing.T) *manifests {
 	t.Helper()
 	data, err := os.ReadFile("install.yaml")
@@ -145,6 +151,18 @@ func load(t *testing.T) *manifests {
 		case "admissionregistration.k8s.io/v1 MutatingWebhookConfiguration":
 			o := &admissionregistrationv1.MutatingWebhookConfiguration{}
 			obj, m.mutating = o, append(m.mutating, o)
+		case "rbac.authorization.k8s.io/v1 Role":
+			o := &rbacv1.Role{}
+			obj, m.roles = o, append(m.roles, o)
+		case "rbac.authorization.k8s.io/v1 ClusterRole":
+			o := &rbacv1.ClusterRole{}
+			obj, m.clusterRoles = o, append(m.clusterRoles, o)
+		case "rbac.authorization.k8s.io/v1 RoleBinding":
+			o := &rbacv1.RoleBinding{}
+			obj, m.roleBindings = o, append(m.roleBindings, o)
+		case "rbac.authorization.k8s.io/v1 ClusterRoleBinding":
+			o := &rbacv1.ClusterRoleBinding{}
+			obj, m.clusterBindings = o, append(m.clusterBindings, o)
 		default:
 			t.Fatalf("object %d: %s %s is not a kind this test checks; add its checks here", i, tm.APIVersion, tm.Kind)
 		}
@@ -281,8 +299,8 @@ func TestGatewayPodRestricted(t *testing.T) {
 				}
 				if v.Projected != nil {
 					for _, s := range v.Projected.Sources {
-						if s.ServiceAccountToken != nil && s.ServiceAccountToken.Audience != "sigstore" {
-							t.Errorf("volume %q projects a service-account token for audience %q; the only token is for sigstore", v.Name, s.ServiceAccountToken.Audience)
+						if sat := s.ServiceAccountToken; sat != nil && sat.Audience != "sigstore" && !apiTokenVolume(spec, v) {
+							t.Errorf("volume %q projects a service-account token for audience %q; the only tokens are for sigstore and, at %s, the API server's", v.Name, sat.Audience, kube.ServiceAccountDir)
 						}
 					}
 				}
@@ -398,6 +416,36 @@ func mountOf(spec corev1.PodSpec, c corev1.Container, file string) *corev1.Volum
 	return vol
 }
 
+// apiTokenVolume reports whether v is exactly what automounting the
+// service-account token would give, mounted read-only where automounting
+// puts it in every container that mounts it: a token of the API server's
+// audience (none given) living at most 3607s, the cluster's CA from
+// kube-root-ca.crt and the pod's namespace.
+func apiTokenVolume(spec corev1.PodSpec, v corev1.Volume) bool {
+	p := v.Projected
+	if p == nil || len(p.Sources) != 3 {
+		return false
+	}
+	sat, cm, dw := p.Sources[0].ServiceAccountToken, p.Sources[1].ConfigMap, p.Sources[2].DownwardAPI
+	if sat == nil || sat.Audience != "" || sat.Path != "token" || sat.ExpirationSeconds == nil || *sat.ExpirationSeconds > 3607 {
+		return false
+	}
+	if cm == nil || cm.Name != "kube-root-ca.crt" || len(cm.Items) != 1 || cm.Items[0].Key != "ca.crt" || cm.Items[0].Path != "ca.crt" {
+		return false
+	}
+	if dw == nil || len(dw.Items) != 1 || dw.Items[0].Path != "namespace" || dw.Items[0].FieldRef == nil || dw.Items[0].FieldRef.FieldPath != "metadata.namespace" {
+		return false
+	}
+	for _, c := range slices.Concat(spec.InitContainers, spec.Containers) {
+		for _, vm := range c.VolumeMounts {
+			if vm.Name == v.Name && (vm.MountPath != kube.ServiceAccountDir || !vm.ReadOnly) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // TestGatewayConfigMatchesPod loads the gateway's hallmarkd.yaml from its
 // ConfigMap and checks it against the pod: every file it names is mounted,
 // the signing token is the projected sigstore token, the listeners are the
@@ -408,15 +456,32 @@ func TestGatewayConfigMatchesPod(t *testing.T) {
 	spec := d.Spec.Template.Spec
 
 	files := map[string]string{
-		"tls.certFile":           cfg.TLS.CertFile,
-		"tls.keyFile":            cfg.TLS.KeyFile,
-		"metrics.tokenFile":      cfg.Metrics.TokenFile,
-		"signing.trustedRoot":    cfg.Signing.TrustedRoot,
-		"signing.signingConfig":  cfg.Signing.SigningConfig,
-		"signing.tokenFile":      cfg.Signing.TokenFile,
-		"store.passwordFile":     cfg.Store.PasswordFile,
-		"admission.tls.certFile": cfg.Admission.TLS.CertFile,
-		"admission.tls.keyFile":  cfg.Admission.TLS.KeyFile,
+		"tls.certFile":          cfg.TLS.CertFile,
+		"tls.keyFile":           cfg.TLS.KeyFile,
+		"metrics.tokenFile":     cfg.Metrics.TokenFile,
+		"signing.trustedRoot":   cfg.Signing.TrustedRoot,
+		"signing.signingConfig": cfg.Signing.SigningConfig,
+		"signing.tokenFile":     cfg.Signing.TokenFile,
+		"store.passwordFile":    cfg.Store.PasswordFile,
+	}
+	if g := cfg.Admission.TLS.Generate; g == nil {
+		files["admission.tls.certFile"] = cfg.Admission.TLS.CertFile
+		files["admission.tls.keyFile"] = cfg.Admission.TLS.KeyFile
+	} else {
+		// The generated certificate: the Secret is in the gateway's
+		// namespace, for the webhook Service, reached with the pod's
+		// API-server token.
+		ns, _, _ := strings.Cut(g.Secret, "/")
+		if ns != gatewayNS || g.Kubeconfig != "" {
+			t.Errorf("admission.tls.generate: secret %s, kubeconfig %q; want a Secret in %s and the pod's service account", g.Secret, g.Kubeconfig, gatewayNS)
+		}
+		if m.servicePortTarget(gatewayNS, g.Service, nil, c) == 0 {
+			t.Errorf("admission.tls.generate.service %s is not a Service reaching the gateway's webhook port", g.Service)
+		}
+		tokenFile := path.Join(kube.ServiceAccountDir, "token")
+		if v := mountOf(spec, c, tokenFile); v == nil || !apiTokenVolume(spec, *v) {
+			t.Errorf("admission.tls.generate: the API-server token %s is not the projected volume automounting would make", tokenFile)
+		}
 	}
 	for i, r := range cfg.Registries {
 		if r.PasswordFile != "" {
@@ -612,6 +677,31 @@ func TestWebhooks(t *testing.T) {
 	if len(m.validating) != 1 || len(m.mutating) != 1 {
 		t.Errorf("%d validating and %d mutating webhook configurations, want one each (hallmarkd serves both)", len(m.validating), len(m.mutating))
 	}
+	// The caBundle: with admission.tls.generate the gateway patches it
+	// into every webhook of the configurations it names, so those are
+	// exactly the configurations here, and none sets a caBundle by hand.
+	if g := cfg.Admission.TLS.Generate; g != nil {
+		var validating, mutating []string
+		for _, v := range m.validating {
+			validating = append(validating, v.Name)
+			for _, w := range v.Webhooks {
+				if len(w.ClientConfig.CABundle) > 0 {
+					t.Errorf("ValidatingWebhookConfiguration %s: webhook %s sets a caBundle by hand", v.Name, w.Name)
+				}
+			}
+		}
+		for _, v := range m.mutating {
+			mutating = append(mutating, v.Name)
+			for _, w := range v.Webhooks {
+				if len(w.ClientConfig.CABundle) > 0 {
+					t.Errorf("MutatingWebhookConfiguration %s: webhook %s sets a caBundle by hand", v.Name, w.Name)
+				}
+			}
+		}
+		if !slices.Equal(validating, g.ValidatingWebhookConfigurations) || !slices.Equal(mutating, g.MutatingWebhookConfigurations) {
+			t.Errorf("admission.tls.generate patches validating %v and mutating %v, install.yaml has %v and %v", g.ValidatingWebhookConfigurations, g.MutatingWebhookConfigurations, validating, mutating)
+		}
+	}
 	webhookPort := int32(0)
 	for _, p := range c.Ports {
 		if p.Name == "webhook" {
@@ -755,8 +845,9 @@ func TestNetworkPolicies(t *testing.T) {
 }
 
 // TestServiceAccounts checks that every workload runs as its own
-// ServiceAccount, none mounts an API token, and (by load's list of kinds)
-// that no RBAC object grants anything.
+// ServiceAccount and none has its API token automounted (the gateway
+// projects its own, checked by apiTokenVolume; TestRBAC checks what it
+// may do with it).
 func TestServiceAccounts(t *testing.T) {
 	m := load(t)
 	sas := map[string]bool{}

@@ -168,6 +168,20 @@ func serveAdmission(ctx context.Context, cfg config.Config, log *slog.Logger, h 
 		ln.Close()
 		return err
 	}
+	certFile, keyFile := cfg.Admission.TLS.CertFile, cfg.Admission.TLS.KeyFile
+	if g := cfg.Admission.TLS.Generate; g != nil {
+		// The certificate comes from the Secret the manager keeps, and a
+		// rotated one is served from the next handshake on.
+		m, err := newWebhookCertManager(*g, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		tlsConfig.GetCertificate = m.GetCertificate
+		certFile, keyFile = "", ""
+		go func() { _ = m.Run(ctx) }()
+		log.Info("webhook certificate from secret", "secret", g.Secret, "dns_names", m.DNSNames())
+	}
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -178,7 +192,7 @@ func serveAdmission(ctx context.Context, cfg config.Config, log *slog.Logger, h 
 	}
 	errc := make(chan error, 1)
 	log.Info("serving admission webhook", "addr", ln.Addr().String(), "client_certificates", tlsConfig.ClientAuth == tls.RequireAndVerifyClientCert)
-	go func() { errc <- srv.ServeTLS(ln, cfg.Admission.TLS.CertFile, cfg.Admission.TLS.KeyFile) }()
+	go func() { errc <- srv.ServeTLS(ln, certFile, keyFile) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("admission webhook: %w", err)

@@ -378,7 +378,7 @@ func TestMarshalRoundTrip(t *testing.T) {
 	c.Verify.Policies, c.Verify.AllowTTL, c.Verify.CacheSize = []string{"/p.yaml"}, &ttl, &size
 	c.Verify.Limits.MaxBundles = 8
 	c.Admission.Listen = "127.0.0.1:2"
-	c.Admission.TLS = TLSConfig{CertFile: "c", KeyFile: "k"}
+	c.Admission.TLS = AdmissionTLSConfig{CertFile: "c", KeyFile: "k"}
 	c.Policy.SecretScan.AllowPaths = []string{"/etc/**"}
 	c.Policy.Frontends = []string{"docker.io/docker/dockerfile:1.7@sha256:" + fakeDigest}
 	c.RegistryEvents = RegistryEventsConfig{Registry: "127.0.0.1:5000", TokenFile: "/t"}

@@ -77,6 +77,9 @@ func unknownField(data []byte) string {
 }
 
 func unknownFieldIn(v any, t reflect.Type, path string) string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
 	switch t.Kind() {
 	case reflect.Struct:
 		m, _ := v.(map[string]any)

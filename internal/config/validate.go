@@ -236,8 +236,14 @@ func (c Config) validateVerify(v *validation) {
 		return
 	}
 	v.hostPort("admission.listen", a.Listen)
-	if a.TLS.CertFile == "" || a.TLS.KeyFile == "" {
-		v.bad("admission.tls", "certFile and keyFile are required: the API server calls webhooks over HTTPS only")
+	switch {
+	case a.TLS.Generate != nil:
+		if a.TLS.CertFile != "" || a.TLS.KeyFile != "" {
+			v.bad("admission.tls", "certFile and keyFile, or generate: not both")
+		}
+		validateGenerate(v, *a.TLS.Generate)
+	case a.TLS.CertFile == "" || a.TLS.KeyFile == "":
+		v.bad("admission.tls", "certFile and keyFile are required, or generate: the API server calls webhooks over HTTPS only")
 	}
 	if len(c.Verify.Policies) == 0 {
 		v.bad("admission", "needs at least one policy in verify.policies")

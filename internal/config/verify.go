@@ -65,8 +65,8 @@ type AdmissionConfig struct {
 	// Paths: /admission/validate and /admission/mutate.
 	Listen string `json:"listen"`
 	// TLS is the webhook's serving certificate (required: the API server
-	// only calls webhooks over HTTPS).
-	TLS TLSConfig `json:"tls"`
+	// only calls webhooks over HTTPS): certFile and keyFile, or generate.
+	TLS AdmissionTLSConfig `json:"tls"`
 	// ClientCAFile, if set, is a PEM bundle of CAs; the webhook then accepts
 	// only callers with a client certificate they issued (the API server's
 	// --proxy-client-cert-file, or an admission configuration's client
@@ -78,4 +78,41 @@ type AdmissionConfig struct {
 	// Timeout bounds the verification of all images of one review; keep it
 	// below the webhook configuration's timeoutSeconds. Default 8s.
 	Timeout Duration `json:"timeout"`
+}
+
+// AdmissionTLSConfig is the webhook's serving certificate: PEM files
+// (certFile and keyFile, made by the operator or cert-manager) or, with
+// generate, a certificate the gateway makes, renews and publishes itself.
+type AdmissionTLSConfig struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+	// Generate, when set, replaces certFile and keyFile: docs/deploy.md.
+	Generate *GenerateTLSConfig `json:"generate,omitempty"`
+}
+
+// GenerateTLSConfig makes the gateway keep its webhook certificate: a
+// self-signed CA and a serving certificate for the webhook's Service, in
+// one Secret all replicas share, renewed before expiry, with the CA
+// patched into the caBundle of the named webhook configurations. The
+// gateway's service account needs get and update on that Secret, create on
+// Secrets in its namespace, and get and patch on the named webhook
+// configurations.
+type GenerateTLSConfig struct {
+	// Secret is the Secret holding the CA and the certificate, as
+	// namespace/name; the Service is in the same namespace.
+	Secret string `json:"secret"`
+	// Service is the name of the webhook's Service: the certificate is for
+	// <service>.<namespace>.svc and <service>.<namespace>.svc.cluster.local.
+	Service string `json:"service"`
+	// ValidatingWebhookConfigurations and MutatingWebhookConfigurations
+	// name the configurations whose webhooks get the CA as caBundle; at
+	// least one name in all.
+	ValidatingWebhookConfigurations []string `json:"validatingWebhookConfigurations"`
+	MutatingWebhookConfigurations   []string `json:"mutatingWebhookConfigurations"`
+	// Kubeconfig is the kubeconfig file to reach the API server with;
+	// empty (the default) uses the Pod's service account (in-cluster).
+	Kubeconfig string `json:"kubeconfig"`
+	// Interval is how often the Secret is checked and the caBundles
+	// reconciled, between 1m and 24h. Default 1h.
+	Interval Duration `json:"interval"`
 }

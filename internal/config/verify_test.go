@@ -51,8 +51,33 @@ debug: {pprofListen: "127.0.0.1:6060"}
 	}
 }
 
+func TestAdmissionGenerateConfig(t *testing.T) {
+	c, err := Load(writeConfig(t, issuers+`verify:
+  policies: [/etc/hallmark/prod.yaml]
+admission:
+  listen: 127.0.0.1:8443
+  tls:
+    generate:
+      secret: hallmark-system/hallmark-webhook-certs
+      service: hallmarkd-webhook
+      validatingWebhookConfigurations: [hallmark]
+      mutatingWebhookConfigurations: [hallmark, hallmark-pin]
+      interval: 30m
+`))
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	g := c.Admission.TLS.Generate
+	if g == nil || g.Secret != "hallmark-system/hallmark-webhook-certs" || g.Service != "hallmarkd-webhook" ||
+		len(g.ValidatingWebhookConfigurations) != 1 || len(g.MutatingWebhookConfigurations) != 2 ||
+		time.Duration(g.Interval) != 30*time.Minute || g.Kubeconfig != "" || c.Admission.TLS.CertFile != "" {
+		t.Errorf("admission.tls = %+v, generate %+v", c.Admission.TLS, g)
+	}
+}
+
 func TestVerifyConfigMistakes(t *testing.T) {
 	const tls = "  tls: {certFile: c, keyFile: k}\n"
+	const gen = "{secret: hallmark-system/hallmark-webhook-certs, service: hallmarkd-webhook, validatingWebhookConfigurations: [hallmark]}"
 	for _, tt := range []struct {
 		name, yaml, want string
 	}{
@@ -69,6 +94,13 @@ func TestVerifyConfigMistakes(t *testing.T) {
 		{"webhook without policies", "admission:\n  listen: 127.0.0.1:8443\n" + tls, "admission: needs at least one policy"},
 		{"bad webhook address", "verify:\n  policies: [p]\nadmission:\n  listen: 8443\n" + tls, `admission.listen: "8443" is not host:port`},
 		{"webhook timeout too long", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  timeout: 1m\n" + tls, "admission.timeout: 1m0s is not between"},
+		{"files and generate", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  tls: {certFile: c, keyFile: k, generate: " + gen + "}\n", "admission.tls: certFile and keyFile, or generate: not both"},
+		{"generate: secret without namespace", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  tls: {generate: {secret: certs, service: s, mutatingWebhookConfigurations: [h]}}\n", `admission.tls.generate.secret: "certs" is not namespace/name`},
+		{"generate: bad service", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  tls: {generate: {secret: ns/certs, service: My_Svc, mutatingWebhookConfigurations: [h]}}\n", `admission.tls.generate.service: "My_Svc" is not a Service name`},
+		{"generate: no webhook configuration", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  tls: {generate: {secret: ns/certs, service: s}}\n", "admission.tls.generate: names no webhook configuration"},
+		{"generate: bad configuration name", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  tls: {generate: {secret: ns/certs, service: s, validatingWebhookConfigurations: [\"Bad Name\"]}}\n", `admission.tls.generate.validatingWebhookConfigurations[0]: "Bad Name" is not a Kubernetes name`},
+		{"generate: interval too short", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  tls: {generate: {secret: ns/certs, service: s, mutatingWebhookConfigurations: [h], interval: 5s}}\n", "admission.tls.generate.interval: 5s is not between 1m and 24h"},
+		{"generate: typo", "verify:\n  policies: [p]\nadmission:\n  listen: :8443\n  tls: {generate: {secret: ns/certs, service: s, webhooks: [h]}}\n", "admission.tls.generate.webhooks: unknown field"},
 		{"bad pprof address", "debug: {pprofListen: localhost}\n", `debug.pprofListen: "localhost" is not host:port`},
 		{"typo", "verify:\n  polices: [p]\n", "verify.polices: unknown field"},
 	} {

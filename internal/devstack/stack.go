@@ -301,7 +301,7 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	// The dev stack's build policy fails on critical findings.
 	c.Policy.Vulnerabilities.FailOn = "critical"
 	c.Admission.Listen = admissionAddr
-	c.Admission.TLS = config.TLSConfig{CertFile: cert, KeyFile: key}
+	c.Admission.TLS = config.AdmissionTLSConfig{CertFile: cert, KeyFile: key}
 	c.DataDir = filepath.Join(s.cfg.Dir, "gateway")
 	if s.pg != nil {
 		c.Store = s.pg.GatewayStore()
