@@ -15,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"connectrpc.com/connect"
+
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 )
 
@@ -89,7 +91,7 @@ func TestContextsSharedByReplicas(t *testing.T) {
 	conf := "store: {driver: postgres, dsn: \"" + sc.DSN + "\", passwordFile: \"" + sc.PasswordFile + "\"}\n" +
 		"contexts: {sharedRepository: \"" + st.Registry + "/hallmark/contexts\"}\nlog: {level: debug}\n"
 	logOne, logTwo := &lockedBuffer{}, &lockedBuffer{}
-	one, _ := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: conf, logs: logOne})
+	one, stopOne := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: conf, logs: logOne})
 	two, _ := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: conf, logs: logTwo})
 	front, counts := roundRobin(t, one, two)
 
@@ -128,5 +130,22 @@ func TestContextsSharedByReplicas(t *testing.T) {
 	}
 	if got := strings.Count(logOne.String()+logTwo.String(), `"context uploaded"`); got != 1 {
 		t.Errorf("%d uploads for two builds of the same context, want 1", got)
+	}
+	// A context outlives the replica that received it.
+	cOne := hallmarkv1connectClient(one, token(t, "e2e-shared"))
+	d, err := upload(t.Context(), cOne, makeTar(t, tarEntry{name: "note", body: "uploaded through one, built through two\n"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopOne()
+	req := buildRequest(d, st.Registry+"/e2e/shared-context:after-loss")
+	req.DockerfileInline = []byte("FROM " + st.BaseImage + "\nCOPY note /note\nUSER 65532\n")
+	if _, _, err := build(t.Context(), hallmarkv1connectClient(two, token(t, "e2e-shared")), req); err != nil {
+		t.Fatalf("build through two of a context uploaded through one, now stopped: %v", err)
+	}
+	// Another identity cannot build it by naming its digest.
+	_, _, err = build(t.Context(), hallmarkv1connectClient(two, token(t, "e2e-other")), req)
+	if connect.CodeOf(err) != connect.CodeNotFound {
+		t.Errorf("another identity's build of the shared context: %v", err)
 	}
 }
