@@ -15,8 +15,8 @@ import (
 )
 
 // ReadBlob reads the blob blob names ("registry/repository@sha256:<hex>"),
-// which the caller expects to be size bytes, reading at most limit bytes,
-// and checks it against its digest and size. opts are the options of the
+// which the caller expects to be size bytes (any size when negative),
+// reading at most limit bytes, and checks it against its digest and size. opts are the options of the
 // call (RemoteOptions, say); ctx is added to them.
 //
 // Errors wrap a *TooLargeError (hallmark.ErrTooLarge) for a blob over limit
@@ -43,7 +43,7 @@ func ReadBlob(ctx context.Context, blob name.Digest, size, limit int64, opts ...
 	if int64(len(b)) > limit {
 		return nil, &TooLargeError{Size: -1, Limit: limit}
 	}
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != blob.DigestStr() || int64(len(b)) != size {
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != blob.DigestStr() || (size >= 0 && int64(len(b)) != size) {
 		return nil, fmt.Errorf("%w: registry sent %d bytes with digest %s", hallmark.ErrInvalid, len(b), got)
 	}
 	return b, nil

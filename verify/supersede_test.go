@@ -361,6 +361,26 @@ func TestSupersession(t *testing.T) {
 			},
 		},
 		{
+			// Garbage whose hint names the genuine provenance's bundle:
+			// the bundle read ahead by the hint is not what the manifest
+			// names, so the garbage is what is verified, and fails.
+			name: "hint naming another bundle",
+			setup: func(t *testing.T, f *fixture, img name.Digest, desc v1.Descriptor, _ bool) (*verify.Verifier, outcome) {
+				genuine := f.statement(t, img.Context().Name(), hallmark.Digest(img.DigestStr()), hallmark.PredicateSLSAProvenanceV1, goodProvenance)
+				at := signedAt(t, f, img, genuine)
+				good := pushBundle(t, img, desc, genuine, hintsOf(f, hallmark.PredicateSLSAProvenanceV1, genuine, at))
+				// As long as the genuine bundle, so that only the digests differ.
+				garbage := []byte(`{"mediaType":"` + hallmark.MediaTypeBundleV03 + `","junk":"`)
+				garbage = append(garbage, strings.Repeat("x", len(genuine)-len(garbage)-2)+`"}`...)
+				bad := pushBundle(t, img, desc, garbage, hintsOf(f, hallmark.PredicateSLSAProvenanceV1, genuine, at))
+				return f.verifier(t), outcome{
+					evaluated: []hallmark.Digest{good, bad},
+					fetched:   []hallmark.Digest{good, bad},
+					failed:    1,
+				}
+			},
+		},
+		{
 			// An old genuine provenance, re-wrapped in a referrer that
 			// claims it is newer than everything: it is verified, its
 			// verified time is old, so it is the one superseded, by the

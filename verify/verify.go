@@ -297,13 +297,17 @@ func resolveManifest(ctx context.Context, r name.Reference, limit int64, ropts [
 
 // attestation fetches and verifies one bundle referrer of the image with
 // digest. It returns an error only when the registry failed.
-func (v *Verifier) attestation(ctx context.Context, r Referrer, digest hallmark.Digest, ropts []remote.Option) (Attestation, error) {
+func (v *Verifier) attestation(ctx context.Context, r Referrer, digest hallmark.Digest, ropts []remote.Option, pre *prefetched) (Attestation, error) {
 	a := Attestation{Referrer: r, PredicateType: r.PredicateType, LogIndex: -1}
 	if !slices.Contains(supportedMediaTypes, r.BundleMediaType) {
 		a.Failure = fmt.Sprintf("bundle media type %q is not supported", hallmark.Clip(r.BundleMediaType, 80))
 		return a, nil
 	}
-	data, err := fetch(ctx, r, v.opts.maxBundleSize, ropts)
+	data, ok := pre.bundle(r)
+	var err error
+	if !ok {
+		data, err = fetch(ctx, r, v.opts.maxBundleSize, ropts)
+	}
 	switch {
 	case errors.Is(err, hallmark.ErrUnavailable) || errors.Is(err, hallmark.ErrCanceled):
 		return a, err

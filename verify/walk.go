@@ -216,6 +216,8 @@ func overBundles(subject name.Digest, need, limit int) error {
 // for the image with digest. bundle is false when d is not a bundle
 // referrer of subject (or is gone); errors are the registry's and limits'.
 func (v *Verifier) check(ctx context.Context, subject name.Digest, digest hallmark.Digest, d v1.Descriptor, ropts []remote.Option) (a Attestation, bundle bool, err error) {
+	pre := v.prefetch(ctx, subject, d, ropts)
+	defer pre.cancel()
 	r, err := describe(ctx, subject, d, v.opts.maxManifestSize, ropts)
 	if errors.Is(err, errNotBundle) || errors.Is(err, hallmark.ErrNotFound) {
 		return Attestation{}, false, nil
@@ -223,8 +225,49 @@ func (v *Verifier) check(ctx context.Context, subject name.Digest, digest hallma
 	if err != nil {
 		return Attestation{}, false, err
 	}
-	a, err = v.attestation(ctx, r, digest, ropts)
+	a, err = v.attestation(ctx, r, digest, ropts, pre)
 	return a, true, err
+}
+
+// prefetched is a bundle read while its referrer manifest is: the index
+// entry's hint (registry.AnnotationBundleDigest) names it. It is used only
+// when the manifest names the same digest (the bytes are checked against
+// it), so an unsigned hint can only cost a read.
+type prefetched struct {
+	digest hallmark.Digest
+	done   chan struct{}
+	data   []byte
+	err    error
+	cancel context.CancelFunc
+}
+
+// prefetch starts reading the bundle d's hint names, or returns an empty
+// prefetch when there is no hint.
+func (v *Verifier) prefetch(ctx context.Context, subject name.Digest, d v1.Descriptor, ropts []remote.Option) *prefetched {
+	want, err := hallmark.ParseDigest(d.Annotations[registry.AnnotationBundleDigest])
+	if err != nil {
+		return &prefetched{cancel: func() {}}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := &prefetched{digest: want, done: make(chan struct{}), cancel: cancel}
+	go func() {
+		defer close(p.done)
+		p.data, p.err = registry.ReadBlob(ctx, subject.Context().Digest(want.String()), -1, v.opts.maxBundleSize, ropts...)
+	}()
+	return p
+}
+
+// bundle returns the prefetched bundle if it is r's, read whole and of the
+// size r's manifest gives; false sends the caller to fetch it.
+func (p *prefetched) bundle(r Referrer) ([]byte, bool) {
+	if p.done == nil || p.digest != r.BundleDigest {
+		return nil, false
+	}
+	<-p.done
+	if p.err != nil || int64(len(p.data)) != r.BundleSize {
+		return nil, false
+	}
+	return p.data, true
 }
 
 // skippedAttestation is a candidate skipped unfetched, described by its
