@@ -137,15 +137,36 @@ type TLSConfig struct {
 	KeyFile  string `json:"keyFile"`
 }
 
-// BuildKitConfig names a BuildKit daemon.
+// BuildKitConfig names the BuildKit daemons (workers) that run builds
+// (docs/deploy.md, "The worker pool").
 type BuildKitConfig struct {
-	// Address is unix:///path or tcp://host:port.
-	Address string `json:"address"`
-	// MaxParallel is how many builds run at once; the rest queue. Default 2.
+	// Address is the short form of a pool of one: workers: [address].
+	// Setting both is an error.
+	Address string `json:"address,omitempty"`
+	// Workers lists the BuildKit daemons, each unix:///path or
+	// tcp://host:port. Each build goes to one of them, chosen by a
+	// consistent hash of its cache scope, so the builds of one repository
+	// reuse one worker's cache; workers that fail health checks are
+	// skipped.
+	Workers []string `json:"workers,omitempty"`
+	// MaxParallel is how many builds run at once on each worker; the rest
+	// queue. Default 2.
 	MaxParallel int `json:"maxParallel"`
-	// MaxQueued is how many builds may wait for a slot; one more is refused
-	// with RESOURCE_EXHAUSTED. Default 64.
+	// MaxQueued is how many builds may wait for a slot of each worker; one
+	// more is refused with RESOURCE_EXHAUSTED. Default 64.
 	MaxQueued int `json:"maxQueued"`
+}
+
+// WorkerAddresses are the configured workers: Workers, or Address as a
+// list of one.
+func (b BuildKitConfig) WorkerAddresses() []string {
+	if len(b.Workers) > 0 {
+		return b.Workers
+	}
+	if b.Address != "" {
+		return []string{b.Address}
+	}
+	return nil
 }
 
 // RegistryConfig is one registry host.
