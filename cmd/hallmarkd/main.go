@@ -66,7 +66,7 @@ func run(args []string, stdout io.Writer) error {
 	log := newLogger(cfg.Log)
 	log.Info("hallmarkd starting", "build", build)
 	if *configPath == "" {
-		log.Warn("no config file given: running with the built-in dev stack settings", "listen", cfg.Listen, "buildkit", cfg.BuildKit.Address)
+		log.Warn("no config file given: running with the built-in dev stack settings", "listen", cfg.Listen, "buildkit", cfg.BuildKit.WorkerAddresses())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -208,6 +208,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
 		builder.WithRegistry(rc),
 		builder.WithQueueObserver(metrics.ObserveQueue),
+		builder.WithWorkerObserver(metrics.ObserveWorker),
 	}
 	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {
@@ -217,7 +218,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		}
 		bopts = append(bopts, builder.WithBaseVerifier(bv))
 	}
-	b, err := builder.New(cfg.BuildKit.Address, contexts, bopts...)
+	b, err := builder.New(cfg.BuildKit.WorkerAddresses(), contexts, bopts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}
