@@ -36,7 +36,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
-	p, rest, err := b.connect(ctx, b.pool.Order(placementKey(req)))
+	p, rest, err := b.connect(ctx, b.pool.Order(PlacementKey(req)))
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -65,7 +65,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return emit(e)
 	}
 	pins := solvePins{bases: bases, frontend: a.frontendImage}
-	dgst, p, err := b.solveOnPool(ctx, p, rest, &a.slot, func(p placed) (hallmark.Digest, error) {
+	dgst, p, err := b.solveOnPool(ctx, req.ID, p, rest, &a.slot, func(p placed) (hallmark.Digest, error) {
 		return b.solve(ctx, p, req, in, pins, collect)
 	})
 	if err != nil {

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,11 +104,11 @@ type placed struct {
 // addr is the worker's address.
 func (p placed) addr() string { return p.w.Addr() }
 
-// placementKey is what places a build on a worker: its cache scope and
-// repository, so that the builds of one repository (of one tenant) reuse
-// one worker's cache.
-func placementKey(req hallmark.BuildRequest) string {
-	return req.CacheScope + "\x00" + req.Repository
+// PlacementKey is what places a build on a worker (pool.Pool's Order): its
+// cache scope (the repository when empty) and repository, so that the
+// builds of one repository of one tenant reuse one worker's cache.
+func PlacementKey(req hallmark.BuildRequest) string {
+	return cmp.Or(req.CacheScope, req.Repository) + "\x00" + req.Repository
 }
 
 // connect returns the first worker of order that answers a ping, and the
@@ -178,8 +179,9 @@ func (e *unreachableError) Unwrap() []error { return []error{hallmark.ErrUnavail
 // to the next worker of rest that answers, taking a slot there (swapping it
 // for the one in *slot), and so on. A worker lost after the solve started
 // fails the build as unavailable (solve marks it down); the build never
-// moves then. It returns the worker that ran the solve.
-func (b *Builder) solveOnPool(ctx context.Context, p placed, rest []*pool.Worker, slot *func(), solve func(placed) (hallmark.Digest, error)) (hallmark.Digest, placed, error) {
+// moves then. It returns the worker that ran the solve; id names the build
+// in logs.
+func (b *Builder) solveOnPool(ctx context.Context, id string, p placed, rest []*pool.Worker, slot *func(), solve func(placed) (hallmark.Digest, error)) (hallmark.Digest, placed, error) {
 	for {
 		dgst, err := solve(p)
 		ue, ok := errors.AsType[*unreachableError](err)
@@ -187,7 +189,8 @@ func (b *Builder) solveOnPool(ctx context.Context, p placed, rest []*pool.Worker
 			return dgst, p, err
 		}
 		p.w.MarkDown(ue)
-		b.opts.logger.WarnContext(ctx, "buildkit worker unreachable before the build started; moving the build to the next worker", "worker", p.addr(), "error", ue.err)
+		b.opts.logger.WarnContext(ctx, "buildkit worker unreachable before the build started; moving the build to the next worker",
+			"build_id", id, "worker", p.addr(), "error", ue.err)
 		next, after, cerr := b.connect(ctx, rest)
 		if cerr != nil {
 			return "", p, fmt.Errorf("%w; and no other worker: %w", ue, cerr)

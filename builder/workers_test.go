@@ -121,7 +121,7 @@ func TestSolveOnPool(t *testing.T) {
 				t.Fatal(err)
 			}
 			var solved []int
-			dgst, ran, err := b.solveOnPool(t.Context(), first, rest, &slot, func(p placed) (hallmark.Digest, error) {
+			dgst, ran, err := b.solveOnPool(t.Context(), "build-1", first, rest, &slot, func(p placed) (hallmark.Digest, error) {
 				i := index(p.addr())
 				solved = append(solved, i)
 				// The build holds a slot of the worker it solves on, and
