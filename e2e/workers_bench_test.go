@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -11,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/internal/devstack"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 )
@@ -22,7 +26,8 @@ const (
 )
 
 // BenchmarkWorkerPool runs 40 small builds from 8 concurrent clients (one
-// repository each, 5 builds apiece) through a gateway on one BuildKit
+// repository each, 5 builds apiece; the repositories hash 4 to each worker
+// of the pool of two) through a gateway on one BuildKit
 // worker, then on two (2 builds at a time per worker, signing off so that
 // BuildKit and placement are what is measured). Each build is the
 // examples' two-stage shape on the stack's golang and static images, with
@@ -44,6 +49,10 @@ func BenchmarkWorkerPool(b *testing.B) {
 		root := filepath.Join(filepath.Dir(tools), fmt.Sprintf("e2e-buildkit-pool-%d", i))
 		workers = append(workers, startWorker(b, fmt.Sprintf("bench-%d", i), root).addr)
 	}
+	// The clients' repositories, 4 placed on each worker of the pool of
+	// two: an even spread, so the runs measure the pool rather than how
+	// eight names happen to hash onto these (temporary) addresses.
+	repos := balancedRepos(b, workers, st.Registry+"/bench/pool", poolClients)
 	dockerfile := "FROM " + st.GolangImage + " AS build\nARG NONCE\nRUN echo \"$NONCE\" > /nonce\n" +
 		"FROM " + st.BaseImage + "\nCOPY --from=build /nonce /nonce\nUSER 65532\n"
 	for _, n := range []int{1, 2} {
@@ -59,7 +68,7 @@ func BenchmarkWorkerPool(b *testing.B) {
 				seq++
 				return &hallmarkv1.BuildRequest{
 					Source:    &hallmarkv1.BuildRequest_ContextDigest{ContextDigest: dgst},
-					Tags:      []string{fmt.Sprintf("%s/bench/pool-%d:latest", st.Registry, client)},
+					Tags:      []string{repos[client] + ":latest"},
 					BuildArgs: map[string]string{"NONCE": strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(seq)},
 				}
 			}
@@ -116,4 +125,32 @@ func BenchmarkWorkerPool(b *testing.B) {
 			b.ReportMetric(0, "ns/op") // one op is a whole batch: builds/s says more
 		})
 	}
+}
+
+// balancedRepos returns n repositories under prefix that the gateway's
+// placement spreads evenly over workers.
+func balancedRepos(b *testing.B, workers []string, prefix string, n int) []string {
+	b.Helper()
+	var members []pool.Member
+	for _, w := range workers {
+		members = append(members, pool.Member{Addr: w, Pinger: pool.PingFunc(func(context.Context) error { return nil })})
+	}
+	p, err := pool.New(members)
+	if err != nil {
+		b.Fatal(err)
+	}
+	per := map[string]int{}
+	var repos []string
+	for i := 0; len(repos) < n; i++ {
+		if i > 1000 {
+			b.Fatalf("no even spread of %d repositories under %s", n, prefix)
+		}
+		repo := fmt.Sprintf("%s-%d", prefix, i)
+		w := p.Order(builder.PlacementKey(hallmark.BuildRequest{Repository: repo}))[0].Addr()
+		if per[w] < n/len(workers) {
+			per[w]++
+			repos = append(repos, repo)
+		}
+	}
+	return repos
 }
