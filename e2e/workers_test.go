@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,6 +23,8 @@ import (
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/builder/pool"
+	"github.com/hallmark-dev/hallmark/internal/config"
+	"github.com/hallmark-dev/hallmark/internal/devstack"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/proto/hallmark/v1/hallmarkv1connect"
 )
@@ -367,4 +370,53 @@ func TestWorkerPool(t *testing.T) {
 			wantWorker(res.GetBuildId(), b.addr)
 		}
 	})
+}
+
+// TestDevStackWorkers starts a second dev stack with two buildkitd workers,
+// as `hallmark dev up --workers 2` does: both answer on sockets and roots
+// of their own, the gateway's config lists both, and a build of a
+// repository placed on each worker is recorded on it.
+func TestDevStackWorkers(t *testing.T) {
+	dir, err := os.MkdirTemp(env.tmp, "stack2-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := devstack.Start(t.Context(), devstack.Config{
+		Dir: dir, GatewayAddr: "127.0.0.1:0", RegistryAddr: "127.0.0.1:0", IssuerAddr: "127.0.0.1:0",
+		Hallmarkd: filepath.Join(env.bin, "hallmarkd"), Repo: env.repo, Progress: os.Stderr, Workers: 2,
+	})
+	if err != nil {
+		t.Fatalf("start a stack with two workers: %v", err)
+	}
+	defer s.Close()
+	if len(s.Workers) != 2 || s.Workers[0] != s.BuildKit || s.Workers[0] == s.Workers[1] {
+		t.Fatalf("stack workers = %q (BuildKit %s), want two distinct, the first BuildKit", s.Workers, s.BuildKit)
+	}
+	if st, err := devstack.LoadState(dir); err != nil || !slices.Equal(st.Workers, s.Workers) {
+		t.Errorf("state file workers = %q, %v; want %q", st.Workers, err, s.Workers)
+	}
+	cfg, err := config.Load(filepath.Join(dir, "hallmarkd.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.BuildKit.WorkerAddresses(); !slices.Equal(got, s.Workers) {
+		t.Errorf("gateway buildkit workers = %q, want %q", got, s.Workers)
+	}
+	tok, err := s.OIDC().Mint("e2e-dev-workers", devstack.Audience, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := hallmarkv1connectClient(s.Gateway, tok)
+	q := hallmarkv1connect.NewQueryServiceClient(h2c(), s.Gateway, connect.WithInterceptors(bearer(tok)))
+	repos := placedRepos(t, s.Workers, s.Registry+"/e2e/dev-workers")
+	for _, w := range s.Workers {
+		req := dockerfileRequest(t, c, "FROM "+s.BaseImage+"\nUSER 65532\n", repos[w]+":v1")
+		res, _, err := build(t.Context(), c, req)
+		if err != nil {
+			t.Fatalf("build of %s: %v", repos[w], err)
+		}
+		if got := recordedWorker(t, q, res.GetBuildId()); !strings.HasSuffix(got, " at "+w) {
+			t.Errorf("build of %s recorded worker %q, want the one at %s", repos[w], got, w)
+		}
+	}
 }
