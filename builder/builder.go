@@ -7,9 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
-
-	"github.com/moby/buildkit/client"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
@@ -43,14 +42,12 @@ type Builder struct {
 	contexts ContextStore
 	resolver *Resolver
 	pool     *pool.Pool
-	// clients are the connections to the workers, by address, each shared
-	// by the builds on it.
-	clients map[string]*client.Client
+	conns    *conns
 	// pingWorker, if set, replaces the ping of a worker before a build
 	// (tests).
 	pingWorker func(ctx context.Context, addr string) error
-	stop       context.CancelFunc // ends the health checks
-	checking   chan struct{}      // closed when they ended
+	stop       context.CancelFunc // ends the health checks and discovery
+	background sync.WaitGroup     // they run here
 	secrets    *secretscan.Scanner
 	// baseConfigs are the configs of runtime bases, for the secret scan.
 	baseConfigs *configCache
@@ -63,22 +60,25 @@ type Builder struct {
 type Option func(*options) error
 
 type options struct {
-	logger       *slog.Logger
-	maxParallel  int
-	maxQueued    int
-	workDir      string
-	registry     *registry.Client
-	pingTimeout  time.Duration
-	onQueue      func(waiting, running int64)
-	onWorker     func(WorkerStats)
-	health       []pool.Option
-	allowRoot    bool
-	baseMode     BaseMode
-	baseAllow    []glob.Pattern
-	secretScan   []secretscan.Option
-	noSecretScan bool
-	baseVerifier BaseVerifier
-	frontends    []allowedFrontend
+	logger      *slog.Logger
+	maxParallel int
+	maxQueued   int
+	workDir     string
+	registry    *registry.Client
+	pingTimeout time.Duration
+	onQueue     func(waiting, running int64)
+	onWorker    func(WorkerStats)
+	health      []pool.Option
+	// discover finds workers every discoverEvery (WithDiscovery).
+	discover      func(ctx context.Context) ([]string, error)
+	discoverEvery time.Duration
+	allowRoot     bool
+	baseMode      BaseMode
+	baseAllow     []glob.Pattern
+	secretScan    []secretscan.Option
+	noSecretScan  bool
+	baseVerifier  BaseVerifier
+	frontends     []allowedFrontend
 }
 
 // WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
@@ -170,7 +170,7 @@ func New(workers []string, contexts ContextStore, opts ...Option) (*Builder, err
 	if err != nil {
 		return nil, err
 	}
-	if len(workers) == 0 {
+	if len(workers) == 0 && o.discover == nil {
 		return nil, errors.New("no buildkit worker")
 	}
 	if contexts == nil {
@@ -190,23 +190,25 @@ func New(workers []string, contexts ContextStore, opts ...Option) (*Builder, err
 		return nil, err
 	}
 	b := &Builder{contexts: contexts, resolver: res, secrets: secrets, baseConfigs: newConfigCache(), manifests: newManifestCache(), opts: o,
-		clients: map[string]*client.Client{}}
+		conns: newConns()}
 	if err := b.newPool(workers); err != nil {
-		_ = b.closeClients()
+		_ = b.conns.closeAll()
 		return nil, err
 	}
 	ctx, stop := context.WithCancel(context.Background())
-	b.stop, b.checking = stop, make(chan struct{})
-	go func() {
-		defer close(b.checking)
-		b.pool.Run(ctx)
-	}()
+	b.stop = stop
+	if o.discover != nil {
+		b.discover(ctx, workers)
+		b.background.Go(func() { b.discoverEvery(ctx, workers) })
+	}
+	b.background.Go(func() { b.pool.Run(ctx) })
 	return b, nil
 }
 
-// Close ends the health checks and releases the connections to BuildKit.
+// Close ends the health checks and discovery, and releases the connections
+// to BuildKit.
 func (b *Builder) Close() error {
 	b.stop()
-	<-b.checking
-	return b.closeClients()
+	b.background.Wait()
+	return b.conns.closeAll()
 }

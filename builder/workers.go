@@ -39,21 +39,16 @@ func WithHealthCheck(every, timeout time.Duration) Option {
 
 // newPool connects (lazily) to every worker and makes the pool of them.
 func (b *Builder) newPool(addrs []string) error {
-	members := make([]pool.Member, 0, len(addrs))
-	for _, addr := range addrs {
-		if _, dup := b.clients[addr]; dup {
-			return fmt.Errorf("%w: buildkit worker %s is listed twice", hallmark.ErrInvalid, addr)
+	seen := map[string]bool{}
+	for _, a := range addrs {
+		if seen[a] {
+			return fmt.Errorf("%w: buildkit worker %s is listed twice", hallmark.ErrInvalid, a)
 		}
-		// client.New dials lazily and reconnects, so a daemon that starts
-		// after the gateway is found by the next health check or build.
-		c, err := client.New(context.Background(), addr)
-		if err != nil {
-			return fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
-		}
-		b.clients[addr] = c
-		members = append(members, pool.Member{Addr: addr, Pinger: pool.PingFunc(func(ctx context.Context) error {
-			return b.ping(ctx, addr)
-		})})
+		seen[a] = true
+	}
+	members, err := b.members(addrs)
+	if err != nil {
+		return err
 	}
 	opts := append([]pool.Option{
 		pool.WithLogger(b.opts.logger),
@@ -87,14 +82,6 @@ func (b *Builder) observeWorker(s WorkerStats) {
 	b.opts.onQueue(waiting, running)
 }
 
-func (b *Builder) closeClients() error {
-	var errs []error
-	for _, c := range b.clients {
-		errs = append(errs, c.Close())
-	}
-	return errors.Join(errs...)
-}
-
 // placed is the worker a build runs on and the connection to it.
 type placed struct {
 	w *pool.Worker
@@ -121,7 +108,7 @@ func (b *Builder) connect(ctx context.Context, order []*pool.Worker) (placed, []
 		err := b.ping(pctx, w.Addr())
 		cancel()
 		if err == nil {
-			return placed{w: w, c: b.clients[w.Addr()]}, order[i+1:], nil
+			return placed{w: w, c: b.conns.get(w.Addr())}, order[i+1:], nil
 		}
 		if ctx.Err() != nil {
 			return placed{}, nil, fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
@@ -145,7 +132,11 @@ func (b *Builder) ping(ctx context.Context, addr string) error {
 	if b.pingWorker != nil {
 		return b.pingWorker(ctx, addr)
 	}
-	_, err := b.clients[addr].ListWorkers(ctx)
+	c := b.conns.get(addr)
+	if c == nil {
+		return fmt.Errorf("buildkit worker %s left the pool", addr)
+	}
+	_, err := c.ListWorkers(ctx)
 	return err
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/buildkit/client"
 	"google.golang.org/grpc/codes"
@@ -190,6 +191,73 @@ func TestConnectAllDown(t *testing.T) {
 	for _, w := range b.pool.Workers() {
 		if w.Healthy() {
 			t.Errorf("worker %s is healthy after it did not answer", w.Addr())
+		}
+	}
+}
+
+// TestDiscovery: discovered workers join the static ones, a worker gone
+// from the lookup leaves the pool, and a failed lookup keeps the workers
+// the last one found.
+func TestDiscovery(t *testing.T) {
+	store, err := contextstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sock := func(name string) string { return "unix://" + filepath.Join(dir, name+".sock") }
+	static := sock("static")
+	var found []string
+	var lookupErr error
+	lookup := func(context.Context) ([]string, error) { return found, lookupErr }
+	found = []string{sock("a"), sock("b")}
+	b, err := New([]string{static}, store, WithDiscovery(lookup, time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	workers := func() []string {
+		var out []string
+		for _, w := range b.pool.Workers() {
+			out = append(out, w.Addr())
+		}
+		return out
+	}
+	if got, want := workers(), []string{static, sock("a"), sock("b")}; !slices.Equal(got, want) {
+		t.Fatalf("workers at start = %q, want %q", got, want)
+	}
+	steps := []struct {
+		name  string
+		found []string
+		err   error
+		want  []string
+	}{
+		{name: "one left, one joined", found: []string{sock("b"), sock("c")}, want: []string{static, sock("b"), sock("c")}},
+		{name: "lookup failed", err: errors.New("SERVFAIL"), want: []string{static, sock("b"), sock("c")}},
+		{name: "the static one also found", found: []string{static}, want: []string{static}},
+	}
+	for _, s := range steps {
+		found, lookupErr = s.found, s.err
+		b.discover(t.Context(), []string{static})
+		if got := workers(); !slices.Equal(got, s.want) {
+			t.Errorf("%s: workers = %q, want %q", s.name, got, s.want)
+		}
+		for _, a := range s.want {
+			if b.conns.get(a) == nil {
+				t.Errorf("%s: no connection to %s", s.name, a)
+			}
+		}
+	}
+	if b.conns.get(sock("a")) != nil {
+		t.Error("the worker that left still has a connection")
+	}
+}
+
+func TestWithDiscoveryRejects(t *testing.T) {
+	lookup := func(context.Context) ([]string, error) { return nil, nil }
+	for _, opt := range []Option{WithDiscovery(nil, time.Second), WithDiscovery(lookup, 0)} {
+		var o options
+		if err := opt(&o); !errors.Is(err, hallmark.ErrInvalid) {
+			t.Errorf("WithDiscovery = %v, want ErrInvalid", err)
 		}
 	}
 }

@@ -11,4 +11,8 @@
 //
 // Every worker has its own queue (builder/queue): a bounded number of
 // builds run on it at once and a bounded number wait.
+//
+// The set of workers can change (Set, fed by DNS for a headless Service):
+// a worker that stays keeps its queue and health, a new one joins, and a
+// removed one leaves the placement while the builds on it finish.
 package pool

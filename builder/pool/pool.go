@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -43,8 +44,10 @@ type Stats struct {
 	Failures uint64
 }
 
-// Pool is a fixed set of workers. Its methods are safe for concurrent use.
+// Pool is a set of workers, fixed or replaced by Set (discovery). Its
+// methods are safe for concurrent use.
 type Pool struct {
+	mu      sync.RWMutex
 	workers []*Worker
 	opts    options
 }
@@ -123,8 +126,9 @@ func WithHealthCheck(every, timeout time.Duration) Option {
 	}
 }
 
-// New returns a pool of members, each at least as healthy as its first
-// health check finds it: healthy until then. Addresses must be distinct.
+// New returns a pool of members, each healthy until a health check or a
+// build finds otherwise. Addresses must be distinct. An empty pool (workers
+// not discovered yet) places nothing until Set gives it members.
 func New(members []Member, opts ...Option) (*Pool, error) {
 	o := options{logger: slog.New(slog.DiscardHandler), maxParallel: 2, healthEvery: 5 * time.Second, healthTimeout: 2 * time.Second}
 	for _, opt := range opts {
@@ -132,10 +136,19 @@ func New(members []Member, opts ...Option) (*Pool, error) {
 			return nil, err
 		}
 	}
-	if len(members) == 0 {
-		return nil, fmt.Errorf("%w: a worker pool needs at least one worker", hallmark.ErrInvalid)
-	}
 	p := &Pool{opts: o}
+	if _, err := p.Set(members); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Set makes members the pool's workers. A worker whose address stays keeps
+// its queue, health and counters; a new address joins healthy; a removed
+// worker leaves the placement at once, while builds already on it finish
+// there. It returns the removed workers. Addresses must be distinct; on an
+// error the pool is unchanged.
+func (p *Pool) Set(members []Member) (removed []*Worker, err error) {
 	seen := map[string]bool{}
 	for _, m := range members {
 		switch {
@@ -147,33 +160,69 @@ func New(members []Member, opts ...Option) (*Pool, error) {
 			return nil, fmt.Errorf("%w: worker %s has no health check", hallmark.ErrInvalid, m.Addr)
 		}
 		seen[m.Addr] = true
-		w := &Worker{addr: m.Addr, pinger: m.Pinger, pool: p}
-		w.healthy.Store(true)
-		q, err := queue.New(o.maxParallel, queue.WithMaxWaiting(o.maxQueued), queue.WithObserver(func(waiting, running int64) {
-			w.waiting.Store(waiting)
-			w.running.Store(running)
-			w.observe()
-		}))
-		if err != nil {
-			return nil, err
+	}
+	p.mu.Lock()
+	old := map[string]*Worker{}
+	for _, w := range p.workers {
+		old[w.addr] = w
+	}
+	var added, next []*Worker
+	for _, m := range members {
+		w, ok := old[m.Addr]
+		if !ok {
+			if w, err = p.newWorker(m); err != nil {
+				p.mu.Unlock()
+				return nil, err
+			}
+			added = append(added, w)
 		}
-		w.queue = q
-		p.workers = append(p.workers, w)
+		delete(old, m.Addr)
+		next = append(next, w)
 	}
 	for _, w := range p.workers {
+		if _, gone := old[w.addr]; gone {
+			removed = append(removed, w)
+		}
+	}
+	p.workers = next
+	p.mu.Unlock()
+	for _, w := range added {
+		p.opts.logger.Info("buildkit worker joined", "worker", w.addr)
 		w.observe()
 	}
-	return p, nil
+	for _, w := range removed {
+		p.opts.logger.Info("buildkit worker left", "worker", w.addr)
+	}
+	return removed, nil
+}
+
+func (p *Pool) newWorker(m Member) (*Worker, error) {
+	w := &Worker{addr: m.Addr, pinger: m.Pinger, pool: p}
+	w.healthy.Store(true)
+	q, err := queue.New(p.opts.maxParallel, queue.WithMaxWaiting(p.opts.maxQueued), queue.WithObserver(func(waiting, running int64) {
+		w.waiting.Store(waiting)
+		w.running.Store(running)
+		w.observe()
+	}))
+	if err != nil {
+		return nil, err
+	}
+	w.queue = q
+	return w, nil
 }
 
 // Workers returns the workers in the order they were given.
-func (p *Pool) Workers() []*Worker { return slices.Clone(p.workers) }
+func (p *Pool) Workers() []*Worker {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return slices.Clone(p.workers)
+}
 
 // Order returns the workers for key: the healthy ones in rendezvous-hash
 // order, then the others in the same order, as a last resort (a worker may
 // have come back since its last health check).
 func (p *Pool) Order(key string) []*Worker {
-	ranked := rank(key, p.workers)
+	ranked := rank(key, p.Workers())
 	healthy := make([]*Worker, 0, len(ranked))
 	var down []*Worker
 	for _, w := range ranked {
@@ -203,8 +252,9 @@ func (p *Pool) Run(ctx context.Context) {
 
 // Check pings every worker concurrently and records which answered.
 func (p *Pool) Check(ctx context.Context) {
-	done := make(chan struct{}, len(p.workers))
-	for _, w := range p.workers {
+	workers := p.Workers()
+	done := make(chan struct{}, len(workers))
+	for _, w := range workers {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			cctx, cancel := context.WithTimeout(ctx, p.opts.healthTimeout)
@@ -220,7 +270,7 @@ func (p *Pool) Check(ctx context.Context) {
 			w.markUp()
 		}()
 	}
-	for range p.workers {
+	for range workers {
 		<-done
 	}
 }

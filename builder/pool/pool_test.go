@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -259,7 +262,6 @@ func TestNewRejects(t *testing.T) {
 		members []Member
 		opts    []Option
 	}{
-		{name: "no worker"},
 		{name: "no address", members: []Member{{Pinger: ok}}},
 		{name: "twice", members: []Member{{Addr: "tcp://a:1", Pinger: ok}, {Addr: "tcp://a:1", Pinger: ok}}},
 		{name: "no pinger", members: []Member{{Addr: "tcp://a:1"}}},
@@ -308,5 +310,94 @@ func TestRunChecksPeriodically(t *testing.T) {
 	}
 	if !w.Healthy() {
 		t.Fatal("the worker is not healthy after a passing check")
+	}
+}
+
+// TestSet: a worker that stays keeps its queue and health, a new one joins
+// healthy, a removed one leaves the placement while a build on it keeps its
+// slot; keys of the workers that stay do not move.
+func TestSet(t *testing.T) {
+	all := addrs(3)
+	p, fakes := newPool(t, all[:2])
+	ks := keys(600)
+	was := placement(p, ks)
+	kept := p.Workers()[0]
+	kept.MarkDown(errors.New("refused"))
+	gone := p.Workers()[1]
+	release, err := gone.Acquire(t.Context(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakes[all[2]] = &fake{up: true}
+	removed, err := p.Set([]Member{{Addr: all[0], Pinger: fakes[all[0]]}, {Addr: all[2], Pinger: fakes[all[2]]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != gone {
+		t.Fatalf("Set removed %v, want %s", names(removed), gone.Addr())
+	}
+	if got := p.Workers(); len(got) != 2 || got[0] != kept || got[1].Addr() != all[2] || !got[1].Healthy() {
+		t.Fatalf("workers after Set = %v, want %s (the same worker) and a healthy %s", names(got), all[0], all[2])
+	}
+	if kept.Healthy() || kept.Stats().Failures != 1 {
+		t.Errorf("the worker that stayed lost its state: %+v", kept.Stats())
+	}
+	if s := gone.Stats(); s.Running != 1 {
+		t.Errorf("the build on the removed worker lost its slot: %+v", s)
+	}
+	release()
+	p.Check(t.Context()) // the kept worker answers again
+	for k, a := range placement(p, ks) {
+		if a != was[k] && was[k] != gone.Addr() && a != all[2] {
+			t.Fatalf("key %s moved from %s to %s: only the removed worker's keys and those the new one takes may move", k, was[k], a)
+		}
+		if a == gone.Addr() {
+			t.Fatalf("key %s still placed on the removed worker", k)
+		}
+	}
+	if _, err := p.Set([]Member{{Addr: all[0], Pinger: fakes[all[0]]}, {Addr: all[0], Pinger: fakes[all[0]]}}); !errors.Is(err, hallmark.ErrInvalid) {
+		t.Errorf("Set with a duplicate = %v, want ErrInvalid", err)
+	}
+	if got := p.Workers(); len(got) != 2 {
+		t.Errorf("a refused Set changed the pool: %v", names(got))
+	}
+}
+
+// resolver answers lookups from a map.
+type resolver map[string][]netip.Addr
+
+func (r resolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	ips, ok := r[host]
+	if !ok {
+		return nil, errors.New("no such host")
+	}
+	return ips, nil
+}
+
+func TestDNS(t *testing.T) {
+	r := resolver{
+		"buildkitd.ns.svc": {netip.MustParseAddr("10.0.0.7"), netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("::ffff:10.0.0.5"), netip.MustParseAddr("fd00::1")},
+		"empty.ns.svc":     {},
+	}
+	tests := []struct {
+		host    string
+		want    []string
+		wantErr string
+	}{
+		{host: "buildkitd.ns.svc", want: []string{"tcp://10.0.0.5:1234", "tcp://10.0.0.7:1234", "tcp://[fd00::1]:1234"}},
+		{host: "empty.ns.svc", wantErr: "no address"},
+		{host: "missing.ns.svc", wantErr: "no such host"},
+	}
+	for _, tt := range tests {
+		got, err := DNS(r, tt.host, "1234")(t.Context())
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("DNS(%s) = %v, %v; want an error containing %q", tt.host, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("DNS(%s) = %v, %v; want %v", tt.host, got, err, tt.want)
+		}
 	}
 }

@@ -32,12 +32,16 @@ import (
 	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/builder/basebuild"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/version"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/verify"
 )
+
+// discoverEvery is how often buildkit.discover looks the workers up again.
+const discoverEvery = 30 * time.Second
 
 func main() {
 	tuneGC(os.Getenv, os.ReadFile)
@@ -209,6 +213,13 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		builder.WithRegistry(rc),
 		builder.WithQueueObserver(metrics.ObserveQueue),
 		builder.WithWorkerObserver(metrics.ObserveWorker),
+	}
+	if cfg.BuildKit.Discover != "" {
+		host, port, err := cfg.BuildKit.DiscoverHostPort()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("buildkit.discover: %w", err)
+		}
+		bopts = append(bopts, builder.WithDiscovery(pool.DNS(net.DefaultResolver, host, port), discoverEvery))
 	}
 	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {

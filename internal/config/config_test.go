@@ -220,6 +220,9 @@ func TestLoadConfigMistakes(t *testing.T) {
 		{name: "buildkit worker tcp without port", yaml: "buildkit:\n  workers: [tcp://a]\n" + issuers, want: []string{"buildkit.workers[0]: "}},
 		{name: "buildkit worker unix without path", yaml: "buildkit:\n  workers: [\"unix://\"]\n" + issuers, want: []string{"buildkit.workers[0]: "}},
 		{name: "buildkit worker twice", yaml: "buildkit:\n  workers: [tcp://a:1234, tcp://b:1234, tcp://a:1234]\n" + issuers, want: []string{"buildkit.workers[2]: ", "also buildkit.workers[0]"}},
+		{name: "buildkit address and discover", yaml: "buildkit:\n  address: tcp://a:1234\n  discover: dns+tcp://b:1234\n" + issuers, want: []string{"buildkit: ", "buildkit.discover or buildkit.address"}},
+		{name: "buildkit discover without port", yaml: "buildkit:\n  discover: dns+tcp://buildkitd.ns.svc\n" + issuers, want: []string{"buildkit.discover: ", "is not dns+tcp://host:port"}},
+		{name: "buildkit discover tcp", yaml: "buildkit:\n  discover: tcp://buildkitd.ns.svc:1234\n" + issuers, want: []string{"buildkit.discover: "}},
 		{name: "maxParallel 0", yaml: "buildkit:\n  maxParallel: 0\n" + issuers, want: []string{"buildkit.maxParallel: ", "0 is not between 1 and 64"}},
 		{name: "maxParallel 65", yaml: "buildkit:\n  maxParallel: 65\n" + issuers, want: []string{"buildkit.maxParallel: "}},
 		{name: "maxParallel not a number", yaml: "buildkit:\n  maxParallel: two\n" + issuers, want: []string{"buildkit.maxParallel"}},
@@ -585,6 +588,8 @@ func TestBuildKitWorkers(t *testing.T) {
 		{name: "default", yaml: "", want: []string{dev}},
 		{name: "address", yaml: "buildkit: {address: \"unix:///run/buildkit/buildkitd.sock\"}\n", want: []string{"unix:///run/buildkit/buildkitd.sock"}},
 		{name: "one worker", yaml: "buildkit: {workers: [\"tcp://a:1234\"]}\n", want: []string{"tcp://a:1234"}},
+		{name: "discover", yaml: "buildkit: {discover: \"dns+tcp://buildkitd.ns.svc:1234\"}\n", want: nil},
+		{name: "discover and workers", yaml: "buildkit: {discover: \"dns+tcp://buildkitd.ns.svc:1234\", workers: [\"tcp://a:1234\"]}\n", want: []string{"tcp://a:1234"}},
 		{name: "workers", yaml: "buildkit:\n  workers:\n  - tcp://buildkitd-0.buildkitd.ns.svc:1234\n  - tcp://buildkitd-1.buildkitd.ns.svc:1234\n  - unix:///run/b.sock\n",
 			want: []string{"tcp://buildkitd-0.buildkitd.ns.svc:1234", "tcp://buildkitd-1.buildkitd.ns.svc:1234", "unix:///run/b.sock"}},
 	}
@@ -609,5 +614,25 @@ func TestBuildKitWorkers(t *testing.T) {
 				t.Errorf("after a round trip buildkit = %+v, want %+v", again.BuildKit, c.BuildKit)
 			}
 		})
+	}
+}
+
+func TestDiscoverHostPort(t *testing.T) {
+	tests := []struct {
+		in, host, port string
+		ok             bool
+	}{
+		{"dns+tcp://buildkitd.hallmark-buildkit.svc.cluster.local:1234", "buildkitd.hallmark-buildkit.svc.cluster.local", "1234", true},
+		{"dns+tcp://[fd00::1]:1234", "fd00::1", "1234", true},
+		{"dns+tcp://buildkitd:1234/x", "", "", false},
+		{"dns+tcp://user@buildkitd:1234", "", "", false},
+		{"dns://buildkitd:1234", "", "", false},
+		{"dns+tcp://:1234", "", "", false},
+	}
+	for _, tt := range tests {
+		host, port, err := BuildKitConfig{Discover: tt.in}.DiscoverHostPort()
+		if (err == nil) != tt.ok || host != tt.host || port != tt.port {
+			t.Errorf("DiscoverHostPort(%q) = %q, %q, %v; want %q, %q, ok %v", tt.in, host, port, err, tt.host, tt.port, tt.ok)
+		}
 	}
 }

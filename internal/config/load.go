@@ -61,7 +61,7 @@ func decode(data []byte) (Config, error) {
 		}
 		return c, err
 	}
-	if c.BuildKit.Address == "" && c.BuildKit.Workers == nil { // workers: [] stays an error
+	if c.BuildKit.Address == "" && c.BuildKit.Workers == nil && c.BuildKit.Discover == "" { // workers: [] stays an error
 		c.BuildKit.Address = devWorker
 	}
 	return c, nil

@@ -326,10 +326,12 @@ func (c Config) validateBuildKit(v *validation) {
 	switch {
 	case bk.Address != "" && len(bk.Workers) > 0:
 		v.bad("buildkit", "set buildkit.workers or buildkit.address (the short form of a list of one), not both")
+	case bk.Address != "" && bk.Discover != "":
+		v.bad("buildkit", "set buildkit.discover or buildkit.address, not both (list fixed workers in buildkit.workers)")
 	case bk.Address != "":
 		buildKitAddress(v, "buildkit.address", bk.Address)
-	case len(bk.Workers) == 0:
-		v.bad("buildkit.workers", "no worker: list at least one BuildKit address (or set buildkit.address)")
+	case len(bk.Workers) == 0 && bk.Discover == "":
+		v.bad("buildkit.workers", "no worker: list at least one BuildKit address (or set buildkit.address or buildkit.discover)")
 	case len(bk.Workers) > maxWorkers:
 		v.bad("buildkit.workers", "%d workers, the limit is %d", len(bk.Workers), maxWorkers)
 	}
@@ -341,6 +343,11 @@ func (c Config) validateBuildKit(v *validation) {
 			v.bad(field, "%q is also buildkit.workers[%d]", w, j)
 		}
 		seen[w] = i
+	}
+	if bk.Discover != "" {
+		if _, _, err := bk.DiscoverHostPort(); err != nil {
+			v.bad("buildkit.discover", "%v", err)
+		}
 	}
 	if bk.MaxParallel < 1 || bk.MaxParallel > 64 {
 		v.bad("buildkit.maxParallel", "%d is not between 1 and 64", bk.MaxParallel)
