@@ -252,6 +252,8 @@ type gatewayOpts struct {
 	// default's when 0).
 	workers     []string
 	maxParallel int
+	// discover, if set, replaces buildkit with buildkit.discover.
+	discover string
 	// logs, if set, also receives the gateway's log lines as they are
 	// written (from another goroutine: it must be safe for that).
 	logs io.Writer
@@ -292,6 +294,9 @@ func launchGateway(t testing.TB, o gatewayOpts) (url string, stop func()) {
 			quoted[i] = strconv.Quote(w)
 		}
 		bk = fmt.Sprintf("{workers: [%s], maxParallel: %d}", strings.Join(quoted, ", "), cmp.Or(o.maxParallel, 2))
+	}
+	if o.discover != "" {
+		bk = fmt.Sprintf("{discover: %q, maxParallel: %d}", o.discover, cmp.Or(o.maxParallel, 2))
 	}
 	conf := fmt.Sprintf(`listen: %q
 buildkit: %s

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,9 +41,16 @@ type bkWorker struct {
 }
 
 // startWorker starts a buildkitd with the stack's BuildKit config (its
-// registry is plain HTTP) and waits until it answers. root is its state
-// directory; empty means a fresh one.
+// registry is plain HTTP) on a socket of its own and waits until it
+// answers. root is its state directory; empty means a fresh one.
 func startWorker(t testing.TB, name, root string) *bkWorker {
+	t.Helper()
+	return startWorkerAt(t, name, root, "")
+}
+
+// startWorkerAt is startWorker listening on addr (tcp://host:port); empty
+// means a socket of its own.
+func startWorkerAt(t testing.TB, name, root, addr string) *bkWorker {
 	t.Helper()
 	// Not t.TempDir: the directory must outlive a killed buildkitd's last
 	// file; run removes env.tmp at the end.
@@ -53,7 +61,10 @@ func startWorker(t testing.TB, name, root string) *bkWorker {
 	if root == "" {
 		root = filepath.Join(dir, "root")
 	}
-	w := &bkWorker{addr: "unix://" + filepath.Join(dir, "bk.sock"), log: filepath.Join(dir, "buildkitd.log"), done: make(chan struct{})}
+	if addr == "" {
+		addr = "unix://" + filepath.Join(dir, "bk.sock")
+	}
+	w := &bkWorker{addr: addr, log: filepath.Join(dir, "buildkitd.log"), done: make(chan struct{})}
 	logf, err := os.Create(w.log)
 	if err != nil {
 		t.Fatal(err)
@@ -418,5 +429,38 @@ func TestDevStackWorkers(t *testing.T) {
 		if got := recordedWorker(t, q, res.GetBuildId()); !strings.HasSuffix(got, " at "+w) {
 			t.Errorf("build of %s recorded worker %q, want the one at %s", repos[w], got, w)
 		}
+	}
+}
+
+// TestWorkerDiscovery runs a gateway whose workers come from DNS
+// (buildkit.discover: dns+tcp://localhost:PORT): a buildkitd on
+// 127.0.0.1:PORT is found, joins the pool and runs the build (were
+// localhost also ::1, where nothing listens, that worker would fail its
+// health check and be skipped).
+func TestWorkerDiscovery(t *testing.T) {
+	st := env.stack.State
+	port := freePort(t)
+	w := startWorkerAt(t, "dns", "", "tcp://"+port)
+	_, p, err := net.SplitHostPort(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &lockedLog{}
+	gw := startGatewayWith(t, gatewayOpts{registry: st.Registry, discover: "dns+tcp://localhost:" + p, noSigning: true, logs: logs})
+	if joined := logs.lines("buildkit worker joined", w.addr); len(joined) != 1 {
+		t.Errorf("gateway logged %d joins of %s, want 1", len(joined), w.addr)
+	}
+	const subject = "e2e-discovery"
+	c := hallmarkv1connectClient(gw, token(t, subject))
+	repo := st.Registry + "/e2e/discovered"
+	res, _, err := build(t.Context(), c, dockerfileRequest(t, c, "FROM "+st.BaseImage+"\nUSER 65532\n", repo+":v1"))
+	if err != nil {
+		t.Fatalf("build through a discovered worker: %v", err)
+	}
+	if got := recordedWorker(t, queryClient(t, gw, subject), res.GetBuildId()); !strings.HasSuffix(got, " at "+w.addr) {
+		t.Errorf("build recorded worker %q, want the discovered %s", got, w.addr)
+	}
+	if h := metric(t, gw, `hallmark_buildkit_worker_healthy{worker="`+w.addr+`"}`); h != 1 {
+		t.Errorf("hallmark_buildkit_worker_healthy of the discovered worker = %v, want 1", h)
 	}
 }
