@@ -163,4 +163,6 @@ type BuildKitInfo struct {
 	Version string
 	// Revision is its source revision, if known.
 	Revision string
+	// Address is the worker's address (unix:///path, tcp://host:port).
+	Address string
 }

@@ -60,12 +60,13 @@ func TestExtractAfterAdmission(t *testing.T) {
 		t.Fatal(err)
 	}
 	counting := &countingStore{Store: store}
-	b, err := New("unix:///nonexistent.sock", counting, WithRegistry(registrytest.Client(t)), WithMaxParallel(1))
+	b, err := New([]string{"unix:///nonexistent.sock"}, counting, WithRegistry(registrytest.Client(t)), WithMaxParallel(1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	busy, err := b.queue.Acquire(t.Context(), nil) // the only slot
+	worker := placed{w: b.pool.Workers()[0]}
+	busy, err := worker.w.Acquire(t.Context(), nil) // the only slot
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func TestExtractAfterAdmission(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		a, err := b.admit(t.Context(), nil, req, work, func(e hallmark.Event) error {
+		a, err := b.admit(t.Context(), worker, req, work, func(e hallmark.Event) error {
 			if e.Accepted != nil {
 				queued <- *e.Accepted
 			}
@@ -109,6 +110,7 @@ func TestExtractAfterAdmission(t *testing.T) {
 		t.Fatalf("admit: %v", r.err)
 	}
 	defer r.a.release()
+	defer r.a.slot()
 	if n := counting.extracts.Load(); n != 1 {
 		t.Errorf("%d extractions after admission, want 1", n)
 	}
@@ -128,13 +130,13 @@ func TestAdmitOwnContextsOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New("unix:///nonexistent.sock", store, WithRegistry(registrytest.Client(t)))
+	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
 	other := hallmark.Identity{Issuer: owner.Issuer, Subject: "other"}
-	_, err = b.admit(t.Context(), nil, hallmark.BuildRequest{ContextDigest: d, Requester: other}, t.TempDir(), func(hallmark.Event) error { return nil })
+	_, err = b.admit(t.Context(), placed{w: b.pool.Workers()[0]}, hallmark.BuildRequest{ContextDigest: d, Requester: other}, t.TempDir(), func(hallmark.Event) error { return nil })
 	if !errors.Is(err, hallmark.ErrNotFound) {
 		t.Fatalf("admit for another identity = %v, want ErrNotFound", err)
 	}

@@ -36,7 +36,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
-	c, err := b.connect(ctx)
+	p, rest, err := b.connect(ctx, b.pool.Order(PlacementKey(req)))
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -46,11 +46,12 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}
 	defer os.RemoveAll(work)
 
-	a, err := b.admit(ctx, c, req, work, emit)
+	a, err := b.admit(ctx, p, req, work, emit)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	defer a.release()
+	defer func() { a.slot() }() // the slot of the worker the build ends on
 	in, info, bases, policy := a.in, a.info, a.bases, a.policy
 
 	started := time.Now().UTC()
@@ -63,7 +64,10 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		}
 		return emit(e)
 	}
-	dgst, err := b.solve(ctx, c, req, in, solvePins{bases: bases, frontend: a.frontendImage}, collect)
+	pins := solvePins{bases: bases, frontend: a.frontendImage}
+	dgst, p, err := b.solveOnPool(ctx, req.ID, p, rest, &a.slot, func(p placed) (hallmark.Digest, error) {
+		return b.solve(ctx, p, req, in, pins, collect)
+	})
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -85,7 +89,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
 		"prepare_ms", a.prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", a.queued.Sub(a.prepared).Milliseconds(),
 		"extract_ms", started.Sub(a.queued).Milliseconds(), "solve_ms", solved.Sub(started).Milliseconds(),
-		"checks_ms", time.Since(solved).Milliseconds(), "nonroot_ms", checkedRoot.Sub(solved).Milliseconds(), "secrets_ms", time.Since(checkedRoot).Milliseconds())
+		"worker", p.addr(), "checks_ms", time.Since(solved).Milliseconds(), "nonroot_ms", checkedRoot.Sub(solved).Milliseconds(), "secrets_ms", time.Since(checkedRoot).Milliseconds())
 	return hallmark.BuildResult{
 		ID:               req.ID,
 		Digest:           dgst,
@@ -96,7 +100,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		RuntimeBase:      runtime,
 		Started:          started,
 		Solved:           solved,
-		BuildKit:         b.buildKitInfo(ctx, c),
+		BuildKit:         b.buildKitInfo(ctx, p),
 		Frontend:         a.frontend,
 		CacheScope:       req.CacheScope,
 		Network:          req.Network,
@@ -106,7 +110,8 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	}, nil
 }
 
-// admitted is a build that holds a queue slot, with its inputs ready.
+// admitted is a build that holds a queue slot of its worker, with its
+// inputs ready.
 type admitted struct {
 	in   inputs
 	info *DockerfileInfo
@@ -118,15 +123,18 @@ type admitted struct {
 	policy        *hallmark.BasePolicy
 	prepared      time.Time // the Dockerfile was read and inspected
 	queued        time.Time // the build got a queue slot
-	release       func()
+	// slot releases the queue slot; release releases the rest.
+	slot    func()
+	release func()
 }
 
 // admit does what a build does before BuildKit: it reads the Dockerfile (of
 // an uploaded context straight from the stored archive), inspects it,
-// applies the base-image policy and pins the bases, then waits for a queue
-// slot, and only then extracts the uploaded context, so that builds
-// waiting in the queue hold no extracted files. The caller calls release.
-func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.BuildRequest, work string, emit func(hallmark.Event) error) (_ admitted, err error) {
+// applies the base-image policy and pins the bases, then waits for a slot in
+// the queue of p's worker, and only then extracts the uploaded context, so
+// that builds waiting in the queue hold no extracted files. The caller
+// calls slot and release.
+func (b *Builder) admit(ctx context.Context, p placed, req hallmark.BuildRequest, work string, emit func(hallmark.Event) error) (_ admitted, err error) {
 	var done []func()
 	a := admitted{release: func() {
 		for _, f := range slices.Backward(done) {
@@ -135,6 +143,9 @@ func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.Buil
 	}}
 	defer func() {
 		if err != nil {
+			if a.slot != nil {
+				a.slot()
+			}
 			a.release()
 		}
 	}()
@@ -146,7 +157,7 @@ func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.Buil
 		}
 		done = append(done, use)
 	}
-	if a.in, err = b.prepareInputs(ctx, c, req, work); err != nil {
+	if a.in, err = b.prepareInputs(ctx, p.c, req, work); err != nil {
 		return a, err
 	}
 	if a.info, err = InspectDockerfile(a.in.dockerfile, req.BuildArgs, req.Target); err != nil {
@@ -176,7 +187,7 @@ func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.Buil
 	for i := range a.policy.Bases {
 		a.policy.Bases[i].VerifiedBy = verifiedBy
 	}
-	slot, err := b.queue.Acquire(ctx, func(pos int) error {
+	a.slot, err = p.w.Acquire(ctx, func(pos int) error {
 		if err := emit(hallmark.Event{Accepted: &hallmark.Accepted{ID: req.ID, QueuePosition: pos, Bases: a.bases}}); err != nil {
 			return err
 		}
@@ -185,7 +196,6 @@ func (b *Builder) admit(ctx context.Context, c *client.Client, req hallmark.Buil
 	if err != nil {
 		return a, err
 	}
-	done = append(done, slot)
 	a.queued = time.Now()
 	return a, b.extractContext(ctx, req, &a.in, work)
 }
@@ -314,15 +324,15 @@ func readInRoot(root, rel string) ([]byte, error) {
 	return data, nil
 }
 
-// buildKitInfo asks the daemon for its version; a daemon too old to answer
-// gives an empty version rather than failing the build.
-func (b *Builder) buildKitInfo(ctx context.Context, c *client.Client) hallmark.BuildKitInfo {
-	info, err := c.Info(ctx)
+// buildKitInfo names the worker p and asks it for its version; a daemon
+// too old to answer gives an empty version rather than failing the build.
+func (b *Builder) buildKitInfo(ctx context.Context, p placed) hallmark.BuildKitInfo {
+	info, err := p.c.Info(ctx)
 	if err != nil {
-		b.opts.logger.WarnContext(ctx, "read buildkit version", "error", err)
-		return hallmark.BuildKitInfo{}
+		b.opts.logger.WarnContext(ctx, "read buildkit version", "worker", p.addr(), "error", err)
+		return hallmark.BuildKitInfo{Address: p.addr()}
 	}
-	return hallmark.BuildKitInfo{Version: info.BuildkitVersion.Version, Revision: info.BuildkitVersion.Revision}
+	return hallmark.BuildKitInfo{Version: info.BuildkitVersion.Version, Revision: info.BuildkitVersion.Revision, Address: p.addr()}
 }
 
 // runtimeBase finds the pinned image of the final stage's base.

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
-
-	"github.com/moby/buildkit/client"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
-	"github.com/hallmark-dev/hallmark/builder/queue"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/builder/secretscan"
 	"github.com/hallmark-dev/hallmark/internal/bounded"
 	"github.com/hallmark-dev/hallmark/internal/glob"
@@ -35,19 +34,25 @@ type ContextStore interface {
 
 var _ ContextStore = (*contextstore.Store)(nil)
 
-// Builder runs builds on one BuildKit daemon, at most a configured number at
-// a time; the others wait in a first-come, first-served queue.
+// Builder runs builds on a pool of BuildKit daemons (workers), each build on
+// the worker its cache scope hashes to (builder/pool), at most a configured
+// number at a time on each; the others wait in the worker's first-come,
+// first-served queue.
 type Builder struct {
-	addr     string
 	contexts ContextStore
 	resolver *Resolver
-	queue    *queue.Queue
-	secrets  *secretscan.Scanner
+	pool     *pool.Pool
+	conns    *conns
+	// pingWorker, if set, replaces the ping of a worker before a build
+	// (tests).
+	pingWorker func(ctx context.Context, addr string) error
+	stop       context.CancelFunc // ends the health checks and discovery
+	background sync.WaitGroup     // they run here
+	secrets    *secretscan.Scanner
 	// baseConfigs are the configs of runtime bases, for the secret scan.
 	baseConfigs *configCache
 	// manifests are those of images read by digest lately, for moving tags.
 	manifests *bounded.Map[string, rawManifest]
-	bk        *client.Client // one connection to buildkitd, shared by builds
 	opts      options
 }
 
@@ -55,20 +60,25 @@ type Builder struct {
 type Option func(*options) error
 
 type options struct {
-	logger       *slog.Logger
-	maxParallel  int
-	maxQueued    int
-	workDir      string
-	registry     *registry.Client
-	pingTimeout  time.Duration
-	onQueue      func(waiting, running int64)
-	allowRoot    bool
-	baseMode     BaseMode
-	baseAllow    []glob.Pattern
-	secretScan   []secretscan.Option
-	noSecretScan bool
-	baseVerifier BaseVerifier
-	frontends    []allowedFrontend
+	logger      *slog.Logger
+	maxParallel int
+	maxQueued   int
+	workDir     string
+	registry    *registry.Client
+	pingTimeout time.Duration
+	onQueue     func(waiting, running int64)
+	onWorker    func(WorkerStats)
+	health      []pool.Option
+	// discover finds workers every discoverEvery (WithDiscovery).
+	discover      func(ctx context.Context) ([]string, error)
+	discoverEvery time.Duration
+	allowRoot     bool
+	baseMode      BaseMode
+	baseAllow     []glob.Pattern
+	secretScan    []secretscan.Option
+	noSecretScan  bool
+	baseVerifier  BaseVerifier
+	frontends     []allowedFrontend
 }
 
 // WithLogger sets the logger; nil is an error (hallmark.ErrInvalid). The
@@ -79,8 +89,8 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// WithMaxParallel sets how many builds run at once; the rest queue in
-// arrival order. The default is 2.
+// WithMaxParallel sets how many builds run at once on each worker; the rest
+// queue in arrival order. The default is 2.
 func WithMaxParallel(n int) Option {
 	return func(o *options) error {
 		if n < 1 {
@@ -91,7 +101,8 @@ func WithMaxParallel(n int) Option {
 	}
 }
 
-// WithMaxQueued bounds how many builds may wait for a slot; one more fails
+// WithMaxQueued bounds how many builds may wait for a slot of each worker;
+// one more fails
 // at once with an error wrapping hallmark.ErrTooLarge (RESOURCE_EXHAUSTED),
 // so that no caller can make the gateway hold unbounded waiting work. The
 // default is 0: no bound.
@@ -126,7 +137,8 @@ func WithRegistry(c *registry.Client) Option {
 }
 
 // WithQueueObserver sets a function called whenever the number of waiting or
-// running builds changes, for metrics. The default is none.
+// running builds changes, with the sums over all workers, for metrics
+// (WithWorkerObserver has each worker's). The default is none.
 func WithQueueObserver(f func(waiting, running int64)) Option {
 	return func(o *options) error { o.onQueue = f; return nil }
 }
@@ -137,10 +149,11 @@ func WithPingTimeout(d time.Duration) Option {
 	return func(o *options) error { o.pingTimeout = d; return nil }
 }
 
-// New returns a Builder for the BuildKit daemon at addr
-// (unix:///run/buildkit/buildkitd.sock, tcp://host:port), reading uploaded
-// contexts from contexts.
-func New(addr string, contexts ContextStore, opts ...Option) (*Builder, error) {
+// New returns a Builder for the BuildKit daemons at workers (each
+// unix:///run/buildkit/buildkitd.sock or tcp://host:port), reading uploaded
+// contexts from contexts. It starts the workers' health checks; Close
+// ends them.
+func New(workers []string, contexts ContextStore, opts ...Option) (*Builder, error) {
 	o := options{
 		logger:      slog.New(slog.DiscardHandler),
 		maxParallel: 2,
@@ -157,8 +170,8 @@ func New(addr string, contexts ContextStore, opts ...Option) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if addr == "" {
-		return nil, errors.New("buildkit address is empty")
+	if len(workers) == 0 && o.discover == nil {
+		return nil, errors.New("no buildkit worker")
 	}
 	if contexts == nil {
 		return nil, errors.New("context store is nil")
@@ -172,23 +185,30 @@ func New(addr string, contexts ContextStore, opts ...Option) (*Builder, error) {
 			return nil, err
 		}
 	}
-	q, err := queue.New(o.maxParallel, queue.WithObserver(o.onQueue), queue.WithMaxWaiting(o.maxQueued))
-	if err != nil {
-		return nil, err
-	}
 	res, err := NewResolver(o.registry)
 	if err != nil {
 		return nil, err
 	}
-	// client.New dials lazily and reconnects, so a daemon that starts after
-	// the gateway is found by the first build.
-	bk, err := client.New(context.Background(), addr)
-	if err != nil {
-		return nil, fmt.Errorf("%w: connect to buildkit at %s: %w", hallmark.ErrUnavailable, addr, err)
+	b := &Builder{contexts: contexts, resolver: res, secrets: secrets, baseConfigs: newConfigCache(), manifests: newManifestCache(), opts: o,
+		conns: newConns()}
+	if err := b.newPool(workers); err != nil {
+		_ = b.conns.closeAll()
+		return nil, err
 	}
-	b := &Builder{addr: addr, contexts: contexts, resolver: res, queue: q, secrets: secrets, baseConfigs: newConfigCache(), manifests: newManifestCache(), opts: o, bk: bk}
+	ctx, stop := context.WithCancel(context.Background())
+	b.stop = stop
+	if o.discover != nil {
+		b.discover(ctx, workers)
+		b.background.Go(func() { b.discoverEvery(ctx, workers) })
+	}
+	b.background.Go(func() { b.pool.Run(ctx) })
 	return b, nil
 }
 
-// Close releases the connection to BuildKit.
-func (b *Builder) Close() error { return b.bk.Close() }
+// Close ends the health checks and discovery, and releases the connections
+// to BuildKit.
+func (b *Builder) Close() error {
+	b.stop()
+	b.background.Wait()
+	return b.conns.closeAll()
+}

@@ -24,7 +24,13 @@
 //   - builder/dockerlint gives the lint warnings of InspectDockerfile.
 //   - builder/secretscan checks build args and scans the pushed image,
 //     which builder fetches through the registry client.
-//   - builder/queue admits builds, at most WithMaxParallel at a time.
+//   - builder/pool places each build on one of the BuildKit workers by a
+//     consistent hash of its cache scope and repository, skips workers
+//     that fail health checks, and gives every worker its own
+//     builder/queue, which admits builds, at most WithMaxParallel at a
+//     time. A build whose worker cannot be dialed before the solve starts
+//     moves to the next worker; a worker lost mid-build fails the build
+//     as unavailable.
 //
 // Base images are built without BuildKit, by builder/basebuild.
 package builder

@@ -62,7 +62,7 @@ func TestCheckNonRoot(t *testing.T) {
 			if tt.allowRoot {
 				opts = append(opts, WithRootAllowed())
 			}
-			b, err := New("unix:///nonexistent.sock", store, opts...)
+			b, err := New([]string{"unix:///nonexistent.sock"}, store, opts...)
 			if err != nil {
 				t.Fatal(err)
 			}

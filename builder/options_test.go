@@ -18,7 +18,7 @@ func TestNewRejectsNil(t *testing.T) {
 	}
 	for name, opt := range map[string]Option{"nil logger": WithLogger(nil), "nil registry": WithRegistry(nil)} {
 		t.Run(name, func(t *testing.T) {
-			b, err := New("unix:///nonexistent.sock", store, WithWorkDir(t.TempDir()), opt)
+			b, err := New([]string{"unix:///nonexistent.sock"}, store, WithWorkDir(t.TempDir()), opt)
 			if !errors.Is(err, hallmark.ErrInvalid) || b != nil {
 				t.Fatalf("New = %v, %v; want ErrInvalid", b, err)
 			}
@@ -33,7 +33,7 @@ func TestNewSecretScanAllowPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New("unix:///nonexistent.sock", store, WithWorkDir(t.TempDir()), WithSecretScanAllowPaths("/ok", "/a/["))
+	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithWorkDir(t.TempDir()), WithSecretScanAllowPaths("/ok", "/a/["))
 	if err == nil || !strings.Contains(err.Error(), "[1]") {
 		t.Fatalf("New = %v, %v; want an error naming [1]", b, err)
 	}

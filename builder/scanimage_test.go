@@ -63,7 +63,7 @@ func TestScanSecretsImage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := New("unix:///nonexistent.sock", store, append([]Option{WithRegistry(registrytest.Client(t))}, tt.opts...)...)
+			b, err := New([]string{"unix:///nonexistent.sock"}, store, append([]Option{WithRegistry(registrytest.Client(t))}, tt.opts...)...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/moby/buildkit/util/grpcerrors"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 )
@@ -28,8 +29,12 @@ type solvePins struct {
 	frontend *hallmark.ResolvedBase
 }
 
-// solve runs the build in BuildKit and returns the pushed image's digest.
-func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.BuildRequest, in inputs, pins solvePins, emit func(hallmark.Event) error) (hallmark.Digest, error) {
+// solve runs the build on the worker p and returns the pushed image's
+// digest. When p could not be dialed before any progress came, the error
+// is an *unreachableError: the build may move to another worker. When the
+// connection to p fails later, p is marked down and the error wraps
+// hallmark.ErrUnavailable.
+func (b *Builder) solve(ctx context.Context, p placed, req hallmark.BuildRequest, in inputs, pins solvePins, emit func(hallmark.Event) error) (hallmark.Digest, error) {
 	mounts, err := localMounts(in)
 	if err != nil {
 		return "", err
@@ -66,15 +71,17 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 
 	ch := make(chan *client.SolveStatus)
 	var resp *client.SolveResponse
+	started := false // progress came: the worker has the build
 	eg, egctx := errgroup.WithContext(ctx)
 	eg.Go(func() error {
 		var err error
-		resp, err = c.Solve(egctx, nil, opt, ch) // Solve closes ch.
+		resp, err = p.c.Solve(egctx, nil, opt, ch) // Solve closes ch.
 		return err
 	})
 	eg.Go(func() error {
 		var emitErr error
 		for st := range ch { // drain even after an emit error, so Solve never blocks
+			started = true
 			if emitErr == nil {
 				emitErr = emit(hallmark.Event{Status: convertStatus(st)})
 			}
@@ -82,7 +89,13 @@ func (b *Builder) solve(ctx context.Context, c *client.Client, req hallmark.Buil
 		return emitErr
 	})
 	if err := eg.Wait(); err != nil {
-		return "", b.classify(ctx, err, export["name"])
+		if ctx.Err() == nil && !started && unreachable(err) {
+			return "", &unreachableError{addr: p.addr(), err: err}
+		}
+		if ctx.Err() == nil && grpcerrors.Code(err) == codes.Unavailable {
+			p.w.MarkDown(fmt.Errorf("the build lost the worker: %w", err))
+		}
+		return "", classifySolve(ctx, err, p.addr(), export["name"])
 	}
 	d, err := hallmark.ParseDigest(resp.ExporterResponse[exptypes.ExporterImageDigestKey])
 	if err != nil {
@@ -107,21 +120,6 @@ func localMounts(in inputs) (map[string]fsutil.FS, error) {
 		m[name] = fs
 	}
 	return m, nil
-}
-
-// connect dials BuildKit and checks that it answers, so that a daemon that is
-// down fails fast as unavailable instead of hanging.
-func (b *Builder) connect(ctx context.Context) (*client.Client, error) {
-	c := b.bk
-	pctx, cancel := context.WithTimeout(ctx, b.opts.pingTimeout)
-	defer cancel()
-	if _, err := c.ListWorkers(pctx); err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
-		}
-		return nil, fmt.Errorf("%w: buildkit at %s did not answer within %s: %v", hallmark.ErrUnavailable, b.addr, b.opts.pingTimeout, grpcerrors.Code(err))
-	}
-	return c, nil
 }
 
 // all lists the bases and the frontend image.

@@ -28,10 +28,11 @@ import (
 // push. A source policy denial arrives as the text of
 // sourcepolicy.ErrSourceDenied.
 
-// classify turns the error of a BuildKit solve that pushes to target into a
-// hallmark error class, by the types and gRPC status BuildKit returns: what
-// a build step printed or ran never decides the class.
-func (b *Builder) classify(ctx context.Context, err error, target string) error {
+// classifySolve turns the error of a BuildKit solve on the worker at addr that
+// pushes to target into a hallmark error class, by the types and gRPC
+// status BuildKit returns: what a build step printed or ran never decides
+// the class.
+func classifySolve(ctx context.Context, err error, addr, target string) error {
 	if ctx.Err() != nil {
 		return fmt.Errorf("%w: %w", hallmark.ErrCanceled, context.Cause(ctx))
 	}
@@ -39,7 +40,7 @@ func (b *Builder) classify(ctx context.Context, err error, target string) error 
 	code := grpcerrors.Code(err)
 	switch {
 	case code == codes.Unavailable:
-		return fmt.Errorf("%w: buildkit at %s: %s", hallmark.ErrUnavailable, b.addr, msg)
+		return fmt.Errorf("%w: the build lost the buildkit worker at %s: %s", hallmark.ErrUnavailable, addr, msg)
 	case execFailed(err):
 		return fmt.Errorf("%w: %s", hallmark.ErrBuildFailed, msg)
 	case !fromSolver(err) && strings.Contains(msg, "failed to push "+target+": "):
@@ -47,9 +48,9 @@ func (b *Builder) classify(ctx context.Context, err error, target string) error 
 	case strings.Contains(msg, sourcepolicy.ErrSourceDenied.Error()):
 		return fmt.Errorf("%w: the build pulls an image the gateway did not pin (a # syntax= frontend, or an ONBUILD of a base image): %s", hallmark.ErrInvalid, msg)
 	case code == codes.DeadlineExceeded:
-		return fmt.Errorf("buildkit at %s: %w: %s", b.addr, context.DeadlineExceeded, msg)
+		return fmt.Errorf("buildkit at %s: %w: %s", addr, context.DeadlineExceeded, msg)
 	case code == codes.Canceled:
-		return fmt.Errorf("buildkit at %s: %w: %s", b.addr, context.Canceled, msg)
+		return fmt.Errorf("buildkit at %s: %w: %s", addr, context.Canceled, msg)
 	}
 	return fmt.Errorf("%w: %s", hallmark.ErrBuildFailed, msg)
 }

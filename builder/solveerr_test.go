@@ -50,7 +50,6 @@ func runFails(command string, code uint32) error {
 }
 
 func TestClassifySolveError(t *testing.T) {
-	b := &Builder{addr: "unix:///run/buildkit/buildkitd.sock"}
 	canceled, cancel := context.WithCancelCause(t.Context())
 	cancel(errors.New("the caller went away"))
 
@@ -154,7 +153,7 @@ func TestClassifySolveError(t *testing.T) {
 			err: func(*testing.T) error {
 				return status.Error(codes.Unavailable, "connection error: desc = transport: dial unix /run/buildkit/buildkitd.sock: connect: no such file or directory")
 			},
-			wantClass: hallmark.ErrUnavailable, wantMsg: "buildkit at unix:///run/buildkit/buildkitd.sock",
+			wantClass: hallmark.ErrUnavailable, wantMsg: "buildkit worker at unix:///run/buildkit/buildkitd.sock",
 		},
 		{
 			name:      "buildkit canceled the build",
@@ -186,7 +185,7 @@ func TestClassifySolveError(t *testing.T) {
 			if ctx == nil {
 				ctx = t.Context()
 			}
-			got := b.classify(ctx, tt.err(t), testTarget)
+			got := classifySolve(ctx, tt.err(t), "unix:///run/buildkit/buildkitd.sock", testTarget)
 			if class := hallmark.Class(got); !errors.Is(class, tt.wantClass) || class == nil {
 				t.Errorf("classify = %q of class %v, want %v", got, class, tt.wantClass)
 			}

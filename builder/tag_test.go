@@ -30,7 +30,7 @@ func TestMoveTagsReusesCheckedManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New("unix:///nonexistent.sock", store, WithRegistry(registrytest.Client(t)))
+	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

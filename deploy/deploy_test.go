@@ -946,11 +946,22 @@ func TestBuildKitWorkers(t *testing.T) {
 			t.Errorf("no headless Service %s for the StatefulSet's stable names", s.Spec.ServiceName)
 		}
 	}
-	// The gateway's buildkit.address names a worker of this StatefulSet.
+	// The gateway's buildkit.workers names every replica of this
+	// StatefulSet by its stable name, and nothing else.
 	_, _, cfg, _ := m.gateway(t)
 	s := m.statefulSets[0]
-	want := fmt.Sprintf("tcp://%s-0.%s.%s.svc.cluster.local:1234", s.Name, s.Spec.ServiceName, s.Namespace)
-	if cfg.BuildKit.Address != want {
-		t.Errorf("buildkit.address is %s, want the first worker, %s", cfg.BuildKit.Address, want)
+	if s.Spec.Replicas == nil || *s.Spec.Replicas < 2 {
+		t.Errorf("StatefulSet %s has %v replicas, want a pool of at least 2", s.Name, s.Spec.Replicas)
+	}
+	replicas := 1 // Kubernetes' default
+	if s.Spec.Replicas != nil {
+		replicas = int(*s.Spec.Replicas)
+	}
+	var want []string
+	for i := range replicas {
+		want = append(want, fmt.Sprintf("tcp://%s-%d.%s.%s.svc.cluster.local:1234", s.Name, i, s.Spec.ServiceName, s.Namespace))
+	}
+	if got := cfg.BuildKit.WorkerAddresses(); !slices.Equal(got, want) {
+		t.Errorf("buildkit workers are %q, want every replica of the StatefulSet, %q", got, want)
 	}
 }

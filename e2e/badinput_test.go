@@ -5,6 +5,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -246,6 +247,13 @@ type gatewayOpts struct {
 	rules string
 	// dataDir is the gateway's data directory; the default is a fresh one.
 	dataDir string
+	// workers, if set, replaces buildkit with this pool
+	// (buildkit.workers); maxParallel is its per-worker bound (the
+	// default's when 0).
+	workers     []string
+	maxParallel int
+	// discover, if set, replaces buildkit with buildkit.discover.
+	discover string
 	// logs, if set, also receives the gateway's log lines as they are
 	// written (from another goroutine: it must be safe for that).
 	logs io.Writer
@@ -279,15 +287,26 @@ func launchGateway(t testing.TB, o gatewayOpts) (url string, stop func()) {
 	}
 	dir := t.TempDir()
 	addr := freePort(t)
+	bk := fmt.Sprintf("{address: %q}", o.buildkit)
+	if len(o.workers) > 0 {
+		quoted := make([]string, len(o.workers))
+		for i, w := range o.workers {
+			quoted[i] = strconv.Quote(w)
+		}
+		bk = fmt.Sprintf("{workers: [%s], maxParallel: %d}", strings.Join(quoted, ", "), cmp.Or(o.maxParallel, 2))
+	}
+	if o.discover != "" {
+		bk = fmt.Sprintf("{discover: %q, maxParallel: %d}", o.discover, cmp.Or(o.maxParallel, 2))
+	}
 	conf := fmt.Sprintf(`listen: %q
-buildkit: {address: %q}
+buildkit: %s
 registries: [{host: %q, insecure: true}, {host: %q, insecure: true}]
 auth:
   issuers: [{url: %q, audience: hallmark}]
   rules: %s
 signing: {trustedRoot: %q, signingConfig: %q, tokenFile: %q, builderID: %q, disabledUnsafe: %t}
 dataDir: %q
-`, addr, o.buildkit, o.registry, env.stack.Registry, env.stack.Issuer, strings.ReplaceAll(o.rules, "{{issuer}}", strconv.Quote(env.stack.Issuer)),
+`, addr, bk, o.registry, env.stack.Registry, env.stack.Issuer, strings.ReplaceAll(o.rules, "{{issuer}}", strconv.Quote(env.stack.Issuer)),
 		env.stack.TrustedRoot, o.signingConfig, env.stack.SigningToken, devstack.BuilderID, o.noSigning, o.dataDir) + o.extraYAML
 	cfg := filepath.Join(dir, "hallmarkd.yaml")
 	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {

@@ -1,8 +1,11 @@
 package server
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/internal/version"
 )
 
@@ -14,6 +17,15 @@ type Metrics struct {
 	queued   prometheus.Gauge
 	running  prometheus.Gauge
 	uploaded prometheus.Counter
+
+	workerQueued   *prometheus.GaugeVec
+	workerRunning  *prometheus.GaugeVec
+	workerHealthy  *prometheus.GaugeVec
+	workerFailures *prometheus.CounterVec
+	// failuresSeen is each worker's failure count last added to
+	// workerFailures.
+	failuresMu   sync.Mutex
+	failuresSeen map[string]uint64
 
 	contextsCollected prometheus.Counter
 
@@ -68,11 +80,24 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 			Buckets: prometheus.ExponentialBuckets(0.5, 2, 12),
 		}, []string{"result"}),
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hallmark_build_queue_depth", Help: "Builds waiting for a free BuildKit slot.",
+			Name: "hallmark_build_queue_depth", Help: "Builds waiting for a free BuildKit slot, summed over the workers.",
 		}),
 		running: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "hallmark_builds_running", Help: "Builds running in BuildKit.",
+			Name: "hallmark_builds_running", Help: "Builds running in BuildKit, summed over the workers.",
 		}),
+		workerQueued: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hallmark_buildkit_worker_queue_depth", Help: "Builds waiting for a free slot of a BuildKit worker, by worker address.",
+		}, []string{"worker"}),
+		workerRunning: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hallmark_buildkit_worker_builds_running", Help: "Builds running on a BuildKit worker, by worker address.",
+		}, []string{"worker"}),
+		workerHealthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "hallmark_buildkit_worker_healthy", Help: "1 while a BuildKit worker passes its health checks and builds reach it, else 0 (builds skip it), by worker address.",
+		}, []string{"worker"}),
+		workerFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hallmark_buildkit_worker_failures_total", Help: "Failed health checks of a BuildKit worker and builds that could not reach it or lost it, by worker address.",
+		}, []string{"worker"}),
+		failuresSeen: map[string]uint64{},
 		uploaded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "hallmark_context_upload_bytes_total", Help: "Bytes of build context received.",
 		}),
@@ -140,7 +165,8 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m.scansResigned = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hallmark_vuln_scans_resigned_total", Help: "Scan attestations signed for shipped images whose findings a re-scan changed, by outcome (signed, failed).",
 	}, []string{"outcome"})
-	for _, c := range []prometheus.Collector{m.scansResigned, m.findings, m.affectedImages, m.findingChanges, m.rescanDuration, m.rescanLast, buildInfo, m.registryRequests, m.registryEventsReceived, m.registryEvents, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded, m.contextsCollected,
+	for _, c := range []prometheus.Collector{m.scansResigned, m.findings, m.affectedImages, m.findingChanges, m.rescanDuration, m.rescanLast, buildInfo, m.registryRequests, m.registryEventsReceived, m.registryEvents, m.started, m.finished, m.duration, m.queued, m.running, m.uploaded,
+		m.workerQueued, m.workerRunning, m.workerHealthy, m.workerFailures, m.contextsCollected,
 		m.verifications, m.verifyDuration, m.verifyWaiting, m.verifyRunning, m.recordsMissing, m.imports, m.decisionsWritten, m.decisionsDropped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
@@ -160,6 +186,25 @@ func (m *Metrics) ObserveVerifications(waiting, running int64) {
 func (m *Metrics) ObserveQueue(waiting, running int64) {
 	m.queued.Set(float64(waiting))
 	m.running.Set(float64(running))
+}
+
+// ObserveWorker records one BuildKit worker's numbers
+// (builder.WithWorkerObserver).
+func (m *Metrics) ObserveWorker(s builder.WorkerStats) {
+	m.workerQueued.WithLabelValues(s.Addr).Set(float64(s.Waiting))
+	m.workerRunning.WithLabelValues(s.Addr).Set(float64(s.Running))
+	healthy := 0.0
+	if s.Healthy {
+		healthy = 1
+	}
+	m.workerHealthy.WithLabelValues(s.Addr).Set(healthy)
+	m.failuresMu.Lock()
+	defer m.failuresMu.Unlock()
+	failures := m.workerFailures.WithLabelValues(s.Addr) // exported at 0 from the start
+	if seen := m.failuresSeen[s.Addr]; s.Failures > seen {
+		failures.Add(float64(s.Failures - seen))
+		m.failuresSeen[s.Addr] = s.Failures
+	}
 }
 
 // ObserveContextsCollected counts the bytes of uploaded contexts that a

@@ -1,10 +1,12 @@
 package server
 
 import (
+	"maps"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hallmark-dev/hallmark/builder"
 	"github.com/hallmark-dev/hallmark/internal/version"
 )
 
@@ -98,4 +100,48 @@ func TestContextsCollectedMetric(t *testing.T) {
 		}
 	}
 	t.Fatal("no hallmark_context_collected_bytes_total metric")
+}
+
+// TestWorkerMetrics: each worker's numbers are served under its address;
+// the failure counter adds what the pool counted since the last report.
+func TestWorkerMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m, err := NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a, b = "tcp://buildkitd-0:1234", "unix:///run/b.sock"
+	for _, s := range []builder.WorkerStats{
+		{Addr: a, Waiting: 1, Running: 2, Healthy: true},
+		{Addr: b, Healthy: true},
+		{Addr: b, Healthy: false, Failures: 1},
+		{Addr: b, Healthy: false, Failures: 3},
+		{Addr: b, Healthy: false, Failures: 3}, // no new failure
+		{Addr: a, Waiting: 4, Running: 2, Healthy: true},
+	} {
+		m.ObserveWorker(s)
+	}
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range families {
+		for _, s := range f.GetMetric() {
+			for _, l := range s.GetLabel() {
+				if l.GetName() == "worker" {
+					got[f.GetName()+" "+l.GetValue()] = s.GetGauge().GetValue() + s.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	want := map[string]float64{
+		"hallmark_buildkit_worker_queue_depth " + a: 4, "hallmark_buildkit_worker_builds_running " + a: 2,
+		"hallmark_buildkit_worker_healthy " + a: 1, "hallmark_buildkit_worker_failures_total " + a: 0,
+		"hallmark_buildkit_worker_queue_depth " + b: 0, "hallmark_buildkit_worker_builds_running " + b: 0,
+		"hallmark_buildkit_worker_healthy " + b: 0, "hallmark_buildkit_worker_failures_total " + b: 3,
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("worker metrics = %v\nwant %v", got, want)
+	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -81,9 +82,7 @@ func buildRecord(req store.Build, img *hallmark.BuildResult, err error) *store.B
 	}
 	b.Digest = img.Digest
 	b.Source.DockerfileDigest, b.Source.Frontend = img.DockerfileDigest, img.Frontend
-	if img.BuildKit.Version != "" {
-		b.Worker = "buildkitd " + img.BuildKit.Version
-	}
+	b.Worker = workerName(img.BuildKit)
 	for _, rb := range img.Bases {
 		b.Bases = append(b.Bases, recordBase(rb, img.RuntimeBase))
 	}
@@ -146,4 +145,18 @@ func tagMoves(repository string, tags []string) []store.TagMove {
 		out = append(out, store.TagMove{Tag: strings.TrimPrefix(t, repository+":")})
 	}
 	return out
+}
+
+// workerName names the BuildKit daemon that ran a build in its record:
+// "buildkitd v0.34.2 at tcp://buildkitd-0.buildkitd.ns.svc:1234", as much
+// of it as is known.
+func workerName(bk hallmark.BuildKitInfo) string {
+	name := ""
+	if bk.Version != "" {
+		name = "buildkitd " + bk.Version
+	}
+	if bk.Address != "" {
+		name = cmp.Or(name, "buildkitd") + " at " + bk.Address
+	}
+	return name
 }

@@ -11,6 +11,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	hallmark "github.com/hallmark-dev/hallmark"
 	hallmarkv1 "github.com/hallmark-dev/hallmark/proto/hallmark/v1"
 	"github.com/hallmark-dev/hallmark/store"
 )
@@ -137,5 +138,27 @@ func TestVerifyDecisionRecorded(t *testing.T) {
 		d.Repository != "registry.example.com/acme/app" || d.Digest != want.Digest || d.Allowed || !d.Cached || d.Policy != "gateway-built" ||
 		!slices.Equal(d.FailedRules, []string{"builders"}) || len(d.Reasons) != 1 || d.At.IsZero() {
 		t.Errorf("decision %+v", d)
+	}
+}
+
+// TestWorkerName: the record names the BuildKit daemon and the worker
+// address it ran on, as much as is known.
+func TestWorkerName(t *testing.T) {
+	tests := []struct {
+		bk   hallmark.BuildKitInfo
+		want string
+	}{
+		{hallmark.BuildKitInfo{}, ""},
+		{hallmark.BuildKitInfo{Version: "v0.34.2"}, "buildkitd v0.34.2"},
+		{hallmark.BuildKitInfo{Address: "unix:///run/b.sock"}, "buildkitd at unix:///run/b.sock"},
+		{hallmark.BuildKitInfo{Version: "v0.34.2", Revision: "abc", Address: "tcp://buildkitd-1.buildkitd.ns.svc:1234"}, "buildkitd v0.34.2 at tcp://buildkitd-1.buildkitd.ns.svc:1234"},
+	}
+	for _, tt := range tests {
+		if got := workerName(tt.bk); got != tt.want {
+			t.Errorf("workerName(%+v) = %q, want %q", tt.bk, got, tt.want)
+		}
+		if got := buildRecord(store.Build{}, &hallmark.BuildResult{BuildKit: tt.bk}, nil).Worker; got != tt.want {
+			t.Errorf("record of a build on %+v names worker %q, want %q", tt.bk, got, tt.want)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,6 +24,7 @@ type devFlags struct {
 	noExample  bool
 	kubernetes bool
 	postgres   bool
+	workers    int
 }
 
 func newDevCmd() *cobra.Command {
@@ -43,7 +45,12 @@ running in the background and prints export lines on stdout, so that
 sets HALLMARK_GATEWAY, HALLMARK_REGISTRY, HALLMARK_BASE_IMAGE and more.
 Running it again reuses the stack that is already running, and imports the
 files of HALLMARK_VULNDB into it; asking for a component it does not run
-(--kubernetes, --postgres) is an error: stop it first (hallmark dev down).
+(--kubernetes, --postgres, more --workers) is an error: stop it first
+(hallmark dev down).
+
+With --workers N it runs N buildkitd processes (each with its own root
+under DIR and its own socket) and the gateway places builds on them as on
+any pool of workers (buildkit.workers): by a hash of the repository.
 
 With --postgres it also runs PostgreSQL 15 (Debian's, as the postgres user
 when run as root) on a free loopback port, its cluster kept in DIR/postgres
@@ -60,6 +67,7 @@ has started, one line per file.`,
 	up.Flags().BoolVar(&f.noExample, "no-example", false, "do not build and verify examples/hello")
 	up.Flags().BoolVar(&f.kubernetes, "kubernetes", false, "also run etcd and a kube-apiserver whose admission webhook is the gateway's (exports HALLMARK_KUBECONFIG)")
 	up.Flags().BoolVar(&f.postgres, "postgres", false, "also run PostgreSQL, data in DIR/postgres (exports HALLMARK_POSTGRES_DSN, which holds its dev password)")
+	up.Flags().IntVar(&f.workers, "workers", 1, "how many buildkitd workers to run (the gateway's buildkit.workers)")
 	serve := &cobra.Command{
 		Use:    "serve",
 		Hidden: true,
@@ -68,6 +76,7 @@ has started, one line per file.`,
 	}
 	serve.Flags().BoolVar(&f.kubernetes, "kubernetes", false, "also run Kubernetes")
 	serve.Flags().BoolVar(&f.postgres, "postgres", false, "also run PostgreSQL")
+	serve.Flags().IntVar(&f.workers, "workers", 1, "how many buildkitd workers to run")
 	down := &cobra.Command{
 		Use:   "down",
 		Short: "Stop the stack started with dev up --detach",
@@ -173,8 +182,13 @@ func startStack(ctx context.Context, f *devFlags, progress io.Writer) (*devstack
 		Progress:     progress,
 		Kubernetes:   f.kubernetes,
 		Postgres:     f.postgres,
+		Workers:      f.workers,
 	})
 }
+
+// maxDevWorkers bounds dev up --workers: each buildkitd is a daemon with
+// its own cache.
+const maxDevWorkers = 8
 
 // missingComponents names what the flags ask for that the running stack
 // st does not run.
@@ -185,6 +199,9 @@ func missingComponents(f *devFlags, st devstack.State) []string {
 	}
 	if f.postgres && st.Postgres == "" {
 		missing = append(missing, "PostgreSQL (--postgres)")
+	}
+	if have := st.WorkerCount(); f.workers > have {
+		missing = append(missing, fmt.Sprintf("%d BuildKit workers (--workers %d; it runs %d)", f.workers, f.workers, have))
 	}
 	return missing
 }
@@ -204,6 +221,9 @@ func siblingBinary(name string) (string, error) {
 }
 
 func devUp(ctx context.Context, f *devFlags) error {
+	if f.workers < 1 || f.workers > maxDevWorkers {
+		return fmt.Errorf("--workers %d is not between 1 and %d", f.workers, maxDevWorkers)
+	}
 	if st, err := devstack.LoadState(f.stackDir()); err == nil {
 		if missing := missingComponents(f, st); len(missing) > 0 {
 			return fmt.Errorf("a dev stack is already running (pid %d) without %s: stop it first (hallmark dev down), then start it with the flags again",
@@ -317,6 +337,9 @@ func (f *devFlags) serveArgs(dir string) []string {
 	if f.postgres {
 		args = append(args, "--postgres")
 	}
+	if f.workers > 1 {
+		args = append(args, "--workers", strconv.Itoa(f.workers))
+	}
 	return args
 }
 
@@ -417,6 +440,9 @@ Hallmark dev stack is up.
   base      %s
   golang    %s
 `, st.Gateway, strings.TrimPrefix(st.Gateway, "http://"), st.Registry, st.BaseImage, st.GolangImage)
+	if len(st.Workers) > 1 {
+		fmt.Fprintf(w, "  workers   %s\n", strings.Join(st.Workers, " "))
+	}
 	if st.Postgres != "" {
 		fmt.Fprintf(w, "  postgres  %s   (psql \"$HALLMARK_POSTGRES_DSN\"; local dev password)\n", st.Postgres)
 	}

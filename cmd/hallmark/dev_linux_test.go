@@ -18,8 +18,10 @@ func TestDevPostgresFlag(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cmd.Flags().Lookup("postgres") == nil {
-			t.Errorf("dev %s has no --postgres", name)
+		for _, flag := range []string{"postgres", "workers"} {
+			if cmd.Flags().Lookup(flag) == nil {
+				t.Errorf("dev %s has no --%s", name, flag)
+			}
 		}
 	}
 	tests := []struct {
@@ -29,6 +31,8 @@ func TestDevPostgresFlag(t *testing.T) {
 		{devFlags{}, []string{"dev", "serve", "--dir", "/d"}},
 		{devFlags{postgres: true}, []string{"dev", "serve", "--dir", "/d", "--postgres"}},
 		{devFlags{kubernetes: true, postgres: true}, []string{"dev", "serve", "--dir", "/d", "--kubernetes", "--postgres"}},
+		{devFlags{workers: 1}, []string{"dev", "serve", "--dir", "/d"}},
+		{devFlags{workers: 2, postgres: true}, []string{"dev", "serve", "--dir", "/d", "--postgres", "--workers", "2"}},
 	}
 	for _, tt := range tests {
 		if got := tt.f.serveArgs("/d"); !slices.Equal(got, tt.want) {
@@ -67,10 +71,29 @@ func TestDevUpMissingComponents(t *testing.T) {
 		{devFlags{kubernetes: true, postgres: true}, full, nil},
 		{devFlags{kubernetes: true}, devstack.State{Postgres: "postgres://x"}, []string{"Kubernetes (--kubernetes)"}},
 		{devFlags{kubernetes: true, postgres: true}, devstack.State{}, []string{"Kubernetes (--kubernetes)", "PostgreSQL (--postgres)"}},
+		// --workers: a stack with fewer workers is not reused; one with as
+		// many or more is. A state file from before Workers names one.
+		{devFlags{workers: 1}, devstack.State{BuildKit: "unix:///a.sock"}, nil},
+		{devFlags{workers: 2}, devstack.State{BuildKit: "unix:///a.sock"}, []string{"2 BuildKit workers (--workers 2; it runs 1)"}},
+		{devFlags{workers: 2}, devstack.State{BuildKit: "unix:///a.sock", Workers: []string{"unix:///a.sock", "unix:///b.sock"}}, nil},
+		{devFlags{workers: 1}, devstack.State{BuildKit: "unix:///a.sock", Workers: []string{"unix:///a.sock", "unix:///b.sock"}}, nil},
+		{devFlags{workers: 3, postgres: true}, devstack.State{BuildKit: "unix:///a.sock", Workers: []string{"unix:///a.sock", "unix:///b.sock"}},
+			[]string{"PostgreSQL (--postgres)", "3 BuildKit workers (--workers 3; it runs 2)"}},
 	}
 	for _, tt := range tests {
 		if got := missingComponents(&tt.f, tt.st); !slices.Equal(got, tt.want) {
 			t.Errorf("missingComponents(%+v, %+v) = %q, want %q", tt.f, tt.st, got, tt.want)
+		}
+	}
+}
+
+// TestDevUpWorkersBounds: dev up refuses a worker count it cannot run
+// before it looks for or starts anything.
+func TestDevUpWorkersBounds(t *testing.T) {
+	for _, n := range []int{0, -1, maxDevWorkers + 1} {
+		err := devUp(t.Context(), &devFlags{dir: t.TempDir(), workers: n})
+		if err == nil || !strings.Contains(err.Error(), "--workers") {
+			t.Errorf("dev up --workers %d = %v, want an error naming --workers", n, err)
 		}
 	}
 }

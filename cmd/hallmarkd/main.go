@@ -33,12 +33,16 @@ import (
 	"github.com/hallmark-dev/hallmark/builder/basebuild"
 	"github.com/hallmark-dev/hallmark/builder/contextshare"
 	"github.com/hallmark-dev/hallmark/builder/contextstore"
+	"github.com/hallmark-dev/hallmark/builder/pool"
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/internal/version"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/verify"
 )
+
+// discoverEvery is how often buildkit.discover looks the workers up again.
+const discoverEvery = 30 * time.Second
 
 func main() {
 	tuneGC(os.Getenv, os.ReadFile)
@@ -67,7 +71,7 @@ func run(args []string, stdout io.Writer) error {
 	log := newLogger(cfg.Log)
 	log.Info("hallmarkd starting", "build", build)
 	if *configPath == "" {
-		log.Warn("no config file given: running with the built-in dev stack settings", "listen", cfg.Listen, "buildkit", cfg.BuildKit.Address)
+		log.Warn("no config file given: running with the built-in dev stack settings", "listen", cfg.Listen, "buildkit", cfg.BuildKit.WorkerAddresses())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -209,6 +213,14 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		builder.WithWorkDir(filepath.Join(cfg.DataDir, "work")),
 		builder.WithRegistry(rc),
 		builder.WithQueueObserver(metrics.ObserveQueue),
+		builder.WithWorkerObserver(metrics.ObserveWorker),
+	}
+	if cfg.BuildKit.Discover != "" {
+		host, port, err := cfg.BuildKit.DiscoverHostPort()
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("buildkit.discover: %w", err)
+		}
+		bopts = append(bopts, builder.WithDiscovery(pool.DNS(net.DefaultResolver, host, port), discoverEvery))
 	}
 	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {
@@ -218,7 +230,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		}
 		bopts = append(bopts, builder.WithBaseVerifier(bv))
 	}
-	b, err := builder.New(cfg.BuildKit.Address, contexts, bopts...)
+	b, err := builder.New(cfg.BuildKit.WorkerAddresses(), contexts, bopts...)
 	if err != nil {
 		return nil, nil, nil, err
 	}

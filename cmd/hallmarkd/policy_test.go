@@ -33,7 +33,7 @@ func TestPolicyOptions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
 			opts := policyOptions(tt.policy, slog.New(slog.NewTextHandler(&logs, nil)))
-			b, err := builder.New("unix:///nonexistent.sock", store, opts...)
+			b, err := builder.New([]string{"unix:///nonexistent.sock"}, store, opts...)
 			if err != nil {
 				t.Fatalf("builder.New with the policy options: %v", err)
 			}

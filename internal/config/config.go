@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 	"time"
@@ -140,15 +141,52 @@ type TLSConfig struct {
 	KeyFile  string `json:"keyFile"`
 }
 
-// BuildKitConfig names a BuildKit daemon.
+// BuildKitConfig names the BuildKit daemons (workers) that run builds
+// (docs/deploy.md, "The worker pool").
 type BuildKitConfig struct {
-	// Address is unix:///path or tcp://host:port.
-	Address string `json:"address"`
-	// MaxParallel is how many builds run at once; the rest queue. Default 2.
+	// Address is the short form of a pool of one: workers: [address].
+	// Setting both is an error.
+	Address string `json:"address,omitempty"`
+	// Workers lists the BuildKit daemons, each unix:///path or
+	// tcp://host:port. Each build goes to one of them, chosen by a
+	// consistent hash of its cache scope, so the builds of one repository
+	// reuse one worker's cache; workers that fail health checks are
+	// skipped.
+	Workers []string `json:"workers,omitempty"`
+	// Discover finds the workers by DNS instead:
+	// "dns+tcp://buildkitd.hallmark-buildkit.svc.cluster.local:1234" looks
+	// up the A and AAAA records of the host (a headless Service: one per
+	// ready pod) at start and every 30s; each address is a worker
+	// tcp://ip:port. Workers listed too are kept whatever DNS says.
+	Discover string `json:"discover,omitempty"`
+	// MaxParallel is how many builds run at once on each worker; the rest
+	// queue. Default 2.
 	MaxParallel int `json:"maxParallel"`
-	// MaxQueued is how many builds may wait for a slot; one more is refused
-	// with RESOURCE_EXHAUSTED. Default 64.
+	// MaxQueued is how many builds may wait for a slot of each worker; one
+	// more is refused with RESOURCE_EXHAUSTED. Default 64.
 	MaxQueued int `json:"maxQueued"`
+}
+
+// DiscoverHostPort splits Discover, "dns+tcp://host:port", into the host
+// to look up and the workers' port.
+func (b BuildKitConfig) DiscoverHostPort() (host, port string, err error) {
+	u, err := url.Parse(b.Discover)
+	if err != nil || u.Scheme != "dns+tcp" || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.User != nil || u.RawQuery != "" {
+		return "", "", fmt.Errorf("%q is not dns+tcp://host:port", b.Discover)
+	}
+	return u.Hostname(), u.Port(), nil
+}
+
+// WorkerAddresses are the configured workers: Workers, or Address as a
+// list of one.
+func (b BuildKitConfig) WorkerAddresses() []string {
+	if len(b.Workers) > 0 {
+		return b.Workers
+	}
+	if b.Address != "" {
+		return []string{b.Address}
+	}
+	return nil
 }
 
 // RegistryConfig is one registry host.

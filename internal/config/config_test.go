@@ -123,7 +123,7 @@ log:
 		},
 		Log: LogConfig{Level: "debug", Format: "text"},
 	}
-	if c.Listen != want.Listen || c.TLS != want.TLS || c.BuildKit != want.BuildKit || !slices.Equal(c.Registries, want.Registries) ||
+	if c.Listen != want.Listen || c.TLS != want.TLS || !reflect.DeepEqual(c.BuildKit, want.BuildKit) || !slices.Equal(c.Registries, want.Registries) ||
 		c.DataDir != want.DataDir || c.Limits != want.Limits || c.Log != want.Log {
 		t.Errorf("loadConfig =\n%+v\nwant\n%+v", c, want)
 	}
@@ -190,7 +190,7 @@ func TestLoadConfigListsReplaceDefaults(t *testing.T) {
 			}
 			// Scalars not in the file keep their defaults.
 			d := Default()
-			if c.Listen != d.Listen || c.BuildKit != d.BuildKit || c.DataDir != d.DataDir || c.Limits != d.Limits || c.Log != d.Log {
+			if c.Listen != d.Listen || !reflect.DeepEqual(c.BuildKit, d.BuildKit) || c.DataDir != d.DataDir || c.Limits != d.Limits || c.Log != d.Log {
 				t.Errorf("scalars = %+v, want the defaults", c)
 			}
 		})
@@ -214,6 +214,15 @@ func TestLoadConfigMistakes(t *testing.T) {
 		{name: "tls key only", yaml: "tls:\n  keyFile: /k.pem\n" + issuers, want: []string{"tls: "}},
 		{name: "buildkit http address", yaml: "buildkit:\n  address: http://buildkitd:1234\n" + issuers, want: []string{"buildkit.address: "}},
 		{name: "buildkit path without scheme", yaml: "buildkit:\n  address: /run/buildkit/buildkitd.sock\n" + issuers, want: []string{"buildkit.address: "}},
+		{name: "buildkit address and workers", yaml: "buildkit:\n  address: tcp://a:1234\n  workers: [tcp://b:1234]\n" + issuers, want: []string{"buildkit: ", "buildkit.workers or buildkit.address", "not both"}},
+		{name: "buildkit workers empty", yaml: "buildkit:\n  workers: []\n" + issuers, want: []string{"buildkit.workers: ", "no worker"}},
+		{name: "buildkit worker http", yaml: "buildkit:\n  workers: [tcp://a:1234, http://b:1234]\n" + issuers, want: []string{"buildkit.workers[1]: ", `"http://b:1234" is not unix:///path or tcp://host:port`}},
+		{name: "buildkit worker tcp without port", yaml: "buildkit:\n  workers: [tcp://a]\n" + issuers, want: []string{"buildkit.workers[0]: "}},
+		{name: "buildkit worker unix without path", yaml: "buildkit:\n  workers: [\"unix://\"]\n" + issuers, want: []string{"buildkit.workers[0]: "}},
+		{name: "buildkit worker twice", yaml: "buildkit:\n  workers: [tcp://a:1234, tcp://b:1234, tcp://a:1234]\n" + issuers, want: []string{"buildkit.workers[2]: ", "also buildkit.workers[0]"}},
+		{name: "buildkit address and discover", yaml: "buildkit:\n  address: tcp://a:1234\n  discover: dns+tcp://b:1234\n" + issuers, want: []string{"buildkit: ", "buildkit.discover or buildkit.address"}},
+		{name: "buildkit discover without port", yaml: "buildkit:\n  discover: dns+tcp://buildkitd.ns.svc\n" + issuers, want: []string{"buildkit.discover: ", "is not dns+tcp://host:port"}},
+		{name: "buildkit discover tcp", yaml: "buildkit:\n  discover: tcp://buildkitd.ns.svc:1234\n" + issuers, want: []string{"buildkit.discover: "}},
 		{name: "maxParallel 0", yaml: "buildkit:\n  maxParallel: 0\n" + issuers, want: []string{"buildkit.maxParallel: ", "0 is not between 1 and 64"}},
 		{name: "maxParallel 65", yaml: "buildkit:\n  maxParallel: 65\n" + issuers, want: []string{"buildkit.maxParallel: "}},
 		{name: "maxParallel not a number", yaml: "buildkit:\n  maxParallel: two\n" + issuers, want: []string{"buildkit.maxParallel"}},
@@ -572,5 +581,67 @@ func TestSharedContexts(t *testing.T) {
 	cfg, err := Load(writeConfig(t, "contexts:\n  sharedRepository: registry.example.com/hallmark/contexts\n"+issuers))
 	if err != nil || cfg.Contexts.SharedRepository != "registry.example.com/hallmark/contexts" {
 		t.Fatalf("load: %+v, %v", cfg.Contexts, err)
+	}
+}
+
+// TestBuildKitWorkers: buildkit.address is the short form of a list of
+// one, a file's workers replace the dev stack's default worker, and a
+// marshalled pool loads back the same.
+func TestBuildKitWorkers(t *testing.T) {
+	dev := Default().BuildKit.Address
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{name: "default", yaml: "", want: []string{dev}},
+		{name: "address", yaml: "buildkit: {address: \"unix:///run/buildkit/buildkitd.sock\"}\n", want: []string{"unix:///run/buildkit/buildkitd.sock"}},
+		{name: "one worker", yaml: "buildkit: {workers: [\"tcp://a:1234\"]}\n", want: []string{"tcp://a:1234"}},
+		{name: "discover", yaml: "buildkit: {discover: \"dns+tcp://buildkitd.ns.svc:1234\"}\n", want: nil},
+		{name: "discover and workers", yaml: "buildkit: {discover: \"dns+tcp://buildkitd.ns.svc:1234\", workers: [\"tcp://a:1234\"]}\n", want: []string{"tcp://a:1234"}},
+		{name: "workers", yaml: "buildkit:\n  workers:\n  - tcp://buildkitd-0.buildkitd.ns.svc:1234\n  - tcp://buildkitd-1.buildkitd.ns.svc:1234\n  - unix:///run/b.sock\n",
+			want: []string{"tcp://buildkitd-0.buildkitd.ns.svc:1234", "tcp://buildkitd-1.buildkitd.ns.svc:1234", "unix:///run/b.sock"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(writeConfig(t, tt.yaml+issuers))
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if got := c.BuildKit.WorkerAddresses(); !slices.Equal(got, tt.want) {
+				t.Errorf("WorkerAddresses() = %q, want %q", got, tt.want)
+			}
+			data, err := c.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			again, err := Parse(data)
+			if err != nil {
+				t.Fatalf("Parse(Marshal()): %v\n%s", err, data)
+			}
+			if !reflect.DeepEqual(again.BuildKit, c.BuildKit) {
+				t.Errorf("after a round trip buildkit = %+v, want %+v", again.BuildKit, c.BuildKit)
+			}
+		})
+	}
+}
+
+func TestDiscoverHostPort(t *testing.T) {
+	tests := []struct {
+		in, host, port string
+		ok             bool
+	}{
+		{"dns+tcp://buildkitd.hallmark-buildkit.svc.cluster.local:1234", "buildkitd.hallmark-buildkit.svc.cluster.local", "1234", true},
+		{"dns+tcp://[fd00::1]:1234", "fd00::1", "1234", true},
+		{"dns+tcp://buildkitd:1234/x", "", "", false},
+		{"dns+tcp://user@buildkitd:1234", "", "", false},
+		{"dns://buildkitd:1234", "", "", false},
+		{"dns+tcp://:1234", "", "", false},
+	}
+	for _, tt := range tests {
+		host, port, err := BuildKitConfig{Discover: tt.in}.DiscoverHostPort()
+		if (err == nil) != tt.ok || host != tt.host || port != tt.port {
+			t.Errorf("DiscoverHostPort(%q) = %q, %q, %v; want %q, %q, ok %v", tt.in, host, port, err, tt.host, tt.port, tt.ok)
+		}
 	}
 }

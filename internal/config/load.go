@@ -51,11 +51,18 @@ func decode(data []byte) (Config, error) {
 	// A file that names its own Sigstore must never inherit the dev
 	// stack's trust files or identity pin.
 	c.Signing = SigningConfig{}
+	// The dev stack's worker is the default only of a file that names no
+	// worker, so that a file's buildkit.workers never meets it.
+	devWorker := c.BuildKit.Address
+	c.BuildKit.Address = ""
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
 		if field := unknownField(data); field != "" {
 			return c, fmt.Errorf("%s: unknown field", field)
 		}
 		return c, err
+	}
+	if c.BuildKit.Address == "" && c.BuildKit.Workers == nil && c.BuildKit.Discover == "" { // workers: [] stays an error
+		c.BuildKit.Address = devWorker
 	}
 	return c, nil
 }

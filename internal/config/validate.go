@@ -102,15 +102,7 @@ func (c Config) validateServer(v *validation) {
 	if host, _, err := net.SplitHostPort(c.Listen); err == nil && c.TLS.CertFile == "" && !c.AllowInsecure && !IsLoopback(host) {
 		v.bad("listen", "%q is not a loopback address and tls is not set: callers' tokens would cross the network in clear text; set tls.certFile and tls.keyFile, or allowInsecure: true behind a proxy that terminates TLS", c.Listen)
 	}
-	if u, err := url.Parse(c.BuildKit.Address); err != nil || (u.Scheme != "unix" && u.Scheme != "tcp") {
-		v.bad("buildkit.address", "%q is not unix:///path or tcp://host:port", c.BuildKit.Address)
-	}
-	if c.BuildKit.MaxParallel < 1 || c.BuildKit.MaxParallel > 64 {
-		v.bad("buildkit.maxParallel", "%d is not between 1 and 64", c.BuildKit.MaxParallel)
-	}
-	if c.BuildKit.MaxQueued < 1 || c.BuildKit.MaxQueued > 10000 {
-		v.bad("buildkit.maxQueued", "%d is not between 1 and 10000", c.BuildKit.MaxQueued)
-	}
+	c.validateBuildKit(v)
 	for i, r := range c.Registries {
 		if r.Host == "" || strings.ContainsAny(r.Host, "/ ") {
 			v.bad(fmt.Sprintf("registries[%d].host", i), "%q is not host[:port]", r.Host)
@@ -334,5 +326,58 @@ func (c Config) validateRegistryEvents(v *validation) {
 	}
 	if re.TokenFile == "" {
 		v.bad("registryEvents.tokenFile", "is required: the registry must authenticate its events")
+	}
+}
+
+// maxWorkers bounds buildkit.workers.
+const maxWorkers = 256
+
+func (c Config) validateBuildKit(v *validation) {
+	bk := c.BuildKit
+	switch {
+	case bk.Address != "" && len(bk.Workers) > 0:
+		v.bad("buildkit", "set buildkit.workers or buildkit.address (the short form of a list of one), not both")
+	case bk.Address != "" && bk.Discover != "":
+		v.bad("buildkit", "set buildkit.discover or buildkit.address, not both (list fixed workers in buildkit.workers)")
+	case bk.Address != "":
+		buildKitAddress(v, "buildkit.address", bk.Address)
+	case len(bk.Workers) == 0 && bk.Discover == "":
+		v.bad("buildkit.workers", "no worker: list at least one BuildKit address (or set buildkit.address or buildkit.discover)")
+	case len(bk.Workers) > maxWorkers:
+		v.bad("buildkit.workers", "%d workers, the limit is %d", len(bk.Workers), maxWorkers)
+	}
+	seen := map[string]int{}
+	for i, w := range bk.Workers {
+		field := fmt.Sprintf("buildkit.workers[%d]", i)
+		buildKitAddress(v, field, w)
+		if j, dup := seen[w]; dup {
+			v.bad(field, "%q is also buildkit.workers[%d]", w, j)
+		}
+		seen[w] = i
+	}
+	if bk.Discover != "" {
+		if _, _, err := bk.DiscoverHostPort(); err != nil {
+			v.bad("buildkit.discover", "%v", err)
+		}
+	}
+	if bk.MaxParallel < 1 || bk.MaxParallel > 64 {
+		v.bad("buildkit.maxParallel", "%d is not between 1 and 64", bk.MaxParallel)
+	}
+	if bk.MaxQueued < 1 || bk.MaxQueued > 10000 {
+		v.bad("buildkit.maxQueued", "%d is not between 1 and 10000", bk.MaxQueued)
+	}
+}
+
+// buildKitAddress checks one BuildKit address: unix:///path or
+// tcp://host:port.
+func buildKitAddress(v *validation, field, addr string) {
+	u, err := url.Parse(addr)
+	switch {
+	case err != nil:
+		v.bad(field, "%q is not unix:///path or tcp://host:port", addr)
+	case u.Scheme == "unix" && u.Path != "" && u.Host == "":
+	case u.Scheme == "tcp" && u.Port() != "" && u.Hostname() != "" && (u.Path == "" || u.Path == "/"):
+	default:
+		v.bad(field, "%q is not unix:///path or tcp://host:port", addr)
 	}
 }

@@ -48,6 +48,11 @@ type Config struct {
 	PprofAddr string
 	// LogLevel is the gateway's log level. The default is debug.
 	LogLevel string
+	// Workers is how many buildkitd processes to start, each with its own
+	// root and socket; the gateway places builds on them as on any worker
+	// pool (buildkit.workers). The first uses BuildKitRoot, worker i
+	// BuildKitRoot-i. The default is 1.
+	Workers int
 	// Postgres also starts PostgreSQL (see StartPostgres) with its cluster
 	// in Dir/postgres, kept across restarts, and records the DSN of its
 	// database in State.Postgres; the gateway's store uses it instead of
@@ -95,6 +100,7 @@ func Start(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	if cfg.BuildKitRoot == "" {
 		cfg.BuildKitRoot = filepath.Join(cfg.Dir, "buildkit")
 	}
+	cfg.Workers = max(cfg.Workers, 1)
 	s := &Stack{cfg: cfg, State: State{PID: os.Getpid(), Dir: cfg.Dir}, done: make(chan struct{})}
 	defer func() {
 		if err != nil {
@@ -245,20 +251,34 @@ func (s *Stack) startRegistry(ctx context.Context) error {
 	return s.waitHTTP(ctx, "registry", "http://"+addr+"/v2/")
 }
 
+// startBuildKit starts the stack's buildkitd workers, one after the
+// other: the first at Dir/buildkitd.sock on BuildKitRoot, worker i at
+// Dir/buildkitd-i.sock on BuildKitRoot-i.
 func (s *Stack) startBuildKit(ctx context.Context, bin string) error {
-	sock := filepath.Join(s.cfg.Dir, "buildkitd.sock")
 	conf := fmt.Sprintf("[worker.oci]\n  enabled = true\n  snapshotter = \"overlayfs\"\n  gc = true\n  gckeepstorage = \"10GB\"\n[worker.containerd]\n  enabled = false\n[registry.%q]\n  http = true\n  insecure = true\n", s.Registry)
 	cfgPath := filepath.Join(s.cfg.Dir, "buildkitd.toml")
 	if err := os.WriteFile(cfgPath, append([]byte("# Written by the dev stack (hallmark dev up).\n"), conf...), 0o600); err != nil {
 		return err
 	}
-	os.Remove(sock)
-	if err := s.spawn(ctx, "buildkitd", bin, "--root", s.cfg.BuildKitRoot, "--addr", "unix://"+sock,
-		"--config", cfgPath, "--oci-worker-net=host", "--group", strconv.Itoa(os.Getgid())); err != nil {
-		return err
+	for i := range s.cfg.Workers {
+		name, root := "buildkitd", s.cfg.BuildKitRoot
+		if i > 0 {
+			name, root = fmt.Sprintf("buildkitd-%d", i), fmt.Sprintf("%s-%d", s.cfg.BuildKitRoot, i)
+		}
+		sock := filepath.Join(s.cfg.Dir, name+".sock")
+		os.Remove(sock)
+		if err := s.spawn(ctx, name, bin, "--root", root, "--addr", "unix://"+sock,
+			"--config", cfgPath, "--oci-worker-net=host", "--group", strconv.Itoa(os.Getgid())); err != nil {
+			return err
+		}
+		addr := "unix://" + sock
+		if err := s.waitFor(ctx, name, func(ctx context.Context) error { return pingBuildKit(ctx, addr) }); err != nil {
+			return err
+		}
+		s.Workers = append(s.Workers, addr)
 	}
-	s.BuildKit = "unix://" + sock
-	return s.waitFor(ctx, "buildkitd", func(ctx context.Context) error { return pingBuildKit(ctx, s.BuildKit) })
+	s.BuildKit = s.Workers[0]
+	return nil
 }
 
 func (s *Stack) startGateway(ctx context.Context) error {
@@ -281,7 +301,8 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	}
 	c := config.Default()
 	c.Listen = addr
-	c.BuildKit.Address = s.BuildKit
+	c.BuildKit.Address = ""
+	c.BuildKit.Workers = s.Workers
 	c.Registries = []config.RegistryConfig{{Host: s.Registry, Insecure: true}}
 	c.Auth = config.AuthConfig{
 		Issuers: []config.Issuer{{URL: s.Issuer, Audience: Audience}},

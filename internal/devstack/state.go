@@ -38,8 +38,11 @@ type State struct {
 	Registry string `json:"registry"`
 	// Issuer is the dev OIDC issuer's URL.
 	Issuer string `json:"issuer"`
-	// BuildKit is buildkitd's address.
+	// BuildKit is the first buildkitd's address.
 	BuildKit string `json:"buildkit"`
+	// Workers are the addresses of every buildkitd of the stack, BuildKit
+	// first (dev up --workers).
+	Workers []string `json:"workers,omitempty"`
 	// BaseImage is the minimal base image, pinned by digest.
 	BaseImage string `json:"baseImage"`
 	// DebianBaseImage is the base for dynamically linked programs (glibc,
@@ -77,6 +80,15 @@ type State struct {
 	// database, which holds the generated password of its superuser (the
 	// state file is 0600).
 	Postgres string `json:"postgres,omitempty"`
+}
+
+// WorkerCount is how many buildkitd workers the stack runs (a state
+// written before Workers existed names one, BuildKit).
+func (s State) WorkerCount() int {
+	if len(s.Workers) == 0 && s.BuildKit != "" {
+		return 1
+	}
+	return len(s.Workers)
 }
 
 // Env returns the stack as KEY=VALUE pairs for `export`.

@@ -3,6 +3,7 @@ package devstack
 import (
 	"errors"
 	"os"
+	"reflect"
 	"testing"
 )
 
@@ -11,7 +12,8 @@ func TestStateRoundTrip(t *testing.T) {
 	if _, err := LoadState(dir); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("LoadState of an empty dir = %v, want ErrNotRunning", err)
 	}
-	want := State{PID: os.Getpid(), Gateway: "http://127.0.0.1:1", Registry: "127.0.0.1:2", BaseImage: "r/b@sha256:00"}
+	want := State{PID: os.Getpid(), Gateway: "http://127.0.0.1:1", Registry: "127.0.0.1:2", BaseImage: "r/b@sha256:00",
+		BuildKit: "unix:///a.sock", Workers: []string{"unix:///a.sock", "unix:///b.sock"}}
 	if err := writeState(dir, want); err != nil {
 		t.Fatal(err)
 	}
@@ -19,8 +21,11 @@ func TestStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("LoadState = %+v, want %+v", got, want)
+	}
+	if n := got.WorkerCount(); n != 2 {
+		t.Errorf("WorkerCount = %d, want 2", n)
 	}
 	// A state whose supervisor is gone is stale.
 	want.PID = 1 << 30
