@@ -946,22 +946,21 @@ func TestBuildKitWorkers(t *testing.T) {
 			t.Errorf("no headless Service %s for the StatefulSet's stable names", s.Spec.ServiceName)
 		}
 	}
-	// The gateway's buildkit.workers names every replica of this
-	// StatefulSet by its stable name, and nothing else.
+	// The gateway finds every replica of this StatefulSet by the SRV
+	// records of its headless Service's port, and lists no other worker.
 	_, _, cfg, _ := m.gateway(t)
 	s := m.statefulSets[0]
 	if s.Spec.Replicas == nil || *s.Spec.Replicas < 2 {
 		t.Errorf("StatefulSet %s has %v replicas, want a pool of at least 2", s.Name, s.Spec.Replicas)
 	}
-	replicas := 1 // Kubernetes' default
-	if s.Spec.Replicas != nil {
-		replicas = int(*s.Spec.Replicas)
+	var port string
+	for _, svc := range m.services {
+		if svc.Namespace == s.Namespace && svc.Name == s.Spec.ServiceName && len(svc.Spec.Ports) == 1 {
+			port = svc.Spec.Ports[0].Name
+		}
 	}
-	var want []string
-	for i := range replicas {
-		want = append(want, fmt.Sprintf("tcp://%s-%d.%s.%s.svc.cluster.local:1234", s.Name, i, s.Spec.ServiceName, s.Namespace))
-	}
-	if got := cfg.BuildKit.WorkerAddresses(); !slices.Equal(got, want) {
-		t.Errorf("buildkit workers are %q, want every replica of the StatefulSet, %q", got, want)
+	want := fmt.Sprintf("_%s._tcp.%s.%s.svc.cluster.local", port, s.Spec.ServiceName, s.Namespace)
+	if host, p, err := cfg.BuildKit.DiscoverHostPort(); err != nil || host != want || p != "" || len(cfg.BuildKit.WorkerAddresses()) != 0 {
+		t.Errorf("buildkit.discover is %q (workers %q), want the SRV records %s of the StatefulSet's headless Service", cfg.BuildKit.Discover, cfg.BuildKit.WorkerAddresses(), want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -398,6 +399,54 @@ func TestDNS(t *testing.T) {
 		}
 		if err != nil || !slices.Equal(got, tt.want) {
 			t.Errorf("DNS(%s) = %v, %v; want %v", tt.host, got, err, tt.want)
+		}
+	}
+}
+
+// srvResolver answers SRV lookups from a map.
+type srvResolver map[string][]*net.SRV
+
+func (r srvResolver) LookupSRV(_ context.Context, service, proto, name string) (string, []*net.SRV, error) {
+	if service != "" || proto != "" {
+		return "", nil, errors.New("want the whole name")
+	}
+	srvs, ok := r[name]
+	if !ok {
+		return "", nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+	}
+	return name, srvs, nil
+}
+
+func TestSRV(t *testing.T) {
+	r := srvResolver{
+		"_grpc._tcp.buildkitd.ns.svc.cluster.local": {
+			{Target: "buildkitd-1.buildkitd.ns.svc.cluster.local.", Port: 1234},
+			{Target: "buildkitd-0.buildkitd.ns.svc.cluster.local.", Port: 1234},
+			{Target: "buildkitd-0.buildkitd.ns.svc.cluster.local.", Port: 1234},
+			{Target: ".", Port: 1234}, // "no such service"
+		},
+		"_grpc._tcp.none.ns.svc.cluster.local": {},
+	}
+	tests := []struct {
+		name    string
+		want    []string
+		wantErr string
+	}{
+		{name: "_grpc._tcp.buildkitd.ns.svc.cluster.local",
+			want: []string{"tcp://buildkitd-0.buildkitd.ns.svc.cluster.local:1234", "tcp://buildkitd-1.buildkitd.ns.svc.cluster.local:1234"}},
+		{name: "_grpc._tcp.none.ns.svc.cluster.local", wantErr: "no record"},
+		{name: "_grpc._tcp.missing.ns.svc.cluster.local", wantErr: "no such host"},
+	}
+	for _, tt := range tests {
+		got, err := SRV(r, tt.name)(t.Context())
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("SRV(%s) = %v, %v; want an error containing %q", tt.name, got, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("SRV(%s) = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
 	}
 }

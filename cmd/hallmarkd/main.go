@@ -220,7 +220,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		if err != nil {
 			return nil, nil, nil, fmt.Errorf("buildkit.discover: %w", err)
 		}
-		bopts = append(bopts, builder.WithDiscovery(pool.DNS(net.DefaultResolver, host, port), discoverEvery))
+		lookup := pool.DNS(net.DefaultResolver, host, port)
+		if port == "" {
+			lookup = pool.SRV(net.DefaultResolver, host)
+		}
+		bopts = append(bopts, builder.WithDiscovery(lookup, discoverEvery))
 	}
 	bopts = append(bopts, policyOptions(cfg.Policy, log)...)
 	if name := cfg.Policy.BaseImages.RequireAttestation; name != "" {

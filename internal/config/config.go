@@ -153,11 +153,15 @@ type BuildKitConfig struct {
 	// reuse one worker's cache; workers that fail health checks are
 	// skipped.
 	Workers []string `json:"workers,omitempty"`
-	// Discover finds the workers by DNS instead:
-	// "dns+tcp://buildkitd.hallmark-buildkit.svc.cluster.local:1234" looks
-	// up the A and AAAA records of the host (a headless Service: one per
-	// ready pod) at start and every 30s; each address is a worker
-	// tcp://ip:port. Workers listed too are kept whatever DNS says.
+	// Discover finds the workers by DNS instead, at start and every 30s:
+	//   - "dns+srv://_grpc._tcp.buildkitd.hallmark-buildkit.svc.cluster.local"
+	//     looks up SRV records (a headless Service of a StatefulSet has
+	//     one per ready pod, naming its stable host name); each is a worker
+	//     tcp://target:port, so a restarted pod keeps its builds;
+	//   - "dns+tcp://buildkitd.hallmark-buildkit.svc.cluster.local:1234"
+	//     looks up the A and AAAA records of the host; each address is a
+	//     worker tcp://ip:port.
+	// Workers listed too are kept whatever DNS says.
 	Discover string `json:"discover,omitempty"`
 	// MaxParallel is how many builds run at once on each worker; the rest
 	// queue. Default 2.
@@ -168,11 +172,15 @@ type BuildKitConfig struct {
 }
 
 // DiscoverHostPort splits Discover, "dns+tcp://host:port", into the host
-// to look up and the workers' port.
+// to look up and the workers' port; for "dns+srv://name" the host is the
+// SRV name and the port is empty (each record has its own).
 func (b BuildKitConfig) DiscoverHostPort() (host, port string, err error) {
 	u, err := url.Parse(b.Discover)
+	if err == nil && u.Scheme == "dns+srv" && u.Host != "" && u.Port() == "" && (u.Path == "" || u.Path == "/") && u.User == nil && u.RawQuery == "" {
+		return u.Host, "", nil
+	}
 	if err != nil || u.Scheme != "dns+tcp" || u.Hostname() == "" || u.Port() == "" || (u.Path != "" && u.Path != "/") || u.User != nil || u.RawQuery != "" {
-		return "", "", fmt.Errorf("%q is not dns+tcp://host:port", b.Discover)
+		return "", "", fmt.Errorf("%q is not dns+srv://name or dns+tcp://host:port", b.Discover)
 	}
 	return u.Hostname(), u.Port(), nil
 }

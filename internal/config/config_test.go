@@ -221,7 +221,7 @@ func TestLoadConfigMistakes(t *testing.T) {
 		{name: "buildkit worker unix without path", yaml: "buildkit:\n  workers: [\"unix://\"]\n" + issuers, want: []string{"buildkit.workers[0]: "}},
 		{name: "buildkit worker twice", yaml: "buildkit:\n  workers: [tcp://a:1234, tcp://b:1234, tcp://a:1234]\n" + issuers, want: []string{"buildkit.workers[2]: ", "also buildkit.workers[0]"}},
 		{name: "buildkit address and discover", yaml: "buildkit:\n  address: tcp://a:1234\n  discover: dns+tcp://b:1234\n" + issuers, want: []string{"buildkit: ", "buildkit.discover or buildkit.address"}},
-		{name: "buildkit discover without port", yaml: "buildkit:\n  discover: dns+tcp://buildkitd.ns.svc\n" + issuers, want: []string{"buildkit.discover: ", "is not dns+tcp://host:port"}},
+		{name: "buildkit discover without port", yaml: "buildkit:\n  discover: dns+tcp://buildkitd.ns.svc\n" + issuers, want: []string{"buildkit.discover: ", "is not dns+srv://name or dns+tcp://host:port"}},
 		{name: "buildkit discover tcp", yaml: "buildkit:\n  discover: tcp://buildkitd.ns.svc:1234\n" + issuers, want: []string{"buildkit.discover: "}},
 		{name: "maxParallel 0", yaml: "buildkit:\n  maxParallel: 0\n" + issuers, want: []string{"buildkit.maxParallel: ", "0 is not between 1 and 64"}},
 		{name: "maxParallel 65", yaml: "buildkit:\n  maxParallel: 65\n" + issuers, want: []string{"buildkit.maxParallel: "}},
@@ -637,6 +637,9 @@ func TestDiscoverHostPort(t *testing.T) {
 		{"dns+tcp://user@buildkitd:1234", "", "", false},
 		{"dns://buildkitd:1234", "", "", false},
 		{"dns+tcp://:1234", "", "", false},
+		{"dns+srv://_grpc._tcp.buildkitd.hallmark-buildkit.svc.cluster.local", "_grpc._tcp.buildkitd.hallmark-buildkit.svc.cluster.local", "", true},
+		{"dns+srv://_grpc._tcp.buildkitd:1234", "", "", false},
+		{"dns+srv:///x", "", "", false},
 	}
 	for _, tt := range tests {
 		host, port, err := BuildKitConfig{Discover: tt.in}.DiscoverHostPort()
