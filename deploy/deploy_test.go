@@ -114,8 +114,14 @@ func load(t *testing.T) *manifests {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return decode(t, strings.Split(string(data), "\n---\n"))
+}
+
+// decode decodes rendered objects, one per document, as load does.
+func decode(t *testing.T, docs []string) *manifests {
+	t.Helper()
 	m := &manifests{namespaces: map[string]*corev1.Namespace{}}
-	for i, doc := range strings.Split(string(data), "\n---\n") {
+	for i, doc := range docs {
 		var tm metav1.TypeMeta
 		if err := yaml.Unmarshal([]byte(doc), &tm); err != nil {
 			t.Fatalf("object %d: %v", i, err)

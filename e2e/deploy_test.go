@@ -117,6 +117,8 @@ func TestDeployDryRun(t *testing.T) {
 		t.Errorf("%d objects applied, want %d", n, len(docs))
 	}
 
+	t.Run("example overlay", func(t *testing.T) { dryRunExample(t) })
+
 	// The control: a gateway Deployment that allows privilege escalation is
 	// warned about, so the zero warnings above mean something.
 	for i, k := range kinds {
@@ -177,5 +179,51 @@ func TestDeployDryRun(t *testing.T) {
 			}
 			t.Logf("%s", strings.TrimSpace(out))
 		})
+	}
+}
+
+// serviceMonitorCRD stands in for the Prometheus Operator's CRD: the kind
+// only, its schema left open, so that the example's ServiceMonitor can be
+// dry-run applied.
+const serviceMonitorCRD = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: servicemonitors.monitoring.coreos.com
+spec:
+  group: monitoring.coreos.com
+  names: {kind: ServiceMonitor, listKind: ServiceMonitorList, plural: servicemonitors, singular: servicemonitor}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+`
+
+// dryRunExample renders deploy/example (the one file an operator edits:
+// replicas, images, configuration, and a ServiceMonitor) and dry-run
+// applies it, with zero warnings, to the namespaces TestDeployDryRun made.
+func dryRunExample(t *testing.T) {
+	out, err := kubectl(t, serviceMonitorCRD, "apply", "--server-side", "-f", "-")
+	if err != nil {
+		t.Fatalf("register the ServiceMonitor kind: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _, _ = kubectl(t, "", "delete", "crd", "servicemonitors.monitoring.coreos.com", "--wait=false") })
+	if out, err := kubectl(t, "", "wait", "--for", "condition=established", "--timeout", "30s", "crd/servicemonitors.monitoring.coreos.com"); err != nil {
+		t.Fatalf("the ServiceMonitor kind is not served: %v\n%s", err, out)
+	}
+	rendered, err := kubectl(t, "", "kustomize", filepath.Join(env.repo, "deploy", "example"))
+	if err != nil {
+		t.Fatalf("kubectl kustomize deploy/example: %v\n%s", err, rendered)
+	}
+	objects := strings.Count("\n"+rendered, "\nkind: ")
+	out, err = kubectl(t, rendered, "apply", "--server-side", "--dry-run=server", "-f", "-")
+	if err != nil {
+		t.Fatalf("dry-run apply of the example: %v\n%s", err, out)
+	}
+	noWarnings(t, "dry-run apply of the example", out)
+	if n := strings.Count(out, "serverside-applied (server dry run)"); n != objects || !strings.Contains(out, "servicemonitor.monitoring.coreos.com/hallmarkd") {
+		t.Errorf("%d of the example's %d objects applied (the ServiceMonitor among them?):\n%s", n, objects, out)
 	}
 }
