@@ -209,7 +209,9 @@ func dryRunExample(t *testing.T) {
 	if err != nil {
 		t.Fatalf("register the ServiceMonitor kind: %v\n%s", err, out)
 	}
-	t.Cleanup(func() { _, _ = kubectl(t, "", "delete", "crd", "servicemonitors.monitoring.coreos.com", "--wait=false") })
+	t.Cleanup(func() {
+		_, _ = kubectl(t, "", "delete", "crd", "servicemonitors.monitoring.coreos.com", "--wait=false")
+	})
 	if out, err := kubectl(t, "", "wait", "--for", "condition=established", "--timeout", "30s", "crd/servicemonitors.monitoring.coreos.com"); err != nil {
 		t.Fatalf("the ServiceMonitor kind is not served: %v\n%s", err, out)
 	}
