@@ -65,14 +65,17 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return emit(e)
 	}
 	pins := solvePins{bases: bases, frontend: a.frontendImage}
+	var config hallmark.Digest
 	dgst, p, err := b.solveOnPool(ctx, req.ID, p, rest, &a.slot, func(p placed) (hallmark.Digest, error) {
-		return b.solve(ctx, p, req, in, pins, collect)
+		d, c, err := b.solve(ctx, p, req, in, pins, collect)
+		config = c
+		return d, err
 	})
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	solved := time.Now().UTC()
-	img := b.pushed(req.Repository, dgst)
+	img := b.pushed(req.Repository, dgst, config)
 	if err := b.checkNonRoot(ctx, img, info, req.AllowRoot); err != nil {
 		return hallmark.BuildResult{}, err
 	}

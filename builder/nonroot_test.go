@@ -3,7 +3,9 @@ package builder
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -67,12 +69,77 @@ func TestCheckNonRoot(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Close()
-			err = b.checkNonRoot(t.Context(), b.pushed(host+"/app", push(t, tt.user)), info, tt.ruleAllow)
+			err = b.checkNonRoot(t.Context(), b.pushed(host+"/app", push(t, tt.user), ""), info, tt.ruleAllow)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("checkNonRoot(User %q, allowRoot %v) = %v, want error %v", tt.user, tt.allowRoot, err, tt.wantErr)
 			}
 			if err != nil && (!errors.Is(err, hallmark.ErrInvalid) || !strings.Contains(err.Error(), `stage "final" (FROM at line 3)`)) {
 				t.Errorf("error %q does not name the stage or is not ErrInvalid", err)
+			}
+		})
+	}
+}
+
+// TestConfigReadAhead: the config digest BuildKit reports is read while the
+// manifest is, once, and used only when the manifest names it: a hint
+// naming another image's config changes nothing.
+func TestConfigReadAhead(t *testing.T) {
+	reg := registrytest.New(t)
+	store, err := contextstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(t *testing.T, user string) (hallmark.Digest, hallmark.Digest) {
+		t.Helper()
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if img, err = mutate.Config(img, v1.Config{User: user}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := img.ConfigName()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := reg.Push(t, "app", "", img)
+		return hallmark.Digest(ref.DigestStr()), hallmark.Digest(cfg.String())
+	}
+	root, rootConfig := push(t, "0")
+	nonroot, nonrootConfig := push(t, "65532")
+	var configReads atomic.Int32
+	reg.SetHook(func(_ http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/blobs/") && (strings.HasSuffix(r.URL.Path, rootConfig.String()) || strings.HasSuffix(r.URL.Path, nonrootConfig.String())) {
+			configReads.Add(1)
+		}
+		return false
+	})
+	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	info := &DockerfileInfo{Target: 0, Stages: []Stage{{Name: "final", Line: 3}}}
+	for _, tt := range []struct {
+		name        string
+		image, hint hallmark.Digest
+		wantErr     bool
+		wantReads   int32
+	}{
+		{"root, its own config read ahead", root, rootConfig, true, 1},
+		{"non-root, its own config read ahead", nonroot, nonrootConfig, false, 1},
+		{"root, hinted a non-root config", root, nonrootConfig, true, 2},
+		{"non-root, hinted a root config", nonroot, rootConfig, false, 2},
+		{"root, no hint", root, "", true, 1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			configReads.Store(0)
+			err := b.checkNonRoot(t.Context(), b.pushed(reg.Host+"/app", tt.image, tt.hint), info, false)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("checkNonRoot = %v, want error %v", err, tt.wantErr)
+			}
+			if n := configReads.Load(); n != tt.wantReads {
+				t.Errorf("%d config reads, want %d", n, tt.wantReads)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package builder
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -55,7 +56,8 @@ func (b *Builder) scanSecrets(ctx context.Context, img *pushedImage, runtime *ha
 	}
 	var base []v1.Image
 	if runtime != nil {
-		if base, err = b.baseConfigs.images(ctx, runtime.Pinned, b.platformImages); err != nil {
+		read := func(ctx context.Context, ref string) ([]v1.Image, error) { return b.platformImages(ctx, ref, "") }
+		if base, err = b.baseConfigs.images(ctx, runtime.Pinned, read); err != nil {
 			return nil, fmt.Errorf("scan for secrets: read runtime base: %w", err)
 		}
 	}
@@ -69,31 +71,49 @@ func (b *Builder) scanSecrets(ctx context.Context, img *pushedImage, runtime *ha
 // pushedImage is a built image the checks after the solve read: its
 // platform images are read from the registry once for all of them.
 type pushedImage struct {
-	b   *Builder
-	ref string // repo@sha256:…
+	b      *Builder
+	ref    string          // repo@sha256:…
+	config hallmark.Digest // the config's digest as BuildKit reported it, or empty
 
 	once sync.Once
 	imgs []v1.Image
 	err  error
 }
 
-func (b *Builder) pushed(repo string, d hallmark.Digest) *pushedImage {
-	return &pushedImage{b: b, ref: repo + "@" + d.String()}
+// pushed is the image pushed to repo with digest d; config, when not
+// empty, is its config's digest as BuildKit reported it.
+func (b *Builder) pushed(repo string, d, config hallmark.Digest) *pushedImage {
+	return &pushedImage{b: b, ref: repo + "@" + d.String(), config: config}
 }
 
 // platforms returns the image's platform images (platformImages).
 func (p *pushedImage) platforms(ctx context.Context) ([]v1.Image, error) {
-	p.once.Do(func() { p.imgs, p.err = p.b.platformImages(ctx, p.ref) })
+	p.once.Do(func() { p.imgs, p.err = p.b.platformImages(ctx, p.ref, p.config) })
 	return p.imgs, p.err
 }
 
+// maxConfigBytes bounds an image config read ahead of its manifest.
+const maxConfigBytes = 4 << 20
+
 // platformImages reads the image ref names ("repo@sha256:…"): the image
 // itself, or every platform image of an index (attestation manifests left
-// out).
-func (b *Builder) platformImages(ctx context.Context, ref string) ([]v1.Image, error) {
+// out). When config is not empty the config blob is read while the
+// manifest is, and used when the manifest names it.
+func (b *Builder) platformImages(ctx context.Context, ref string, config hallmark.Digest) ([]v1.Image, error) {
 	r, err := b.opts.registry.ParseDigest(ref)
 	if err != nil {
 		return nil, fmt.Errorf("image %s: %w", ref, err)
+	}
+	var early chan []byte
+	if config != "" {
+		early = make(chan []byte, 1)
+		go func() {
+			raw, err := registry.ReadBlob(ctx, r.Context().Digest(config.String()), -1, maxConfigBytes, b.opts.registry.RemoteOptions(ctx)...)
+			if err != nil {
+				raw = nil // read again through the manifest, which reports the error
+			}
+			early <- raw
+		}()
 	}
 	desc, err := remote.Get(r, b.opts.registry.RemoteOptions(ctx)...)
 	if err != nil {
@@ -104,6 +124,9 @@ func (b *Builder) platformImages(ctx context.Context, ref string) ([]v1.Image, e
 		img, err := desc.Image()
 		if err != nil {
 			return nil, fmt.Errorf("read image %s: %w", ref, err)
+		}
+		if early != nil {
+			img = withConfig(img, config, <-early)
 		}
 		return []v1.Image{img}, nil
 	}
@@ -131,3 +154,31 @@ func (b *Builder) platformImages(ctx context.Context, ref string) ([]v1.Image, e
 	}
 	return out, nil
 }
+
+// withConfig returns img with its config answered from raw, read ahead
+// under digest, when img's manifest names that digest and size; else img
+// itself.
+func withConfig(img v1.Image, digest hallmark.Digest, raw []byte) v1.Image {
+	if raw == nil {
+		return img
+	}
+	m, err := img.Manifest()
+	if err != nil || m.Config.Digest.String() != digest.String() || m.Config.Size != int64(len(raw)) {
+		return img
+	}
+	cf, err := v1.ParseConfigFile(bytes.NewReader(raw))
+	if err != nil {
+		return img
+	}
+	return &configured{Image: img, raw: raw, cf: cf}
+}
+
+// configured is an image whose config was read ahead (withConfig).
+type configured struct {
+	v1.Image
+	raw []byte
+	cf  *v1.ConfigFile
+}
+
+func (c *configured) RawConfigFile() ([]byte, error)      { return c.raw, nil }
+func (c *configured) ConfigFile() (*v1.ConfigFile, error) { return c.cf.DeepCopy(), nil }

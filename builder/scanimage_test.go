@@ -70,7 +70,7 @@ func TestScanSecretsImage(t *testing.T) {
 			defer b.Close()
 			pinned := pushTest(t, "app", tt.image)
 			repo, d, _ := strings.Cut(pinned, "@")
-			warnings, err := b.scanSecrets(t.Context(), b.pushed(repo, hallmark.Digest(d)), tt.runtime)
+			warnings, err := b.scanSecrets(t.Context(), b.pushed(repo, hallmark.Digest(d), ""), tt.runtime)
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("scanSecrets: %v", err)

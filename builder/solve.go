@@ -30,18 +30,19 @@ type solvePins struct {
 }
 
 // solve runs the build on the worker p and returns the pushed image's
-// digest. When p could not be dialed before any progress came, the error
+// digest and, for a single-platform image, its config's digest (else
+// empty). When p could not be dialed before any progress came, the error
 // is an *unreachableError: the build may move to another worker. When the
 // connection to p fails later, p is marked down and the error wraps
 // hallmark.ErrUnavailable.
-func (b *Builder) solve(ctx context.Context, p placed, req hallmark.BuildRequest, in inputs, pins solvePins, emit func(hallmark.Event) error) (hallmark.Digest, error) {
+func (b *Builder) solve(ctx context.Context, p placed, req hallmark.BuildRequest, in inputs, pins solvePins, emit func(hallmark.Event) error) (hallmark.Digest, hallmark.Digest, error) {
 	mounts, err := localMounts(in)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	repo, err := b.opts.registry.ParseRepository(req.Repository)
 	if err != nil {
-		return "", fmt.Errorf("repository %q: %w", req.Repository, err)
+		return "", "", fmt.Errorf("repository %q: %w", req.Repository, err)
 	}
 	export := map[string]string{
 		"name":           repo.Name(),
@@ -90,18 +91,21 @@ func (b *Builder) solve(ctx context.Context, p placed, req hallmark.BuildRequest
 	})
 	if err := eg.Wait(); err != nil {
 		if ctx.Err() == nil && !started && unreachable(err) {
-			return "", &unreachableError{addr: p.addr(), err: err}
+			return "", "", &unreachableError{addr: p.addr(), err: err}
 		}
 		if ctx.Err() == nil && grpcerrors.Code(err) == codes.Unavailable {
 			p.w.MarkDown(fmt.Errorf("the build lost the worker: %w", err))
 		}
-		return "", classifySolve(ctx, err, p.addr(), export["name"])
+		return "", "", classifySolve(ctx, err, p.addr(), export["name"])
 	}
 	d, err := hallmark.ParseDigest(resp.ExporterResponse[exptypes.ExporterImageDigestKey])
 	if err != nil {
-		return "", fmt.Errorf("read pushed digest from buildkit: %w", err)
+		return "", "", fmt.Errorf("read pushed digest from buildkit: %w", err)
 	}
-	return d, nil
+	// Only a hint for reading the config early: the manifest read from the
+	// registry must name it (pushedImage).
+	config, _ := hallmark.ParseDigest(resp.ExporterResponse[exptypes.ExporterImageConfigDigestKey])
+	return d, config, nil
 }
 
 // localMounts are the directories BuildKit reads through the session: the

@@ -43,7 +43,7 @@ func TestMoveTagsReusesCheckedManifest(t *testing.T) {
 		ref, _ := reg.Push(t, "app", "", img)
 		d := hallmark.Digest(ref.DigestStr())
 		if checked {
-			if _, err := b.pushed(reg.Host+"/app", d).platforms(t.Context()); err != nil {
+			if _, err := b.pushed(reg.Host+"/app", d, "").platforms(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}
