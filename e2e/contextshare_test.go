@@ -16,8 +16,6 @@ import (
 	"testing"
 
 	"connectrpc.com/connect"
-
-	"github.com/hallmark-dev/hallmark/internal/devstack"
 )
 
 // lockedBuffer is a log sink safe for the gateway's writer goroutine.
@@ -82,14 +80,7 @@ func roundRobin(t *testing.T, gateways ...string) (string, []*atomic.Int64) {
 // registry.
 func TestContextsSharedByReplicas(t *testing.T) {
 	st := env.stack.State
-	pg, err := devstack.StartPostgres(t.Context(), t.TempDir())
-	if err != nil {
-		t.Fatalf("start PostgreSQL: %v", err)
-	}
-	t.Cleanup(func() { pg.Close() })
-	sc := pg.GatewayStore()
-	conf := "store: {driver: postgres, dsn: \"" + sc.DSN + "\", passwordFile: \"" + sc.PasswordFile + "\"}\n" +
-		"contexts: {sharedRepository: \"" + st.Registry + "/hallmark/contexts\"}\nlog: {level: debug}\n"
+	conf := postgresStore(t) + "contexts: {sharedRepository: \"" + st.Registry + "/hallmark/contexts\"}\nlog: {level: debug}\n"
 	logOne, logTwo := &lockedBuffer{}, &lockedBuffer{}
 	one, stopOne := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: conf, logs: logOne})
 	two, _ := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: conf, logs: logTwo})

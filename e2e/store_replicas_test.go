@@ -53,18 +53,24 @@ func TestStoreSurvivesRestart(t *testing.T) {
 	}
 }
 
-// TestStoreSharedByReplicas: two gateways on one PostgreSQL see each
-// other's builds, also after one restarts.
-func TestStoreSharedByReplicas(t *testing.T) {
-	st := env.stack.State
+// postgresStore starts a PostgreSQL for the test and returns the gateway
+// configuration's store section for it.
+func postgresStore(t *testing.T) string {
+	t.Helper()
 	pg, err := devstack.StartPostgres(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatalf("start PostgreSQL: %v", err)
 	}
 	t.Cleanup(func() { pg.Close() })
 	sc := pg.GatewayStore()
-	storeYAML := "store: {driver: postgres, dsn: \"" + sc.DSN + "\", passwordFile: \"" + sc.PasswordFile + "\"}\n"
-	o := gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: storeYAML}
+	return "store: {driver: postgres, dsn: \"" + sc.DSN + "\", passwordFile: \"" + sc.PasswordFile + "\"}\n"
+}
+
+// TestStoreSharedByReplicas: two gateways on one PostgreSQL see each
+// other's builds, also after one restarts.
+func TestStoreSharedByReplicas(t *testing.T) {
+	st := env.stack.State
+	o := gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: postgresStore(t)}
 	one, stopOne := launchGateway(t, o)
 	two, _ := launchGateway(t, o)
 
