@@ -1,0 +1,137 @@
+package ui
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/*
+var staticFS embed.FS
+
+// Prefix is the path the handler is mounted at.
+const Prefix = "/ui/"
+
+// Store is what the pages read: a subset of *store.DB.
+type Store interface {
+	Image(ctx context.Context, repository string, digest hallmark.Digest) (*store.ImageRecord, error)
+	Tag(ctx context.Context, repository, tag string) (hallmark.Digest, error)
+	Images(ctx context.Context, q store.ImageQuery) ([]store.Image, string, error)
+	ImagePackages(ctx context.Context, repository string, digest hallmark.Digest) ([]string, error)
+	Builds(ctx context.Context, q store.BuildQuery) ([]store.Build, string, error)
+	Audit(ctx context.Context, q store.AuditQuery) ([]store.Event, string, error)
+	Findings(ctx context.Context, q store.FindingQuery) ([]store.Finding, string, error)
+}
+
+var _ Store = (*store.DB)(nil)
+
+// Deps are what the handler needs from the gateway.
+type Deps struct {
+	// Authenticate verifies an API bearer token (the API's authenticator).
+	Authenticate func(ctx context.Context, token string) (hallmark.Identity, error)
+	// Reader returns the read scope of an identity, as QueryService
+	// computes it: nil when the identity may read nothing.
+	Reader func(id hallmark.Identity) func(repository string) bool
+	// Store is the gateway's store.
+	Store Store
+}
+
+// Option configures the handler.
+type Option func(*options) error
+
+type options struct {
+	log      *slog.Logger
+	pageSize int
+}
+
+// WithPageSize sets how many rows a page of a list (images, builds, audit
+// records) holds, from 1 to store.MaxLimit. The default is 50.
+func WithPageSize(n int) Option {
+	return func(o *options) error {
+		if n < 1 || n > store.MaxLimit {
+			return fmt.Errorf("page size %d: want 1 to %d", n, store.MaxLimit)
+		}
+		o.pageSize = n
+		return nil
+	}
+}
+
+// WithLogger sets the logger. The default discards.
+func WithLogger(l *slog.Logger) Option {
+	return func(o *options) error {
+		if l == nil {
+			return errors.New("logger is nil")
+		}
+		o.log = l
+		return nil
+	}
+}
+
+// handler serves the web view.
+type handler struct {
+	deps  Deps
+	opts  options
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// New returns the web view's handler, to be mounted at Prefix.
+func New(deps Deps, opts ...Option) (http.Handler, error) {
+	o := options{log: slog.New(slog.DiscardHandler), pageSize: defaultPageSize}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, fmt.Errorf("ui: %w", err)
+		}
+	}
+	switch {
+	case deps.Authenticate == nil:
+		return nil, errors.New("ui: no authenticator")
+	case deps.Reader == nil:
+		return nil, errors.New("ui: no read scope")
+	case deps.Store == nil:
+		return nil, errors.New("ui: no store")
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	h := &handler{deps: deps, opts: o, pages: pages, mux: http.NewServeMux()}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, fmt.Errorf("ui: %w", err)
+	}
+	h.mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", http.FileServerFS(static)))
+	h.mux.HandleFunc("GET /ui/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/ui/images", http.StatusSeeOther)
+	})
+	h.mux.Handle("GET /ui/images", h.authed(h.serveImages))
+	h.mux.Handle("GET /ui/images/{ref...}", h.authed(h.serveImage))
+	h.mux.Handle("GET /ui/builds", h.authed(h.serveBuilds))
+	h.mux.Handle("GET /ui/audit", h.authed(h.serveAudit))
+	return secure(h.mux), nil
+}
+
+// parsePages parses each page with the layout.
+func parsePages() (map[string]*template.Template, error) {
+	names := []string{"image", "images", "builds", "audit", "error"}
+	out := make(map[string]*template.Template, len(names))
+	for _, n := range names {
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
+		if err != nil {
+			return nil, fmt.Errorf("ui: parse template %s: %w", n, err)
+		}
+		out[n] = t
+	}
+	return out, nil
+}
