@@ -237,7 +237,11 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		return nil, nil, nil, err
 	}
 	go s.WatchVulnerabilities(ctx)
-	return s.Handler(), admission, m, nil
+	api, err = withUI(cfg, log, s.Handler(), authn, authz, m.db)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("ui: %w", err)
+	}
+	return api, admission, m, nil
 }
 
 // newContextStore opens the store of uploaded contexts and starts its

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/config"
+	"github.com/hallmark-dev/hallmark/server"
+	"github.com/hallmark-dev/hallmark/store"
+)
+
+func TestWithUI(t *testing.T) {
+	cfg := config.Default()
+	authn, err := server.NewAuthenticator(t.Context(), cfg.Auth.Issuers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authz, err := server.NewAuthorizer(cfg.Auth.Rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := store.Open(t.Context(), store.DriverSQLite, filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	api := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	log := slog.New(slog.DiscardHandler)
+
+	h, err := withUI(cfg, log, api, authn, authz, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := get(h, "/ui/images"); w.Code != http.StatusTeapot {
+		t.Errorf("ui off: /ui/images gave %d, want the API's answer", w.Code)
+	}
+	cfg.UI.Enabled = true
+	if h, err = withUI(cfg, log, api, authn, authz, db); err != nil {
+		t.Fatal(err)
+	}
+	if w := get(h, "/ui/images"); w.Code != http.StatusUnauthorized || w.Header().Get("Content-Security-Policy") == "" {
+		t.Errorf("ui on: /ui/images gave %d, headers %v; want 401 with a CSP", w.Code, w.Header())
+	}
+	if w := get(h, "/hallmark.v1.QueryService/ListImages"); w.Code != http.StatusTeapot {
+		t.Errorf("ui on: the API gave %d", w.Code)
+	}
+
+	read := readScope(authz)
+	if read(hallmark.Identity{Issuer: "https://elsewhere.example", Subject: "x"}) != nil {
+		t.Error("an identity no rule matches may read")
+	}
+	can := read(hallmark.Identity{Issuer: config.DevIssuer, Subject: "someone"})
+	if can == nil || !can(config.DevRegistry+"/team/app") || can("registry.example.com/team/app") {
+		t.Error("the dev rules' read scope is wrong")
+	}
+}
+
+func get(h http.Handler, path string) *httptest.ResponseRecorder {
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+	return w
+}
