@@ -85,7 +85,7 @@ func (h *handler) serveImage(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.failErr(w, r, err)
 		return
 	}
-	p.Viewer = viewerName(v)
+	p.layout = frame(p.Title, v)
 	h.render(w, r, http.StatusOK, "image", p)
 }
 

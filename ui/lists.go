@@ -89,7 +89,7 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 		h.fail(w, r, http.StatusBadRequest, "A filter is too long.")
 		return
 	}
-	p := &listPage[imageRow]{layout: layout{Title: "Images", Viewer: viewerName(v)}, Filters: f}
+	p := &listPage[imageRow]{layout: frame("Images", v), Filters: f}
 	page := store.Page{Limit: h.opts.pageSize, Cursor: f.Get("page")}
 	var next string
 	if adv := f.Get("advisory"); adv != "" {
@@ -185,7 +185,7 @@ func (h *handler) serveBuilds(w http.ResponseWriter, r *http.Request, v viewer) 
 		h.failErr(w, r, err)
 		return
 	}
-	p := &listPage[store.Build]{layout: layout{Title: "Builds", Viewer: viewerName(v)}, Filters: f, Rows: builds}
+	p := &listPage[store.Build]{layout: frame("Builds", v), Filters: f, Rows: builds}
 	pager(p, Prefix+"builds", f, next)
 	h.render(w, r, http.StatusOK, "builds", p)
 }
@@ -207,7 +207,7 @@ func (h *handler) serveAudit(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.failErr(w, r, err)
 		return
 	}
-	p := &listPage[store.Event]{layout: layout{Title: "Audit log", Viewer: viewerName(v)}, Filters: f, Rows: events}
+	p := &listPage[store.Event]{layout: frame("Audit log", v), Filters: f, Rows: events}
 	pager(p, Prefix+"audit", f, next)
 	h.render(w, r, http.StatusOK, "audit", p)
 }

@@ -60,9 +60,14 @@ type layout struct {
 	Title string
 	// Viewer is "issuer subject" of the caller, or empty.
 	Viewer string
+	// SignOut offers to end the viewer's session.
+	SignOut bool
 }
 
-func viewerName(v viewer) string { return v.ID.Issuer + " " + v.ID.Subject }
+// frame is the layout of a page shown to v.
+func frame(title string, v viewer) layout {
+	return layout{Title: title, Viewer: v.ID.Subject + " (" + v.ID.Issuer + ")", SignOut: v.Session}
+}
 
 // render writes a page whole, so that a template error never leaves half
 // a page behind.
@@ -83,11 +88,16 @@ type errorPage struct {
 	layout
 	Status  int
 	Message string
+	// SignIn offers to sign in.
+	SignIn bool
 }
 
 // fail renders the error page.
 func (h *handler) fail(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	h.render(w, r, status, "error", errorPage{layout: layout{Title: http.StatusText(status)}, Status: status, Message: msg})
+	h.render(w, r, status, "error", errorPage{
+		layout: layout{Title: http.StatusText(status)}, Status: status, Message: msg,
+		SignIn: h.login != nil && (status == http.StatusUnauthorized || status == http.StatusBadRequest || status == http.StatusForbidden),
+	})
 }
 
 // failErr renders the error page for an error of the store: a bad query

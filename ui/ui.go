@@ -53,6 +53,7 @@ type Option func(*options) error
 type options struct {
 	log      *slog.Logger
 	pageSize int
+	login    *loginState
 }
 
 // WithPageSize sets how many rows a page of a list (images, builds, audit
@@ -84,6 +85,7 @@ type handler struct {
 	opts  options
 	pages map[string]*template.Template
 	mux   *http.ServeMux
+	login *loginState
 }
 
 // New returns the web view's handler, to be mounted at Prefix.
@@ -106,7 +108,7 @@ func New(deps Deps, opts ...Option) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{deps: deps, opts: o, pages: pages, mux: http.NewServeMux()}
+	h := &handler{deps: deps, opts: o, pages: pages, mux: http.NewServeMux(), login: o.login}
 	static, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, fmt.Errorf("ui: %w", err)
@@ -119,6 +121,11 @@ func New(deps Deps, opts ...Option) (http.Handler, error) {
 	h.mux.Handle("GET /ui/images/{ref...}", h.authed(h.serveImage))
 	h.mux.Handle("GET /ui/builds", h.authed(h.serveBuilds))
 	h.mux.Handle("GET /ui/audit", h.authed(h.serveAudit))
+	if h.login != nil {
+		h.mux.HandleFunc("GET /ui/login", h.serveLogin)
+		h.mux.HandleFunc("GET /ui/callback", h.serveCallback)
+		h.mux.HandleFunc("POST /ui/logout", h.serveLogout)
+	}
 	return secure(h.mux), nil
 }
 

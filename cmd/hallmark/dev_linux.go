@@ -413,10 +413,11 @@ func printHowTo(w io.Writer, st devstack.State, example string) {
 	fmt.Fprintf(w, `
 Hallmark dev stack is up.
   gateway   %s   (grpcurl -plaintext %s list)
+  web view  %s   (sign in as any subject through the dev issuer)
   registry  %s
   base      %s
   golang    %s
-`, st.Gateway, strings.TrimPrefix(st.Gateway, "http://"), st.Registry, st.BaseImage, st.GolangImage)
+`, st.Gateway, strings.TrimPrefix(st.Gateway, "http://"), st.UI, st.Registry, st.BaseImage, st.GolangImage)
 	if st.Postgres != "" {
 		fmt.Fprintf(w, "  postgres  %s   (psql \"$HALLMARK_POSTGRES_DSN\"; local dev password)\n", st.Postgres)
 	}

@@ -4,8 +4,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/internal/config"
@@ -63,4 +66,33 @@ func get(h http.Handler, path string) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
 	return w
+}
+
+func TestUILogin(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	l := config.UILoginConfig{Issuer: config.DevIssuer, ClientID: config.DevAudience, RedirectURL: "http://127.0.0.1:7433/ui/callback", SessionTTL: config.Duration(time.Hour)}
+	login, err := uiLogin(l)
+	if err != nil || login.SessionKey != nil || login.ClientSecret != "" || login.SessionTTL != time.Hour {
+		t.Fatalf("no files: %+v, %v", login, err)
+	}
+	l.ClientSecretFile = write("secret", "s3cret\n")
+	l.SessionKeyFile = write("key", strings.Repeat("k", 40))
+	if login, err = uiLogin(l); err != nil || login.ClientSecret != "s3cret" || len(login.SessionKey) != 32 {
+		t.Fatalf("with files: secret %q, key %d bytes, %v", login.ClientSecret, len(login.SessionKey), err)
+	}
+	l.SessionKeyFile = write("short", "short")
+	if _, err := uiLogin(l); err == nil || !strings.Contains(err.Error(), "at least 32") {
+		t.Errorf("short key: %v", err)
+	}
+	l.SessionKeyFile = filepath.Join(dir, "missing")
+	if _, err := uiLogin(l); err == nil {
+		t.Error("missing key file accepted")
+	}
 }
