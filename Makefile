@@ -32,7 +32,7 @@ dev: build
 test: export CI := true
 test: deps lint check-generate unit unit-norace fuzz-short sbom-compare vuln-compare e2e
 
-## deps: the Debian packages the stack and tests use (runc, docker-registry, busybox-static, postgresql-15), installed if missing.
+## deps: the Debian packages the stack and tests use (runc, docker-registry, busybox-static, postgresql-15, chromium), installed if missing.
 deps: build
 	$(BIN)/hallmark dev deps
 

@@ -37,6 +37,8 @@ type imagePage struct {
 	Verdicts   []decisionView
 	Admissions []decisionView
 	Events     []store.Event
+	// CycloneDXURL downloads the package index as CycloneDX.
+	CycloneDXURL string
 }
 
 // baseView is a base image and whether the viewer may open its page.
@@ -80,6 +82,10 @@ func (h *handler) serveImage(w http.ResponseWriter, r *http.Request, v viewer) {
 	case name.Digest:
 		d = hallmark.Digest(ref.DigestStr())
 	}
+	if r.URL.Query().Get("format") == "cyclonedx" {
+		h.serveCycloneDX(w, r, repo, d)
+		return
+	}
 	p, err := h.imagePage(ctx, v, repo, d, r.URL.Query())
 	if err != nil {
 		h.failErr(w, r, err)
@@ -96,7 +102,10 @@ func (h *handler) imagePage(ctx context.Context, v viewer, repo string, d hallma
 	if err != nil {
 		return nil, err
 	}
-	p := &imagePage{layout: layout{Title: repo + "@" + shortDigest(d)}, Image: rec.Image, Builds: rec.Builds, Attest: rec.Attestations}
+	p := &imagePage{
+		layout: layout{Title: repo + "@" + shortDigest(d)}, Image: rec.Image, Builds: rec.Builds, Attest: rec.Attestations,
+		CycloneDXURL: imageURL(repo, d) + "?format=cyclonedx",
+	}
 	for i := range rec.Builds {
 		if rec.Builds[i].Outcome == store.OutcomeSucceeded {
 			p.Build = &rec.Builds[i]

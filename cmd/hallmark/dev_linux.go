@@ -89,7 +89,7 @@ has started, one line per file.`,
 	}
 	deps := &cobra.Command{
 		Use:   "deps",
-		Short: "Install the Debian packages the stack and tests need (runc, docker-registry, busybox-static, postgresql-15) if missing",
+		Short: "Install the Debian packages the stack and tests need (runc, docker-registry, busybox-static, postgresql-15, chromium) if missing",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return devstack.EnsurePackages(cmd.Context(), os.Stderr) },
 	}
