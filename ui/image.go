@@ -39,6 +39,8 @@ type imagePage struct {
 	Events     []store.Event
 	// CycloneDXURL downloads the package index as CycloneDX.
 	CycloneDXURL string
+	// Graph is the provenance graph.
+	Graph graph
 }
 
 // baseView is a base image and whether the viewer may open its page.
@@ -145,6 +147,7 @@ func (h *handler) imagePage(ctx context.Context, v viewer, repo string, d hallma
 		return nil, err
 	}
 	p.Verdicts, p.Admissions, p.Events = decisions(rec.Events)
+	p.Graph = newGraph(p)
 	return p, nil
 }
 

@@ -126,8 +126,19 @@ func New(deps Deps, opts ...Option) (http.Handler, error) {
 		h.mux.HandleFunc("GET /ui/callback", h.serveCallback)
 		h.mux.HandleFunc("POST /ui/logout", h.serveLogout)
 	}
-	return secure(h.mux), nil
+	return &root{h: h, next: secure(h.mux)}, nil
 }
+
+// root serves the handler's mux behind its security headers.
+type root struct {
+	h    *handler
+	next http.Handler
+}
+
+func (r *root) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.next.ServeHTTP(w, req) }
+
+// Unwrap returns the handler, for tests of its parts.
+func (r *root) Unwrap() *handler { return r.h }
 
 // parsePages parses each page with the layout.
 func parsePages() (map[string]*template.Template, error) {

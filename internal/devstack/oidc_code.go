@@ -109,7 +109,9 @@ func (i *Issuer) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	subject := q.Get("subject")
 	if subject == "" || len(subject) > maxParamBytes {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'")
+		// The form goes to this endpoint, which redirects to the client:
+		// browsers apply form-action to that redirect too.
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; form-action 'self' "+redirect.Scheme+"://"+redirect.Host)
 		w.Header().Set("Cache-Control", "no-store")
 		_ = subjectForm.Execute(w, struct {
 			ClientID string

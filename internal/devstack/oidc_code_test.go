@@ -98,6 +98,11 @@ func TestIssuerAuthorizationCodeWithPKCE(t *testing.T) {
 		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `id="subject"`) || strings.Contains(string(body), "<script>") {
 			t.Errorf("status %d: %s", resp.StatusCode, body)
 		}
+		// The form's redirect to the client must be a form-action the
+		// page allows, or browsers stop it.
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "form-action 'self' http://app.example;") && !strings.HasSuffix(csp, "form-action 'self' http://app.example") {
+			t.Errorf("CSP %q does not let the form reach the client", csp)
+		}
 	})
 	bad := []struct {
 		name     string
