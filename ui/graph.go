@@ -10,6 +10,7 @@ const (
 	graphRowH    = 64
 	graphPad     = 10
 	graphLabelCh = 32 // characters of a label that fit a node
+	graphSubCh   = 30 // characters of its monospace second line
 )
 
 // graph is an image's provenance drawn as SVG on the server: what it was
@@ -34,8 +35,9 @@ type graphNode struct {
 // graphEdge is an arrow from the right of one node to the left of another.
 type graphEdge struct{ X1, Y1, X2, Y2 int }
 
-// newGraph lays out the graph of p in four columns: the source and the
-// bases, the build, the image, the images built on it.
+// newGraph lays out the graph of p in four columns: the source, the build
+// and the bases, the image, the images built on it; every edge joins
+// neighbouring columns.
 func newGraph(p *imagePage) graph {
 	var cols [4][]graphNode
 	var build *graphNode
@@ -58,7 +60,7 @@ func newGraph(p *imagePage) graph {
 		if b.Runtime {
 			sub += " (runtime)"
 		}
-		cols[0] = append(cols[0], graphNode{Kind: kind, Label: b.Ref, Sub: sub, URL: b.URL, Title: b.Ref + "@" + string(b.Digest)})
+		cols[1] = append(cols[1], graphNode{Kind: kind, Label: b.Ref, Sub: sub, URL: b.URL, Title: b.Ref + "@" + string(b.Digest)})
 	}
 	self := graphNode{Kind: "self", Label: p.Image.Repository, Sub: shortDigest(p.Image.Digest), Title: p.Image.Repository + "@" + string(p.Image.Digest)}
 	cols[2] = append(cols[2], self)
@@ -76,22 +78,18 @@ func newGraph(p *imagePage) graph {
 		for ri := range cols[ci] {
 			n := &cols[ci][ri]
 			n.X, n.Y = graphPad+ci*graphColW, top+ri*graphRowH
-			n.Label, n.Sub = ellipsis(n.Label, graphLabelCh), ellipsis(n.Sub, graphLabelCh+4)
+			n.Label, n.Sub = ellipsis(n.Label, graphLabelCh), ellipsis(n.Sub, graphSubCh)
 		}
 	}
 	edge := func(a, b graphNode) graphEdge {
 		return graphEdge{X1: a.X + graphNodeW, Y1: a.Y + graphNodeH/2, X2: b.X - 4, Y2: b.Y + graphNodeH/2}
 	}
 	selfNode := cols[2][0]
-	for _, n := range cols[0] {
-		if n.Kind == "source" && build != nil {
-			g.Edges = append(g.Edges, edge(n, cols[1][0]))
-		} else {
-			g.Edges = append(g.Edges, edge(n, selfNode))
-		}
-	}
 	if build != nil {
-		g.Edges = append(g.Edges, edge(cols[1][0], selfNode))
+		g.Edges = append(g.Edges, edge(cols[0][0], cols[1][0]))
+	}
+	for _, n := range cols[1] {
+		g.Edges = append(g.Edges, edge(n, selfNode))
 	}
 	for _, n := range cols[3] {
 		g.Edges = append(g.Edges, edge(selfNode, n))

@@ -37,6 +37,12 @@ func TestImagePage(t *testing.T) {
 			t.Errorf("image page lacks %q", want)
 		}
 	}
+	if strings.Contains(body, "until") {
+		t.Error("an exception without expiry shows one")
+	}
+	if strings.Contains(body, `id="sign-out"`) {
+		t.Error("a bearer-token caller is offered to sign out")
+	}
 	if n := strings.Count(body, `<tr class="finding">`); n != 2 {
 		t.Errorf("%d findings shown, want 2", n)
 	}
