@@ -41,6 +41,8 @@ type imagePage struct {
 	CycloneDXURL string
 	// Graph is the provenance graph.
 	Graph graph
+	// Reverify offers the re-verify button.
+	Reverify bool
 }
 
 // baseView is a base image and whether the viewer may open its page.
@@ -148,6 +150,7 @@ func (h *handler) imagePage(ctx context.Context, v viewer, repo string, d hallma
 	}
 	p.Verdicts, p.Admissions, p.Events = decisions(rec.Events)
 	p.Graph = newGraph(p)
+	p.Reverify = h.deps.Reverify != nil
 	return p, nil
 }
 

@@ -45,6 +45,11 @@ type Deps struct {
 	Reader func(id hallmark.Identity) func(repository string) bool
 	// Store is the gateway's store.
 	Store Store
+	// Reverify, if set, verifies an image again under every policy for
+	// id, records the decisions as VerifyService does, and returns the
+	// verdicts; image pages then offer a re-verify button. The handler
+	// checks that id may read the repository first.
+	Reverify func(ctx context.Context, id hallmark.Identity, repository string, d hallmark.Digest) ([]Verdict, error)
 }
 
 // Option configures the handler.
@@ -121,6 +126,9 @@ func New(deps Deps, opts ...Option) (http.Handler, error) {
 	h.mux.Handle("GET /ui/images/{ref...}", h.authed(h.serveImage))
 	h.mux.Handle("GET /ui/builds", h.authed(h.serveBuilds))
 	h.mux.Handle("GET /ui/audit", h.authed(h.serveAudit))
+	if deps.Reverify != nil {
+		h.mux.Handle("POST /ui/reverify", h.authed(h.serveReverify))
+	}
 	if h.login != nil {
 		h.mux.HandleFunc("GET /ui/login", h.serveLogin)
 		h.mux.HandleFunc("GET /ui/callback", h.serveCallback)
@@ -142,7 +150,7 @@ func (r *root) Unwrap() *handler { return r.h }
 
 // parsePages parses each page with the layout.
 func parsePages() (map[string]*template.Template, error) {
-	names := []string{"image", "images", "builds", "audit", "error"}
+	names := []string{"image", "images", "builds", "audit", "error", "reverify"}
 	out := make(map[string]*template.Template, len(names))
 	for _, n := range names {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")

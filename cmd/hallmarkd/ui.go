@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"fmt"
 	"log/slog"
@@ -14,12 +15,15 @@ import (
 	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/store"
 	"github.com/hallmark-dev/hallmark/ui"
+	"github.com/hallmark-dev/hallmark/verify"
 )
 
 // withUI serves the web view at /ui/ next to the API when the config
 // turns it on: it authenticates as the API does and reads with
 // QueryService's read scope.
-func withUI(cfg config.Config, log *slog.Logger, api http.Handler, authn *server.Authenticator, authz *server.Authorizer, db *store.DB) (http.Handler, error) {
+func withUI(cfg config.Config, log *slog.Logger, api http.Handler, authn *server.Authenticator, authz *server.Authorizer, db *store.DB,
+	reverify func(context.Context, hallmark.Identity, string, hallmark.Digest) ([]ui.Verdict, error),
+) (http.Handler, error) {
 	if !cfg.UI.Enabled {
 		return api, nil
 	}
@@ -38,6 +42,7 @@ func withUI(cfg config.Config, log *slog.Logger, api http.Handler, authn *server
 		Authenticate: authn.Authenticate,
 		Reader:       readScope(authz),
 		Store:        db,
+		Reverify:     reverify,
 	}, opts...)
 	if err != nil {
 		return nil, err
@@ -75,6 +80,35 @@ func uiLogin(l config.UILoginConfig) (ui.Login, error) {
 		login.SessionKey = key[:]
 	}
 	return login, nil
+}
+
+// reverifier verifies an image again under every policy of e, records the
+// decisions as VerifyService does, and returns the verdicts for the web
+// view; nil without policies. The web view checks the read scope first.
+func reverifier(e *verify.Evaluator, rec *store.Recorder) func(context.Context, hallmark.Identity, string, hallmark.Digest) ([]ui.Verdict, error) {
+	if e == nil {
+		return nil
+	}
+	return func(ctx context.Context, id hallmark.Identity, repo string, d hallmark.Digest) ([]ui.Verdict, error) {
+		names, _ := e.Policies()
+		ref := repo + "@" + string(d)
+		out := make([]ui.Verdict, 0, len(names))
+		for _, n := range names {
+			v, err := e.Verify(ctx, verify.Request{Ref: ref, Policy: n})
+			if err != nil {
+				return nil, fmt.Errorf("verify %s under %s: %w", ref, n, err)
+			}
+			if rec != nil {
+				rec.Record(server.VerifyDecision(store.KindVerify, strings.TrimSpace(id.Issuer+" "+id.Subject), ref, v))
+			}
+			uv := ui.Verdict{Policy: v.Policy, Allowed: v.Allowed, Cached: v.Cached, Reasons: v.Reasons}
+			for _, r := range v.Rules {
+				uv.Rules = append(uv.Rules, ui.RuleOutcome{Name: r.Name, Passed: r.Passed, Message: r.Message})
+			}
+			out = append(out, uv)
+		}
+		return out, nil
+	}
 }
 
 // readScope is QueryService's read scope: nothing for an identity no rule
