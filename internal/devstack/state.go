@@ -104,6 +104,9 @@ func (s State) Env() [][2]string {
 	if s.Postgres != "" {
 		env = append(env, [2]string{"HALLMARK_POSTGRES_DSN", s.Postgres})
 	}
+	if s.UI != "" {
+		env = append(env, [2]string{"HALLMARK_UI", s.UI})
+	}
 	return env
 }
 
