@@ -253,3 +253,24 @@ func TestLoginRefusals(t *testing.T) {
 		}
 	})
 }
+
+func TestCookieSecureOverTLS(t *testing.T) {
+	for _, tt := range []struct {
+		redirect string
+		secure   bool
+	}{{"https://hallmark.example.com/ui/callback", true}, {"http://127.0.0.1:7433/ui/callback", false}} {
+		h, err := New(Deps{Authenticate: authenticate, Reader: reader, Store: openStore(t)},
+			WithLogin(Login{Issuer: "https://login.example", ClientID: "web", RedirectURL: tt.redirect}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := h.(interface{ Unwrap() *handler }).Unwrap().cookie(sessionCookie, "v", 60)
+		if c.Secure != tt.secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != Prefix {
+			t.Errorf("%s: cookie %+v", tt.redirect, c)
+		}
+	}
+	if _, err := New(Deps{Authenticate: authenticate, Reader: reader, Store: openStore(t)},
+		WithLogin(Login{Issuer: "https://login.example", ClientID: "web", RedirectURL: "https://x.example/callback"})); err == nil {
+		t.Error("a redirect URL off /ui/callback was accepted")
+	}
+}
