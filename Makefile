@@ -4,7 +4,7 @@ export GOTOOLCHAIN := local
 GO    ?= go
 BIN   ?= bin
 
-.PHONY: all build dev test unit unit-norace e2e bench generate check-generate lint fuzz fuzz-short sbom-compare vuln-compare api-release cross
+.PHONY: all build dev test unit unit-norace e2e bench generate check-generate lint fuzz fuzz-short sbom-compare vuln-compare api-release cross ui-screenshots
 
 all: build
 
@@ -47,6 +47,14 @@ unit-norace:
 
 e2e: build
 	$(GO) test -tags e2e -count=1 -timeout 80m -v ./e2e/...
+
+## ui-screenshots: the web view's browser test (TestUI, headless Chromium on
+## the real stack), keeping PNGs of its main pages in $(BIN)/ui-screenshots/.
+ui-screenshots: export CI := true
+ui-screenshots: deps
+	rm -rf $(BIN)/ui-screenshots
+	HALLMARK_UI_SCREENSHOTS=$(abspath $(BIN))/ui-screenshots $(GO) test -tags e2e -count=1 -timeout 30m -run '^TestUI$$' -v ./e2e/
+	ls -l $(BIN)/ui-screenshots/
 
 ## bench: verification and admission in process, the store's queries, records
 ## and vulnerability re-scans, advisory imports and scans (vuln), then on the
