@@ -5,6 +5,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +23,14 @@ import (
 // chromiumPath is Debian's chromium, which `hallmark dev deps` installs.
 const chromiumPath = "/usr/bin/chromium"
 
-// minScreenshotBytes is the smallest PNG of a rendered page: a blank or
-// unstyled page compresses far below it.
-const minScreenshotBytes = 20 << 10
+// Screenshot checks: a blank 1280×1000 page compresses to a few KiB; the
+// shortest page here (the 403 page) to about 17 KiB, the image page to
+// well over 100 KiB.
+const (
+	minScreenshotBytes      = 10 << 10
+	minImageScreenshotBytes = 60 << 10
+	screenshotWidth         = 1280
+)
 
 // newBrowser starts a headless Chromium with a fresh profile and returns a
 // tab's context. Without Chromium the test fails under CI and is skipped
@@ -49,7 +55,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 1000),
+		chromedp.WindowSize(screenshotWidth, 1000),
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
@@ -75,15 +81,16 @@ func screenshots(t *testing.T) string {
 }
 
 // shoot saves a full-page screenshot of the current page as name.png and
-// checks it is a PNG of a rendered page.
-func shoot(t *testing.T, ctx context.Context, dir, name string) {
+// checks it is a PNG of the window's width and at least minBytes.
+func shoot(t *testing.T, ctx context.Context, dir, name string, minBytes int) {
 	t.Helper()
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatalf("screenshot %s: %v", name, err)
 	}
-	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || len(png) < minScreenshotBytes {
-		t.Errorf("screenshot %s: %d bytes, want a PNG of at least %d", name, len(png), minScreenshotBytes)
+	// The IHDR chunk follows the 8-byte signature: length, type, width.
+	if len(png) < 24 || !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) || binary.BigEndian.Uint32(png[16:20]) != screenshotWidth || len(png) < minBytes {
+		t.Errorf("screenshot %s: %d bytes, want a PNG %d pixels wide of at least %d bytes", name, len(png), screenshotWidth, minBytes)
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
 		t.Fatal(err)
@@ -201,7 +208,7 @@ func TestUI(t *testing.T) {
 		if len(rows) != 1 || rows[0] != "base" {
 			t.Errorf("base-files rows, from-base column: %q", rows)
 		}
-		shoot(t, p.ctx, shots, "image")
+		shoot(t, p.ctx, shots, "image", minImageScreenshotBytes)
 	})
 
 	t.Run("re-verify", func(t *testing.T) {
@@ -214,7 +221,7 @@ func TestUI(t *testing.T) {
 		if len(rules) == 0 || !strings.Contains(strings.Join(rules, "\n"), "signers") {
 			t.Errorf("rule outcomes %q, want every rule, signers included", rules)
 		}
-		shoot(t, p.ctx, shots, "reverify")
+		shoot(t, p.ctx, shots, "reverify", minScreenshotBytes)
 		p.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.ID("package-table")))
 	})
 
@@ -294,7 +301,7 @@ func TestUI(t *testing.T) {
 			if text := p.text(l.table); !strings.Contains(text, l.want) {
 				t.Errorf("%s: lacks %q: %q", l.name, l.want, clip(text))
 			}
-			shoot(t, p.ctx, shots, l.name)
+			shoot(t, p.ctx, shots, l.name, minScreenshotBytes)
 		}
 	})
 
@@ -304,7 +311,7 @@ func TestUI(t *testing.T) {
 		if status := p.text("#status"); !strings.HasPrefix(status, "403") {
 			t.Errorf("status heading %q, want 403", status)
 		}
-		shoot(t, p.ctx, shots, "forbidden")
+		shoot(t, p.ctx, shots, "forbidden", minScreenshotBytes)
 	})
 
 	t.Run("sign out", func(t *testing.T) {
