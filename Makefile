@@ -57,7 +57,8 @@ ui-screenshots: deps
 	ls -l $(BIN)/ui-screenshots/
 
 ## bench: verification and admission in process, the store's queries, records
-## and vulnerability re-scans, advisory imports and scans (vuln), then on the
+## and vulnerability re-scans, advisory imports and scans (vuln), the web
+## view's image page (ui), then on the
 ## real stack: gateway overhead against BuildKit driven directly and the
 ## attest step by phase, the same for large contexts (10 and 200 MiB; 1 GiB
 ## with HALLMARK_BENCH_1GB=1), verification latency, webhook throughput, and
@@ -72,6 +73,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -skip SyncFindings -benchtime 100x -timeout 30m ./store/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench SyncFindings -benchtime 2x -timeout 30m ./store/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./vuln/ | tee -a $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench ImagePage -benchtime 100x ./ui/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench 'Put|Extract|ReadFile' -benchtime 10x ./builder/contextstore/ | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 10x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'LargeContext' -benchtime 3x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
