@@ -9,7 +9,7 @@ const (
 	graphColW    = 280
 	graphRowH    = 64
 	graphPad     = 10
-	graphLabelCh = 32 // characters of a label that fit a node
+	graphLabelCh = 30 // characters of a label that fit a node
 	graphSubCh   = 30 // characters of its monospace second line
 )
 
@@ -50,7 +50,8 @@ func newGraph(p *imagePage) graph {
 			src.Label, src.Sub, src.Title = "uploaded context", shortDigest(b.Source.ContextDigest), string(b.Source.ContextDigest)
 		}
 		cols[0] = append(cols[0], src)
-		build = &graphNode{Kind: "build", Label: "build " + b.ID, Sub: b.Requester.Subject, Title: b.ID,
+		// The build's colour says what it is; its label is its id.
+		build = &graphNode{Kind: "build", Label: b.ID, Sub: b.Requester.Subject, Title: b.ID,
 			URL: withQueryOne(Prefix+"builds", "repository", b.Repository)}
 		cols[1] = append(cols[1], *build)
 	}
