@@ -48,12 +48,12 @@ unit-norace:
 e2e: build
 	$(GO) test -tags e2e -count=1 -timeout 80m -v ./e2e/...
 
-## ui-screenshots: the web view's browser test (TestUI, headless Chromium on
+## ui-screenshots: the web view's browser tests (TestUI*, headless Chromium on
 ## the real stack), keeping PNGs of its main pages in $(BIN)/ui-screenshots/.
 ui-screenshots: export CI := true
 ui-screenshots: deps
 	rm -rf $(BIN)/ui-screenshots
-	HALLMARK_UI_SCREENSHOTS=$(abspath $(BIN))/ui-screenshots $(GO) test -tags e2e -count=1 -timeout 30m -run '^TestUI$$' -v ./e2e/
+	HALLMARK_UI_SCREENSHOTS=$(abspath $(BIN))/ui-screenshots $(GO) test -tags e2e -count=1 -timeout 30m -run '^TestUI' -v ./e2e/
 	ls -l $(BIN)/ui-screenshots/
 
 ## bench: verification and admission in process, the store's queries, records
