@@ -128,6 +128,41 @@ func get[T any](p page, a chromedp.Action[T]) T {
 	return v
 }
 
+// download clicks sel and returns the file the browser downloaded.
+func (p page) download(sel chromedp.CSS) []byte {
+	p.t.Helper()
+	dir := p.t.TempDir()
+	done := make(chan string, 8)
+	if err := chromedp.ListenBrowser(p.ctx, func(ev any) {
+		if e, ok := ev.(*browser.EventDownloadProgress); ok && e.State == browser.DownloadProgressStateCompleted {
+			select {
+			case done <- e.GUID:
+			default:
+			}
+		}
+	}); err != nil {
+		p.t.Fatal(err)
+	}
+	on := true
+	if _, err := chromedp.CallBrowser(p.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &on,
+	}); err != nil {
+		p.t.Fatal(err)
+	}
+	p.do(chromedp.Click(sel))
+	select {
+	case guid := <-done:
+		b, err := os.ReadFile(filepath.Join(dir, guid))
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		return b
+	case <-time.After(stepTimeout):
+		p.t.Fatal("the download did not complete")
+		return nil
+	}
+}
+
 // text is the text of the first element sel (CSS) matches.
 func (p page) text(sel string) string {
 	p.t.Helper()
@@ -240,37 +275,19 @@ func TestUI(t *testing.T) {
 
 	t.Run("SBOM download", func(t *testing.T) {
 		p := page{t, ctx}
-		dir := t.TempDir()
-		done := make(chan string, 8)
-		if err := chromedp.ListenBrowser(ctx, func(ev any) {
-			if e, ok := ev.(*browser.EventDownloadProgress); ok && e.State == browser.DownloadProgressStateCompleted {
-				select {
-				case done <- e.GUID:
-				default:
-				}
-			}
-		}); err != nil {
-			t.Fatal(err)
-		}
-		on := true
-		if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-			Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: &on,
-		}); err != nil {
-			t.Fatal(err)
-		}
-		p.do(chromedp.Navigate(appURL), chromedp.Click(chromedp.ID("sbom-cyclonedx")))
-		var guid string
-		select {
-		case guid = <-done:
-		case <-time.After(stepTimeout):
-			t.Fatal("the download did not complete")
-		}
-		b, err := os.ReadFile(filepath.Join(dir, guid))
-		if err != nil {
-			t.Fatal(err)
-		}
+		p.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.ID("sbom-cyclonedx")))
+		b := p.download(chromedp.CSS("#sbom-cyclonedx"))
 		if !bytes.Contains(b, []byte(`"bomFormat": "CycloneDX"`)) || !bytes.Contains(b, []byte(`"name": "base-files"`)) || !bytes.Contains(b, []byte(app.GetDigest())) {
 			t.Errorf("downloaded SBOM %q", clip(string(b)))
+		}
+	})
+
+	t.Run("bundle download", func(t *testing.T) {
+		p := page{t, ctx}
+		p.do(chromedp.Navigate(appURL), chromedp.WaitVisible(chromedp.ID("attestations")))
+		b := p.download(chromedp.CSS("#attestations a.bundle"))
+		if !bytes.Contains(b, []byte(`application/vnd.dev.sigstore.bundle.v0.3+json`)) || !bytes.Contains(b, []byte(`"dsseEnvelope"`)) {
+			t.Errorf("downloaded bundle %q", clip(string(b)))
 		}
 	})
 

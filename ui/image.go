@@ -43,6 +43,9 @@ type imagePage struct {
 	Graph graph
 	// Reverify offers the re-verify button.
 	Reverify bool
+	// BundleURL is the image's URL to which "?bundle=<referrer>" is
+	// added, or empty when bundles are not offered.
+	BundleURL string
 }
 
 // baseView is a base image and whether the viewer may open its page.
@@ -88,6 +91,10 @@ func (h *handler) serveImage(w http.ResponseWriter, r *http.Request, v viewer) {
 	}
 	if r.URL.Query().Get("format") == "cyclonedx" {
 		h.serveCycloneDX(w, r, repo, d)
+		return
+	}
+	if b := r.URL.Query().Get("bundle"); b != "" && h.deps.Bundle != nil {
+		h.serveBundle(w, r, repo, d, b)
 		return
 	}
 	p, err := h.imagePage(ctx, v, repo, d, r.URL.Query())
@@ -151,6 +158,9 @@ func (h *handler) imagePage(ctx context.Context, v viewer, repo string, d hallma
 	p.Verdicts, p.Admissions, p.Events = decisions(rec.Events)
 	p.Graph = newGraph(p)
 	p.Reverify = h.deps.Reverify != nil
+	if h.deps.Bundle != nil {
+		p.BundleURL = imageURL(repo, d)
+	}
 	return p, nil
 }
 

@@ -50,6 +50,10 @@ type Deps struct {
 	// verdicts; image pages then offer a re-verify button. The handler
 	// checks that id may read the repository first.
 	Reverify func(ctx context.Context, id hallmark.Identity, repository string, d hallmark.Digest) ([]Verdict, error)
+	// Bundle, if set, reads the Sigstore bundle an attestation's referrer
+	// manifest carries from the registry; image pages then offer each
+	// recorded attestation's bundle for download.
+	Bundle func(ctx context.Context, repository string, referrer hallmark.Digest) ([]byte, error)
 }
 
 // Option configures the handler.

@@ -237,7 +237,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		return nil, nil, nil, err
 	}
 	go s.WatchVulnerabilities(ctx)
-	api, err = withUI(cfg, log, s.Handler(), authn, authz, m.db, reverifier(e, m.recorder))
+	api, err = withUI(cfg, log, s.Handler(), authn, authz, m.db, reverifier(e, m.recorder), bundleReader(rc, cfg.Verify.Limits.MaxBundleBytes))
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("ui: %w", err)
 	}

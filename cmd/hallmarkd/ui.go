@@ -23,6 +23,7 @@ import (
 // QueryService's read scope.
 func withUI(cfg config.Config, log *slog.Logger, api http.Handler, authn *server.Authenticator, authz *server.Authorizer, db *store.DB,
 	reverify func(context.Context, hallmark.Identity, string, hallmark.Digest) ([]ui.Verdict, error),
+	bundle func(context.Context, string, hallmark.Digest) ([]byte, error),
 ) (http.Handler, error) {
 	if !cfg.UI.Enabled {
 		return api, nil
@@ -43,6 +44,7 @@ func withUI(cfg config.Config, log *slog.Logger, api http.Handler, authn *server
 		Reader:       readScope(authz),
 		Store:        db,
 		Reverify:     reverify,
+		Bundle:       bundle,
 	}, opts...)
 	if err != nil {
 		return nil, err

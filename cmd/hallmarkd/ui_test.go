@@ -34,7 +34,7 @@ func TestWithUI(t *testing.T) {
 	api := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	log := slog.New(slog.DiscardHandler)
 
-	h, err := withUI(cfg, log, api, authn, authz, db, nil)
+	h, err := withUI(cfg, log, api, authn, authz, db, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestWithUI(t *testing.T) {
 		t.Errorf("ui off: /ui/images gave %d, want the API's answer", w.Code)
 	}
 	cfg.UI.Enabled = true
-	if h, err = withUI(cfg, log, api, authn, authz, db, nil); err != nil {
+	if h, err = withUI(cfg, log, api, authn, authz, db, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if w := get(h, "/ui/images"); w.Code != http.StatusUnauthorized || w.Header().Get("Content-Security-Policy") == "" {
