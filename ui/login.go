@@ -195,7 +195,7 @@ func (h *handler) serveLogin(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusBadGateway, "The sign-in issuer cannot be reached; try again later.")
 		return
 	}
-	p := pendingLogin{Next: safeNext(r.URL.Query().Get("next")), Expires: time.Now().Add(loginTTL)}
+	p := pendingLogin{Next: safeNext(r.URL.Query().Get("next")), Expires: h.opts.now().Add(loginTTL)}
 	for _, f := range []*string{&p.State, &p.Verifier, &p.Nonce} {
 		if *f, err = randomToken(); err != nil {
 			h.fail(w, r, http.StatusInternalServerError, "The sign-in could not start.")
@@ -234,7 +234,7 @@ func (h *handler) serveCallback(w http.ResponseWriter, r *http.Request) {
 	var p pendingLogin
 	err := l.sealer.open(r, loginCookie, &p)
 	h.clearCookie(w, loginCookie)
-	if err != nil || time.Now().After(p.Expires) {
+	if err != nil || h.opts.now().After(p.Expires) {
 		h.fail(w, r, http.StatusBadRequest, "This sign-in expired or was started in another browser: sign in again.")
 		return
 	}
@@ -252,7 +252,7 @@ func (h *handler) serveCallback(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusUnauthorized, "The sign-in failed: the issuer's answer did not verify.")
 		return
 	}
-	sealed, err := l.sealer.seal(sessionCookie, session{Issuer: id.Issuer, Subject: id.Subject, Claims: id.Claims, Expires: time.Now().Add(l.SessionTTL)})
+	sealed, err := l.sealer.seal(sessionCookie, session{Issuer: id.Issuer, Subject: id.Subject, Claims: id.Claims, Expires: h.opts.now().Add(l.SessionTTL)})
 	if err != nil {
 		h.opts.log.WarnContext(ctx, "ui: sign-in failed", "error", err)
 		h.fail(w, r, http.StatusInternalServerError, "The sign-in failed: the identity does not fit in a cookie.")
@@ -325,7 +325,7 @@ func (h *handler) sessionIdentity(r *http.Request) (hallmark.Identity, error) {
 		}
 		return hallmark.Identity{}, err
 	}
-	if time.Now().After(s.Expires) {
+	if h.opts.now().After(s.Expires) {
 		return hallmark.Identity{}, errors.New("session expired")
 	}
 	return hallmark.Identity{Issuer: s.Issuer, Subject: s.Subject, Claims: s.Claims}, nil

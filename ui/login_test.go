@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
@@ -22,6 +23,8 @@ type loginSetup struct {
 	srv    *httptest.Server
 	issuer *httptest.Server
 	client *http.Client
+	// clock is the handler's clock, which tests may move.
+	clock *time.Time
 }
 
 func newLoginSetup(t *testing.T) *loginSetup {
@@ -62,11 +65,13 @@ func newLoginSetup(t *testing.T) *loginSetup {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock := time.Now()
+	h.(interface{ Unwrap() *handler }).Unwrap().opts.now = func() time.Time { return clock }
 	srv.Config.Handler = h
 	srv.Start()
 	t.Cleanup(srv.Close)
 	jar, _ := cookiejar.New(nil)
-	return &loginSetup{srv: srv, issuer: is, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &loginSetup{srv: srv, issuer: is, clock: &clock, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // step GETs u and returns the status and Location.
@@ -272,5 +277,33 @@ func TestCookieSecureOverTLS(t *testing.T) {
 	if _, err := New(Deps{Authenticate: authenticate, Reader: reader, Store: openStore(t)},
 		WithLogin(Login{Issuer: "https://login.example", ClientID: "web", RedirectURL: "https://x.example/callback"})); err == nil {
 		t.Error("a redirect URL off /ui/callback was accepted")
+	}
+}
+
+func TestSessionAndSignInExpire(t *testing.T) {
+	s := newLoginSetup(t)
+	next := s.signIn(t, appURL, "team-a")
+	if code, _ := s.page(t, next); code != http.StatusOK {
+		t.Fatalf("signed in: %d", code)
+	}
+	*s.clock = s.clock.Add(8*time.Hour - time.Minute)
+	if code, _ := s.page(t, next); code != http.StatusOK {
+		t.Errorf("within the session's 8h: %d", code)
+	}
+	*s.clock = s.clock.Add(2 * time.Minute)
+	if code, loc := s.step(t, s.srv.URL+next); code != http.StatusSeeOther || !strings.HasPrefix(loc, "/ui/login") {
+		t.Errorf("after 8h: %d to %q, want sign-in", code, loc)
+	}
+
+	// A sign-in left at the issuer for over 10 minutes is refused.
+	_, loc := s.step(t, s.srv.URL+"/ui/login")
+	u, _ := url.Parse(loc)
+	q := u.Query()
+	q.Set("subject", "team-a")
+	u.RawQuery = q.Encode()
+	_, cb := s.step(t, u.String())
+	*s.clock = s.clock.Add(11 * time.Minute)
+	if code, _ := s.step(t, cb); code != http.StatusBadRequest {
+		t.Errorf("a callback after 11 minutes: %d, want 400", code)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/store"
@@ -63,6 +64,8 @@ type options struct {
 	log      *slog.Logger
 	pageSize int
 	login    *loginState
+	// now is the clock of sessions and sign-ins; tests move it.
+	now func() time.Time
 }
 
 // WithPageSize sets how many rows a page of a list (images, builds, audit
@@ -99,7 +102,7 @@ type handler struct {
 
 // New returns the web view's handler, to be mounted at Prefix.
 func New(deps Deps, opts ...Option) (http.Handler, error) {
-	o := options{log: slog.New(slog.DiscardHandler), pageSize: defaultPageSize}
+	o := options{log: slog.New(slog.DiscardHandler), pageSize: defaultPageSize, now: time.Now}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, fmt.Errorf("ui: %w", err)
