@@ -82,9 +82,10 @@ type imageRow struct {
 }
 
 // serveImages lists the images the viewer may read, filtered by
-// repository, package, base or advisory.
+// repository, package, base, newest verdict or advisory (which lists the
+// images of its open findings, by repository only).
 func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) {
-	f, ok := filters(r, "repository", "package", "base", "advisory", "page")
+	f, ok := filters(r, "repository", "package", "base", "advisory", "verdict", "page")
 	if !ok {
 		h.fail(w, r, http.StatusBadRequest, "A filter is too long.")
 		return
@@ -107,7 +108,7 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 			p.Rows = append(p.Rows, imageRow{Repository: fd.Repository, Digest: fd.Digest, Tags: fd.Tags, Advisory: fd.Advisory, Severity: fd.Severity})
 		}
 	} else {
-		q := store.ImageQuery{Readable: v.Can, Repository: f.Get("repository"), Page: page}
+		q := store.ImageQuery{Readable: v.Can, Repository: f.Get("repository"), Verdict: f.Get("verdict"), Page: page}
 		if pkg := f.Get("package"); pkg != "" {
 			pq, err := packageFilter(pkg)
 			if err != nil {

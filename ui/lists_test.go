@@ -62,6 +62,8 @@ func TestImagesList(t *testing.T) {
 		{"unknown package", "team-a", "/ui/images?package=nope", nil},
 		{"base by tag", "team-a", "/ui/images?base=" + url.QueryEscape(baseRep+":12"), []string{teamA}},
 		{"base by digest", "team-a", "/ui/images?base=" + url.QueryEscape(string(digest("1"))), []string{teamA}},
+		{"newest verdict denied", "team-a", "/ui/images?verdict=denied", []string{teamA}},
+		{"newest verdict allowed", "team-a", "/ui/images?verdict=allowed", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -93,6 +95,12 @@ func TestImagesList(t *testing.T) {
 		}
 		if !strings.Contains(body, `name="package" value="openssl"`) {
 			t.Error("the filter form lost the filter")
+		}
+	})
+	t.Run("bad verdict", func(t *testing.T) {
+		resp, _ := get(t, srv, "team-a", "/ui/images?verdict=maybe")
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %d", resp.StatusCode)
 		}
 	})
 	t.Run("bad cursor", func(t *testing.T) {
