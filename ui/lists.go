@@ -81,16 +81,25 @@ type imageRow struct {
 	Advisory, Severity string
 }
 
+// imagesPage is a page of the images list.
+type imagesPage struct {
+	listPage[imageRow]
+	// StaleFilter offers the stale filter; Unresolved are the base
+	// references it could not resolve.
+	StaleFilter bool
+	Unresolved  []string
+}
+
 // serveImages lists the images the viewer may read, filtered by
 // repository, package, base, newest verdict or advisory (which lists the
 // images of its open findings, by repository only).
 func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) {
-	f, ok := filters(r, "repository", "package", "base", "advisory", "verdict", "page")
+	f, ok := filters(r, "repository", "package", "base", "advisory", "verdict", "stale", "page")
 	if !ok {
 		h.fail(w, r, http.StatusBadRequest, "A filter is too long.")
 		return
 	}
-	p := &listPage[imageRow]{layout: frame("Images", v), Filters: f}
+	p := &imagesPage{listPage: listPage[imageRow]{layout: frame("Images", v), Filters: f}, StaleFilter: h.deps.Stale != nil}
 	page := store.Page{Limit: h.opts.pageSize, Cursor: f.Get("page")}
 	var next string
 	if adv := f.Get("advisory"); adv != "" {
@@ -124,6 +133,20 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 				return
 			}
 		}
+		if f.Get("stale") != "" && h.deps.Stale != nil {
+			moved, unresolved, err := h.deps.Stale(r.Context(), v.Can)
+			if err != nil {
+				h.failErr(w, r, err)
+				return
+			}
+			p.Unresolved = unresolved
+			if len(moved) == 0 { // no base moved: nothing is stale
+				pager(&p.listPage, Prefix+"images", f, "")
+				h.render(w, r, http.StatusOK, "images", p)
+				return
+			}
+			q.Stale = moved
+		}
 		images, n, err := h.deps.Store.Images(r.Context(), q)
 		if err != nil {
 			h.failErr(w, r, err)
@@ -134,7 +157,7 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 			p.Rows = append(p.Rows, imageRow{Repository: im.Repository, Digest: im.Digest, Tags: im.Tags, Created: when(im.Created), Bases: im.Bases})
 		}
 	}
-	pager(p, Prefix+"images", f, next)
+	pager(&p.listPage, Prefix+"images", f, next)
 	h.render(w, r, http.StatusOK, "images", p)
 }
 

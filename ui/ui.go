@@ -55,6 +55,11 @@ type Deps struct {
 	// manifest carries from the registry; image pages then offer each
 	// recorded attestation's bundle for download.
 	Bundle func(ctx context.Context, repository string, referrer hallmark.Digest) ([]byte, error)
+	// Stale, if set, resolves the base tags of the images readable may
+	// read and returns those that moved (store.ImageQuery.Stale) and the
+	// references it could not resolve; the images list then filters
+	// stale images, as `hallmark images --stale` does.
+	Stale func(ctx context.Context, readable func(string) bool) (moved []store.Base, unresolved []string, err error)
 }
 
 // Option configures the handler.

@@ -19,12 +19,9 @@ import (
 )
 
 // withUI serves the web view at /ui/ next to the API when the config
-// turns it on: it authenticates as the API does and reads with
-// QueryService's read scope.
-func withUI(cfg config.Config, log *slog.Logger, api http.Handler, authn *server.Authenticator, authz *server.Authorizer, db *store.DB,
-	reverify func(context.Context, hallmark.Identity, string, hallmark.Digest) ([]ui.Verdict, error),
-	bundle func(context.Context, string, hallmark.Digest) ([]byte, error),
-) (http.Handler, error) {
+// turns it on; deps authenticate as the API does (the API's
+// authenticator) and read with QueryService's read scope (readScope).
+func withUI(cfg config.Config, log *slog.Logger, api http.Handler, deps ui.Deps) (http.Handler, error) {
 	if !cfg.UI.Enabled {
 		return api, nil
 	}
@@ -39,13 +36,7 @@ func withUI(cfg config.Config, log *slog.Logger, api http.Handler, authn *server
 			log.Warn("ui.login.sessionKeyFile is not set: web view sessions end when this process does, and replicas do not share them")
 		}
 	}
-	h, err := ui.New(ui.Deps{
-		Authenticate: authn.Authenticate,
-		Reader:       readScope(authz),
-		Store:        db,
-		Reverify:     reverify,
-		Bundle:       bundle,
-	}, opts...)
+	h, err := ui.New(deps, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/config"
 	"github.com/hallmark-dev/hallmark/server"
 	"github.com/hallmark-dev/hallmark/store"
+	"github.com/hallmark-dev/hallmark/ui"
 )
 
 func TestWithUI(t *testing.T) {
@@ -34,7 +35,8 @@ func TestWithUI(t *testing.T) {
 	api := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) })
 	log := slog.New(slog.DiscardHandler)
 
-	h, err := withUI(cfg, log, api, authn, authz, db, nil, nil)
+	deps := ui.Deps{Authenticate: authn.Authenticate, Reader: readScope(authz), Store: db}
+	h, err := withUI(cfg, log, api, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +44,7 @@ func TestWithUI(t *testing.T) {
 		t.Errorf("ui off: /ui/images gave %d, want the API's answer", w.Code)
 	}
 	cfg.UI.Enabled = true
-	if h, err = withUI(cfg, log, api, authn, authz, db, nil, nil); err != nil {
+	if h, err = withUI(cfg, log, api, deps); err != nil {
 		t.Fatal(err)
 	}
 	if w := get(h, "/ui/images"); w.Code != http.StatusUnauthorized || w.Header().Get("Content-Security-Policy") == "" {
