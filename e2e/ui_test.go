@@ -322,6 +322,26 @@ func TestUI(t *testing.T) {
 		}
 	})
 
+	t.Run("verdict and stale filters", func(t *testing.T) {
+		p := page{t, ctx}
+		list := func(query string) string {
+			p.do(chromedp.Navigate(st.UI+"images?repository="+appRepo+"&"+query), chromedp.WaitVisible(chromedp.ID("images")))
+			return p.text("#images")
+		}
+		if got := list("verdict=allowed"); !strings.Contains(got, appRepo) {
+			t.Errorf("verdict allowed: %q", clip(got))
+		}
+		if got := list("verdict=denied"); strings.Contains(got, appRepo) {
+			t.Errorf("verdict denied lists the allowed app: %q", clip(got))
+		}
+		// Not asked before the move: the gateway reuses a base tag's
+		// resolution for a while (server's staleTTL), as for the API.
+		buildIt("FROM "+st.BaseImage+"\nLABEL e2e.ui=base2\nUSER 65532\n", prefix+"base:1") // the base tag moves
+		if got := list("stale=1"); !strings.Contains(got, appRepo) {
+			t.Errorf("stale after its base moved: %q", clip(got))
+		}
+	})
+
 	t.Run("a repository the identity may not read", func(t *testing.T) {
 		p := page{t, ctx}
 		p.do(chromedp.Navigate(st.UI+"images/registry.example.com/private/app:v1"), chromedp.WaitVisible(chromedp.ID("status")))
