@@ -280,6 +280,10 @@ func TestUI(t *testing.T) {
 		if !bytes.Contains(b, []byte(`"bomFormat": "CycloneDX"`)) || !bytes.Contains(b, []byte(`"name": "base-files"`)) || !bytes.Contains(b, []byte(app.GetDigest())) {
 			t.Errorf("downloaded SBOM %q", clip(string(b)))
 		}
+		spdx := p.download(chromedp.CSS("#sbom-spdx"))
+		if !bytes.Contains(spdx, []byte(`"spdxVersion":"SPDX-2.3"`)) && !bytes.Contains(spdx, []byte(`"spdxVersion": "SPDX-2.3"`)) || !bytes.Contains(spdx, []byte("base-files")) {
+			t.Errorf("downloaded SPDX SBOM %q", clip(string(spdx)))
+		}
 	})
 
 	t.Run("bundle download", func(t *testing.T) {

@@ -93,6 +93,10 @@ func (h *handler) serveImage(w http.ResponseWriter, r *http.Request, v viewer) {
 		h.serveCycloneDX(w, r, repo, d)
 		return
 	}
+	if r.URL.Query().Get("format") == "spdx" && h.deps.Bundle != nil {
+		h.serveSPDX(w, r, repo, d)
+		return
+	}
 	if b := r.URL.Query().Get("bundle"); b != "" && h.deps.Bundle != nil {
 		h.serveBundle(w, r, repo, d, b)
 		return
