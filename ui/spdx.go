@@ -75,4 +75,3 @@ func (h *handler) serveSPDX(w http.ResponseWriter, r *http.Request, repo string,
 	w.Header().Set("Content-Disposition", `attachment; filename="`+d.Hex()[:12]+`.spdx.json"`)
 	_, _ = w.Write(b)
 }
-
