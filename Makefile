@@ -4,7 +4,7 @@ export GOTOOLCHAIN := local
 GO    ?= go
 BIN   ?= bin
 
-.PHONY: all build dev test unit unit-norace e2e bench generate check-generate lint fuzz fuzz-short sbom-compare vuln-compare api-release cross
+.PHONY: all build dev test unit unit-norace e2e bench generate check-generate lint fuzz fuzz-short sbom-compare vuln-compare api-release cross ui-screenshots
 
 all: build
 
@@ -32,7 +32,7 @@ dev: build
 test: export CI := true
 test: deps lint check-generate unit unit-norace fuzz-short sbom-compare vuln-compare e2e
 
-## deps: the Debian packages the stack and tests use (runc, docker-registry, busybox-static, postgresql-15), installed if missing.
+## deps: the Debian packages the stack and tests use (runc, docker-registry, busybox-static, postgresql-15, chromium), installed if missing.
 deps: build
 	$(BIN)/hallmark dev deps
 
@@ -48,8 +48,17 @@ unit-norace:
 e2e: build
 	$(GO) test -tags e2e -count=1 -timeout 80m -v ./e2e/...
 
+## ui-screenshots: the web view's browser tests (TestUI*, headless Chromium on
+## the real stack), keeping PNGs of its main pages in $(BIN)/ui-screenshots/.
+ui-screenshots: export CI := true
+ui-screenshots: deps
+	rm -rf $(BIN)/ui-screenshots
+	HALLMARK_UI_SCREENSHOTS=$(abspath $(BIN))/ui-screenshots $(GO) test -tags e2e -count=1 -timeout 30m -run '^TestUI' -v ./e2e/
+	ls -l $(BIN)/ui-screenshots/
+
 ## bench: verification and admission in process, the store's queries, records
-## and vulnerability re-scans, advisory imports and scans (vuln), then on the
+## and vulnerability re-scans, advisory imports and scans (vuln), the web
+## view's image page (ui), then on the
 ## real stack: gateway overhead against BuildKit driven directly and the
 ## attest step by phase, the same for large contexts (10 and 200 MiB; 1 GiB
 ## with HALLMARK_BENCH_1GB=1), verification latency, webhook throughput, and
@@ -64,6 +73,7 @@ bench: build
 	$(GO) test -run '^$$' -bench . -skip SyncFindings -benchtime 100x -timeout 30m ./store/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench SyncFindings -benchtime 2x -timeout 30m ./store/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./vuln/ | tee -a $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench ImagePage -benchtime 100x ./ui/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench 'Put|Extract|ReadFile' -benchtime 10x ./builder/contextstore/ | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 10x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'LargeContext' -benchtime 3x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)

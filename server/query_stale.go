@@ -134,6 +134,12 @@ func unresolvedReason(err error) string {
 	return "could not be resolved"
 }
 
+// StaleBases is staleBases, for the web view's stale filter: the same
+// resolution as ListImages with stale set.
+func (s *Server) StaleBases(ctx context.Context, readable func(string) bool) ([]store.Base, []string, error) {
+	return s.staleBases(ctx, readable)
+}
+
 // staleBases resolves the base tags the recorded images were built on, of
 // repositories the caller may read, and returns those whose tag now points
 // at a different digest than one recorded (with the digest it points at

@@ -47,6 +47,10 @@ type ImageQuery struct {
 	// Stale keeps the images that a tag points at now and that were built
 	// on a base reference (Ref) whose tag now points elsewhere (Digest).
 	Stale []Base
+	// Verdict keeps the images whose newest recorded verification
+	// decision (KindVerify, under any policy) has this outcome:
+	// OutcomeAllowed or OutcomeDenied.
+	Verdict string
 	Page
 }
 
@@ -66,6 +70,9 @@ func (s *DB) Images(ctx context.Context, q ImageQuery) ([]Image, string, error) 
 	}
 	if len(q.Stale) > maxStale {
 		return nil, "", fmt.Errorf("%w: %d stale base references, over the limit of %d", hallmark.ErrInvalid, len(q.Stale), maxStale)
+	}
+	if q.Verdict != "" && q.Verdict != OutcomeAllowed && q.Verdict != OutcomeDenied {
+		return nil, "", fmt.Errorf("%w: verdict %q: want %s or %s", hallmark.ErrInvalid, q.Verdict, OutcomeAllowed, OutcomeDenied)
 	}
 	var baseIDs []int64
 	if q.BaseDigest != "" || q.BaseRef != "" {
@@ -176,6 +183,11 @@ func (s *DB) imagesQuery(q ImageQuery, baseIDs, pkgIDs []int64, limit int) (stri
 	}
 	if q.Repository != "" {
 		where, args = append(where, "i.repository = ?"), append(args, q.Repository)
+	}
+	if q.Verdict != "" {
+		// The image's own audit records, through audit_digest.
+		where = append(where, "(SELECT a.outcome FROM audit a WHERE a.digest = i.digest AND a.repository = i.repository AND a.kind = ? ORDER BY a.id DESC LIMIT 1) = ?")
+		args = append(args, KindVerify, q.Verdict)
 	}
 	if len(q.Stale) > 0 {
 		var ors []string

@@ -98,7 +98,7 @@ has started, one line per file.`,
 	}
 	deps := &cobra.Command{
 		Use:   "deps",
-		Short: "Install the Debian packages the stack and tests need (runc, docker-registry, busybox-static, postgresql-15) if missing",
+		Short: "Install the Debian packages the stack and tests need (runc, docker-registry, busybox-static, postgresql-15, chromium) if missing",
 		Args:  cobra.NoArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return devstack.EnsurePackages(cmd.Context(), os.Stderr) },
 	}
@@ -436,10 +436,11 @@ func printHowTo(w io.Writer, st devstack.State, example string) {
 	fmt.Fprintf(w, `
 Hallmark dev stack is up.
   gateway   %s   (grpcurl -plaintext %s list)
+  web view  %s   (sign in as any subject through the dev issuer)
   registry  %s
   base      %s
   golang    %s
-`, st.Gateway, strings.TrimPrefix(st.Gateway, "http://"), st.Registry, st.BaseImage, st.GolangImage)
+`, st.Gateway, strings.TrimPrefix(st.Gateway, "http://"), st.UI, st.Registry, st.BaseImage, st.GolangImage)
 	if len(st.Workers) > 1 {
 		fmt.Fprintf(w, "  workers   %s\n", strings.Join(st.Workers, " "))
 	}

@@ -58,6 +58,21 @@ func TestDevPrintsPostgresDSN(t *testing.T) {
 	}
 }
 
+// TestDevPrintsWebView: dev up prints the web view's URL, and dev env
+// exports it.
+func TestDevPrintsWebView(t *testing.T) {
+	st := devstack.State{Gateway: "http://127.0.0.1:7433", UI: "http://127.0.0.1:7433/ui/"}
+	var env, howto bytes.Buffer
+	printHowTo(&howto, st, "")
+	if !strings.Contains(howto.String(), "web view  http://127.0.0.1:7433/ui/") {
+		t.Errorf("printHowTo lacks the web view:\n%s", howto.String())
+	}
+	printEnv(&env, st)
+	if !strings.Contains(env.String(), "export HALLMARK_UI=http://127.0.0.1:7433/ui/\n") {
+		t.Errorf("printEnv lacks HALLMARK_UI:\n%s", env.String())
+	}
+}
+
 // TestDevUpMissingComponents: dev up refuses to reuse a running stack
 // that lacks what its flags ask for, naming each.
 func TestDevUpMissingComponents(t *testing.T) {

@@ -38,6 +38,7 @@ import (
 	"github.com/hallmark-dev/hallmark/internal/version"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/server"
+	"github.com/hallmark-dev/hallmark/ui"
 	"github.com/hallmark-dev/hallmark/verify"
 )
 
@@ -253,7 +254,18 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		return nil, nil, nil, err
 	}
 	go s.WatchVulnerabilities(ctx)
-	return s.Handler(), admission, m, nil
+	api, err = withUI(cfg, log, s.Handler(), ui.Deps{
+		Authenticate: authn.Authenticate,
+		Reader:       readScope(authz),
+		Store:        m.db,
+		Reverify:     reverifier(e, m.recorder),
+		Bundle:       bundleReader(rc, cfg.Verify.Limits.MaxBundleBytes),
+		Stale:        s.StaleBases,
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("ui: %w", err)
+	}
+	return api, admission, m, nil
 }
 
 // newContextStore opens the store of uploaded contexts and starts its

@@ -62,6 +62,8 @@ type Config struct {
 	Log LogConfig `json:"log"`
 	// Debug holds operator diagnostics.
 	Debug DebugConfig `json:"debug"`
+	// UI configures the web view at /ui/ (docs/ui.md).
+	UI UIConfig `json:"ui"`
 }
 
 // MetricsConfig configures /metrics.

@@ -367,7 +367,8 @@ func TestExampleLoads(t *testing.T) {
 	}
 	if c.Listen != "0.0.0.0:7433" || len(c.Auth.Rules) == 0 || len(c.Verify.Policies) == 0 || c.Admission.Listen == "" ||
 		c.Debian.CacheDir == "" || c.Signing.Identity.Issuer == "" || len(c.Policy.BaseImages.Allow) == 0 ||
-		len(c.Policy.Frontends) == 0 || c.Auth.Rules[0].CacheScope == "" || c.Auth.Rules[0].Network == "" || c.RegistryEvents.TokenFile == "" {
+		len(c.Policy.Frontends) == 0 || c.Auth.Rules[0].CacheScope == "" || c.Auth.Rules[0].Network == "" || c.RegistryEvents.TokenFile == "" ||
+		!c.UI.Enabled || c.UI.Login.RedirectURL == "" || c.UI.Login.SessionKeyFile == "" {
 		t.Errorf("example config lost a section: %+v", c)
 	}
 	// It shows pull patterns and a read-only rule.

@@ -60,6 +60,7 @@ func Default() Config {
 		Policy:    PolicyConfig{BaseImages: BaseImagesConfig{Mode: BaseModePin}, Vulnerabilities: VulnerabilitiesConfig{FailOn: "none"}},
 		Verify:    VerifyConfig{MaxConcurrent: 16, Limits: DefaultVerifyLimits()},
 		Admission: AdmissionConfig{Timeout: Duration(8 * time.Second)},
+		UI:        UIConfig{Login: UILoginConfig{SessionTTL: Duration(DefaultUISessionTTL)}},
 	}
 }
 

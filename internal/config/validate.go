@@ -38,6 +38,7 @@ func (c Config) Validate() error {
 	c.validateLimits(v)
 	c.validateVerify(v)
 	c.validatePolicy(v)
+	c.validateUI(v)
 	if r := c.Contexts.SharedRepository; r != "" {
 		if n, err := reference.ParseNamed(r); err != nil || !reference.IsNameOnly(n) {
 			v.bad("contexts.sharedRepository", "%q is not registry/repository", r)

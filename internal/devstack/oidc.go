@@ -52,6 +52,7 @@ type Issuer struct {
 	signer jose.Signer
 	public jose.JSONWebKey
 	opts   issuerOptions
+	codes  codeStore
 }
 
 type issuerOptions struct {
@@ -273,7 +274,8 @@ func (i *Issuer) Mint(subject, audience string, ttl time.Duration, claims map[st
 //
 //	GET  /.well-known/openid-configuration  the discovery document
 //	GET  /jwks                              the public signing key
-//	POST /token                             mint a token
+//	GET  /authorize                         authorization code with PKCE (oidc_code.go)
+//	POST /token                             mint a token, or exchange a code
 //
 // POST /token takes a form (application/x-www-form-urlencoded) or a JSON
 // object with the fields "subject" and "audience", an optional "ttl" in
@@ -283,6 +285,7 @@ func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", i.serveDiscovery)
 	mux.HandleFunc("GET /jwks", i.serveJWKS)
+	mux.HandleFunc("GET /authorize", i.serveAuthorize)
 	mux.HandleFunc("POST /token", i.serveToken)
 	return mux
 }
@@ -297,7 +300,12 @@ func (i *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"issuer":                                iss,
 		"jwks_uri":                              iss + "/jwks",
 		"token_endpoint":                        iss + "/token",
-		"response_types_supported":              []string{"id_token"},
+		"authorization_endpoint":                iss + "/authorize",
+		"response_types_supported":              []string{"code", "id_token"},
+		"grant_types_supported":                 []string{"authorization_code"},
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": []string{"none"},
+		"scopes_supported":                      []string{"openid"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{string(jose.ES256)},
 		"claims_supported":                      registeredClaims,
@@ -318,6 +326,10 @@ type tokenRequest struct {
 
 func (i *Issuer) serveToken(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenRequestSize)
+	if isCodeExchange(r) {
+		i.serveCodeExchange(w, r)
+		return
+	}
 	req, err := parseTokenRequest(r)
 	if err != nil {
 		status := http.StatusBadRequest

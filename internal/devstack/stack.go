@@ -330,6 +330,11 @@ func (s *Stack) startGateway(ctx context.Context) error {
 	c.Log.Level = cmp.Or(s.cfg.LogLevel, "debug")
 	c.Debug.PprofListen = s.cfg.PprofAddr
 	c.Debian.CacheDir = debs
+	// The web view, with sign-in through the dev issuer as any subject.
+	c.UI = config.UIConfig{Enabled: true, Login: config.UILoginConfig{
+		Issuer: s.Issuer, ClientID: Audience, RedirectURL: "http://" + addr + "/ui/callback",
+		SessionTTL: config.Duration(config.DefaultUISessionTTL),
+	}}
 	if s.cfg.MaxContextBytes > 0 {
 		c.Limits.MaxContextBytes = s.cfg.MaxContextBytes
 	}
@@ -348,6 +353,7 @@ func (s *Stack) startGateway(ctx context.Context) error {
 		return err
 	}
 	s.Gateway = "http://" + addr
+	s.UI = s.Gateway + "/ui/"
 	s.Admission = "https://" + admissionAddr
 	return s.waitHTTP(ctx, "hallmarkd", s.Gateway+"/metrics")
 }

@@ -34,6 +34,9 @@ type State struct {
 	PID int `json:"pid"`
 	// Gateway is hallmarkd's base URL, "http://127.0.0.1:7433".
 	Gateway string `json:"gateway"`
+	// UI is the gateway's web view, "http://127.0.0.1:7433/ui/"; sign in
+	// there through the dev issuer as any subject.
+	UI string `json:"ui,omitempty"`
 	// Registry is the registry's "host:port".
 	Registry string `json:"registry"`
 	// Issuer is the dev OIDC issuer's URL.
@@ -112,6 +115,9 @@ func (s State) Env() [][2]string {
 	}
 	if s.Postgres != "" {
 		env = append(env, [2]string{"HALLMARK_POSTGRES_DSN", s.Postgres})
+	}
+	if s.UI != "" {
+		env = append(env, [2]string{"HALLMARK_UI", s.UI})
 	}
 	return env
 }

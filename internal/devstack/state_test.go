@@ -55,3 +55,20 @@ func TestDefaultDirHonoursEnv(t *testing.T) {
 		t.Fatalf("DefaultDir = %q", d)
 	}
 }
+
+func TestEnvNamesTheWebView(t *testing.T) {
+	for _, tt := range []struct {
+		ui   string
+		want bool
+	}{{"", false}, {"http://127.0.0.1:7433/ui/", true}} {
+		found := false
+		for _, kv := range (State{UI: tt.ui}).Env() {
+			if kv[0] == "HALLMARK_UI" {
+				found = kv[1] == tt.ui
+			}
+		}
+		if found != tt.want {
+			t.Errorf("UI %q: HALLMARK_UI set %v, want %v", tt.ui, found, tt.want)
+		}
+	}
+}

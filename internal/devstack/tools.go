@@ -188,6 +188,8 @@ var debianPackages = map[string]string{
 	"runc":            "runc",
 	"docker-registry": "docker-registry",
 	"/bin/busybox":    "busybox-static",
+	// The web view's e2e tests drive a real headless browser.
+	"/usr/bin/chromium": "chromium",
 }
 
 // EnsurePackages installs, with apt-get, the Debian packages of the programs
