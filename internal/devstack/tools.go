@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -188,17 +189,35 @@ var debianPackages = map[string]string{
 	"runc":            "runc",
 	"docker-registry": "docker-registry",
 	"/bin/busybox":    "busybox-static",
-	// The web view's e2e tests drive a real headless browser.
+}
+
+// testPackages are those only the tests need: the web view's e2e tests
+// drive a real headless browser.
+var testPackages = map[string]string{
 	"/usr/bin/chromium": "chromium",
 }
 
 // EnsurePackages installs, with apt-get, the Debian packages of the programs
-// the stack and the tests need that are missing: those of debianPackages,
-// and postgresql-15 unless StartPostgres finds a PostgreSQL (on PATH or in
+// the stack needs that are missing: those of debianPackages, and
+// postgresql-15 unless StartPostgres finds a PostgreSQL (on PATH or in
 // /usr/lib/postgresql). It needs root when anything is missing.
 func EnsurePackages(ctx context.Context, progress io.Writer) error {
+	return ensure(ctx, progress, debianPackages)
+}
+
+// EnsureTestPackages is EnsurePackages and the packages of testPackages
+// (`hallmark dev deps`, which `make test` runs).
+func EnsureTestPackages(ctx context.Context, progress io.Writer) error {
+	return ensure(ctx, progress, debianPackages, testPackages)
+}
+
+func ensure(ctx context.Context, progress io.Writer, sets ...map[string]string) error {
+	all := map[string]string{}
+	for _, set := range sets {
+		maps.Copy(all, set)
+	}
 	var missing []string
-	for prog, pkg := range debianPackages {
+	for prog, pkg := range all {
 		if strings.HasPrefix(prog, "/") {
 			if _, err := os.Stat(prog); err == nil {
 				continue
