@@ -144,6 +144,10 @@ type Request struct {
 	// must pass. For an image that is not an index, a platform other than
 	// its own denies it. See evaluateIndex.
 	Platform string
+	// Fresh verifies the image now, whatever verdict is cached, and caches
+	// the new one: a person's "re-verify now". Concurrent requests for the
+	// same key still share one verification.
+	Fresh bool
 }
 
 // Verify returns the verdict for req. A denial is a Verdict with Allowed
@@ -196,7 +200,7 @@ func (e *Evaluator) Verify(ctx context.Context, req Request) (*Verdict, error) {
 		// reference must not answer for another (a tag vs its digest).
 		key += "|ref=" + req.Ref
 	}
-	if v := e.cache.get(key); v != nil {
+	if v := e.cache.get(key); v != nil && !req.Fresh {
 		return withRef(v, req.Ref, true), nil
 	}
 	res := e.flights.do(ctx, key, func(fctx context.Context, started func()) (*Verdict, error) {

@@ -141,6 +141,15 @@ func TestEvaluatorCache(t *testing.T) {
 	if n := f.reg.Requests() - before; n != 0 {
 		t.Errorf("a cached verdict by digest made %d registry requests", n)
 	}
+	// Fresh verifies again, and the next request gets its verdict cached.
+	before = f.reg.Requests()
+	fresh, err := e.Verify(t.Context(), verify.Request{Ref: good.String(), Fresh: true})
+	if err != nil || !fresh.Allowed || fresh.Cached || !fresh.EvaluatedAt.After(first.EvaluatedAt) || f.reg.Requests() == before {
+		t.Fatalf("fresh Verify = %+v, %v (%d registry requests); want a new evaluation", fresh, err, f.reg.Requests()-before)
+	}
+	if again, err := e.Verify(t.Context(), verify.Request{Ref: good.String()}); err != nil || !again.Cached || !again.EvaluatedAt.Equal(fresh.EvaluatedAt) {
+		t.Fatalf("after a fresh Verify = %+v, %v; want its verdict, cached", again, err)
+	}
 	tag := f.reg.Host + "/app:v1"
 	byTag, err := e.Verify(t.Context(), verify.Request{Ref: tag})
 	if err != nil || !byTag.Cached || byTag.Ref != tag {

@@ -87,7 +87,7 @@ func reverifier(e *verify.Evaluator, rec *store.Recorder) func(context.Context, 
 		ref := repo + "@" + string(d)
 		out := make([]ui.Verdict, 0, len(names))
 		for _, n := range names {
-			v, err := e.Verify(ctx, verify.Request{Ref: ref, Policy: n})
+			v, err := e.Verify(ctx, verify.Request{Ref: ref, Policy: n, Fresh: true})
 			if err != nil {
 				return nil, fmt.Errorf("verify %s under %s: %w", ref, n, err)
 			}
