@@ -100,7 +100,9 @@ has started, one line per file.`,
 		Use:   "deps",
 		Short: "Install the Debian packages the stack and tests need (runc, docker-registry, busybox-static, postgresql-15, chromium) if missing",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return devstack.EnsureTestPackages(cmd.Context(), os.Stderr) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return devstack.EnsureTestPackages(cmd.Context(), os.Stderr)
+		},
 	}
 	dev.AddCommand(up, serve, down, env, deps, newDevTokenCmd(f))
 	return dev
