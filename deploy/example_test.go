@@ -2,8 +2,11 @@ package deploy
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"path"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -203,4 +206,35 @@ func checkServiceMonitors(t *testing.T, monitors []serviceMonitor, m *manifests,
 		t.Errorf("the ServiceMonitor sends the token of Secret %s key %s (mounted at %q), but the gateway checks %q",
 			ep.BearerTokenSecret.Name, ep.BearerTokenSecret.Key, mounted, cfg.Metrics.TokenFile)
 	}
+}
+
+// TestPrivilegedWorkers renders the base with the component
+// privileged-buildkit: the workers run BuildKit's root image privileged,
+// in a namespace whose Pod Security admits it, and nothing else changes.
+func TestPrivilegedWorkers(t *testing.T) {
+	dir, err := os.MkdirTemp(".", ".privileged-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	k := "resources:\n  - ../base\ncomponents:\n  - ../components/privileged-buildkit\n"
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, base := decode(t, render(t, dir)), load(t)
+	s, bs := got.statefulSets[0], base.statefulSets[0]
+	c := s.Spec.Template.Spec.Containers[0]
+	if sc := c.SecurityContext; sc == nil || sc.Privileged == nil || !*sc.Privileged || c.Image != "moby/buildkit:v0.34.2" ||
+		slices.Contains(c.Args, "--oci-worker-no-process-sandbox") || c.VolumeMounts[0].MountPath != "/var/lib/buildkit" {
+		t.Fatalf("privileged worker container: %+v", c)
+	}
+	if ns := got.namespaces[s.Namespace]; ns == nil || ns.Labels["pod-security.kubernetes.io/enforce"] != "privileged" {
+		t.Errorf("namespace %s does not admit privileged pods: %+v", s.Namespace, ns)
+	}
+	// Only the worker container differs from the base.
+	s.Spec.Template.Spec.Containers[0] = bs.Spec.Template.Spec.Containers[0]
+	same(t, "StatefulSets", got.statefulSets, base.statefulSets)
+	same(t, "Deployments", got.deployments, base.deployments)
+	same(t, "NetworkPolicies", got.netpols, base.netpols)
+	same(t, "Services", got.services, base.services)
 }
