@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"connectrpc.com/connect"
 )
@@ -77,7 +78,8 @@ func roundRobin(t *testing.T, gateways ...string) (string, []*atomic.Int64) {
 // uploaded contexts through the registry, behind one address that sends
 // requests round robin. `hallmark build` uploads its context through one
 // and builds through the other, which takes the context from the
-// registry.
+// registry. A context outlives the replica that received it, and a build
+// in flight on one replica survives the loss of another.
 func TestContextsSharedByReplicas(t *testing.T) {
 	st := env.stack.State
 	conf := postgresStore(t) + "contexts: {sharedRepository: \"" + st.Registry + "/hallmark/contexts\"}\nlog: {level: debug}\n"
@@ -133,6 +135,29 @@ func TestContextsSharedByReplicas(t *testing.T) {
 	req.DockerfileInline = []byte("FROM " + st.BaseImage + "\nCOPY note /note\nUSER 65532\n")
 	if _, _, err := build(t.Context(), hallmarkv1connectClient(two, token(t, "e2e-shared")), req); err != nil {
 		t.Fatalf("build through two of a context uploaded through one, now stopped: %v", err)
+	}
+	// A build in flight on a replica survives the loss of another.
+	_, stopThree := launchGateway(t, gatewayOpts{buildkit: st.BuildKit, registry: st.Registry, extraYAML: conf})
+	long := buildRequest(d, st.Registry+"/e2e/shared-context:in-flight")
+	long.DockerfileInline = []byte("FROM " + st.GolangImage + "\nRUN echo " + t.Name() + time.Now().String() + " && sleep 4\nCOPY note /note\nUSER 65532\n")
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := build(t.Context(), hallmarkv1connectClient(two, token(t, "e2e-shared")), long)
+		done <- err
+	}()
+	time.Sleep(time.Second)
+	stopThree()
+	stopped := time.Now()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("a build on two while three stopped: %v", err)
+		}
+		t.Fatalf("the build ended before three stopped; it proves nothing (%s)", time.Since(stopped))
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("a build on two while three stopped: %v", err)
 	}
 	// Another identity cannot build it by naming its digest.
 	_, _, err = build(t.Context(), hallmarkv1connectClient(two, token(t, "e2e-other")), req)
