@@ -124,7 +124,7 @@ func TestErrorFromRegistry(t *testing.T) {
 			return err
 		},
 		"tag": func(ctx context.Context) error {
-			return remote.Tag(subject.Context().Tag("v2"), rawManifest(`{}`), c.RemoteOptions(ctx)...)
+			return remote.Tag(subject.Context().Tag("v2"), registry.OCIManifest(`{}`), c.RemoteOptions(ctx)...)
 		},
 	}
 	tests := []struct {

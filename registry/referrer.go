@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 )
@@ -57,3 +59,15 @@ const MaxBundleSize = 16 << 20
 func FallbackTag(subject name.Digest) name.Tag {
 	return subject.Context().Tag(strings.Replace(subject.DigestStr(), ":", "-", 1))
 }
+
+// OCIManifest is the bytes of an OCI image manifest, as remote.Put and
+// remote.Tag push them.
+type OCIManifest []byte
+
+var _ remote.Taggable = OCIManifest(nil)
+
+// RawManifest returns the bytes.
+func (m OCIManifest) RawManifest() ([]byte, error) { return m, nil }
+
+// MediaType is the OCI image manifest's.
+func (m OCIManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }

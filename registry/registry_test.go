@@ -11,18 +11,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
-
-// rawManifest is a manifest for remote.Put and remote.Tag.
-type rawManifest []byte
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 func TestNewRejects(t *testing.T) {
 	tests := []struct {
@@ -155,7 +148,7 @@ func TestFallbackTag(t *testing.T) {
 		`"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},` +
 		`"layers":[],"subject":{"mediaType":"` + string(desc.MediaType) + `","digest":"` + desc.Digest.String() + `","size":` + strconv.FormatInt(desc.Size, 10) + `}}`
 	c := registrytest.Client(t)
-	r, _ := reg.Push(t, "app", "", rawManifest(referrer))
+	r, _ := reg.Push(t, "app", "", registry.OCIManifest(referrer))
 	tag := registry.FallbackTag(subject)
 	if want := subject.Context().Name() + ":sha256-" + desc.Digest.Hex; tag.Name() != want {
 		t.Fatalf("FallbackTag = %s, want %s", tag, want)

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
@@ -31,7 +32,7 @@ func TestEvaluatorBoundsTheConfig(t *testing.T) {
 		cfg := v1.Hash{Algorithm: "sha256", Hex: strings.Repeat("c", 64)}
 		raw := fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":%q,"digest":%q,"size":%d},"layers":[]}`,
 			types.OCIManifestSchema1, types.OCIConfigJSON, cfg, int64(4)<<30)
-		img, _ := f.reg.Push(t, "huge", "", rawManifest(raw))
+		img, _ := f.reg.Push(t, "huge", "", registry.OCIManifest(raw))
 		var fetched atomic.Bool
 		f.reg.SetHook(func(_ http.ResponseWriter, r *http.Request) bool {
 			if strings.Contains(r.URL.Path, "/blobs/"+cfg.String()) {

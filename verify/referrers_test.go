@@ -28,11 +28,6 @@ func newRegistry(t testing.TB, referrers bool) *registrytest.Registry {
 	return registrytest.New(t, registrytest.WithReferrersAPI(referrers))
 }
 
-type rawManifest []byte
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
-
 // pushRawReferrer pushes a referrer of subject with one layer of the given
 // media type and content, in the bundle referrer layout, and returns its
 // digest.
@@ -61,7 +56,7 @@ func pushRawReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descripto
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(repo.Digest(hallmark.SHA256(raw).String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+	if err := remote.Put(repo.Digest(hallmark.SHA256(raw).String()), registry.OCIManifest(raw), remote.WithContext(t.Context())); err != nil {
 		t.Fatal(err)
 	}
 	return hallmark.SHA256(raw).String()
@@ -138,7 +133,7 @@ func pushReferrer(t *testing.T, subject name.Digest, subjectDesc v1.Descriptor, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(repo.Digest(hallmark.SHA256(raw).String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+	if err := remote.Put(repo.Digest(hallmark.SHA256(raw).String()), registry.OCIManifest(raw), remote.WithContext(t.Context())); err != nil {
 		t.Fatal(err)
 	}
 }

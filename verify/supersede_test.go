@@ -77,7 +77,7 @@ func pushBundle(t testing.TB, subject name.Digest, subjectDesc v1.Descriptor, b 
 		t.Fatal(err)
 	}
 	d := hallmark.SHA256(raw)
-	if err := remote.Put(repo.Digest(d.String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+	if err := remote.Put(repo.Digest(d.String()), registry.OCIManifest(raw), remote.WithContext(t.Context())); err != nil {
 		t.Fatal(err)
 	}
 	return d

@@ -131,7 +131,7 @@ func PublishAll(ctx context.Context, subject name.Digest, bundles []Bundle, opts
 			return nil, fmt.Errorf("publish bundle: hash manifest: %w", err)
 		}
 		ref := repo.Digest(h.String())
-		if err := remote.Put(ref, manifest(raw), ropts...); err != nil {
+		if err := remote.Put(ref, registry.OCIManifest(raw), ropts...); err != nil {
 			return nil, fmt.Errorf("publish bundle: push referrer %s: %w", ref, registry.Error(ctx, err))
 		}
 		out[i] = hallmark.Digest(h.String())
@@ -227,14 +227,6 @@ func referrerManifest(subject *v1.Descriptor, bundle []byte, predicateType strin
 	}
 	return b, nil
 }
-
-// manifest is a raw OCI image manifest for remote.Put.
-type manifest []byte
-
-var _ remote.Taggable = manifest(nil)
-
-func (m manifest) RawManifest() ([]byte, error)        { return m, nil }
-func (m manifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // checkBundle accepts a bundle v0.3 JSON with a DSSE envelope, the only kind
 // the referrer's registry.AnnotationBundleContent annotation describes, and

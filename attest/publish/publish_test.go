@@ -390,12 +390,7 @@ func forgeHint(t *testing.T, subject name.Digest, d hallmark.Digest, claim strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(subject.Context().Digest(h.String()), rawManifest(raw), remote.WithContext(t.Context())); err != nil {
+	if err := remote.Put(subject.Context().Digest(h.String()), registry.OCIManifest(raw), remote.WithContext(t.Context())); err != nil {
 		t.Fatal(err)
 	}
 }
-
-type rawManifest []byte
-
-func (m rawManifest) RawManifest() ([]byte, error)        { return m, nil }
-func (m rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }

@@ -1,6 +1,7 @@
 package contextshare
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,7 +24,6 @@ import (
 const (
 	ArtifactType     = "application/vnd.hallmark.build-context.v1"
 	ArchiveMediaType = "application/vnd.hallmark.build-context.v1.tar"
-	emptyMediaType   = "application/vnd.oci.empty.v1+json"
 
 	AnnotationOwner   = "dev.hallmark.context.owner"
 	AnnotationDigest  = "dev.hallmark.context.digest"
@@ -83,15 +83,15 @@ func (s *Share) Publish(ctx context.Context, ownerKey string, d hallmark.Digest,
 	if err := remote.WriteLayer(s.repo, &archive{digest: h, size: size, open: open}, opts...); err != nil {
 		return fmt.Errorf("share context %s: upload: %w", d, registry.Error(ctx, err))
 	}
-	empty := static.NewLayer([]byte("{}"), emptyMediaType)
+	empty := static.NewLayer([]byte("{}"), registry.MediaTypeEmpty)
 	if err := remote.WriteLayer(s.repo, empty, opts...); err != nil {
 		return fmt.Errorf("share context %s: upload: %w", d, registry.Error(ctx, err))
 	}
-	emptyDigest, _ := empty.Digest()
-	m := manifest{
-		SchemaVersion: 2, MediaType: string(types.OCIManifestSchema1), ArtifactType: ArtifactType,
-		Config: descriptor{MediaType: emptyMediaType, Digest: emptyDigest.String(), Size: 2},
-		Layers: []descriptor{{MediaType: ArchiveMediaType, Digest: d.String(), Size: size}},
+	emptyDigest, _ := empty.Digest() // a static layer's digest cannot fail
+	m := v1.Manifest{
+		SchemaVersion: 2, MediaType: types.OCIManifestSchema1, ArtifactType: ArtifactType,
+		Config: v1.Descriptor{MediaType: registry.MediaTypeEmpty, Digest: emptyDigest, Size: 2},
+		Layers: []v1.Descriptor{{MediaType: ArchiveMediaType, Digest: h, Size: size}},
 		Annotations: map[string]string{
 			AnnotationOwner: ownerKey, AnnotationDigest: d.String(),
 			AnnotationExpires: expires.UTC().Format(time.RFC3339),
@@ -101,7 +101,7 @@ func (s *Share) Publish(ctx context.Context, ownerKey string, d hallmark.Digest,
 	if err != nil {
 		return fmt.Errorf("share context %s: %w", d, err)
 	}
-	if err := remote.Put(s.repo.Tag(tag(ownerKey, d)), rawManifest(raw), opts...); err != nil {
+	if err := remote.Put(s.repo.Tag(tag(ownerKey, d)), registry.OCIManifest(raw), opts...); err != nil {
 		return fmt.Errorf("share context %s: record hold: %w", d, registry.Error(ctx, err))
 	}
 	return nil
@@ -122,12 +122,12 @@ func (s *Share) Holds(ctx context.Context, ownerKey string, d hallmark.Digest) (
 	if err != nil {
 		return time.Time{}, fmt.Errorf("look up shared context %s: %w", d, err)
 	}
-	exp, err := m.hold()
+	exp, err := hold(m)
 	switch {
 	case err != nil:
 		return time.Time{}, fmt.Errorf("look up shared context %s: %w", d, err)
 	case m.Annotations[AnnotationOwner] != ownerKey || m.Annotations[AnnotationDigest] != d.String() ||
-		len(m.Layers) != 1 || m.Layers[0].Digest != d.String():
+		len(m.Layers) != 1 || m.Layers[0].Digest.String() != d.String():
 		return time.Time{}, fmt.Errorf("%w: no shared hold of context %s", hallmark.ErrNotFound, d)
 	case !s.now().Before(exp):
 		return time.Time{}, fmt.Errorf("%w: the shared hold of context %s expired", hallmark.ErrNotFound, d)
@@ -177,7 +177,7 @@ func (s *Share) Sweep(ctx context.Context, max int) (int, error) {
 		if err != nil {
 			continue
 		}
-		if exp, err := m.hold(); err != nil || s.now().Before(exp) {
+		if exp, err := hold(m); err != nil || s.now().Before(exp) {
 			continue
 		}
 		if err := remote.Delete(s.repo.Digest(desc.Digest.String()), opts...); err != nil && !errors.Is(registry.Class(ctx, err), hallmark.ErrNotFound) {
@@ -192,35 +192,20 @@ func (s *Share) Sweep(ctx context.Context, max int) (int, error) {
 	return deleted, nil
 }
 
-// manifest is a hold's OCI image manifest.
-type manifest struct {
-	SchemaVersion int               `json:"schemaVersion"`
-	MediaType     string            `json:"mediaType"`
-	ArtifactType  string            `json:"artifactType"`
-	Config        descriptor        `json:"config"`
-	Layers        []descriptor      `json:"layers"`
-	Annotations   map[string]string `json:"annotations"`
-}
-
-type descriptor struct {
-	MediaType string `json:"mediaType"`
-	Digest    string `json:"digest"`
-	Size      int64  `json:"size"`
-}
-
-func parse(raw []byte) (*manifest, error) {
+// parse reads a hold's manifest, bounded.
+func parse(raw []byte) (*v1.Manifest, error) {
 	if len(raw) > maxManifestBytes {
 		return nil, fmt.Errorf("%w: hold manifest is larger than %d bytes", hallmark.ErrTooLarge, maxManifestBytes)
 	}
-	var m manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
+	m, err := v1.ParseManifest(bytes.NewReader(raw))
+	if err != nil {
 		return nil, fmt.Errorf("hold manifest: %w", err)
 	}
-	return &m, nil
+	return m, nil
 }
 
-// hold returns the hold's expiry, checking that the manifest is one.
-func (m *manifest) hold() (time.Time, error) {
+// hold returns the expiry of the hold m, checking that the manifest is one.
+func hold(m *v1.Manifest) (time.Time, error) {
 	if m.ArtifactType != ArtifactType {
 		return time.Time{}, fmt.Errorf("%w: manifest is not a context hold", hallmark.ErrInvalid)
 	}
@@ -230,12 +215,6 @@ func (m *manifest) hold() (time.Time, error) {
 	}
 	return exp, nil
 }
-
-// rawManifest is a manifest remote.Put can push as it is.
-type rawManifest []byte
-
-func (r rawManifest) RawManifest() ([]byte, error)        { return r, nil }
-func (r rawManifest) MediaType() (types.MediaType, error) { return types.OCIManifestSchema1, nil }
 
 // archive is a stored context as a layer: its bytes as they are, opened
 // only if the registry lacks them.

@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
@@ -138,7 +139,7 @@ func TestHoldsRefusesAForeignManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.Put(s.repo.Tag(tag(alice, d)), rawManifest(desc.Manifest), s.reg.RemoteOptions(ctx)...); err != nil {
+	if err := remote.Put(s.repo.Tag(tag(alice, d)), registry.OCIManifest(desc.Manifest), s.reg.RemoteOptions(ctx)...); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Holds(ctx, alice, d); !errors.Is(err, hallmark.ErrNotFound) {
