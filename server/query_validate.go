@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -128,18 +129,11 @@ func baseFilter(v string) (hallmark.Digest, string, error) {
 	if err := checkText("base", v, maxQueryRefBytes); err != nil {
 		return "", "", err
 	}
-	if d, err := hallmark.ParseDigest(v); err == nil {
-		return d, "", nil
-	}
-	r, err := name.ParseReference(v)
+	d, ref, err := store.ParseBaseFilter(v)
 	if err != nil {
-		return "", "", invalid("base", "%q is neither a digest nor an image reference", hallmark.Clip(v, 100))
+		return "", "", fmt.Errorf("base: %w", err)
 	}
-	if d, ok := r.(name.Digest); ok {
-		dg, err := digestFilter("base", d.DigestStr())
-		return dg, "", err
-	}
-	return "", r.Name(), nil
+	return d, ref, nil
 }
 
 // packageFilter reads ListImagesRequest.package: a purl, or NAME[@VERSION].
@@ -150,27 +144,13 @@ func packageFilter(v string) (*store.Package, error) {
 	if err := checkWord("package", v, maxQueryRefBytes); err != nil {
 		return nil, err
 	}
-	var p store.Package
-	if strings.HasPrefix(v, "pkg:") {
-		var err error
-		if p, err = store.PackageOf(v); err != nil || p.Name == "" {
-			return nil, invalid("package", "%q is not a package URL, pkg:type/namespace/name@version", hallmark.Clip(v, 100))
-		}
-		// Qualifiers are ignored, and percent-decoding may have revealed
-		// what the purl spelled otherwise.
-		p.PURL, p.Source = "", ""
-		for _, part := range []string{p.Type, p.Namespace, p.Name, p.Version} {
-			if err := checkWord("package", part, maxQueryRefBytes); err != nil {
-				return nil, err
-			}
-		}
-		return &p, nil
+	p, err := store.ParsePackageFilter(v)
+	if err != nil {
+		return nil, fmt.Errorf("package: %w", err)
 	}
-	p.Name = v
-	if i := strings.LastIndexByte(v, '@'); i > 0 {
-		p.Name, p.Version = v[:i], v[i+1:]
-		if p.Version == "" {
-			return nil, invalid("package", "%q: empty version after @", hallmark.Clip(v, 100))
+	for _, part := range []string{p.Type, p.Namespace, p.Name, p.Version} {
+		if err := checkWord("package", part, maxQueryRefBytes); err != nil {
+			return nil, err
 		}
 	}
 	return &p, nil

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/google/go-containerregistry/pkg/name"
-
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/store"
 )
@@ -119,7 +117,7 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 	} else {
 		q := store.ImageQuery{Readable: v.Can, Repository: f.Get("repository"), Verdict: f.Get("verdict"), Page: page}
 		if pkg := f.Get("package"); pkg != "" {
-			pq, err := packageFilter(pkg)
+			pq, err := store.ParsePackageFilter(pkg)
 			if err != nil {
 				h.fail(w, r, http.StatusBadRequest, "The package filter is not a name, name@version or package URL.")
 				return
@@ -128,7 +126,7 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 		}
 		if b := f.Get("base"); b != "" {
 			var err error
-			if q.BaseDigest, q.BaseRef, err = baseFilter(b); err != nil {
+			if q.BaseDigest, q.BaseRef, err = store.ParseBaseFilter(b); err != nil {
 				h.fail(w, r, http.StatusBadRequest, "The base filter is not an image reference or a digest.")
 				return
 			}
@@ -159,38 +157,6 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 	}
 	pager(&p.listPage, Prefix+"images", f, next)
 	h.render(w, r, http.StatusOK, "images", p)
-}
-
-// packageFilter reads "name", "name@version" or a package URL.
-func packageFilter(s string) (store.Package, error) {
-	if strings.HasPrefix(s, "pkg:") {
-		return store.PackageOf(s)
-	}
-	n, version, _ := strings.Cut(s, "@")
-	if n == "" {
-		return store.Package{}, hallmark.ErrInvalid
-	}
-	return store.Package{Name: n, Version: version}, nil
-}
-
-// baseFilter reads a base image: a digest, registry/repository@digest or
-// registry/repository:tag.
-func baseFilter(s string) (hallmark.Digest, string, error) {
-	if strings.HasPrefix(s, "sha256:") {
-		d, err := hallmark.ParseDigest(s)
-		return d, "", err
-	}
-	ref, err := name.ParseReference(s, name.StrictValidation)
-	if err != nil {
-		return "", "", err
-	}
-	switch ref := ref.(type) {
-	case name.Digest:
-		return hallmark.Digest(ref.DigestStr()), "", nil
-	case name.Tag:
-		return "", ref.Context().Name() + ":" + ref.TagStr(), nil
-	}
-	return "", "", hallmark.ErrInvalid
 }
 
 // serveBuilds lists the builds of repositories the viewer may read,
