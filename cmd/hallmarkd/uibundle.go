@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
@@ -22,30 +21,20 @@ func bundleReader(rc *registry.Client, maxBytes int64) func(context.Context, str
 		}
 		img, err := remote.Image(d, rc.RemoteOptions(ctx)...)
 		if err != nil {
-			return nil, fmt.Errorf("read referrer %s: %w", d, err)
+			return nil, fmt.Errorf("read referrer %s: %w", d, registry.Error(ctx, err))
 		}
-		layers, err := img.Layers()
+		m, err := img.Manifest()
 		if err != nil {
-			return nil, fmt.Errorf("read referrer %s: %w", d, err)
+			return nil, fmt.Errorf("read referrer %s: %w", d, registry.Error(ctx, err))
 		}
-		for _, l := range layers {
-			if mt, err := l.MediaType(); err != nil || string(mt) != hallmark.MediaTypeBundleV03 {
+		for _, l := range m.Layers {
+			if string(l.MediaType) != hallmark.MediaTypeBundleV03 {
 				continue
 			}
-			if size, err := l.Size(); err == nil && size > maxBytes {
-				return nil, fmt.Errorf("%w: bundle of %s: %d bytes, over %d", hallmark.ErrTooLarge, d, size, maxBytes)
-			}
-			rd, err := l.Compressed()
+			// Bounded, and checked against the layer's digest and size.
+			b, err := registry.ReadBlob(ctx, d.Context().Digest(l.Digest.String()), l.Size, maxBytes, rc.RemoteOptions(ctx)...)
 			if err != nil {
 				return nil, fmt.Errorf("read bundle of %s: %w", d, err)
-			}
-			defer rd.Close()
-			b, err := io.ReadAll(io.LimitReader(rd, maxBytes+1))
-			if err != nil {
-				return nil, fmt.Errorf("read bundle of %s: %w", d, err)
-			}
-			if int64(len(b)) > maxBytes {
-				return nil, fmt.Errorf("%w: bundle of %s: over %d bytes", hallmark.ErrTooLarge, d, maxBytes)
 			}
 			return b, nil
 		}
