@@ -74,6 +74,7 @@ bench: build
 	$(GO) test -run '^$$' -bench SyncFindings -benchtime 2x -timeout 30m ./store/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./vuln/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench ImagePage -benchtime 100x ./ui/ | tee -a $(BENCH_OUT)
+	$(GO) test -run '^$$' -bench Lists -benchtime 100x ./ui/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench 'Put|Extract|ReadFile' -benchtime 10x ./builder/contextstore/ | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 10x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'LargeContext' -benchtime 3x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)

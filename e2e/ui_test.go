@@ -326,6 +326,66 @@ func TestUI(t *testing.T) {
 		}
 	})
 
+	t.Run("a running build updates live", func(t *testing.T) {
+		p := page{t, ctx}
+		repo := prefix + "live"
+		df := "FROM " + st.GolangImage + "\nRUN echo " + t.Name() + time.Now().Format(time.RFC3339Nano) + " && sleep 6\nUSER 65532\n"
+		done := make(chan *hallmarkv1.BuildResult, 1)
+		go func() {
+			res, _, err := build(context.WithoutCancel(t.Context()), c, inlineRequest(t, c, df, repo+":v1"))
+			if err != nil {
+				t.Errorf("build: %v", err)
+			}
+			done <- res
+		}()
+		// The list shows the build as running, its step named, and the
+		// page's script redraws its row until it ends, without a reload.
+		for deadline := time.Now().Add(stepTimeout); ; {
+			p.do(chromedp.Navigate(st.UI+"builds?repository="+repo), chromedp.WaitVisible(chromedp.ID("builds")))
+			if n := get(p, chromedp.Evaluate[int](`document.querySelectorAll("#builds tr[data-running] td.outcome-running").length`)); n == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the build never showed as running: %q", clip(p.text("#builds")))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		shoot(t, p.ctx, shots, "builds-running", minScreenshotBytes)
+		marker := get(p, chromedp.Evaluate[bool](`window.hallmarkSamePage = true`))
+		if !marker {
+			t.Fatal("could not mark the page")
+		}
+		// The script redraws the row with the step BuildKit runs.
+		for deadline := time.Now().Add(stepTimeout); ; {
+			status := get(p, chromedp.Evaluate[string](`(document.querySelector("#builds td.status") || {}).textContent || ""`))
+			if strings.Contains(status, "sleep 6") && strings.HasPrefix(status, "running: building") {
+				break
+			}
+			if time.Now().After(deadline) || !strings.HasPrefix(status, "running") {
+				t.Fatalf("the running row never named its RUN step: %q", status)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		res := <-done
+		if res == nil {
+			t.FailNow()
+		}
+		p.do(chromedp.WaitVisible(chromedp.CSS("#build-" + res.GetBuildId() + " td.outcome-succeeded")))
+		if href := get(p, chromedp.Evaluate[string](`document.querySelector("#build-`+res.GetBuildId()+` td.image a").getAttribute("href")`)); href != "/ui/images/"+repo+"@"+res.GetDigest() {
+			t.Errorf("the ended row links to %q", href)
+		}
+		if same := get(p, chromedp.Evaluate[bool](`window.hallmarkSamePage === true`)); !same {
+			t.Error("the page reloaded; the script should have redrawn the row")
+		}
+		row := p.text("#build-" + res.GetBuildId())
+		if !strings.Contains(row, "succeeded") || !strings.Contains(row, repo+"@"+res.GetDigest()[:len("sha256:")+12]) {
+			t.Errorf("the ended row reads %q", row)
+		}
+		if running := get(p, chromedp.Evaluate[int](`document.querySelectorAll("#builds tr[data-running]").length`)); running != 0 {
+			t.Errorf("%d rows still marked running", running)
+		}
+	})
+
 	t.Run("verdict and stale filters", func(t *testing.T) {
 		p := page{t, ctx}
 		list := func(query string) string {

@@ -57,15 +57,18 @@ func (p pipeline[R, M]) run(ctx context.Context, s *Server, log *slog.Logger) er
 	log.InfoContext(ctx, p.kind+" accepted", "tags", p.tags)
 	start := time.Now()
 	p.record.Started = start.UTC()
+	live := s.startLive(ctx, log, p.record)
+	defer live.end()
 	var (
 		res      R
 		recorded bool
 	)
 	if err := s.track(ctx, log, func(ctx context.Context) (err error) {
-		res, recorded, err = p.stages(ctx, s, log)
+		res, recorded, err = p.stages(ctx, s, log, live)
 		return err
 	}); err != nil {
 		if !recorded {
+			live.end()
 			var img *hallmark.BuildResult
 			if i := p.image(&res); i.Digest != "" {
 				img = i
@@ -83,9 +86,11 @@ func (p pipeline[R, M]) run(ctx context.Context, s *Server, log *slog.Logger) er
 }
 
 // stages builds, attests, moves the tags, records the build and sends the
-// result, in that order. recorded says the build's record was written.
-func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger) (_ R, recorded bool, _ error) {
+// result, in that order, keeping live's record of the running build
+// current. recorded says the build's final record was written.
+func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger, live *liveRecord) (_ R, recorded bool, _ error) {
 	emit := func(e hallmark.Event) error {
+		live.observe(e)
 		msg := p.event(e)
 		if msg == nil {
 			return nil
@@ -101,6 +106,7 @@ func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger)
 	}
 	img := p.image(&res)
 	if p.attest != nil {
+		live.phase(store.PhaseAttesting)
 		step, err := hallmark.StartStep(emit, attestStep)
 		if err != nil {
 			return res, false, err
@@ -127,12 +133,14 @@ func (p pipeline[R, M]) stages(ctx context.Context, s *Server, log *slog.Logger)
 		}
 		img.Attestations = atts
 	}
+	live.phase(store.PhaseTagging)
 	tagStart := time.Now()
 	if err := s.builder.MoveTags(ctx, p.repository, img.Digest, p.tags); err != nil {
 		return res, false, fmt.Errorf("move tags: %w", err)
 	}
 	log.DebugContext(ctx, "tags moved", "ms", time.Since(tagStart).Milliseconds())
 	img.Finished = time.Now().UTC()
+	live.end()
 	if !s.recordBuild(ctx, log, buildRecord(p.record, img, nil)) {
 		img.Warnings = append(img.Warnings, notRecorded)
 	}

@@ -64,6 +64,11 @@ func buildMsg(b *store.Build) (*hallmarkv1.Build, error) {
 	for _, t := range b.Tags {
 		out.Tags = append(out.Tags, &hallmarkv1.TagMove{Tag: t.Tag, Previous: t.Previous.String()})
 	}
+	if p := b.Progress; p != nil {
+		out.Progress = &hallmarkv1.BuildProgress{
+			Phase: p.Phase, Queue: int32(p.Queue), Step: p.Step, Done: int32(p.Done), Total: int32(p.Total), Updated: timestamp(p.Updated),
+		}
+	}
 	return out, nil
 }
 

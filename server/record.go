@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"connectrpc.com/connect"
+
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/attest/provenance"
 	"github.com/hallmark-dev/hallmark/registry"
@@ -67,7 +69,8 @@ func buildRecord(req store.Build, img *hallmark.BuildResult, err error) *store.B
 	b.Outcome, b.Finished = store.OutcomeSucceeded, time.Now().UTC()
 	if err != nil {
 		b.Outcome, b.Error = store.OutcomeFailed, err.Error()
-		if errors.Is(err, hallmark.ErrCanceled) || errors.Is(err, context.Canceled) {
+		// err is what the caller was sent: a Connect error by then.
+		if errors.Is(err, hallmark.ErrCanceled) || errors.Is(err, context.Canceled) || connect.CodeOf(err) == connect.CodeCanceled {
 			b.Outcome = store.OutcomeCanceled
 		}
 	}

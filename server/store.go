@@ -18,6 +18,9 @@ import (
 // read from it.
 type Store interface {
 	RecordBuild(ctx context.Context, b *store.Build) error
+	StartBuild(ctx context.Context, b *store.Build) error
+	UpdateProgress(ctx context.Context, b *store.Build) error
+	AbandonBuilds(ctx context.Context, before time.Time, reason string) (int, error)
 	Images(ctx context.Context, q store.ImageQuery) ([]store.Image, string, error)
 	Image(ctx context.Context, repository string, digest hallmark.Digest) (*store.ImageRecord, error)
 	Builds(ctx context.Context, q store.BuildQuery) ([]store.Build, string, error)

@@ -6,80 +6,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/storebench"
 )
 
-// The query benchmarks run on a generated store of the size the issue
-// names: 10,000 images, 500 packages each from 20,000 distinct ones
-// (5,000,000 links), openssl in 80% of them; every image is built on one
-// of 20 bases, 10 of which are themselves images built on 2 roots.
-const (
-	benchImages   = 10_000
-	benchPackages = 20_000
-	benchPerImage = 500
-	benchBases    = 20
-)
-
-func benchDigest(kind string, n int) string {
-	return "sha256:" + fmt.Sprintf("%s%0*d", kind, 63, n)[:64]
-}
-
-// fillBench writes the benchmark's data set with a few set-based
-// statements, which both databases run in seconds.
+// fillBench writes storebench's data set into db.
 func fillBench(tb testing.TB, db *DB) {
 	tb.Helper()
-	ctx := context.Background()
-	start := time.Now()
-	exec := func(q string, args ...any) {
-		tb.Helper()
-		t := time.Now()
-		if _, err := db.db.ExecContext(ctx, db.q(q), args...); err != nil {
-			tb.Fatalf("%s: %v", firstLine(q), err)
-		}
-		if d := time.Since(t); d > time.Second {
-			tb.Logf("%s: %s: %s", db.dialect.name, firstLine(q), d.Round(time.Millisecond))
-		}
-	}
-	series := func(n int) string {
-		return fmt.Sprintf("WITH RECURSIVE s (k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM s WHERE k < %d) ", n)
-	}
-	exec(series(benchPackages) + `INSERT INTO packages (purl, type, namespace, name, version, source)
-		SELECT 'pkg:deb/debian/pkg-' || k || '@1.' || (k % 7), 'deb', 'debian', 'pkg-' || k, '1.' || (k % 7), 'pkg-' || k FROM s`)
-	exec(`UPDATE packages SET purl = 'pkg:deb/debian/openssl@3.0.11', name = 'openssl', version = '3.0.11', source = 'openssl' WHERE id = 1`)
-	// Images: 2 roots' children (the 10 built bases), then the rest.
-	var rows []string
-	for i := 1; i <= benchImages; i++ {
-		rows = append(rows, fmt.Sprintf("('reg.example/team-%d/app-%d', '%s', 'b%d', %d)", i%100, i, benchDigest("a", i), i, i))
-		if len(rows) == 1000 || i == benchImages {
-			exec(`INSERT INTO images (repository, digest, build_id, created) VALUES ` + strings.Join(rows, ", "))
-			rows = rows[:0]
-		}
-	}
-	// Images 1–10 are the built bases, on root r1 or r2; the others on
-	// one of the 20 bases: b1–b10 (images 1–10) or external e11–e20.
-	exec(`INSERT INTO image_bases (image_id, ref, repository, digest, runtime)
-		SELECT id, 'reg.example/root:' || (id % 2), 'reg.example/root', 'sha256:r' || (id % 2), 1 FROM images WHERE id <= 10`)
-	exec(`INSERT INTO image_bases (image_id, ref, repository, digest, runtime)
-		SELECT i.id, CASE WHEN i.id % 20 < 10 THEN 'reg.example/team-' || ((i.id % 20 + 1) % 100) || '/app-' || (i.id % 20 + 1) || ':latest' ELSE 'reg.example/ext:' || (i.id % 20) END,
-			'reg.example/base', CASE WHEN i.id % 20 < 10 THEN b.digest ELSE 'sha256:e' || (i.id % 20) END, 1
-		FROM images i JOIN images b ON b.id = i.id % 20 + 1 WHERE i.id > 10`)
-	// In primary-key order, with the second index built afterwards: a
-	// fraction of the time of random inserts into two indexes.
-	exec(`DROP INDEX image_packages_image`)
-	exec(series(benchPerImage-1)+`INSERT INTO image_packages (package_id, image_id)
-		SELECT DISTINCT (i.id * 7919 + s.k * 104729) % (? - 1) + 2 AS p, i.id FROM images i, s WHERE true ORDER BY p, i.id`, benchPackages)
-	exec(`INSERT INTO image_packages (package_id, image_id) SELECT 1, id FROM images WHERE id % 5 <> 0 ORDER BY id`)
-	exec(`CREATE INDEX image_packages_image ON image_packages (image_id)`)
-	exec(`ANALYZE`)
-	var n int64
-	if err := db.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM image_packages`).Scan(&n); err != nil {
+	logf := func(format string, args ...any) { tb.Logf(db.dialect.name+": "+format, args...) }
+	if err := storebench.Fill(context.Background(), db.db, storebench.Full, logf); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Logf("%s: generated %d images, %d package links in %s", db.dialect.name, benchImages, n, time.Since(start).Round(time.Millisecond))
 }
 
 // benchStores opens a filled store of each driver; the SQLite file is kept
@@ -91,7 +31,7 @@ func benchStores(b *testing.B) map[string]*DB {
 	if err != nil {
 		b.Fatal(err)
 	}
-	path := filepath.Join(cache, "hallmark", "bench", fmt.Sprintf("store-v%d-%d.db", len(migrations), benchImages))
+	path := filepath.Join(cache, "hallmark", "bench", fmt.Sprintf("store-v%d-d%d-%d.db", len(migrations), storebench.Version, storebench.Full.Images))
 	_, statErr := os.Stat(path)
 	db, err := Open(b.Context(), DriverSQLite, path)
 	if err != nil {
@@ -110,11 +50,11 @@ func benchStores(b *testing.B) map[string]*DB {
 	fillBench(b, pg)
 	out[DriverPostgres] = pg
 	if fi, err := os.Stat(path); err == nil {
-		b.Logf("sqlite store of %d images: %d MiB on disk", benchImages, fi.Size()>>20)
+		b.Logf("sqlite store of %d images: %d MiB on disk", storebench.Full.Images, fi.Size()>>20)
 	}
 	var size int64
 	if err := pg.db.QueryRowContext(b.Context(), `SELECT pg_database_size(current_database())`).Scan(&size); err == nil {
-		b.Logf("postgres store of %d images: %d MiB on disk", benchImages, size>>20)
+		b.Logf("postgres store of %d images: %d MiB on disk", storebench.Full.Images, size>>20)
 	}
 	return out
 }
@@ -130,7 +70,7 @@ func BenchmarkQueries(b *testing.B) {
 	}{
 		{"package=openssl", ImageQuery{Package: &Package{Name: "openssl", Version: "3.0.11"}}, DefaultLimit},
 		{"package=rare", ImageQuery{Package: &Package{Type: "deb", Namespace: "debian", Name: "pkg-4242"}}, 1},
-		{"base=root (through bases)", ImageQuery{BaseDigest: "sha256:r1"}, DefaultLimit},
+		{"base=root (through bases)", ImageQuery{BaseDigest: hallmark.Digest(storebench.RootDigest(1))}, DefaultLimit},
 		{"base=external ref", ImageQuery{BaseRef: "reg.example/ext:15"}, DefaultLimit},
 		{"stale", ImageQuery{Stale: []Base{{Ref: "reg.example/ext:15", Digest: "sha256:new"}}}, 0},
 	}
@@ -172,7 +112,7 @@ func BenchmarkRecordBuild(b *testing.B) {
 			n := 0
 			for b.Loop() {
 				n++
-				bl := build(fmt.Sprintf("bench-%d", n), "reg.example/app", "v1", hallmark.Digest(benchDigest("f", n)), 0,
+				bl := build(fmt.Sprintf("bench-%d", n), "reg.example/app", "v1", hallmark.Digest(storebench.Digest("f", n)), 0,
 					Base{Ref: "reg.example/base:12", Repository: "reg.example/base", Digest: digest("1"), Runtime: true})
 				bl.Packages = purls
 				start := time.Now()

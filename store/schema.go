@@ -168,6 +168,9 @@ var migrations = []string{
 		advisory TEXT NOT NULL,
 		PRIMARY KEY (id, advisory)
 	);`,
+	// Builds are recorded while they run (outcome "running"); the
+	// abandoned ones are found by their start.
+	`CREATE INDEX builds_running ON builds (started) WHERE outcome = 'running';`,
 }
 
 // migrationLock is the PostgreSQL advisory lock key that serialises

@@ -25,6 +25,7 @@ const (
 	OutcomeSucceeded = "succeeded"
 	OutcomeFailed    = "failed"
 	OutcomeCanceled  = "canceled"
+	OutcomeRunning   = "running"
 	OutcomeAllowed   = "allowed"
 	OutcomeDenied    = "denied"
 )
@@ -61,10 +62,13 @@ type Build struct {
 	// Started and Finished bound the build.
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
-	// Outcome is OutcomeSucceeded, OutcomeFailed or OutcomeCanceled; Error
-	// is what the caller was told when it failed.
+	// Outcome is OutcomeSucceeded, OutcomeFailed or OutcomeCanceled, or
+	// OutcomeRunning until it ends; Error is what the caller was told when
+	// it failed.
 	Outcome string `json:"outcome"`
 	Error   string `json:"error,omitempty"`
+	// Progress is how far a running build has got; nil once it ended.
+	Progress *Progress `json:"progress,omitempty"`
 	// Worker names the BuildKit daemon that ran the build.
 	Worker string `json:"worker,omitempty"`
 	// Import says how an image of kind KindImport was recorded; nil for

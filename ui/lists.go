@@ -175,7 +175,13 @@ func (h *handler) serveBuilds(w http.ResponseWriter, r *http.Request, v viewer) 
 		h.failErr(w, r, err)
 		return
 	}
-	p := &listPage[store.Build]{layout: frame("Builds", v), Filters: f, Rows: builds}
+	now := h.opts.now()
+	p := &listPage[buildRow]{layout: frame("Builds", v), Filters: f}
+	for _, b := range builds {
+		row := rowOf(b, now)
+		p.Rows = append(p.Rows, row)
+		p.Live = p.Live || row.Running
+	}
 	pager(p, Prefix+"builds", f, next)
 	h.render(w, r, http.StatusOK, "builds", p)
 }

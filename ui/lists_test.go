@@ -120,7 +120,7 @@ func TestBuildsAndAudit(t *testing.T) {
 		name, token, path string
 		want, notWant     []string
 	}{
-		{"builds", "team-a", "/ui/builds", []string{"<code>a1</code>", "<code>b1</code>", "<td>42s</td>", "buildkitd-0"}, []string{"<code>x1</code>"}},
+		{"builds", "team-a", "/ui/builds", []string{"<code>a1</code>", "<code>b1</code>", `<td class="took">42s</td>`, "buildkitd-0"}, []string{"<code>x1</code>"}},
 		{"builds of a repository", "team-a", "/ui/builds?repository=" + teamA, []string{"<code>a1</code>"}, []string{"<code>b1</code>"}},
 		{"builds of team-b", "team-b", "/ui/builds", []string{"<code>x1</code>"}, []string{"<code>a1</code>"}},
 		{"audit", "team-a", "/ui/audit", []string{"<td>verify</td>", "<td>tag</td>", "<td>build</td>"}, []string{"team-b"}},

@@ -62,6 +62,9 @@ type layout struct {
 	Viewer string
 	// SignOut offers to end the viewer's session.
 	SignOut bool
+	// Live loads the script that redraws running builds until they end
+	// (without script, the page reloads itself).
+	Live bool
 }
 
 // frame is the layout of a page shown to v.

@@ -31,6 +31,7 @@ type Store interface {
 	Images(ctx context.Context, q store.ImageQuery) ([]store.Image, string, error)
 	ImagePackages(ctx context.Context, repository string, digest hallmark.Digest) ([]string, error)
 	Builds(ctx context.Context, q store.BuildQuery) ([]store.Build, string, error)
+	BuildsByID(ctx context.Context, ids []string, canRead func(string) bool) ([]store.Build, error)
 	Audit(ctx context.Context, q store.AuditQuery) ([]store.Event, string, error)
 	Findings(ctx context.Context, q store.FindingQuery) ([]store.Finding, string, error)
 }
@@ -137,6 +138,7 @@ func New(deps Deps, opts ...Option) (http.Handler, error) {
 	h.mux.Handle("GET /ui/images", h.authed(h.serveImages))
 	h.mux.Handle("GET /ui/images/{ref...}", h.authed(h.serveImage))
 	h.mux.Handle("GET /ui/builds", h.authed(h.serveBuilds))
+	h.mux.Handle("GET /ui/builds/status", h.authed(h.serveBuildStatus))
 	h.mux.Handle("GET /ui/audit", h.authed(h.serveAudit))
 	if deps.Reverify != nil {
 		h.mux.Handle("POST /ui/reverify", h.authed(h.serveReverify))

@@ -125,7 +125,8 @@ func TestSecurityHeaders(t *testing.T) {
 			}
 		}
 	}
-	if !strings.Contains(contentSecurityPolicy, "default-src 'none'") || strings.Contains(contentSecurityPolicy, "script-src") {
+	if !strings.Contains(contentSecurityPolicy, "default-src 'none'") || !strings.Contains(contentSecurityPolicy, "script-src 'self';") ||
+		strings.Contains(contentSecurityPolicy, "unsafe") {
 		t.Errorf("policy %q", contentSecurityPolicy)
 	}
 }

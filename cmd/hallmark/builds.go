@@ -95,11 +95,28 @@ func writeBuildsTable(w io.Writer, builds []*hallmarkv1.Build) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tOUTCOME\tREPOSITORY\tDIGEST\tREQUESTER\tSTARTED\tDURATION")
 	for _, b := range builds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(b.GetId()), cell(b.GetKind()), cell(b.GetOutcome()),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cell(b.GetId()), cell(b.GetKind()), cell(outcomeText(b)),
 			cell(b.GetRepository()), cell(shortDigest(b.GetDigest())), cell(b.GetRequester().GetSubject()),
 			tableTime(b.GetStarted()), cell(duration(b)))
 	}
 	return tw.Flush()
+}
+
+// outcomeText is b's outcome, with the phase and steps of a running build:
+// "running (building 3/7)".
+func outcomeText(b *hallmarkv1.Build) string {
+	p := b.GetProgress()
+	if p == nil {
+		return b.GetOutcome()
+	}
+	detail := p.GetPhase()
+	switch {
+	case p.GetQueue() > 0:
+		detail += fmt.Sprintf(" %d ahead", p.GetQueue())
+	case p.GetTotal() > 0:
+		detail += fmt.Sprintf(" %d/%d", p.GetDone(), p.GetTotal())
+	}
+	return b.GetOutcome() + " (" + detail + ")"
 }
 
 // duration is how long b ran, "" if it is not known.
@@ -146,7 +163,10 @@ func writeBuildRecord(w io.Writer, b *hallmarkv1.Build) error {
 	p := &textPrinter{w: w}
 	p.line(0, "build", b.GetId())
 	p.line(0, "kind", b.GetKind())
-	p.line(0, "outcome", b.GetOutcome())
+	p.line(0, "outcome", outcomeText(b))
+	if st := b.GetProgress().GetStep(); st != "" {
+		p.line(1, "step", st)
+	}
 	if b.GetError() != "" {
 		p.line(0, "error", b.GetError())
 	}

@@ -31,6 +31,7 @@ func TestQueryGolden(t *testing.T) {
 		{"audit-table", func() runResult { return runQuery(t, newAuditCmd, gw) }, ""},
 		{"audit-unattested", func() runResult { return runQuery(t, newAuditCmd, gw, "--unattested-pushes") }, ""},
 		{"build-show", func() runResult { return runQuery(t, newBuildCmd, gw, "show", "b-1") }, ""},
+		{"build-show-running", func() runResult { return runQuery(t, newBuildCmd, gw, "show", "b-2") }, ""},
 		{"image-show", func() runResult {
 			return runQuery(t, newImageCmd, gw, "show", g.images[0].GetRepository()+"@"+g.images[0].GetDigest())
 		}, ""},

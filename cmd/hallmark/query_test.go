@@ -171,6 +171,12 @@ func queryFixture(n int) *fakeQuery {
 			Detail:   `{"mediaType":"application/vnd.oci.image.manifest.v1+json","tag":"hotfix-` + strconv.Itoa(i) + `","eventID":"e-` + strconv.Itoa(i) + `"}`,
 			PrevHash: strings.Repeat("1", 64), Hash: strings.Repeat("2", 64)})
 	}
+	// The third build is still running.
+	if n > 2 {
+		b := g.builds[2]
+		b.Outcome, b.Finished, b.Digest, b.Tags, b.Attestations = "running", nil, "", nil, nil
+		b.Progress = &hallmarkv1.BuildProgress{Phase: "building", Step: "[2/3] RUN make -j2", Done: 5, Total: 9, Updated: qTime(4)}
+	}
 	// The third record stands for twelve identical admissions.
 	if n > 2 {
 		e := g.events[2]

@@ -254,6 +254,7 @@ func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (api, admiss
 		return nil, nil, nil, err
 	}
 	go s.WatchVulnerabilities(ctx)
+	go s.EndAbandonedBuilds(ctx, abandonedSweep)
 	api, err = withUI(cfg, log, s.Handler(), ui.Deps{
 		Authenticate: authn.Authenticate,
 		Reader:       readScope(authz),
@@ -318,6 +319,10 @@ func sweepSharedContexts(ctx context.Context, sh *contextshare.Share, every time
 		}
 	}
 }
+
+// abandonedSweep is how often the gateway looks for builds recorded as
+// running whose replica stopped.
+const abandonedSweep = time.Minute
 
 // maxSweptHolds bounds the holds one sweep reads.
 const maxSweptHolds = 10_000

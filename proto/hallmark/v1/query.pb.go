@@ -1003,12 +1003,17 @@ type Build struct {
 	Started *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=started,proto3" json:"started,omitempty"`
 	// When the build ended.
 	Finished *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finished,proto3" json:"finished,omitempty"`
-	// "succeeded", "failed" or "canceled".
+	// "succeeded", "failed" or "canceled"; "running" while the build runs
+	// (on any gateway replica), with `progress`. A build whose replica
+	// stopped before it ended is recorded as failed once the gateway's build
+	// timeout has passed.
 	Outcome string `protobuf:"bytes,13,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// What the caller was told when the build failed.
 	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
 	// The BuildKit worker that ran the build.
-	Worker        string `protobuf:"bytes,15,opt,name=worker,proto3" json:"worker,omitempty"`
+	Worker string `protobuf:"bytes,15,opt,name=worker,proto3" json:"worker,omitempty"`
+	// How far a running build has got; absent once it ended.
+	Progress      *BuildProgress `protobuf:"bytes,16,opt,name=progress,proto3" json:"progress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1148,6 +1153,105 @@ func (x *Build) GetWorker() string {
 	return ""
 }
 
+func (x *Build) GetProgress() *BuildProgress {
+	if x != nil {
+		return x.Progress
+	}
+	return nil
+}
+
+// BuildProgress is how far a running build has got, as its gateway last
+// recorded it (at most once a second).
+type BuildProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "queued", "building", "attesting" or "tagging".
+	Phase string `protobuf:"bytes,1,opt,name=phase,proto3" json:"phase,omitempty"`
+	// The number of builds ahead of it while queued.
+	Queue int32 `protobuf:"varint,2,opt,name=queue,proto3" json:"queue,omitempty"`
+	// The BuildKit step it is running, or the last one started.
+	Step string `protobuf:"bytes,3,opt,name=step,proto3" json:"step,omitempty"`
+	// BuildKit's steps completed.
+	Done int32 `protobuf:"varint,4,opt,name=done,proto3" json:"done,omitempty"`
+	// BuildKit's steps seen so far (more may come).
+	Total int32 `protobuf:"varint,5,opt,name=total,proto3" json:"total,omitempty"`
+	// When the progress was recorded.
+	Updated       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=updated,proto3" json:"updated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BuildProgress) Reset() {
+	*x = BuildProgress{}
+	mi := &file_hallmark_v1_query_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BuildProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BuildProgress) ProtoMessage() {}
+
+func (x *BuildProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_hallmark_v1_query_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BuildProgress.ProtoReflect.Descriptor instead.
+func (*BuildProgress) Descriptor() ([]byte, []int) {
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *BuildProgress) GetPhase() string {
+	if x != nil {
+		return x.Phase
+	}
+	return ""
+}
+
+func (x *BuildProgress) GetQueue() int32 {
+	if x != nil {
+		return x.Queue
+	}
+	return 0
+}
+
+func (x *BuildProgress) GetStep() string {
+	if x != nil {
+		return x.Step
+	}
+	return ""
+}
+
+func (x *BuildProgress) GetDone() int32 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *BuildProgress) GetTotal() int32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+func (x *BuildProgress) GetUpdated() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Updated
+	}
+	return nil
+}
+
 // Requester is the verified caller of a build.
 type Requester struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1166,7 +1270,7 @@ type Requester struct {
 
 func (x *Requester) Reset() {
 	*x = Requester{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[15]
+	mi := &file_hallmark_v1_query_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1178,7 +1282,7 @@ func (x *Requester) String() string {
 func (*Requester) ProtoMessage() {}
 
 func (x *Requester) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[15]
+	mi := &file_hallmark_v1_query_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1191,7 +1295,7 @@ func (x *Requester) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Requester.ProtoReflect.Descriptor instead.
 func (*Requester) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{15}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Requester) GetIssuer() string {
@@ -1238,7 +1342,7 @@ type BuildSource struct {
 
 func (x *BuildSource) Reset() {
 	*x = BuildSource{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[16]
+	mi := &file_hallmark_v1_query_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1250,7 +1354,7 @@ func (x *BuildSource) String() string {
 func (*BuildSource) ProtoMessage() {}
 
 func (x *BuildSource) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[16]
+	mi := &file_hallmark_v1_query_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1263,7 +1367,7 @@ func (x *BuildSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BuildSource.ProtoReflect.Descriptor instead.
 func (*BuildSource) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{16}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *BuildSource) GetContextDigest() string {
@@ -1329,7 +1433,7 @@ type TagMove struct {
 
 func (x *TagMove) Reset() {
 	*x = TagMove{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[17]
+	mi := &file_hallmark_v1_query_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1341,7 +1445,7 @@ func (x *TagMove) String() string {
 func (*TagMove) ProtoMessage() {}
 
 func (x *TagMove) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[17]
+	mi := &file_hallmark_v1_query_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1354,7 +1458,7 @@ func (x *TagMove) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TagMove.ProtoReflect.Descriptor instead.
 func (*TagMove) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{17}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TagMove) GetTag() string {
@@ -1393,7 +1497,7 @@ type RecordedAttestation struct {
 
 func (x *RecordedAttestation) Reset() {
 	*x = RecordedAttestation{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[18]
+	mi := &file_hallmark_v1_query_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1509,7 @@ func (x *RecordedAttestation) String() string {
 func (*RecordedAttestation) ProtoMessage() {}
 
 func (x *RecordedAttestation) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[18]
+	mi := &file_hallmark_v1_query_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1522,7 @@ func (x *RecordedAttestation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordedAttestation.ProtoReflect.Descriptor instead.
 func (*RecordedAttestation) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{18}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecordedAttestation) GetPredicateType() string {
@@ -1506,7 +1610,7 @@ type AuditEvent struct {
 
 func (x *AuditEvent) Reset() {
 	*x = AuditEvent{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[19]
+	mi := &file_hallmark_v1_query_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1518,7 +1622,7 @@ func (x *AuditEvent) String() string {
 func (*AuditEvent) ProtoMessage() {}
 
 func (x *AuditEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[19]
+	mi := &file_hallmark_v1_query_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1531,7 +1635,7 @@ func (x *AuditEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEvent.ProtoReflect.Descriptor instead.
 func (*AuditEvent) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{19}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AuditEvent) GetId() int64 {
@@ -1641,7 +1745,7 @@ type AuditCheck struct {
 
 func (x *AuditCheck) Reset() {
 	*x = AuditCheck{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[20]
+	mi := &file_hallmark_v1_query_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1757,7 @@ func (x *AuditCheck) String() string {
 func (*AuditCheck) ProtoMessage() {}
 
 func (x *AuditCheck) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[20]
+	mi := &file_hallmark_v1_query_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1770,7 @@ func (x *AuditCheck) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditCheck.ProtoReflect.Descriptor instead.
 func (*AuditCheck) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{20}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AuditCheck) GetRecords() int64 {
@@ -1711,7 +1815,7 @@ type AuditChain struct {
 
 func (x *AuditChain) Reset() {
 	*x = AuditChain{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[21]
+	mi := &file_hallmark_v1_query_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1723,7 +1827,7 @@ func (x *AuditChain) String() string {
 func (*AuditChain) ProtoMessage() {}
 
 func (x *AuditChain) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[21]
+	mi := &file_hallmark_v1_query_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1736,7 +1840,7 @@ func (x *AuditChain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditChain.ProtoReflect.Descriptor instead.
 func (*AuditChain) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{21}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AuditChain) GetName() string {
@@ -1791,7 +1895,7 @@ type ListFindingsRequest struct {
 
 func (x *ListFindingsRequest) Reset() {
 	*x = ListFindingsRequest{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[22]
+	mi := &file_hallmark_v1_query_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1803,7 +1907,7 @@ func (x *ListFindingsRequest) String() string {
 func (*ListFindingsRequest) ProtoMessage() {}
 
 func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[22]
+	mi := &file_hallmark_v1_query_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1816,7 +1920,7 @@ func (x *ListFindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListFindingsRequest) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{22}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListFindingsRequest) GetImage() string {
@@ -1875,7 +1979,7 @@ type ListFindingsResponse struct {
 
 func (x *ListFindingsResponse) Reset() {
 	*x = ListFindingsResponse{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[23]
+	mi := &file_hallmark_v1_query_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1887,7 +1991,7 @@ func (x *ListFindingsResponse) String() string {
 func (*ListFindingsResponse) ProtoMessage() {}
 
 func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[23]
+	mi := &file_hallmark_v1_query_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1900,7 +2004,7 @@ func (x *ListFindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListFindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListFindingsResponse) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{23}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListFindingsResponse) GetFindings() []*Finding {
@@ -1982,7 +2086,7 @@ type Finding struct {
 
 func (x *Finding) Reset() {
 	*x = Finding{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[24]
+	mi := &file_hallmark_v1_query_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1994,7 +2098,7 @@ func (x *Finding) String() string {
 func (*Finding) ProtoMessage() {}
 
 func (x *Finding) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[24]
+	mi := &file_hallmark_v1_query_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2007,7 +2111,7 @@ func (x *Finding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Finding.ProtoReflect.Descriptor instead.
 func (*Finding) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{24}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Finding) GetRepository() string {
@@ -2139,7 +2243,7 @@ type FindingException struct {
 
 func (x *FindingException) Reset() {
 	*x = FindingException{}
-	mi := &file_hallmark_v1_query_proto_msgTypes[25]
+	mi := &file_hallmark_v1_query_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +2255,7 @@ func (x *FindingException) String() string {
 func (*FindingException) ProtoMessage() {}
 
 func (x *FindingException) ProtoReflect() protoreflect.Message {
-	mi := &file_hallmark_v1_query_proto_msgTypes[25]
+	mi := &file_hallmark_v1_query_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +2268,7 @@ func (x *FindingException) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindingException.ProtoReflect.Descriptor instead.
 func (*FindingException) Descriptor() ([]byte, []int) {
-	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{25}
+	return file_hallmark_v1_query_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FindingException) GetReason() string {
@@ -2270,7 +2374,7 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"repository\x18\x02 \x01(\tR\n" +
 	"repository\x12\x16\n" +
 	"\x06digest\x18\x03 \x01(\tR\x06digest\x12\x18\n" +
-	"\aruntime\x18\x04 \x01(\bR\aruntime\"\xbd\x04\n" +
+	"\aruntime\x18\x04 \x01(\bR\aruntime\"\xf5\x04\n" +
 	"\x05Build\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x124\n" +
@@ -2289,7 +2393,15 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"\bfinished\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bfinished\x12\x18\n" +
 	"\aoutcome\x18\r \x01(\tR\aoutcome\x12\x14\n" +
 	"\x05error\x18\x0e \x01(\tR\x05error\x12\x16\n" +
-	"\x06worker\x18\x0f \x01(\tR\x06worker\"n\n" +
+	"\x06worker\x18\x0f \x01(\tR\x06worker\x126\n" +
+	"\bprogress\x18\x10 \x01(\v2\x1a.hallmark.v1.BuildProgressR\bprogress\"\xaf\x01\n" +
+	"\rBuildProgress\x12\x14\n" +
+	"\x05phase\x18\x01 \x01(\tR\x05phase\x12\x14\n" +
+	"\x05queue\x18\x02 \x01(\x05R\x05queue\x12\x12\n" +
+	"\x04step\x18\x03 \x01(\tR\x04step\x12\x12\n" +
+	"\x04done\x18\x04 \x01(\x05R\x04done\x12\x14\n" +
+	"\x05total\x18\x05 \x01(\x05R\x05total\x124\n" +
+	"\aupdated\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aupdated\"n\n" +
 	"\tRequester\x12\x16\n" +
 	"\x06issuer\x18\x01 \x01(\tR\x06issuer\x12\x18\n" +
 	"\asubject\x18\x02 \x01(\tR\asubject\x12/\n" +
@@ -2410,7 +2522,7 @@ func file_hallmark_v1_query_proto_rawDescGZIP() []byte {
 	return file_hallmark_v1_query_proto_rawDescData
 }
 
-var file_hallmark_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_hallmark_v1_query_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_hallmark_v1_query_proto_goTypes = []any{
 	(*ListImagesRequest)(nil),     // 0: hallmark.v1.ListImagesRequest
 	(*ListImagesResponse)(nil),    // 1: hallmark.v1.ListImagesResponse
@@ -2427,72 +2539,75 @@ var file_hallmark_v1_query_proto_goTypes = []any{
 	(*Image)(nil),                 // 12: hallmark.v1.Image
 	(*ImageBase)(nil),             // 13: hallmark.v1.ImageBase
 	(*Build)(nil),                 // 14: hallmark.v1.Build
-	(*Requester)(nil),             // 15: hallmark.v1.Requester
-	(*BuildSource)(nil),           // 16: hallmark.v1.BuildSource
-	(*TagMove)(nil),               // 17: hallmark.v1.TagMove
-	(*RecordedAttestation)(nil),   // 18: hallmark.v1.RecordedAttestation
-	(*AuditEvent)(nil),            // 19: hallmark.v1.AuditEvent
-	(*AuditCheck)(nil),            // 20: hallmark.v1.AuditCheck
-	(*AuditChain)(nil),            // 21: hallmark.v1.AuditChain
-	(*ListFindingsRequest)(nil),   // 22: hallmark.v1.ListFindingsRequest
-	(*ListFindingsResponse)(nil),  // 23: hallmark.v1.ListFindingsResponse
-	(*Finding)(nil),               // 24: hallmark.v1.Finding
-	(*FindingException)(nil),      // 25: hallmark.v1.FindingException
-	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),       // 27: google.protobuf.Struct
+	(*BuildProgress)(nil),         // 15: hallmark.v1.BuildProgress
+	(*Requester)(nil),             // 16: hallmark.v1.Requester
+	(*BuildSource)(nil),           // 17: hallmark.v1.BuildSource
+	(*TagMove)(nil),               // 18: hallmark.v1.TagMove
+	(*RecordedAttestation)(nil),   // 19: hallmark.v1.RecordedAttestation
+	(*AuditEvent)(nil),            // 20: hallmark.v1.AuditEvent
+	(*AuditCheck)(nil),            // 21: hallmark.v1.AuditCheck
+	(*AuditChain)(nil),            // 22: hallmark.v1.AuditChain
+	(*ListFindingsRequest)(nil),   // 23: hallmark.v1.ListFindingsRequest
+	(*ListFindingsResponse)(nil),  // 24: hallmark.v1.ListFindingsResponse
+	(*Finding)(nil),               // 25: hallmark.v1.Finding
+	(*FindingException)(nil),      // 26: hallmark.v1.FindingException
+	(*timestamppb.Timestamp)(nil), // 27: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 28: google.protobuf.Struct
 }
 var file_hallmark_v1_query_proto_depIdxs = []int32{
 	12, // 0: hallmark.v1.ListImagesResponse.images:type_name -> hallmark.v1.Image
 	12, // 1: hallmark.v1.GetImageResponse.image:type_name -> hallmark.v1.Image
 	14, // 2: hallmark.v1.GetImageResponse.builds:type_name -> hallmark.v1.Build
-	18, // 3: hallmark.v1.GetImageResponse.attestations:type_name -> hallmark.v1.RecordedAttestation
-	19, // 4: hallmark.v1.GetImageResponse.events:type_name -> hallmark.v1.AuditEvent
-	26, // 5: hallmark.v1.ListBuildsRequest.since:type_name -> google.protobuf.Timestamp
+	19, // 3: hallmark.v1.GetImageResponse.attestations:type_name -> hallmark.v1.RecordedAttestation
+	20, // 4: hallmark.v1.GetImageResponse.events:type_name -> hallmark.v1.AuditEvent
+	27, // 5: hallmark.v1.ListBuildsRequest.since:type_name -> google.protobuf.Timestamp
 	14, // 6: hallmark.v1.ListBuildsResponse.builds:type_name -> hallmark.v1.Build
 	14, // 7: hallmark.v1.GetBuildResponse.build:type_name -> hallmark.v1.Build
-	26, // 8: hallmark.v1.ListAuditRequest.since:type_name -> google.protobuf.Timestamp
-	26, // 9: hallmark.v1.ListAuditRequest.until:type_name -> google.protobuf.Timestamp
-	19, // 10: hallmark.v1.ListAuditResponse.events:type_name -> hallmark.v1.AuditEvent
-	20, // 11: hallmark.v1.VerifyAuditResponse.check:type_name -> hallmark.v1.AuditCheck
-	26, // 12: hallmark.v1.Image.created:type_name -> google.protobuf.Timestamp
+	27, // 8: hallmark.v1.ListAuditRequest.since:type_name -> google.protobuf.Timestamp
+	27, // 9: hallmark.v1.ListAuditRequest.until:type_name -> google.protobuf.Timestamp
+	20, // 10: hallmark.v1.ListAuditResponse.events:type_name -> hallmark.v1.AuditEvent
+	21, // 11: hallmark.v1.VerifyAuditResponse.check:type_name -> hallmark.v1.AuditCheck
+	27, // 12: hallmark.v1.Image.created:type_name -> google.protobuf.Timestamp
 	13, // 13: hallmark.v1.Image.bases:type_name -> hallmark.v1.ImageBase
-	15, // 14: hallmark.v1.Build.requester:type_name -> hallmark.v1.Requester
-	16, // 15: hallmark.v1.Build.source:type_name -> hallmark.v1.BuildSource
+	16, // 14: hallmark.v1.Build.requester:type_name -> hallmark.v1.Requester
+	17, // 15: hallmark.v1.Build.source:type_name -> hallmark.v1.BuildSource
 	13, // 16: hallmark.v1.Build.bases:type_name -> hallmark.v1.ImageBase
-	17, // 17: hallmark.v1.Build.tags:type_name -> hallmark.v1.TagMove
-	18, // 18: hallmark.v1.Build.attestations:type_name -> hallmark.v1.RecordedAttestation
-	26, // 19: hallmark.v1.Build.started:type_name -> google.protobuf.Timestamp
-	26, // 20: hallmark.v1.Build.finished:type_name -> google.protobuf.Timestamp
-	27, // 21: hallmark.v1.Requester.claims:type_name -> google.protobuf.Struct
-	26, // 22: hallmark.v1.RecordedAttestation.signed_at:type_name -> google.protobuf.Timestamp
-	26, // 23: hallmark.v1.AuditEvent.at:type_name -> google.protobuf.Timestamp
-	21, // 24: hallmark.v1.AuditCheck.chains:type_name -> hallmark.v1.AuditChain
-	24, // 25: hallmark.v1.ListFindingsResponse.findings:type_name -> hallmark.v1.Finding
-	26, // 26: hallmark.v1.ListFindingsResponse.database_updated:type_name -> google.protobuf.Timestamp
-	26, // 27: hallmark.v1.ListFindingsResponse.scanned_at:type_name -> google.protobuf.Timestamp
-	25, // 28: hallmark.v1.Finding.excepted:type_name -> hallmark.v1.FindingException
-	26, // 29: hallmark.v1.Finding.first_seen:type_name -> google.protobuf.Timestamp
-	26, // 30: hallmark.v1.Finding.resolved:type_name -> google.protobuf.Timestamp
-	26, // 31: hallmark.v1.FindingException.expires:type_name -> google.protobuf.Timestamp
-	0,  // 32: hallmark.v1.QueryService.ListImages:input_type -> hallmark.v1.ListImagesRequest
-	2,  // 33: hallmark.v1.QueryService.GetImage:input_type -> hallmark.v1.GetImageRequest
-	4,  // 34: hallmark.v1.QueryService.ListBuilds:input_type -> hallmark.v1.ListBuildsRequest
-	6,  // 35: hallmark.v1.QueryService.GetBuild:input_type -> hallmark.v1.GetBuildRequest
-	8,  // 36: hallmark.v1.QueryService.ListAudit:input_type -> hallmark.v1.ListAuditRequest
-	10, // 37: hallmark.v1.QueryService.VerifyAudit:input_type -> hallmark.v1.VerifyAuditRequest
-	22, // 38: hallmark.v1.QueryService.ListFindings:input_type -> hallmark.v1.ListFindingsRequest
-	1,  // 39: hallmark.v1.QueryService.ListImages:output_type -> hallmark.v1.ListImagesResponse
-	3,  // 40: hallmark.v1.QueryService.GetImage:output_type -> hallmark.v1.GetImageResponse
-	5,  // 41: hallmark.v1.QueryService.ListBuilds:output_type -> hallmark.v1.ListBuildsResponse
-	7,  // 42: hallmark.v1.QueryService.GetBuild:output_type -> hallmark.v1.GetBuildResponse
-	9,  // 43: hallmark.v1.QueryService.ListAudit:output_type -> hallmark.v1.ListAuditResponse
-	11, // 44: hallmark.v1.QueryService.VerifyAudit:output_type -> hallmark.v1.VerifyAuditResponse
-	23, // 45: hallmark.v1.QueryService.ListFindings:output_type -> hallmark.v1.ListFindingsResponse
-	39, // [39:46] is the sub-list for method output_type
-	32, // [32:39] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	18, // 17: hallmark.v1.Build.tags:type_name -> hallmark.v1.TagMove
+	19, // 18: hallmark.v1.Build.attestations:type_name -> hallmark.v1.RecordedAttestation
+	27, // 19: hallmark.v1.Build.started:type_name -> google.protobuf.Timestamp
+	27, // 20: hallmark.v1.Build.finished:type_name -> google.protobuf.Timestamp
+	15, // 21: hallmark.v1.Build.progress:type_name -> hallmark.v1.BuildProgress
+	27, // 22: hallmark.v1.BuildProgress.updated:type_name -> google.protobuf.Timestamp
+	28, // 23: hallmark.v1.Requester.claims:type_name -> google.protobuf.Struct
+	27, // 24: hallmark.v1.RecordedAttestation.signed_at:type_name -> google.protobuf.Timestamp
+	27, // 25: hallmark.v1.AuditEvent.at:type_name -> google.protobuf.Timestamp
+	22, // 26: hallmark.v1.AuditCheck.chains:type_name -> hallmark.v1.AuditChain
+	25, // 27: hallmark.v1.ListFindingsResponse.findings:type_name -> hallmark.v1.Finding
+	27, // 28: hallmark.v1.ListFindingsResponse.database_updated:type_name -> google.protobuf.Timestamp
+	27, // 29: hallmark.v1.ListFindingsResponse.scanned_at:type_name -> google.protobuf.Timestamp
+	26, // 30: hallmark.v1.Finding.excepted:type_name -> hallmark.v1.FindingException
+	27, // 31: hallmark.v1.Finding.first_seen:type_name -> google.protobuf.Timestamp
+	27, // 32: hallmark.v1.Finding.resolved:type_name -> google.protobuf.Timestamp
+	27, // 33: hallmark.v1.FindingException.expires:type_name -> google.protobuf.Timestamp
+	0,  // 34: hallmark.v1.QueryService.ListImages:input_type -> hallmark.v1.ListImagesRequest
+	2,  // 35: hallmark.v1.QueryService.GetImage:input_type -> hallmark.v1.GetImageRequest
+	4,  // 36: hallmark.v1.QueryService.ListBuilds:input_type -> hallmark.v1.ListBuildsRequest
+	6,  // 37: hallmark.v1.QueryService.GetBuild:input_type -> hallmark.v1.GetBuildRequest
+	8,  // 38: hallmark.v1.QueryService.ListAudit:input_type -> hallmark.v1.ListAuditRequest
+	10, // 39: hallmark.v1.QueryService.VerifyAudit:input_type -> hallmark.v1.VerifyAuditRequest
+	23, // 40: hallmark.v1.QueryService.ListFindings:input_type -> hallmark.v1.ListFindingsRequest
+	1,  // 41: hallmark.v1.QueryService.ListImages:output_type -> hallmark.v1.ListImagesResponse
+	3,  // 42: hallmark.v1.QueryService.GetImage:output_type -> hallmark.v1.GetImageResponse
+	5,  // 43: hallmark.v1.QueryService.ListBuilds:output_type -> hallmark.v1.ListBuildsResponse
+	7,  // 44: hallmark.v1.QueryService.GetBuild:output_type -> hallmark.v1.GetBuildResponse
+	9,  // 45: hallmark.v1.QueryService.ListAudit:output_type -> hallmark.v1.ListAuditResponse
+	11, // 46: hallmark.v1.QueryService.VerifyAudit:output_type -> hallmark.v1.VerifyAuditResponse
+	24, // 47: hallmark.v1.QueryService.ListFindings:output_type -> hallmark.v1.ListFindingsResponse
+	41, // [41:48] is the sub-list for method output_type
+	34, // [34:41] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_hallmark_v1_query_proto_init() }
@@ -2506,7 +2621,7 @@ func file_hallmark_v1_query_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_hallmark_v1_query_proto_rawDesc), len(file_hallmark_v1_query_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
