@@ -57,7 +57,8 @@ func (s *Server) startLive(ctx context.Context, log *slog.Logger, rec store.Buil
 }
 
 // write records the start, then each change of progress at most once a
-// progressInterval, until end.
+// progressInterval, the first a progressInterval after the start, until
+// end.
 func (l *liveRecord) write(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -69,7 +70,14 @@ func (l *liveRecord) write(ctx context.Context) {
 	start := l.snapshot()
 	l.mu.Unlock()
 	l.put(ctx, "start", l.st.StartBuild, start)
+	// A build that ends within the interval (a cached one) writes no
+	// progress at all, so its final record never waits behind one.
 	for {
+		select {
+		case <-l.stop:
+			return
+		case <-time.After(progressInterval):
+		}
 		select {
 		case <-l.stop:
 			return
@@ -79,11 +87,6 @@ func (l *liveRecord) write(ctx context.Context) {
 		b := l.snapshot()
 		l.mu.Unlock()
 		l.put(ctx, "progress", l.st.UpdateProgress, b)
-		select {
-		case <-l.stop:
-			return
-		case <-time.After(progressInterval):
-		}
 	}
 }
 

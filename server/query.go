@@ -201,6 +201,7 @@ func (h *queryService) listBuilds(ctx context.Context, m *hallmarkv1.ListBuildsR
 	if q.Since, err = timeFilter("since", m.GetSince()); err != nil {
 		return nil, err
 	}
+	q.Outcome = m.GetOutcome()
 	if q.Readable, err = h.reader(ctx); err != nil {
 		return nil, err
 	}

@@ -65,6 +65,7 @@ func TestQueryBadInput(t *testing.T) {
 		{"bad digest", audit(&hallmarkv1.ListAuditRequest{Digest: "sha256:zz"}), "digest"},
 		{"until before since", audit(&hallmarkv1.ListAuditRequest{Since: timestamppb.New(queryT0), Until: timestamppb.New(queryT0.Add(-1))}), "until"},
 		{"invalid timestamp", builds(&hallmarkv1.ListBuildsRequest{Since: &timestamppb.Timestamp{Nanos: -1}}), "since"},
+		{"unknown outcome", builds(&hallmarkv1.ListBuildsRequest{Outcome: "maybe"}), "outcome"},
 		{"unknown field", images(withUnknown), "unknown fields"},
 		{"sql build id", func(ctx context.Context) error {
 			_, err := c.GetBuild(ctx, connect.NewRequest(&hallmarkv1.GetBuildRequest{Id: "1 OR 1=1"}))

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	hallmark "github.com/hallmark-dev/hallmark"
 )
 
 // BuildQuery selects builds. Filters combine with AND.
@@ -21,8 +24,13 @@ type BuildQuery struct {
 	Repository string
 	// Since keeps the builds started at or after it.
 	Since time.Time
+	// Outcome keeps the builds of one outcome (OutcomeRunning, …).
+	Outcome string
 	Page
 }
+
+// BuildOutcomes are the outcomes a build may have, running included.
+var BuildOutcomes = []string{OutcomeRunning, OutcomeSucceeded, OutcomeFailed, OutcomeCanceled}
 
 // Builds returns a page of builds, newest first, and the next cursor.
 func (s *DB) Builds(ctx context.Context, q BuildQuery) ([]Build, string, error) {
@@ -43,6 +51,12 @@ func (s *DB) Builds(ctx context.Context, q BuildQuery) ([]Build, string, error) 
 	}
 	if !q.Since.IsZero() {
 		where, args = append(where, "started >= ?"), append(args, micros(q.Since))
+	}
+	if q.Outcome != "" {
+		if !slices.Contains(BuildOutcomes, q.Outcome) {
+			return nil, "", fmt.Errorf("%w: outcome %q is not one of %s", hallmark.ErrInvalid, hallmark.Clip(q.Outcome, 40), strings.Join(BuildOutcomes, ", "))
+		}
+		where, args = append(where, "outcome = ?"), append(args, q.Outcome)
 	}
 	query := s.q(`SELECT id, started, record FROM builds WHERE ` + strings.Join(where, " AND ") + ` ORDER BY started DESC, id DESC LIMIT ?`)
 	can := readable(q.Readable)

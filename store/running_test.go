@@ -39,6 +39,18 @@ func TestRunningBuilds(t *testing.T) {
 		if ev, _, err := db.Audit(ctx, AuditQuery{Readable: all}); err != nil || len(ev) != 0 {
 			t.Errorf("a running build has audit records: %+v, %v", ev, err)
 		}
+		if err := db.RecordBuild(ctx, build("s1", "reg.example/app", "v0", digest("0"), 1)); err != nil {
+			t.Fatal(err)
+		}
+		for outcome, want := range map[string]string{OutcomeRunning: "r1", OutcomeSucceeded: "s1", OutcomeFailed: ""} {
+			got, _, err := db.Builds(ctx, BuildQuery{Readable: all, Outcome: outcome})
+			if err != nil || (want == "") != (len(got) == 0) || (want != "" && (len(got) != 1 || got[0].ID != want)) {
+				t.Errorf("builds %s: %+v, %v; want %q", outcome, got, err, want)
+			}
+		}
+		if _, _, err := db.Builds(ctx, BuildQuery{Readable: all, Outcome: "maybe"}); !errors.Is(err, hallmark.ErrInvalid) {
+			t.Errorf("unknown outcome: %v", err)
+		}
 
 		// It finishes: the record replaces the running one, and a late
 		// start or progress write changes nothing.

@@ -162,13 +162,13 @@ func (h *handler) serveImages(w http.ResponseWriter, r *http.Request, v viewer) 
 // serveBuilds lists the builds of repositories the viewer may read,
 // newest first.
 func (h *handler) serveBuilds(w http.ResponseWriter, r *http.Request, v viewer) {
-	f, ok := filters(r, "repository", "subject", "page")
+	f, ok := filters(r, "repository", "subject", "outcome", "page")
 	if !ok {
 		h.fail(w, r, http.StatusBadRequest, "A filter is too long.")
 		return
 	}
 	builds, next, err := h.deps.Store.Builds(r.Context(), store.BuildQuery{
-		Readable: v.Can, Repository: f.Get("repository"), Subject: f.Get("subject"),
+		Readable: v.Can, Repository: f.Get("repository"), Subject: f.Get("subject"), Outcome: f.Get("outcome"),
 		Page: store.Page{Limit: h.opts.pageSize, Cursor: f.Get("page")},
 	})
 	if err != nil {

@@ -55,6 +55,13 @@ func TestBuildsLive(t *testing.T) {
 	if strings.Contains(body, `data-running="rb"`) {
 		t.Errorf("team-a sees team-b's running build")
 	}
+	if resp, body := get(t, srv, "team-a", "/ui/builds?outcome=running"); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(body, `data-running="r1"`) || strings.Contains(body, "<code>a1</code>") || !strings.Contains(body, `<option value="running" selected>`) {
+		t.Errorf("running builds only: %d", resp.StatusCode)
+	}
+	if resp, _ := get(t, srv, "team-a", "/ui/builds?outcome=maybe"); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("unknown outcome: %d, want 400", resp.StatusCode)
+	}
 	if resp, js := get(t, srv, "team-a", "/ui/static/live.js"); resp.StatusCode != http.StatusOK || !strings.Contains(js, "/ui/builds/status") || strings.Contains(js, "innerHTML") {
 		t.Errorf("live.js: %d, %d bytes", resp.StatusCode, len(js))
 	}

@@ -21,6 +21,7 @@ var funcs = template.FuncMap{
 	"when":     when,
 	"join":     strings.Join,
 	"pkgName":  pkgName,
+	"outcomes": func() []string { return store.BuildOutcomes },
 	"kinds": func() []string {
 		return []string{store.KindBuild, store.KindBase, store.KindImport, store.KindTag, store.KindVerify, store.KindAdmission,
 			store.KindPush, store.KindPull, store.KindDelete, store.KindVulnDB}

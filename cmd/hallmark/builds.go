@@ -24,13 +24,14 @@ type buildsFlags struct {
 	subject    string
 	repository string
 	since      string
+	outcome    string
 }
 
 // newBuildsCmd returns `hallmark builds`.
 func newBuildsCmd() *cobra.Command {
 	f := &buildsFlags{}
 	cmd := &cobra.Command{
-		Use:   "builds [--subject S] [--repository R] [--since T]",
+		Use:   "builds [--subject S] [--repository R] [--since T] [--outcome O]",
 		Short: "List the builds the gateway ran, newest first",
 		Long: `List the builds the gateway recorded (QueryService.ListBuilds), newest
 first, successful or not. Only builds of repositories the caller may read are
@@ -40,6 +41,8 @@ listed. Filters combine:
   --repository R    of one repository, "registry/repository"
   --since T         started at or after T: an RFC 3339 time, or a duration
                     before now (90m, 24h, 7d)
+  --outcome O       running, succeeded, failed or canceled; a running build
+                    shows its phase: "running (building 5/9)"
 
 Exit status: 0 listed (even none), 2 could not ask.`,
 	}
@@ -48,6 +51,7 @@ Exit status: 0 listed (even none), 2 could not ask.`,
 	fl.StringVar(&f.subject, "subject", "", `only builds of this requester (the token's "sub")`)
 	fl.StringVar(&f.repository, "repository", "", `only builds of this repository, "registry/repository"`)
 	fl.StringVar(&f.since, "since", "", "only builds started at or after this time: RFC 3339, or a duration before now (24h, 7d)")
+	fl.StringVar(&f.outcome, "outcome", "", "only builds of this outcome: running, succeeded, failed or canceled")
 	return queryCommand("builds", cmd, &f.queryFlags, noArgs, func(ctx context.Context, _ []string, env verifyEnv) error {
 		return runBuilds(ctx, f, env, time.Now())
 	})
@@ -65,7 +69,7 @@ func runBuilds(ctx context.Context, f *buildsFlags, env verifyEnv, now time.Time
 	all := &hallmarkv1.ListBuildsResponse{}
 	all.NextPageToken, err = eachPage(ctx, f.limit, func(ctx context.Context, size int32, token string) ([]*hallmarkv1.Build, string, error) {
 		resp, err := cl.ListBuilds(ctx, connect.NewRequest(&hallmarkv1.ListBuildsRequest{
-			Subject: f.subject, Repository: f.repository, Since: since, PageSize: size, PageToken: token,
+			Subject: f.subject, Repository: f.repository, Since: since, Outcome: f.outcome, PageSize: size, PageToken: token,
 		}))
 		if err != nil {
 			return nil, "", fmt.Errorf("ask gateway %s: %w", gw, err)

@@ -331,7 +331,10 @@ type ListBuildsRequest struct {
 	// The most builds to return: 0 means 50; at most 1000.
 	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The `next_page_token` of the previous page, or empty for the first.
-	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Keep the builds of one outcome: "running", "succeeded", "failed" or
+	// "canceled".
+	Outcome       string `protobuf:"bytes,6,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -397,6 +400,13 @@ func (x *ListBuildsRequest) GetPageSize() int32 {
 func (x *ListBuildsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListBuildsRequest) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
 	}
 	return ""
 }
@@ -2324,7 +2334,7 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"\x05image\x18\x01 \x01(\v2\x12.hallmark.v1.ImageR\x05image\x12*\n" +
 	"\x06builds\x18\x02 \x03(\v2\x12.hallmark.v1.BuildR\x06builds\x12D\n" +
 	"\fattestations\x18\x03 \x03(\v2 .hallmark.v1.RecordedAttestationR\fattestations\x12/\n" +
-	"\x06events\x18\x04 \x03(\v2\x17.hallmark.v1.AuditEventR\x06events\"\xbb\x01\n" +
+	"\x06events\x18\x04 \x03(\v2\x17.hallmark.v1.AuditEventR\x06events\"\xd5\x01\n" +
 	"\x11ListBuildsRequest\x12\x18\n" +
 	"\asubject\x18\x01 \x01(\tR\asubject\x12\x1e\n" +
 	"\n" +
@@ -2333,7 +2343,8 @@ const file_hallmark_v1_query_proto_rawDesc = "" +
 	"\x05since\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x05since\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"h\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\x12\x18\n" +
+	"\aoutcome\x18\x06 \x01(\tR\aoutcome\"h\n" +
 	"\x12ListBuildsResponse\x12*\n" +
 	"\x06builds\x18\x01 \x03(\v2\x12.hallmark.v1.BuildR\x06builds\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"!\n" +
