@@ -351,6 +351,11 @@ func TestUI(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		shoot(t, p.ctx, shots, "builds-running", minScreenshotBytes)
+		// QueryService lists it as running too, with its phase.
+		running, err := queryClient(t, st.Gateway, subject).ListBuilds(t.Context(), connect.NewRequest(&hallmarkv1.ListBuildsRequest{Repository: repo, Outcome: "running"}))
+		if err != nil || len(running.Msg.GetBuilds()) != 1 || running.Msg.GetBuilds()[0].GetProgress().GetPhase() == "" {
+			t.Errorf("ListBuilds running: %v, %v", running, err)
+		}
 		marker := get(p, chromedp.Evaluate[bool](`window.hallmarkSamePage = true`))
 		if !marker {
 			t.Fatal("could not mark the page")

@@ -37,10 +37,12 @@ func BenchmarkImagePage(b *testing.B) {
 		}
 	}
 	check()
+	start := time.Now()
 	for b.Loop() {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000/float64(b.N), "page-ms")
 	check()
 }
 

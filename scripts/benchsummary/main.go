@@ -40,6 +40,8 @@ var targets = []target{
 	{"the same, every Pod named apart", `^BenchmarkAdmission/distinct$`, "reviews/s", false, 5000, "reviews/s"},
 	{"hallmark verify --offline / cosign verify-attestation", `^BenchmarkVerifyVsCosign$`, "offline-ratio", true, 0.5, "× cosign's time"},
 	{"hallmark build / buildctl build, large context", `^BenchmarkLargeContext`, "ratio", true, 1.5, "× buildctl's time"},
+	{"web view: image page, 1,000 packages and 100 findings", `^BenchmarkImagePage$`, "page-ms", true, 100, "ms of server time"},
+	{"web view: each list on 10,000 images, slowest p50", `^BenchmarkLists/`, "p50-ms", true, 100, "ms of server time"},
 }
 
 var line = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+(.*)$`)
