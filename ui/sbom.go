@@ -2,76 +2,49 @@ package ui
 
 import (
 	"bytes"
-	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	hallmark "github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/store"
 )
 
-// cycloneDX is a CycloneDX 1.5 JSON BOM, as much of it as the package
-// index holds.
-type cycloneDX struct {
-	BOMFormat   string         `json:"bomFormat"`
-	SpecVersion string         `json:"specVersion"`
-	Version     int            `json:"version"`
-	Metadata    cdxMetadata    `json:"metadata"`
-	Components  []cdxComponent `json:"components"`
-}
-
-type cdxMetadata struct {
-	Component  cdxComponent  `json:"component"`
-	Properties []cdxProperty `json:"properties"`
-}
-
-type cdxComponent struct {
-	Type    string `json:"type"`
-	BOMRef  string `json:"bom-ref"`
-	Group   string `json:"group,omitempty"`
-	Name    string `json:"name"`
-	Version string `json:"version,omitempty"`
-	PURL    string `json:"purl,omitempty"`
-}
-
-type cdxProperty struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-}
-
-// cycloneDXOf writes an image's indexed packages as CycloneDX JSON, in
-// purl order: the same input gives the same bytes.
+// cycloneDXOf writes an image's indexed packages as CycloneDX 1.6 JSON
+// (the CycloneDX library's types, as attest/sbom's conversion of the
+// signed SBOM uses), in purl order: the same input gives the same bytes.
 func cycloneDXOf(repo string, d hallmark.Digest, purls []string) ([]byte, error) {
 	purls = slices.Clone(purls)
 	slices.Sort(purls)
-	doc := cycloneDX{
-		BOMFormat: "CycloneDX", SpecVersion: "1.5", Version: 1,
-		Metadata: cdxMetadata{
-			Component: cdxComponent{Type: "container", BOMRef: repo + "@" + string(d), Name: repo, Version: string(d)},
-			Properties: []cdxProperty{{
-				Name:  "hallmark:source",
-				Value: "the gateway's package index of the image's signed SPDX SBOM; this document is not signed: verify the SBOM attestation for proof",
-			}},
-		},
-		Components: make([]cdxComponent, 0, len(purls)),
+	bom := cdx.NewBOM()
+	bom.SpecVersion = cdx.SpecVersion1_6
+	bom.Metadata = &cdx.Metadata{
+		Component: &cdx.Component{Type: cdx.ComponentTypeContainer, BOMRef: repo + "@" + string(d), Name: repo, Version: string(d)},
+		Properties: &[]cdx.Property{{
+			Name:  "hallmark:source",
+			Value: "the gateway's package index of the image's signed SPDX SBOM; this document is not signed: verify the SBOM attestation for proof",
+		}},
 	}
+	comps := make([]cdx.Component, 0, len(purls))
 	for _, purl := range purls {
 		p, err := store.PackageOf(purl)
 		if err != nil {
 			p = store.Package{Name: purl}
 		}
-		c := cdxComponent{Type: "library", BOMRef: purl, Name: p.Name, Version: p.Version, PURL: purl}
+		c := cdx.Component{Type: cdx.ComponentTypeLibrary, BOMRef: purl, Name: p.Name, Version: p.Version, PackageURL: purl}
 		if p.Type != "deb" && p.Type != "apk" && p.Type != "rpm" {
 			c.Group = p.Namespace
 		}
-		doc.Components = append(doc.Components, c)
+		comps = append(comps, c)
 	}
+	bom.Components = &comps
 	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
+	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON).SetPretty(true).SetEscapeHTML(false)
+	if err := enc.EncodeVersion(bom, cdx.SpecVersion1_6); err != nil {
+		return nil, fmt.Errorf("encode cyclonedx bom: %w", err)
 	}
 	return buf.Bytes(), nil
 }

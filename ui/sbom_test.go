@@ -1,10 +1,11 @@
 package ui
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
 
 	"github.com/hallmark-dev/hallmark/internal/golden"
 )
@@ -27,12 +28,12 @@ func TestCycloneDXDownload(t *testing.T) {
 		!strings.HasPrefix(resp.Header.Get("Content-Disposition"), `attachment; filename="app-aaaaaaaaaaaa.cdx.json"`) {
 		t.Fatalf("status %d, headers %v", resp.StatusCode, resp.Header)
 	}
-	var doc cycloneDX
-	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+	var doc cdx.BOM
+	if err := cdx.NewBOMDecoder(strings.NewReader(body), cdx.BOMFileFormatJSON).Decode(&doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.BOMFormat != "CycloneDX" || len(doc.Components) != 7 {
-		t.Errorf("%d components, want 7", len(doc.Components))
+	if doc.BOMFormat != "CycloneDX" || doc.SpecVersion != cdx.SpecVersion1_6 || doc.Components == nil || len(*doc.Components) != 7 {
+		t.Errorf("format %s %s, components %v; want CycloneDX 1.6 with 7", doc.BOMFormat, doc.SpecVersion, doc.Components)
 	}
 	if resp, _ := get(t, srv, "team-b", appURL+"?format=cyclonedx"); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("another team: status %d, want 403", resp.StatusCode)
