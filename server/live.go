@@ -23,7 +23,7 @@ const maxSeenVertices = 10_000
 
 // liveRecord keeps a running build's record in the store current, so that
 // lists (the web view, QueryService.ListBuilds) show it while it runs on
-// any replica. It writes in the background and never delays the build: a
+// any replica, from a second after it started. It writes in the background and never delays the build: a
 // write that fails is logged and the next one tries again. The build's
 // final record replaces it whatever the order the writes land in (the
 // store ignores a start or progress written after the end).
@@ -56,9 +56,9 @@ func (s *Server) startLive(ctx context.Context, log *slog.Logger, rec store.Buil
 	return l
 }
 
-// write records the start, then each change of progress at most once a
-// progressInterval, the first a progressInterval after the start, until
-// end.
+// write records the build as running a progressInterval after it
+// started, then each change of its progress at most once a
+// progressInterval, until end.
 func (l *liveRecord) write(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -66,12 +66,18 @@ func (l *liveRecord) write(ctx context.Context) {
 		<-l.stop
 		cancel()
 	}()
+	// A build that ends within the interval (a cached one) writes
+	// nothing before its final record: the gateway's overhead on a fast
+	// build stays what it was.
+	select {
+	case <-l.stop:
+		return
+	case <-time.After(progressInterval):
+	}
 	l.mu.Lock()
 	start := l.snapshot()
 	l.mu.Unlock()
 	l.put(ctx, "start", l.st.StartBuild, start)
-	// A build that ends within the interval (a cached one) writes no
-	// progress at all, so its final record never waits behind one.
 	for {
 		select {
 		case <-l.stop:
