@@ -142,13 +142,17 @@ func (b *Builder) ping(ctx context.Context, addr string) error {
 
 // unreachable reports whether err, of a solve that received no progress
 // yet, says the worker could not be dialed: nothing of the build reached
-// it, so the build may move to another worker.
+// it, so the build may move to another worker. A connection closed before
+// the server's HTTP/2 preface ("error reading server preface": a worker
+// dying as it was dialed) is one: gRPC sends no call on a connection
+// whose preface it has not read.
 func unreachable(err error) bool {
 	if grpcerrors.Code(err) != codes.Unavailable {
 		return false
 	}
 	msg := err.Error()
-	return strings.Contains(msg, "while dialing") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such file or directory")
+	return strings.Contains(msg, "while dialing") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such file or directory") ||
+		strings.Contains(msg, "error reading server preface")
 }
 
 // unreachableError is a solve that could not reach its worker: nothing of

@@ -21,7 +21,8 @@ import (
 )
 
 // TestUnreachable: the errors of real BuildKit clients dialing nothing
-// (a missing socket, a closed TCP port) are unreachable; an Unavailable
+// (a missing socket, a closed TCP port, a worker that closes connections
+// as it accepts them, as one dying does) are unreachable; an Unavailable
 // error of a connection that was up, and other codes, are not.
 func TestUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -30,7 +31,21 @@ func TestUnreachable(t *testing.T) {
 	}
 	closed := "tcp://" + ln.Addr().String()
 	ln.Close()
-	for _, addr := range []string{"unix://" + filepath.Join(t.TempDir(), "nobody.sock"), closed} {
+	dying, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dying.Close()
+	go func() {
+		for {
+			conn, err := dying.Accept()
+			if err != nil {
+				return
+			}
+			conn.Close()
+		}
+	}()
+	for _, addr := range []string{"unix://" + filepath.Join(t.TempDir(), "nobody.sock"), closed, "tcp://" + dying.Addr().String()} {
 		t.Run(addr, func(t *testing.T) {
 			c, err := client.New(t.Context(), addr)
 			if err != nil {
