@@ -31,8 +31,9 @@ type liveRecord struct {
 	st   Store
 	log  *slog.Logger
 	wake chan struct{}
-	stop chan struct{}
-	once sync.Once
+	// ctx ends the writes: end cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	rec      store.Build
@@ -48,29 +49,22 @@ func (s *Server) startLive(ctx context.Context, log *slog.Logger, rec store.Buil
 	rec.Tags = nil
 	rec.Outcome = store.OutcomeRunning
 	rec.Progress = &store.Progress{Phase: store.PhaseQueued, Updated: rec.Started}
-	l := &liveRecord{
-		st: s.store, log: log, rec: rec, vertices: map[string]bool{},
-		wake: make(chan struct{}, 1), stop: make(chan struct{}),
-	}
-	go l.write(context.WithoutCancel(ctx))
+	l := &liveRecord{st: s.store, log: log, rec: rec, vertices: map[string]bool{}, wake: make(chan struct{}, 1)}
+	l.ctx, l.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	go l.write()
 	return l
 }
 
 // write records the build as running a progressInterval after it
 // started, then each change of its progress at most once a
 // progressInterval, until end.
-func (l *liveRecord) write(ctx context.Context) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		<-l.stop
-		cancel()
-	}()
+func (l *liveRecord) write() {
+	ctx := l.ctx
 	// A build that ends within the interval (a cached one) writes
 	// nothing before its final record: the gateway's overhead on a fast
 	// build stays what it was.
 	select {
-	case <-l.stop:
+	case <-ctx.Done():
 		return
 	case <-time.After(progressInterval):
 	}
@@ -80,12 +74,12 @@ func (l *liveRecord) write(ctx context.Context) {
 	l.put(ctx, "start", l.st.StartBuild, start)
 	for {
 		select {
-		case <-l.stop:
+		case <-ctx.Done():
 			return
 		case <-time.After(progressInterval):
 		}
 		select {
-		case <-l.stop:
+		case <-ctx.Done():
 			return
 		case <-l.wake:
 		}
@@ -154,7 +148,7 @@ func (l *liveRecord) observe(e hallmark.Event) {
 			l.vertices[v.Digest] = v.Completed != nil
 		}
 		if v.Started != nil && v.Completed == nil && v.Name != "" {
-			p.Step = clip(v.Name, maxStepName)
+			p.Step = hallmark.Clip(v.Name, maxStepName-len("…"))
 		}
 	}
 	p.Done, p.Total = 0, len(l.vertices)
@@ -166,21 +160,9 @@ func (l *liveRecord) observe(e hallmark.Event) {
 	l.changed()
 }
 
-// maxStepName is the longest step name a progress record keeps (the
-// store's limit).
+// maxStepName is the longest step name a progress record keeps, the
+// clipping mark included (the store's limit).
 const maxStepName = 200
-
-// clip shortens s to at most n bytes, on a rune boundary, marking the cut.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n - len("…")
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + "…"
-}
 
 // phase records that the build entered a phase after BuildKit's part.
 func (l *liveRecord) phase(name string) {
@@ -193,13 +175,13 @@ func (l *liveRecord) phase(name string) {
 	l.changed()
 }
 
-// end stops the writes; the build's final record follows. Calling it
-// again does nothing.
+// end stops the writes, cancelling one in flight; the build's final
+// record follows. Calling it again does nothing.
 func (l *liveRecord) end() {
 	if l == nil {
 		return
 	}
-	l.once.Do(func() { close(l.stop) })
+	l.cancel()
 }
 
 // abandonedReason is the error of a build whose gateway stopped before it
