@@ -45,14 +45,7 @@ func (s *DB) Image(ctx context.Context, repository string, digest hallmark.Diges
 	}
 	r.Image = images[0]
 	if r.Builds, err = queryAll(ctx, s, `SELECT record FROM builds WHERE repository = ? AND digest = ? ORDER BY started DESC LIMIT 100`,
-		func(rows *sql.Rows) (Build, error) {
-			var b Build
-			var rec string
-			if err := rows.Scan(&rec); err != nil {
-				return b, err
-			}
-			return b, json.Unmarshal([]byte(rec), &b)
-		}, repository, string(digest)); err != nil {
+		scanBuild, repository, string(digest)); err != nil {
 		return nil, fmt.Errorf("read builds of image: %w", err)
 	}
 	if r.Attestations, err = queryAll(ctx, s, `SELECT record FROM attestations WHERE image_id = ? ORDER BY predicate_type, digest`,

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	hallmark "github.com/hallmark-dev/hallmark"
@@ -103,15 +103,10 @@ func (s *DB) AbandonBuilds(ctx context.Context, before time.Time, reason string)
 		if err != nil {
 			return err
 		}
-		var ended []*Build
+		var ended []Build
 		for rows.Next() {
-			var rec string
-			if err := rows.Scan(&rec); err != nil {
-				rows.Close()
-				return err
-			}
-			b := new(Build)
-			if err := json.Unmarshal([]byte(rec), b); err != nil {
+			b, err := scanBuild(rows)
+			if err != nil {
 				rows.Close()
 				return err
 			}
@@ -122,7 +117,8 @@ func (s *DB) AbandonBuilds(ctx context.Context, before time.Time, reason string)
 			return err
 		}
 		events := make([]Event, 0, len(ended))
-		for _, b := range ended {
+		for i := range ended {
+			b := &ended[i]
 			b.Outcome, b.Error, b.Finished, b.Progress, b.Tags = OutcomeFailed, reason, s.now().UTC(), nil, nil
 			rec, err := json.Marshal(b)
 			if err != nil {
@@ -158,33 +154,20 @@ func (s *DB) BuildsByID(ctx context.Context, ids []string, canRead func(string) 
 	if len(ids) > maxBuildsByID {
 		return nil, fmt.Errorf("%w: %d builds asked for, over %d", hallmark.ErrInvalid, len(ids), maxBuildsByID)
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	marks := strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ")
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT record FROM builds WHERE id IN (`+marks+`)`), args...)
+	builds, err := queryAll(ctx, s, `SELECT record FROM builds WHERE id IN (`+marks(len(ids))+`)`, scanBuild, anyArgs(ids)...)
 	if err != nil {
 		return nil, fmt.Errorf("read builds: %w", err)
 	}
-	defer rows.Close()
 	can := readable(canRead)
-	var out []Build
-	for rows.Next() {
-		var rec string
-		if err := rows.Scan(&rec); err != nil {
-			return nil, fmt.Errorf("read builds: %w", err)
-		}
-		var b Build
-		if err := json.Unmarshal([]byte(rec), &b); err != nil {
-			return nil, fmt.Errorf("read builds: %w", err)
-		}
-		if can(b.Repository) {
-			out = append(out, b)
-		}
+	return slices.DeleteFunc(builds, func(b Build) bool { return !can(b.Repository) }), nil
+}
+
+// scanBuild reads a row whose one column is a build's record.
+func scanBuild(rows *sql.Rows) (Build, error) {
+	var b Build
+	var rec string
+	if err := rows.Scan(&rec); err != nil {
+		return b, err
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read builds: %w", err)
-	}
-	return out, nil
+	return b, json.Unmarshal([]byte(rec), &b)
 }
