@@ -65,23 +65,31 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		return emit(e)
 	}
 	pins := solvePins{bases: bases, frontend: a.frontendImage}
-	var config hallmark.Digest
+	var (
+		config hallmark.Digest
+		kit    hallmark.BuildKitInfo
+	)
 	dgst, p, err := b.solveOnPool(ctx, req.ID, p, rest, &a.slot, func(p placed) (hallmark.Digest, error) {
+		// The worker's version, for the provenance, is asked while it
+		// solves.
+		ictx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		info := make(chan hallmark.BuildKitInfo, 1)
+		go func() { info <- b.buildKitInfo(ictx, p) }()
 		d, c, err := b.solve(ctx, p, req, in, pins, collect)
-		config = c
-		return d, err
+		if err != nil {
+			return d, err
+		}
+		config, kit = c, <-info
+		return d, nil
 	})
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
 	solved := time.Now().UTC()
 	img := b.pushed(req.Repository, dgst, config)
-	if err := b.checkNonRoot(ctx, img, info, req.AllowRoot); err != nil {
-		return hallmark.BuildResult{}, err
-	}
-	checkedRoot := time.Now().UTC()
 	runtime := runtimeBase(info, bases)
-	scanWarnings, err := b.scanSecrets(ctx, img, runtime)
+	scanWarnings, kept, err := b.checkPushed(ctx, img, info, req.AllowRoot, runtime)
 	if err != nil {
 		return hallmark.BuildResult{}, err
 	}
@@ -92,7 +100,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 	b.opts.logger.DebugContext(ctx, "build timings", "build_id", req.ID,
 		"prepare_ms", a.prepared.Sub(begin).Milliseconds(), "pin_and_queue_ms", a.queued.Sub(a.prepared).Milliseconds(),
 		"extract_ms", started.Sub(a.queued).Milliseconds(), "solve_ms", solved.Sub(started).Milliseconds(),
-		"worker", p.addr(), "checks_ms", time.Since(solved).Milliseconds(), "nonroot_ms", checkedRoot.Sub(solved).Milliseconds(), "secrets_ms", time.Since(checkedRoot).Milliseconds())
+		"worker", p.addr(), "checks_ms", time.Since(solved).Milliseconds(), "checks_kept", kept)
 	return hallmark.BuildResult{
 		ID:               req.ID,
 		Digest:           dgst,
@@ -103,7 +111,7 @@ func (b *Builder) Build(ctx context.Context, req hallmark.BuildRequest, emit fun
 		RuntimeBase:      runtime,
 		Started:          started,
 		Solved:           solved,
-		BuildKit:         b.buildKitInfo(ctx, p),
+		BuildKit:         kit,
 		Frontend:         a.frontend,
 		CacheScope:       req.CacheScope,
 		Network:          req.Network,
@@ -332,6 +340,9 @@ func readInRoot(root, rel string) ([]byte, error) {
 func (b *Builder) buildKitInfo(ctx context.Context, p placed) hallmark.BuildKitInfo {
 	info, err := p.c.Info(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return hallmark.BuildKitInfo{Address: p.addr()}
+		}
 		b.opts.logger.WarnContext(ctx, "read buildkit version", "worker", p.addr(), "error", err)
 		return hallmark.BuildKitInfo{Address: p.addr()}
 	}

@@ -53,7 +53,10 @@ type Builder struct {
 	baseConfigs *configCache
 	// manifests are those of images read by digest lately, for moving tags.
 	manifests *bounded.Map[string, rawManifest]
-	opts      options
+	// checked are the findings of the checks after a solve on images
+	// that passed them (checkPushed).
+	checked *bounded.Map[string, checked]
+	opts    options
 }
 
 // Option configures a Builder.
@@ -189,7 +192,8 @@ func New(workers []string, contexts ContextStore, opts ...Option) (*Builder, err
 	if err != nil {
 		return nil, err
 	}
-	b := &Builder{contexts: contexts, resolver: res, secrets: secrets, baseConfigs: newConfigCache(), manifests: newManifestCache(), opts: o,
+	res.found = bounded.New[string, hallmark.ResolvedBase](maxFoundPins)
+	b := &Builder{contexts: contexts, resolver: res, secrets: secrets, baseConfigs: newConfigCache(), manifests: newManifestCache(), checked: newCheckCache(), opts: o,
 		conns: newConns()}
 	if err := b.newPool(workers); err != nil {
 		_ = b.conns.closeAll()

@@ -29,21 +29,40 @@ func isRoot(user string) bool {
 // request (the caller's authorization rule) allows root. For an index every
 // platform image is checked.
 func (b *Builder) checkNonRoot(ctx context.Context, img *pushedImage, info *DockerfileInfo, allowRoot bool) error {
-	if b.opts.allowRoot || allowRoot {
+	if b.rootAllowed(allowRoot) {
 		return nil
 	}
-	imgs, err := img.platforms(ctx)
+	users, err := img.users(ctx)
 	if err != nil {
-		return fmt.Errorf("read pushed image config: %w", err)
+		return err
 	}
-	var users []string
+	return refuseRoot(users, info)
+}
+
+// rootAllowed reports whether the gateway, or the request (the caller's
+// authorization rule), lets final images run as root.
+func (b *Builder) rootAllowed(allowRoot bool) bool { return b.opts.allowRoot || allowRoot }
+
+// users returns the config User of each of the image's platform images.
+func (p *pushedImage) users(ctx context.Context) ([]string, error) {
+	imgs, err := p.platforms(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read pushed image config: %w", err)
+	}
+	users := make([]string, 0, len(imgs))
 	for _, img := range imgs {
 		cfg, err := img.ConfigFile()
 		if err != nil {
-			return fmt.Errorf("read pushed image config: %w", registry.Error(ctx, err))
+			return nil, fmt.Errorf("read pushed image config: %w", registry.Error(ctx, err))
 		}
 		users = append(users, cfg.Config.User)
 	}
+	return users, nil
+}
+
+// refuseRoot refuses an image whose platform images' config users include
+// one that runs as root, naming the final stage.
+func refuseRoot(users []string, info *DockerfileInfo) error {
 	for _, u := range users {
 		if isRoot(u) {
 			return fmt.Errorf("%w: the final image would run as root (USER %q); add a non-root USER to %s, e.g. USER 65532:65532", hallmark.ErrInvalid, u, info.finalStageLabel())

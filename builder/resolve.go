@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/internal/bounded"
 	"github.com/hallmark-dev/hallmark/registry"
 )
 
@@ -28,7 +29,14 @@ type Resolver struct {
 	// so resolving a base costs one request, not a ping and a token
 	// exchange first.
 	reg *registry.Client
+	// found, if set, keeps the refs pinned by digest that were found, so
+	// that the builds on a pinned base ask its registry once: what a
+	// digest names never changes, and BuildKit reads it by that digest.
+	found *bounded.Map[string, hallmark.ResolvedBase]
 }
+
+// maxFoundPins bounds the pinned refs a builder's Resolver keeps.
+const maxFoundPins = 1024
 
 // NewResolver returns a Resolver that reaches registries through reg.
 func NewResolver(reg *registry.Client) (*Resolver, error) {
@@ -40,7 +48,8 @@ func NewResolver(reg *registry.Client) (*Resolver, error) {
 
 // Resolve returns the digest ref points at: the manifest or, for a
 // multi-platform image, the index (BuildKit picks the platform). A ref
-// already pinned by digest is checked to exist. Errors wrap
+// already pinned by digest is checked to exist (by a builder's Resolver,
+// once). Errors wrap
 // hallmark.ErrInvalid for a malformed ref, hallmark.ErrNotFound for a
 // missing image, hallmark.ErrPermissionDenied when the registry refuses
 // access and hallmark.ErrUnavailable when it cannot be reached.
@@ -48,6 +57,13 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBa
 	parsed, err := r.reg.ParseReference(ref)
 	if err != nil {
 		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: %w", hallmark.Clip(ref, 200), err)
+	}
+	_, pinned := parsed.(name.Digest)
+	if pinned && r.found != nil {
+		if rb, ok := r.found.Get(parsed.String()); ok {
+			rb.Ref = ref
+			return rb, nil
+		}
 	}
 	opts := r.reg.RemoteOptions(ctx)
 	var dgst v1.Hash
@@ -72,7 +88,11 @@ func (r *Resolver) Resolve(ctx context.Context, ref string) (hallmark.ResolvedBa
 	if err != nil {
 		return hallmark.ResolvedBase{}, fmt.Errorf("resolve base %q: %w", ref, err)
 	}
-	return hallmark.ResolvedBase{Ref: ref, Pinned: parsed.Context().Name() + "@" + hd.String(), Digest: hd}, nil
+	rb := hallmark.ResolvedBase{Ref: ref, Pinned: parsed.Context().Name() + "@" + hd.String(), Digest: hd}
+	if pinned && r.found != nil {
+		r.found.Put(parsed.String(), rb)
+	}
+	return rb, nil
 }
 
 // fallbackToGet reports whether a failed HEAD is worth a GET: not when the

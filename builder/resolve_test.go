@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/hallmark-dev/hallmark"
+	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
@@ -316,5 +317,53 @@ func TestNamedContexts(t *testing.T) {
 	})
 	if len(got) != 1 || got["context:alpine"] != "docker-image://first" {
 		t.Fatalf("NamedContexts() = %v", got)
+	}
+}
+
+// TestResolveFoundPins: a builder's Resolver asks the registry for a ref
+// pinned by digest once, and for a tag every time, since tags move; a
+// pinned ref that was not found is asked again.
+func TestResolveFoundPins(t *testing.T) {
+	var asked atomic.Int32
+	reg := startRegistry(t, func(_ http.ResponseWriter, r *http.Request) bool {
+		if strings.Contains(r.URL.Path, "/manifests/") {
+			asked.Add(1)
+		}
+		return false
+	})
+	store, err := contextstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	pinned := reg.host + "/hallmark/static@" + reg.image.String()
+	gone := reg.host + "/hallmark/static@sha256:" + strings.Repeat("0", 64)
+	for _, tt := range []struct {
+		ref       string
+		wantAsked int32
+		wantErr   error
+	}{
+		{pinned, 1, nil},
+		{pinned, 0, nil},
+		{reg.imageRef, 1, nil},
+		{reg.imageRef, 1, nil},
+		{gone, 2, hallmark.ErrNotFound}, // HEAD, then GET for the error body
+		{gone, 2, hallmark.ErrNotFound}, // HEAD, then GET for the error body
+	} {
+		asked.Store(0)
+		got, err := b.resolver.Resolve(t.Context(), tt.ref)
+		if !errors.Is(err, tt.wantErr) || (err != nil) != (tt.wantErr != nil) {
+			t.Fatalf("Resolve(%s) = %v, want %v", tt.ref, err, tt.wantErr)
+		}
+		if n := asked.Load(); n != tt.wantAsked {
+			t.Errorf("Resolve(%s) asked the registry %d times, want %d", tt.ref, n, tt.wantAsked)
+		}
+		if err == nil && (got.Ref != tt.ref || got.Pinned != pinned || got.Digest.String() != reg.image.String()) {
+			t.Errorf("Resolve(%s) = %+v", tt.ref, got)
+		}
 	}
 }

@@ -60,3 +60,60 @@ func TestMoveTagsReusesCheckedManifest(t *testing.T) {
 		}
 	}
 }
+
+// TestMoveTagsLeavesTagsInPlace: a tag that already names the image is not
+// pushed again; the others are, each to the image.
+func TestMoveTagsLeavesTagsInPlace(t *testing.T) {
+	reg := registrytest.New(t)
+	var puts atomic.Int64
+	reg.SetHook(func(_ http.ResponseWriter, r *http.Request) bool {
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(r.URL.Path, "/manifests/sha256:") {
+			puts.Add(1)
+		}
+		return false
+	})
+	store, err := contextstore.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	push := func() hallmark.Digest {
+		img, err := random.Image(64, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref, _ := reg.Push(t, "app", "", img)
+		return hallmark.Digest(ref.DigestStr())
+	}
+	first, second := push(), push()
+	tag := func(s string) string { return reg.Host + "/app:" + s }
+	for _, tt := range []struct {
+		image    hallmark.Digest
+		tags     []string
+		wantPuts int64
+	}{
+		{first, []string{tag("v1"), tag("latest")}, 2},
+		{first, []string{tag("v1"), tag("latest")}, 0},
+		{second, []string{tag("v2"), tag("latest")}, 2},
+		{second, []string{tag("v1"), tag("v2"), tag("latest")}, 1},
+	} {
+		puts.Store(0)
+		if err := b.MoveTags(t.Context(), reg.Host+"/app", tt.image, tt.tags); err != nil {
+			t.Fatal(err)
+		}
+		if n := puts.Load(); n != tt.wantPuts {
+			t.Errorf("MoveTags(%s, %v) pushed %d tags, want %d", tt.image, tt.tags, n, tt.wantPuts)
+		}
+		for _, tg := range tt.tags {
+			r, _ := b.opts.registry.ParseTag(tg)
+			got, err := remote.Head(r)
+			if err != nil || got.Digest.String() != tt.image.String() {
+				t.Fatalf("tag %s = %v, %v; want %s", tg, got, err, tt.image)
+			}
+		}
+	}
+}

@@ -1,11 +1,11 @@
-package main
+package gctune
 
 import (
 	"runtime/debug"
 	"testing"
 )
 
-func TestTuneGC(t *testing.T) {
+func TestTune(t *testing.T) {
 	percent, limit := debug.SetGCPercent(100), debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetGCPercent(percent); debug.SetMemoryLimit(limit) })
 	for _, tt := range []struct {
@@ -18,7 +18,7 @@ func TestTuneGC(t *testing.T) {
 	} {
 		debug.SetGCPercent(100)
 		debug.SetMemoryLimit(1 << 40)
-		tuneGC(func(k string) string { return tt.env[k] })
+		Tune(func(k string) string { return tt.env[k] })
 		if got := debug.SetGCPercent(100); got != tt.wantPercent {
 			t.Errorf("env %v: GC percent %d, want %d", tt.env, got, tt.wantPercent)
 		}
