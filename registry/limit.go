@@ -55,9 +55,10 @@ func manifestLimit(ctx context.Context) int64 {
 }
 
 // boundedTransport is the bottom of every Client's transport: it follows at
-// most MaxRedirects redirects and bounds manifest responses
-// (WithManifestLimit). Authentication sits above it, and adds credentials
-// only for the registry's own host, never to a host redirected to.
+// most MaxRedirects redirects, bounds manifest responses
+// (WithManifestLimit) and reads fallback tags ahead (WithFallbackAhead).
+// Authentication sits above it, and adds credentials only for the
+// registry's own host, never to a host redirected to.
 type boundedTransport struct {
 	inner http.RoundTripper
 }
@@ -72,7 +73,15 @@ func (t boundedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if hops > MaxRedirects {
 		return nil, fmt.Errorf("%w: %s redirected more than %d times", hallmark.ErrUnavailable, first.URL.Redacted(), MaxRedirects)
 	}
-	resp, err := t.inner.RoundTrip(req)
+	var (
+		resp *http.Response
+		err  error
+	)
+	if a, ok := req.Context().Value(aheadKey{}).(*ahead); ok {
+		resp, err = a.roundTrip(t.inner, req)
+	} else {
+		resp, err = t.inner.RoundTrip(req)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -170,8 +170,8 @@ func TestEvaluatorManyReferrers(t *testing.T) {
 			w.Header().Set("Content-Type", string(types.OCIImageIndex))
 			_, _ = w.Write(body)
 			return true
-		case strings.Contains(r.URL.Path, "/manifests/") && !strings.HasSuffix(r.URL.Path, desc.Digest.String()):
-			manifests.Add(1)
+		case strings.Contains(r.URL.Path, "/manifests/sha256:") && !strings.HasSuffix(r.URL.Path, desc.Digest.String()):
+			manifests.Add(1) // not the fallback tag, read while the API is asked
 		}
 		return false
 	})

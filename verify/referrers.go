@@ -116,7 +116,8 @@ type listLimits struct {
 // bundle referrers (candidates), oldest first, without fetching any of
 // them.
 func list(ctx context.Context, subject name.Digest, lim listLimits, ropts []remote.Option) ([]v1.Descriptor, error) {
-	idx, err := remote.Referrers(subject, ropts...)
+	// A registry without the referrers API costs no second round trip.
+	idx, err := remote.Referrers(subject, append(slices.Clip(ropts), remote.WithContext(registry.WithFallbackAhead(ctx)))...)
 	if err != nil {
 		err = overLimit(registry.Error(ctx, err), "referrers index", subject.String(), SettingMaxManifestBytes)
 		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)

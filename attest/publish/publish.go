@@ -139,9 +139,10 @@ func PublishAll(ctx context.Context, subject name.Digest, bundles []Bundle, opts
 	return out, nil
 }
 
-// referrers reads the referrers index of subject.
+// referrers reads the referrers index of subject, in one round trip on a
+// registry without the referrers API too.
 func referrers(ctx context.Context, subject name.Digest, opts []remote.Option) ([]v1.Descriptor, error) {
-	ctx = registry.WithManifestLimit(ctx, verify.MaxManifestSize)
+	ctx = registry.WithFallbackAhead(registry.WithManifestLimit(ctx, verify.MaxManifestSize))
 	idx, err := remote.Referrers(subject, withContext(ctx, opts)...)
 	if err != nil {
 		return nil, fmt.Errorf("list referrers of %s: %w", subject, registry.Error(ctx, err))
