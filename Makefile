@@ -76,7 +76,7 @@ bench: build
 	$(GO) test -run '^$$' -bench ImagePage -benchtime 100x ./ui/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench Lists -benchtime 100x ./ui/ | tee -a $(BENCH_OUT)
 	$(GO) test -run '^$$' -bench 'Put|Extract|ReadFile' -benchtime 10x ./builder/contextstore/ | tee -a $(BENCH_OUT)
-	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 10x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
+	$(GO) test -tags e2e -run '^$$' -bench 'GatewayOverhead' -benchtime 30x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	$(GO) test -tags e2e -run '^$$' -bench 'LargeContext' -benchtime 3x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	HALLMARK_E2E_LOG_LEVEL=info $(GO) test -tags e2e -run '^$$' -bench 'Verify' -benchtime 300x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
 	HALLMARK_E2E_LOG_LEVEL=info $(GO) test -tags e2e -run '^$$' -bench 'Admission' -benchtime 20000x -timeout 45m ./e2e/... | tee -a $(BENCH_OUT)
