@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/builder/secretscan/scantest"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
@@ -32,10 +31,6 @@ func TestCheckPushedKept(t *testing.T) {
 		}
 		return false
 	})
-	store, err := contextstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	key := scantest.PrivateKeyPEM(t)
 	base := scantest.WithLayer(t, empty.Image, map[string]string{"etc/ssl/private/base.key": key})
 	basePinned, _ := reg.Push(t, "base", "", base)
@@ -62,11 +57,7 @@ func TestCheckPushedKept(t *testing.T) {
 		pushed[name] = hallmark.Digest(ref.DigestStr())
 	}
 
-	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)), WithSecretScanAllowPaths("app/*.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := registryBuilder(t, WithSecretScanAllowPaths("app/*.key"))
 	info := &DockerfileInfo{Target: 0, Stages: []Stage{{Name: "final", Line: 3}}}
 	var first []string
 	for _, tt := range []struct {

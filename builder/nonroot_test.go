@@ -13,7 +13,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
@@ -32,10 +31,6 @@ func TestIsRoot(t *testing.T) {
 func TestCheckNonRoot(t *testing.T) {
 	reg := registrytest.New(t)
 	host := reg.Host
-	store, err := contextstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	push := func(t *testing.T, user string) hallmark.Digest {
 		t.Helper()
 		img, err := random.Image(64, 1)
@@ -60,16 +55,12 @@ func TestCheckNonRoot(t *testing.T) {
 		{"", true, false, false}, {"0", false, true, false},
 	} {
 		t.Run(fmt.Sprintf("%q/%v/%v", tt.user, tt.allowRoot, tt.ruleAllow), func(t *testing.T) {
-			opts := []Option{WithRegistry(registrytest.Client(t))}
+			var opts []Option
 			if tt.allowRoot {
 				opts = append(opts, WithRootAllowed())
 			}
-			b, err := New([]string{"unix:///nonexistent.sock"}, store, opts...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
-			err = b.checkNonRoot(t.Context(), b.pushed(host+"/app", push(t, tt.user), ""), info, tt.ruleAllow)
+			b := registryBuilder(t, opts...)
+			err := b.checkNonRoot(t.Context(), b.pushed(host+"/app", push(t, tt.user), ""), info, tt.ruleAllow)
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("checkNonRoot(User %q, allowRoot %v) = %v, want error %v", tt.user, tt.allowRoot, err, tt.wantErr)
 			}
@@ -85,10 +76,6 @@ func TestCheckNonRoot(t *testing.T) {
 // naming another image's config changes nothing.
 func TestConfigReadAhead(t *testing.T) {
 	reg := registrytest.New(t)
-	store, err := contextstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
 	push := func(t *testing.T, user string) (hallmark.Digest, hallmark.Digest) {
 		t.Helper()
 		img, err := random.Image(64, 1)
@@ -114,11 +101,7 @@ func TestConfigReadAhead(t *testing.T) {
 		}
 		return false
 	})
-	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := registryBuilder(t)
 	info := &DockerfileInfo{Target: 0, Stages: []Stage{{Name: "final", Line: 3}}}
 	for _, tt := range []struct {
 		name        string

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
 	"github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/registry"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
@@ -331,15 +330,7 @@ func TestResolveFoundPins(t *testing.T) {
 		}
 		return false
 	})
-	store, err := contextstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := registryBuilder(t)
 	pinned := reg.host + "/hallmark/static@" + reg.image.String()
 	gone := reg.host + "/hallmark/static@sha256:" + strings.Repeat("0", 64)
 	for _, tt := range []struct {

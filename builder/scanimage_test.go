@@ -11,7 +11,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/builder/secretscan/scantest"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
@@ -23,10 +22,6 @@ func TestScanSecretsImage(t *testing.T) {
 		t.Helper()
 		ref, _ := reg.Push(t, repo, "", w)
 		return ref.String()
-	}
-	store, err := contextstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
 	}
 	key := scantest.PrivateKeyPEM(t)
 
@@ -63,11 +58,7 @@ func TestScanSecretsImage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b, err := New([]string{"unix:///nonexistent.sock"}, store, append([]Option{WithRegistry(registrytest.Client(t))}, tt.opts...)...)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer b.Close()
+			b := registryBuilder(t, tt.opts...)
 			pinned := pushTest(t, "app", tt.image)
 			repo, d, _ := strings.Cut(pinned, "@")
 			warnings, err := b.scanSecrets(t.Context(), b.pushed(repo, hallmark.Digest(d), ""), tt.runtime)

@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	hallmark "github.com/hallmark-dev/hallmark"
-	"github.com/hallmark-dev/hallmark/builder/contextstore"
 	"github.com/hallmark-dev/hallmark/registry/registrytest"
 )
 
@@ -26,15 +25,7 @@ func TestMoveTagsReusesCheckedManifest(t *testing.T) {
 		}
 		return false
 	})
-	store, err := contextstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := registryBuilder(t)
 	for _, checked := range []bool{true, false} {
 		img, err := random.Image(64, 1)
 		if err != nil {
@@ -72,15 +63,7 @@ func TestMoveTagsLeavesTagsInPlace(t *testing.T) {
 		}
 		return false
 	})
-	store, err := contextstore.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := New([]string{"unix:///nonexistent.sock"}, store, WithRegistry(registrytest.Client(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := registryBuilder(t)
 	push := func() hallmark.Digest {
 		img, err := random.Image(64, 1)
 		if err != nil {
