@@ -145,14 +145,16 @@ func (b *Builder) ping(ctx context.Context, addr string) error {
 // it, so the build may move to another worker. A connection closed before
 // the server's HTTP/2 preface ("error reading server preface": a worker
 // dying as it was dialed) is one: gRPC sends no call on a connection
-// whose preface it has not read.
+// whose preface it has not read. So is a write to a connection the worker
+// closed ("broken pipe"): nothing written after it was closed reached it,
+// and a worker that died with the build has lost the build anyway.
 func unreachable(err error) bool {
 	if grpcerrors.Code(err) != codes.Unavailable {
 		return false
 	}
 	msg := err.Error()
 	return strings.Contains(msg, "while dialing") || strings.Contains(msg, "connection refused") || strings.Contains(msg, "no such file or directory") ||
-		strings.Contains(msg, "error reading server preface")
+		strings.Contains(msg, "error reading server preface") || strings.Contains(msg, "broken pipe")
 }
 
 // unreachableError is a solve that could not reach its worker: nothing of

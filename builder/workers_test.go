@@ -59,6 +59,16 @@ func TestUnreachable(t *testing.T) {
 		})
 	}
 	for _, err := range []error{
+		// A worker that closes each connection as it is made: which of
+		// these comes depends on timing (TestUnreachable met both).
+		status.Error(codes.Unavailable, `connection error: desc = "error reading server preface: read tcp 127.0.0.1:1->127.0.0.1:2: read: connection reset by peer"`),
+		status.Error(codes.Unavailable, "write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe"),
+	} {
+		if !unreachable(err) {
+			t.Errorf("unreachable(%v) = false, want true", err)
+		}
+	}
+	for _, err := range []error{
 		status.Error(codes.Unavailable, "error reading from server: EOF"),
 		status.Error(codes.Unavailable, "transport is closing"),
 		status.Error(codes.Internal, "connection refused"),
