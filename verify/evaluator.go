@@ -281,7 +281,7 @@ func resolveHead(ctx context.Context, r name.Reference, limit int64, ropts []rem
 // platform manifests (evaluateIndex).
 func (e *Evaluator) evaluate(ctx context.Context, bp *boundPolicy, req Request, subject name.Digest, digest hallmark.Digest) (*Verdict, error) {
 	start := e.o.now()
-	m, err := e.checkManifest(ctx, bp, req.Ref, subject, digest)
+	m, err := e.checkManifest(ctx, bp, req.Ref, subject, digest, req.Platform != "")
 	if err != nil {
 		return nil, err
 	}

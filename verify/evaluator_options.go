@@ -42,11 +42,14 @@ type evalOptions struct {
 	cacheSize     int
 	verifyTimeout time.Duration
 	maxConfigSize int64
-	maxConcurrent int
-	observeSlots  func(waiting, running int64)
-	vsaSigner     StatementSigner
-	verifierID    string
-	now           func() time.Time
+	// configForRules reads an image's config only for rules (and a
+	// platform asked for) that need it (WithConfigOnlyForRules).
+	configForRules bool
+	maxConcurrent  int
+	observeSlots   func(waiting, running int64)
+	vsaSigner      StatementSigner
+	verifierID     string
+	now            func() time.Time
 }
 
 // evaluatorOption is an EvaluatorOption only.
@@ -77,6 +80,20 @@ func WithMaxConfigSize(n int64) EvaluatorOption {
 			return fmt.Errorf("%w: max config size %d is not positive", hallmark.ErrInvalid, n)
 		}
 		o.maxConfigSize = n
+		return nil
+	})
+}
+
+// WithConfigOnlyForRules makes an Evaluator read an image's config only
+// when a rule of the policy reads the image variable, or a platform is
+// asked for and the image is not an index: the config is then not part of
+// a verdict's Input. It is for callers whose verdicts feed the policy's
+// rules alone, such as a command line; one whose verdicts go further (the
+// admission webhook's hygiene rules read the image's user from them)
+// leaves it off. A verification reads one registry blob fewer.
+func WithConfigOnlyForRules() EvaluatorOption {
+	return evaluatorOption(func(o *evalOptions) error {
+		o.configForRules = true
 		return nil
 	})
 }

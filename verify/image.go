@@ -17,11 +17,12 @@ import (
 type imageLimits struct {
 	manifest int64 // each manifest or index; ctx should carry it too
 	config   int64
+	noConfig bool // the config is not read
 }
 
 // describeImage reads subject's manifest and, for an image, its config
-// (for an index the config is nil: its platform manifests are described
-// on their own). It returns the index when subject is one. Errors wrap a
+// unless lim.noConfig (for an index the config is nil: its platform
+// manifests are described on their own). It returns the index when subject is one. Errors wrap a
 // *LimitError for a manifest or config over its limit, and the classes of
 // registry.Error.
 func describeImage(ctx context.Context, subject name.Digest, lim imageLimits, ropts []remote.Option) (policy.Image, v1.ImageIndex, error) {
@@ -38,7 +39,7 @@ func describeImage(ctx context.Context, subject name.Digest, lim imageLimits, ro
 		}
 		return img, idx, nil
 	}
-	if !desc.MediaType.IsImage() {
+	if !desc.MediaType.IsImage() || lim.noConfig {
 		return img, nil, nil
 	}
 	m, err := v1.ParseManifest(bytes.NewReader(desc.Manifest))

@@ -53,8 +53,11 @@ func (c *checked) rules(ctx context.Context, bp *boundPolicy) []policy.RuleResul
 }
 
 // checkManifest verifies the bundles attached to subject and reads its
-// manifest and config, at once; ref is the reference the caller gave.
-func (e *Evaluator) checkManifest(ctx context.Context, bp *boundPolicy, ref string, subject name.Digest, digest hallmark.Digest) (*checked, error) {
+// manifest and config, at once; ref is the reference the caller gave. The
+// config is left unread when the Evaluator reads configs only for rules
+// (WithConfigOnlyForRules), no rule of bp reads the image and forPlatform
+// (a platform asked of an image) is false.
+func (e *Evaluator) checkManifest(ctx context.Context, bp *boundPolicy, ref string, subject name.Digest, digest hallmark.Digest, forPlatform bool) (*checked, error) {
 	var (
 		c     checked
 		image policy.Image
@@ -67,7 +70,9 @@ func (e *Evaluator) checkManifest(ctx context.Context, bp *boundPolicy, ref stri
 	})
 	g.Go(func() error {
 		var err error
-		image, c.index, err = describeImage(gctx, subject, imageLimits{manifest: bp.v.opts.maxManifestSize, config: e.o.maxConfigSize},
+		lim := imageLimits{manifest: bp.v.opts.maxManifestSize, config: e.o.maxConfigSize,
+			noConfig: e.o.configForRules && !bp.p.RulesReadImage() && !forPlatform}
+		image, c.index, err = describeImage(gctx, subject, lim,
 			bp.v.opts.registry.RemoteOptions(gctx))
 		return err
 	})
@@ -133,7 +138,7 @@ func (e *Evaluator) evaluateIndex(ctx context.Context, bp *boundPolicy, req Requ
 			if lim := bp.v.opts.maxManifestSize; pm.Descriptor.Size > lim {
 				return &LimitError{What: "image manifest", Of: ps.String(), Size: pm.Descriptor.Size, Limit: lim, Setting: SettingMaxManifestBytes}
 			}
-			c, err := e.checkManifest(gctx, bp, req.Ref, ps, d)
+			c, err := e.checkManifest(gctx, bp, req.Ref, ps, d, false)
 			if err != nil {
 				return err
 			}

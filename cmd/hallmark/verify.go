@@ -178,7 +178,9 @@ func offlineEvaluator(policyFile, trustedRoot string, allowHTTP bool, image stri
 	if err != nil {
 		return nil, err
 	}
-	return verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithRegistry(rc), verify.WithVerdictCacheSize(0))
+	// The verdict is printed, nothing more: the image config is read only
+	// for the rules that need it.
+	return verify.NewEvaluator(trust, []*policy.Policy{p}, verify.WithRegistry(rc), verify.WithVerdictCacheSize(0), verify.WithConfigOnlyForRules())
 }
 
 // reasonLines are the reasons of a denial, each made one line and

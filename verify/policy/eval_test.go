@@ -326,17 +326,24 @@ spec:
 func TestReadsImage(t *testing.T) {
 	for _, tt := range []struct {
 		expr string
-		want bool
+		want bool // ReadsImage: an image rule reads it
+		any  bool // RulesReadImage: any rule does
 	}{
-		{`provenance.buildDefinition.buildType != ""`, false},
-		{`!image.ref.endsWith(":latest")`, true},
-		{`image.config.User != "root"`, true},
-		{`has(image.ref)`, true},
-		{`[1, 2].all(image, image > 0)`, false}, // a comprehension variable named image
-		{`pod.spec.containers.all(c, c.image != "")`, false},
+		{`provenance.buildDefinition.buildType != ""`, false, false},
+		{`!image.ref.endsWith(":latest")`, true, true},
+		{`image.config.User != "root"`, true, true},
+		{`has(image.ref)`, true, true},
+		{`image["con" + "fig"] != null`, true, true},
+		{`[1, 2].all(image, image > 0)`, false, false}, // a comprehension variable named image
+		{`pod.spec.containers.all(c, c.image != "")`, false, false},
+		{`pod.spec.containers.all(c, c.image != "") && image.config.User != "root"`, false, true}, // a Pod rule
 	} {
-		if got := mustLoad(t, rulesDoc(tt.expr)).ReadsImage(); got != tt.want {
+		p := mustLoad(t, rulesDoc(tt.expr))
+		if got := p.ReadsImage(); got != tt.want {
 			t.Errorf("ReadsImage(%s) = %v, want %v", tt.expr, got, tt.want)
+		}
+		if got := p.RulesReadImage(); got != tt.any {
+			t.Errorf("RulesReadImage(%s) = %v, want %v", tt.expr, got, tt.any)
 		}
 	}
 }

@@ -116,6 +116,12 @@ func (p *Policy) ReadsImage() bool {
 	return slices.ContainsFunc(p.rules, func(r *rule) bool { return !r.pod && r.image })
 }
 
+// RulesReadImage reports whether any rule, of the image or of the Pod,
+// reads the image variable (its config, manifest or reference).
+func (p *Policy) RulesReadImage() bool {
+	return slices.ContainsFunc(p.rules, func(r *rule) bool { return r.image })
+}
+
 // AnchoredSigners returns the signers with each regexp written anchored,
 // "^(?:re)$", for matchers that search rather than match whole strings
 // (sigstore-go's certificate identities do).
