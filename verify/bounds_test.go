@@ -67,13 +67,16 @@ func TestEvaluatorBoundsManifests(t *testing.T) {
 		// image and its (only) referrer manifest.
 		suffix func(img name.Digest, referrer string) string
 		serve  func(http.ResponseWriter)
+		// noBundle answers 404 for the bundle the referrer's hint names,
+		// so that its manifest is read.
+		noBundle bool
 	}{
-		{"image manifest declared 4 GiB", true, func(img name.Digest, _ string) string { return "/manifests/" + img.DigestStr() }, huge(types.OCIManifestSchema1)},
-		{"endless image manifest", true, func(img name.Digest, _ string) string { return "/manifests/" + img.DigestStr() }, endless(types.OCIManifestSchema1)},
-		{"referrers index declared 4 GiB", true, func(img name.Digest, _ string) string { return "/referrers/" + img.DigestStr() }, huge(types.OCIImageIndex)},
-		{"endless referrers index", true, func(img name.Digest, _ string) string { return "/referrers/" + img.DigestStr() }, endless(types.OCIImageIndex)},
-		{"endless fallback tag index", false, func(img name.Digest, _ string) string { return "/manifests/" + registry.FallbackTag(img).TagStr() }, endless(types.OCIImageIndex)},
-		{"endless referrer manifest", true, func(_ name.Digest, referrer string) string { return "/manifests/" + referrer }, endless(types.OCIManifestSchema1)},
+		{"image manifest declared 4 GiB", true, func(img name.Digest, _ string) string { return "/manifests/" + img.DigestStr() }, huge(types.OCIManifestSchema1), false},
+		{"endless image manifest", true, func(img name.Digest, _ string) string { return "/manifests/" + img.DigestStr() }, endless(types.OCIManifestSchema1), false},
+		{"referrers index declared 4 GiB", true, func(img name.Digest, _ string) string { return "/referrers/" + img.DigestStr() }, huge(types.OCIImageIndex), false},
+		{"endless referrers index", true, func(img name.Digest, _ string) string { return "/referrers/" + img.DigestStr() }, endless(types.OCIImageIndex), false},
+		{"endless fallback tag index", false, func(img name.Digest, _ string) string { return "/manifests/" + registry.FallbackTag(img).TagStr() }, endless(types.OCIImageIndex), false},
+		{"endless referrer manifest", true, func(_ name.Digest, referrer string) string { return "/manifests/" + referrer }, endless(types.OCIManifestSchema1), true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, tt.referrers)
@@ -84,7 +87,17 @@ func TestEvaluatorBoundsManifests(t *testing.T) {
 				t.Fatalf("List = %v, %v", refs, err)
 			}
 			e := newEvaluator(t, f, []*policy.Policy{testPolicy(t, f, "p", "")}, verify.WithMaxManifestSize(limit))
-			f.reg.SetHook(hostile(tt.suffix(img, string(refs[0].Digest)), tt.serve))
+			h := hostile(tt.suffix(img, string(refs[0].Digest)), tt.serve)
+			if tt.noBundle {
+				h = func(w http.ResponseWriter, r *http.Request) bool {
+					if strings.HasSuffix(r.URL.Path, "/blobs/"+string(refs[0].BundleDigest)) {
+						http.NotFound(w, r)
+						return true
+					}
+					return hostile(tt.suffix(img, string(refs[0].Digest)), tt.serve)(w, r)
+				}
+			}
+			f.reg.SetHook(h)
 			var v *verify.Verdict
 			alloc := registrytest.Allocated(func() { v, err = e.Verify(t.Context(), verify.Request{Ref: img.String()}) })
 			t.Logf("allocated %d KiB: %v", alloc>>10, err)

@@ -76,6 +76,13 @@
 //     verified; its verified time is old, so it supersedes nothing newer,
 //     and the genuine newer bundle (whose creation time is after that old
 //     verified time) is verified too, and supersedes it.
+//   - The bundle hint (registry.AnnotationBundleDigest) names the blob
+//     read and verified as the referrer's bundle, without its manifest:
+//     the bundle is the evidence, the manifest only points at it. A false
+//     one gets another blob verified: a genuine bundle about this image
+//     (which push access could attach in a referrer of its own) or junk,
+//     which fails. When the blob cannot be read or declares no Sigstore
+//     bundle media type, the manifest is read and names the bundle.
 //
 // Which attestations a policy sees rests only on verified signing times;
 // the hints decide what is read, and in what order.

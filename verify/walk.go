@@ -3,6 +3,7 @@ package verify
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -212,12 +213,20 @@ func overBundles(subject name.Digest, need, limit int) error {
 		Unit: "bundle referrers to verify", Setting: SettingMaxBundles}
 }
 
-// check fetches the referrer manifest d of subject and verifies its bundle
-// for the image with digest. bundle is false when d is not a bundle
-// referrer of subject (or is gone); errors are the registry's and limits'.
+// check verifies the bundle of the referrer d of subject for the image with
+// digest. When d's index entry names its bundle (the hint
+// registry.AnnotationBundleDigest), that blob is read and verified without
+// the referrer manifest (doc.go says why that is safe); else, or when that
+// blob cannot be read or is no Sigstore bundle, the manifest is fetched
+// and names the bundle. bundle is false when d is not a bundle referrer of
+// subject (or is gone); errors are the registry's and limits'.
 func (v *Verifier) check(ctx context.Context, subject name.Digest, digest hallmark.Digest, d v1.Descriptor, ropts []remote.Option) (a Attestation, bundle bool, err error) {
 	pre := v.prefetch(ctx, subject, d, ropts)
 	defer pre.cancel()
+	if r, ok := pre.referrer(subject, d); ok {
+		a, err = v.attestation(ctx, r, digest, ropts, pre)
+		return a, true, err
+	}
 	r, err := describe(ctx, subject, d, v.opts.maxManifestSize, ropts)
 	if errors.Is(err, errNotBundle) || errors.Is(err, hallmark.ErrNotFound) {
 		return Attestation{}, false, nil
@@ -229,10 +238,11 @@ func (v *Verifier) check(ctx context.Context, subject name.Digest, digest hallma
 	return a, true, err
 }
 
-// prefetched is a bundle read while its referrer manifest is: the index
-// entry's hint (registry.AnnotationBundleDigest) names it. It is used only
-// when the manifest names the same digest (the bytes are checked against
-// it), so an unsigned hint can only cost a read.
+// prefetched is a bundle read by the index entry's hint
+// (registry.AnnotationBundleDigest): verified as the referrer's bundle
+// without the manifest (referrer), or, when the manifest had to be read,
+// used only when it names the same digest (the bytes are checked against
+// it).
 type prefetched struct {
 	digest hallmark.Digest
 	done   chan struct{}
@@ -257,6 +267,29 @@ func (v *Verifier) prefetch(ctx context.Context, subject name.Digest, d v1.Descr
 	return p
 }
 
+// referrer describes the referrer d of subject from its index entry and
+// the bundle read by its hint, without its manifest; false when there was
+// no hint, or the hinted blob could not be read or does not declare a
+// Sigstore bundle media type.
+func (p *prefetched) referrer(subject name.Digest, d v1.Descriptor) (Referrer, bool) {
+	if p.done == nil {
+		return Referrer{}, false
+	}
+	<-p.done
+	if p.err != nil {
+		return Referrer{}, false
+	}
+	var head struct {
+		MediaType string `json:"mediaType"`
+	}
+	if json.Unmarshal(p.data, &head) != nil || !strings.HasPrefix(head.MediaType, bundlePrefix) {
+		return Referrer{}, false
+	}
+	r := indexReferrer(subject, d, hintOf(d.Annotations))
+	r.BundleDigest, r.BundleSize, r.BundleMediaType = p.digest, int64(len(p.data)), head.MediaType
+	return r, true
+}
+
 // bundle returns the prefetched bundle if it is r's, read whole and of the
 // size r's manifest gives; false sends the caller to fetch it.
 func (p *prefetched) bundle(r Referrer) ([]byte, bool) {
@@ -273,20 +306,26 @@ func (p *prefetched) bundle(r Referrer) ([]byte, bool) {
 // skippedAttestation is a candidate skipped unfetched, described by its
 // index entry only: unverified, its fields are claims.
 func skippedAttestation(subject name.Digest, c candidate) Attestation {
-	r := Referrer{
-		Ref:            subject.Context().Digest(c.d.Digest.String()),
-		Digest:         hallmark.Digest(c.d.Digest.String()),
-		ArtifactType:   c.d.ArtifactType,
-		PredicateType:  c.hint.key.predicateType,
-		SignerIssuer:   c.hint.key.issuer,
-		SignerIdentity: c.hint.key.san,
-		Created:        c.hint.created,
-		Annotations:    c.d.Annotations,
-	}
+	r := indexReferrer(subject, *c.d, c.hint)
 	if d, err := hallmark.ParseDigest(c.d.Annotations[registry.AnnotationBundleDigest]); err == nil {
 		r.BundleDigest = d
 	}
 	return Attestation{Referrer: r, PredicateType: r.PredicateType, LogIndex: -1}
+}
+
+// indexReferrer is the referrer d of subject as its index entry and hints
+// h describe it: claims, until its bundle is verified.
+func indexReferrer(subject name.Digest, d v1.Descriptor, h hint) Referrer {
+	return Referrer{
+		Ref:            subject.Context().Digest(d.Digest.String()),
+		Digest:         hallmark.Digest(d.Digest.String()),
+		ArtifactType:   d.ArtifactType,
+		PredicateType:  h.key.predicateType,
+		SignerIssuer:   h.key.issuer,
+		SignerIdentity: h.key.san,
+		Created:        h.created,
+		Annotations:    d.Annotations,
+	}
 }
 
 // supersede splits the checked attestations into those evaluated (the
