@@ -23,8 +23,9 @@ const maxSeenVertices = 10_000
 
 // liveRecord keeps a running build's record in the store current, so that
 // lists (the web view, QueryService.ListBuilds) show it while it runs on
-// any replica, from a second after it started. It writes in the background and never delays the build: a
-// write that fails is logged and the next one tries again. The build's
+// any replica, from a second after it started. It writes in the
+// background and never delays the build: a write that fails is logged and
+// the next one tries again. The build's
 // final record replaces it whatever the order the writes land in (the
 // store ignores a start or progress written after the end).
 type liveRecord struct {

@@ -22,9 +22,9 @@ type imageLimits struct {
 
 // describeImage reads subject's manifest and, for an image, its config
 // unless lim.noConfig (for an index the config is nil: its platform
-// manifests are described on their own). It returns the index when subject is one. Errors wrap a
-// *LimitError for a manifest or config over its limit, and the classes of
-// registry.Error.
+// manifests are described on their own). It returns the index when subject
+// is one. Errors wrap a *LimitError for a manifest or config over its
+// limit, and the classes of registry.Error.
 func describeImage(ctx context.Context, subject name.Digest, lim imageLimits, ropts []remote.Option) (policy.Image, v1.ImageIndex, error) {
 	img := policy.Image{Digest: subject.DigestStr(), Repository: subject.Context().String()}
 	desc, err := getManifest(ctx, subject, lim.manifest, "image manifest", ropts)

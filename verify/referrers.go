@@ -117,7 +117,7 @@ type listLimits struct {
 // them.
 func list(ctx context.Context, subject name.Digest, lim listLimits, ropts []remote.Option) ([]v1.Descriptor, error) {
 	// A registry without the referrers API costs no second round trip.
-	idx, err := remote.Referrers(subject, append(slices.Clip(ropts), remote.WithContext(registry.WithFallbackAhead(ctx)))...)
+	idx, err := remote.Referrers(subject, withContext(registry.WithFallbackAhead(ctx), ropts)...)
 	if err != nil {
 		err = overLimit(registry.Error(ctx, err), "referrers index", subject.String(), SettingMaxManifestBytes)
 		return nil, fmt.Errorf("list referrers of %s: %w", subject, err)

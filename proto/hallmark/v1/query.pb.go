@@ -1015,9 +1015,8 @@ type Build struct {
 	Finished *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=finished,proto3" json:"finished,omitempty"`
 	// "succeeded", "failed" or "canceled"; "running" while the build runs
 	// (on any gateway replica, from a second after it started), with
-	// `progress`. A build whose replica
-	// stopped before it ended is recorded as failed once the gateway's build
-	// timeout has passed.
+	// `progress`. A build whose replica stopped before it ended is recorded
+	// as failed once the gateway's build timeout has passed.
 	Outcome string `protobuf:"bytes,13,opt,name=outcome,proto3" json:"outcome,omitempty"`
 	// What the caller was told when the build failed.
 	Error string `protobuf:"bytes,14,opt,name=error,proto3" json:"error,omitempty"`
