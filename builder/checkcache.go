@@ -28,7 +28,9 @@ func newCheckCache() *bounded.Map[string, checked] {
 }
 
 // checkPushed runs the checks after a solve on the pushed image img: the
-// non-root rule (checkNonRoot) and the secret scan (scanSecrets). It
+// non-root rule (the config user of every platform image, refused when it
+// runs as root unless the gateway or the request allows root) and the
+// secret scan (scanSecrets). It
 // returns the scan's warnings and whether the findings were kept from an
 // earlier build. A rebuild that BuildKit answers from its cache pushes the
 // same digest, and its checks then read nothing from the registry: an

@@ -24,21 +24,6 @@ func isRoot(user string) bool {
 	return u == "" || u == "root" || strings.Trim(u, "0") == "" // "0", "00"
 }
 
-// checkNonRoot reads the config of the pushed image and refuses one that
-// would run as root, naming the final stage, unless the gateway or the
-// request (the caller's authorization rule) allows root. For an index every
-// platform image is checked.
-func (b *Builder) checkNonRoot(ctx context.Context, img *pushedImage, info *DockerfileInfo, allowRoot bool) error {
-	if b.rootAllowed(allowRoot) {
-		return nil
-	}
-	users, err := img.users(ctx)
-	if err != nil {
-		return err
-	}
-	return refuseRoot(users, info)
-}
-
 // rootAllowed reports whether the gateway, or the request (the caller's
 // authorization rule), lets final images run as root.
 func (b *Builder) rootAllowed(allowRoot bool) bool { return b.opts.allowRoot || allowRoot }

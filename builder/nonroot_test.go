@@ -60,9 +60,9 @@ func TestCheckNonRoot(t *testing.T) {
 				opts = append(opts, WithRootAllowed())
 			}
 			b := registryBuilder(t, opts...)
-			err := b.checkNonRoot(t.Context(), b.pushed(host+"/app", push(t, tt.user), ""), info, tt.ruleAllow)
+			_, _, err := b.checkPushed(t.Context(), b.pushed(host+"/app", push(t, tt.user), ""), info, tt.ruleAllow, nil)
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("checkNonRoot(User %q, allowRoot %v) = %v, want error %v", tt.user, tt.allowRoot, err, tt.wantErr)
+				t.Fatalf("checkPushed(User %q, allowRoot %v) = %v, want error %v", tt.user, tt.allowRoot, err, tt.wantErr)
 			}
 			if err != nil && (!errors.Is(err, hallmark.ErrInvalid) || !strings.Contains(err.Error(), `stage "final" (FROM at line 3)`)) {
 				t.Errorf("error %q does not name the stage or is not ErrInvalid", err)
@@ -117,9 +117,12 @@ func TestConfigReadAhead(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			configReads.Store(0)
-			err := b.checkNonRoot(t.Context(), b.pushed(reg.Host+"/app", tt.image, tt.hint), info, false)
-			if (err != nil) != tt.wantErr {
-				t.Fatalf("checkNonRoot = %v, want error %v", err, tt.wantErr)
+			users, err := b.pushed(reg.Host+"/app", tt.image, tt.hint).users(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := refuseRoot(users, info); (err != nil) != tt.wantErr {
+				t.Fatalf("refuseRoot(%q) = %v, want error %v", users, err, tt.wantErr)
 			}
 			if n := configReads.Load(); n != tt.wantReads {
 				t.Errorf("%d config reads, want %d", n, tt.wantReads)
