@@ -6,12 +6,27 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/hallmark-dev/hallmark"
 	"github.com/hallmark-dev/hallmark/verify"
 	"github.com/hallmark-dev/hallmark/verify/policy"
 )
+
+// configDigest is the digest of img's config, read from its registry.
+func configDigest(t testing.TB, img name.Digest) string {
+	t.Helper()
+	ri, err := remote.Image(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ri.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg.String()
+}
 
 // TestEvaluatorConfigOnlyForRules: with WithConfigOnlyForRules, the image
 // config is read only when a rule reads the image variable or a platform
@@ -21,17 +36,10 @@ func TestEvaluatorConfigOnlyForRules(t *testing.T) {
 	f := newFixture(t, true)
 	img, _ := f.reg.PushRandom(t, "app", "")
 	f.attest(t, img, hallmark.PredicateSLSAProvenanceV1, goodProvenance)
-	ri, err := remote.Image(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := ri.ConfigName()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configDigest(t, img)
 	var reads atomic.Int32
 	f.reg.SetHook(func(_ http.ResponseWriter, r *http.Request) bool {
-		if strings.HasSuffix(r.URL.Path, "/blobs/"+cfg.String()) {
+		if strings.HasSuffix(r.URL.Path, "/blobs/"+cfg) {
 			reads.Add(1)
 		}
 		return false
