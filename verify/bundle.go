@@ -67,20 +67,28 @@ func readBundle(data []byte, limit int64) (*bundle.Bundle, error) {
 	if int64(len(data)) > limit {
 		return nil, fmt.Errorf("bundle is %d bytes, over the %d-byte limit", len(data), limit)
 	}
-	var head struct {
-		MediaType string `json:"mediaType"`
-	}
-	if err := json.Unmarshal(data, &head); err != nil {
+	mediaType, err := bundleMediaType(data)
+	if err != nil {
 		return nil, fmt.Errorf("bundle is not a JSON object: %v", clipErr(err))
 	}
-	if !slices.Contains(supportedMediaTypes, head.MediaType) {
-		return nil, fmt.Errorf("bundle media type %q is not supported", hallmark.Clip(head.MediaType, 80))
+	if !slices.Contains(supportedMediaTypes, mediaType) {
+		return nil, fmt.Errorf("bundle media type %q is not supported", hallmark.Clip(mediaType, 80))
 	}
 	var b bundle.Bundle
 	if err := b.UnmarshalJSON(data); err != nil {
 		return nil, fmt.Errorf("read bundle: %v", clipErr(err))
 	}
 	return &b, nil
+}
+
+// bundleMediaType reads the media type a bundle's JSON declares, from
+// untrusted bytes.
+func bundleMediaType(data []byte) (string, error) {
+	var head struct {
+		MediaType string `json:"mediaType"`
+	}
+	err := json.Unmarshal(data, &head)
+	return head.MediaType, err
 }
 
 // requiredMaterial says what b must carry to verify, given what it carries:

@@ -3,7 +3,6 @@ package verify
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -279,14 +278,12 @@ func (p *prefetched) referrer(subject name.Digest, d v1.Descriptor) (Referrer, b
 	if p.err != nil {
 		return Referrer{}, false
 	}
-	var head struct {
-		MediaType string `json:"mediaType"`
-	}
-	if json.Unmarshal(p.data, &head) != nil || !strings.HasPrefix(head.MediaType, bundlePrefix) {
+	mediaType, err := bundleMediaType(p.data)
+	if err != nil || !strings.HasPrefix(mediaType, bundlePrefix) {
 		return Referrer{}, false
 	}
 	r := indexReferrer(subject, d, hintOf(d.Annotations))
-	r.BundleDigest, r.BundleSize, r.BundleMediaType = p.digest, int64(len(p.data)), head.MediaType
+	r.BundleDigest, r.BundleSize, r.BundleMediaType = p.digest, int64(len(p.data)), mediaType
 	return r, true
 }
 
